@@ -1,0 +1,172 @@
+//! `circle-relay members …`
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::directory::{parse_members_csv, write_members_csv};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+use crate::store::MemberChange;
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// Add or update members from a CSV file (UTF-8 or Shift_JIS); `-` reads stdin.
+    Import {
+        file: PathBuf,
+        /// Make the directory equal the file: members missing from it are marked `left`.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// The directory as CSV on stdout.
+    Export,
+    /// The directory as a table.
+    List,
+    /// Add one member.
+    Add {
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Separated by `;`, `；` or `、`.
+        #[arg(long, default_value = "")]
+        skills: String,
+        #[arg(long, default_value = "")]
+        bio: String,
+        /// e.g. `ja;en`: the first is the language mails are sent in.
+        #[arg(long, default_value = "")]
+        languages: String,
+        #[arg(long, default_value = "")]
+        region: String,
+    },
+    /// Pause a member: no forwards until resumed (or until DATE).
+    Pause {
+        email: String,
+        /// YYYY-MM-DD: the pause ends by itself on this day.
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Resume a paused member.
+    Resume { email: String },
+    /// Mark a member as departed (history is kept).
+    Remove { email: String },
+}
+
+pub async fn run(cmd: MembersCommand, config: &Config) -> anyhow::Result<()> {
+    let store = super::open_store(config).await?;
+    let result = dispatch(cmd, &store).await;
+    store.close().await;
+    result
+}
+
+async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::Result<()> {
+    match cmd {
+        MembersCommand::Import { file, replace } => {
+            let bytes = read_input(&file)?;
+            let members = parse_members_csv(&bytes)
+                .with_context(|| format!("{} was not imported", file.display()))?;
+            let s = store.import_members(&members, replace).await?;
+            println!(
+                "{} members read: {} added, {} updated, {} unchanged{}",
+                members.len(),
+                s.added,
+                s.updated,
+                s.unchanged,
+                if replace {
+                    format!(", {} marked as left", s.marked_left)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        MembersCommand::Export => {
+            let members = store.members().await?;
+            write_members_csv(std::io::stdout().lock(), &members)?;
+        }
+        MembersCommand::List => print_table(&store.members().await?),
+        MembersCommand::Add {
+            email,
+            name,
+            skills,
+            bio,
+            languages,
+            region,
+        } => {
+            let member = Member {
+                id: 0,
+                email: EmailAddress::parse(&email)?,
+                name,
+                skills: split_list(&skills),
+                bio,
+                languages: split_list(&languages)
+                    .iter()
+                    .map(|l| Language::parse(l))
+                    .collect::<Result<_, _>>()
+                    .map_err(anyhow::Error::msg)?,
+                region,
+                status: MemberStatus::Active,
+                paused_until: None,
+            };
+            let id = store.add_member(&member).await?;
+            println!("added {} (member {id})", member.email);
+        }
+        MembersCommand::Pause { email, until } => {
+            if let Some(d) = &until {
+                jiff::civil::Date::strptime("%Y-%m-%d", d).with_context(|| {
+                    format!("--until {d:?} is not a date (expected YYYY-MM-DD)")
+                })?;
+            }
+            let m = store
+                .change_member(&EmailAddress::parse(&email)?, MemberChange::Pause { until })
+                .await?;
+            match &m.paused_until {
+                Some(d) => println!("paused {} until {d}", m.email),
+                None => println!("paused {}", m.email),
+            }
+        }
+        MembersCommand::Resume { email } => {
+            let m = store
+                .change_member(&EmailAddress::parse(&email)?, MemberChange::Resume)
+                .await?;
+            println!("resumed {}", m.email);
+        }
+        MembersCommand::Remove { email } => {
+            let m = store
+                .change_member(&EmailAddress::parse(&email)?, MemberChange::Leave)
+                .await?;
+            println!("{} is marked as left (history is kept)", m.email);
+        }
+    }
+    Ok(())
+}
+
+fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+    }
+}
+
+fn print_table(members: &[Member]) {
+    println!(
+        "{:<5} {:<8} {:<32} {:<20} {:<6} SKILLS",
+        "ID", "STATUS", "EMAIL", "NAME", "LANG"
+    );
+    for m in members {
+        let langs: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
+        println!(
+            "{:<5} {:<8} {:<32} {:<20} {:<6} {}",
+            m.id,
+            m.status,
+            m.email,
+            m.name,
+            langs.join(";"),
+            m.skills.join("; ")
+        );
+    }
+    println!("{} members", members.len());
+}

@@ -1,0 +1,121 @@
+//! The command line (SPEC "Command line"): one file per command group, each a
+//! thin layer over the library.
+
+mod init;
+mod match_cmd;
+mod members;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "circle-relay",
+    version,
+    about = "One email address for a professional peer circle"
+)]
+pub struct Cli {
+    /// Config file (default ./circle-relay.toml; embedded defaults when that is missing).
+    #[arg(long, global = true, env = "CIRCLE_RELAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format: text or json (overrides [log] format).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented sample config and create the database.
+    Init {
+        /// Overwrite an existing config file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Validate the config, log in to IMAP and SMTP, report.
+    Check,
+    /// Run the daemon until SIGTERM/SIGINT.
+    Run,
+    /// The member directory.
+    #[command(subcommand)]
+    Members(members::MembersCommand),
+    /// Rank members for a request message; sends nothing.
+    Match(match_cmd::MatchArgs),
+    /// What came in and what happened.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
+    /// The weekly digest.
+    #[command(subcommand)]
+    Digest(DigestCommand),
+    /// A self-contained tour on embedded defaults.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// List requests.
+    List,
+    /// Show one request and what happened to it.
+    Show { number: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DigestCommand {
+    /// Print one member's digest.
+    Preview { email: String },
+    /// Send the digest now.
+    Send,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    let log = config.log()?;
+    let format = match cli.log_format.as_deref() {
+        Some("json") => LogFormat::Json,
+        Some(_) => LogFormat::Text,
+        None => log.format,
+    };
+    crate::telemetry::init(format, &log.level);
+    match cli.command {
+        Command::Init { force } => init::run(&cli_path(&cli.config), &config, force).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Members(cmd) => members::run(cmd, &config).await,
+        Command::Match(args) => match_cmd::run(args, &config).await,
+        Command::Check => not_yet("check"),
+        Command::Run => not_yet("run"),
+        Command::Requests(_) => not_yet("requests"),
+        Command::Digest(_) => not_yet("digest"),
+        Command::Demo => not_yet("demo"),
+    }
+}
+
+fn cli_path(config: &Option<PathBuf>) -> PathBuf {
+    config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PATH))
+}
+
+/// Opens the database named by `[database]` and applies pending migrations.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let db = config.database()?;
+    Store::connect(&db)
+        .await
+        .with_context(|| format!("cannot open the database {}", db.url))
+}
+
+fn not_yet(command: &str) -> anyhow::Result<()> {
+    anyhow::bail!("`{command}` is not yet available in this version of circle-relay")
+}

@@ -1,0 +1,433 @@
+//! Typed, layered configuration: the TOML file, then `CIRCLE_RELAY_<SECTION>_<KEY>`
+//! environment variables on top. Each command loads only the sections it needs;
+//! a section is validated when it is loaded, and unknown keys are errors.
+
+mod secret;
+mod sections;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use secret::{DatabaseUrl, Secret};
+pub use sections::*;
+
+use crate::domain::EmailAddress;
+
+/// Where the config comes from when `--config` is not given.
+pub const DEFAULT_PATH: &str = "circle-relay.toml";
+/// Prefix of environment overrides: `CIRCLE_RELAY_DATABASE_URL`, `CIRCLE_RELAY_SECURITY_TOKEN_SECRET`.
+pub const ENV_PREFIX: &str = "CIRCLE_RELAY_";
+/// The commented sample written by `init`: every key with its default.
+pub const SAMPLE: &str = include_str!("sample.toml");
+
+const SECTIONS: &[&str] = &[
+    "circle", "database", "inbox", "outbound", "matching", "relay", "digest", "security", "log",
+    "server",
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {place}: {message}")]
+pub struct ConfigError {
+    /// The file, or the environment variable, the bad value came from.
+    pub origin: String,
+    /// `[section]` or `[section] key`.
+    pub place: String,
+    pub message: String,
+}
+
+/// The raw, merged config; sections are typed on demand.
+#[derive(Debug, Clone)]
+pub struct Config {
+    origin: String,
+    /// Which environment variable set which `section.key`, to name it in errors.
+    env_keys: Vec<(String, String)>,
+    table: toml::Table,
+}
+
+impl Config {
+    /// Loads `path` (or `./circle-relay.toml`; when that default is missing the
+    /// embedded defaults apply) and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(path, std::env::vars())
+    }
+
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (origin, text) = match path {
+            Some(p) => (p.display().to_string(), Some(read(p)?)),
+            None => {
+                let p = PathBuf::from(DEFAULT_PATH);
+                if p.exists() {
+                    (DEFAULT_PATH.to_string(), Some(read(&p)?))
+                } else {
+                    ("(embedded defaults)".to_string(), None)
+                }
+            }
+        };
+        let table = match text {
+            Some(t) => toml::from_str::<toml::Table>(&t).map_err(|e| ConfigError {
+                origin: origin.clone(),
+                place: "syntax".into(),
+                message: e.to_string(),
+            })?,
+            None => toml::Table::new(),
+        };
+        let mut config = Self {
+            origin,
+            env_keys: vec![],
+            table,
+        };
+        for (name, value) in env {
+            config.apply_env(&name, &value)?;
+        }
+        for (name, value) in &config.table {
+            if !SECTIONS.contains(&name.as_str()) {
+                return Err(ConfigError {
+                    origin: config.origin.clone(),
+                    place: format!("[{name}]"),
+                    message: format!("unknown section (expected one of: {})", SECTIONS.join(", ")),
+                });
+            }
+            if !value.is_table() {
+                return Err(config.error(name, None, "expected a [section] table".into()));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Where the config came from, for messages.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// True when no file was read.
+    pub fn is_embedded_default(&self) -> bool {
+        self.origin == "(embedded defaults)"
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            return Ok(());
+        };
+        // CIRCLE_RELAY_CONFIG names the file itself (see the CLI); it is not a key.
+        if rest == "CONFIG" || rest == "LOG" {
+            return Ok(());
+        }
+        let lower = rest.to_ascii_lowercase();
+        let Some((section, key)) = lower.split_once('_') else {
+            return Err(env_error(name, "expected CIRCLE_RELAY_<SECTION>_<KEY>"));
+        };
+        if !SECTIONS.contains(&section) {
+            return Err(env_error(
+                name,
+                &format!(
+                    "unknown section {section:?} (expected one of: {})",
+                    SECTIONS.join(", ")
+                ),
+            ));
+        }
+        let typed =
+            typed_env_value(expected_type(section, key), value).map_err(|m| env_error(name, &m))?;
+        let entry = self
+            .table
+            .entry(section.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let toml::Value::Table(t) = entry {
+            t.insert(key.to_string(), typed);
+        }
+        self.env_keys
+            .push((format!("{section}.{key}"), name.to_string()));
+        Ok(())
+    }
+
+    fn error(&self, section: &str, key: Option<&str>, message: String) -> ConfigError {
+        let origin = key
+            .and_then(|k| {
+                let full = format!("{section}.{k}");
+                self.env_keys
+                    .iter()
+                    .find(|(sk, _)| *sk == full)
+                    .map(|(_, env)| env.clone())
+            })
+            .unwrap_or_else(|| self.origin.clone());
+        ConfigError {
+            origin,
+            place: match key {
+                Some(k) => format!("[{section}] {k}"),
+                None => format!("[{section}]"),
+            },
+            message,
+        }
+    }
+
+    /// Deserializes one section, filling what it does not say from the defaults.
+    fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+        let Some(value) = self.table.get(name) else {
+            return Ok(T::default());
+        };
+        // Deserialize from text so the error shows the offending `key = value` line.
+        let text = toml::to_string(value).map_err(|e| self.error(name, None, e.to_string()))?;
+        toml::from_str(&text).map_err(|e| {
+            let message = e.to_string().trim().replace('\n', " ");
+            let key = e
+                .span()
+                .and_then(|s| text.get(s))
+                .and_then(|snippet| snippet.split('=').next())
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+            self.error(name, key.as_deref(), message)
+        })
+    }
+
+    pub fn circle(&self) -> Result<CircleConfig, ConfigError> {
+        let c: CircleConfig = self.section("circle")?;
+        EmailAddress::parse(&c.address)
+            .map_err(|e| self.error("circle", Some("address"), e.to_string()))?;
+        for a in &c.admins {
+            EmailAddress::parse(a)
+                .map_err(|e| self.error("circle", Some("admins"), e.to_string()))?;
+        }
+        jiff::tz::TimeZone::get(&c.timezone).map_err(|_| {
+            self.error(
+                "circle",
+                Some("timezone"),
+                format!(
+                    "unknown time zone {:?} (expected an IANA name such as Asia/Tokyo)",
+                    c.timezone
+                ),
+            )
+        })?;
+        Ok(c)
+    }
+
+    pub fn database(&self) -> Result<DatabaseConfig, ConfigError> {
+        let d: DatabaseConfig = self.section("database")?;
+        if !d.url.is_sqlite() && !d.url.is_postgres() {
+            return Err(self.error(
+                "database",
+                Some("url"),
+                format!(
+                    "unsupported URL {} (expected sqlite://FILE or postgres://…)",
+                    d.url
+                ),
+            ));
+        }
+        if d.max_connections == 0 {
+            return Err(self.error(
+                "database",
+                Some("max_connections"),
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(d)
+    }
+
+    pub fn inbox(&self) -> Result<InboxConfig, ConfigError> {
+        let i: InboxConfig = self.section("inbox")?;
+        match i.kind {
+            InboxKind::Imap if i.host.is_empty() => Err(self.error(
+                "inbox",
+                Some("host"),
+                "required when kind = \"imap\"".into(),
+            )),
+            InboxKind::Imap if i.username.is_empty() => Err(self.error(
+                "inbox",
+                Some("username"),
+                "required when kind = \"imap\"".into(),
+            )),
+            InboxKind::Maildir if i.path.is_empty() => Err(self.error(
+                "inbox",
+                Some("path"),
+                "required when kind = \"maildir\"".into(),
+            )),
+            _ if i.batch_size == 0 => {
+                Err(self.error("inbox", Some("batch_size"), "must be at least 1".into()))
+            }
+            _ => Ok(i),
+        }
+    }
+
+    pub fn outbound(&self) -> Result<OutboundConfig, ConfigError> {
+        let o: OutboundConfig = self.section("outbound")?;
+        match o.kind {
+            OutboundKind::Smtp if o.host.is_empty() => Err(self.error(
+                "outbound",
+                Some("host"),
+                "required when kind = \"smtp\"".into(),
+            )),
+            OutboundKind::Maildir if o.path.is_empty() => Err(self.error(
+                "outbound",
+                Some("path"),
+                "required when kind = \"maildir\"".into(),
+            )),
+            _ => Ok(o),
+        }
+    }
+
+    pub fn matching(&self) -> Result<MatchingConfig, ConfigError> {
+        let m: MatchingConfig = self.section("matching")?;
+        if m.shortlist == 0 {
+            return Err(self.error("matching", Some("shortlist"), "must be at least 1".into()));
+        }
+        Ok(m)
+    }
+
+    pub fn relay(&self) -> Result<RelayConfig, ConfigError> {
+        let r: RelayConfig = self.section("relay")?;
+        for (key, v) in [
+            ("answer_within_hours", r.answer_within_hours),
+            ("waves", r.waves),
+            ("accepts_wanted", r.accepts_wanted),
+        ] {
+            if v == 0 {
+                return Err(self.error("relay", Some(key), "must be at least 1".into()));
+            }
+        }
+        Ok(r)
+    }
+
+    pub fn digest(&self) -> Result<DigestConfig, ConfigError> {
+        let d: DigestConfig = self.section("digest")?;
+        const DAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        if !DAYS.contains(&d.weekday.to_ascii_lowercase().as_str()) {
+            return Err(self.error(
+                "digest",
+                Some("weekday"),
+                format!(
+                    "{:?} is not a weekday (expected one of: {})",
+                    d.weekday,
+                    DAYS.join(", ")
+                ),
+            ));
+        }
+        if jiff::civil::Time::strptime("%H:%M", &d.time).is_err() {
+            return Err(self.error(
+                "digest",
+                Some("time"),
+                format!(
+                    "{:?} is not a time of day (expected HH:MM, e.g. 08:00)",
+                    d.time
+                ),
+            ));
+        }
+        Ok(d)
+    }
+
+    pub fn security(&self) -> Result<SecurityConfig, ConfigError> {
+        let s: SecurityConfig = self.section("security")?;
+        if s.max_mails_per_address_per_hour == 0 {
+            return Err(self.error(
+                "security",
+                Some("max_mails_per_address_per_hour"),
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// The secret for reply tokens; required by the commands that send mail.
+    pub fn token_secret(&self) -> Result<Secret, ConfigError> {
+        let s = self.security()?;
+        if s.token_secret.expose().len() < 16 {
+            return Err(self.error(
+                "security",
+                Some("token_secret"),
+                "must be set to at least 16 characters (better through CIRCLE_RELAY_SECURITY_TOKEN_SECRET)".into(),
+            ));
+        }
+        Ok(s.token_secret)
+    }
+
+    pub fn log(&self) -> Result<LogConfig, ConfigError> {
+        self.section("log")
+    }
+
+    pub fn server(&self) -> Result<ServerConfig, ConfigError> {
+        self.section("server")
+    }
+
+    /// Loads and validates every section (for `check`).
+    pub fn validate_all(&self) -> Result<(), ConfigError> {
+        self.circle()?;
+        self.database()?;
+        self.inbox()?;
+        self.outbound()?;
+        self.matching()?;
+        self.relay()?;
+        self.digest()?;
+        self.security()?;
+        self.log()?;
+        self.server()?;
+        Ok(())
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        origin: path.display().to_string(),
+        place: "file".into(),
+        message: format!("cannot read: {e}"),
+    })
+}
+
+fn env_error(name: &str, message: &str) -> ConfigError {
+    ConfigError {
+        origin: format!("environment variable {name}"),
+        place: "name".into(),
+        message: message.to_string(),
+    }
+}
+
+/// The TOML type of `section.key` in the defaults, so an environment string
+/// can be turned into the value the file would have held.
+fn expected_type(section: &str, key: &str) -> Option<&'static str> {
+    fn of<T: Serialize + Default>(key: &str) -> Option<&'static str> {
+        let v = toml::Value::try_from(T::default()).ok()?;
+        Some(v.get(key)?.type_str())
+    }
+    match section {
+        "circle" => of::<CircleConfig>(key),
+        "database" => of::<DatabaseConfig>(key),
+        "inbox" => of::<InboxConfig>(key),
+        "outbound" => of::<OutboundConfig>(key),
+        "matching" => of::<MatchingConfig>(key),
+        "relay" => of::<RelayConfig>(key),
+        "digest" => of::<DigestConfig>(key),
+        "security" => of::<SecurityConfig>(key),
+        "log" => of::<LogConfig>(key),
+        "server" => of::<ServerConfig>(key),
+        _ => None,
+    }
+}
+
+fn typed_env_value(expected: Option<&str>, value: &str) -> Result<toml::Value, String> {
+    match expected {
+        Some("integer") => value
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("{value:?} is not a whole number")),
+        Some("boolean") => match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(format!("{value:?} is not true or false")),
+        },
+        Some("array") => Ok(toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )),
+        // Strings, and unknown keys (the section's own check names them).
+        _ => Ok(toml::Value::String(value.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests;

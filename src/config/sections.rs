@@ -1,0 +1,261 @@
+//! The config file's sections, exactly as SPEC "Config file" names them.
+//! Every struct denies unknown keys so a typo is an error, not a silent default.
+
+use serde::{Deserialize, Serialize};
+
+use super::secret::{DatabaseUrl, Secret};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailLanguage {
+    Ja,
+    En,
+}
+
+impl MailLanguage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ja => "ja",
+            Self::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Posting {
+    Members,
+    Anyone,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CircleConfig {
+    pub name: String,
+    pub address: String,
+    pub admins: Vec<String>,
+    pub language: MailLanguage,
+    pub timezone: String,
+    pub posting: Posting,
+}
+
+impl Default for CircleConfig {
+    fn default() -> Self {
+        Self {
+            name: "Circle".into(),
+            address: "circle@circle.localhost".into(),
+            admins: vec![],
+            language: MailLanguage::Ja,
+            timezone: "Asia/Tokyo".into(),
+            posting: Posting::Members,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: DatabaseUrl,
+    /// Connections in the pool.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: DatabaseUrl::new("sqlite://circle-relay.db"),
+            max_connections: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    Tls,
+    Starttls,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxKind {
+    Imap,
+    Maildir,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    pub kind: InboxKind,
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub processed_folder: String,
+    pub failed_folder: String,
+    pub idle: bool,
+    pub poll_seconds: u64,
+    /// Maildir root, for `kind = "maildir"`.
+    pub path: String,
+    /// Larger messages go to the failed folder without being loaded whole.
+    pub max_message_bytes: u64,
+    /// At most this many messages are taken per round.
+    pub batch_size: u32,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        Self {
+            kind: InboxKind::Maildir,
+            host: String::new(),
+            port: 993,
+            tls: Tls::Tls,
+            username: String::new(),
+            password: Secret::default(),
+            folder: "INBOX".into(),
+            processed_folder: "Processed".into(),
+            failed_folder: "Failed".into(),
+            idle: true,
+            poll_seconds: 60,
+            path: "mail/inbox".into(),
+            max_message_bytes: 10 * 1024 * 1024,
+            batch_size: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboundKind {
+    Smtp,
+    Maildir,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    pub kind: OutboundKind,
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: String,
+    pub password: Secret,
+    /// Maildir root, for `kind = "maildir"`.
+    pub path: String,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            kind: OutboundKind::Maildir,
+            host: String::new(),
+            port: 587,
+            tls: Tls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            path: "mail/sent".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchingConfig {
+    pub shortlist: u32,
+    pub max_forwards_per_member_per_week: u32,
+}
+
+impl Default for MatchingConfig {
+    fn default() -> Self {
+        Self {
+            shortlist: 3,
+            max_forwards_per_member_per_week: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    pub answer_within_hours: u32,
+    pub waves: u32,
+    pub accepts_wanted: u32,
+    pub followup_after_days: u32,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            answer_within_hours: 48,
+            waves: 2,
+            accepts_wanted: 1,
+            followup_after_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestConfig {
+    pub weekday: String,
+    pub time: String,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        Self {
+            weekday: "mon".into(),
+            time: "08:00".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    pub token_secret: Secret,
+    pub max_mails_per_address_per_hour: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            token_secret: Secret::default(),
+            max_mails_per_address_per_hour: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `circle_relay=debug`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `127.0.0.1:9090` to serve `/healthz` and `/metrics`; empty for off.
+    pub listen: String,
+}

@@ -1,0 +1,163 @@
+use super::*;
+use std::io::Write;
+
+fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    Config::load_from(
+        Some(f.path()),
+        env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+}
+
+#[test]
+fn sample_has_every_key_with_its_default() {
+    let c = load(SAMPLE, &[]).unwrap();
+    c.validate_all().unwrap();
+    fn keys<T: Serialize + Default>() -> Vec<String> {
+        match toml::Value::try_from(T::default()).unwrap() {
+            toml::Value::Table(t) => t.keys().cloned().collect(),
+            _ => vec![],
+        }
+    }
+    let sample: toml::Table = toml::from_str(SAMPLE).unwrap();
+    let expect = [
+        ("circle", keys::<CircleConfig>()),
+        ("database", keys::<DatabaseConfig>()),
+        ("inbox", keys::<InboxConfig>()),
+        ("outbound", keys::<OutboundConfig>()),
+        ("matching", keys::<MatchingConfig>()),
+        ("relay", keys::<RelayConfig>()),
+        ("digest", keys::<DigestConfig>()),
+        ("security", keys::<SecurityConfig>()),
+        ("log", keys::<LogConfig>()),
+        ("server", keys::<ServerConfig>()),
+    ];
+    for (section, want) in expect {
+        let have = sample[section].as_table().unwrap();
+        for k in want {
+            assert!(have.contains_key(&k), "sample lacks [{section}] {k}");
+        }
+        // And the sample's values are the defaults.
+        let from_sample = toml::Value::try_from(match section {
+            "relay" => toml::Value::try_from(c.relay().unwrap()).unwrap(),
+            "matching" => toml::Value::try_from(c.matching().unwrap()).unwrap(),
+            "inbox" => toml::Value::try_from(c.inbox().unwrap()).unwrap(),
+            _ => continue,
+        })
+        .unwrap();
+        let defaults = match section {
+            "relay" => toml::Value::try_from(RelayConfig::default()).unwrap(),
+            "matching" => toml::Value::try_from(MatchingConfig::default()).unwrap(),
+            _ => toml::Value::try_from(InboxConfig::default()).unwrap(),
+        };
+        assert_eq!(from_sample, defaults, "[{section}]");
+    }
+}
+
+#[test]
+fn unknown_key_names_file_section_and_key() {
+    let err = load("[relay]\nwavez = 3\n", &[])
+        .unwrap()
+        .relay()
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("[relay]"), "{msg}");
+    assert!(msg.contains("wavez"), "{msg}");
+    assert!(msg.contains(".toml") || msg.contains("tmp"), "{msg}");
+}
+
+#[test]
+fn wrong_type_names_the_key_and_the_expectation() {
+    let err = load("[inbox]\nport = \"imap\"\n", &[])
+        .unwrap()
+        .inbox()
+        .unwrap_err();
+    assert_eq!(err.place, "[inbox] port", "{err}");
+    assert!(err.message.contains("expected"), "{err}");
+}
+
+#[test]
+fn unknown_section_is_an_error() {
+    let err = load("[databse]\nurl = \"x\"\n", &[]).unwrap_err();
+    assert_eq!(err.place, "[databse]");
+}
+
+#[test]
+fn only_loaded_sections_are_validated() {
+    // A broken [inbox] must not stop a command that needs only [database].
+    let c = load(
+        "[inbox]\nkind = \"pigeon\"\n[database]\nurl = \"sqlite://x.db\"\n",
+        &[],
+    )
+    .unwrap();
+    assert!(c.database().is_ok());
+    assert!(c.inbox().is_err());
+}
+
+#[test]
+fn environment_overrides_file_with_typed_values() {
+    let c = load(
+        "[database]\nurl = \"sqlite://file.db\"\n[relay]\nwaves = 2\n",
+        &[
+            ("CIRCLE_RELAY_DATABASE_URL", "postgres://u:p@127.0.0.1:1/db"),
+            ("CIRCLE_RELAY_RELAY_WAVES", "4"),
+            ("CIRCLE_RELAY_INBOX_IDLE", "false"),
+            ("CIRCLE_RELAY_CIRCLE_ADMINS", "a@example.org, b@example.org"),
+            ("CIRCLE_RELAY_SECURITY_TOKEN_SECRET", "0123456789abcdef0123"),
+            ("CIRCLE_RELAY_INBOX_PASSWORD", "123456"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert!(c.database().unwrap().url.is_postgres());
+    assert_eq!(c.relay().unwrap().waves, 4);
+    assert!(!c.inbox().unwrap().idle);
+    assert_eq!(c.inbox().unwrap().password.expose(), "123456");
+    assert_eq!(
+        c.circle().unwrap().admins,
+        vec!["a@example.org", "b@example.org"]
+    );
+    assert_eq!(c.token_secret().unwrap().expose(), "0123456789abcdef0123");
+}
+
+#[test]
+fn bad_environment_value_names_the_variable() {
+    let err = load("", &[("CIRCLE_RELAY_RELAY_WAVES", "many")]).unwrap_err();
+    assert!(err.origin.contains("CIRCLE_RELAY_RELAY_WAVES"), "{err}");
+    let err = load("", &[("CIRCLE_RELAY_RELAY_WAVEZ", "3")])
+        .unwrap()
+        .relay()
+        .unwrap_err();
+    assert!(err.origin.contains("CIRCLE_RELAY_RELAY_WAVEZ"), "{err}");
+}
+
+#[test]
+fn validation_errors_are_specific() {
+    let c = load(
+        "[circle]\ntimezone = \"Mars/Olympus\"\naddress = \"circle@x.org\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.circle().unwrap_err().place, "[circle] timezone");
+    let c = load("[digest]\nweekday = \"funday\"\n", &[]).unwrap();
+    assert_eq!(c.digest().unwrap_err().place, "[digest] weekday");
+    let c = load("[database]\nurl = \"mysql://x\"\n", &[]).unwrap();
+    assert_eq!(c.database().unwrap_err().place, "[database] url");
+    let c = load("", &[]).unwrap();
+    assert_eq!(
+        c.token_secret().unwrap_err().place,
+        "[security] token_secret"
+    );
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let c = load(
+        "[inbox]\npassword = \"hunter2\"\n[security]\ntoken_secret = \"hunter2hunter2hunter2\"\n",
+        &[],
+    )
+    .unwrap();
+    let dbg = format!("{:?} {:?}", c.inbox().unwrap(), c.security().unwrap());
+    assert!(!dbg.contains("hunter2"), "{dbg}");
+}

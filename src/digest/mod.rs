@@ -1,0 +1,1 @@
+//! The weekly digest and the "did it work out?" follow-up.

@@ -1,0 +1,233 @@
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+
+pub const HEADER: [&str; 7] = [
+    "email",
+    "name",
+    "skills",
+    "bio",
+    "languages",
+    "region",
+    "status",
+];
+
+/// One bad row, with the line it starts on (1 = the header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    #[error("the file is neither UTF-8 nor Shift_JIS/CP932 text")]
+    Encoding,
+    #[error("the file is empty: expected a header row {}", HEADER.join(","))]
+    Empty,
+    #[error("line 1: the header must be {} (found {found})", HEADER.join(","))]
+    Header { found: String },
+    #[error("{} bad row(s), nothing was imported:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Rows(Vec<RowError>),
+}
+
+/// Decodes UTF-8 (with or without BOM) or, failing that, Shift_JIS/CP932
+/// (what Japanese Excel saves); anything else is refused rather than guessed.
+fn decode(bytes: &[u8]) -> Result<String, CsvError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Ok(s.to_string());
+    }
+    // encoding_rs's Shift_JIS is the WHATWG one, i.e. Windows-31J (CP932).
+    let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
+    if had_errors {
+        return Err(CsvError::Encoding);
+    }
+    Ok(text.into_owned())
+}
+
+/// Parses a whole directory file. Every bad row is reported; none is skipped.
+pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = match records.next() {
+        None => return Err(CsvError::Empty),
+        Some(Err(e)) => {
+            return Err(CsvError::Header {
+                found: e.to_string(),
+            });
+        }
+        Some(Ok(h)) => h,
+    };
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if names != HEADER {
+        return Err(CsvError::Header {
+            found: header.iter().collect::<Vec<_>>().join(","),
+        });
+    }
+
+    let mut members = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for record in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(RowError {
+                    line,
+                    message: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue; // blank lines at the end of spreadsheet exports
+        }
+        match parse_row(&record) {
+            Ok(member) => {
+                if let Some(first) = seen.insert(member.email.key().to_string(), line) {
+                    errors.push(RowError {
+                        line,
+                        message: format!("{} appears again (first on line {first})", member.email),
+                    });
+                } else {
+                    members.push(member);
+                }
+            }
+            Err(message) => errors.push(RowError { line, message }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(members)
+    } else {
+        Err(CsvError::Rows(errors))
+    }
+}
+
+fn parse_row(record: &csv::StringRecord) -> Result<Member, String> {
+    if record.len() != HEADER.len() {
+        return Err(format!(
+            "expected {} columns ({}), found {}",
+            HEADER.len(),
+            HEADER.join(","),
+            record.len()
+        ));
+    }
+    let field = |i: usize| record.get(i).unwrap_or("").trim();
+    let email = EmailAddress::parse(field(0)).map_err(|e| format!("email: {e}"))?;
+    let status = field(6)
+        .parse::<MemberStatus>()
+        .map_err(|e| format!("status: {e}"))?;
+    let languages = split_list(field(4))
+        .iter()
+        .map(|l| Language::parse(l))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("languages: {e}"))?;
+    Ok(Member {
+        id: 0,
+        email,
+        name: field(1).to_string(),
+        skills: split_list(field(2)),
+        bio: field(3).to_string(),
+        languages,
+        region: field(5).to_string(),
+        status,
+        paused_until: None,
+    })
+}
+
+/// Writes members as UTF-8 CSV with the header, lists joined by `;`.
+pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(HEADER)?;
+    for m in members {
+        let languages: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
+        w.write_record([
+            m.email.as_str(),
+            &m.name,
+            &m.skills.join(";"),
+            &m.bio,
+            &languages.join(";"),
+            &m.region,
+            m.status.as_str(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "email,name,skills,bio,languages,region,status\n\
+        a@example.org,山田 花子,看護師；助産師、保健指導,\"助産師です, よろしく\",ja;en,東京,\n\
+        taro..yamada@docomo.ne.jp,Taro,nurse,,ja,,paused\n";
+
+    #[test]
+    fn reads_utf8_bom_and_shift_jis_identically() {
+        let plain = parse_members_csv(GOOD.as_bytes()).unwrap();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(GOOD.as_bytes());
+        let (sjis, _, bad) = encoding_rs::SHIFT_JIS.encode(GOOD);
+        assert!(!bad);
+        assert_eq!(parse_members_csv(&bom).unwrap(), plain);
+        assert_eq!(parse_members_csv(&sjis).unwrap(), plain);
+        assert_eq!(plain[0].skills, vec!["看護師", "助産師", "保健指導"]);
+        assert_eq!(plain[0].status, MemberStatus::Active);
+        assert_eq!(plain[1].status, MemberStatus::Paused);
+    }
+
+    #[test]
+    fn reports_every_bad_row_with_its_line() {
+        let csv = "email,name,skills,bio,languages,region,status\n\
+            ok@example.org,A,x,,ja,,\n\
+            not-an-address,B,x,,ja,,\n\
+            c@example.org,C,x,,ja,,retired\n\
+            OK@example.org,D,x,,ja,,\n\
+            e@example.org,E,x\n";
+        let Err(CsvError::Rows(errors)) = parse_members_csv(csv.as_bytes()) else {
+            panic!("expected row errors");
+        };
+        let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
+        assert!(errors[2].message.contains("first on line 2"));
+    }
+
+    #[test]
+    fn refuses_wrong_header_and_undecodable_bytes() {
+        assert!(matches!(
+            parse_members_csv(b"mail,name\nx,y\n"),
+            Err(CsvError::Header { .. })
+        ));
+        assert!(matches!(parse_members_csv(b""), Err(CsvError::Empty)));
+        assert!(matches!(
+            parse_members_csv(b"\xff\xfe\x00\x81\x00"),
+            Err(CsvError::Encoding)
+        ));
+    }
+
+    #[test]
+    fn export_round_trips() {
+        let members = parse_members_csv(GOOD.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        write_members_csv(&mut out, &members).unwrap();
+        assert_eq!(parse_members_csv(&out).unwrap(), members);
+    }
+}

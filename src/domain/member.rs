@@ -1,0 +1,131 @@
+//! A profile in the member directory.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::EmailAddress;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    Active,
+    Paused,
+    Left,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Left => "left",
+        }
+    }
+}
+
+impl fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl FromStr for MemberStatus {
+    type Err = String;
+    /// Empty means active, as the CSV format says.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "active" => Ok(Self::Active),
+            "paused" => Ok(Self::Paused),
+            "left" => Ok(Self::Left),
+            other => Err(format!(
+                "unknown status {other:?} (expected active, paused or left)"
+            )),
+        }
+    }
+}
+
+/// A language tag such as `ja` or `en` (lowercased, letters and `-` only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Language(String);
+
+impl Language {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_lowercase();
+        if t.is_empty() || t.len() > 16 || !t.chars().all(|c| c.is_ascii_alphabetic() || c == '-') {
+            return Err(format!("invalid language tag {s:?} (expected e.g. ja, en)"));
+        }
+        Ok(Self(t))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_japanese(&self) -> bool {
+        self.0 == "ja" || self.0.starts_with("ja-")
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Database id; 0 for a member not stored yet.
+    pub id: i64,
+    pub email: EmailAddress,
+    pub name: String,
+    pub skills: Vec<String>,
+    pub bio: String,
+    /// First language is the one mails are sent in.
+    pub languages: Vec<Language>,
+    pub region: String,
+    pub status: MemberStatus,
+    /// `YYYY-MM-DD`: a paused member becomes active again on this date.
+    pub paused_until: Option<String>,
+}
+
+impl Member {
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+
+    pub fn mail_language(&self) -> Option<&Language> {
+        self.languages.first()
+    }
+}
+
+/// Splits a directory list field on `;`, `；` and `、`, trimming and dropping
+/// empty items.
+pub fn split_list(field: &str) -> Vec<String> {
+    field
+        .split([';', '；', '、'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_all_three_separators() {
+        assert_eq!(
+            split_list("看護師；助産師、 nurse ;;"),
+            vec!["看護師", "助産師", "nurse"]
+        );
+    }
+
+    #[test]
+    fn status_defaults_to_active_and_rejects_unknown() {
+        assert_eq!("".parse::<MemberStatus>(), Ok(MemberStatus::Active));
+        assert_eq!(" Paused ".parse::<MemberStatus>(), Ok(MemberStatus::Paused));
+        assert!("gone".parse::<MemberStatus>().is_err());
+    }
+}

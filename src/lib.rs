@@ -1,0 +1,19 @@
+//! circle-relay: one address for a professional peer circle.
+//!
+//! The pipeline, one folder a stage:
+//! inbox → understand → matching → relay → outbox, with store (the database),
+//! directory (member CSV), digest (weekly mail) and config around it.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod digest;
+pub mod directory;
+pub mod domain;
+pub mod inbox;
+pub mod matching;
+pub mod outbox;
+pub mod relay;
+pub mod store;
+pub mod telemetry;
+pub mod understand;

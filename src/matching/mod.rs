@@ -1,0 +1,1 @@
+//! Ranking members for a request: bilingual, fair, explained, and able to abstain.

@@ -1,0 +1,1 @@
+//! The relay: forwards, reply tracking, introductions, waves.

@@ -1,0 +1,263 @@
+//! The member directory's table.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, Store, StoreError, unix_now};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus};
+
+/// `SELECT <member columns> FROM members <tail>` as one static string (sqlx
+/// accepts only audited, static SQL).
+macro_rules! select_members {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
+            $tail
+        )
+    };
+}
+
+/// What an import changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Members missing from the file that `--replace` marked as `left`.
+    pub marked_left: usize,
+}
+
+/// A change of one member's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Pause { until: Option<String> },
+    Resume,
+    Leave,
+}
+
+fn member_from_row(row: &AnyRow) -> Result<Member> {
+    let email: String = row.try_get("email")?;
+    let email = EmailAddress::parse(&email)
+        .map_err(|e| StoreError::Corrupt(format!("member address: {e}")))?;
+    let status: String = row.try_get("status")?;
+    let status = status
+        .parse::<MemberStatus>()
+        .map_err(StoreError::Corrupt)?;
+    let skills: String = row.try_get("skills")?;
+    let languages: String = row.try_get("languages")?;
+    Ok(Member {
+        id: row.try_get("id")?,
+        email,
+        name: row.try_get("name")?,
+        skills: split_stored(&skills),
+        bio: row.try_get("bio")?,
+        languages: split_stored(&languages)
+            .iter()
+            .filter_map(|l| Language::parse(l).ok())
+            .collect(),
+        region: row.try_get("region")?,
+        status,
+        paused_until: row.try_get("paused_until")?,
+    })
+}
+
+fn split_stored(s: &str) -> Vec<String> {
+    s.split(';')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn join_languages(langs: &[Language]) -> String {
+    langs
+        .iter()
+        .map(Language::as_str)
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// True when the stored member differs from the incoming one in anything the CSV holds.
+fn differs(a: &Member, b: &Member) -> bool {
+    a.email.as_str() != b.email.as_str()
+        || a.name != b.name
+        || a.skills != b.skills
+        || a.bio != b.bio
+        || a.languages != b.languages
+        || a.region != b.region
+        || a.status != b.status
+}
+
+impl Store {
+    /// Every member, in the order they were added.
+    pub async fn members(&self) -> Result<Vec<Member>> {
+        let rows = sqlx::query(select_members!("ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    pub async fn member_by_email(&self, email: &EmailAddress) -> Result<Option<Member>> {
+        let row = sqlx::query(select_members!("WHERE email_key = $1"))
+            .bind(email.key())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    pub async fn member_by_id(&self, id: i64) -> Result<Option<Member>> {
+        let row = sqlx::query(select_members!("WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    /// Adds one member; an existing address is a conflict.
+    pub async fn add_member(&self, member: &Member) -> Result<i64> {
+        if self.member_by_email(&member.email).await?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "{} is already in the directory",
+                member.email
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        let id = insert_member(&mut tx, member, unix_now()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Adds or updates every member of `incoming` in one transaction. With
+    /// `replace`, members not in `incoming` are marked `left` (never deleted).
+    pub async fn import_members(
+        &self,
+        incoming: &[Member],
+        replace: bool,
+    ) -> Result<ImportSummary> {
+        let existing: HashMap<String, Member> = self
+            .members()
+            .await?
+            .into_iter()
+            .map(|m| (m.email.key().to_string(), m))
+            .collect();
+        let now = unix_now();
+        let mut summary = ImportSummary::default();
+        let mut tx = self.pool.begin().await?;
+        for m in incoming {
+            match existing.get(m.email.key()) {
+                None => {
+                    insert_member(&mut tx, m, now).await?;
+                    summary.added += 1;
+                }
+                Some(old) if differs(old, m) => {
+                    sqlx::query(
+                        "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
+                         languages = $5, region = $6, status = $7, \
+                         paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
+                         updated_at = $8 WHERE id = $9",
+                    )
+                    .bind(m.email.as_str())
+                    .bind(&m.name)
+                    .bind(m.skills.join(";"))
+                    .bind(&m.bio)
+                    .bind(join_languages(&m.languages))
+                    .bind(&m.region)
+                    .bind(m.status.as_str())
+                    .bind(now)
+                    .bind(old.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    summary.updated += 1;
+                }
+                Some(_) => summary.unchanged += 1,
+            }
+        }
+        if replace {
+            let keep: std::collections::HashSet<&str> =
+                incoming.iter().map(|m| m.email.key()).collect();
+            for old in existing.values() {
+                if !keep.contains(old.email.key()) && old.status != MemberStatus::Left {
+                    sqlx::query(
+                        "UPDATE members SET status = 'left', paused_until = NULL, updated_at = $1 WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(old.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    summary.marked_left += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// Pauses, resumes or retires one member.
+    pub async fn change_member(
+        &self,
+        email: &EmailAddress,
+        change: MemberChange,
+    ) -> Result<Member> {
+        let (status, until) = match &change {
+            MemberChange::Pause { until } => (MemberStatus::Paused, until.clone()),
+            MemberChange::Resume => (MemberStatus::Active, None),
+            MemberChange::Leave => (MemberStatus::Left, None),
+        };
+        let done = sqlx::query(
+            "UPDATE members SET status = $1, paused_until = $2, updated_at = $3 WHERE email_key = $4",
+        )
+        .bind(status.as_str())
+        .bind(until)
+        .bind(unix_now())
+        .bind(email.key())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "{email} is not in the directory"
+            )));
+        }
+        self.member_by_email(email)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("{email} is not in the directory")))
+    }
+
+    /// Members whose pause ended on or before `today` (YYYY-MM-DD) become active.
+    pub async fn end_pauses(&self, today: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE members SET status = 'active', paused_until = NULL, updated_at = $1 \
+             WHERE status = 'paused' AND paused_until IS NOT NULL AND paused_until <= $2",
+        )
+        .bind(unix_now())
+        .bind(today)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+async fn insert_member(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    m: &Member,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO members (email_key, email, name, skills, bio, languages, region, status, \
+         paused_until, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(m.email.key())
+    .bind(m.email.as_str())
+    .bind(&m.name)
+    .bind(m.skills.join(";"))
+    .bind(&m.bio)
+    .bind(join_languages(&m.languages))
+    .bind(&m.region)
+    .bind(m.status.as_str())
+    .bind(m.paused_until.clone())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}

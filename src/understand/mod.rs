@@ -1,0 +1,1 @@
+//! Understanding one inbound message: decoding, classification, new text of replies.
