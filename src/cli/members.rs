@@ -84,7 +84,7 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
             let members = store.members().await?;
             write_members_csv(std::io::stdout().lock(), &members)?;
         }
-        MembersCommand::List => print_table(&store.members().await?),
+        MembersCommand::List => print_table(&store.members().await?)?,
         MembersCommand::Add {
             email,
             name,
@@ -151,22 +151,26 @@ fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-fn print_table(members: &[Member]) {
-    println!(
+fn print_table(members: &[Member]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{:<5} {:<8} {:<32} {:<20} {:<6} SKILLS",
         "ID", "STATUS", "EMAIL", "NAME", "LANG"
-    );
+    )?;
     for m in members {
         let langs: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
-        println!(
+        writeln!(
+            out,
             "{:<5} {:<8} {:<32} {:<20} {:<6} {}",
             m.id,
             m.status,
-            m.email,
+            m.email.as_str(),
             m.name,
             langs.join(";"),
             m.skills.join("; ")
-        );
+        )?;
     }
-    println!("{} members", members.len());
+    writeln!(out, "{} members", members.len())
 }

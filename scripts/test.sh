@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: starts what the tests need (PostgreSQL, and the Dovecot +
+# Postfix mail stack on loopback, installing Debian's packages when missing),
+# runs the whole suite against both databases, and stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cleanup() {
+  [ -x deploy/mailstack/down.sh ] && deploy/mailstack/down.sh || true
+  deploy/postgres/down.sh || true
+}
+trap cleanup EXIT
+
+echo "== starting PostgreSQL"
+TEST_POSTGRES_URL=$(deploy/postgres/up.sh)
+export TEST_POSTGRES_URL
+if [ -x deploy/mailstack/up.sh ]; then
+  echo "== starting the mail stack (Dovecot, Postfix)"
+  deploy/mailstack/up.sh
+fi
+
+echo "== formatting"
+cargo fmt --all -- --check
+
+echo "== tests"
+cargo test --locked "$@"

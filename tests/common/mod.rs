@@ -1,0 +1,66 @@
+//! Shared test helpers: fresh databases on both backends.
+//!
+//! PostgreSQL comes from `TEST_POSTGRES_URL` (an admin URL, set by
+//! scripts/test.sh after deploy/postgres/up.sh). A test that needs it fails
+//! when it is missing: nothing is skipped silently.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use circle_relay::config::{DatabaseConfig, DatabaseUrl};
+use circle_relay::store::Store;
+use sqlx::Connection;
+
+pub const POSTGRES_ENV: &str = "TEST_POSTGRES_URL";
+
+pub fn postgres_admin_url() -> String {
+    std::env::var(POSTGRES_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{POSTGRES_ENV} is not set: run the tests through scripts/test.sh, \
+             which starts PostgreSQL (deploy/postgres/up.sh)"
+        )
+    })
+}
+
+/// A database URL of a new, empty PostgreSQL database.
+pub async fn fresh_postgres_url() -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let admin = postgres_admin_url();
+    let name = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        jiff::Timestamp::now().as_millisecond() % 1_000_000
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
+}
+
+/// A database URL of a new SQLite file inside `dir`.
+pub fn fresh_sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("circle-relay.db").display())
+}
+
+pub async fn store_at(url: &str) -> Store {
+    let config = DatabaseConfig {
+        url: DatabaseUrl::new(url),
+        max_connections: 5,
+    };
+    Store::connect(&config).await.expect("connect and migrate")
+}
+
+/// One fresh, migrated store per backend, labelled for assertion messages.
+/// Keep the returned TempDir alive as long as the SQLite store is used.
+pub async fn stores() -> (tempfile::TempDir, Vec<(&'static str, Store)>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = store_at(&fresh_sqlite_url(&dir)).await;
+    let postgres = store_at(&fresh_postgres_url().await).await;
+    (dir, vec![("sqlite", sqlite), ("postgres", postgres)])
+}

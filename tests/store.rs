@@ -1,0 +1,243 @@
+//! The storage suite: every test runs the same story on SQLite and on a real
+//! PostgreSQL server.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::store::{ImportSummary, MemberChange, Store, StoreError};
+use sqlx::Row;
+
+fn member(email: &str, name: &str, skills: &[&str]) -> Member {
+    Member {
+        id: 0,
+        email: EmailAddress::parse(email).unwrap(),
+        name: name.into(),
+        skills: skills.iter().map(|s| s.to_string()).collect(),
+        bio: "産後ケアの講座をしています。".into(),
+        languages: vec![
+            Language::parse("ja").unwrap(),
+            Language::parse("en").unwrap(),
+        ],
+        region: "東京".into(),
+        status: MemberStatus::Active,
+        paused_until: None,
+    }
+}
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_schemas_match() {
+    let (_dir, stores) = common::stores().await;
+    let mut columns = Vec::new();
+    for (backend, store) in &stores {
+        store
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("{backend}: {e}"));
+        columns.push(schema_columns(backend, store).await);
+    }
+    assert!(
+        columns[0].len() > 50,
+        "schema looks empty: {:?}",
+        columns[0]
+    );
+    let only_sqlite: Vec<_> = columns[0].difference(&columns[1]).collect();
+    let only_pg: Vec<_> = columns[1].difference(&columns[0]).collect();
+    assert!(
+        only_sqlite.is_empty() && only_pg.is_empty(),
+        "migrations differ: only in SQLite {only_sqlite:?}, only in PostgreSQL {only_pg:?}"
+    );
+}
+
+/// (table, column) pairs of the application's tables.
+async fn schema_columns(backend: &str, store: &Store) -> BTreeSet<(String, String)> {
+    let sql = if backend == "sqlite" {
+        "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'"
+    } else {
+        "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'"
+    };
+    sqlx::query(sql)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<String, _>("t"), r.get::<String, _>("c")))
+        .collect()
+}
+
+#[tokio::test]
+async fn import_adds_updates_and_keeps_unchanged() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        let first = vec![
+            member("hanako@example.org", "山田 花子", &["看護師", "助産師"]),
+            member("taro..yamada@docomo.ne.jp", "山田 太郎", &["nurse"]),
+        ];
+        let s = store.import_members(&first, false).await.unwrap();
+        assert_eq!(
+            s,
+            ImportSummary {
+                added: 2,
+                ..Default::default()
+            },
+            "{backend}"
+        );
+
+        // Same address in other case updates; an identical row is unchanged.
+        let mut renamed = member("HANAKO@Example.org", "山田 はなこ", &["看護師"]);
+        renamed.status = MemberStatus::Paused;
+        let second = vec![renamed, first[1].clone()];
+        let s = store.import_members(&second, false).await.unwrap();
+        assert_eq!(
+            s,
+            ImportSummary {
+                updated: 1,
+                unchanged: 1,
+                ..Default::default()
+            },
+            "{backend}"
+        );
+
+        let all = store.members().await.unwrap();
+        assert_eq!(all.len(), 2, "{backend}");
+        let h = store
+            .member_by_email(&email("hanako@EXAMPLE.org"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(h.name, "山田 はなこ", "{backend}");
+        assert_eq!(h.email.as_str(), "HANAKO@Example.org", "{backend}");
+        assert_eq!(h.skills, vec!["看護師"], "{backend}");
+        assert_eq!(h.bio, "産後ケアの講座をしています。", "{backend}");
+        assert_eq!(h.languages[0].as_str(), "ja", "{backend}");
+        assert_eq!(h.status, MemberStatus::Paused, "{backend}");
+        let t = store.member_by_id(all[1].id).await.unwrap().unwrap();
+        assert_eq!(t.email.as_str(), "taro..yamada@docomo.ne.jp", "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn replace_marks_missing_members_left_and_deletes_nothing() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        let all = vec![
+            member("a@example.org", "A", &["x"]),
+            member("b@example.org", "B", &["y"]),
+            member("c@example.org", "C", &["z"]),
+        ];
+        store.import_members(&all, false).await.unwrap();
+        let s = store.import_members(&all[..1], true).await.unwrap();
+        assert_eq!(s.marked_left, 2, "{backend}");
+        assert_eq!(s.unchanged, 1, "{backend}");
+        let members = store.members().await.unwrap();
+        assert_eq!(members.len(), 3, "{backend}: nothing is deleted");
+        let statuses: Vec<_> = members.iter().map(|m| m.status).collect();
+        assert_eq!(
+            statuses,
+            vec![MemberStatus::Active, MemberStatus::Left, MemberStatus::Left],
+            "{backend}"
+        );
+        // Replacing again does not count them twice.
+        let s = store.import_members(&all[..1], true).await.unwrap();
+        assert_eq!(s.marked_left, 0, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn pause_resume_remove_and_pause_expiry() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        store
+            .import_members(
+                &[
+                    member("a@example.org", "A", &["x"]),
+                    member("b@example.org", "B", &["y"]),
+                ],
+                false,
+            )
+            .await
+            .unwrap();
+        let a = store
+            .change_member(
+                &email("A@example.org"),
+                MemberChange::Pause {
+                    until: Some("2026-12-01".into()),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.status, a.paused_until.as_deref()),
+            (MemberStatus::Paused, Some("2026-12-01")),
+            "{backend}"
+        );
+        store
+            .change_member(&email("b@example.org"), MemberChange::Pause { until: None })
+            .await
+            .unwrap();
+
+        // Only the dated pause ends by itself, and only once its day has come.
+        assert_eq!(
+            store.end_pauses("2026-11-30").await.unwrap(),
+            0,
+            "{backend}"
+        );
+        assert_eq!(
+            store.end_pauses("2026-12-01").await.unwrap(),
+            1,
+            "{backend}"
+        );
+        let a = store
+            .member_by_email(&email("a@example.org"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (a.status, a.paused_until),
+            (MemberStatus::Active, None),
+            "{backend}"
+        );
+
+        let b = store
+            .change_member(&email("b@example.org"), MemberChange::Resume)
+            .await
+            .unwrap();
+        assert_eq!(b.status, MemberStatus::Active, "{backend}");
+        let b = store
+            .change_member(&email("b@example.org"), MemberChange::Leave)
+            .await
+            .unwrap();
+        assert_eq!(b.status, MemberStatus::Left, "{backend}");
+
+        let err = store
+            .change_member(&email("nobody@example.org"), MemberChange::Resume)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{backend}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn add_refuses_an_existing_address_in_any_case() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        let id = store
+            .add_member(&member("a@example.org", "A", &["x"]))
+            .await
+            .unwrap();
+        assert!(id > 0, "{backend}");
+        let err = store
+            .add_member(&member("A@EXAMPLE.ORG", "A2", &["x"]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{backend}: {err}");
+        assert_eq!(store.members().await.unwrap().len(), 1, "{backend}");
+    }
+}
