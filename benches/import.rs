@@ -9,8 +9,18 @@ use circle_relay::directory::parse_members_csv;
 use circle_relay::store::Store;
 
 const SKILLS: &[&str] = &[
-    "看護師", "助産師", "理学療法士", "社会保険労務士", "キャリアコンサルタント", "business coaching",
-    "registered nurse", "bookkeeping", "Web制作", "イラストレーター", "English lessons", "税理士",
+    "看護師",
+    "助産師",
+    "理学療法士",
+    "社会保険労務士",
+    "キャリアコンサルタント",
+    "business coaching",
+    "registered nurse",
+    "bookkeeping",
+    "Web制作",
+    "イラストレーター",
+    "English lessons",
+    "税理士",
 ];
 const REGIONS: &[&str] = &["東京", "大阪", "福岡", "Tokyo", "online", "名古屋"];
 
@@ -20,7 +30,11 @@ fn generated_csv(n: usize) -> String {
         let a = SKILLS[i % SKILLS.len()];
         let b = SKILLS[(i * 7 + 3) % SKILLS.len()];
         let region = REGIONS[i % REGIONS.len()];
-        let (langs, status) = if i % 3 == 0 { ("en;ja", "active") } else { ("ja", "") };
+        let (langs, status) = if i % 3 == 0 {
+            ("en;ja", "active")
+        } else {
+            ("ja", "")
+        };
         let status = if i % 50 == 0 { "paused" } else { status };
         s.push_str(&format!(
             "member{i}@example.org,会員 {i},{a};{b},{a}として{region}で活動しています。{b}の相談も。,{langs},{region},{status}\n"
@@ -36,7 +50,10 @@ fn main() {
     for _ in 0..5 {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = DatabaseConfig {
-            url: DatabaseUrl::new(format!("sqlite://{}", dir.path().join("bench.db").display())),
+            url: DatabaseUrl::new(format!(
+                "sqlite://{}",
+                dir.path().join("bench.db").display()
+            )),
             max_connections: 5,
         };
         let elapsed = rt.block_on(async {

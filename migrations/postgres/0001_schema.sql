@@ -62,6 +62,7 @@ CREATE TABLE requests (
     body            TEXT    NOT NULL DEFAULT '',
     language        TEXT    NOT NULL DEFAULT '',
     message_id      TEXT,               -- the request's own Message-ID, for threading
+    token           TEXT    UNIQUE,     -- the requester's thread (acknowledgement, close)
     ack_message_id  TEXT,               -- our acknowledgement's Message-ID (replies to it close/answer)
     status          TEXT    NOT NULL DEFAULT 'open'
                     CHECK (status IN ('open', 'filled', 'closed', 'unmatched', 'exhausted')),
@@ -83,7 +84,8 @@ CREATE TABLE forwards (
     rank          BIGINT NOT NULL,
     score         DOUBLE PRECISION    NOT NULL,
     reasons       TEXT    NOT NULL DEFAULT '[]',   -- JSON array of strings
-    token         TEXT    NOT NULL UNIQUE,
+    token         TEXT    NOT NULL UNIQUE,       -- the member's thread with the relay
+    requester_token TEXT  NOT NULL UNIQUE,       -- the requester's side of questions about this forward
     message_id    TEXT    NOT NULL UNIQUE,
     state         TEXT    NOT NULL DEFAULT 'pending'
                   CHECK (state IN ('pending', 'accepted', 'declined', 'expired', 'cancelled', 'filled')),

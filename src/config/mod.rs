@@ -173,12 +173,15 @@ impl Config {
         let text = toml::to_string(value).map_err(|e| self.error(name, None, e.to_string()))?;
         toml::from_str(&text).map_err(|e| {
             let message = e.to_string().trim().replace('\n', " ");
-            let key = e
-                .span()
-                .and_then(|s| text.get(s))
-                .and_then(|snippet| snippet.split('=').next())
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+            // The span points into the offending line; its key is before the '='.
+            let key = e.span().and_then(|span| {
+                let start = text[..span.start.min(text.len())]
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                let line = text[start..].lines().next()?;
+                let (k, _) = line.split_once('=')?;
+                Some(k.trim().to_string()).filter(|k| !k.is_empty() && !k.contains(' '))
+            });
             self.error(name, key.as_deref(), message)
         })
     }

@@ -125,6 +125,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let id = insert_member(&mut tx, member, unix_now()).await?;
         tx.commit().await?;
+        tracing::info!(member_id = id, "member added");
         Ok(id)
     }
 
@@ -190,6 +191,13 @@ impl Store {
             }
         }
         tx.commit().await?;
+        tracing::info!(
+            added = summary.added,
+            updated = summary.updated,
+            unchanged = summary.unchanged,
+            marked_left = summary.marked_left,
+            "member directory imported"
+        );
         Ok(summary)
     }
 
@@ -218,9 +226,12 @@ impl Store {
                 "{email} is not in the directory"
             )));
         }
-        self.member_by_email(email)
+        let member = self
+            .member_by_email(email)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("{email} is not in the directory")))
+            .ok_or_else(|| StoreError::NotFound(format!("{email} is not in the directory")))?;
+        tracing::info!(member_id = member.id, status = %member.status, "member status changed");
+        Ok(member)
     }
 
     /// Members whose pause ended on or before `today` (YYYY-MM-DD) become active.

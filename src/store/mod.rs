@@ -4,6 +4,8 @@
 //! one migration folder per backend; the same test suite runs on both.
 
 mod members;
+pub mod outbox;
+pub mod requests;
 
 use std::time::Duration;
 

@@ -1,0 +1,202 @@
+//! Drains the outbox: claim a due row (the attempt is recorded first), apply
+//! the per-address hourly cap, send, record the result. Any number of senders
+//! may run against one database; a sender that dies mid-send leaves a lease
+//! that runs out, and the row is sent again at most once more (with the same
+//! Message-ID, so the receiver can tell).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use super::transport::{SendError, Transport};
+use crate::domain::EmailAddress;
+use crate::store::{Store, StoreError, outbox::ClaimedMail};
+
+/// Seconds since the UNIX epoch; replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub first_delay_seconds: i64,
+    pub max_delay_seconds: i64,
+    /// After this many attempts a temporary failure becomes final.
+    pub max_attempts: i64,
+    /// How long a claimed row is ours before another sender may take it.
+    pub lease_seconds: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay_seconds: 60,
+            max_delay_seconds: 3600,
+            max_attempts: 12,
+            lease_seconds: 300,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// 1 min, 2, 4, … capped at an hour.
+    pub fn delay_after(&self, attempts: i64) -> i64 {
+        let exp = (attempts - 1).clamp(0, 20) as u32;
+        self.first_delay_seconds
+            .saturating_mul(2_i64.saturating_pow(exp))
+            .min(self.max_delay_seconds)
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DrainReport {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub held: usize,
+}
+
+pub struct Sender {
+    store: Store,
+    transport: Transport,
+    from: EmailAddress,
+    cap_per_hour: i64,
+    policy: RetryPolicy,
+    clock: Clock,
+    wake: Arc<Notify>,
+}
+
+impl Sender {
+    pub fn new(store: Store, transport: Transport, from: EmailAddress, cap_per_hour: u32) -> Self {
+        Self {
+            store,
+            transport,
+            from,
+            cap_per_hour: i64::from(cap_per_hour),
+            policy: RetryPolicy::default(),
+            clock: Arc::new(|| jiff::Timestamp::now().as_second()),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Notify this after committing new outbox rows: the sender wakes at once.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Sends every row that is due now.
+    pub async fn drain(&self) -> Result<DrainReport, StoreError> {
+        let mut report = DrainReport::default();
+        while let Some(mail) = self
+            .store
+            .claim_outbox((self.clock)(), self.policy.lease_seconds)
+            .await?
+        {
+            self.deliver(&mail, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    #[tracing::instrument(name = "outbox_mail", skip_all, fields(outbox_id = mail.id, kind = %mail.kind, attempt = mail.attempts))]
+    async fn deliver(
+        &self,
+        mail: &ClaimedMail,
+        report: &mut DrainReport,
+    ) -> Result<(), StoreError> {
+        let now = (self.clock)();
+        let to = match EmailAddress::parse(&mail.to_email) {
+            Ok(to) => to,
+            Err(e) => {
+                tracing::warn!(error = %e, "recipient address is invalid; mail retired");
+                report.failed += 1;
+                return self.store.outbox_failed(mail.id, &e.to_string()).await;
+            }
+        };
+        if self
+            .store
+            .outbox_sent_to_since(to.as_str(), now - 3600)
+            .await?
+            >= self.cap_per_hour
+        {
+            tracing::warn!("hourly cap for this recipient reached; mail held");
+            report.held += 1;
+            return self
+                .store
+                .outbox_held(
+                    mail.id,
+                    "hourly cap for this recipient reached (loop breaker)",
+                )
+                .await;
+        }
+        match self.transport.send(&self.from, &to, &mail.message).await {
+            Ok(()) => {
+                tracing::info!("mail sent");
+                report.sent += 1;
+                self.store.outbox_sent(mail.id, (self.clock)()).await
+            }
+            Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
+                let next = now + self.policy.delay_after(mail.attempts);
+                tracing::warn!(error = %e, retry_at = next, "send failed; will retry");
+                report.retried += 1;
+                self.store.outbox_retry(mail.id, next, &e.to_string()).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "send failed for good; mail retired");
+                report.failed += 1;
+                self.store.outbox_failed(mail.id, &e.to_string()).await
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true: drains, then sleeps until woken, the
+    /// next row falls due, or a minute passes. A database outage is waited out.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = Duration::from_secs(1);
+        while !*shutdown.borrow() {
+            let wait = match self.drain().await {
+                Ok(_) => {
+                    backoff = Duration::from_secs(1);
+                    match self.store.outbox_next_due().await {
+                        Ok(Some(due)) => {
+                            Duration::from_secs((due - (self.clock)()).clamp(0, 60) as u64)
+                        }
+                        _ => Duration::from_secs(60),
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox: database unavailable; retrying");
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay_after(1), 60);
+        assert_eq!(p.delay_after(2), 120);
+        assert_eq!(p.delay_after(4), 480);
+        assert_eq!(p.delay_after(30), 3600);
+    }
+}

@@ -1,0 +1,203 @@
+//! The outbox table: queued in the transaction that causes a mail, claimed
+//! with a lease by whichever sender gets there first, never deleted.
+
+use sqlx::Row;
+
+use super::{Backend, Result, Store};
+
+/// A mail to write into the outbox, already rendered.
+#[derive(Debug, Clone)]
+pub struct NewOutboxMail {
+    /// Queuing the same key twice is a no-op: e.g. `forward:12:34`.
+    pub idempotency_key: String,
+    pub kind: String,
+    pub to_email: String,
+    /// Without angle brackets; stable, so a resend can be deduplicated.
+    pub message_id: String,
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub request_id: Option<i64>,
+    pub member_id: Option<i64>,
+}
+
+/// A row claimed for sending.
+#[derive(Debug, Clone)]
+pub struct ClaimedMail {
+    pub id: i64,
+    pub kind: String,
+    pub to_email: String,
+    pub message_id: String,
+    pub message: Vec<u8>,
+    /// Including this one.
+    pub attempts: i64,
+}
+
+/// Counts by status, for `check`, metrics and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub held: i64,
+}
+
+/// Queues a mail inside the caller's transaction. Returns false when a mail
+/// with the same idempotency key was already queued (nothing is written).
+pub async fn enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    mail: &NewOutboxMail,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
+         request_id, member_id, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', 0, $9, $9) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(&mail.idempotency_key)
+    .bind(&mail.kind)
+    .bind(&mail.to_email)
+    .bind(&mail.message_id)
+    .bind(&mail.subject)
+    .bind(mail.message.clone())
+    .bind(mail.request_id)
+    .bind(mail.member_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+// A row is due when it is queued and its time has come, or when a sender
+// claimed it and its lease ran out (that sender died mid-send).
+const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \
+     WHERE id = (SELECT id FROM outbox \
+                 WHERE (status = 'queued' AND next_attempt_at <= $2) \
+                    OR (status = 'sending' AND lease_until <= $2) \
+                 ORDER BY next_attempt_at, id LIMIT 1) \
+     RETURNING id, kind, to_email, message_id, message, attempts";
+
+// PostgreSQL: SKIP LOCKED lets several daemons claim different rows at once;
+// the outer condition re-checks a row another sender claimed meanwhile.
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \
+     WHERE id = (SELECT id FROM outbox \
+                 WHERE (status = 'queued' AND next_attempt_at <= $2) \
+                    OR (status = 'sending' AND lease_until <= $2) \
+                 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+       AND ((status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)) \
+     RETURNING id, kind, to_email, message_id, message, attempts";
+
+impl Store {
+    /// Claims the next due mail for `lease_seconds`, recording the attempt
+    /// before anything is sent.
+    pub async fn claim_outbox(&self, now: i64, lease_seconds: i64) -> Result<Option<ClaimedMail>> {
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let row = sqlx::query(sql)
+            .bind(now + lease_seconds)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ClaimedMail {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            to_email: row.try_get("to_email")?,
+            message_id: row.try_get("message_id")?,
+            message: row.try_get("message")?,
+            attempts: row.try_get("attempts")?,
+        }))
+    }
+
+    pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<()> {
+        self.finish_outbox(id, "sent", None, None, Some(now)).await
+    }
+
+    /// Back to the queue after a temporary failure, due again at `next_attempt_at`.
+    pub async fn outbox_retry(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
+        self.finish_outbox(id, "queued", Some(next_attempt_at), Some(error), None)
+            .await
+    }
+
+    /// Retired for good (kept, with its last error).
+    pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
+        self.finish_outbox(id, "failed", None, Some(error), None)
+            .await
+    }
+
+    /// Kept but not sent: the per-address hourly cap was reached (a loop breaker).
+    pub async fn outbox_held(&self, id: i64, reason: &str) -> Result<()> {
+        self.finish_outbox(id, "held", None, Some(reason), None)
+            .await
+    }
+
+    async fn finish_outbox(
+        &self,
+        id: i64,
+        status: &str,
+        next_attempt_at: Option<i64>,
+        error: Option<&str>,
+        sent_at: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = $1, lease_until = NULL, \
+             next_attempt_at = COALESCE($2, next_attempt_at), \
+             last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
+             WHERE id = $5",
+        )
+        .bind(status)
+        .bind(next_attempt_at)
+        .bind(error)
+        .bind(sent_at)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Mails sent to `to_email` (case-insensitively) since `since`.
+    pub async fn outbox_sent_to_since(&self, to_email: &str, since: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE LOWER(to_email) = LOWER($1) \
+             AND status = 'sent' AND sent_at >= $2",
+        )
+        .bind(to_email)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// When the next queued mail falls due, if any.
+    pub async fn outbox_next_due(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN status = 'queued' THEN next_attempt_at ELSE lease_until END) AS due \
+             FROM outbox WHERE status IN ('queued', 'sending')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut c = OutboxCounts::default();
+        for r in rows {
+            let n: i64 = r.try_get("n")?;
+            match r.try_get::<String, _>("status")?.as_str() {
+                "queued" => c.queued = n,
+                "sending" => c.sending = n,
+                "sent" => c.sent = n,
+                "failed" => c.failed = n,
+                "held" => c.held = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
