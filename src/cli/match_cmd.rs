@@ -1,8 +1,14 @@
-//! `circle-relay match [--json] [--top N] FILE|-`
+//! `circle-relay match [--json] [--top N] FILE|-`: ranks members for a
+//! request message and prints the short list; sends nothing.
 
+use std::io::Read;
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use crate::config::Config;
+use crate::matching::eml::read_request;
+use crate::matching::{Candidate, MatchContext, Matcher};
 
 #[derive(Debug, clap::Args)]
 pub struct MatchArgs {
@@ -16,6 +22,70 @@ pub struct MatchArgs {
     pub file: PathBuf,
 }
 
-pub async fn run(_args: MatchArgs, _config: &Config) -> anyhow::Result<()> {
-    anyhow::bail!("`match` is not yet available in this version of circle-relay")
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    candidates: &'a [Candidate],
+}
+
+pub async fn run(args: MatchArgs, config: &Config) -> anyhow::Result<()> {
+    let raw = read_input(&args.file)?;
+    let request = read_request(&raw).context("cannot read the request message")?;
+    let top = match args.top {
+        Some(n) => n,
+        // [matching] is optional for `match`: fall back to the default shortlist.
+        None => config.matching().map(|m| m.shortlist as usize).unwrap_or(3),
+    };
+    let store = super::open_store(config).await?;
+    let members = store
+        .members()
+        .await
+        .context("cannot read the member directory");
+    store.close().await;
+    let matcher = Matcher::with_default_vocabulary(members?)?;
+    let ctx = MatchContext {
+        exclude_emails: request.from.iter().cloned().collect(),
+        // Fairness data comes from the relay's forward history; `match` shows
+        // the pure relevance ranking.
+        ..MatchContext::default()
+    };
+    let candidates = matcher.rank(&request.subject, &request.body, &ctx, top);
+    tracing::info!(candidates = candidates.len(), "matched");
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&Output {
+                candidates: &candidates
+            })?
+        );
+    } else {
+        print_table(&candidates);
+    }
+    Ok(())
+}
+
+fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .context("cannot read the request from stdin")?;
+    } else {
+        raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    Ok(raw)
+}
+
+fn print_table(candidates: &[Candidate]) {
+    if candidates.is_empty() {
+        println!(
+            "no member fits well enough: the relay would forward to nobody and tell the admins"
+        );
+        return;
+    }
+    for (i, c) in candidates.iter().enumerate() {
+        println!("{}. {} <{}>  score {:.3}", i + 1, c.name, c.email, c.score);
+        for r in &c.reasons {
+            println!("     {r}");
+        }
+    }
 }
