@@ -86,7 +86,18 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Vec
                 .filter(|e| !query.concepts[e.query_index].generic)
                 .map(|e| query.concepts[e.query_index].weight * e.strength)
                 .sum();
-            (specific / max_w >= ABSTAIN_THRESHOLD).then_some((m, concept_score, 0.0, tally))
+            // Evidence only on background mentions ("I'm a nurse myself")
+            // or only via a related trade never qualifies on its own.
+            let on_need = tally.evidence.iter().any(|e| {
+                let qc = &query.concepts[e.query_index];
+                qc.need && !qc.generic && !e.related
+            });
+            (on_need && specific / max_w >= ABSTAIN_THRESHOLD).then_some((
+                m,
+                concept_score,
+                0.0,
+                tally,
+            ))
         })
         .collect();
     if scored.is_empty() {
@@ -133,21 +144,32 @@ fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
 /// Walks the postings of each request concept and of its related concepts.
 fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashMap<u32, Tally> {
     let mut tallies: HashMap<u32, Tally> = HashMap::new();
-    for (qi, qc) in query.concepts.iter().enumerate() {
+    // Specific concepts first: they decide who is a candidate. Generic words
+    // ("研修", "training") have the longest postings but only order
+    // candidates, so they touch only members already found; this keeps the
+    // cost to the postings of the request's specific concepts.
+    let mut order: Vec<usize> = (0..query.concepts.len()).collect();
+    order.sort_by_key(|&i| query.concepts[i].generic);
+    for qi in order {
+        let qc = &query.concepts[qi];
         let related = &index.vocab.concepts[qc.concept as usize].related;
         let sources = std::iter::once((qc.concept, 1.0, false))
             .chain(related.iter().map(|&r| (r, RELATED_FACTOR, true)));
         for (concept, factor, is_related) in sources {
             for p in index.concepts.get(&concept).into_iter().flatten() {
-                if !eligible(p.member) {
-                    continue;
-                }
-                tallies.entry(p.member).or_default().offer(Evidence {
+                let evidence = Evidence {
                     query_index: qi,
                     strength: p.strength * factor,
                     field: p.field,
                     related: is_related,
-                });
+                };
+                if qc.generic {
+                    if let Some(t) = tallies.get_mut(&p.member) {
+                        t.offer(evidence);
+                    }
+                } else if eligible(p.member) {
+                    tallies.entry(p.member).or_default().offer(evidence);
+                }
             }
         }
     }
@@ -196,9 +218,9 @@ fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) 
     if query.places.is_empty() {
         return (1.0, None);
     }
-    let name = |p: u32| index.vocab.places[p as usize].id.clone();
-    if let Some(&p) = query.places.iter().find(|p| e.places.contains(p)) {
-        return (1.0, Some(format!("region: {}", name(p))));
+    if query.places.iter().any(|p| e.places.contains(p)) {
+        let region = &index.members[m as usize].region;
+        return (1.0, Some(format!("region: {region}")));
     }
     if query.online_ok && e.online {
         return (1.0, Some("region: online".to_string()));

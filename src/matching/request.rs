@@ -17,6 +17,8 @@ pub struct QueryConcept {
     /// The request's own words, for reasons.
     pub surface: String,
     pub generic: bool,
+    /// Named in the subject or a sentence stating the need.
+    pub need: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -73,7 +75,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             match hit.target {
                 Target::Concept(id) => {
                     let kind = vocab.concepts[id as usize].kind;
-                    add_concept(&mut query, id, kind, kind.weight() * factor, &hit.surface);
+                    add_concept(&mut query, id, kind, factor, &hit.surface);
                 }
                 Target::Place(p) if vocab.places[p as usize].area == "online" => {
                     query.online_ok = true;
@@ -97,11 +99,13 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     query
 }
 
-fn add_concept(query: &mut Query, id: u32, kind: Kind, weight: f32, surface: &str) {
+fn add_concept(query: &mut Query, id: u32, kind: Kind, factor: f32, surface: &str) {
+    let weight = kind.weight() * factor;
     match query.concepts.iter_mut().find(|c| c.concept == id) {
         Some(existing) if existing.weight < weight => {
             existing.weight = weight;
             existing.surface = surface.to_string();
+            existing.need = true;
         }
         Some(_) => {}
         None => query.concepts.push(QueryConcept {
@@ -109,6 +113,7 @@ fn add_concept(query: &mut Query, id: u32, kind: Kind, weight: f32, surface: &st
             weight,
             surface: surface.to_string(),
             generic: kind == Kind::Generic,
+            need: factor >= 1.0,
         }),
     }
 }

@@ -1,0 +1,242 @@
+//! Matching latency over generated directories of 1,000, 10,000 and 100,000
+//! members: median and p99 per request (`cargo bench --bench matching`).
+//! A plain binary (harness = false) so it needs no benchmark crate.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::matching::{MatchContext, Matcher};
+
+const SKILLS: &[&str] = &[
+    "看護師",
+    "registered nurse",
+    "助産師",
+    "薬剤師",
+    "pharmacist",
+    "理学療法士",
+    "physiotherapist",
+    "作業療法士",
+    "柔道整復師",
+    "鍼灸師",
+    "介護福祉士",
+    "care worker",
+    "臨床心理士",
+    "counselor",
+    "保育士",
+    "管理栄養士",
+    "社会保険労務士",
+    "給与計算",
+    "税理士",
+    "bookkeeping",
+    "行政書士",
+    "司法書士",
+    "弁護士",
+    "中小企業診断士",
+    "補助金申請",
+    "ファイナンシャルプランナー",
+    "コーチング",
+    "business coaching",
+    "キャリアコンサルタント",
+    "リーダーシップ研修",
+    "1on1研修",
+    "DiSC workshops",
+    "facilitation",
+    "ビジネスマナー講師",
+    "接遇研修",
+    "presentation skills",
+    "美容師",
+    "訪問美容",
+    "エステティシャン",
+    "ネイリスト",
+    "makeup lessons",
+    "color analysis",
+    "personal styling",
+    "ホームページ制作",
+    "SEO対策",
+    "web design",
+    "IT consulting",
+    "cybersecurity",
+    "photographer",
+    "動画制作",
+    "イラストレーター",
+    "copywriting",
+    "編集",
+    "英語講師",
+    "business English teacher",
+    "英語翻訳",
+    "translator",
+    "Spanish interpreter",
+    "通訳",
+    "全国通訳案内士",
+    "Mandarin lessons",
+    "日本語教師",
+    "yoga instructor",
+    "personal trainer",
+    "コーヒー教室",
+    "料理教室",
+    "event planning",
+    "整理収納",
+    "first aid and CPR instructor",
+    "スポーツ外傷",
+    "産後ケア",
+    "不登校相談",
+];
+const EXTRA: &[&str] = &[
+    "オンライン講座",
+    "企業研修",
+    "workshops",
+    "small business",
+    "seminars",
+    "個別相談",
+    "初心者向け",
+    "for companies",
+    "子ども向け",
+    "シニア向け",
+    "グループレッスン",
+    "1対1",
+];
+const REGIONS: &[&str] = &[
+    "東京",
+    "大阪",
+    "横浜",
+    "名古屋",
+    "福岡",
+    "京都",
+    "札幌",
+    "Tokyo",
+    "Osaka",
+    "online",
+    "オンライン",
+    "千葉",
+];
+const REQUESTS: &[(&str, &str)] = &[
+    (
+        "母親学級でお話しいただける助産師さん",
+        "横浜市内の子育て支援施設です。お産の流れや産後の体のケアについてお話ししていただける助産師の方を探しています。",
+    ),
+    (
+        "First aid / CPR training for our teachers",
+        "We run a language school in Tokyo. We'd like someone to teach a half-day first aid and CPR course. A nurse or a certified instructor would be ideal.",
+    ),
+    (
+        "相続税の申告について相談したいです",
+        "相続税に詳しい税理士の先生をご紹介いただけないでしょうか。都内です。",
+    ),
+    (
+        "English-speaking bookkeeper?",
+        "Our zeirishi handles the year-end filing, but we need someone to keep our monthly books in English.",
+    ),
+    (
+        "DiSC研修をお願いできる講師の方",
+        "開発チームでDiSCを使ったチーム研修を検討しております。英語での実施でも構いません。オンライン開催の予定です。",
+    ),
+    (
+        "Headshot photographer in Tokyo?",
+        "Can anyone recommend a photographer in Tokyo who does corporate-style headshots?",
+    ),
+    (
+        "通関士の方を探しています",
+        "輸入通関の手続きをお願いできる通関士の方を探しています。",
+    ),
+    (
+        "IT security check for our office (Osaka)",
+        "パスワード、バックアップ、Wi-Fi などのセキュリティを一度見ていただける方を探しています。",
+    ),
+];
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn directory(n: usize) -> Vec<Member> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let ja = Language::parse("ja").ok();
+    let en = Language::parse("en").ok();
+    (0..n)
+        .filter_map(|i| {
+            let mut skills: Vec<String> = (0..3).map(|_| rng.pick(SKILLS).to_string()).collect();
+            skills.push(format!("{} {}", rng.pick(EXTRA), i % 997));
+            let bio = format!(
+                "{}と{}をしています。{} {}",
+                skills[0],
+                skills[1],
+                rng.pick(EXTRA),
+                rng.pick(REGIONS)
+            );
+            let status = match rng.next() % 10 {
+                0 => MemberStatus::Paused,
+                1 => MemberStatus::Left,
+                _ => MemberStatus::Active,
+            };
+            Some(Member {
+                id: i as i64 + 1,
+                email: EmailAddress::parse(&format!("m{i}@example.org")).ok()?,
+                name: format!("Member {i}"),
+                skills,
+                bio,
+                languages: [ja.clone(), en.clone()]
+                    .into_iter()
+                    .flatten()
+                    .take(1 + (i % 2))
+                    .collect(),
+                region: rng.pick(REGIONS).to_string(),
+                status,
+                paused_until: None,
+            })
+        })
+        .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    println!(
+        "{:>8} {:>10} {:>10} {:>10} {:>9}",
+        "members", "build", "median", "p99", "samples"
+    );
+    for n in [1_000, 10_000, 100_000] {
+        let members = directory(n);
+        let start = Instant::now();
+        let matcher = match Matcher::with_default_vocabulary(members) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("cannot build the matcher: {e}");
+                std::process::exit(1);
+            }
+        };
+        let build = start.elapsed();
+        let ctx = MatchContext::default();
+        let rounds = if n >= 100_000 { 25 } else { 100 };
+        let mut times = Vec::with_capacity(rounds * REQUESTS.len());
+        for _ in 0..rounds {
+            for (subject, body) in REQUESTS {
+                let t = Instant::now();
+                black_box(matcher.rank(subject, body, &ctx, 3));
+                times.push(t.elapsed());
+            }
+        }
+        times.sort();
+        println!(
+            "{n:>8} {:>8.0}ms {:>8.2}ms {:>8.2}ms {:>9}",
+            build.as_secs_f64() * 1e3,
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3,
+            times.len()
+        );
+    }
+}
