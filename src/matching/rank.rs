@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::index::{Field, Index};
-use super::request::Query;
+use super::request::{Query, QueryConcept};
 use super::{Candidate, MatchContext};
 
 /// A neighbouring trade (税理士 for a bookkeeping request) earns this share
@@ -143,37 +143,46 @@ fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
 
 /// Walks the postings of each request concept and of its related concepts.
 fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashMap<u32, Tally> {
+    // Only direct evidence on a specific need concept can make a member a
+    // candidate, so a first pass over those postings opens the tallies. The
+    // second pass (related trades, background mentions, generic words such
+    // as "研修" with the longest postings) only adds to members already
+    // found. The cost follows the postings of the request's own needs, not
+    // the size of the directory.
     let mut tallies: HashMap<u32, Tally> = HashMap::new();
-    // Specific concepts first: they decide who is a candidate. Generic words
-    // ("研修", "training") have the longest postings but only order
-    // candidates, so they touch only members already found; this keeps the
-    // cost to the postings of the request's specific concepts.
-    let mut order: Vec<usize> = (0..query.concepts.len()).collect();
-    order.sort_by_key(|&i| query.concepts[i].generic);
-    for qi in order {
-        let qc = &query.concepts[qi];
-        let related = &index.vocab.concepts[qc.concept as usize].related;
-        let sources = std::iter::once((qc.concept, 1.0, false))
-            .chain(related.iter().map(|&r| (r, RELATED_FACTOR, true)));
-        for (concept, factor, is_related) in sources {
-            for p in index.concepts.get(&concept).into_iter().flatten() {
-                let evidence = Evidence {
-                    query_index: qi,
-                    strength: p.strength * factor,
-                    field: p.field,
-                    related: is_related,
-                };
-                if qc.generic {
-                    if let Some(t) = tallies.get_mut(&p.member) {
+    for opening in [true, false] {
+        for (qi, qc) in query.concepts.iter().enumerate() {
+            let related = &index.vocab.concepts[qc.concept as usize].related;
+            let sources = std::iter::once((qc.concept, 1.0, false))
+                .chain(related.iter().map(|&r| (r, RELATED_FACTOR, true)));
+            for (concept, factor, is_related) in sources {
+                if opening != (opens(qc) && !is_related) {
+                    continue;
+                }
+                for p in index.concepts.get(&concept).into_iter().flatten() {
+                    let evidence = Evidence {
+                        query_index: qi,
+                        strength: p.strength * factor,
+                        field: p.field,
+                        related: is_related,
+                    };
+                    if opening {
+                        if eligible(p.member) {
+                            tallies.entry(p.member).or_default().offer(evidence);
+                        }
+                    } else if let Some(t) = tallies.get_mut(&p.member) {
                         t.offer(evidence);
                     }
-                } else if eligible(p.member) {
-                    tallies.entry(p.member).or_default().offer(evidence);
                 }
             }
         }
     }
     tallies
+}
+
+/// Whether direct evidence on this request concept can make a candidate.
+fn opens(qc: &QueryConcept) -> bool {
+    qc.need && !qc.generic
 }
 
 /// BM25 over profile tokens, for the candidates only.
@@ -194,13 +203,25 @@ fn lexical_scores(
         };
         let df = postings.len() as f32;
         let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-        for &(m, tf) in postings {
-            if !candidates.contains(&m) {
-                continue;
-            }
+        let mut add = |m: u32, tf: f32| {
             let len = index.entries[m as usize].lexical_len / index.avg_lexical_len;
             let s = idf * tf * (BM25_K1 + 1.0) / (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * len));
             *scores.entry(m).or_default() += s;
+        };
+        // Postings are sorted by member: for a long list and few candidates,
+        // look the candidates up instead of walking the list.
+        if postings.len() > 8 * candidates.len() {
+            for &m in candidates {
+                if let Ok(i) = postings.binary_search_by_key(&m, |p| p.0) {
+                    add(m, postings[i].1);
+                }
+            }
+        } else {
+            for &(m, tf) in postings {
+                if candidates.contains(&m) {
+                    add(m, tf);
+                }
+            }
         }
     }
     scores
