@@ -1,0 +1,218 @@
+//! Flow 1, a request comes in: record it, rank the directory, queue one
+//! forward per shortlisted member and the acknowledgement, or abstain and
+//! tell the requester and the admins. Everything is written in the caller's
+//! transaction, with the inbound ledger row.
+
+use minijinja::context;
+
+use super::{Relay, RelayError, Tx};
+use crate::domain::EmailAddress;
+use crate::matching::{Candidate, MatchContext, Matcher};
+use crate::outbox::AutoSubmitted;
+use crate::store::requests::{
+    NewForward, NewRequest, insert_forward, insert_request, set_request_state, set_request_token,
+};
+
+/// What the relay needs to know of a request message.
+#[derive(Debug, Clone)]
+pub struct IncomingRequest {
+    pub inbound_id: Option<i64>,
+    pub from: EmailAddress,
+    pub from_name: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: Option<String>,
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestOutcome {
+    pub request_id: i64,
+    /// Member ids the request was forwarded to, best first; empty when the relay abstained.
+    pub forwarded_to: Vec<i64>,
+}
+
+impl Relay {
+    pub async fn take_request(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        recent_forwards: std::collections::HashMap<i64, u32>,
+        msg: &IncomingRequest,
+    ) -> Result<RequestOutcome, RelayError> {
+        let now = self.now();
+        let requester_member = matcher
+            .members()
+            .iter()
+            .find(|m| m.email.key() == msg.from.key());
+        let language = self.language_of(requester_member, &msg.subject, &msg.body);
+        let request_id = insert_request(
+            tx,
+            &NewRequest {
+                inbound_id: msg.inbound_id,
+                requester_email: msg.from.as_str().to_string(),
+                requester_name: msg.from_name.clone(),
+                requester_member_id: requester_member.map(|m| m.id),
+                subject: msg.subject.clone(),
+                body: msg.body.clone(),
+                language: language.to_string(),
+                message_id: msg.message_id.clone(),
+            },
+            now,
+        )
+        .await?;
+        let token = self.key.mint(&format!("request:{request_id}"));
+        set_request_token(tx, request_id, &token).await?;
+        tracing::info!(request_id, "request recorded");
+
+        let ctx = MatchContext {
+            exclude_emails: vec![msg.from.clone()],
+            recent_forwards,
+            weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
+            ..MatchContext::default()
+        };
+        let shortlist = matcher.rank(
+            &msg.subject,
+            &msg.body,
+            &ctx,
+            self.matching.shortlist as usize,
+        );
+        let request_ctx = context! {
+            number => request_id, subject => msg.subject.clone(), body => msg.body.clone(),
+            requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => "open",
+        };
+
+        let mut forwarded_to = Vec::new();
+        for (rank, c) in shortlist.iter().enumerate() {
+            if self
+                .forward(tx, request_id, 1, rank, c, &request_ctx, matcher)
+                .await?
+            {
+                forwarded_to.push(c.member_id);
+            }
+        }
+        let (status, due) = if forwarded_to.is_empty() {
+            ("unmatched", None)
+        } else {
+            (
+                "open",
+                Some(now + i64::from(self.relay.answer_within_hours) * 3600),
+            )
+        };
+        set_request_state(tx, request_id, status, 1, due, now).await?;
+
+        let ack_kind = if forwarded_to.is_empty() {
+            "no_match"
+        } else {
+            "ack"
+        };
+        let vars = context! {
+            request => request_ctx.clone(), forwarded => forwarded_to.len(),
+            answer_within_hours => self.relay.answer_within_hours,
+        };
+        let to = super::Recipient {
+            email: msg.from.clone(),
+            name: msg.from_name.clone(),
+            language,
+        };
+        let mut refs: Vec<String> = msg.message_id.iter().cloned().collect();
+        refs.dedup();
+        self.queue(
+            tx,
+            super::Queued {
+                key: format!("{ack_kind}:{request_id}"),
+                kind: ack_kind,
+                to,
+                vars,
+                reply_token: Some(token.clone()),
+                message_id: format!("cr.{token}.ack@{}", self.domain()),
+                in_reply_to: msg.message_id.clone(),
+                references: refs,
+                auto_submitted: AutoSubmitted::Replied,
+                request_id: Some(request_id),
+                member_id: requester_member.map(|m| m.id),
+            },
+        )
+        .await?;
+        if forwarded_to.is_empty() {
+            self.alert_admins(tx, request_id, &request_ctx, "unmatched")
+                .await?;
+        }
+        tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
+        Ok(RequestOutcome {
+            request_id,
+            forwarded_to,
+        })
+    }
+
+    /// One forward to one member; false when this member already had it.
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(
+        &self,
+        tx: &mut Tx<'_>,
+        request_id: i64,
+        wave: i64,
+        rank: usize,
+        c: &Candidate,
+        request_ctx: &minijinja::Value,
+        matcher: &Matcher,
+    ) -> Result<bool, RelayError> {
+        let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
+            return Ok(false);
+        };
+        let token = self
+            .key
+            .mint(&format!("forward:{request_id}:{}", member.id));
+        let requester_token = self.key.mint(&format!("asker:{request_id}:{}", member.id));
+        let message_id = format!("cr.{token}.fwd@{}", self.domain());
+        let inserted = insert_forward(
+            tx,
+            &NewForward {
+                request_id,
+                member_id: member.id,
+                wave,
+                rank: rank as i64,
+                score: f64::from(c.score),
+                reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
+                token: token.clone(),
+                requester_token,
+                message_id: message_id.clone(),
+            },
+            self.now(),
+        )
+        .await?;
+        let Some(forward_id) = inserted else {
+            return Ok(false);
+        };
+        tracing::info!(
+            request_id,
+            forward_id,
+            member_id = member.id,
+            wave,
+            "forward queued"
+        );
+        let deadline = self.deadline_text(member.mail_language().map(|l| l.as_str()));
+        let vars = context! {
+            request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
+            token => token.clone(), reasons => c.reasons.clone(), deadline => deadline,
+        };
+        self.queue(
+            tx,
+            super::Queued {
+                key: format!("forward:{request_id}:{}", member.id),
+                kind: "forward",
+                to: super::Recipient::member(member, self.default_language()),
+                vars,
+                reply_token: Some(token),
+                message_id,
+                in_reply_to: None,
+                references: vec![],
+                auto_submitted: AutoSubmitted::Generated,
+                request_id: Some(request_id),
+                member_id: Some(member.id),
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+}
