@@ -147,7 +147,7 @@ impl Relay {
 
     /// One forward to one member; false when this member already had it.
     #[allow(clippy::too_many_arguments)]
-    async fn forward(
+    pub(super) async fn forward(
         &self,
         tx: &mut Tx<'_>,
         request_id: i64,

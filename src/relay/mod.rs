@@ -3,8 +3,11 @@
 //! transaction, so a message is handled completely or not at all.
 
 mod intake;
+pub mod intent;
+mod replies;
 pub mod templates;
 pub mod token;
+mod waves;
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
 
 pub use intake::{IncomingRequest, RequestOutcome};
+pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
 

@@ -190,3 +190,179 @@ impl Store {
         Ok(counts)
     }
 }
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForwardRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub member_id: i64,
+    pub wave: i64,
+    pub token: String,
+    pub requester_token: String,
+    pub message_id: String,
+    pub state: String,
+}
+
+macro_rules! select_forwards {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, request_id, member_id, wave, token, requester_token, message_id, state FROM forwards ",
+            $tail
+        )
+    };
+}
+
+fn forward_from_row(r: &AnyRow) -> Result<ForwardRow> {
+    Ok(ForwardRow {
+        id: r.try_get("id")?,
+        request_id: r.try_get("request_id")?,
+        member_id: r.try_get("member_id")?,
+        wave: r.try_get("wave")?,
+        token: r.try_get("token")?,
+        requester_token: r.try_get("requester_token")?,
+        message_id: r.try_get("message_id")?,
+        state: r.try_get("state")?,
+    })
+}
+
+/// Which thread a reply token belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenOwner {
+    /// A member's forward.
+    Forward(ForwardRow),
+    /// The requester's side of questions about one forward.
+    AskerOf(ForwardRow),
+    /// The requester's acknowledgement thread.
+    Request(RequestRow),
+}
+
+pub async fn find_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<TokenOwner>> {
+    let token = token.to_ascii_lowercase();
+    if let Some(r) = sqlx::query(select_forwards!("WHERE token = $1"))
+        .bind(&token)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(Some(TokenOwner::Forward(forward_from_row(&r)?)));
+    }
+    if let Some(r) = sqlx::query(select_forwards!("WHERE requester_token = $1"))
+        .bind(&token)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(Some(TokenOwner::AskerOf(forward_from_row(&r)?)));
+    }
+    let r = sqlx::query(select_requests!("WHERE token = $1"))
+        .bind(&token)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(r.as_ref()
+        .map(request_from_row)
+        .transpose()?
+        .map(TokenOwner::Request))
+}
+
+/// The request, read inside the transaction (and, on PostgreSQL, locked
+/// against a concurrent answer to the same request).
+pub async fn request_for_update(
+    tx: &mut Tx<'_>,
+    id: i64,
+    postgres: bool,
+) -> Result<Option<RequestRow>> {
+    let q = if postgres {
+        sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE"))
+    } else {
+        sqlx::query(select_requests!("WHERE id = $1"))
+    };
+    let r = q.bind(id).fetch_optional(&mut **tx).await?;
+    r.as_ref().map(request_from_row).transpose()
+}
+
+pub async fn forwards_of(tx: &mut Tx<'_>, request_id: i64) -> Result<Vec<ForwardRow>> {
+    let rows = sqlx::query(select_forwards!(
+        "WHERE request_id = $1 ORDER BY wave, rank"
+    ))
+    .bind(request_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(forward_from_row).collect()
+}
+
+pub async fn set_forward_state(tx: &mut Tx<'_>, id: i64, state: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE forwards SET state = $1, answered_at = $2 WHERE id = $3")
+        .bind(state)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReply {
+    pub inbound_id: Option<i64>,
+    pub request_id: Option<i64>,
+    pub forward_id: Option<i64>,
+    pub from_email: String,
+    pub direction: &'static str,
+    pub intent: &'static str,
+    pub body: String,
+}
+
+pub async fn insert_reply(tx: &mut Tx<'_>, r: &NewReply, now: i64) -> Result<()> {
+    // The replies table needs an inbound row; replies built in tests without one are not recorded.
+    let Some(inbound_id) = r.inbound_id else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO replies (inbound_id, request_id, forward_id, from_email, direction, intent, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(inbound_id)
+    .bind(r.request_id)
+    .bind(r.forward_id)
+    .bind(&r.from_email)
+    .bind(r.direction)
+    .bind(r.intent)
+    .bind(&r.body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records an introduction; false when this forward already has one.
+pub async fn insert_introduction(
+    tx: &mut Tx<'_>,
+    forward: &ForwardRow,
+    now: i64,
+    followup_due_at: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO introductions (request_id, forward_id, member_id, created_at, followup_due_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (forward_id) DO NOTHING",
+    )
+    .bind(forward.request_id)
+    .bind(forward.id)
+    .bind(forward.member_id)
+    .bind(now)
+    .bind(followup_due_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// Open requests whose current wave ran out of time.
+    pub async fn requests_due(&self, now: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT id FROM requests WHERE status = 'open' AND wave_due_at IS NOT NULL AND wave_due_at <= $1 ORDER BY id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("id").map_err(Into::into))
+            .collect()
+    }
+}

@@ -1,0 +1,531 @@
+//! Flows 2 and 4: answers to forwards, questions relayed both ways without
+//! either address, introductions, "filled" notices, and closing by the
+//! requester. A reply is trusted only when its token verifies and it comes
+//! from the address its thread belongs to.
+
+use minijinja::{Value, context};
+
+use super::intent::{Intent, read_intent};
+use super::{Queued, Recipient, Relay, RelayError, Tx};
+use crate::domain::{EmailAddress, Member};
+use crate::matching::Matcher;
+use crate::outbox::AutoSubmitted;
+use crate::store::requests::{
+    ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forwards_of, insert_introduction,
+    insert_reply, request_for_update, set_forward_state, set_request_state,
+};
+use crate::store::{Backend, Store};
+
+#[derive(Debug, Clone)]
+pub struct IncomingReply {
+    pub inbound_id: Option<i64>,
+    pub from: EmailAddress,
+    pub token: String,
+    /// Quotes and signature already removed.
+    pub new_text: String,
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// No thread has this token, or its MAC does not verify: nothing is sent.
+    Untrusted,
+    /// Someone other than the thread's owner answered: they are told so.
+    NotYours,
+    Accepted {
+        filled: bool,
+    },
+    AlreadyFilled,
+    Declined {
+        next_wave: bool,
+    },
+    QuestionRelayed,
+    AnswerRelayed,
+    Closed,
+    Recorded,
+}
+
+impl Relay {
+    pub async fn take_reply(
+        &self,
+        tx: &mut Tx<'_>,
+        store: &Store,
+        matcher: &Matcher,
+        reply: &IncomingReply,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let Some(owner) = find_token(tx, &reply.token).await? else {
+            return Ok(ReplyOutcome::Untrusted);
+        };
+        let purpose = match &owner {
+            TokenOwner::Forward(f) => format!("forward:{}:{}", f.request_id, f.member_id),
+            TokenOwner::AskerOf(f) => format!("asker:{}:{}", f.request_id, f.member_id),
+            TokenOwner::Request(r) => format!("request:{}", r.id),
+        };
+        if !self.key.verify(&purpose, &reply.token) {
+            tracing::warn!("reply token does not verify; ignored");
+            return Ok(ReplyOutcome::Untrusted);
+        }
+        let request_id = match &owner {
+            TokenOwner::Forward(f) | TokenOwner::AskerOf(f) => f.request_id,
+            TokenOwner::Request(r) => r.id,
+        };
+        let postgres = store.backend() == Backend::Postgres;
+        let Some(request) = request_for_update(tx, request_id, postgres).await? else {
+            return Ok(ReplyOutcome::Untrusted);
+        };
+        let intent = read_intent(&reply.new_text);
+        match owner {
+            TokenOwner::Forward(f) => {
+                let member = self.member_of(matcher, f.member_id)?;
+                if member.email.key() != reply.from.key() {
+                    return self.not_yours(tx, reply).await;
+                }
+                self.record(tx, reply, &request, Some(&f), "member_to_requester", intent)
+                    .await?;
+                match intent {
+                    Intent::Accept => self.accept(tx, matcher, &request, &f, member, reply).await,
+                    Intent::Decline => self.decline(tx, store, matcher, &request, &f).await,
+                    Intent::Close | Intent::Other => {
+                        self.relay_question(tx, &request, &f, member, reply).await
+                    }
+                }
+            }
+            TokenOwner::AskerOf(f) => {
+                if request.requester_email.to_ascii_lowercase() != reply.from.key() {
+                    return self.not_yours(tx, reply).await;
+                }
+                self.record(tx, reply, &request, Some(&f), "requester_to_member", intent)
+                    .await?;
+                let member = self.member_of(matcher, f.member_id)?;
+                self.relay_answer(tx, &request, &f, member, reply).await
+            }
+            TokenOwner::Request(r) => {
+                if r.requester_email.to_ascii_lowercase() != reply.from.key() {
+                    return self.not_yours(tx, reply).await;
+                }
+                self.record(tx, reply, &request, None, "to_relay", intent)
+                    .await?;
+                if intent == Intent::Close && request.status == "open" {
+                    self.close(tx, matcher, &request).await
+                } else {
+                    Ok(ReplyOutcome::Recorded)
+                }
+            }
+        }
+    }
+
+    fn member_of<'m>(&self, matcher: &'m Matcher, id: i64) -> Result<&'m Member, RelayError> {
+        matcher
+            .members()
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| RelayError::Config(format!("member {id} is missing from the directory")))
+    }
+
+    fn msg_key(&self, reply: &IncomingReply) -> String {
+        match (&reply.inbound_id, &reply.message_id) {
+            (Some(id), _) => format!("in{id}"),
+            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
+            (None, None) => format!("t{}", self.now()),
+        }
+    }
+
+    async fn record(
+        &self,
+        tx: &mut Tx<'_>,
+        reply: &IncomingReply,
+        request: &RequestRow,
+        forward: Option<&ForwardRow>,
+        direction: &'static str,
+        intent: Intent,
+    ) -> Result<(), RelayError> {
+        let row = NewReply {
+            inbound_id: reply.inbound_id,
+            request_id: Some(request.id),
+            forward_id: forward.map(|f| f.id),
+            from_email: reply.from.as_str().to_string(),
+            direction,
+            intent: intent.as_str(),
+            body: reply.new_text.clone(),
+        };
+        Ok(insert_reply(tx, &row, self.now()).await?)
+    }
+
+    async fn not_yours(
+        &self,
+        tx: &mut Tx<'_>,
+        reply: &IncomingReply,
+    ) -> Result<ReplyOutcome, RelayError> {
+        tracing::warn!("reply from an address other than the thread's owner");
+        let key = self.msg_key(reply);
+        self.queue(
+            tx,
+            Queued {
+                key: format!("not_yours:{key}"),
+                kind: "not_your_forward",
+                to: Recipient {
+                    email: reply.from.clone(),
+                    name: String::new(),
+                    language: self.default_language(),
+                },
+                vars: Value::from(()),
+                reply_token: None,
+                message_id: format!("cr.notyours.{}@{}", self.key.mint(&key), self.domain()),
+                in_reply_to: reply.message_id.clone(),
+                references: reply.message_id.iter().cloned().collect(),
+                auto_submitted: AutoSubmitted::Replied,
+                request_id: None,
+                member_id: None,
+            },
+        )
+        .await?;
+        Ok(ReplyOutcome::NotYours)
+    }
+
+    pub(super) fn request_vars(request: &RequestRow) -> Value {
+        context! {
+            number => request.id, subject => request.subject.clone(), body => request.body.clone(),
+            requester_name => request.requester_name.clone(), requester_email => request.requester_email.clone(),
+            status => request.status.clone(),
+        }
+    }
+
+    pub(super) fn requester(
+        &self,
+        request: &RequestRow,
+        matcher: &Matcher,
+    ) -> Result<Recipient, RelayError> {
+        let email = EmailAddress::parse(&request.requester_email)
+            .map_err(|e| RelayError::Config(e.to_string()))?;
+        let member = matcher
+            .members()
+            .iter()
+            .find(|m| m.email.key() == email.key());
+        let language = match member {
+            Some(m) => Recipient::member(m, self.default_language()).language,
+            None if request.language == "ja" => "ja",
+            None => "en",
+        };
+        Ok(Recipient {
+            email,
+            name: request.requester_name.clone(),
+            language,
+        })
+    }
+
+    async fn accept(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        request: &RequestRow,
+        f: &ForwardRow,
+        member: &Member,
+        reply: &IncomingReply,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
+        if request.status != "open"
+            || !matches!(f.state.as_str(), "pending" | "declined" | "expired")
+        {
+            if f.state == "accepted" {
+                return Ok(ReplyOutcome::Recorded);
+            }
+            let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
+            self.queue(
+                tx,
+                self.to_member(
+                    format!("already_filled:{}:{}", f.id, self.msg_key(reply)),
+                    "already_filled",
+                    member,
+                    f,
+                    vars,
+                    request.id,
+                ),
+            )
+            .await?;
+            return Ok(ReplyOutcome::AlreadyFilled);
+        }
+        let now = self.now();
+        set_forward_state(tx, f.id, "accepted", now).await?;
+        insert_introduction(
+            tx,
+            f,
+            now,
+            now + i64::from(self.relay.followup_after_days) * 86_400,
+        )
+        .await?;
+        tracing::info!(
+            request_id = request.id,
+            forward_id = f.id,
+            member_id = member.id,
+            "accepted; introducing"
+        );
+        let vars = context! { request => Self::request_vars(request), member => member_vars.clone(), token => f.token.clone() };
+        let requester = self.requester(request, matcher)?;
+        let ack_thread = request
+            .token
+            .as_deref()
+            .map(|t| format!("cr.{t}.ack@{}", self.domain()));
+        self.queue(
+            tx,
+            Queued {
+                key: format!("intro_requester:{}", f.id),
+                kind: "intro_requester",
+                to: requester,
+                vars: vars.clone(),
+                reply_token: None,
+                message_id: format!("cr.{}.intro@{}", f.requester_token, self.domain()),
+                in_reply_to: ack_thread.clone(),
+                references: request
+                    .message_id
+                    .iter()
+                    .cloned()
+                    .chain(ack_thread)
+                    .collect(),
+                auto_submitted: AutoSubmitted::Generated,
+                request_id: Some(request.id),
+                member_id: Some(member.id),
+            },
+        )
+        .await?;
+        let mut intro = self.to_member(
+            format!("intro_member:{}", f.id),
+            "intro_member",
+            member,
+            f,
+            vars,
+            request.id,
+        );
+        intro.reply_token = None;
+        intro.message_id = format!("cr.{}.intro@{}", f.token, self.domain());
+        self.queue(tx, intro).await?;
+
+        let forwards = forwards_of(tx, request.id).await?;
+        let accepted = forwards
+            .iter()
+            .filter(|x| x.state == "accepted" || x.id == f.id)
+            .count();
+        let filled = accepted >= self.relay.accepts_wanted as usize;
+        if filled {
+            set_request_state(tx, request.id, "filled", request.wave, None, now).await?;
+            for other in forwards
+                .iter()
+                .filter(|x| x.id != f.id && x.state == "pending")
+            {
+                set_forward_state(tx, other.id, "filled", now).await?;
+                let Ok(m) = self.member_of(matcher, other.member_id) else {
+                    continue;
+                };
+                let vars = context! {
+                    request => Self::request_vars(request),
+                    member => context! { name => m.name.clone(), email => m.email.as_str() },
+                    token => other.token.clone(),
+                };
+                self.queue(
+                    tx,
+                    self.to_member(
+                        format!("filled:{}", other.id),
+                        "filled",
+                        m,
+                        other,
+                        vars,
+                        request.id,
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(ReplyOutcome::Accepted { filled })
+    }
+
+    /// A mail to a member in their forward's thread.
+    pub(super) fn to_member(
+        &self,
+        key: String,
+        kind: &'static str,
+        member: &Member,
+        f: &ForwardRow,
+        vars: Value,
+        request_id: i64,
+    ) -> Queued {
+        Queued {
+            message_id: format!("cr.{}.{}@{}", f.token, self.key.mint(&key), self.domain()),
+            key,
+            kind,
+            to: Recipient::member(member, self.default_language()),
+            vars,
+            reply_token: Some(f.token.clone()),
+            in_reply_to: Some(f.message_id.clone()),
+            references: vec![f.message_id.clone()],
+            auto_submitted: AutoSubmitted::Generated,
+            request_id: Some(request_id),
+            member_id: Some(member.id),
+        }
+    }
+
+    async fn decline(
+        &self,
+        tx: &mut Tx<'_>,
+        store: &Store,
+        matcher: &Matcher,
+        request: &RequestRow,
+        f: &ForwardRow,
+    ) -> Result<ReplyOutcome, RelayError> {
+        if f.state == "pending" {
+            set_forward_state(tx, f.id, "declined", self.now()).await?;
+        }
+        let forwards = forwards_of(tx, request.id).await?;
+        let wave_open = forwards
+            .iter()
+            .any(|x| x.wave == request.wave && x.id != f.id && x.state == "pending");
+        if request.status == "open" && !wave_open {
+            let recent = store.forward_counts_since(self.now() - 7 * 86_400).await?;
+            self.next_wave(tx, matcher, recent, request).await?;
+            return Ok(ReplyOutcome::Declined { next_wave: true });
+        }
+        Ok(ReplyOutcome::Declined { next_wave: false })
+    }
+
+    async fn relay_question(
+        &self,
+        tx: &mut Tx<'_>,
+        request: &RequestRow,
+        f: &ForwardRow,
+        member: &Member,
+        reply: &IncomingReply,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let key = format!("question:{}:{}", f.id, self.msg_key(reply));
+        let vars = context! {
+            request => Self::request_vars(request),
+            member => context! { name => member.name.clone() },
+            text => self.scrub(&reply.new_text, &[member.email.as_str()]),
+        };
+        let requester = Recipient {
+            email: EmailAddress::parse(&request.requester_email)
+                .map_err(|e| RelayError::Config(e.to_string()))?,
+            name: request.requester_name.clone(),
+            language: if request.language == "ja" { "ja" } else { "en" },
+        };
+        self.queue(
+            tx,
+            Queued {
+                message_id: format!(
+                    "cr.{}.{}@{}",
+                    f.requester_token,
+                    self.key.mint(&key),
+                    self.domain()
+                ),
+                key,
+                kind: "question",
+                to: requester,
+                vars,
+                reply_token: Some(f.requester_token.clone()),
+                in_reply_to: None,
+                references: vec![],
+                auto_submitted: AutoSubmitted::Generated,
+                request_id: Some(request.id),
+                member_id: Some(member.id),
+            },
+        )
+        .await?;
+        Ok(ReplyOutcome::QuestionRelayed)
+    }
+
+    async fn relay_answer(
+        &self,
+        tx: &mut Tx<'_>,
+        request: &RequestRow,
+        f: &ForwardRow,
+        member: &Member,
+        reply: &IncomingReply,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let vars = context! {
+            request => Self::request_vars(request),
+            member => context! { name => member.name.clone() },
+            token => f.token.clone(),
+            text => self.scrub(&reply.new_text, &[request.requester_email.as_str()]),
+        };
+        let key = format!("answer:{}:{}", f.id, self.msg_key(reply));
+        self.queue(
+            tx,
+            self.to_member(key, "answer", member, f, vars, request.id),
+        )
+        .await?;
+        Ok(ReplyOutcome::AnswerRelayed)
+    }
+
+    /// Text passed from one side to the other loses the other side's address
+    /// and any relay address, even inside quotes.
+    fn scrub(&self, text: &str, private: &[&str]) -> String {
+        let domain = self.domain().to_ascii_lowercase();
+        text.split_inclusive(char::is_whitespace)
+            .map(|word| {
+                let w = word
+                    .trim()
+                    .trim_matches(|c: char| "<>()[],;:\"'".contains(c))
+                    .to_ascii_lowercase();
+                let hidden = w.contains('@')
+                    && (private.iter().any(|p| w == p.to_ascii_lowercase())
+                        || w.ends_with(&format!("@{domain}")));
+                if hidden {
+                    let ws: String = word.chars().filter(|c| c.is_whitespace()).collect();
+                    format!("[address hidden]{ws}")
+                } else {
+                    word.to_string()
+                }
+            })
+            .collect()
+    }
+
+    async fn close(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        request: &RequestRow,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let now = self.now();
+        set_request_state(tx, request.id, "closed", request.wave, None, now).await?;
+        let mut closed = request.clone();
+        closed.status = "closed".into();
+        for f in forwards_of(tx, request.id)
+            .await?
+            .iter()
+            .filter(|f| f.state == "pending")
+        {
+            set_forward_state(tx, f.id, "cancelled", now).await?;
+            let Ok(m) = self.member_of(matcher, f.member_id) else {
+                continue;
+            };
+            let vars = context! {
+                request => Self::request_vars(&closed),
+                member => context! { name => m.name.clone() },
+                token => f.token.clone(),
+            };
+            self.queue(
+                tx,
+                self.to_member(format!("closed:{}", f.id), "closed", m, f, vars, request.id),
+            )
+            .await?;
+        }
+        let vars = context! { request => Self::request_vars(&closed) };
+        let token = request.token.clone().unwrap_or_default();
+        self.queue(
+            tx,
+            Queued {
+                key: format!("closed_requester:{}", request.id),
+                kind: "closed",
+                to: self.requester(request, matcher)?,
+                vars,
+                reply_token: None,
+                message_id: format!("cr.{token}.closed@{}", self.domain()),
+                in_reply_to: Some(format!("cr.{token}.ack@{}", self.domain())),
+                references: vec![format!("cr.{token}.ack@{}", self.domain())],
+                auto_submitted: AutoSubmitted::Replied,
+                request_id: Some(request.id),
+                member_id: None,
+            },
+        )
+        .await?;
+        tracing::info!(request_id = request.id, "request closed by the requester");
+        Ok(ReplyOutcome::Closed)
+    }
+}

@@ -1,0 +1,132 @@
+//! Flow 3: when a wave's members all declined or its time ran out, the next
+//! best members are asked; after the last wave the requester and the admins
+//! are told that nobody was available.
+
+use std::collections::{HashMap, HashSet};
+
+use minijinja::context;
+
+use super::{Queued, Relay, RelayError, Tx};
+use crate::domain::EmailAddress;
+use crate::matching::{MatchContext, Matcher};
+use crate::outbox::AutoSubmitted;
+use crate::store::requests::{
+    RequestRow, forwards_of, request_for_update, set_forward_state, set_request_state,
+};
+use crate::store::{Backend, Store};
+
+impl Relay {
+    /// Starts the next wave of `request`, or ends it as exhausted.
+    pub(super) async fn next_wave(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        recent_forwards: HashMap<i64, u32>,
+        request: &RequestRow,
+    ) -> Result<(), RelayError> {
+        let now = self.now();
+        let asked: HashSet<i64> = forwards_of(tx, request.id)
+            .await?
+            .iter()
+            .map(|f| f.member_id)
+            .collect();
+        let wave = request.wave + 1;
+        let mut forwarded = 0;
+        if wave <= i64::from(self.relay.waves) {
+            let requester = EmailAddress::parse(&request.requester_email).ok();
+            let ctx = MatchContext {
+                exclude_emails: requester.into_iter().collect(),
+                exclude_members: asked.clone(),
+                recent_forwards,
+                weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
+            };
+            let shortlist = matcher.rank(
+                &request.subject,
+                &request.body,
+                &ctx,
+                self.matching.shortlist as usize,
+            );
+            let request_ctx = Self::request_vars(request);
+            for (rank, c) in shortlist.iter().enumerate() {
+                if self
+                    .forward(tx, request.id, wave, rank, c, &request_ctx, matcher)
+                    .await?
+                {
+                    forwarded += 1;
+                }
+            }
+        }
+        if forwarded > 0 {
+            let due = now + i64::from(self.relay.answer_within_hours) * 3600;
+            set_request_state(tx, request.id, "open", wave, Some(due), now).await?;
+            tracing::info!(
+                request_id = request.id,
+                wave,
+                forwards = forwarded,
+                "next wave"
+            );
+            return Ok(());
+        }
+        set_request_state(tx, request.id, "exhausted", request.wave, None, now).await?;
+        let mut exhausted = request.clone();
+        exhausted.status = "exhausted".into();
+        let request_ctx = Self::request_vars(&exhausted);
+        let token = request.token.clone().unwrap_or_default();
+        let vars = context! { request => request_ctx.clone(), asked => asked.len() };
+        self.queue(
+            tx,
+            Queued {
+                key: format!("nobody_available:{}", request.id),
+                kind: "nobody_available",
+                to: self.requester(request, matcher)?,
+                vars,
+                reply_token: None,
+                message_id: format!("cr.{token}.nobody@{}", self.domain()),
+                in_reply_to: Some(format!("cr.{token}.ack@{}", self.domain())),
+                references: vec![format!("cr.{token}.ack@{}", self.domain())],
+                auto_submitted: AutoSubmitted::Generated,
+                request_id: Some(request.id),
+                member_id: None,
+            },
+        )
+        .await?;
+        self.alert_admins(tx, request.id, &request_ctx, "nobody_available")
+            .await?;
+        tracing::info!(request_id = request.id, "nobody available");
+        Ok(())
+    }
+
+    /// Moves every request whose wave timed out to its next wave. Each
+    /// request is its own transaction; returns how many moved.
+    pub async fn expire_waves(
+        &self,
+        store: &Store,
+        matcher: &Matcher,
+    ) -> Result<usize, RelayError> {
+        let now = self.now();
+        let mut moved = 0;
+        for id in store.requests_due(now).await? {
+            let mut tx = store.pool().begin().await?;
+            let postgres = store.backend() == Backend::Postgres;
+            // Re-read under the lock: another daemon may have moved it already.
+            let Some(request) = request_for_update(&mut tx, id, postgres).await? else {
+                continue;
+            };
+            if request.status != "open" || request.wave_due_at.is_none_or(|d| d > now) {
+                continue;
+            }
+            for f in forwards_of(&mut tx, id)
+                .await?
+                .iter()
+                .filter(|f| f.state == "pending")
+            {
+                set_forward_state(&mut tx, f.id, "expired", now).await?;
+            }
+            let recent = store.forward_counts_since(now - 7 * 86_400).await?;
+            self.next_wave(&mut tx, matcher, recent, &request).await?;
+            tx.commit().await?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+}
