@@ -81,7 +81,7 @@ pub enum Classification {
     /// A delivery-delayed notice (RFC 3464 `Action: delayed`): not a failure.
     Delay(BounceReport),
     Loop(LoopReason),
-    /// Broken beyond use: no sender, or nothing to read.
+    /// Broken beyond use: nothing to read.
     Unreadable,
 }
 
@@ -152,20 +152,36 @@ fn loop_reason(msg: &ParsedMessage, relay: &RelayIdentity) -> Option<LoopReason>
     {
         return Some(LoopReason::XLoop);
     }
-    if msg.header("list-id").is_some() {
+    if msg.header("list-id").and_then(list_id).is_some_and(|id| !id.ends_with(relay.domain())) {
         return Some(LoopReason::OtherList);
     }
     None
 }
 
-/// Nothing to answer or nobody to answer: no sender address, or neither a
-/// subject nor a body.
+/// The `<list-id>` of an RFC 2919 List-Id header, lowercased. A value without
+/// the angle brackets is not a List-Id (some MTAs write free text there).
+fn list_id(value: &str) -> Option<String> {
+    let start = value.rfind('<')?;
+    let end = start + value[start..].find('>')?;
+    let id = value[start + 1..end].trim();
+    (id.contains('.') && !id.contains('@')).then(|| id.to_ascii_lowercase())
+}
+
+/// Nothing to read: neither a subject nor a body, or a body that is mostly
+/// undecodable (U+FFFD) or control characters. A missing From alone does not
+/// make mail unreadable (the relay decides whom it can answer).
 fn is_unreadable(msg: &ParsedMessage) -> bool {
-    let no_sender = msg
-        .from
-        .as_ref()
-        .is_none_or(|f| !f.address.contains('@'));
-    no_sender || (msg.subject.trim().is_empty() && msg.text.trim().is_empty())
+    if msg.subject.trim().is_empty() && msg.text.trim().is_empty() {
+        return true;
+    }
+    let (mut bad, mut total) = (0usize, 0usize);
+    for c in msg.text.chars().take(4096) {
+        total += 1;
+        if c == '\u{FFFD}' || (c.is_control() && !c.is_whitespace()) {
+            bad += 1;
+        }
+    }
+    msg.subject.trim().is_empty() && total > 0 && bad * 3 > total
 }
 
 /// A command in the subject, or in the first line of the new text.
@@ -242,8 +258,11 @@ mod tests {
         });
         assert_eq!(classify(&m, &r), Classification::Loop(LoopReason::OwnAddress));
         let mut m = human("x", "y");
-        m.headers.push(("list-id".into(), "<other.list.example>".into()));
+        m.headers.push(("list-id".into(), "Other <other.list.example>".into()));
         assert_eq!(classify(&m, &r), Classification::Loop(LoopReason::OtherList));
+        let mut m = human("x", "y");
+        m.headers.push(("list-id".into(), "abuser@rg.com Mailing List".into()));
+        assert_eq!(classify(&m, &r), Classification::Request);
         let mut m = human("Re: help", "help");
         m.return_path = ReturnPath::Null;
         assert_eq!(classify(&m, &r), Classification::AutoReply(AutoReason::NullSender));
@@ -252,10 +271,9 @@ mod tests {
     #[test]
     fn unreadable_without_sender_or_content() {
         let r = relay();
-        let mut m = human("", "");
+        let m = human("", "");
         assert_eq!(classify(&m, &r), Classification::Unreadable);
-        m.subject = "x".into();
-        m.from = None;
+        let m = human("", "\u{FFFD}\u{FFFD}\u{1}\u{2}ab");
         assert_eq!(classify(&m, &r), Classification::Unreadable);
     }
 }
