@@ -20,10 +20,10 @@ fn corpus() -> Vec<Vec<u8>> {
             continue;
         };
         for f in entries.flatten() {
-            if f.path().extension().is_some_and(|e| e == "eml") {
-                if let Ok(bytes) = std::fs::read(f.path()) {
-                    files.push(bytes);
-                }
+            if f.path().extension().is_some_and(|e| e == "eml")
+                && let Ok(bytes) = std::fs::read(f.path())
+            {
+                files.push(bytes);
             }
         }
     }
@@ -69,5 +69,8 @@ fn main() {
     println!("corpus: {} messages, {} KiB", files.len(), bytes / 1024);
     println!("mail-parser bare parse : {bare:>10.0} msgs/s");
     println!("parse + classify       : {ours:>10.0} msgs/s");
-    println!("ratio                  : {:>9.1} % (target >= 50 %)", 100.0 * ours / bare);
+    println!(
+        "ratio                  : {:>9.1} % (target >= 50 %)",
+        100.0 * ours / bare
+    );
 }

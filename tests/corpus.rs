@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use circle_relay::understand::{
-    Classification, Limits, RelayIdentity, Severity, new_text, parse,
-};
+use circle_relay::understand::{Classification, Limits, RelayIdentity, Severity, new_text, parse};
 
 struct Row {
     file: String,
@@ -67,9 +65,15 @@ fn check(row: &Row, raw: &[u8], relay: &RelayIdentity) -> Result<(), String> {
     let msg = parse(raw, &Limits::default()).map_err(|e| format!("parse error: {e}"))?;
     let c = circle_relay::understand::classify(&msg, relay);
     if !kind_matches(&row.kind, &c, &row.note) {
-        return Err(format!("kind: expected {} ({}), got {c:?}", row.kind, row.note));
+        return Err(format!(
+            "kind: expected {} ({}), got {c:?}",
+            row.kind, row.note
+        ));
     }
-    if !row.decoded.is_empty() && !msg.subject.contains(&row.decoded) && !msg.text.contains(&row.decoded) {
+    if !row.decoded.is_empty()
+        && !msg.subject.contains(&row.decoded)
+        && !msg.text.contains(&row.decoded)
+    {
         return Err(format!(
             "decoded text {:?} not in subject {:?} nor body {:?}",
             row.decoded,
@@ -80,7 +84,10 @@ fn check(row: &Row, raw: &[u8], relay: &RelayIdentity) -> Result<(), String> {
     if !row.reply.is_empty() {
         let got = new_text(&msg.text);
         if got.trim() != row.reply.trim() {
-            return Err(format!("reply text: expected {:?}, got {:?}", row.reply, got));
+            return Err(format!(
+                "reply text: expected {:?}, got {:?}",
+                row.reply, got
+            ));
         }
     }
     Ok(())
@@ -135,7 +142,11 @@ fn corpus_matches_expected() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} corpus checks failed", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} corpus checks failed",
+        failures.len()
+    );
 }
 
 #[test]
@@ -178,7 +189,10 @@ fn dump() {
                 println!("   from: {:?}", msg.from);
                 let t: String = msg.text.chars().take(160).collect();
                 println!("   text: {t:?}");
-                println!("   new: {:?}", new_text(&msg.text).chars().take(120).collect::<String>());
+                println!(
+                    "   new: {:?}",
+                    new_text(&msg.text).chars().take(120).collect::<String>()
+                );
             }
             Err(e) => println!("== {}: parse error {e}", row.file),
         }

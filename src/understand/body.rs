@@ -33,8 +33,12 @@ pub fn body_text(message: &Message<'_>, raw: &[u8]) -> (String, bool) {
     }
     if !any_plain && text.trim().is_empty() {
         for &id in &message.html_body {
-            if let Some(part @ MessagePart { body: PartType::Html(h), .. }) =
-                message.parts.get(id as usize)
+            if let Some(
+                part @ MessagePart {
+                    body: PartType::Html(h),
+                    ..
+                },
+            ) = message.parts.get(id as usize)
             {
                 push_block(&mut text, &html_to_text(&fixed_text(part, h, raw)));
                 from_html = true;

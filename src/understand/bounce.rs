@@ -39,10 +39,10 @@ pub fn detect(msg: &ParsedMessage) -> Option<Delivery> {
         .as_ref()
         .filter(|r| r.report_type.contains("delivery-status"))
         .and_then(|r| r.delivery_status.as_deref());
-    if let Some(status) = status {
-        if let Some(d) = from_dsn(status) {
-            return Some(d);
-        }
+    if let Some(status) = status
+        && let Some(d) = from_dsn(status)
+    {
+        return Some(d);
     }
     from_text(msg)
 }
@@ -71,7 +71,10 @@ fn from_dsn(status_text: &str) -> Option<Delivery> {
     let first = chosen.first()?;
     let mut severity = severity_of(first.status.as_deref(), first.diagnostic.as_deref());
     for b in &chosen[1..] {
-        severity = worst(severity, severity_of(b.status.as_deref(), b.diagnostic.as_deref()));
+        severity = worst(
+            severity,
+            severity_of(b.status.as_deref(), b.diagnostic.as_deref()),
+        );
     }
     let report = BounceReport {
         recipients: chosen.iter().filter_map(|b| b.recipient.clone()).collect(),
@@ -104,11 +107,11 @@ fn dsn_blocks(text: &str) -> Vec<RecipientBlock> {
             continue;
         }
         if line.starts_with([' ', '\t']) {
-            if last_field == Some("diag") {
-                if let Some(d) = cur.diagnostic.as_mut() {
-                    d.push(' ');
-                    d.push_str(line.trim());
-                }
+            if last_field == Some("diag")
+                && let Some(d) = cur.diagnostic.as_mut()
+            {
+                d.push(' ');
+                d.push_str(line.trim());
             }
             continue;
         }
@@ -371,7 +374,11 @@ mod tests {
         assert_eq!(r.recipients, vec!["taro@example.jp", "full@example.jp"]);
         assert_eq!(r.status.as_deref(), Some("5.1.1"));
         assert_eq!(r.severity, Severity::Hard);
-        assert!(r.diagnostic.as_deref().is_some_and(|d| d.contains("User unknown")));
+        assert!(
+            r.diagnostic
+                .as_deref()
+                .is_some_and(|d| d.contains("User unknown"))
+        );
     }
 
     #[test]
@@ -384,17 +391,32 @@ mod tests {
     fn severities() {
         assert_eq!(severity_of(Some("5.1.1"), None), Severity::Hard);
         assert_eq!(severity_of(Some("5.2.2"), None), Severity::Soft);
-        assert_eq!(severity_of(Some("4.0.0"), Some("user unknown")), Severity::Soft);
-        assert_eq!(severity_of(Some("5.7.1"), Some("rejected as spam")), Severity::Policy);
-        assert_eq!(severity_of(Some("5.0.0"), Some("550 Unknown user")), Severity::Hard);
+        assert_eq!(
+            severity_of(Some("4.0.0"), Some("user unknown")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(Some("5.7.1"), Some("rejected as spam")),
+            Severity::Policy
+        );
+        assert_eq!(
+            severity_of(Some("5.0.0"), Some("550 Unknown user")),
+            Severity::Hard
+        );
         assert_eq!(severity_of(None, Some("mailbox is full")), Severity::Soft);
-        assert_eq!(severity_of(Some("5.0.0"), Some("domain filter")), Severity::Policy);
+        assert_eq!(
+            severity_of(Some("5.0.0"), Some("domain filter")),
+            Severity::Policy
+        );
     }
 
     #[test]
     fn status_codes() {
         assert_eq!(status_code("smtp; 550 5.1.1 user"), Some("5.1.1".into()));
-        assert_eq!(status_code("5.0.0 (permanent failure)"), Some("5.0.0".into()));
+        assert_eq!(
+            status_code("5.0.0 (permanent failure)"),
+            Some("5.0.0".into())
+        );
         assert_eq!(status_code("version 1.2.3.4"), None);
     }
 }

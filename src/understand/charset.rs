@@ -23,8 +23,16 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
         | "shift_jisx0213" | "shift_jis-2004" | "x-sjis-cp932" => Some(SHIFT_JIS),
         // CP50220/CP50221/CP50222 and the ISO-2022-JP-1/2/3 supersets: the
         // WHATWG decoder covers JIS X 0208 with NEC row 13 and ESC ( I kana.
-        "cp50220" | "cp50221" | "cp50222" | "iso-2022-jp-ms" | "iso-2022-jp-1" | "iso-2022-jp-2"
-        | "iso-2022-jp-3" | "iso-2022-jp-2004" | "jis" | "x-windows-iso2022jp" => Some(ISO_2022_JP),
+        "cp50220"
+        | "cp50221"
+        | "cp50222"
+        | "iso-2022-jp-ms"
+        | "iso-2022-jp-1"
+        | "iso-2022-jp-2"
+        | "iso-2022-jp-3"
+        | "iso-2022-jp-2004"
+        | "jis"
+        | "x-windows-iso2022jp" => Some(ISO_2022_JP),
         "cp51932" | "eucjp-win" | "eucjp-ms" | "euc-jis-2004" | "x-euc-jp" | "euc-jp-ms" => {
             Some(EUC_JP)
         }
@@ -53,10 +61,10 @@ pub fn decode(bytes: &[u8], label: Option<&str>) -> String {
             return decode_with(ISO_2022_JP, bytes).0;
         }
         // UTF-7 and UTF-16 are the 7-bit/binary labels encoding_rs lacks.
-        if let Some(f) = label.and_then(|l| charset_decoder(l.trim().as_bytes())) {
-            if label.is_some_and(|l| l.to_ascii_lowercase().contains("utf")) {
-                return f(bytes);
-            }
+        if let Some(f) = label.and_then(|l| charset_decoder(l.trim().as_bytes()))
+            && label.is_some_and(|l| l.to_ascii_lowercase().contains("utf"))
+        {
+            return f(bytes);
         }
         return String::from_utf8_lossy(bytes).into_owned();
     }
@@ -69,10 +77,10 @@ pub fn decode(bytes: &[u8], label: Option<&str>) -> String {
         Some(enc) => enc == UTF_8 || enc == ISO_2022_JP || label.is_some_and(is_ascii_label),
     };
     // Valid UTF-8 wins over a contradicted label: mislabelled UTF-8 is common.
-    if contradicted || declared == Some(UTF_8) {
-        if let Ok(s) = std::str::from_utf8(bytes) {
-            return s.to_string();
-        }
+    if (contradicted || declared == Some(UTF_8))
+        && let Ok(s) = std::str::from_utf8(bytes)
+    {
+        return s.to_string();
     }
     if let Some(enc) = declared.filter(|_| !contradicted) {
         let (text, had_errors) = decode_with(enc, bytes);
@@ -119,10 +127,10 @@ pub fn guess_legacy(bytes: &[u8]) -> Option<String> {
 fn japanese_score(text: &str) -> i64 {
     text.chars()
         .map(|c| match c as u32 {
-            0x3040..=0x30ff => 2,          // hiragana, katakana
-            0x4e00..=0x9fff => 1,          // CJK ideographs
+            0x3040..=0x30ff => 2,                   // hiragana, katakana
+            0x4e00..=0x9fff => 1,                   // CJK ideographs
             0x3000..=0x303f | 0xff01..=0xff5e => 1, // CJK punctuation, full-width ASCII
-            0xff61..=0xff9f => -1,         // half-width katakana
+            0xff61..=0xff9f => -1,                  // half-width katakana
             _ => 0,
         })
         .sum()

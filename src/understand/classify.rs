@@ -135,7 +135,11 @@ pub fn classify(msg: &ParsedMessage, relay: &RelayIdentity) -> Classification {
 }
 
 fn loop_reason(msg: &ParsedMessage, relay: &RelayIdentity) -> Option<LoopReason> {
-    if msg.from.as_ref().is_some_and(|f| relay.is_own_address(&f.address)) {
+    if msg
+        .from
+        .as_ref()
+        .is_some_and(|f| relay.is_own_address(&f.address))
+    {
         return Some(LoopReason::OwnAddress);
     }
     if msg.message_id.as_deref().is_some_and(|id| {
@@ -152,7 +156,11 @@ fn loop_reason(msg: &ParsedMessage, relay: &RelayIdentity) -> Option<LoopReason>
     {
         return Some(LoopReason::XLoop);
     }
-    if msg.header("list-id").and_then(list_id).is_some_and(|id| !id.ends_with(relay.domain())) {
+    if msg
+        .header("list-id")
+        .and_then(list_id)
+        .is_some_and(|id| !id.ends_with(relay.domain()))
+    {
         return Some(LoopReason::OtherList);
     }
     None
@@ -187,10 +195,10 @@ fn is_unreadable(msg: &ParsedMessage) -> bool {
 /// A command in the subject, or in the first line of the new text.
 fn command_of(msg: &ParsedMessage) -> Option<Command> {
     let subject = strip_reply_prefixes(&msg.subject);
-    if !subject.is_empty() {
-        if let Some(c) = parse_command(subject) {
-            return Some(c);
-        }
+    if !subject.is_empty()
+        && let Some(c) = parse_command(subject)
+    {
+        return Some(c);
     }
     let text = new_text(&msg.text);
     let first = text.lines().find(|l| !l.trim().is_empty())?;
@@ -224,7 +232,10 @@ mod tests {
     #[test]
     fn request_reply_command() {
         let r = relay();
-        assert_eq!(classify(&human("看護師を探しています", "詳細"), &r), Classification::Request);
+        assert_eq!(
+            classify(&human("看護師を探しています", "詳細"), &r),
+            Classification::Request
+        );
         let mut m = human("Re: x", "はい");
         m.to.push(Mailbox {
             address: "circle+abcdefghij12@circle.test".into(),
@@ -232,13 +243,19 @@ mod tests {
         });
         assert!(matches!(
             classify(&m, &r),
-            Classification::Reply(TokenMatch { source: TokenSource::Address, .. })
+            Classification::Reply(TokenMatch {
+                source: TokenSource::Address,
+                ..
+            })
         ));
         assert_eq!(
             classify(&human("", "unsubscribe\n\n-- \nsig"), &r),
             Classification::Command(Command::Unsubscribe)
         );
-        assert_eq!(classify(&human("ヘルプ", ""), &r), Classification::Command(Command::Help));
+        assert_eq!(
+            classify(&human("ヘルプ", ""), &r),
+            Classification::Command(Command::Help)
+        );
     }
 
     #[test]
@@ -256,16 +273,27 @@ mod tests {
             address: "Circle+x@Circle.test".into(),
             name: None,
         });
-        assert_eq!(classify(&m, &r), Classification::Loop(LoopReason::OwnAddress));
+        assert_eq!(
+            classify(&m, &r),
+            Classification::Loop(LoopReason::OwnAddress)
+        );
         let mut m = human("x", "y");
-        m.headers.push(("list-id".into(), "Other <other.list.example>".into()));
-        assert_eq!(classify(&m, &r), Classification::Loop(LoopReason::OtherList));
+        m.headers
+            .push(("list-id".into(), "Other <other.list.example>".into()));
+        assert_eq!(
+            classify(&m, &r),
+            Classification::Loop(LoopReason::OtherList)
+        );
         let mut m = human("x", "y");
-        m.headers.push(("list-id".into(), "abuser@rg.com Mailing List".into()));
+        m.headers
+            .push(("list-id".into(), "abuser@rg.com Mailing List".into()));
         assert_eq!(classify(&m, &r), Classification::Request);
         let mut m = human("Re: help", "help");
         m.return_path = ReturnPath::Null;
-        assert_eq!(classify(&m, &r), Classification::AutoReply(AutoReason::NullSender));
+        assert_eq!(
+            classify(&m, &r),
+            Classification::AutoReply(AutoReason::NullSender)
+        );
     }
 
     #[test]

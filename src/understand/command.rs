@@ -108,9 +108,11 @@ pub fn strip_reply_prefixes(s: &str) -> &str {
     let mut s = s.trim();
     loop {
         let lower = s.to_lowercase();
-        let found = ["re:", "fwd:", "fw:", "aw:", "wg:", "sv:", "転送:", "返信:", "re："]
-            .iter()
-            .find(|p| lower.starts_with(*p));
+        let found = [
+            "re:", "fwd:", "fw:", "aw:", "wg:", "sv:", "転送:", "返信:", "re：",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(*p));
         match found {
             // The prefixes are ASCII or have the same byte length lowercased.
             Some(p) if s.is_char_boundary(p.len()) => s = s[p.len()..].trim_start(),
@@ -129,7 +131,10 @@ mod tests {
         assert_eq!(parse_command("  HELP. "), Some(Command::Help));
         assert_eq!(parse_command("Re: Resume"), Some(Command::Resume));
         assert_eq!(parse_command("profile"), Some(Command::Profile));
-        assert_eq!(parse_command("Fwd: unsubscribe"), Some(Command::Unsubscribe));
+        assert_eq!(
+            parse_command("Fwd: unsubscribe"),
+            Some(Command::Unsubscribe)
+        );
         assert_eq!(parse_command("pause"), Some(Command::Pause { until: None }));
         assert_eq!(
             parse_command("pause until 2026-12-31"),

@@ -118,10 +118,10 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, UnderstandErr
 
 /// Some stores hand over mbox data whose first line is `From sender date`.
 fn strip_mbox_line(raw: &[u8]) -> &[u8] {
-    if raw.starts_with(b"From ") {
-        if let Some(nl) = raw.iter().position(|&b| b == b'\n') {
-            return &raw[nl + 1..];
-        }
+    if raw.starts_with(b"From ")
+        && let Some(nl) = raw.iter().position(|&b| b == b'\n')
+    {
+        return &raw[nl + 1..];
     }
     raw
 }
@@ -142,7 +142,9 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
         let name = h.name.as_str().to_ascii_lowercase();
         let bytes = raw_value(h);
         match name.as_str() {
-            "subject" if parsed.subject.is_empty() => parsed.subject = rfc2047::decode_header(bytes),
+            "subject" if parsed.subject.is_empty() => {
+                parsed.subject = rfc2047::decode_header(bytes)
+            }
             "from" if parsed.from.is_none() => {
                 parsed.from = mailboxes(&h.value, bytes).into_iter().next();
             }
@@ -165,7 +167,10 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
                     parsed.content_type = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
                     if parsed.content_type == "multipart/report" {
                         parsed.report = Some(Report {
-                            report_type: ct.attribute("report-type").unwrap_or("").to_ascii_lowercase(),
+                            report_type: ct
+                                .attribute("report-type")
+                                .unwrap_or("")
+                                .to_ascii_lowercase(),
                             delivery_status: None,
                         });
                     }
@@ -189,7 +194,9 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
 fn delivery_status(message: &Message<'_>) -> Option<String> {
     message.parts.iter().find_map(|p| {
         let ct = p.headers.iter().find_map(|h| match &h.value {
-            HeaderValue::ContentType(ct) if h.name.as_str().eq_ignore_ascii_case("content-type") => {
+            HeaderValue::ContentType(ct)
+                if h.name.as_str().eq_ignore_ascii_case("content-type") =>
+            {
                 Some(ct)
             }
             _ => None,
@@ -239,7 +246,10 @@ fn mailboxes(value: &HeaderValue<'_>, raw: &[u8]) -> Vec<Mailbox> {
     let HeaderValue::Address(addr) = value else {
         return bare_addresses(raw)
             .into_iter()
-            .map(|address| Mailbox { address, name: None })
+            .map(|address| Mailbox {
+                address,
+                name: None,
+            })
             .collect();
     };
     let list: Vec<_> = addr.iter().collect();
@@ -306,7 +316,11 @@ fn message_ids(raw: &[u8]) -> Vec<String> {
 
 fn return_path(raw: &[u8]) -> ReturnPath {
     let text = String::from_utf8_lossy(raw);
-    let inner = text.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    let inner = text
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim();
     if inner.is_empty() {
         ReturnPath::Null
     } else {

@@ -72,10 +72,35 @@ fn is_original_message_separator(t: &str) -> bool {
 /// Outlook-style header block: `From:`/`差出人:` followed by `Sent:`/`Date:`/
 /// `To:`/`Subject:` or their Japanese names within a few lines.
 fn is_header_block(lines: &[&str], i: usize) -> bool {
-    const FROM: &[&str] = &["from:", "差出人:", "差出人：", "送信者:", "送信元:", "von:", "de:", "*from:*"];
+    const FROM: &[&str] = &[
+        "from:",
+        "差出人:",
+        "差出人：",
+        "送信者:",
+        "送信元:",
+        "von:",
+        "de:",
+        "*from:*",
+    ];
     const NEXT: &[&str] = &[
-        "sent:", "date:", "to:", "subject:", "cc:", "送信日時:", "送信日時：", "日時:", "宛先:",
-        "宛先：", "件名:", "件名：", "*sent:*", "*to:*", "*subject:*", "gesendet:", "an:", "betreff:",
+        "sent:",
+        "date:",
+        "to:",
+        "subject:",
+        "cc:",
+        "送信日時:",
+        "送信日時：",
+        "日時:",
+        "宛先:",
+        "宛先：",
+        "件名:",
+        "件名：",
+        "*sent:*",
+        "*to:*",
+        "*subject:*",
+        "gesendet:",
+        "an:",
+        "betreff:",
     ];
     let starts = |l: &str, set: &[&str]| {
         let l = l.trim().to_lowercase();
@@ -132,7 +157,9 @@ fn next_nonblank_is_quote(lines: &[&str], i: usize) -> bool {
 }
 
 fn has_text_before(lines: &[&str], i: usize) -> bool {
-    lines[..i].iter().any(|l| !l.trim().is_empty() && !is_quoted(l))
+    lines[..i]
+        .iter()
+        .any(|l| !l.trim().is_empty() && !is_quoted(l))
 }
 
 /// Before a quote block: drop the attribution, which may wrap onto up to
@@ -156,7 +183,8 @@ fn drop_attribution_before(lines: &[&str], keep: &mut [bool], quote: usize) {
             .map(|l| l.trim())
             .collect::<Vec<_>>()
             .join(" ");
-        if is_attribution(&joined) && (start + 1 == j || looks_like_attribution_start(lines[start])) {
+        if is_attribution(&joined) && (start + 1 == j || looks_like_attribution_start(lines[start]))
+        {
             for k in keep.iter_mut().take(quote).skip(start) {
                 *k = false;
             }
@@ -168,7 +196,10 @@ fn drop_attribution_before(lines: &[&str], keep: &mut [bool], quote: usize) {
 /// The first line of a wrapped attribution carries a date or an "On".
 fn looks_like_attribution_start(line: &str) -> bool {
     let t = line.trim();
-    t.starts_with("On ") || t.starts_with("Le ") || t.starts_with("Am ") || t.starts_with('(')
+    t.starts_with("On ")
+        || t.starts_with("Le ")
+        || t.starts_with("Am ")
+        || t.starts_with('(')
         || t.chars().take(12).filter(char::is_ascii_digit).count() >= 4
 }
 
@@ -222,12 +253,27 @@ mod tests {
 
     #[test]
     fn english_clients() {
-        assert_eq!(new_text("Hello\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Megan <x@y.z> wrote:\n\n> Hi\n"), "Hello");
-        assert_eq!(new_text("Hello\n\n-----Original Message-----\nFrom: a\nHi"), "Hello");
-        assert_eq!(new_text("Hello\n\nFrom: a@b.c\nSent: today\nTo: x\nSubject: y\n\nHi"), "Hello");
-        assert_eq!(new_text("On 04/02/2012 06:26 PM, Megan One wrote:\n> Hi \nHello"), "Hello");
+        assert_eq!(
+            new_text("Hello\n\nOn Mon, Apr 2, 2012 at 6:26 PM, Megan <x@y.z> wrote:\n\n> Hi\n"),
+            "Hello"
+        );
+        assert_eq!(
+            new_text("Hello\n\n-----Original Message-----\nFrom: a\nHi"),
+            "Hello"
+        );
+        assert_eq!(
+            new_text("Hello\n\nFrom: a@b.c\nSent: today\nTo: x\nSubject: y\n\nHi"),
+            "Hello"
+        );
+        assert_eq!(
+            new_text("On 04/02/2012 06:26 PM, Megan One wrote:\n> Hi \nHello"),
+            "Hello"
+        );
         assert_eq!(new_text("Hello \n\n-- \nxxx\nSent with Sparrow"), "Hello");
-        assert_eq!(new_text("Hello\n\nSent from my iPhone\n\nOn Apr 3, bob wrote:\n\n> Hi"), "Hello");
+        assert_eq!(
+            new_text("Hello\n\nSent from my iPhone\n\nOn Apr 3, bob wrote:\n\n> Hi"),
+            "Hello"
+        );
     }
 
     #[test]
@@ -239,7 +285,9 @@ mod tests {
     #[test]
     fn japanese_clients() {
         assert_eq!(
-            new_text("ぜひお受けします。\n来週火曜日なら対応可能です。\n\n2026年11月28日(土) 10:00 山田 <x@y.jp>:\n> 看護師の…"),
+            new_text(
+                "ぜひお受けします。\n来週火曜日なら対応可能です。\n\n2026年11月28日(土) 10:00 山田 <x@y.jp>:\n> 看護師の…"
+            ),
             "ぜひお受けします。\n来週火曜日なら対応可能です。"
         );
         assert_eq!(
@@ -247,24 +295,33 @@ mod tests {
             "今回は難しいです。"
         );
         assert_eq!(
-            new_text("お引き受けします。\n\n鈴木\n\n差出人: C <c@x>\n送信日時: 2026年11月28日 10:00\n件名: x\n\n本文"),
+            new_text(
+                "お引き受けします。\n\n鈴木\n\n差出人: C <c@x>\n送信日時: 2026年11月28日 10:00\n件名: x\n\n本文"
+            ),
             "お引き受けします。\n\n鈴木"
         );
         assert_eq!(
-            new_text("質問です？\n\niPhoneから送信\n\n2026/11/28 10:00、Circle <c@x>のメール:\n\n> 本文"),
+            new_text(
+                "質問です？\n\niPhoneから送信\n\n2026/11/28 10:00、Circle <c@x>のメール:\n\n> 本文"
+            ),
             "質問です？"
         );
         assert_eq!(
             new_text("辞退します。\n\nCircle さんは書きました:\n> 本文\n\n-- \n森 結衣"),
             "辞退します。"
         );
-        assert_eq!(new_text("はい。\n\n(2026/11/28 10:00), Circle wrote:\n> 本文"), "はい。");
+        assert_eq!(
+            new_text("はい。\n\n(2026/11/28 10:00), Circle wrote:\n> 本文"),
+            "はい。"
+        );
     }
 
     #[test]
     fn bottom_posted_reply() {
         assert_eq!(
-            new_text("On Sat, Nov 28, 2026 at 10:00 AM Circle <c@x> wrote:\n> 本文\n> 本文\n\nSorry, I can't this time.\n"),
+            new_text(
+                "On Sat, Nov 28, 2026 at 10:00 AM Circle <c@x> wrote:\n> 本文\n> 本文\n\nSorry, I can't this time.\n"
+            ),
             "Sorry, I can't this time."
         );
     }

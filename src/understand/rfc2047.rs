@@ -163,7 +163,9 @@ fn q_decode(text: &[u8]) -> Vec<u8> {
         match text[i] {
             b'_' => out.push(b' '),
             b'=' => {
-                let hex = text.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = text
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     out.push(v);
                     i += 3;
@@ -217,7 +219,10 @@ mod tests {
 
     #[test]
     fn raw_utf8_and_shift_jis_headers() {
-        assert_eq!(decode_header("メールエラー通知".as_bytes()), "メールエラー通知");
+        assert_eq!(
+            decode_header("メールエラー通知".as_bytes()),
+            "メールエラー通知"
+        );
         let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("不在のお知らせ");
         assert_eq!(decode_header(&sjis), "不在のお知らせ");
     }

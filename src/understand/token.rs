@@ -87,10 +87,10 @@ fn subject_token(subject: &str) -> Option<String> {
     while let Some(pos) = lower[from..].find("[ref:") {
         let start = from + pos + 5;
         let rest = &lower[start..];
-        if let Some(end) = rest.find(']') {
-            if let Some(t) = valid_token(rest[..end].trim()) {
-                return Some(t);
-            }
+        if let Some(end) = rest.find(']')
+            && let Some(t) = valid_token(rest[..end].trim())
+        {
+            return Some(t);
         }
         from = start;
     }
@@ -126,7 +126,8 @@ mod tests {
     fn plus_address_of_another_local_or_domain_is_ignored() {
         let mut m = msg();
         m.delivered_to.push("other+abcdef12345@circle.test".into());
-        m.delivered_to.push("circle+abcdef12345@elsewhere.test".into());
+        m.delivered_to
+            .push("circle+abcdef12345@elsewhere.test".into());
         m.delivered_to.push("circle+short@circle.test".into());
         assert!(find_tokens(&m, &relay()).is_empty());
     }
