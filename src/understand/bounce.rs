@@ -1,18 +1,11 @@
 //! Delivery failures: RFC 3464 DSNs, and the plain-text bounces of qmail,
 //! Exim, Gmail, Japanese carriers and ISPs that carry no DSN part.
 
-use super::{ParsedMessage, ReturnPath, auto::is_robot_sender};
-
-/// What a failure means for the member's address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Severity {
-    /// The address does not work (unknown user, no such domain): RFC 3463 X.1.X.
-    Hard,
-    /// Mailbox full, transient or unclear: try again later, do not retire.
-    Soft,
-    /// Refused by policy (spam filter, domain filter, blocklist): X.7.X.
-    Policy,
-}
+use super::{
+    ParsedMessage, ReturnPath,
+    auto::is_robot_sender,
+    severity::{Severity, severity_of, status_code, worst},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BounceReport {
@@ -151,91 +144,6 @@ fn typed_value(v: &str) -> &str {
     v.split_once(';').map_or(v, |(_, rest)| rest).trim()
 }
 
-/// The first `d.ddd.ddd` RFC 3463 code in `s`.
-pub fn status_code(s: &str) -> Option<String> {
-    s.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find(|t| {
-            let p: Vec<&str> = t.split('.').collect();
-            p.len() == 3
-                && matches!(p[0], "2" | "4" | "5")
-                && p[1..].iter().all(|x| (1..=3).contains(&x.len()))
-        })
-        .map(str::to_string)
-}
-
-fn worst(a: Severity, b: Severity) -> Severity {
-    use Severity::*;
-    match (a, b) {
-        (Hard, _) | (_, Hard) => Hard,
-        (Policy, _) | (_, Policy) => Policy,
-        _ => Soft,
-    }
-}
-
-const FULL: &[&str] = &[
-    "mailbox full",
-    "mailbox is full",
-    "quota",
-    "insufficient storage",
-    "over the limit",
-    "容量",
-    "mailbox size limit",
-];
-const POLICY: &[&str] = &[
-    "spam",
-    "policy",
-    "blocked",
-    "blacklist",
-    "blocklist",
-    "denied",
-    "domain filter",
-    "refused",
-    "受信拒否",
-    "拒否",
-    "not authorized",
-    "reputation",
-];
-const UNKNOWN: &[&str] = &[
-    "user unknown",
-    "unknown user",
-    "no such user",
-    "does not exist",
-    "doesn't exist",
-    "not exist",
-    "no mailbox",
-    "invalid recipient",
-    "invalid mailbox",
-    "recipient not found",
-    "user not found",
-    "address rejected",
-    "not our customer",
-    "no such domain",
-    "host not found",
-    "宛先不明",
-    "存在しません",
-];
-
-/// Severity from an RFC 3463 status and the server's text. Class 4 is always
-/// soft (RFC 3463 §3.1), even under `Action: failed`; X.2.2 (mailbox full) is
-/// soft despite class 5; X.7.X is policy; X.1.X is a bad address.
-pub fn severity_of(status: Option<&str>, diagnostic: Option<&str>) -> Severity {
-    let diag = diagnostic.unwrap_or("").to_lowercase();
-    let has = |list: &[&str]| list.iter().any(|p| diag.contains(p));
-    match status {
-        Some(s) if s.starts_with('4') => Severity::Soft,
-        Some(s) if s.ends_with(".2.2") || s.starts_with("5.3.4") || s.starts_with("5.2.3") => {
-            Severity::Soft
-        }
-        Some(s) if s.contains(".7.") => Severity::Policy,
-        Some(s) if s.contains(".1.") && !has(FULL) && !has(POLICY) => Severity::Hard,
-        _ if has(FULL) => Severity::Soft,
-        _ if has(UNKNOWN) => Severity::Hard,
-        _ if has(POLICY) => Severity::Policy,
-        Some(s) if s.starts_with('5') => Severity::Hard,
-        _ => Severity::Soft,
-    }
-}
-
 const BOUNCE_SUBJECTS: &[&str] = &[
     "undeliverable",
     "undelivered mail",
@@ -352,10 +260,14 @@ fn addresses_in(text: &str, msg: &ParsedMessage) -> Vec<String> {
         if local.is_empty() || !domain.contains('.') || own.contains(&t) {
             continue;
         }
-        if super::auto::is_robot_address(&t) || found.contains(&t) {
+        if found.contains(&t) {
             continue;
         }
         found.push(t);
+    }
+    // The reporting system's own addresses only when nothing else is named.
+    if found.iter().any(|a| !super::auto::is_robot_address(a)) {
+        found.retain(|a| !super::auto::is_robot_address(a));
     }
     found
 }
@@ -385,38 +297,5 @@ mod tests {
     fn delayed_dsn() {
         let dsn = "Final-Recipient: rfc822; a@b.example\nAction: delayed\nStatus: 4.4.7\n";
         assert!(matches!(from_dsn(dsn), Some(Delivery::Delayed(_))));
-    }
-
-    #[test]
-    fn severities() {
-        assert_eq!(severity_of(Some("5.1.1"), None), Severity::Hard);
-        assert_eq!(severity_of(Some("5.2.2"), None), Severity::Soft);
-        assert_eq!(
-            severity_of(Some("4.0.0"), Some("user unknown")),
-            Severity::Soft
-        );
-        assert_eq!(
-            severity_of(Some("5.7.1"), Some("rejected as spam")),
-            Severity::Policy
-        );
-        assert_eq!(
-            severity_of(Some("5.0.0"), Some("550 Unknown user")),
-            Severity::Hard
-        );
-        assert_eq!(severity_of(None, Some("mailbox is full")), Severity::Soft);
-        assert_eq!(
-            severity_of(Some("5.0.0"), Some("domain filter")),
-            Severity::Policy
-        );
-    }
-
-    #[test]
-    fn status_codes() {
-        assert_eq!(status_code("smtp; 550 5.1.1 user"), Some("5.1.1".into()));
-        assert_eq!(
-            status_code("5.0.0 (permanent failure)"),
-            Some("5.0.0".into())
-        );
-        assert_eq!(status_code("version 1.2.3.4"), None);
     }
 }

@@ -15,17 +15,19 @@ mod command;
 mod parse;
 mod reply_text;
 mod rfc2047;
+mod severity;
 mod token;
 
 pub use auto::{AutoReason, is_auto_reply_subject};
 pub use body::html_to_text;
-pub use bounce::{BounceReport, Severity};
+pub use bounce::BounceReport;
 pub use charset::decode as decode_charset;
 pub use classify::{Classification, LoopReason, RelayIdentity, classify};
 pub use command::{Command, parse_command};
 pub use parse::{Mailbox, ParsedMessage, Report, ReturnPath, check_size, parse};
 pub use reply_text::new_text;
 pub use rfc2047::decode_header;
+pub use severity::{Severity, severity_of};
 pub use token::{TokenMatch, TokenSource, find_tokens, valid_token};
 
 use crate::config::InboxConfig;
