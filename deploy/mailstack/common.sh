@@ -1,0 +1,50 @@
+# Shared settings and helpers for the mail stack scripts (sourced, not run).
+STATE="${MAILSTACK_DIR:-/tmp/circle-relay-mailstack}"
+DOMAIN=circle.test
+USERS="circle admin alice bob carol dave erin"
+PASSWORD=test
+SMTP_PORT=10025
+IMAP_PORT=10143
+IMAPS_PORT=10993
+
+log() { echo "mailstack: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # port name
+    local i
+    for i in $(seq 1 100); do
+        port_open "$1" && return 0
+        sleep 0.1
+    done
+    die "$2 is not listening on 127.0.0.1:$1 after 10 s (see $STATE/log)"
+}
+
+wait_for_port_closed() { # port name
+    local i
+    for i in $(seq 1 100); do
+        port_open "$1" || return 0
+        sleep 0.1
+    done
+    die "$2 still listens on 127.0.0.1:$1 after 10 s"
+}
+
+wait_for_file() { # path what
+    local i
+    for i in $(seq 1 100); do
+        [ -e "$1" ] && return 0
+        sleep 0.1
+    done
+    die "$2 ($1) did not appear after 10 s"
+}
+
+dovecot_pid() { cat "$STATE/dovecot/run/master.pid" 2>/dev/null || true; }
+dovecot_running() {
+    local pid
+    pid="$(dovecot_pid)"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+postfix_running() {
+    [ -f "$STATE/postfix/main.cf" ] && postfix -c "$STATE/postfix" status >/dev/null 2>&1
+}
