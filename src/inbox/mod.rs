@@ -1,1 +1,163 @@
 //! Reading the circle inbox (IMAP with IDLE, or a local Maildir) exactly once.
+//!
+//! The pipeline drives an [`Inbox`] through [`run_inbox`]: take a bounded batch
+//! of waiting messages, hand each to a [`MessageHandler`] inside one database
+//! transaction together with its row in the inbound ledger, commit, and only
+//! then move the message to `Processed` (or `Failed`). Whatever crashes when,
+//! the ledger decides: a message already recorded is only moved, never handled
+//! again. Nothing is ever deleted.
+
+pub mod error;
+mod imap;
+mod imap_idle;
+mod imap_stream;
+mod maildir;
+mod runner;
+mod shutdown;
+
+use std::fmt;
+
+pub use error::{InboxError, Result};
+pub use imap::{ImapInbox, ImapTimeouts};
+pub use maildir::MaildirInbox;
+pub use runner::{
+    AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RoundSummary, run_inbox,
+    run_round,
+};
+pub use shutdown::{Shutdown, ShutdownTrigger};
+
+use crate::config::{InboxConfig, InboxKind};
+
+/// The natural key of one message in one inbox: for IMAP the folder's
+/// UIDVALIDITY and the message's UID, for a Maildir uidvalidity 0 and the
+/// file's unique name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageKey {
+    /// A stable name of the folder read, e.g. `imap://user@host:port/INBOX`.
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: String,
+}
+
+impl fmt::Display for MessageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.uidvalidity, self.uid)
+    }
+}
+
+/// A message waiting in the inbox folder, not yet loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub key: MessageKey,
+    pub size: u64,
+}
+
+/// Where a handled message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folder {
+    Processed,
+    Failed,
+}
+
+/// The inbox the daemon reads, as configured.
+#[derive(Debug)]
+pub enum Inbox {
+    Imap(Box<ImapInbox>),
+    Maildir(MaildirInbox),
+}
+
+impl Inbox {
+    pub fn from_config(config: &InboxConfig) -> Result<Self> {
+        match config.kind {
+            InboxKind::Imap => Ok(Self::Imap(Box::new(ImapInbox::new(config.clone())?))),
+            InboxKind::Maildir => Ok(Self::Maildir(MaildirInbox::new(config)?)),
+        }
+    }
+
+    /// The ledger's `mailbox` value for this inbox.
+    pub fn mailbox_id(&self) -> &str {
+        match self {
+            Self::Imap(i) => i.mailbox_id(),
+            Self::Maildir(m) => m.mailbox_id(),
+        }
+    }
+
+    pub fn max_message_bytes(&self) -> u64 {
+        match self {
+            Self::Imap(i) => i.max_message_bytes(),
+            Self::Maildir(m) => m.max_message_bytes(),
+        }
+    }
+
+    /// Creates the processed and failed folders where missing.
+    pub async fn ensure_folders(&mut self) -> Result<()> {
+        match self {
+            Self::Imap(i) => i.ensure_folders().await,
+            Self::Maildir(m) => m.ensure_folders(),
+        }
+    }
+
+    /// Up to `max` waiting messages, oldest first. The IMAP reader reconnects
+    /// by itself; an error here means this round failed and a later one may not.
+    pub async fn fetch_batch(&mut self, max: usize) -> Result<Vec<Pending>> {
+        match self {
+            Self::Imap(i) => i.fetch_batch(max).await,
+            Self::Maildir(m) => m.fetch_batch(max),
+        }
+    }
+
+    /// The whole message. Only called for messages within the size limit.
+    pub async fn fetch_raw(&mut self, key: &MessageKey) -> Result<Vec<u8>> {
+        match self {
+            Self::Imap(i) => i.fetch_raw(key).await,
+            Self::Maildir(m) => m.fetch_raw(key),
+        }
+    }
+
+    /// Moves the message out of the inbox folder into `folder`.
+    pub async fn finish(&mut self, key: &MessageKey, folder: Folder) -> Result<()> {
+        match self {
+            Self::Imap(i) => i.finish(key, folder).await,
+            Self::Maildir(m) => m.finish(key, folder),
+        }
+    }
+
+    /// Waits until new mail may have arrived (IMAP IDLE, else polling), or
+    /// shutdown. Returns early, never late, so callers just fetch again.
+    pub async fn wait_for_new(&mut self, shutdown: &mut Shutdown) -> Result<()> {
+        match self {
+            Self::Imap(i) => i.wait_for_new(shutdown).await,
+            Self::Maildir(m) => m.wait_for_new(shutdown).await,
+        }
+    }
+
+    /// Forgets what was already listed, so the next batch looks at every
+    /// message still in the folder (after an error left some unfinished).
+    pub fn rescan(&mut self) {
+        match self {
+            Self::Imap(i) => i.rescan(),
+            Self::Maildir(_) => {}
+        }
+    }
+
+    /// Pauses after a failed round: the IMAP reader reconnects (with capped
+    /// exponential backoff) when its connection is gone; else waits `pause`.
+    pub async fn wait_after_error(&mut self, shutdown: &mut Shutdown, pause: std::time::Duration) {
+        match self {
+            Self::Imap(i) => i.wait_after_error(shutdown, pause).await,
+            Self::Maildir(_) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait() => {}
+                }
+            }
+        }
+    }
+
+    /// Logs out politely (IMAP); best effort.
+    pub async fn close(&mut self) {
+        if let Self::Imap(i) = self {
+            i.close().await;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Waiting for new mail: IMAP IDLE (RFC 2177) driven by hand, else polling.
+//!
+//! async-imap's own `wait()` treats a closed connection as a normal wake-up
+//! and restarts its timer on every server keepalive, so it never re-issues
+//! IDLE by itself. Here the stream is read directly: end of stream or an error
+//! drops the connection (the next round reconnects), and IDLE is ended and
+//! re-issued by our own deadline, well before the 29 minutes servers allow.
+
+use std::time::Duration;
+
+use async_imap::imap_proto::{MailboxDatum, Response, Status};
+use async_imap::types::UnsolicitedResponse;
+use futures_util::StreamExt;
+use tokio::time::{Instant, sleep, sleep_until};
+use tracing::{debug, trace};
+
+use super::error::{InboxError, Result};
+use super::imap::ImapInbox;
+use super::imap_stream::step;
+use super::Shutdown;
+
+#[derive(Debug, PartialEq, Eq)]
+enum Wake {
+    NewMail,
+    Reissue,
+    Shutdown,
+}
+
+impl ImapInbox {
+    /// Returns when new mail may be waiting, after the poll interval, or on
+    /// shutdown. When disconnected, reconnects first (with backoff).
+    pub async fn wait_for_new(&mut self, shutdown: &mut Shutdown) -> Result<()> {
+        if self.session.is_none() {
+            self.reconnect(shutdown).await;
+            return Ok(());
+        }
+        if self.drain_notices() {
+            return Ok(()); // the server already told us about new mail
+        }
+        if self.config.idle && self.caps.idle {
+            let r = self.idle(shutdown).await;
+            if r.is_err() {
+                self.session = None;
+            }
+            return r.map(drop);
+        }
+        let poll = Duration::from_secs(self.config.poll_seconds.max(1));
+        tokio::select! {
+            _ = sleep(poll) => {}
+            _ = shutdown.wait() => {}
+        }
+        Ok(())
+    }
+
+    /// Empties async-imap's queue of unsolicited responses (it drops them past
+    /// 100); true when one announced new mail since the last command.
+    fn drain_notices(&mut self) -> bool {
+        let Some(session) = self.session.as_mut() else {
+            return false;
+        };
+        let mut new_mail = false;
+        while let Ok(notice) = session.unsolicited_responses.try_recv() {
+            if matches!(notice, UnsolicitedResponse::Exists(_)) {
+                new_mail = true;
+            }
+        }
+        new_mail
+    }
+
+    async fn idle(&mut self, shutdown: &mut Shutdown) -> Result<Wake> {
+        let t = self.timeouts.command;
+        let session = self
+            .session
+            .take()
+            .ok_or_else(|| InboxError::Connection("not connected".into()))?;
+        let mut handle = session.idle();
+        step("IDLE", t, handle.init()).await?;
+        let deadline = Instant::now() + self.timeouts.idle_reissue;
+        let wake = loop {
+            tokio::select! {
+                _ = shutdown.wait() => break Wake::Shutdown,
+                _ = sleep_until(deadline) => break Wake::Reissue,
+                next = handle.next() => {
+                    let Some(resp) = next else {
+                        return Err(InboxError::Connection("server closed the connection during IDLE".into()));
+                    };
+                    let resp = resp?;
+                    match resp.parsed() {
+                        Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)) => {
+                            break Wake::NewMail;
+                        }
+                        Response::Data { status: Status::Bye, .. } => {
+                            return Err(InboxError::Connection("server said BYE during IDLE".into()));
+                        }
+                        Response::Done { .. } => {
+                            return Err(InboxError::Connection("server ended IDLE on its own".into()));
+                        }
+                        other => trace!(?other, "IDLE: server notice"),
+                    }
+                }
+            }
+        };
+        debug!(?wake, "ending IDLE");
+        let session = step("DONE", t, handle.done()).await?;
+        self.session = Some(session);
+        Ok(wake)
+    }
+}

@@ -1,0 +1,316 @@
+//! Helpers for the inbox tests and benchmark: they talk to the real mail stack
+//! of `deploy/mailstack/up.sh` (SMTP 10025, IMAP 10143), never to a fake.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_imap::Session;
+use circle_relay::config::{DatabaseConfig, DatabaseUrl, InboxConfig, InboxKind, Tls};
+use circle_relay::inbox::{HandleError, Handled, InboundMail, MessageHandler};
+use circle_relay::store::Store;
+use futures_util::TryStreamExt;
+use sqlx::{Any, Transaction};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+pub const SMTP: (&str, u16) = ("127.0.0.1", 10025);
+pub const IMAP: (&str, u16) = ("127.0.0.1", 10143);
+pub const DOMAIN: &str = "circle.test";
+
+pub fn stack_dir() -> PathBuf {
+    std::env::var_os("MAILSTACK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/circle-relay-mailstack"))
+}
+
+pub fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/mailstack").join(name)
+}
+
+/// Fails (never skips) when the stack is not running.
+pub fn require_stack() {
+    for (what, addr) in [("SMTP", SMTP), ("IMAP", IMAP)] {
+        if std::net::TcpStream::connect_timeout(
+            &format!("{}:{}", addr.0, addr.1).parse().expect("literal address"),
+            Duration::from_secs(2),
+        )
+        .is_err()
+        {
+            panic!(
+                "the mail stack's {what} port {}:{} is closed: run deploy/mailstack/up.sh first",
+                addr.0, addr.1
+            );
+        }
+    }
+}
+
+fn doveadm(args: &[&str]) -> std::process::Output {
+    let conf = stack_dir().join("dovecot/dovecot.conf");
+    Command::new("doveadm")
+        .arg("-c")
+        .arg(conf)
+        .args(args)
+        .output()
+        .expect("doveadm runs")
+}
+
+/// Empties every folder of `user` and removes Processed/Failed (test reset).
+pub fn reset_user(user: &str) {
+    let u = format!("{user}@{DOMAIN}");
+    let out = doveadm(&["mailbox", "status", "-u", &u, "messages", "INBOX"]);
+    assert!(out.status.success(), "doveadm: {}", String::from_utf8_lossy(&out.stderr));
+    doveadm(&["expunge", "-u", &u, "mailbox", "*", "all"]);
+    doveadm(&["mailbox", "delete", "-u", &u, "Processed", "Failed"]);
+}
+
+/// Gives `user`'s INBOX a new UIDVALIDITY.
+pub fn change_uidvalidity(user: &str, value: u32) {
+    let u = format!("{user}@{DOMAIN}");
+    let v = value.to_string();
+    let out = doveadm(&["mailbox", "update", "-u", &u, "--uid-validity", &v, "INBOX"]);
+    assert!(out.status.success(), "doveadm: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+pub fn restart_imap() {
+    let out = Command::new(script("restart-imap.sh")).output().expect("restart-imap.sh runs");
+    assert!(out.status.success(), "restart-imap.sh: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+pub fn maildir_of(user: &str) -> PathBuf {
+    stack_dir().join("mail").join(DOMAIN).join(user).join("Maildir")
+}
+
+/// A unique Message-ID for a test message.
+pub fn new_message_id(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("<{tag}.{t}.{n}.{}@test.{DOMAIN}>", std::process::id())
+}
+
+async fn expect(reader: &mut BufReader<TcpStream>, code: &str) {
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.expect("SMTP reply");
+        assert!(line.starts_with(code), "SMTP: expected {code}, got {line:?}");
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return;
+        }
+    }
+}
+
+/// Submits one message to Postfix over a real SMTP conversation.
+pub async fn send_mail(to: &str, subject: &str, message_id: &str, body_bytes: usize) {
+    let stream = TcpStream::connect(SMTP).await.expect("SMTP connect");
+    let mut r = BufReader::new(stream);
+    expect(&mut r, "220").await;
+    let mut body = String::from("Hello circle.\r\n");
+    while body.len() < body_bytes {
+        body.push_str("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv\r\n");
+    }
+    let msg = format!(
+        "From: Requester <req@example.org>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\
+         Message-ID: {message_id}\r\nDate: Sat, 28 Nov 2026 10:00:00 +0000\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    );
+    for (cmd, code) in [
+        ("EHLO test.circle.test\r\n".to_string(), "250"),
+        ("MAIL FROM:<req@example.org>\r\n".to_string(), "250"),
+        (format!("RCPT TO:<{to}>\r\n"), "250"),
+        ("DATA\r\n".to_string(), "354"),
+        (format!("{msg}\r\n.\r\n"), "250"),
+        ("QUIT\r\n".to_string(), "221"),
+    ] {
+        r.get_mut().write_all(cmd.as_bytes()).await.expect("SMTP write");
+        expect(&mut r, code).await;
+    }
+}
+
+pub type TestSession = Session<TcpStream>;
+
+pub async fn imap_login(user: &str) -> TestSession {
+    let tcp = TcpStream::connect(IMAP).await.expect("IMAP connect");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting").expect("greeting");
+    client.login(format!("{user}@{DOMAIN}"), "test").await.map_err(|e| e.0).expect("login")
+}
+
+/// Message-IDs of every message in `folder` (deleted-flagged ones included);
+/// empty when the folder does not exist.
+pub async fn folder_message_ids(user: &str, folder: &str) -> Vec<String> {
+    let mut s = imap_login(user).await;
+    if s.examine(folder).await.is_err() {
+        let _ = s.logout().await;
+        return Vec::new();
+    }
+    let uids = s.uid_search("ALL").await.expect("search");
+    let mut ids = Vec::new();
+    if !uids.is_empty() {
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let fetches: Vec<_> = s
+            .uid_fetch(set, "(UID BODY.PEEK[HEADER])")
+            .await
+            .expect("fetch")
+            .try_collect()
+            .await
+            .expect("fetch");
+        for f in &fetches {
+            let header = f.header().unwrap_or_default();
+            let m = mail_parser::MessageParser::new().parse_headers(header);
+            ids.push(m.and_then(|m| m.message_id().map(|x| format!("<{x}>"))).unwrap_or_default());
+        }
+    }
+    ids.sort();
+    let _ = s.logout().await;
+    ids
+}
+
+/// Polls `cond` until true or `timeout` passes (then panics with `what`).
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if cond().await {
+            return;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn imap_config(user: &str) -> InboxConfig {
+    InboxConfig {
+        kind: InboxKind::Imap,
+        host: "localhost".into(),
+        port: IMAP.1,
+        tls: Tls::Starttls,
+        username: format!("{user}@{DOMAIN}"),
+        password: circle_relay::config::Secret::new("test"),
+        poll_seconds: 1,
+        ..InboxConfig::default()
+    }
+}
+
+pub fn ca_file() -> PathBuf {
+    stack_dir().join("ssl/ca.pem")
+}
+
+pub async fn temp_store(dir: &tempfile::TempDir) -> Store {
+    let url = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let config = DatabaseConfig {
+        url: DatabaseUrl::new(url),
+        ..DatabaseConfig::default()
+    };
+    Store::connect(&config).await.expect("store")
+}
+
+/// A handler that records what it saw and writes one effect row (in the
+/// `leases` table) inside the runner's transaction. Subjects containing
+/// "FAIL" are refused permanently.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub seen: Arc<Mutex<Vec<(Option<String>, Instant)>>>,
+    pub notify: Arc<Notify>,
+}
+
+impl Recorder {
+    pub fn message_ids(&self) -> Vec<String> {
+        let seen = self.seen.lock().expect("recorder lock");
+        let mut ids: Vec<String> = seen.iter().filter_map(|(m, _)| m.clone()).collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().expect("recorder lock").len()
+    }
+}
+
+impl MessageHandler for Recorder {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+    ) -> Result<Handled, HandleError> {
+        let text = String::from_utf8_lossy(mail.raw);
+        if text.contains("Subject: FAIL") {
+            return Err(HandleError::Permanent("test handler refuses FAIL subjects".into()));
+        }
+        sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'test', 0)")
+            .bind(format!("effect:{}", mail.inbound_id))
+            .execute(&mut **tx)
+            .await?;
+        let id = mail.message_id.map(|m| format!("<{m}>"));
+        self.seen.lock().expect("recorder lock").push((id, Instant::now()));
+        self.notify.notify_waiters();
+        Ok(Handled::processed("request"))
+    }
+}
+
+pub async fn effect_rows(store: &Store) -> i64 {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM leases WHERE name LIKE 'effect:%'")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    row.try_get("n").expect("n")
+}
+
+/// A reader running in the background until [`Reader::stop`].
+pub struct Reader {
+    trigger: circle_relay::inbox::ShutdownTrigger,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Reader {
+    pub fn spawn(
+        inbox: circle_relay::inbox::Inbox,
+        store: Store,
+        handler: Recorder,
+        hook: Option<circle_relay::inbox::AfterCommitHook>,
+    ) -> Self {
+        let (trigger, shutdown) = circle_relay::inbox::ShutdownTrigger::new();
+        let handle = tokio::spawn(async move {
+            let mut inbox = inbox;
+            circle_relay::inbox::run_inbox(&mut inbox, &store, &handler, 50, hook, shutdown).await;
+        });
+        Self { trigger, handle }
+    }
+
+    /// Asks the reader to stop and waits for it; Err when it panicked.
+    pub async fn stop(self) -> Result<(), tokio::task::JoinError> {
+        self.trigger.trigger();
+        self.handle.await
+    }
+
+    /// Waits for the reader task to end by itself (e.g. a crash hook).
+    pub async fn join(self) -> Result<(), tokio::task::JoinError> {
+        self.handle.await
+    }
+}
+
+/// An IMAP inbox on the stack for `user` over STARTTLS, retrying fast.
+pub fn imap_inbox(user: &str, max_message_bytes: u64) -> circle_relay::inbox::Inbox {
+    let mut config = imap_config(user);
+    config.max_message_bytes = max_message_bytes;
+    let timeouts = circle_relay::inbox::ImapTimeouts {
+        command: Duration::from_secs(10),
+        backoff_min: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..circle_relay::inbox::ImapTimeouts::default()
+    };
+    let inbox = circle_relay::inbox::ImapInbox::with_timeouts(config, timeouts)
+        .expect("inbox config")
+        .with_extra_ca(ca_file());
+    circle_relay::inbox::Inbox::Imap(Box::new(inbox))
+}
