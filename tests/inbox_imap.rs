@@ -58,6 +58,7 @@ async fn imap_reader_reconnects_after_server_restart() {
     let _exclusive = DOVECOT.write().await;
     require_stack();
     reset_user("alice");
+    let log_start = dovecot_log_len();
     let db = tempfile::tempdir().expect("tempdir");
     let store = temp_store(&db).await;
     let recorder = Recorder::default();
@@ -77,6 +78,13 @@ async fn imap_reader_reconnects_after_server_restart() {
     let mut want = vec![first, second];
     want.sort();
     assert_eq!(recorder.message_ids(), want);
+    // The reader is alice's only STARTTLS client (the checks log in plain):
+    // two TLS logins mean it lost its connection and logged in again.
+    let logins = dovecot_log_since(log_start)
+        .lines()
+        .filter(|l| l.contains("Login: user=<alice@circle.test>") && l.contains(", TLS,"))
+        .count();
+    assert_eq!(logins, 2, "the reader reconnected once after the restart");
 }
 
 #[tokio::test]

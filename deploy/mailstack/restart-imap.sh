@@ -8,7 +8,15 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/common.sh"
 
 dovecot_running || die "dovecot of the mail stack is not running (run up.sh)"
-doveadm -c "$STATE/dovecot/dovecot.conf" stop >/dev/null 2>&1 || kill "$(dovecot_pid)"
+# Logged-in imap processes outlive their master; end this instance's too, so
+# clients really see the server go away. They are the master's children,
+# listed before it stops (afterwards they belong to init).
+master="$(dovecot_pid)"
+children="$(ps -o pid= --ppid "$master" || true)"
+doveadm -c "$STATE/dovecot/dovecot.conf" stop >/dev/null 2>&1 || kill "$master"
+for pid in $children; do
+    kill "$pid" 2>/dev/null || true
+done
 wait_for_port_closed "$IMAP_PORT" dovecot
 for _ in $(seq 1 100); do
     dovecot_running || break

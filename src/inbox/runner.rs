@@ -130,7 +130,7 @@ pub async fn run_inbox<H: MessageHandler>(
                     continue; // more may be waiting: no pause
                 }
                 if let Err(e) = inbox.wait_for_new(&mut shutdown).await {
-                    debug!(error = %e, "waiting for new mail failed");
+                    warn!(error = %e, "waiting for new mail failed; reconnecting");
                 }
             }
             Err(e) => {

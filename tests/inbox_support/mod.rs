@@ -279,6 +279,10 @@ impl Reader {
         handler: Recorder,
         hook: Option<circle_relay::inbox::AfterCommitHook>,
     ) -> Self {
+        // Logs stay silent unless asked for with RUST_LOG.
+        if std::env::var_os("RUST_LOG").is_some() {
+            circle_relay::telemetry::init(circle_relay::config::LogFormat::Text, "info");
+        }
         let (trigger, shutdown) = circle_relay::inbox::ShutdownTrigger::new();
         let handle = tokio::spawn(async move {
             let mut inbox = inbox;
@@ -313,4 +317,19 @@ pub fn imap_inbox(user: &str, max_message_bytes: u64) -> circle_relay::inbox::In
         .expect("inbox config")
         .with_extra_ca(ca_file());
     circle_relay::inbox::Inbox::Imap(Box::new(inbox))
+}
+
+fn dovecot_log() -> PathBuf {
+    stack_dir().join("log/dovecot.log")
+}
+
+pub fn dovecot_log_len() -> u64 {
+    std::fs::metadata(dovecot_log()).map(|m| m.len()).unwrap_or(0)
+}
+
+/// What Dovecot logged after `offset`.
+pub fn dovecot_log_since(offset: u64) -> String {
+    let all = std::fs::read(dovecot_log()).expect("dovecot log");
+    let start = usize::try_from(offset).unwrap_or(0).min(all.len());
+    String::from_utf8_lossy(&all[start..]).into_owned()
 }
