@@ -113,8 +113,9 @@ impl Config {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             return Ok(());
         };
-        // CIRCLE_RELAY_CONFIG names the file itself (see the CLI); it is not a key.
-        if rest == "CONFIG" || rest == "LOG" {
+        // CIRCLE_RELAY_CONFIG names the file itself (see the CLI) and
+        // CIRCLE_RELAY_EXTRA_CA_FILE a CA to trust for a self-signed server (inbox); not keys.
+        if rest == "CONFIG" || rest == "LOG" || rest == "EXTRA_CA_FILE" {
             return Ok(());
         }
         let lower = rest.to_ascii_lowercase();
