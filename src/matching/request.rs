@@ -47,7 +47,7 @@ impl Query {
 
 /// Splits text into sentences (lines and 。！？.!? ends).
 fn sentences(text: &str) -> Vec<&str> {
-    text.split(|c| matches!(c, '\n' | '。' | '！' | '？' | '!' | '?'))
+    text.split(['\n', '。', '！', '？', '!', '?'])
         .flat_map(|s| s.split(". "))
         .map(str::trim)
         .filter(|s| !s.is_empty())
