@@ -25,12 +25,21 @@ async fn plain_delivery(i: usize) -> Duration {
     let new_dir = maildir_of("erin").join("new");
     let before = count_files(&new_dir);
     let t0 = Instant::now();
-    send_mail("erin@circle.test", "plain", &new_message_id(&format!("plain{i}")), 0).await;
+    send_mail(
+        "erin@circle.test",
+        "plain",
+        &new_message_id(&format!("plain{i}")),
+        0,
+    )
+    .await;
     loop {
         if count_files(&new_dir) > before {
             return t0.elapsed();
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "plain delivery timed out");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "plain delivery timed out"
+        );
         tokio::time::sleep(Duration::from_micros(500)).await;
     }
 }
@@ -39,13 +48,27 @@ async fn plain_delivery(i: usize) -> Duration {
 async fn relay_delivery(recorder: &Recorder, i: usize) -> Duration {
     let before = recorder.count();
     let t0 = Instant::now();
-    send_mail("admin@circle.test", "relay", &new_message_id(&format!("relay{i}")), 0).await;
+    send_mail(
+        "admin@circle.test",
+        "relay",
+        &new_message_id(&format!("relay{i}")),
+        0,
+    )
+    .await;
     loop {
-        let seen = recorder.seen.lock().expect("lock").get(before).map(|(_, at)| *at);
+        let seen = recorder
+            .seen
+            .lock()
+            .expect("lock")
+            .get(before)
+            .map(|(_, at)| *at);
         if let Some(at) = seen {
             return at.duration_since(t0);
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "reader hand-off timed out");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "reader hand-off timed out"
+        );
         tokio::time::sleep(Duration::from_micros(500)).await;
     }
 }
@@ -99,6 +122,10 @@ async fn main() {
     );
     println!(
         "  ratio {ratio:.2} (target ≤ {TARGET_RATIO}): {}",
-        if ratio <= TARGET_RATIO { "OK" } else { "ABOVE TARGET" }
+        if ratio <= TARGET_RATIO {
+            "OK"
+        } else {
+            "ABOVE TARGET"
+        }
     );
 }

@@ -7,12 +7,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod digest;
 pub mod directory;
 pub mod domain;
 pub mod inbox;
 pub mod matching;
 pub mod outbox;
+pub mod pipeline;
 pub mod relay;
 pub mod store;
 pub mod telemetry;

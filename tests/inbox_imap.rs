@@ -33,7 +33,12 @@ async fn imap_hand_off_moves_mail_to_processed() {
     let db = tempfile::tempdir().expect("tempdir");
     let store = temp_store(&db).await;
     let recorder = Recorder::default();
-    let reader = Reader::spawn(imap_inbox("circle", 10 << 20), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        imap_inbox("circle", 10 << 20),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
 
     let plain = new_message_id("plain");
     let plus = new_message_id("plus");
@@ -46,7 +51,11 @@ async fn imap_hand_off_moves_mail_to_processed() {
 
     let mut want = vec![plain, plus];
     want.sort();
-    assert_eq!(recorder.message_ids(), want, "each message handed over exactly once");
+    assert_eq!(
+        recorder.message_ids(),
+        want,
+        "each message handed over exactly once"
+    );
     assert!(folder_message_ids("circle", "Failed").await.is_empty());
     assert_eq!(effect_rows(&store).await, 2);
     let mailbox = "imap://circle@circle.test@localhost:10143/INBOX";
@@ -62,7 +71,12 @@ async fn imap_reader_reconnects_after_server_restart() {
     let db = tempfile::tempdir().expect("tempdir");
     let store = temp_store(&db).await;
     let recorder = Recorder::default();
-    let reader = Reader::spawn(imap_inbox("alice", 10 << 20), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        imap_inbox("alice", 10 << 20),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
 
     let first = new_message_id("before-restart");
     send_mail("alice@circle.test", "before", &first, 0).await;
@@ -101,9 +115,18 @@ async fn imap_uidvalidity_change_does_not_reprocess_old_mail() {
     send_mail("bob@circle.test", "old mail", &old, 0).await;
     wait_folder("bob", "INBOX", &[&old]).await;
     let first = Recorder::default();
-    let hook: circle_relay::inbox::AfterCommitHook = std::sync::Arc::new(|_key| panic!("simulated crash after commit"));
-    let reader = Reader::spawn(imap_inbox("bob", 10 << 20), store.clone(), first.clone(), Some(hook));
-    assert!(reader.join().await.is_err(), "the reader crashed in the hook");
+    let hook: circle_relay::inbox::AfterCommitHook =
+        std::sync::Arc::new(|_key| panic!("simulated crash after commit"));
+    let reader = Reader::spawn(
+        imap_inbox("bob", 10 << 20),
+        store.clone(),
+        first.clone(),
+        Some(hook),
+    );
+    assert!(
+        reader.join().await.is_err(),
+        "the reader crashed in the hook"
+    );
     assert_eq!(first.message_ids(), vec![old.clone()]);
     assert_eq!(folder_message_ids("bob", "INBOX").await, vec![old.clone()]);
 
@@ -113,11 +136,20 @@ async fn imap_uidvalidity_change_does_not_reprocess_old_mail() {
     wait_folder("bob", "INBOX", &[&old, &new]).await;
 
     let second = Recorder::default();
-    let reader = Reader::spawn(imap_inbox("bob", 10 << 20), store.clone(), second.clone(), None);
+    let reader = Reader::spawn(
+        imap_inbox("bob", 10 << 20),
+        store.clone(),
+        second.clone(),
+        None,
+    );
     wait_folder("bob", "Processed", &[&old, &new]).await;
     wait_folder("bob", "INBOX", &[]).await;
     reader.stop().await.expect("reader ends cleanly");
-    assert_eq!(second.message_ids(), vec![new], "old mail was not handed over again");
+    assert_eq!(
+        second.message_ids(),
+        vec![new],
+        "old mail was not handed over again"
+    );
     assert_eq!(effect_rows(&store).await, 2);
 }
 
@@ -137,13 +169,22 @@ async fn imap_oversize_and_failing_mail_go_to_failed_and_the_next_goes_on() {
     send_mail("dave@circle.test", "fine", &good, 0).await;
     wait_folder("dave", "INBOX", &[&big, &bad, &good]).await;
 
-    let reader = Reader::spawn(imap_inbox("dave", 8_000), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        imap_inbox("dave", 8_000),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
     wait_folder("dave", "Processed", &[&good]).await;
     wait_folder("dave", "Failed", &[&big, &bad]).await;
     wait_folder("dave", "INBOX", &[]).await;
     reader.stop().await.expect("reader ends cleanly");
     assert_eq!(recorder.message_ids(), vec![good]);
-    assert_eq!(effect_rows(&store).await, 1, "the failed handler's effects were rolled back");
+    assert_eq!(
+        effect_rows(&store).await,
+        1,
+        "the failed handler's effects were rolled back"
+    );
 
     let failed: Vec<(String, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
         "SELECT kind, error, raw FROM inbound_messages WHERE outcome = 'failed' ORDER BY id",
@@ -153,9 +194,21 @@ async fn imap_oversize_and_failing_mail_go_to_failed_and_the_next_goes_on() {
     .expect("ledger");
     assert_eq!(failed.len(), 2);
     assert_eq!(failed[0].0, "unreadable");
-    assert!(failed[0].1.as_deref().unwrap_or("").contains("exceeds max_message_bytes"));
+    assert!(
+        failed[0]
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .contains("exceeds max_message_bytes")
+    );
     assert!(failed[0].2.is_none(), "the oversize message was not loaded");
-    assert!(failed[1].1.as_deref().unwrap_or("").contains("refuses FAIL"));
+    assert!(
+        failed[1]
+            .1
+            .as_deref()
+            .unwrap_or("")
+            .contains("refuses FAIL")
+    );
 }
 
 /// kill -9 of the reader between commit and move: a child process (this test
@@ -175,7 +228,12 @@ async fn imap_kill9_between_commit_and_move_does_not_process_twice() {
 
     let marker = db.path().join("committed");
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "kill9_child_reader", "--include-ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "kill9_child_reader",
+            "--include-ignored",
+            "--nocapture",
+        ])
         .env("KILL9_DB_DIR", db.path())
         .env("KILL9_MARKER", &marker)
         .spawn()
@@ -188,19 +246,33 @@ async fn imap_kill9_between_commit_and_move_does_not_process_twice() {
     child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
     let _ = child.wait();
 
-    assert_eq!(effect_rows(&store).await, 1, "the child's transaction committed");
-    assert_eq!(folder_message_ids("carol", "INBOX").await, vec![id.clone()], "not moved yet");
+    assert_eq!(
+        effect_rows(&store).await,
+        1,
+        "the child's transaction committed"
+    );
+    assert_eq!(
+        folder_message_ids("carol", "INBOX").await,
+        vec![id.clone()],
+        "not moved yet"
+    );
     let recorder = Recorder::default();
-    let reader = Reader::spawn(imap_inbox("carol", 10 << 20), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        imap_inbox("carol", 10 << 20),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
     wait_folder("carol", "Processed", &[&id]).await;
     wait_folder("carol", "INBOX", &[]).await;
     reader.stop().await.expect("reader ends cleanly");
     assert_eq!(recorder.count(), 0, "the handler was not called again");
     assert_eq!(effect_rows(&store).await, 1);
-    let moved: Vec<(i64,)> = sqlx::query_as("SELECT moved_at FROM inbound_messages WHERE moved_at IS NOT NULL")
-        .fetch_all(store.pool())
-        .await
-        .expect("ledger");
+    let moved: Vec<(i64,)> =
+        sqlx::query_as("SELECT moved_at FROM inbound_messages WHERE moved_at IS NOT NULL")
+            .fetch_all(store.pool())
+            .await
+            .expect("ledger");
     assert_eq!(moved.len(), 1);
 }
 
@@ -208,20 +280,33 @@ async fn imap_kill9_between_commit_and_move_does_not_process_twice() {
 #[tokio::test]
 #[ignore = "child process of imap_kill9_between_commit_and_move_does_not_process_twice"]
 async fn kill9_child_reader() {
-    let (Some(dir), Some(marker)) = (std::env::var_os("KILL9_DB_DIR"), std::env::var_os("KILL9_MARKER")) else {
+    let (Some(dir), Some(marker)) = (
+        std::env::var_os("KILL9_DB_DIR"),
+        std::env::var_os("KILL9_MARKER"),
+    ) else {
         return;
     };
-    let url = format!("sqlite://{}", std::path::Path::new(&dir).join("relay.db").display());
+    let url = format!(
+        "sqlite://{}",
+        std::path::Path::new(&dir).join("relay.db").display()
+    );
     let config = circle_relay::config::DatabaseConfig {
         url: circle_relay::config::DatabaseUrl::new(url),
         ..Default::default()
     };
-    let store = circle_relay::store::Store::connect(&config).await.expect("store");
+    let store = circle_relay::store::Store::connect(&config)
+        .await
+        .expect("store");
     let hook: circle_relay::inbox::AfterCommitHook = std::sync::Arc::new(move |_key| {
         let _ = std::fs::write(&marker, b"committed");
         // Wait here, between commit and move, for the parent's SIGKILL.
         std::thread::sleep(Duration::from_secs(120));
     });
-    let reader = Reader::spawn(imap_inbox("carol", 10 << 20), store, Recorder::default(), Some(hook));
+    let reader = Reader::spawn(
+        imap_inbox("carol", 10 << 20),
+        store,
+        Recorder::default(),
+        Some(hook),
+    );
     let _ = reader.join().await;
 }

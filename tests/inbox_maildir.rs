@@ -30,7 +30,9 @@ fn deliver(maildir: &Path, name: &str, message_id: &str, subject: &str, body_byt
         std::fs::create_dir_all(maildir.join(leaf)).expect("maildir");
     }
     let body = "x".repeat(body_bytes);
-    let msg = format!("From: a@example.org\r\nTo: circle@circle.test\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n\r\nhello {body}\r\n");
+    let msg = format!(
+        "From: a@example.org\r\nTo: circle@circle.test\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n\r\nhello {body}\r\n"
+    );
     let tmp = maildir.join("tmp").join(name);
     std::fs::write(&tmp, msg).expect("write");
     std::fs::rename(&tmp, maildir.join("new").join(name)).expect("rename");
@@ -60,7 +62,12 @@ async fn maildir_reader_on_dovecot_delivered_mail() {
     .await;
 
     let recorder = Recorder::default();
-    let reader = Reader::spawn(maildir_inbox(&maildir, 10 << 20), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        maildir_inbox(&maildir, 10 << 20),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
     wait_until(WAIT, "Dovecot sees both in Processed", || {
         let want = want.clone();
         async move { folder_message_ids("erin", "Processed").await == want }
@@ -82,13 +89,30 @@ async fn maildir_crash_after_commit_only_moves_on_restart() {
 
     let first = Recorder::default();
     let hook: AfterCommitHook = std::sync::Arc::new(|_key| panic!("simulated crash after commit"));
-    let reader = Reader::spawn(maildir_inbox(&maildir, 10 << 20), store.clone(), first.clone(), Some(hook));
-    assert!(reader.join().await.is_err(), "the reader crashed in the hook");
+    let reader = Reader::spawn(
+        maildir_inbox(&maildir, 10 << 20),
+        store.clone(),
+        first.clone(),
+        Some(hook),
+    );
+    assert!(
+        reader.join().await.is_err(),
+        "the reader crashed in the hook"
+    );
     assert_eq!(first.count(), 1);
-    assert_eq!(files_in(&maildir.join("new")), 1, "not moved before the crash");
+    assert_eq!(
+        files_in(&maildir.join("new")),
+        1,
+        "not moved before the crash"
+    );
 
     let second = Recorder::default();
-    let reader = Reader::spawn(maildir_inbox(&maildir, 10 << 20), store.clone(), second.clone(), None);
+    let reader = Reader::spawn(
+        maildir_inbox(&maildir, 10 << 20),
+        store.clone(),
+        second.clone(),
+        None,
+    );
     let processed = maildir.join(".Processed/cur");
     wait_until(WAIT, "the message is in .Processed", || {
         let p = processed.clone();
@@ -98,7 +122,10 @@ async fn maildir_crash_after_commit_only_moves_on_restart() {
     reader.stop().await.expect("reader ends cleanly");
     assert_eq!(second.count(), 0, "the handler was not called again");
     assert_eq!(effect_rows(&store).await, 1);
-    assert_eq!(files_in(&maildir.join("new")) + files_in(&maildir.join("cur")), 0);
+    assert_eq!(
+        files_in(&maildir.join("new")) + files_in(&maildir.join("cur")),
+        0
+    );
 }
 
 #[tokio::test]
@@ -116,7 +143,12 @@ async fn maildir_oversize_and_failing_mail_go_to_failed_and_the_next_goes_on() {
     deliver(&maildir, "1700000004.M1P1.test", &good, "good", 0);
 
     let recorder = Recorder::default();
-    let reader = Reader::spawn(maildir_inbox(&maildir, 10_000), store.clone(), recorder.clone(), None);
+    let reader = Reader::spawn(
+        maildir_inbox(&maildir, 10_000),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
     let (failed, processed) = (maildir.join(".Failed/cur"), maildir.join(".Processed/cur"));
     wait_until(WAIT, "2 in .Failed and 2 in .Processed", || {
         let (f, p) = (failed.clone(), processed.clone());
@@ -124,7 +156,14 @@ async fn maildir_oversize_and_failing_mail_go_to_failed_and_the_next_goes_on() {
     })
     .await;
     reader.stop().await.expect("reader ends cleanly");
-    assert_eq!(recorder.message_ids(), vec![good], "the duplicate was not handled again");
+    assert_eq!(
+        recorder.message_ids(),
+        vec![good],
+        "the duplicate was not handled again"
+    );
     assert_eq!(effect_rows(&store).await, 1);
-    assert_eq!(files_in(&maildir.join("new")) + files_in(&maildir.join("cur")), 0);
+    assert_eq!(
+        files_in(&maildir.join("new")) + files_in(&maildir.join("cur")),
+        0
+    );
 }

@@ -95,7 +95,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Members(cmd) => members::run(cmd, &config).await,
         Command::Match(args) => match_cmd::run(args, &config).await,
         Command::Check => not_yet("check"),
-        Command::Run => not_yet("run"),
+        Command::Run => {
+            if config.is_embedded_default() {
+                tracing::info!(
+                    "no config file: running on the embedded defaults (SQLite file, Maildir in and out)"
+                );
+            }
+            let daemon = crate::daemon::Daemon::build(&config).await?;
+            tracing::info!("circle-relay is running");
+            daemon.run(crate::daemon::shutdown_on_signals()).await;
+            Ok(())
+        }
         Command::Requests(_) => not_yet("requests"),
         Command::Digest(_) => not_yet("digest"),
         Command::Demo => not_yet("demo"),

@@ -118,13 +118,19 @@ impl ImapInbox {
     async fn connect_once(&mut self) -> Result<()> {
         let t = self.timeouts.command;
         let c = &self.config;
-        let client = imap_stream::connect(&c.host, c.port, c.tls, self.extra_ca.as_deref(), t).await?;
+        let client =
+            imap_stream::connect(&c.host, c.port, c.tls, self.extra_ca.as_deref(), t).await?;
         let login = tokio::time::timeout(t, client.login(&c.username, c.password.expose())).await;
         let mut session = match login {
             Ok(Ok(s)) => s,
             Ok(Err((async_imap::error::Error::No(m), _))) => return Err(InboxError::Login(m)),
             Ok(Err((e, _))) => return Err(e.into()),
-            Err(_) => return Err(InboxError::Timeout { what: "login", after: t }),
+            Err(_) => {
+                return Err(InboxError::Timeout {
+                    what: "login",
+                    after: t,
+                });
+            }
         };
         let caps = step("CAPABILITY", t, session.capabilities()).await?;
         self.caps = Caps {
@@ -138,12 +144,21 @@ impl ImapInbox {
             detail: "no UIDVALIDITY in the answer".into(),
         })?;
         if self.uidvalidity != 0 && self.uidvalidity != validity {
-            warn!(old = self.uidvalidity, new = validity, "UIDVALIDITY changed; rescanning the folder");
+            warn!(
+                old = self.uidvalidity,
+                new = validity,
+                "UIDVALIDITY changed; rescanning the folder"
+            );
         }
         self.uidvalidity = validity;
         self.scan_from = 1;
         self.session = Some(session);
-        info!(uidvalidity = validity, idle = self.caps.idle, r#move = self.caps.mv, "IMAP inbox connected");
+        info!(
+            uidvalidity = validity,
+            idle = self.caps.idle,
+            r#move = self.caps.mv,
+            "IMAP inbox connected"
+        );
         Ok(())
     }
 
@@ -236,7 +251,12 @@ impl ImapInbox {
         let t = self.timeouts.command;
         let from = self.scan_from.max(1);
         let session = self.session().await?;
-        let found = step("UID SEARCH", t, session.uid_search(format!("UID {from}:* UNDELETED"))).await?;
+        let found = step(
+            "UID SEARCH",
+            t,
+            session.uid_search(format!("UID {from}:* UNDELETED")),
+        )
+        .await?;
         // A BTreeMap: sorted, and a UID the server names twice counts once.
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u >= from).collect();
         uids.sort_unstable();
@@ -245,7 +265,11 @@ impl ImapInbox {
         let Some(&last) = uids.last() else {
             return Ok(Vec::new());
         };
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let sizes: BTreeMap<u32, u32> = step("UID FETCH sizes", t, async {
             let stream = session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
             let fetches: Vec<_> = stream.try_collect().await?;
@@ -281,7 +305,10 @@ impl ImapInbox {
     /// UIDs may now name a different message.
     fn uid_of(&self, key: &MessageKey) -> Result<u32> {
         if key.uidvalidity != self.uidvalidity || key.mailbox != self.mailbox_id {
-            return Err(InboxError::Gone(format!("{key} (UIDVALIDITY is now {})", self.uidvalidity)));
+            return Err(InboxError::Gone(format!(
+                "{key} (UIDVALIDITY is now {})",
+                self.uidvalidity
+            )));
         }
         key.uid
             .parse()
@@ -299,7 +326,9 @@ impl ImapInbox {
         let t = self.timeouts.command + self.timeouts.per_mib * mib;
         let session = self.session().await?;
         let body = step("UID FETCH body", t, async {
-            let stream = session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?;
+            let stream = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await?;
             let fetches: Vec<_> = stream.try_collect().await?;
             Ok::<_, async_imap::error::Error>(
                 fetches

@@ -14,10 +14,10 @@ use futures_util::StreamExt;
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::{debug, trace};
 
+use super::Shutdown;
 use super::error::{InboxError, Result};
 use super::imap::ImapInbox;
 use super::imap_stream::step;
-use super::Shutdown;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Wake {

@@ -50,7 +50,11 @@ impl AsyncRead for ImapStream {
 }
 
 impl AsyncWrite for ImapStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -98,7 +102,8 @@ fn tls_connector(extra_ca: Option<&Path>) -> Result<TlsConnector> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = extra_ca {
-        let bad = |e: &dyn std::fmt::Display| InboxError::Tls(format!("CA file {}: {e}", path.display()));
+        let bad =
+            |e: &dyn std::fmt::Display| InboxError::Tls(format!("CA file {}: {e}", path.display()));
         let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))?;
         for cert in certs {
             let cert = cert.map_err(|e| bad(&e))?;
@@ -125,7 +130,12 @@ async fn handshake(host: &str, tcp: TcpStream, t: &TlsSetup<'_>) -> Result<ImapS
             return Err(InboxError::Tls(e.to_string()));
         }
         Ok(Err(e)) => return Err(InboxError::Connection(e.to_string())),
-        Err(_) => return Err(InboxError::Timeout { what: "TLS handshake", after }),
+        Err(_) => {
+            return Err(InboxError::Timeout {
+                what: "TLS handshake",
+                after,
+            });
+        }
     };
     Ok(ImapStream::Tls(Box::new(tls)))
 }
@@ -167,7 +177,12 @@ pub async fn connect(
         Tls::Starttls => {
             let mut client = Client::new(ImapStream::Plain(tcp));
             read_greeting(&mut client, after).await?;
-            step("STARTTLS", after, client.run_command_and_check_ok("STARTTLS", None)).await?;
+            step(
+                "STARTTLS",
+                after,
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
             // Anything the server sent after its OK is dropped with the old
             // buffer (no plaintext injection into the TLS session).
             let ImapStream::Plain(tcp) = client.into_inner() else {

@@ -112,7 +112,12 @@ impl MaildirInbox {
                 continue;
             }
             let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            out.push((mtime, unique_name(name).to_string(), entry.path(), meta.len()));
+            out.push((
+                mtime,
+                unique_name(name).to_string(),
+                entry.path(),
+                meta.len(),
+            ));
         }
         Ok(())
     }
@@ -178,7 +183,11 @@ impl MaildirInbox {
             .and_then(|n| n.split_once(":2,"))
             .map(|(_, f)| f.to_string())
             .unwrap_or_default();
-        let flags = if flags.contains('S') { flags } else { sorted_flags(&flags, 'S') };
+        let flags = if flags.contains('S') {
+            flags
+        } else {
+            sorted_flags(&flags, 'S')
+        };
         let to = dir.join("cur").join(format!("{}:2,{flags}", key.uid));
         fs::rename(&from, &to).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound if !from.exists() => InboxError::Gone(key.to_string()),

@@ -15,7 +15,9 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::error::{InboxError, Result};
 use super::{Folder, Inbox, MessageKey, Pending, Shutdown};
-use crate::store::ledger::{self, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED};
+use crate::store::ledger::{
+    self, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED,
+};
 use crate::store::{Store, StoreError};
 
 /// A message handed to the pipeline.
@@ -39,7 +41,10 @@ pub struct Handled {
 
 impl Handled {
     pub fn processed(kind: impl Into<String>) -> Self {
-        Self { kind: kind.into(), failure: None }
+        Self {
+            kind: kind.into(),
+            failure: None,
+        }
     }
 }
 
@@ -61,7 +66,11 @@ impl HandleError {
 
 impl From<StoreError> for HandleError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() { Self::Transient(e.to_string()) } else { Self::Permanent(e.to_string()) }
+        if e.is_transient() {
+            Self::Transient(e.to_string())
+        } else {
+            Self::Permanent(e.to_string())
+        }
     }
 }
 
@@ -160,14 +169,20 @@ pub async fn run_round<H: MessageHandler>(
     shutdown: &Shutdown,
 ) -> Result<RoundSummary> {
     let batch = inbox.fetch_batch(batch_size).await?;
-    let mut summary = RoundSummary { listed: batch.len(), ..RoundSummary::default() };
+    let mut summary = RoundSummary {
+        listed: batch.len(),
+        ..RoundSummary::default()
+    };
     note_uidvalidity(store, &batch).await?;
     for pending in &batch {
         if shutdown.is_triggered() {
             break; // the message in hand was finished; leave the rest
         }
-        let span = info_span!("inbound", uidvalidity = pending.key.uidvalidity, uid = %pending.key.uid);
-        let step = process_one(inbox, store, handler, hook, pending).instrument(span).await?;
+        let span =
+            info_span!("inbound", uidvalidity = pending.key.uidvalidity, uid = %pending.key.uid);
+        let step = process_one(inbox, store, handler, hook, pending)
+            .instrument(span)
+            .await?;
         match step {
             Step::Handled => summary.handled += 1,
             Step::Failed => summary.failed += 1,
@@ -181,24 +196,40 @@ pub async fn run_round<H: MessageHandler>(
 /// Records the folder's UIDVALIDITY and highest UID seen; a change is logged
 /// (old ledger keys no longer match, so Message-IDs guard against repeats).
 async fn note_uidvalidity(store: &Store, batch: &[Pending]) -> Result<()> {
-    let Some(first) = batch.first() else { return Ok(()) };
+    let Some(first) = batch.first() else {
+        return Ok(());
+    };
     let mailbox = &first.key.mailbox;
-    let max_uid = batch.iter().filter_map(|p| p.key.uid.parse::<u32>().ok()).max().unwrap_or(0);
+    let max_uid = batch
+        .iter()
+        .filter_map(|p| p.key.uid.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
     let before = store.mailbox_state(mailbox).await?;
     let last = match before {
         Some((validity, last)) if validity == first.key.uidvalidity => last.max(max_uid),
         Some((validity, _)) => {
-            warn!(old = validity, new = first.key.uidvalidity, "UIDVALIDITY changed: starting over");
+            warn!(
+                old = validity,
+                new = first.key.uidvalidity,
+                "UIDVALIDITY changed: starting over"
+            );
             max_uid
         }
         None => max_uid,
     };
-    store.set_mailbox_state(mailbox, first.key.uidvalidity, last).await?;
+    store
+        .set_mailbox_state(mailbox, first.key.uidvalidity, last)
+        .await?;
     Ok(())
 }
 
 fn key_of(key: &MessageKey) -> LedgerKey<'_> {
-    LedgerKey { mailbox: &key.mailbox, uidvalidity: key.uidvalidity, uid: &key.uid }
+    LedgerKey {
+        mailbox: &key.mailbox,
+        uidvalidity: key.uidvalidity,
+        uid: &key.uid,
+    }
 }
 
 async fn process_one<H: MessageHandler>(
@@ -211,20 +242,43 @@ async fn process_one<H: MessageHandler>(
     let key = &pending.key;
     if let Some(entry) = store.ledger_lookup(key_of(key)).await? {
         info!(inbound_id = entry.id, "already in the ledger: moving only");
-        let folder = if entry.failed() { Folder::Failed } else { Folder::Processed };
+        let folder = if entry.failed() {
+            Folder::Failed
+        } else {
+            Folder::Processed
+        };
         move_and_mark(inbox, store, key, entry.id, folder).await?;
         return Ok(Step::MovedOnly);
     }
     let max = inbox.max_message_bytes();
     if pending.size > max {
-        let reason = format!("message of {} bytes exceeds max_message_bytes ({max})", pending.size);
-        return record_failure(inbox, store, pending, &LedgerHeaders::default(), None, &reason).await;
+        let reason = format!(
+            "message of {} bytes exceeds max_message_bytes ({max})",
+            pending.size
+        );
+        return record_failure(
+            inbox,
+            store,
+            pending,
+            &LedgerHeaders::default(),
+            None,
+            &reason,
+        )
+        .await;
     }
     let raw = inbox.fetch_raw(key).await?;
     let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
     if size > max {
         let reason = format!("message of more than {max} bytes exceeds max_message_bytes");
-        return record_failure(inbox, store, pending, &LedgerHeaders::default(), None, &reason).await;
+        return record_failure(
+            inbox,
+            store,
+            pending,
+            &LedgerHeaders::default(),
+            None,
+            &reason,
+        )
+        .await;
     }
     let headers = parse_headers(&raw);
     if let Some(message_id) = &headers.message_id {
@@ -240,11 +294,27 @@ async fn process_one<H: MessageHandler>(
         tx.rollback().await.map_err(StoreError::from)?;
         return Box::pin(process_one(inbox, store, handler, hook, pending)).await;
     };
-    let mail = InboundMail { inbound_id: id, key, message_id: headers.message_id.as_deref(), raw: &raw };
+    let mail = InboundMail {
+        inbound_id: id,
+        key,
+        message_id: headers.message_id.as_deref(),
+        raw: &raw,
+    };
     match handler.handle(&mut tx, &mail).await {
         Ok(handled) => {
-            let outcome = if handled.failure.is_some() { OUTCOME_FAILED } else { OUTCOME_PROCESSED };
-            ledger::complete(&mut tx, id, &handled.kind, outcome, handled.failure.as_deref()).await?;
+            let outcome = if handled.failure.is_some() {
+                OUTCOME_FAILED
+            } else {
+                OUTCOME_PROCESSED
+            };
+            ledger::complete(
+                &mut tx,
+                id,
+                &handled.kind,
+                outcome,
+                handled.failure.as_deref(),
+            )
+            .await?;
             tx.commit().await.map_err(StoreError::from)?;
             if let Some(hook) = hook {
                 hook(key);
@@ -258,7 +328,11 @@ async fn process_one<H: MessageHandler>(
             };
             info!(inbound_id = id, kind = %handled.kind, "handled");
             move_and_mark(inbox, store, key, id, folder).await?;
-            Ok(if handled.failure.is_some() { Step::Failed } else { Step::Handled })
+            Ok(if handled.failure.is_some() {
+                Step::Failed
+            } else {
+                Step::Handled
+            })
         }
         Err(e) if e.is_transient() => {
             tx.rollback().await.map_err(StoreError::from)?;
@@ -301,7 +375,10 @@ async fn record_duplicate(
     raw: &[u8],
     first_id: i64,
 ) -> Result<Step> {
-    info!(first_inbound_id = first_id, "same Message-ID seen before: not handled again");
+    info!(
+        first_inbound_id = first_id,
+        "same Message-ID seen before: not handled again"
+    );
     let reason = format!("duplicate of inbound message {first_id}");
     let row = NewLedgerRow {
         key: key_of(&pending.key),
@@ -331,7 +408,11 @@ async fn finish_recorded(
     let Some(entry) = entry else {
         return Err(StoreError::Corrupt(format!("ledger row for {} vanished", pending.key)).into());
     };
-    let folder = if entry.failed() { Folder::Failed } else { Folder::Processed };
+    let folder = if entry.failed() {
+        Folder::Failed
+    } else {
+        Folder::Processed
+    };
     move_and_mark(inbox, store, &pending.key, entry.id, folder).await?;
     Ok(step)
 }
@@ -363,7 +444,10 @@ fn parse_headers(raw: &[u8]) -> LedgerHeaders {
         return LedgerHeaders::default();
     };
     LedgerHeaders {
-        message_id: msg.message_id().map(|m| m.trim().to_string()).filter(|m| !m.is_empty()),
+        message_id: msg
+            .message_id()
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
         from_addr: msg
             .from()
             .and_then(|a| a.first())

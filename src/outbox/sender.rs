@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
+
+use crate::inbox::Shutdown;
 
 use super::transport::{SendError, Transport};
 use crate::domain::EmailAddress;
@@ -157,11 +159,11 @@ impl Sender {
         }
     }
 
-    /// Runs until `shutdown` turns true: drains, then sleeps until woken, the
-    /// next row falls due, or a minute passes. A database outage is waited out.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs until shutdown: drains, then sleeps until woken, the next row
+    /// falls due, or a minute passes. A database outage is waited out.
+    pub async fn run(&self, mut shutdown: Shutdown) {
         let mut backoff = Duration::from_secs(1);
-        while !*shutdown.borrow() {
+        while !shutdown.is_triggered() {
             let wait = match self.drain().await {
                 Ok(_) => {
                     backoff = Duration::from_secs(1);
@@ -181,7 +183,7 @@ impl Sender {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => {}
+                _ = shutdown.wait() => {}
             }
         }
     }

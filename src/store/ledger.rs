@@ -214,14 +214,20 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let validity: i64 = row.try_get("uidvalidity")?;
         let last: i64 = row.try_get("last_uid")?;
-        let corrupt = |what: &str, v: i64| StoreError::Corrupt(format!("mailbox_state.{what} = {v}"));
+        let corrupt =
+            |what: &str, v: i64| StoreError::Corrupt(format!("mailbox_state.{what} = {v}"));
         Ok(Some((
             u32::try_from(validity).map_err(|_| corrupt("uidvalidity", validity))?,
             u32::try_from(last).map_err(|_| corrupt("last_uid", last))?,
         )))
     }
 
-    pub async fn set_mailbox_state(&self, mailbox: &str, uidvalidity: u32, last_uid: u32) -> Result<()> {
+    pub async fn set_mailbox_state(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        last_uid: u32,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO mailbox_state (mailbox, uidvalidity, last_uid, updated_at) \
              VALUES ($1, $2, $3, $4) \

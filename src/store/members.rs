@@ -234,6 +234,19 @@ impl Store {
         Ok(member)
     }
 
+    /// Changes whenever a member is added or changed: (count, a checksum of
+    /// who is active, the latest change), for caches of the directory.
+    pub async fn members_version(&self) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, \
+             CAST(COALESCE(SUM(CASE WHEN status = 'active' THEN id ELSE 0 END), 0) * 1000003 \
+               + COALESCE(MAX(updated_at), 0) AS BIGINT) AS v FROM members",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("v")?))
+    }
+
     /// Members whose pause ended on or before `today` (YYYY-MM-DD) become active.
     pub async fn end_pauses(&self, today: &str) -> Result<u64> {
         let done = sqlx::query(

@@ -28,14 +28,18 @@ pub fn stack_dir() -> PathBuf {
 }
 
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/mailstack").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/mailstack")
+        .join(name)
 }
 
 /// Fails (never skips) when the stack is not running.
 pub fn require_stack() {
     for (what, addr) in [("SMTP", SMTP), ("IMAP", IMAP)] {
         if std::net::TcpStream::connect_timeout(
-            &format!("{}:{}", addr.0, addr.1).parse().expect("literal address"),
+            &format!("{}:{}", addr.0, addr.1)
+                .parse()
+                .expect("literal address"),
             Duration::from_secs(2),
         )
         .is_err()
@@ -62,7 +66,11 @@ fn doveadm(args: &[&str]) -> std::process::Output {
 pub fn reset_user(user: &str) {
     let u = format!("{user}@{DOMAIN}");
     let out = doveadm(&["mailbox", "status", "-u", &u, "messages", "INBOX"]);
-    assert!(out.status.success(), "doveadm: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "doveadm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     doveadm(&["expunge", "-u", &u, "mailbox", "*", "all"]);
     doveadm(&["mailbox", "delete", "-u", &u, "Processed", "Failed"]);
 }
@@ -72,16 +80,30 @@ pub fn change_uidvalidity(user: &str, value: u32) {
     let u = format!("{user}@{DOMAIN}");
     let v = value.to_string();
     let out = doveadm(&["mailbox", "update", "-u", &u, "--uid-validity", &v, "INBOX"]);
-    assert!(out.status.success(), "doveadm: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "doveadm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn restart_imap() {
-    let out = Command::new(script("restart-imap.sh")).output().expect("restart-imap.sh runs");
-    assert!(out.status.success(), "restart-imap.sh: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(script("restart-imap.sh"))
+        .output()
+        .expect("restart-imap.sh runs");
+    assert!(
+        out.status.success(),
+        "restart-imap.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn maildir_of(user: &str) -> PathBuf {
-    stack_dir().join("mail").join(DOMAIN).join(user).join("Maildir")
+    stack_dir()
+        .join("mail")
+        .join(DOMAIN)
+        .join(user)
+        .join("Maildir")
 }
 
 /// A unique Message-ID for a test message.
@@ -99,7 +121,10 @@ async fn expect(reader: &mut BufReader<TcpStream>, code: &str) {
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).await.expect("SMTP reply");
-        assert!(line.starts_with(code), "SMTP: expected {code}, got {line:?}");
+        assert!(
+            line.starts_with(code),
+            "SMTP: expected {code}, got {line:?}"
+        );
         if line.as_bytes().get(3) != Some(&b'-') {
             return;
         }
@@ -128,7 +153,10 @@ pub async fn send_mail(to: &str, subject: &str, message_id: &str, body_bytes: us
         (format!("{msg}\r\n.\r\n"), "250"),
         ("QUIT\r\n".to_string(), "221"),
     ] {
-        r.get_mut().write_all(cmd.as_bytes()).await.expect("SMTP write");
+        r.get_mut()
+            .write_all(cmd.as_bytes())
+            .await
+            .expect("SMTP write");
         expect(&mut r, code).await;
     }
 }
@@ -138,8 +166,16 @@ pub type TestSession = Session<TcpStream>;
 pub async fn imap_login(user: &str) -> TestSession {
     let tcp = TcpStream::connect(IMAP).await.expect("IMAP connect");
     let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting").expect("greeting");
-    client.login(format!("{user}@{DOMAIN}"), "test").await.map_err(|e| e.0).expect("login")
+    client
+        .read_response()
+        .await
+        .expect("greeting")
+        .expect("greeting");
+    client
+        .login(format!("{user}@{DOMAIN}"), "test")
+        .await
+        .map_err(|e| e.0)
+        .expect("login")
 }
 
 /// Message-IDs of every message in `folder` (deleted-flagged ones included);
@@ -153,7 +189,11 @@ pub async fn folder_message_ids(user: &str, folder: &str) -> Vec<String> {
     let uids = s.uid_search("ALL").await.expect("search");
     let mut ids = Vec::new();
     if !uids.is_empty() {
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let fetches: Vec<_> = s
             .uid_fetch(set, "(UID BODY.PEEK[HEADER])")
             .await
@@ -164,7 +204,10 @@ pub async fn folder_message_ids(user: &str, folder: &str) -> Vec<String> {
         for f in &fetches {
             let header = f.header().unwrap_or_default();
             let m = mail_parser::MessageParser::new().parse_headers(header);
-            ids.push(m.and_then(|m| m.message_id().map(|x| format!("<{x}>"))).unwrap_or_default());
+            ids.push(
+                m.and_then(|m| m.message_id().map(|x| format!("<{x}>")))
+                    .unwrap_or_default(),
+            );
         }
     }
     ids.sort();
@@ -183,7 +226,10 @@ where
         if cond().await {
             return;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting until {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -244,14 +290,19 @@ impl MessageHandler for Recorder {
     ) -> Result<Handled, HandleError> {
         let text = String::from_utf8_lossy(mail.raw);
         if text.contains("Subject: FAIL") {
-            return Err(HandleError::Permanent("test handler refuses FAIL subjects".into()));
+            return Err(HandleError::Permanent(
+                "test handler refuses FAIL subjects".into(),
+            ));
         }
         sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, 'test', 0)")
             .bind(format!("effect:{}", mail.inbound_id))
             .execute(&mut **tx)
             .await?;
         let id = mail.message_id.map(|m| format!("<{m}>"));
-        self.seen.lock().expect("recorder lock").push((id, Instant::now()));
+        self.seen
+            .lock()
+            .expect("recorder lock")
+            .push((id, Instant::now()));
         self.notify.notify_waiters();
         Ok(Handled::processed("request"))
     }
@@ -324,7 +375,9 @@ fn dovecot_log() -> PathBuf {
 }
 
 pub fn dovecot_log_len() -> u64 {
-    std::fs::metadata(dovecot_log()).map(|m| m.len()).unwrap_or(0)
+    std::fs::metadata(dovecot_log())
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 /// What Dovecot logged after `offset`.

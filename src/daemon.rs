@@ -1,0 +1,195 @@
+//! `run`: the inbox reader, the outbox sender and the scheduler, side by side
+//! until SIGTERM/SIGINT. Each loop selects on one shutdown signal and finishes
+//! the message in hand before it stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::domain::EmailAddress;
+use crate::inbox::{Inbox, MessageKey, Shutdown, ShutdownTrigger, run_inbox};
+use crate::outbox::{Sender, Transport};
+use crate::pipeline::Pipeline;
+use crate::relay::Relay;
+use crate::relay::templates::Templates;
+use crate::store::Store;
+use crate::understand::Limits;
+
+/// Everything `run` starts, built from the config (tests build it the same way).
+pub struct Daemon {
+    pub store: Store,
+    pub pipeline: Arc<Pipeline>,
+    pub sender: Arc<Sender>,
+    inbox: Inbox,
+    batch_size: usize,
+    timezone: jiff::tz::TimeZone,
+}
+
+impl Daemon {
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let circle = config.circle()?;
+        let inbox_config = config.inbox()?;
+        let outbound = config.outbound()?;
+        let security = config.security()?;
+        let token_secret = config.token_secret()?;
+        let db = config.database()?;
+        let store = Store::connect(&db)
+            .await
+            .with_context(|| format!("cannot open the database {}", db.url))?;
+        let address = EmailAddress::parse(&circle.address)?;
+        let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
+        let posting = circle.posting;
+        let relay = Relay::new(
+            circle,
+            config.relay()?,
+            config.matching()?,
+            token_secret,
+            Templates::embedded(),
+        )?;
+        let pipeline = Pipeline::new(
+            Arc::new(relay),
+            store.clone(),
+            Limits::from(&inbox_config),
+            posting,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let transport =
+            Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
+        let sender = Sender::new(
+            store.clone(),
+            transport,
+            address,
+            security.max_mails_per_address_per_hour,
+        );
+        let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        Ok(Self {
+            store,
+            pipeline: Arc::new(pipeline),
+            sender: Arc::new(sender),
+            inbox,
+            batch_size: inbox_config.batch_size as usize,
+            timezone,
+        })
+    }
+
+    /// Runs until `shutdown` fires; returns once every loop has stopped.
+    pub async fn run(self, shutdown: Shutdown) {
+        let Self {
+            store,
+            pipeline,
+            sender,
+            mut inbox,
+            batch_size,
+            timezone,
+        } = self;
+        let wake = sender.waker();
+        // After each commit the sender is woken, so queued mail leaves at once.
+        let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
+        let reader = {
+            let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                run_inbox(
+                    &mut inbox,
+                    &store,
+                    pipeline.as_ref(),
+                    batch_size,
+                    Some(hook),
+                    shutdown,
+                )
+                .await;
+            })
+        };
+        let sending = {
+            let (sender, shutdown) = (sender.clone(), shutdown.clone());
+            tokio::spawn(async move { sender.run(shutdown).await })
+        };
+        let scheduler = tokio::spawn(schedule(
+            store.clone(),
+            pipeline.clone(),
+            sender.clone(),
+            timezone,
+            shutdown,
+        ));
+        for (name, task) in [
+            ("inbox reader", reader),
+            ("outbox sender", sending),
+            ("scheduler", scheduler),
+        ] {
+            match task.await {
+                Ok(()) => tracing::info!(task = name, "stopped"),
+                Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
+            }
+        }
+        store.close().await;
+    }
+}
+
+/// Once a minute: waves that timed out move on, dated pauses end.
+async fn schedule(
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    sender: Arc<Sender>,
+    timezone: jiff::tz::TimeZone,
+    mut shutdown: Shutdown,
+) {
+    while !shutdown.is_triggered() {
+        match pipeline.matcher().await {
+            Ok(matcher) => match pipeline.relay().expire_waves(&store, &matcher).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(requests = n, "waves moved on");
+                    sender.waker().notify_one();
+                }
+                Err(e) => tracing::error!(error = %e, "scheduler: waves"),
+            },
+            Err(e) => tracing::error!(error = %e, "scheduler: directory"),
+        }
+        // Pauses end on the circle's calendar day.
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(timezone.clone())
+            .date()
+            .to_string();
+        if let Err(e) = store.end_pauses(&today).await {
+            tracing::error!(error = %e, "scheduler: pauses");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = shutdown.wait() => {}
+        }
+    }
+}
+
+/// A shutdown signal fired by SIGTERM or SIGINT.
+pub fn shutdown_on_signals() -> Shutdown {
+    let (trigger, shutdown) = ShutdownTrigger::new();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing the message in hand");
+        trigger.trigger();
+    });
+    shutdown
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,210 @@
+//! The daemon's wiring for one inbound message: understand it, then hand it
+//! to the relay flow its kind calls for, inside the inbox's transaction (so
+//! the message's effects and its ledger row commit together).
+
+use std::sync::Arc;
+
+use sqlx::{Any, Transaction};
+use tokio::sync::RwLock;
+
+use crate::config::Posting;
+use crate::domain::EmailAddress;
+use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
+use crate::matching::Matcher;
+use crate::relay::{IncomingReply, IncomingRequest, Relay, RelayError};
+use crate::store::Store;
+use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
+
+/// The directory as the matcher indexed it, with the version it was built from.
+struct CachedMatcher {
+    version: (i64, i64),
+    matcher: Arc<Matcher>,
+}
+
+pub struct Pipeline {
+    relay: Arc<Relay>,
+    store: Store,
+    identity: RelayIdentity,
+    limits: Limits,
+    posting: Posting,
+    matcher: RwLock<Option<CachedMatcher>>,
+}
+
+impl From<RelayError> for HandleError {
+    fn from(e: RelayError) -> Self {
+        if e.is_transient() {
+            Self::Transient(e.to_string())
+        } else {
+            Self::Permanent(e.to_string())
+        }
+    }
+}
+
+impl Pipeline {
+    pub fn new(
+        relay: Arc<Relay>,
+        store: Store,
+        limits: Limits,
+        posting: Posting,
+    ) -> Result<Self, HandleError> {
+        let identity = RelayIdentity::new(relay.address().as_str())
+            .map_err(|e| HandleError::Permanent(format!("circle address: {e}")))?;
+        Ok(Self {
+            relay,
+            store,
+            identity,
+            limits,
+            posting,
+            matcher: RwLock::new(None),
+        })
+    }
+
+    /// The matcher over the current directory, rebuilt only when it changed
+    /// (indexing thousands of members per message would be wasteful).
+    pub async fn matcher(&self) -> Result<Arc<Matcher>, HandleError> {
+        let version = self.store.members_version().await?;
+        if let Some(c) = self
+            .matcher
+            .read()
+            .await
+            .as_ref()
+            .filter(|c| c.version == version)
+        {
+            return Ok(c.matcher.clone());
+        }
+        let members = self.store.members().await?;
+        let matcher = Arc::new(
+            Matcher::with_default_vocabulary(members)
+                .map_err(|e| HandleError::Permanent(e.to_string()))?,
+        );
+        *self.matcher.write().await = Some(CachedMatcher {
+            version,
+            matcher: matcher.clone(),
+        });
+        Ok(matcher)
+    }
+
+    pub fn relay(&self) -> &Relay {
+        &self.relay
+    }
+
+    async fn dispatch(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+    ) -> Result<Handled, HandleError> {
+        let parsed = match understand::parse(mail.raw, &self.limits) {
+            Ok(p) => p,
+            Err(e) => return Ok(failed("unreadable", e.to_string())),
+        };
+        let class = classify(&parsed, &self.identity);
+        let kind = class.kind();
+        tracing::info!(inbound_id = mail.inbound_id, kind, "message understood");
+        let from = parsed
+            .from
+            .as_ref()
+            .and_then(|m| EmailAddress::parse(&m.address).ok());
+        match class {
+            Classification::Request => {
+                let Some(from) = from else {
+                    return Ok(failed(kind, "no usable From address".into()));
+                };
+                let matcher = self.matcher().await?;
+                let is_member = matcher
+                    .members()
+                    .iter()
+                    .any(|m| m.email.key() == from.key() && m.is_active());
+                if self.posting == Posting::Members && !is_member {
+                    // Not answered: an unknown sender might be forged, and an
+                    // answer would make the relay a backscatter source.
+                    tracing::warn!(
+                        inbound_id = mail.inbound_id,
+                        "request from a non-member; not taken"
+                    );
+                    return Ok(failed(
+                        kind,
+                        "request from an address that is not an active member".into(),
+                    ));
+                }
+                let recent = self
+                    .store
+                    .forward_counts_since(self.now() - 7 * 86_400)
+                    .await?;
+                let request = IncomingRequest {
+                    inbound_id: Some(mail.inbound_id),
+                    from,
+                    from_name: parsed
+                        .from
+                        .as_ref()
+                        .and_then(|m| m.name.clone())
+                        .unwrap_or_default(),
+                    subject: parsed.subject.clone(),
+                    body: request_text(&parsed.text),
+                    message_id: parsed.message_id.clone(),
+                };
+                self.relay
+                    .take_request(tx, &matcher, recent, &request)
+                    .await?;
+            }
+            Classification::Reply(token) => {
+                let Some(from) = from else {
+                    return Ok(failed(kind, "no usable From address".into()));
+                };
+                let matcher = self.matcher().await?;
+                let reply = IncomingReply {
+                    inbound_id: Some(mail.inbound_id),
+                    from,
+                    token: token.token.clone(),
+                    new_text: new_text(&parsed.text),
+                    message_id: parsed.message_id.clone(),
+                };
+                let outcome = self
+                    .relay
+                    .take_reply(tx, &self.store, &matcher, &reply)
+                    .await?;
+                tracing::info!(inbound_id = mail.inbound_id, outcome = ?outcome, "reply handled");
+            }
+            Classification::Unreadable => {
+                return Ok(failed(kind, "the message has nothing readable".into()));
+            }
+            // Automatic mail is recorded in the ledger and never answered.
+            Classification::AutoReply(_)
+            | Classification::Bounce(_)
+            | Classification::Delay(_)
+            | Classification::Loop(_)
+            | Classification::Command(_) => {}
+        }
+        Ok(Handled::processed(kind))
+    }
+
+    fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+}
+
+fn failed(kind: &str, reason: String) -> Handled {
+    Handled {
+        kind: kind.to_string(),
+        failure: Some(reason),
+    }
+}
+
+/// A request's text without its quoted history and signature.
+fn request_text(text: &str) -> String {
+    let t = new_text(text);
+    if t.trim().is_empty() {
+        text.trim().to_string()
+    } else {
+        t
+    }
+}
+
+impl MessageHandler for Pipeline {
+    async fn handle(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+    ) -> Result<Handled, HandleError> {
+        self.dispatch(tx, mail).await
+    }
+}

@@ -1,0 +1,168 @@
+//! The daemon end to end on the embedded kind of deployment: SQLite, a
+//! Maildir inbox and a Maildir outbox. A request dropped in the inbox is
+//! forwarded and acknowledged; the member's accept produces both
+//! introductions; every handled message is moved to `.Processed`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use circle_relay::config::Config;
+use circle_relay::daemon::Daemon;
+use circle_relay::directory::parse_members_csv;
+use circle_relay::inbox::ShutdownTrigger;
+
+const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
+    aiko@example.org,佐藤 愛子,看護師;救命講習,看護師です。企業向けの救命講習をしています。,ja,東京,\n\
+    dan@example.org,Dan Roe,business coaching,Coach for founders.,en,Tokyo,\n";
+
+fn config(dir: &Path) -> Config {
+    let text = format!(
+        "[circle]\nname = \"Care Circle\"\naddress = \"circle@circle.test\"\nadmins = [\"admin@circle.test\"]\nposting = \"anyone\"\n\
+         [database]\nurl = \"sqlite://{db}\"\n\
+         [inbox]\nkind = \"maildir\"\npath = \"{inbox}\"\npoll_seconds = 1\n\
+         [outbound]\nkind = \"maildir\"\npath = \"{out}\"\n\
+         [security]\ntoken_secret = \"a-test-secret-long-enough\"\n",
+        db = dir.join("relay.db").display(),
+        inbox = dir.join("inbox").display(),
+        out = dir.join("sent").display(),
+    );
+    let path = dir.join("circle-relay.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load_from(Some(&path), std::iter::empty()).unwrap()
+}
+
+fn drop_in(inbox: &Path, name: &str, raw: &str) {
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(inbox.join(sub)).unwrap();
+    }
+    std::fs::write(inbox.join("tmp").join(name), raw.replace('\n', "\r\n")).unwrap();
+    std::fs::rename(inbox.join("tmp").join(name), inbox.join("new").join(name)).unwrap();
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Waits (bounded) until `dir` holds `n` files.
+async fn until_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+    for _ in 0..200 {
+        let f = files(dir);
+        if f.len() >= n {
+            return f;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} never held {n} files: {:?}", dir.display(), files(dir));
+}
+
+fn parsed(path: &Path) -> (String, String, String) {
+    let raw = std::fs::read(path).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to = m
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("")
+        .to_string();
+    let id = m.message_id().unwrap_or("").to_string();
+    (
+        to,
+        id,
+        format!(
+            "{}\n{}",
+            m.subject().unwrap_or(""),
+            m.body_text(0).unwrap_or_default()
+        ),
+    )
+}
+
+#[tokio::test]
+async fn a_request_flows_through_to_introductions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let daemon = Daemon::build(&config).await.unwrap();
+    daemon
+        .store
+        .import_members(&parse_members_csv(MEMBERS.as_bytes()).unwrap(), false)
+        .await
+        .unwrap();
+    let (trigger, shutdown) = ShutdownTrigger::new();
+    let running = tokio::spawn(daemon.run(shutdown));
+
+    let inbox = dir.path().join("inbox");
+    let sent = dir.path().join("sent/new");
+    drop_in(
+        &inbox,
+        "1.request",
+        "From: Greg Miller <greg@school.example>\nTo: circle@circle.test\n\
+         Subject: First aid course for our teachers\nMessage-ID: <req1@school.example>\n\
+         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+         We need a nurse to teach first aid and CPR to our teachers in Tokyo.\n\nGreg\n",
+    );
+    let mails = until_files(&sent, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        files(&sent).len(),
+        2,
+        "one forward and one acknowledgement, nothing else"
+    );
+    let mails: Vec<_> = mails.iter().map(|p| parsed(p)).collect();
+    let forward = mails
+        .iter()
+        .find(|(to, _, _)| to == "aiko@example.org")
+        .expect("the nurse is asked");
+    assert!(forward.2.contains("first aid and CPR"));
+    assert!(!forward.2.contains("greg@school.example"));
+    let ack = mails
+        .iter()
+        .find(|(to, _, _)| to == "greg@school.example")
+        .expect("acknowledged");
+    assert!(ack.2.contains("went to 1 member"), "{}", ack.2);
+
+    // The nurse answers from her mail client, quoting the forward.
+    drop_in(
+        &inbox,
+        "2.reply",
+        &format!(
+            "From: 佐藤 愛子 <aiko@example.org>\nTo: circle@circle.test\nSubject: Re: forward\n\
+             In-Reply-To: <{id}>\nReferences: <{id}>\nMessage-ID: <reply1@example.org>\n\
+             MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+             はい、お受けします。\n\n2026年11月28日(土) 10:00 Care Circle <circle@circle.test>:\n> 依頼の内容\n",
+            id = forward.1
+        ),
+    );
+    let all = until_files(&sent, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(files(&sent).len(), 4, "two introductions, nothing else");
+    let intros: Vec<_> = all
+        .iter()
+        .map(|p| parsed(p))
+        .filter(|(_, id, _)| id.contains(".intro@"))
+        .collect();
+    let to_greg = intros
+        .iter()
+        .find(|(to, _, _)| to == "greg@school.example")
+        .expect("intro to requester");
+    assert!(to_greg.2.contains("aiko@example.org"));
+    let to_aiko = intros
+        .iter()
+        .find(|(to, _, _)| to == "aiko@example.org")
+        .expect("intro to member");
+    assert!(to_aiko.2.contains("greg@school.example"));
+
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("stops on shutdown")
+        .unwrap();
+    assert!(files(&inbox.join("new")).is_empty() && files(&inbox.join("cur")).is_empty());
+    assert_eq!(
+        files(&inbox.join(".Processed/cur")).len(),
+        2,
+        "both messages kept in Processed"
+    );
+}
