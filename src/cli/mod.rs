@@ -1,9 +1,11 @@
 //! The command line (SPEC "Command line"): one file per command group, each a
 //! thin layer over the library.
 
+mod check;
 mod init;
 mod match_cmd;
 mod members;
+mod requests;
 
 use std::path::PathBuf;
 
@@ -94,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Members(cmd) => members::run(cmd, &config).await,
         Command::Match(args) => match_cmd::run(args, &config).await,
-        Command::Check => not_yet("check"),
+        Command::Check => check::run(&config).await,
         Command::Run => {
             if config.is_embedded_default() {
                 tracing::info!(
@@ -106,7 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             daemon.run(crate::daemon::shutdown_on_signals()).await;
             Ok(())
         }
-        Command::Requests(_) => not_yet("requests"),
+        Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(_) => not_yet("digest"),
         Command::Demo => not_yet("demo"),
     }
