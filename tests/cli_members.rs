@@ -289,7 +289,7 @@ fn config_errors_name_the_file_and_the_key() {
 fn commands_of_later_versions_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let (_d, config) = config_for(&format!("sqlite://{}", dir.path().join("x.db").display()));
-    for cmd in [&["digest", "send"][..], &["demo"]] {
+    for cmd in [&["digest", "send"][..]] {
         let out = run(&config, cmd);
         assert!(!out.status.success());
         assert!(

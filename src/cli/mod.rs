@@ -2,6 +2,7 @@
 //! thin layer over the library.
 
 mod check;
+mod demo;
 mod init;
 mod match_cmd;
 mod members;
@@ -110,7 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(_) => not_yet("digest"),
-        Command::Demo => not_yet("demo"),
+        Command::Demo => demo::run().await,
     }
 }
 
