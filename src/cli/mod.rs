@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod digest;
 mod init;
 mod match_cmd;
 mod members;
@@ -110,7 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Requests(cmd) => requests::run(cmd, &config).await,
-        Command::Digest(_) => not_yet("digest"),
+        Command::Digest(cmd) => digest::run(cmd, &config).await,
         Command::Demo => demo::run().await,
     }
 }

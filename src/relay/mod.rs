@@ -2,6 +2,10 @@
 //! state changes and the mails they cause (into the outbox) in the caller's
 //! transaction, so a message is handled completely or not at all.
 
+mod bounces;
+mod commands;
+mod digest_mail;
+mod followup;
 mod intake;
 pub mod intent;
 mod replies;
@@ -19,6 +23,10 @@ use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
 
+pub use bounces::{BounceOutcome, HARD_BOUNCE_LIMIT};
+pub use commands::{CommandOutcome, IncomingCommand};
+pub use digest_mail::{DigestRecipient, volunteer_token_ids};
+pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};

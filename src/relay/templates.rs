@@ -34,6 +34,15 @@ const EMBEDDED: &[(&str, &str)] = embedded!(
     "nobody_available",
     "closed",
     "admin_alert",
+    "command_help",
+    "command_paused",
+    "command_resumed",
+    "command_profile",
+    "command_unsubscribed",
+    "digest",
+    "followup",
+    "followup_thanks",
+    "admin_bounce",
     "footer",
 );
 

@@ -37,7 +37,7 @@ pub enum MemberChange {
     Leave,
 }
 
-fn member_from_row(row: &AnyRow) -> Result<Member> {
+pub(super) fn member_from_row(row: &AnyRow) -> Result<Member> {
     let email: String = row.try_get("email")?;
     let email = EmailAddress::parse(&email)
         .map_err(|e| StoreError::Corrupt(format!("member address: {e}")))?;

@@ -3,6 +3,8 @@
 //! placeholders, integers for times and flags) over sqlx's `Any` driver, and
 //! one migration folder per backend; the same test suite runs on both.
 
+pub mod circle;
+pub mod digest;
 pub mod ledger;
 mod members;
 pub mod outbox;

@@ -1,0 +1,42 @@
+//! `circle-relay digest preview EMAIL` prints one member's digest (subject
+//! and text) to stdout; `digest send` sends the week's digest now to every
+//! active member who has not had it this ISO week.
+
+use anyhow::Context;
+
+use super::DigestCommand;
+use crate::config::Config;
+use crate::digest::{Schedule, preview, send_now};
+use crate::domain::EmailAddress;
+use crate::relay::Relay;
+use crate::relay::templates::Templates;
+
+pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
+    let circle = config.circle()?;
+    let digest = config.digest()?;
+    let schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
+    let relay = Relay::new(
+        circle,
+        config.relay()?,
+        config.matching()?,
+        config.token_secret()?,
+        Templates::embedded(),
+    )?;
+    let store = super::open_store(config).await?;
+    let now = crate::store::unix_now();
+    let result = match cmd {
+        DigestCommand::Preview { email } => {
+            let email = EmailAddress::parse(&email).context("not an email address")?;
+            let mail = preview(&relay, &store, &schedule, &email, now).await;
+            mail.map(|m| println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()))
+        }
+        DigestCommand::Send => send_now(&relay, &store, &schedule, now).await.map(|run| {
+            println!(
+                "digest {}: {} queued, {} already sent this week",
+                run.week, run.sent, run.already_sent
+            )
+        }),
+    };
+    store.close().await;
+    Ok(result?)
+}

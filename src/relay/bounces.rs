@@ -1,0 +1,115 @@
+//! Bounces: a delivery failure for one of our mails is tied to the member
+//! whose address failed. Only hard failures (the address does not work)
+//! count; a policy or spam rejection says nothing about the address and a
+//! soft one passes. After `HARD_BOUNCE_LIMIT` hard bounces the member is
+//! paused, so the circle stops mailing a dead address, and the admins are told.
+
+use minijinja::context;
+
+use super::{Queued, Recipient, Relay, RelayError, Tx};
+use crate::domain::MemberStatus;
+use crate::outbox::AutoSubmitted;
+use crate::store::circle::{
+    NewBounce, add_hard_bounce, insert_bounce, member_by_key, set_member_status,
+};
+use crate::understand::{BounceReport, Severity};
+
+/// Hard bounces after which a member is paused.
+pub const HARD_BOUNCE_LIMIT: i64 = 3;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BounceOutcome {
+    /// Failed recipients that are members.
+    pub members: Vec<i64>,
+    /// Members whose hard-bounce count went up.
+    pub counted: Vec<i64>,
+    /// Members paused by this bounce.
+    pub paused: Vec<i64>,
+}
+
+impl Relay {
+    pub async fn take_bounce(
+        &self,
+        tx: &mut Tx<'_>,
+        report: &BounceReport,
+        inbound_id: Option<i64>,
+    ) -> Result<BounceOutcome, RelayError> {
+        let now = self.now();
+        let mut outcome = BounceOutcome::default();
+        let severity = match report.severity {
+            Severity::Hard => "hard",
+            Severity::Soft => "soft",
+            Severity::Policy => "policy",
+        };
+        for recipient in &report.recipients {
+            let member = member_by_key(tx, &recipient.to_ascii_lowercase()).await?;
+            let b = NewBounce {
+                inbound_id,
+                member_id: member.as_ref().map(|m| m.id),
+                recipient,
+                severity,
+                status_code: report.status.as_deref(),
+                diagnostic: report.diagnostic.as_deref(),
+            };
+            insert_bounce(tx, &b, now).await?;
+            let Some(member) = member else {
+                continue;
+            };
+            outcome.members.push(member.id);
+            if report.severity != Severity::Hard {
+                continue;
+            }
+            let count = add_hard_bounce(tx, member.id, now).await?;
+            outcome.counted.push(member.id);
+            tracing::info!(
+                member_id = member.id,
+                hard_bounces = count,
+                "hard bounce counted"
+            );
+            if count < HARD_BOUNCE_LIMIT || member.status != MemberStatus::Active {
+                continue;
+            }
+            set_member_status(tx, member.id, MemberStatus::Paused, None, now).await?;
+            outcome.paused.push(member.id);
+            tracing::warn!(
+                member_id = member.id,
+                "member paused after repeated hard bounces"
+            );
+            for admin in self.admin_addresses() {
+                let key = format!("admin_bounce:{}:{}", member.id, admin.key());
+                let vars = context! {
+                    member => context! { name => member.name.clone(), email => member.email.as_str() },
+                    count => count,
+                    status => report.status.clone(),
+                    diagnostic => report.diagnostic.clone(),
+                };
+                self.queue(
+                    tx,
+                    Queued {
+                        message_id: format!(
+                            "cr.admin.bounce.{}@{}",
+                            self.key.mint(&format!("{key}:{now}")),
+                            self.domain()
+                        ),
+                        key: format!("{key}:{count}"),
+                        kind: "admin_bounce",
+                        to: Recipient {
+                            email: admin,
+                            name: String::new(),
+                            language: self.default_language(),
+                        },
+                        vars,
+                        reply_token: None,
+                        in_reply_to: None,
+                        references: vec![],
+                        auto_submitted: AutoSubmitted::Generated,
+                        request_id: None,
+                        member_id: Some(member.id),
+                    },
+                )
+                .await?;
+            }
+        }
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,239 @@
+//! Flow 7, "did it work out?": `followup_after_days` after an introduction
+//! the requester is asked; the answer (yes / no / free text, Japanese or
+//! English) is recorded on the introduction, and a "yes" appears as thanks
+//! in the next digest.
+//!
+//! The question's reply address carries `f<introduction>x<MAC>` (MAC over
+//! `followup:<introduction>`): self-describing like the digest's volunteer
+//! tokens, so no new table is needed, and unforgeable.
+
+use minijinja::context;
+use unicode_normalization::UnicodeNormalization;
+
+use super::intent::{Intent, read_intent};
+use super::replies::IncomingReply;
+use super::{Queued, Recipient, Relay, RelayError, Tx};
+use crate::domain::EmailAddress;
+use crate::outbox::AutoSubmitted;
+use crate::store::circle::{
+    claim_followup, due_followups, introduction, member_by_id, member_by_key, set_outcome,
+};
+use crate::store::requests::{RequestRow, request_for_update};
+use crate::store::{Backend, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowupOutcome {
+    /// The token does not verify: nothing is recorded or sent.
+    Untrusted,
+    /// Someone other than the requester answered: ignored.
+    NotYours,
+    /// `yes`, `no` or `other`.
+    Recorded(&'static str),
+}
+
+/// `introduction` of a follow-up token, without verifying it.
+fn followup_token_parts(token: &str) -> Option<(i64, String)> {
+    let lower = token.to_ascii_lowercase();
+    let (id, mac) = lower.strip_prefix('f')?.split_once('x')?;
+    Some((id.parse().ok()?, mac.to_string()))
+}
+
+/// Reads an answer to "did it work out?".
+pub fn read_outcome(text: &str) -> &'static str {
+    let t: String = text.nfkc().collect::<String>().to_lowercase();
+    let first = t
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    const NO: &[&str] = &[
+        "no",
+        "not ",
+        "didn't",
+        "did not",
+        "unfortunately",
+        "いいえ",
+        "うまくいきません",
+        "うまくいかな",
+        "だめ",
+        "ダメ",
+        "不成立",
+        "見送",
+        "残念",
+    ];
+    const YES: &[&str] = &[
+        "yes",
+        "it worked",
+        "worked out",
+        "great",
+        "はい",
+        "うまくいき",
+        "助かりました",
+        "ありがとう",
+        "成立",
+        "決まりました",
+        "解決",
+    ];
+    if NO
+        .iter()
+        .any(|w| first.starts_with(w) || (w.len() > 3 && first.contains(w)))
+    {
+        return "no";
+    }
+    if YES.iter().any(|w| first.contains(w)) {
+        return "yes";
+    }
+    match read_intent(text) {
+        Intent::Accept => "yes",
+        Intent::Decline => "no",
+        _ => "other",
+    }
+}
+
+impl Relay {
+    pub fn followup_token(&self, introduction_id: i64) -> String {
+        let mac = self.key.mint(&format!("followup:{introduction_id}"));
+        format!("f{introduction_id}x{mac}")
+    }
+
+    /// Asks every requester whose introduction is due. Each introduction is
+    /// its own transaction and is claimed first, so two daemons ask once.
+    pub async fn send_due_followups(&self, store: &Store) -> Result<usize, RelayError> {
+        let mut sent = 0;
+        for due in due_followups(store.pool(), self.now()).await? {
+            let mut tx = store.pool().begin().await?;
+            if !claim_followup(&mut tx, due.id, self.now()).await? {
+                continue;
+            }
+            let postgres = store.backend() == Backend::Postgres;
+            let Some(request) = request_for_update(&mut tx, due.request_id, postgres).await? else {
+                continue;
+            };
+            let member = member_by_id(&mut tx, due.member_id).await?;
+            let to = self.requester_in_tx(&mut tx, &request).await?;
+            let vars = context! {
+                request => Self::request_vars(&request),
+                member => context! { name => member.map(|m| m.name).unwrap_or_default() },
+            };
+            self.queue(
+                &mut tx,
+                Queued {
+                    key: format!("followup:{}", due.id),
+                    kind: "followup",
+                    to,
+                    vars,
+                    reply_token: Some(self.followup_token(due.id)),
+                    message_id: format!(
+                        "cr.followup.{}@{}",
+                        self.followup_token(due.id),
+                        self.domain()
+                    ),
+                    in_reply_to: None,
+                    references: vec![],
+                    auto_submitted: AutoSubmitted::Generated,
+                    request_id: Some(request.id),
+                    member_id: Some(due.member_id),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            tracing::info!(
+                introduction_id = due.id,
+                request_id = due.request_id,
+                "follow-up asked"
+            );
+            sent += 1;
+        }
+        Ok(sent)
+    }
+
+    async fn requester_in_tx(
+        &self,
+        tx: &mut Tx<'_>,
+        request: &RequestRow,
+    ) -> Result<Recipient, RelayError> {
+        let email = EmailAddress::parse(&request.requester_email)
+            .map_err(|e| RelayError::Config(e.to_string()))?;
+        let language = match member_by_key(tx, email.key()).await? {
+            Some(m) => Recipient::member(&m, self.default_language()).language,
+            None if request.language == "ja" => "ja",
+            None => "en",
+        };
+        Ok(Recipient {
+            email,
+            name: request.requester_name.clone(),
+            language,
+        })
+    }
+
+    /// An answer to "did it work out?". `None` when `reply.token` is not a
+    /// follow-up token.
+    pub async fn take_followup_reply(
+        &self,
+        tx: &mut Tx<'_>,
+        store: &Store,
+        reply: &IncomingReply,
+    ) -> Result<Option<FollowupOutcome>, RelayError> {
+        let Some((id, mac)) = followup_token_parts(&reply.token) else {
+            return Ok(None);
+        };
+        if !self.key.verify(&format!("followup:{id}"), &mac) {
+            return Ok(Some(FollowupOutcome::Untrusted));
+        }
+        let Some(intro) = introduction(tx, id).await? else {
+            return Ok(Some(FollowupOutcome::Untrusted));
+        };
+        let postgres = store.backend() == Backend::Postgres;
+        let Some(request) = request_for_update(tx, intro.request_id, postgres).await? else {
+            return Ok(Some(FollowupOutcome::Untrusted));
+        };
+        if request.requester_email.to_ascii_lowercase() != reply.from.key() {
+            tracing::warn!(
+                introduction_id = id,
+                "follow-up answer from another address; ignored"
+            );
+            return Ok(Some(FollowupOutcome::NotYours));
+        }
+        let outcome = read_outcome(&reply.new_text);
+        set_outcome(tx, id, outcome, reply.new_text.trim(), self.now()).await?;
+        tracing::info!(introduction_id = id, outcome, "follow-up answered");
+        let to = self.requester_in_tx(tx, &request).await?;
+        let vars = context! { request => Self::request_vars(&request), outcome => outcome };
+        self.queue(
+            tx,
+            Queued {
+                key: format!("followup_thanks:{id}"),
+                kind: "followup_thanks",
+                to,
+                vars,
+                reply_token: None,
+                message_id: format!(
+                    "cr.followup.thanks.{}@{}",
+                    self.followup_token(id),
+                    self.domain()
+                ),
+                in_reply_to: reply.message_id.clone(),
+                references: reply.message_id.iter().cloned().collect(),
+                auto_submitted: AutoSubmitted::Replied,
+                request_id: Some(request.id),
+                member_id: Some(intro.member_id),
+            },
+        )
+        .await?;
+        Ok(Some(FollowupOutcome::Recorded(outcome)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_in_both_languages() {
+        assert_eq!(read_outcome("Yes, it worked out great"), "yes");
+        assert_eq!(read_outcome("はい、おかげさまでうまくいきました。"), "yes");
+        assert_eq!(read_outcome("No, we did not find a date"), "no");
+        assert_eq!(read_outcome("いいえ、今回は見送りになりました"), "no");
+        assert_eq!(read_outcome("まだ日程調整中です"), "other");
+    }
+}
