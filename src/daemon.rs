@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, MessageKey, Shutdown, ShutdownTrigger, run_inbox};
 use crate::outbox::{Sender, Transport};
@@ -25,6 +26,7 @@ pub struct Daemon {
     inbox: Inbox,
     batch_size: usize,
     timezone: jiff::tz::TimeZone,
+    digest_schedule: Schedule,
 }
 
 impl Daemon {
@@ -40,6 +42,8 @@ impl Daemon {
             .with_context(|| format!("cannot open the database {}", db.url))?;
         let address = EmailAddress::parse(&circle.address)?;
         let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
+        let digest = config.digest()?;
+        let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
         let posting = circle.posting;
         let relay = Relay::new(
             circle,
@@ -71,6 +75,7 @@ impl Daemon {
             inbox,
             batch_size: inbox_config.batch_size as usize,
             timezone,
+            digest_schedule,
         })
     }
 
@@ -83,6 +88,7 @@ impl Daemon {
             mut inbox,
             batch_size,
             timezone,
+            digest_schedule,
         } = self;
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
@@ -110,6 +116,7 @@ impl Daemon {
             pipeline.clone(),
             sender.clone(),
             timezone,
+            digest_schedule,
             shutdown,
         ));
         for (name, task) in [
@@ -126,12 +133,15 @@ impl Daemon {
     }
 }
 
-/// Once a minute: waves that timed out move on, dated pauses end.
+/// Once a minute: waves that timed out move on, dated pauses end, follow-ups
+/// and the weekly digest go out when due. Every step is idempotent in the
+/// database, so a restart or a second daemon never repeats one.
 async fn schedule(
     store: Store,
     pipeline: Arc<Pipeline>,
     sender: Arc<Sender>,
     timezone: jiff::tz::TimeZone,
+    digest_schedule: Schedule,
     mut shutdown: Shutdown,
 ) {
     while !shutdown.is_triggered() {
@@ -145,6 +155,30 @@ async fn schedule(
                 Err(e) => tracing::error!(error = %e, "scheduler: waves"),
             },
             Err(e) => tracing::error!(error = %e, "scheduler: directory"),
+        }
+        let relay = pipeline.relay();
+        match relay.send_due_followups(&store).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(followups = n, "follow-ups queued");
+                sender.waker().notify_one();
+            }
+            Err(e) => tracing::error!(error = %e, "scheduler: follow-ups"),
+        }
+        match crate::digest::send_due_digests(
+            relay,
+            &store,
+            &digest_schedule,
+            jiff::Timestamp::now().as_second(),
+        )
+        .await
+        {
+            Ok(run) if run.sent > 0 => {
+                tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
+                sender.waker().notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "scheduler: digest"),
         }
         // Pauses end on the circle's calendar day.
         let today = jiff::Timestamp::now()

@@ -11,7 +11,7 @@ use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use crate::matching::Matcher;
-use crate::relay::{IncomingReply, IncomingRequest, Relay, RelayError};
+use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
@@ -158,21 +158,50 @@ impl Pipeline {
                     new_text: new_text(&parsed.text),
                     message_id: parsed.message_id.clone(),
                 };
+                // A digest volunteer and a follow-up answer carry tokens of their own shape.
+                let relay = &self.relay;
+                if let Some(o) = relay
+                    .take_volunteer(tx, &self.store, &matcher, &reply)
+                    .await?
+                {
+                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "volunteer handled");
+                } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
+                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "follow-up answer handled");
+                } else {
+                    let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
+                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "reply handled");
+                }
+            }
+            Classification::Command(command) => {
+                let Some(from) = from else {
+                    return Ok(failed(kind, "no usable From address".into()));
+                };
+                let cmd = IncomingCommand {
+                    inbound_id: Some(mail.inbound_id),
+                    from,
+                    command,
+                    message_id: parsed.message_id.clone(),
+                };
+                let outcome = self.relay.take_command(tx, &cmd).await?;
+                tracing::info!(inbound_id = mail.inbound_id, outcome = ?outcome, "command handled");
+            }
+            // Recorded against the member, never answered.
+            Classification::Bounce(report) => {
                 let outcome = self
                     .relay
-                    .take_reply(tx, &self.store, &matcher, &reply)
+                    .take_bounce(tx, &report, Some(mail.inbound_id))
                     .await?;
-                tracing::info!(inbound_id = mail.inbound_id, outcome = ?outcome, "reply handled");
+                tracing::info!(
+                    inbound_id = mail.inbound_id,
+                    paused = outcome.paused.len(),
+                    "bounce recorded"
+                );
             }
             Classification::Unreadable => {
                 return Ok(failed(kind, "the message has nothing readable".into()));
             }
-            // Automatic mail is recorded in the ledger and never answered.
-            Classification::AutoReply(_)
-            | Classification::Bounce(_)
-            | Classification::Delay(_)
-            | Classification::Loop(_)
-            | Classification::Command(_) => {}
+            // Automatic mail is kept in the ledger and never answered.
+            Classification::AutoReply(_) | Classification::Delay(_) | Classification::Loop(_) => {}
         }
         Ok(Handled::processed(kind))
     }

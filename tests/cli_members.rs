@@ -284,17 +284,3 @@ fn config_errors_name_the_file_and_the_key() {
         "{err}"
     );
 }
-
-#[test]
-fn commands_of_later_versions_say_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_d, config) = config_for(&format!("sqlite://{}", dir.path().join("x.db").display()));
-    for cmd in [&["digest", "send"][..]] {
-        let out = run(&config, cmd);
-        assert!(!out.status.success());
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("not yet available"),
-            "{cmd:?}"
-        );
-    }
-}

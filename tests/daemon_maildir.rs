@@ -90,6 +90,7 @@ async fn a_request_flows_through_to_introductions() {
         .import_members(&parse_members_csv(MEMBERS.as_bytes()).unwrap(), false)
         .await
         .unwrap();
+    let daemon_store = daemon.store.clone();
     let (trigger, shutdown) = ShutdownTrigger::new();
     let running = tokio::spawn(daemon.run(shutdown));
 
@@ -154,6 +155,27 @@ async fn a_request_flows_through_to_introductions() {
         .expect("intro to member");
     assert!(to_aiko.2.contains("greg@school.example"));
 
+    // A member pauses herself by mail; the confirmation comes in Japanese.
+    drop_in(
+        &inbox,
+        "3.command",
+        "From: aiko@example.org\nTo: circle@circle.test\nSubject: =?UTF-8?B?5LyR5q2i?=\n\
+         Message-ID: <cmd1@example.org>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n休止\n",
+    );
+    let all = until_files(&sent, 5).await;
+    let confirmation = all.iter().map(|p| parsed(p)).find(|(_, id, _)| {
+        !id.contains(".intro@") && !id.contains(".fwd@") && !id.contains(".ack@")
+    });
+    let (to, _, text) = confirmation.expect("a confirmation");
+    assert_eq!(to, "aiko@example.org");
+    assert!(text.contains("休止"), "{text}");
+    let aiko = daemon_store
+        .member_by_email(&circle_relay::domain::EmailAddress::parse("aiko@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(aiko.status, circle_relay::domain::MemberStatus::Paused);
+
     trigger.trigger();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
@@ -162,7 +184,7 @@ async fn a_request_flows_through_to_introductions() {
     assert!(files(&inbox.join("new")).is_empty() && files(&inbox.join("cur")).is_empty());
     assert_eq!(
         files(&inbox.join(".Processed/cur")).len(),
-        2,
-        "both messages kept in Processed"
+        3,
+        "every message kept in Processed"
     );
 }

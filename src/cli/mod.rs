@@ -129,7 +129,3 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
         .await
         .with_context(|| format!("cannot open the database {}", db.url))
 }
-
-fn not_yet(command: &str) -> anyhow::Result<()> {
-    anyhow::bail!("`{command}` is not yet available in this version of circle-relay")
-}

@@ -117,7 +117,10 @@ pub async fn send_due_digests(
     now: i64,
 ) -> Result<DigestRun, DigestError> {
     let w = schedule.latest_due(now)?;
-    if store.digest_run_finished(&w.label).await? {
+    // A circle that did not exist yet at the due time owes no digest for it
+    // (a new installation would otherwise mail everyone an empty week).
+    let circle_began = store.first_member_added_at().await?;
+    if circle_began.is_none_or(|t| t > w.due) || store.digest_run_finished(&w.label).await? {
         return Ok(DigestRun {
             week: w.label,
             ..DigestRun::default()

@@ -247,6 +247,14 @@ impl Store {
         Ok((row.try_get("n")?, row.try_get("v")?))
     }
 
+    /// When the first member was added: the circle's beginning.
+    pub async fn first_member_added_at(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(created_at) AS t FROM members")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("t")?)
+    }
+
     /// Members whose pause ended on or before `today` (YYYY-MM-DD) become active.
     pub async fn end_pauses(&self, today: &str) -> Result<u64> {
         let done = sqlx::query(
