@@ -79,7 +79,8 @@ impl Schedule {
         let iso = now_z.date().iso_week_date();
         Ok(DigestWeek {
             label: format!("{}-W{:02}", iso.year(), iso.week()),
-            due: now,
+            // Up to and including this second.
+            due: now + 1,
             from: self
                 .at(start)?
                 .timestamp()
