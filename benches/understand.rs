@@ -66,8 +66,12 @@ fn main() {
             black_box(classify(&msg, &relay));
         }
     });
+    let parse_only = rate(&files, min, |raw| {
+        black_box(parse(black_box(raw), &limits).ok());
+    });
     println!("corpus: {} messages, {} KiB", files.len(), bytes / 1024);
     println!("mail-parser bare parse : {bare:>10.0} msgs/s");
+    println!("parse only (ours)      : {parse_only:>10.0} msgs/s");
     println!("parse + classify       : {ours:>10.0} msgs/s");
     println!(
         "ratio                  : {:>9.1} % (target >= 50 %)",

@@ -200,6 +200,13 @@ fn command_of(msg: &ParsedMessage) -> Option<Command> {
     {
         return Some(c);
     }
+    // Usually the first line of the body is the first line of the new text;
+    // only a bottom-posted reply (starting with a quote) needs the full
+    // quote removal.
+    let first = msg.text.lines().find(|l| !l.trim().is_empty())?;
+    if !first.trim_start().starts_with('>') && !first.trim_end().ends_with([':', '：']) {
+        return parse_command(first);
+    }
     let text = new_text(&msg.text);
     let first = text.lines().find(|l| !l.trim().is_empty())?;
     parse_command(first)

@@ -1,6 +1,8 @@
 //! From raw bytes to a [`ParsedMessage`]: mail-parser for the MIME structure,
 //! our own decoding where its charset handling falls short.
 
+use std::sync::OnceLock;
+
 use mail_parser::{Encoding, HeaderValue, Message, MessageParser, MessagePart, PartType};
 
 use super::{Limits, UnderstandError, body, charset, rfc2047};
@@ -108,12 +110,16 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, UnderstandErr
         return Err(UnderstandError::Empty);
     }
     std::panic::catch_unwind(|| {
-        let message = MessageParser::default()
-            .parse(raw)
-            .ok_or(UnderstandError::NotAMessage)?;
+        let message = parser().parse(raw).ok_or(UnderstandError::NotAMessage)?;
         Ok(build(&message, raw))
     })
     .unwrap_or(Err(UnderstandError::NotAMessage))
+}
+
+/// Built once: `MessageParser::default()` fills a header table each time.
+fn parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(MessageParser::default)
 }
 
 /// Some stores hand over mbox data whose first line is `From sender date`.
@@ -232,6 +238,9 @@ pub(super) fn transfer_decoded(part: &MessagePart<'_>, raw: &[u8]) -> Vec<u8> {
 }
 
 fn unfold_lossy(bytes: &[u8]) -> String {
+    if bytes.is_ascii() && !bytes.contains(&b'\n') {
+        return String::from_utf8_lossy(bytes).trim().to_string();
+    }
     let s = charset::decode_raw_header(bytes);
     s.split(['\r', '\n'])
         .map(str::trim)
