@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
-use crate::inbox::{Inbox, MessageKey, Shutdown, ShutdownTrigger, run_inbox};
+use crate::inbox::{Inbox, MessageKey, RunOptions, Shutdown, ShutdownTrigger, run_inbox};
 use crate::outbox::{Sender, Transport};
 use crate::pipeline::Pipeline;
 use crate::relay::Relay;
@@ -96,15 +96,11 @@ impl Daemon {
         let reader = {
             let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
             tokio::spawn(async move {
-                run_inbox(
-                    &mut inbox,
-                    &store,
-                    pipeline.as_ref(),
+                let options = RunOptions {
                     batch_size,
-                    Some(hook),
-                    shutdown,
-                )
-                .await;
+                    after_commit: Some(hook),
+                };
+                run_inbox(&mut inbox, &store, pipeline.as_ref(), &options, shutdown).await;
             })
         };
         let sending = {

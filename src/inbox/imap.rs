@@ -234,7 +234,7 @@ impl ImapInbox {
         })
         .await?;
         for folder in wanted {
-            if !names.iter().any(|n| *n == folder) {
+            if !names.contains(&folder) {
                 info!(folder = %folder, "creating IMAP folder");
                 step("CREATE", t, session.create(&folder)).await?;
             }

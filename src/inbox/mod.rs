@@ -21,8 +21,8 @@ pub use error::{InboxError, Result};
 pub use imap::{ImapInbox, ImapTimeouts};
 pub use maildir::MaildirInbox;
 pub use runner::{
-    AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RoundSummary, run_inbox,
-    run_round,
+    AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RoundSummary, RunOptions,
+    run_inbox, run_round,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger};
 

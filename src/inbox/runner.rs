@@ -94,6 +94,32 @@ pub trait MessageHandler: Send + Sync {
 /// (tests use it to crash the reader exactly there).
 pub type AfterCommitHook = Arc<dyn Fn(&MessageKey) + Send + Sync>;
 
+/// How [`run_inbox`] works through the inbox.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// At most this many messages per round, so a backlog cannot starve the rest.
+    pub batch_size: usize,
+    pub after_commit: Option<AfterCommitHook>,
+}
+
+impl RunOptions {
+    pub fn from_config(config: &crate::config::InboxConfig) -> Self {
+        Self {
+            batch_size: usize::try_from(config.batch_size).unwrap_or(50).max(1),
+            after_commit: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("batch_size", &self.batch_size)
+            .field("after_commit", &self.after_commit.is_some())
+            .finish()
+    }
+}
+
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoundSummary {
@@ -118,10 +144,10 @@ pub async fn run_inbox<H: MessageHandler>(
     inbox: &mut Inbox,
     store: &Store,
     handler: &H,
-    batch_size: usize,
-    hook: Option<AfterCommitHook>,
+    options: &RunOptions,
     mut shutdown: Shutdown,
 ) {
+    let (batch_size, hook) = (options.batch_size.max(1), options.after_commit.as_ref());
     let mut folders_ready = false;
     let mut errors: u32 = 0;
     while !shutdown.is_triggered() {
@@ -130,12 +156,13 @@ pub async fn run_inbox<H: MessageHandler>(
                 inbox.ensure_folders().await?;
                 folders_ready = true;
             }
-            run_round(inbox, store, handler, batch_size, hook.as_ref(), &shutdown).await
+            run_round(inbox, store, handler, batch_size, hook, &shutdown).await
         };
         match round.await {
             Ok(summary) => {
                 errors = 0;
-                if summary.listed >= batch_size.max(1) {
+                if summary.listed >= batch_size {
+                    tokio::task::yield_now().await;
                     continue; // more may be waiting: no pause
                 }
                 if let Err(e) = inbox.wait_for_new(&mut shutdown).await {
@@ -144,6 +171,7 @@ pub async fn run_inbox<H: MessageHandler>(
             }
             Err(e) => {
                 errors = errors.saturating_add(1);
+                folders_ready = false; // a folder may have been deleted meanwhile
                 let pause = Duration::from_secs(1 << errors.min(6));
                 if e.is_transient() {
                     warn!(error = %e, retry_in = ?pause, "inbox round failed");

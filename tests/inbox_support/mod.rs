@@ -263,9 +263,12 @@ pub async fn temp_store(dir: &tempfile::TempDir) -> Store {
 /// A handler that records what it saw and writes one effect row (in the
 /// `leases` table) inside the runner's transaction. Subjects containing
 /// "FAIL" are refused permanently.
+/// Message-ID (in brackets) and when the handler saw it.
+pub type Seen = (Option<String>, Instant);
+
 #[derive(Clone, Default)]
 pub struct Recorder {
-    pub seen: Arc<Mutex<Vec<(Option<String>, Instant)>>>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
     pub notify: Arc<Notify>,
 }
 
@@ -337,7 +340,11 @@ impl Reader {
         let (trigger, shutdown) = circle_relay::inbox::ShutdownTrigger::new();
         let handle = tokio::spawn(async move {
             let mut inbox = inbox;
-            circle_relay::inbox::run_inbox(&mut inbox, &store, &handler, 50, hook, shutdown).await;
+            let options = circle_relay::inbox::RunOptions {
+                batch_size: 50,
+                after_commit: hook,
+            };
+            circle_relay::inbox::run_inbox(&mut inbox, &store, &handler, &options, shutdown).await;
         });
         Self { trigger, handle }
     }
