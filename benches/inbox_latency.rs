@@ -144,7 +144,7 @@ async fn main() {
         }
     );
     println!(
-        "  note: Dovecot delays every IDLE notification by a fixed 500 ms \\
+        "  note: Dovecot delays every IDLE notification by a fixed 500 ms \
          (NOTIFY_DELAY_MSECS in its mailbox-watch.c); that floor is the server's, not the reader's"
     );
 }
