@@ -310,3 +310,37 @@ async fn kill9_child_reader() {
     );
     let _ = reader.join().await;
 }
+
+/// Implicit TLS (IMAPS 10993) with the stack's CA works; without trusting
+/// that CA the certificate is refused, and the error says retrying won't help.
+#[tokio::test]
+async fn imap_implicit_tls_and_certificate_checks() {
+    let _shared = DOVECOT.read().await;
+    require_stack();
+    let mut config = imap_config("admin");
+    config.tls = circle_relay::config::Tls::Tls;
+    config.port = 10993;
+    let inbox = circle_relay::inbox::ImapInbox::new(config.clone()).expect("config");
+    let mut trusted = circle_relay::inbox::Inbox::Imap(Box::new(inbox.with_extra_ca(ca_file())));
+    trusted
+        .ensure_folders()
+        .await
+        .expect("IMAPS with the stack's CA");
+    trusted.fetch_batch(1).await.expect("listing over IMAPS");
+    trusted.close().await;
+
+    let mut untrusted = circle_relay::inbox::Inbox::Imap(Box::new(
+        circle_relay::inbox::ImapInbox::new(config).expect("config"),
+    ));
+    if std::env::var_os("CIRCLE_RELAY_EXTRA_CA_FILE").is_none() {
+        let err = untrusted
+            .fetch_batch(1)
+            .await
+            .expect_err("self-signed CA is not trusted");
+        assert!(
+            matches!(err, circle_relay::inbox::InboxError::Tls(_)),
+            "{err:?}"
+        );
+        assert!(!err.is_transient());
+    }
+}
