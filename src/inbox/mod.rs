@@ -8,6 +8,7 @@
 //! again. Nothing is ever deleted.
 
 pub mod error;
+mod handler;
 mod imap;
 mod imap_idle;
 mod imap_stream;
@@ -18,12 +19,10 @@ mod shutdown;
 use std::fmt;
 
 pub use error::{InboxError, Result};
+pub use handler::{AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RunOptions};
 pub use imap::{ImapInbox, ImapTimeouts};
 pub use maildir::MaildirInbox;
-pub use runner::{
-    AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RoundSummary, RunOptions,
-    run_inbox, run_round,
-};
+pub use runner::{RoundSummary, run_inbox, run_round};
 pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::config::{InboxConfig, InboxKind};

@@ -7,118 +7,17 @@
 //! A crash before the commit leaves no trace and the message in the inbox; a
 //! crash after it leaves a ledger row that turns the next sighting into a move.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{Any, Transaction};
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::error::{InboxError, Result};
+use super::handler::{AfterCommitHook, InboundMail, MessageHandler, RunOptions};
 use super::{Folder, Inbox, MessageKey, Pending, Shutdown};
 use crate::store::ledger::{
     self, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED,
 };
 use crate::store::{Store, StoreError};
-
-/// A message handed to the pipeline.
-#[derive(Debug)]
-pub struct InboundMail<'a> {
-    /// The message's `inbound_messages.id`, for the effects to refer to.
-    pub inbound_id: i64,
-    pub key: &'a MessageKey,
-    pub message_id: Option<&'a str>,
-    pub raw: &'a [u8],
-}
-
-/// What the handler made of a message. `failure` set: its effects (if any)
-/// are committed, and the message goes to `Failed` with that reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handled {
-    /// `inbound_messages.kind`: request, reply, command, auto_reply, bounce, loop, unreadable.
-    pub kind: String,
-    pub failure: Option<String>,
-}
-
-impl Handled {
-    pub fn processed(kind: impl Into<String>) -> Self {
-        Self {
-            kind: kind.into(),
-            failure: None,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HandleError {
-    /// Retrying later can succeed (database unreachable…): the message stays.
-    #[error("{0}")]
-    Transient(String),
-    /// The message cannot be handled: it goes to `Failed` with this reason.
-    #[error("{0}")]
-    Permanent(String),
-}
-
-impl HandleError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
-    }
-}
-
-impl From<StoreError> for HandleError {
-    fn from(e: StoreError) -> Self {
-        if e.is_transient() {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Permanent(e.to_string())
-        }
-    }
-}
-
-impl From<sqlx::Error> for HandleError {
-    fn from(e: sqlx::Error) -> Self {
-        StoreError::from(e).into()
-    }
-}
-
-/// The pipeline's entry point for inbound mail.
-pub trait MessageHandler: Send + Sync {
-    /// Writes the message's effects through `tx`; the runner commits.
-    fn handle(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        mail: &InboundMail<'_>,
-    ) -> impl Future<Output = std::result::Result<Handled, HandleError>> + Send;
-}
-
-/// Called right after a message's transaction committed, before the move
-/// (tests use it to crash the reader exactly there).
-pub type AfterCommitHook = Arc<dyn Fn(&MessageKey) + Send + Sync>;
-
-/// How [`run_inbox`] works through the inbox.
-#[derive(Clone)]
-pub struct RunOptions {
-    /// At most this many messages per round, so a backlog cannot starve the rest.
-    pub batch_size: usize,
-    pub after_commit: Option<AfterCommitHook>,
-}
-
-impl RunOptions {
-    pub fn from_config(config: &crate::config::InboxConfig) -> Self {
-        Self {
-            batch_size: usize::try_from(config.batch_size).unwrap_or(50).max(1),
-            after_commit: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for RunOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions")
-            .field("batch_size", &self.batch_size)
-            .field("after_commit", &self.after_commit.is_some())
-            .finish()
-    }
-}
 
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
