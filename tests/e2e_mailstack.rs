@@ -30,13 +30,17 @@ impl Drop for Daemon {
 }
 
 fn setup(dir: &Path) -> PathBuf {
+    setup_circle(dir, "relay", MEMBERS)
+}
+
+fn setup_circle(dir: &Path, relay_user: &str, members: &str) -> PathBuf {
     let config = dir.join("circle-relay.toml");
     std::fs::write(
         &config,
         format!(
-            "[circle]\nname = \"Care Circle\"\naddress = \"relay@circle.test\"\nadmins = [\"relayadmin@circle.test\"]\nposting = \"anyone\"\n\
+            "[circle]\nname = \"Care Circle\"\naddress = \"{relay_user}@circle.test\"\nadmins = [\"relayadmin@circle.test\"]\nposting = \"anyone\"\n\
              [database]\nurl = \"sqlite://{db}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 10143\ntls = \"none\"\nusername = \"relay\"\npassword = \"test\"\n\
+             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 10143\ntls = \"none\"\nusername = \"{relay_user}\"\npassword = \"test\"\n\
              [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
              [security]\ntoken_secret = \"an-end-to-end-secret\"\n",
             db = dir.join("relay.db").display()
@@ -44,7 +48,7 @@ fn setup(dir: &Path) -> PathBuf {
     )
     .unwrap();
     let csv = dir.join("members.csv");
-    std::fs::write(&csv, MEMBERS).unwrap();
+    std::fs::write(&csv, members).unwrap();
     let out = Command::new(BIN)
         .arg("--config")
         .arg(&config)
@@ -236,5 +240,175 @@ async fn a_japanese_request_by_smtp_ends_in_introductions() {
         mailbox("relay").len(),
         2,
         "both inbound messages are kept (moved to Processed)"
+    );
+}
+
+const MEMBERS_2: &str = "email,name,skills,bio,languages,region,status\n\
+    nurse3@circle.test,Amy Clark,registered nurse;first aid instructor,Nurse teaching first aid.,en,Tokyo,\n\
+    nurse4@circle.test,木村 千恵,看護師;救命講習,看護師。救命講習の講師をしています。,ja,東京,\n";
+
+fn header_of(raw: &[u8], name: &str) -> String {
+    let m = mail_parser::MessageParser::default().parse(raw).unwrap();
+    match name {
+        "reply-to" => m
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or("")
+            .to_string(),
+        _ => m.message_id().unwrap_or("").to_string(),
+    }
+}
+
+async fn reply(from: &str, to: &str, in_reply_to: &str, extra: &str, body: &str, n: u32) {
+    submit(
+        from,
+        to,
+        format!(
+            "From: {from}\nTo: {to}\nSubject: Re: request\nIn-Reply-To: <{in_reply_to}>\n{extra}\
+             Message-ID: <e2e2-{n}@circle.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n{body}\n"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn auto_replies_spoofs_questions_close_and_late_accepts() {
+    support::require_stack();
+    for u in ["relay2", "nurse3", "nurse4", "asker2", "stranger"] {
+        support::reset_user(u);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_circle(dir.path(), "relay2", MEMBERS_2);
+    let _daemon = Daemon(
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
+    submit(
+        "asker2@circle.test",
+        "relay2@circle.test",
+        "From: Greg <asker2@circle.test>\nTo: relay2@circle.test\nSubject: Nurse for a first aid class\n\
+         Message-ID: <e2e2-req@circle.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+         We need a registered nurse to teach first aid to our staff in Tokyo.\n"
+            .into(),
+    )
+    .await;
+    let fw3 = until_mail("nurse3", 1).await.remove(0);
+    let fw4 = until_mail("nurse4", 1).await.remove(0);
+    let ack = until_mail("asker2", 1).await.remove(0);
+    let (to3, to4) = (header_of(&fw3.3, "reply-to"), header_of(&fw4.3, "reply-to"));
+
+    // An out-of-office reply is recorded and never answered.
+    reply(
+        "nurse4@circle.test",
+        &to4,
+        &fw4.0,
+        "Auto-Submitted: auto-replied\n",
+        "I am out of the office.",
+        1,
+    )
+    .await;
+    // Someone else answers with nurse3's reply address: only told it does not count.
+    reply(
+        "stranger@circle.test",
+        &to3,
+        &fw3.0,
+        "",
+        "Yes, happy to help",
+        2,
+    )
+    .await;
+    let told = until_mail("stranger", 1).await;
+    assert!(told[0].2.contains("another address"), "{}", told[0].2);
+
+    // nurse3 asks; the requester gets the question without her address, and answers.
+    reply(
+        "nurse3@circle.test",
+        &to3,
+        &fw3.0,
+        "",
+        "Which dates are you thinking of? Write to nurse3@circle.test",
+        3,
+    )
+    .await;
+    let question = until_mail("asker2", 2)
+        .await
+        .into_iter()
+        .find(|m| m.0 != ack.0)
+        .unwrap();
+    assert!(question.2.contains("Which dates"), "{}", question.2);
+    assert!(
+        !String::from_utf8_lossy(&question.3).contains("nurse3@circle.test"),
+        "the member's address leaked"
+    );
+    let q_reply_to = header_of(&question.3, "reply-to");
+    reply(
+        "asker2@circle.test",
+        &q_reply_to,
+        &question.0,
+        "",
+        "The second week of December. Me: asker2@circle.test",
+        4,
+    )
+    .await;
+    let answer = until_mail("nurse3", 2)
+        .await
+        .into_iter()
+        .find(|m| m.0 != fw3.0)
+        .unwrap();
+    assert!(answer.2.contains("second week of December"), "{}", answer.2);
+    assert!(
+        !String::from_utf8_lossy(&answer.3).contains("asker2@circle.test"),
+        "the requester's address leaked"
+    );
+
+    // The requester closes; both nurses are told; a late accept is thanked, not introduced.
+    reply(
+        "asker2@circle.test",
+        &header_of(&ack.3, "reply-to"),
+        &ack.0,
+        "",
+        "close",
+        5,
+    )
+    .await;
+    until_mail("nurse4", 2).await;
+    until_mail("nurse3", 3).await;
+    until_mail("asker2", 3).await;
+    reply(
+        "nurse4@circle.test",
+        &to4,
+        &fw4.0,
+        "",
+        "はい、お受けします",
+        6,
+    )
+    .await;
+    let late = until_mail("nurse4", 3).await;
+    assert!(
+        late.iter().any(|m| m.2.contains("締め切られました")),
+        "late accept told it is closed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        mailbox("stranger").len(),
+        1,
+        "the spoofer gets one explanation, nothing else"
+    );
+    assert_eq!(
+        mailbox("asker2").len(),
+        3,
+        "acknowledgement, question, closed; no introduction"
+    );
+    assert_eq!(mailbox("nurse3").len(), 3, "forward, answer, closed");
+    assert_eq!(
+        mailbox("nurse4").len(),
+        3,
+        "forward, closed, already closed; the out-of-office got nothing"
     );
 }

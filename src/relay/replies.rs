@@ -166,7 +166,8 @@ impl Relay {
                 to: Recipient {
                     email: reply.from.clone(),
                     name: String::new(),
-                    language: self.default_language(),
+                    // Whoever wrote gets the answer in the language they wrote in.
+                    language: self.language_of(None, "", &reply.new_text),
                 },
                 vars: Value::from(()),
                 reply_token: None,
