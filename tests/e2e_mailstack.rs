@@ -3,7 +3,6 @@
 //! the test looks into each user's mailbox for what arrived.
 
 #[path = "inbox_support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};

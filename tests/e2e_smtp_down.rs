@@ -4,7 +4,6 @@
 //! shared Postfix.
 
 #[path = "inbox_support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::os::unix::fs::chown;
