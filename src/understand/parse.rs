@@ -116,10 +116,17 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedMessage, UnderstandErr
     .unwrap_or(Err(UnderstandError::NotAMessage))
 }
 
-/// Built once: `MessageParser::default()` fills a header table each time.
+/// Built once. Only the headers read as structured values are parsed as such
+/// (MIME structure and addresses); the rest stay raw, since `build` reads
+/// them from the raw bytes anyway. Received chains, long in bounces, are the
+/// costliest headers to parse and nothing here needs them.
 fn parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
-    PARSER.get_or_init(MessageParser::default)
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .with_address_headers()
+    })
 }
 
 /// Some stores hand over mbox data whose first line is `From sender date`.
