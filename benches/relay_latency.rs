@@ -9,57 +9,31 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
-
-use lettre::address::Envelope;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 const SAMPLES: usize = 20;
 const BIN: &str = env!("CARGO_BIN_EXE_circle-relay");
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn count(user: &str) -> usize {
-    let root = support::maildir_of(user);
-    ["new", "cur"]
-        .iter()
-        .map(|d| {
-            std::fs::read_dir(root.join(d))
-                .map(|r| r.count())
-                .unwrap_or(0)
-        })
-        .sum()
-}
-
 async fn submit(from: &str, to: &str, subject: &str, body: &str) {
     let raw = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {}\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=UTF-8\r\n\r\n{body}\r\n",
+        "From: {from}
+To: {to}
+Subject: {subject}
+Message-ID: {}
+MIME-Version: 1.0
+\
+         Content-Type: text/plain; charset=UTF-8
+
+{body}
+",
         support::new_message_id("lat")
     );
-    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(10025)
-        .build();
-    let envelope = Envelope::new(
-        Some(from.parse::<Address>().unwrap()),
-        vec![to.parse::<Address>().unwrap()],
-    )
-    .unwrap();
-    smtp.send_raw(&envelope, raw.as_bytes())
-        .await
-        .expect("SMTP submit");
+    support::submit_raw(from, to, &raw).await;
 }
 
 async fn until_more(user: &str, before: usize, t0: Instant) -> Duration {
-    while count(user) <= before {
+    while support::inbox_count(user) <= before {
         assert!(
             t0.elapsed() < Duration::from_secs(30),
             "{user} received nothing within 30 s"
@@ -118,20 +92,12 @@ async fn main() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let config = setup(dir.path());
-    let _daemon = Daemon(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("daemon"),
-    );
+    let _daemon = support::DaemonProcess::run(&config);
     tokio::time::sleep(Duration::from_secs(2)).await; // logged in and idling
 
     let (mut direct, mut relayed) = (Vec::new(), Vec::new());
     for i in 0..SAMPLES {
-        let before = count("direct");
+        let before = support::inbox_count("direct");
         let t0 = Instant::now();
         submit(
             "asker5@circle.test",
@@ -142,7 +108,7 @@ async fn main() {
         .await;
         direct.push(until_more("direct", before, t0).await);
 
-        let before = count("nurse6");
+        let before = support::inbox_count("nurse6");
         let t0 = Instant::now();
         submit(
             "asker5@circle.test",

@@ -6,11 +6,8 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
-
-use lettre::address::Envelope;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 const BIN: &str = env!("CARGO_BIN_EXE_circle-relay");
 const USERS: &[&str] = &["relay", "relayadmin", "nurse1", "nurse2", "coach1", "asker"];
@@ -18,15 +15,6 @@ const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
     nurse1@circle.test,佐藤 愛子,看護師;救命講習,看護師です。企業や学校で救命講習をしています。,ja,東京,\n\
     nurse2@circle.test,Beth Moore,registered nurse;first aid instructor,Nurse teaching first aid and CPR.,en,Tokyo,\n\
     coach1@circle.test,Dan Roe,business coaching,Coach for founders.,en,Tokyo,\n";
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn setup(dir: &Path) -> PathBuf {
     setup_circle(dir, "relay", MEMBERS)
@@ -115,17 +103,7 @@ async fn until_mail(user: &str, n: usize) -> Vec<(String, String, String, Vec<u8
 }
 
 async fn submit(from: &str, to: &str, raw: String) {
-    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(10025)
-        .build();
-    let envelope = Envelope::new(
-        Some(from.parse::<Address>().unwrap()),
-        vec![to.parse::<Address>().unwrap()],
-    )
-    .unwrap();
-    smtp.send_raw(&envelope, raw.replace('\n', "\r\n").as_bytes())
-        .await
-        .unwrap();
+    support::submit_raw(from, to, &raw).await;
 }
 
 #[tokio::test]
@@ -136,15 +114,7 @@ async fn a_japanese_request_by_smtp_ends_in_introductions() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = setup(dir.path());
-    let _daemon = Daemon(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _daemon = support::DaemonProcess::run(&config);
 
     submit(
         "asker@circle.test",
@@ -279,15 +249,7 @@ async fn auto_replies_spoofs_questions_close_and_late_accepts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = setup_circle(dir.path(), "relay2", MEMBERS_2);
-    let _daemon = Daemon(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _daemon = support::DaemonProcess::run(&config);
     submit(
         "asker2@circle.test",
         "relay2@circle.test",

@@ -7,21 +7,12 @@
 mod support;
 
 use std::os::unix::fs::chown;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 use sqlx::{Connection, Row};
 
 const BIN: &str = env!("CARGO_BIN_EXE_circle-relay");
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn smtp(action: &str) {
     let out = Command::new(support::script("smtp.sh"))
@@ -44,19 +35,6 @@ impl Drop for SmtpComesBack {
             .arg("start")
             .output();
     }
-}
-
-/// Messages in `user`'s INBOX (new and cur).
-fn inbox_count(user: &str) -> usize {
-    let root = support::maildir_of(user);
-    ["new", "cur"]
-        .iter()
-        .map(|d| {
-            std::fs::read_dir(root.join(d))
-                .map(|r| r.count())
-                .unwrap_or(0)
-        })
-        .sum()
 }
 
 #[tokio::test]
@@ -97,15 +75,7 @@ async fn mail_waits_while_smtp_is_down_and_goes_out_once_it_is_back() {
 
     smtp("stop");
     let _restart = SmtpComesBack;
-    let _daemon = Daemon(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&config)
-            .arg("run")
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .unwrap(),
-    );
+    let _daemon = support::DaemonProcess::run(&config);
     // With Postfix down the request is put into the relay's mailbox directly, as LMTP would.
     let new = support::maildir_of("relay4").join("new");
     let file = new.join("1800000000.smtpdown.test");
@@ -135,20 +105,30 @@ async fn mail_waits_while_smtp_is_down_and_goes_out_once_it_is_back() {
         assert!(waited < 300, "the failed attempts were never recorded");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!((inbox_count("nurse5"), inbox_count("asker4")), (0, 0));
+    assert_eq!(
+        (
+            support::inbox_count("nurse5"),
+            support::inbox_count("asker4")
+        ),
+        (0, 0)
+    );
 
     smtp("start");
     // The first retry comes a minute after the failure.
     for _ in 0..1200 {
-        if inbox_count("nurse5") >= 1 && inbox_count("asker4") >= 1 {
+        if support::inbox_count("nurse5") >= 1 && support::inbox_count("asker4") >= 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(inbox_count("nurse5"), 1, "the forward went out once");
     assert_eq!(
-        inbox_count("asker4"),
+        support::inbox_count("nurse5"),
+        1,
+        "the forward went out once"
+    );
+    assert_eq!(
+        support::inbox_count("asker4"),
         1,
         "the acknowledgement went out once"
     );

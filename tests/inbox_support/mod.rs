@@ -393,3 +393,57 @@ pub fn dovecot_log_since(offset: u64) -> String {
     let start = usize::try_from(offset).unwrap_or(0).min(all.len());
     String::from_utf8_lossy(&all[start..]).into_owned()
 }
+
+/// The `circle-relay` binary run as a real process (`run`); killed when dropped.
+pub struct DaemonProcess(std::process::Child);
+
+impl DaemonProcess {
+    pub fn run(config: &std::path::Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("start circle-relay run");
+        Self(child)
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Submits a whole message over SMTP; `\n` line ends become CRLF.
+pub async fn submit_raw(from: &str, to: &str, raw: &str) {
+    use lettre::address::Envelope;
+    use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(SMTP.0)
+        .port(SMTP.1)
+        .build();
+    let envelope = Envelope::new(
+        Some(from.parse::<Address>().expect("from address")),
+        vec![to.parse::<Address>().expect("to address")],
+    )
+    .expect("envelope");
+    let crlf = raw.replace("\r\n", "\n").replace('\n', "\r\n");
+    smtp.send_raw(&envelope, crlf.as_bytes())
+        .await
+        .expect("SMTP submit");
+}
+
+/// How many messages `user`'s INBOX holds (Maildir new/ and cur/).
+pub fn inbox_count(user: &str) -> usize {
+    let root = maildir_of(user);
+    ["new", "cur"]
+        .iter()
+        .map(|d| {
+            std::fs::read_dir(root.join(d))
+                .map(|r| r.count())
+                .unwrap_or(0)
+        })
+        .sum()
+}
