@@ -430,5 +430,16 @@ async fn the_requester_closes_and_pending_members_are_told() {
             "{backend}: {}",
             mails[0].1
         );
+        // Eight weeks after closing, the thread's tokens are dead.
+        c.now.store(T0 + 8 * 7 * 86_400 + 1, Ordering::SeqCst);
+        assert_eq!(
+            c.reply(&fw[1].0, &fw[1].1, "Yes!", 3).await,
+            ReplyOutcome::Untrusted,
+            "{backend}"
+        );
+        assert!(
+            c.new_mail().await.is_empty(),
+            "{backend}: an expired token gets no answer"
+        );
     }
 }

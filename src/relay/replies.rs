@@ -16,6 +16,10 @@ use crate::store::requests::{
 };
 use crate::store::{Backend, Store};
 
+/// How long after its request closed a token still counts: late thanks and
+/// "already filled" answers keep working for a while, then the thread is dead.
+pub const TOKEN_LIFETIME_AFTER_CLOSE: i64 = 8 * 7 * 86_400;
+
 #[derive(Debug, Clone)]
 pub struct IncomingReply {
     pub inbound_id: Option<i64>,
@@ -73,6 +77,14 @@ impl Relay {
         let Some(request) = request_for_update(tx, request_id, postgres).await? else {
             return Ok(ReplyOutcome::Untrusted);
         };
+        // Tokens of a request closed long ago are no longer honoured.
+        if request
+            .closed_at
+            .is_some_and(|c| self.now() - c > TOKEN_LIFETIME_AFTER_CLOSE)
+        {
+            tracing::info!(request_id = request.id, "reply token expired; ignored");
+            return Ok(ReplyOutcome::Untrusted);
+        }
         let intent = read_intent(&reply.new_text);
         match owner {
             TokenOwner::Forward(f) => {

@@ -35,6 +35,7 @@ pub struct RequestRow {
     pub wave: i64,
     pub wave_due_at: Option<i64>,
     pub created_at: i64,
+    pub closed_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,7 +55,7 @@ macro_rules! select_requests {
     ($tail:literal) => {
         concat!(
             "SELECT id, requester_email, requester_name, subject, body, language, message_id, token, \
-             status, wave, wave_due_at, created_at FROM requests ",
+             status, wave, wave_due_at, created_at, closed_at FROM requests ",
             $tail
         )
     };
@@ -74,6 +75,7 @@ fn request_from_row(r: &AnyRow) -> Result<RequestRow> {
         wave: r.try_get("wave")?,
         wave_due_at: r.try_get("wave_due_at")?,
         created_at: r.try_get("created_at")?,
+        closed_at: r.try_get("closed_at")?,
     })
 }
 
