@@ -9,15 +9,6 @@ use crate::domain::{Member, MemberStatus};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-macro_rules! select_members {
-    ($tail:literal) => {
-        concat!(
-            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
-            $tail
-        )
-    };
-}
-
 /// The member with this (lowercased) address, read inside the transaction.
 pub async fn member_by_key(tx: &mut Tx<'_>, email_key: &str) -> Result<Option<Member>> {
     let row = sqlx::query(select_members!("WHERE email_key = $1"))

@@ -8,17 +8,6 @@ use sqlx::any::AnyRow;
 use super::{Result, Store, StoreError, unix_now};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus};
 
-/// `SELECT <member columns> FROM members <tail>` as one static string (sqlx
-/// accepts only audited, static SQL).
-macro_rules! select_members {
-    ($tail:literal) => {
-        concat!(
-            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
-            $tail
-        )
-    };
-}
-
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -212,24 +201,15 @@ impl Store {
             MemberChange::Resume => (MemberStatus::Active, None),
             MemberChange::Leave => (MemberStatus::Left, None),
         };
-        let done = sqlx::query(
-            "UPDATE members SET status = $1, paused_until = $2, updated_at = $3 WHERE email_key = $4",
-        )
-        .bind(status.as_str())
-        .bind(until)
-        .bind(unix_now())
-        .bind(email.key())
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!(
-                "{email} is not in the directory"
-            )));
-        }
-        let member = self
-            .member_by_email(email)
+        let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
+        let mut tx = self.pool.begin().await?;
+        let id = super::circle::member_by_key(&mut tx, email.key())
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("{email} is not in the directory")))?;
+            .ok_or_else(not_found)?
+            .id;
+        super::circle::set_member_status(&mut tx, id, status, until.as_deref(), unix_now()).await?;
+        tx.commit().await?;
+        let member = self.member_by_id(id).await?.ok_or_else(not_found)?;
         tracing::info!(member_id = member.id, status = %member.status, "member status changed");
         Ok(member)
     }

@@ -3,6 +3,17 @@
 //! placeholders, integers for times and flags) over sqlx's `Any` driver, and
 //! one migration folder per backend; the same test suite runs on both.
 
+/// `SELECT <member columns> FROM members <tail>` as one static string (sqlx
+/// accepts only audited, static SQL). Defined before the modules that use it.
+macro_rules! select_members {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
+            $tail
+        )
+    };
+}
+
 pub mod circle;
 pub mod digest;
 pub mod ledger;
