@@ -178,11 +178,17 @@ async fn process_one<H: MessageHandler>(
         return Ok(Step::MovedOnly);
     }
     let max = inbox.max_message_bytes();
-    if pending.size > max {
-        let reason = format!(
-            "message of {} bytes exceeds max_message_bytes ({max})",
-            pending.size
-        );
+    // The server's size first (nothing fetched), then the bytes actually read.
+    let raw = if pending.size > max {
+        None
+    } else {
+        Some(inbox.fetch_raw(key).await?)
+    };
+    let size = raw
+        .as_ref()
+        .map_or(pending.size, |r| u64::try_from(r.len()).unwrap_or(u64::MAX));
+    let Some(raw) = raw.filter(|_| size <= max) else {
+        let reason = format!("message of {size} bytes exceeds max_message_bytes ({max})");
         return record_failure(
             inbox,
             store,
@@ -192,21 +198,7 @@ async fn process_one<H: MessageHandler>(
             &reason,
         )
         .await;
-    }
-    let raw = inbox.fetch_raw(key).await?;
-    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
-    if size > max {
-        let reason = format!("message of more than {max} bytes exceeds max_message_bytes");
-        return record_failure(
-            inbox,
-            store,
-            pending,
-            &LedgerHeaders::default(),
-            None,
-            &reason,
-        )
-        .await;
-    }
+    };
     let headers = parse_headers(&raw);
     if let Some(message_id) = &headers.message_id {
         let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;

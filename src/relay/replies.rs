@@ -98,7 +98,8 @@ impl Relay {
                     Intent::Accept => self.accept(tx, matcher, &request, &f, member, reply).await,
                     Intent::Decline => self.decline(tx, store, matcher, &request, &f).await,
                     Intent::Close | Intent::Other => {
-                        self.relay_question(tx, &request, &f, member, reply).await
+                        self.relay_question(tx, matcher, &request, &f, member, reply)
+                            .await
                     }
                 }
             }
@@ -401,6 +402,7 @@ impl Relay {
     async fn relay_question(
         &self,
         tx: &mut Tx<'_>,
+        matcher: &Matcher,
         request: &RequestRow,
         f: &ForwardRow,
         member: &Member,
@@ -412,12 +414,7 @@ impl Relay {
             member => context! { name => member.name.clone() },
             text => self.scrub(&reply.new_text, &[member.email.as_str()]),
         };
-        let requester = Recipient {
-            email: EmailAddress::parse(&request.requester_email)
-                .map_err(|e| RelayError::Config(e.to_string()))?,
-            name: request.requester_name.clone(),
-            language: if request.language == "ja" { "ja" } else { "en" },
-        };
+        let requester = self.requester(request, matcher)?;
         self.queue(
             tx,
             Queued {
