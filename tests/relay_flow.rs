@@ -32,7 +32,8 @@ struct Circle {
     matcher: Matcher,
     now: Arc<AtomicI64>,
     out: tempfile::TempDir,
-    delivered: usize,
+    /// Mail files already returned by `new_mail`.
+    seen: std::collections::HashSet<std::path::PathBuf>,
 }
 
 impl Circle {
@@ -70,7 +71,7 @@ impl Circle {
             matcher,
             now,
             out: tempfile::tempdir().unwrap(),
-            delivered: 0,
+            seen: Default::default(),
         }
     }
 
@@ -157,13 +158,11 @@ impl Circle {
         .drain()
         .await
         .unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(self.out.path().join("new"))
+        let fresh: Vec<_> = std::fs::read_dir(self.out.path().join("new"))
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| self.seen.insert(p.clone()))
             .collect();
-        files.sort();
-        let fresh = files.split_off(self.delivered.min(files.len()));
-        self.delivered += fresh.len();
         let mut mails: Vec<(String, String)> = fresh
             .iter()
             .map(|p| {

@@ -121,7 +121,7 @@ impl MaildirWriter {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let now = jiff::Timestamp::now();
         let name = format!(
-            "{}.M{}P{}Q{}.circle-relay",
+            "{}.M{:06}P{}Q{:08}.circle-relay",
             now.as_second(),
             now.subsec_microsecond(),
             std::process::id(),
