@@ -1,7 +1,7 @@
 # Shared settings and helpers for the mail stack scripts (sourced, not run).
 STATE="${MAILSTACK_DIR:-/tmp/circle-relay-mailstack}"
 DOMAIN=circle.test
-USERS="circle admin alice bob carol dave erin relay relayadmin nurse1 nurse2 coach1 asker relay2 nurse3 nurse4 asker2 stranger relay4 nurse5 asker4 relay5 nurse6 asker5 direct"
+USERS="circle admin alice bob carol dave erin relay relayadmin nurse1 nurse2 coach1 asker relay2 nurse3 nurse4 asker2 stranger relay4 nurse5 asker4 relay5 nurse6 asker5 direct relay6 relay7 relay8 relay9 cmdja cmden cmdx asker6 asker7 asker8 asker9 mem1 mem2 mem3 mem4 mem5 mem6 mem7 mem8 loadrelay"
 PASSWORD=test
 SMTP_PORT=10025
 IMAP_PORT=10143
