@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, MessageKey, RunOptions, Shutdown, ShutdownTrigger, run_inbox};
-use crate::outbox::{Sender, Transport};
+use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
 use crate::relay::Relay;
 use crate::relay::templates::Templates;
@@ -25,8 +26,11 @@ pub struct Daemon {
     pub sender: Arc<Sender>,
     inbox: Inbox,
     batch_size: usize,
+    inbox_lease: InboxLease,
     timezone: jiff::tz::TimeZone,
     digest_schedule: Schedule,
+    clock: Clock,
+    clock_moved: Arc<tokio::sync::Notify>,
 }
 
 impl Daemon {
@@ -45,13 +49,18 @@ impl Daemon {
         let digest = config.digest()?;
         let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
         let posting = circle.posting;
+        let DaemonClock {
+            clock,
+            moved: clock_moved,
+        } = DaemonClock::from_env();
         let relay = Relay::new(
             circle,
             config.relay()?,
             config.matching()?,
             token_secret,
             Templates::embedded(),
-        )?;
+        )?
+        .with_clock(clock.clone());
         let pipeline = Pipeline::new(
             Arc::new(relay),
             store.clone(),
@@ -66,16 +75,25 @@ impl Daemon {
             transport,
             address,
             security.max_mails_per_address_per_hour,
-        );
+        )
+        .with_policy(RetryPolicy {
+            lease_seconds: i64::from(outbound.lease_seconds),
+            ..RetryPolicy::default()
+        })
+        .with_clock(clock.clone());
         let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,
             pipeline: Arc::new(pipeline),
             sender: Arc::new(sender),
             inbox,
             batch_size: inbox_config.batch_size as usize,
+            inbox_lease,
             timezone,
             digest_schedule,
+            clock,
+            clock_moved,
         })
     }
 
@@ -87,8 +105,11 @@ impl Daemon {
             sender,
             mut inbox,
             batch_size,
+            inbox_lease,
             timezone,
             digest_schedule,
+            clock,
+            clock_moved,
         } = self;
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
@@ -100,7 +121,9 @@ impl Daemon {
                     batch_size,
                     after_commit: Some(hook),
                 };
-                run_inbox(&mut inbox, &store, pipeline.as_ref(), &options, shutdown).await;
+                inbox_lease
+                    .read_while_held(&mut inbox, &store, pipeline.as_ref(), &options, shutdown)
+                    .await;
             })
         };
         let sending = {
@@ -111,8 +134,12 @@ impl Daemon {
             store.clone(),
             pipeline.clone(),
             sender.clone(),
-            timezone,
-            digest_schedule,
+            Timing {
+                timezone,
+                digest_schedule,
+                clock,
+                clock_moved,
+            },
             shutdown,
         ));
         for (name, task) in [
@@ -136,10 +163,15 @@ async fn schedule(
     store: Store,
     pipeline: Arc<Pipeline>,
     sender: Arc<Sender>,
-    timezone: jiff::tz::TimeZone,
-    digest_schedule: Schedule,
+    timing: Timing,
     mut shutdown: Shutdown,
 ) {
+    let Timing {
+        timezone,
+        digest_schedule,
+        clock,
+        clock_moved,
+    } = timing;
     while !shutdown.is_triggered() {
         match pipeline.matcher().await {
             Ok(matcher) => match pipeline.relay().expire_waves(&store, &matcher).await {
@@ -161,14 +193,7 @@ async fn schedule(
             }
             Err(e) => tracing::error!(error = %e, "scheduler: follow-ups"),
         }
-        match crate::digest::send_due_digests(
-            relay,
-            &store,
-            &digest_schedule,
-            jiff::Timestamp::now().as_second(),
-        )
-        .await
-        {
+        match crate::digest::send_due_digests(relay, &store, &digest_schedule, clock()).await {
             Ok(run) if run.sent > 0 => {
                 tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
                 sender.waker().notify_one();
@@ -177,7 +202,8 @@ async fn schedule(
             Err(e) => tracing::error!(error = %e, "scheduler: digest"),
         }
         // Pauses end on the circle's calendar day.
-        let today = jiff::Timestamp::now()
+        let today = jiff::Timestamp::from_second(clock())
+            .unwrap_or_else(|_| jiff::Timestamp::now())
             .to_zoned_datetime(timezone.clone())
             .date()
             .to_string();
@@ -186,8 +212,137 @@ async fn schedule(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = clock_moved.notified() => {}
             _ = shutdown.wait() => {}
         }
+    }
+}
+
+/// What the scheduler needs to know about time.
+struct Timing {
+    timezone: jiff::tz::TimeZone,
+    digest_schedule: Schedule,
+    clock: Clock,
+    clock_moved: Arc<tokio::sync::Notify>,
+}
+
+/// One reader per inbox among daemons sharing a database: whoever holds the
+/// lease reads; the others stand by and take over once it stops renewing.
+/// Lease times are the system clock's: they are about processes, not the
+/// circle's calendar.
+struct InboxLease {
+    name: String,
+    holder: String,
+    seconds: i64,
+}
+
+impl InboxLease {
+    fn new(mailbox_id: &str, seconds: u32) -> Self {
+        let host = hostname::get()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown-host".into());
+        let started = jiff::Timestamp::now().as_nanosecond();
+        Self {
+            name: format!("inbox:{mailbox_id}"),
+            holder: format!("{host}:{}:{started}", std::process::id()),
+            seconds: i64::from(seconds),
+        }
+    }
+
+    fn now() -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+
+    /// Renewed every third of the lease; a standby looks a few times as often
+    /// so it takes over soon after the lease runs out.
+    fn renew_every(&self) -> Duration {
+        Duration::from_secs((self.seconds / 3).max(1) as u64)
+    }
+
+    fn standby_poll(&self) -> Duration {
+        Duration::from_secs((self.seconds / 10).clamp(1, 5) as u64)
+    }
+
+    async fn read_while_held(
+        &self,
+        inbox: &mut Inbox,
+        store: &Store,
+        pipeline: &Pipeline,
+        options: &RunOptions,
+        mut shutdown: Shutdown,
+    ) {
+        let mut standing_by = false;
+        while !shutdown.is_triggered() {
+            match store
+                .acquire_lease(&self.name, &self.holder, Self::now(), self.seconds)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    if !standing_by {
+                        tracing::info!(lease = %self.name, "another daemon reads the inbox; standing by");
+                        standing_by = true;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.standby_poll()) => {}
+                        _ = shutdown.wait() => {}
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the inbox lease; trying again");
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.standby_poll()) => {}
+                        _ = shutdown.wait() => {}
+                    }
+                    continue;
+                }
+            }
+            standing_by = false;
+            tracing::info!(lease = %self.name, "reading the inbox");
+            let (stop_reading, reading) = ShutdownTrigger::new();
+            let renew = self.keep_renewed(store, stop_reading, shutdown.clone());
+            tokio::join!(run_inbox(inbox, store, pipeline, options, reading), renew);
+        }
+        if let Err(e) = store.release_lease(&self.name, &self.holder).await {
+            tracing::warn!(error = %e, "could not release the inbox lease; it runs out by itself");
+        }
+    }
+
+    /// Renews the lease until shutdown or until it is lost (another daemon
+    /// took it, or renewals failed until it ran out), then stops the reader.
+    async fn keep_renewed(
+        &self,
+        store: &Store,
+        stop_reading: ShutdownTrigger,
+        mut shutdown: Shutdown,
+    ) {
+        let mut held_until = Self::now() + self.seconds;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(self.renew_every()) => {}
+                _ = shutdown.wait() => break,
+            }
+            match store
+                .acquire_lease(&self.name, &self.holder, Self::now(), self.seconds)
+                .await
+            {
+                Ok(true) => held_until = Self::now() + self.seconds,
+                Ok(false) => {
+                    tracing::warn!(lease = %self.name, "another daemon took the inbox over");
+                    break;
+                }
+                // Keep reading while the lease we hold is still good.
+                Err(e) if Self::now() + 1 < held_until => {
+                    tracing::warn!(error = %e, "cannot renew the inbox lease yet");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the inbox lease ran out; pausing the reader");
+                    break;
+                }
+            }
+        }
+        stop_reading.trigger();
     }
 }
 

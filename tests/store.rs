@@ -241,3 +241,75 @@ async fn add_refuses_an_existing_address_in_any_case() {
         assert_eq!(store.members().await.unwrap().len(), 1, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_runs_out() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in &stores {
+        let now = 1_000_000;
+        assert!(store.acquire_lease("inbox:x", "a", now, 30).await.unwrap());
+        assert!(
+            !store
+                .acquire_lease("inbox:x", "b", now + 29, 30)
+                .await
+                .unwrap(),
+            "{backend}: b cannot take a held lease"
+        );
+        assert!(
+            store
+                .acquire_lease("inbox:x", "a", now + 20, 30)
+                .await
+                .unwrap(),
+            "{backend}: the holder renews"
+        );
+        assert!(
+            !store
+                .acquire_lease("inbox:x", "b", now + 49, 30)
+                .await
+                .unwrap(),
+            "{backend}: the renewal counts from when it was made"
+        );
+        assert!(
+            store.acquire_lease("inbox:y", "b", now, 30).await.unwrap(),
+            "{backend}: another inbox is another lease"
+        );
+        assert!(
+            store
+                .acquire_lease("inbox:x", "b", now + 50, 30)
+                .await
+                .unwrap(),
+            "{backend}: b takes over once it ran out"
+        );
+        assert_eq!(
+            store
+                .lease_holder("inbox:x", now + 51)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("b")
+        );
+        assert!(
+            !store
+                .acquire_lease("inbox:x", "a", now + 51, 30)
+                .await
+                .unwrap()
+        );
+        store.release_lease("inbox:x", "a").await.unwrap();
+        assert_eq!(
+            store
+                .lease_holder("inbox:x", now + 51)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("b"),
+            "{backend}: only the holder can release"
+        );
+        store.release_lease("inbox:x", "b").await.unwrap();
+        assert!(
+            store
+                .acquire_lease("inbox:x", "a", now + 52, 30)
+                .await
+                .unwrap()
+        );
+    }
+}

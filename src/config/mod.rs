@@ -115,7 +115,11 @@ impl Config {
         };
         // CIRCLE_RELAY_CONFIG names the file itself (see the CLI) and
         // CIRCLE_RELAY_EXTRA_CA_FILE a CA to trust for a self-signed server (inbox); not keys.
-        if rest == "CONFIG" || rest == "LOG" || rest == "EXTRA_CA_FILE" {
+        if rest == "CONFIG"
+            || rest == "LOG"
+            || rest == "EXTRA_CA_FILE"
+            || rest == "CLOCK_OFFSET_FILE"
+        {
             return Ok(());
         }
         let lower = rest.to_ascii_lowercase();
@@ -251,6 +255,10 @@ impl Config {
             _ if i.batch_size == 0 => {
                 Err(self.error("inbox", Some("batch_size"), "must be at least 1".into()))
             }
+            // Renewed every third of it: below 3 s a slow database round trip loses it.
+            _ if i.lease_seconds < 3 => {
+                Err(self.error("inbox", Some("lease_seconds"), "must be at least 3".into()))
+            }
             _ => Ok(i),
         }
     }
@@ -267,6 +275,11 @@ impl Config {
                 "outbound",
                 Some("path"),
                 "required when kind = \"maildir\"".into(),
+            )),
+            _ if o.lease_seconds == 0 => Err(self.error(
+                "outbound",
+                Some("lease_seconds"),
+                "must be at least 1".into(),
             )),
             _ => Ok(o),
         }

@@ -104,6 +104,9 @@ pub struct InboxConfig {
     pub max_message_bytes: u64,
     /// At most this many messages are taken per round.
     pub batch_size: u32,
+    /// Only one daemon reads the inbox; if it dies, another takes over after
+    /// at most this long (the lease is renewed every third of it).
+    pub lease_seconds: u32,
 }
 
 impl Default for InboxConfig {
@@ -123,6 +126,7 @@ impl Default for InboxConfig {
             path: "mail/inbox".into(),
             max_message_bytes: 10 * 1024 * 1024,
             batch_size: 50,
+            lease_seconds: 30,
         }
     }
 }
@@ -145,6 +149,9 @@ pub struct OutboundConfig {
     pub password: Secret,
     /// Maildir root, for `kind = "maildir"`.
     pub path: String,
+    /// A mail being sent is claimed for this long; if its sender dies, another
+    /// (or the restarted one) sends it after the claim runs out.
+    pub lease_seconds: u32,
 }
 
 impl Default for OutboundConfig {
@@ -157,6 +164,7 @@ impl Default for OutboundConfig {
             username: String::new(),
             password: Secret::default(),
             path: "mail/sent".into(),
+            lease_seconds: 300,
         }
     }
 }

@@ -15,8 +15,7 @@ use super::transport::{SendError, Transport};
 use crate::domain::EmailAddress;
 use crate::store::{Store, StoreError, outbox::ClaimedMail};
 
-/// Seconds since the UNIX epoch; replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::clock::Clock;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -75,7 +74,7 @@ impl Sender {
             from,
             cap_per_hour: i64::from(cap_per_hour),
             policy: RetryPolicy::default(),
-            clock: Arc::new(|| jiff::Timestamp::now().as_second()),
+            clock: crate::clock::system(),
             wake: Arc::new(Notify::new()),
         }
     }

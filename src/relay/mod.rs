@@ -13,8 +13,6 @@ pub mod templates;
 pub mod token;
 mod waves;
 
-use std::sync::Arc;
-
 use minijinja::{Value, context};
 
 use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
@@ -59,8 +57,7 @@ impl RelayError {
     }
 }
 
-/// Seconds since the UNIX epoch; replaceable in tests.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::clock::Clock;
 
 pub struct Relay {
     circle: CircleConfig,
@@ -127,7 +124,7 @@ impl Relay {
             matching,
             key: TokenKey::new(token_secret),
             templates,
-            clock: Arc::new(|| jiff::Timestamp::now().as_second()),
+            clock: crate::clock::system(),
         })
     }
 
@@ -140,7 +137,8 @@ impl Relay {
         &self.address
     }
 
-    fn now(&self) -> i64 {
+    /// Now, by the relay's clock.
+    pub fn now(&self) -> i64 {
         (self.clock)()
     }
 

@@ -16,6 +16,7 @@ macro_rules! select_members {
 
 pub mod circle;
 pub mod digest;
+mod leases;
 pub mod ledger;
 mod members;
 pub mod outbox;
