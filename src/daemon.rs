@@ -31,6 +31,8 @@ pub struct Daemon {
     digest_schedule: Schedule,
     clock: Clock,
     clock_moved: Arc<tokio::sync::Notify>,
+    /// `[server] listen`: where /healthz and /metrics are served; empty for off.
+    listen: String,
 }
 
 impl Daemon {
@@ -94,6 +96,7 @@ impl Daemon {
             digest_schedule,
             clock,
             clock_moved,
+            listen: config.server()?.listen,
         })
     }
 
@@ -110,7 +113,21 @@ impl Daemon {
             digest_schedule,
             clock,
             clock_moved,
+            listen,
         } = self;
+        let server = if listen.is_empty() {
+            None
+        } else {
+            match crate::observe::serve(&listen, store.clone(), clock.clone(), shutdown.clone())
+                .await
+            {
+                Ok(task) => Some(task),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
+                    None
+                }
+            }
+        };
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
@@ -151,6 +168,9 @@ impl Daemon {
                 Ok(()) => tracing::info!(task = name, "stopped"),
                 Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
             }
+        }
+        if let Some(server) = server {
+            let _ = server.await;
         }
         store.close().await;
     }

@@ -150,6 +150,9 @@ impl ImapInbox {
                 "UIDVALIDITY changed; rescanning the folder"
             );
         }
+        if self.uidvalidity != 0 {
+            crate::observe::imap_reconnected();
+        }
         self.uidvalidity = validity;
         self.scan_from = 1;
         self.session = Some(session);

@@ -167,6 +167,7 @@ async fn process_one<H: MessageHandler>(
     pending: &Pending,
 ) -> Result<Step> {
     let key = &pending.key;
+    let started = std::time::Instant::now();
     if let Some(entry) = store.ledger_lookup(key_of(key)).await? {
         info!(inbound_id = entry.id, "already in the ledger: moving only");
         let folder = if entry.failed() {
@@ -246,6 +247,16 @@ async fn process_one<H: MessageHandler>(
                 }
             };
             info!(inbound_id = id, kind = %handled.kind, "handled");
+            let outcome_name = if handled.failure.is_some() {
+                "failed"
+            } else {
+                "processed"
+            };
+            crate::observe::message_handled(
+                &handled.kind,
+                outcome_name,
+                started.elapsed().as_secs_f64(),
+            );
             move_and_mark(inbox, store, key, id, folder).await?;
             Ok(if handled.failure.is_some() {
                 Step::Failed

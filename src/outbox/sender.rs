@@ -129,6 +129,7 @@ impl Sender {
             >= self.cap_per_hour
         {
             tracing::warn!("hourly cap for this recipient reached; mail held");
+            crate::observe::send_failed("held");
             report.held += 1;
             return self
                 .store
@@ -141,17 +142,20 @@ impl Sender {
         match self.transport.send(&self.from, &to, &mail.message).await {
             Ok(()) => {
                 tracing::info!("mail sent");
+                crate::observe::mail_sent(&mail.kind);
                 report.sent += 1;
                 self.store.outbox_sent(mail.id, (self.clock)()).await
             }
             Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
                 let next = now + self.policy.delay_after(mail.attempts);
                 tracing::warn!(error = %e, retry_at = next, "send failed; will retry");
+                crate::observe::send_failed("temporary");
                 report.retried += 1;
                 self.store.outbox_retry(mail.id, next, &e.to_string()).await
             }
             Err(e) => {
                 tracing::error!(error = %e, "send failed for good; mail retired");
+                crate::observe::send_failed("permanent");
                 report.failed += 1;
                 self.store.outbox_failed(mail.id, &e.to_string()).await
             }

@@ -21,6 +21,7 @@ pub mod ledger;
 mod members;
 pub mod outbox;
 pub mod requests;
+mod stats;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 use crate::config::DatabaseConfig;
 
 pub use members::{ImportSummary, MemberChange};
+pub use stats::CircleStats;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
