@@ -399,14 +399,45 @@ pub struct DaemonProcess(std::process::Child);
 
 impl DaemonProcess {
     pub fn run(config: &std::path::Path) -> Self {
+        Self::run_with_env(config, &[])
+    }
+
+    /// `run` with extra environment (e.g. `CIRCLE_RELAY_CLOCK_OFFSET_FILE`).
+    pub fn run_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .spawn()
             .expect("start circle-relay run");
         Self(child)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGKILL: no chance to finish anything or release a lease.
+    pub fn kill9(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM, then waits for a clean stop; true when it exited by itself.
+    pub fn terminate(&mut self, within: Duration) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 }
 
@@ -446,4 +477,98 @@ pub fn inbox_count(user: &str) -> usize {
                 .unwrap_or(0)
         })
         .sum()
+}
+
+/// Writes a config for a circle at `relay_user@circle.test` that reads its
+/// IMAP inbox and sends over SMTP on the mail stack, on the database at
+/// `db_url`; `extra` is appended (more sections, e.g. `[relay]`).
+pub fn write_config(dir: &std::path::Path, relay_user: &str, db_url: &str, extra: &str) -> PathBuf {
+    let config = dir.join("circle-relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[circle]\nname = \"Care Circle\"\naddress = \"{relay_user}@{DOMAIN}\"\nadmins = [\"relayadmin@{DOMAIN}\"]\nposting = \"anyone\"\n\
+             [database]\nurl = \"{db_url}\"\n\
+             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay_user}\"\npassword = \"test\"\n\
+             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+             {extra}\n",
+            imap = IMAP.1,
+            smtp = SMTP.1,
+        ),
+    )
+    .expect("write config");
+    config
+}
+
+/// `circle-relay members import` of `csv` with `config`; panics on failure.
+pub fn import_members(config: &std::path::Path, csv: &str) {
+    let file = config.with_file_name("members.csv");
+    std::fs::write(&file, csv).expect("write members.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
+        .arg("--config")
+        .arg(config)
+        .args(["members", "import"])
+        .arg(&file)
+        .output()
+        .expect("run members import");
+    assert!(
+        out.status.success(),
+        "members import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One mail as a user sees it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub message_id: String,
+    pub in_reply_to: String,
+    pub subject: String,
+    pub text: String,
+    pub raw: Vec<u8>,
+}
+
+/// Every mail in `user`'s INBOX (Maildir new/ and cur/), parsed.
+pub fn inbox_mails(user: &str) -> Vec<Mail> {
+    let root = maildir_of(user);
+    let mut out = Vec::new();
+    for dir in ["new", "cur"] {
+        for entry in std::fs::read_dir(root.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(raw) = std::fs::read(entry.path()) else {
+                continue; // moved meanwhile
+            };
+            let Some(m) = mail_parser::MessageParser::default().parse(&raw) else {
+                continue;
+            };
+            out.push(Mail {
+                message_id: m.message_id().unwrap_or("").to_string(),
+                in_reply_to: m.in_reply_to().as_text().unwrap_or("").to_string(),
+                subject: m.subject().unwrap_or("").to_string(),
+                text: m.body_text(0).unwrap_or_default().to_string(),
+                raw: raw.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// Waits (up to `within`) until `user`'s INBOX holds at least `n` mails.
+pub async fn until_inbox(user: &str, n: usize, within: Duration) -> Vec<Mail> {
+    let deadline = Instant::now() + within;
+    loop {
+        let mails = inbox_mails(user);
+        if mails.len() >= n {
+            return mails;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{user} has {} mails after {within:?}, expected {n}",
+            mails.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
