@@ -253,6 +253,7 @@ struct Timing {
 struct InboxLease {
     name: String,
     holder: String,
+    host: String,
     seconds: i64,
 }
 
@@ -265,7 +266,52 @@ impl InboxLease {
         Self {
             name: format!("inbox:{mailbox_id}"),
             holder: format!("{host}:{}:{started}", std::process::id()),
+            host,
             seconds: i64::from(seconds),
+        }
+    }
+
+    /// Whether `holder` (host:pid:started) is a process on this machine that
+    /// is gone: an earlier run of this daemon that crashed. Restarting after
+    /// a crash then need not wait for its lease to run out.
+    fn holder_is_dead_here(&self, holder: &str) -> bool {
+        let mut parts = holder.rsplitn(3, ':');
+        let (Some(started), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        if host != self.host || holder == self.holder {
+            return false;
+        }
+        let Ok(pid) = pid.parse::<u32>() else {
+            return false;
+        };
+        if pid == std::process::id() {
+            // Same pid, another start time: our own earlier life (pid 1 in a container).
+            return !self.holder.ends_with(&format!(":{started}"));
+        }
+        cfg!(target_os = "linux") && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    /// Takes the lease over from a crashed earlier run on this machine.
+    async fn take_from_dead(&self, store: &Store) -> bool {
+        let Ok(Some(holder)) = store.lease_holder(&self.name, Self::now()).await else {
+            return false;
+        };
+        if !self.holder_is_dead_here(&holder) {
+            return false;
+        }
+        match store
+            .take_lease_from(&self.name, &holder, &self.holder, Self::now(), self.seconds)
+            .await
+        {
+            Ok(taken) => {
+                if taken {
+                    tracing::info!(lease = %self.name, previous = %holder, "took the inbox over from a process that is gone");
+                }
+                taken
+            }
+            Err(_) => false,
         }
     }
 
@@ -298,6 +344,7 @@ impl InboxLease {
                 .await
             {
                 Ok(true) => {}
+                Ok(false) if self.take_from_dead(store).await => {}
                 Ok(false) => {
                     if !standing_by {
                         tracing::info!(lease = %self.name, "another daemon reads the inbox; standing by");

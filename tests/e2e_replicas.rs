@@ -202,10 +202,62 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
         "takeover took {took:?} with a {LEASE_SECONDS} s lease"
     );
     until_inbox("mem8", 2, Duration::from_secs(10)).await;
+    eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_SECONDS} s)");
+
+    // A holder that hangs (SIGSTOP: alive, but silent, like a cut-off host)
+    // keeps its lease only until it runs out; when it wakes up it finds the
+    // inbox taken and stops reading, so there is still one reader.
+    let mut third = DaemonProcess::run(&config);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    second.signal("STOP");
+    let stopped = Instant::now();
+    submit_raw(
+        "asker9@circle.test",
+        "relay9@circle.test",
+        &request(
+            "asker9@circle.test",
+            "relay9@circle.test",
+            "takeover-3@circle.test",
+            "Nurse for class three",
+        ),
+    )
+    .await;
+    until_inbox("asker9", 3, Duration::from_secs(LEASE_SECONDS + 20)).await;
+    let took = stopped.elapsed();
+    let holder = lease_holder(&store).await.unwrap_or_default();
+    assert!(
+        holder.contains(&format!(":{}:", third.pid())),
+        "the third daemon reads now: {holder}"
+    );
+    assert!(
+        took < Duration::from_secs(2 * LEASE_SECONDS + 4),
+        "takeover from a hung holder took {took:?} with a {LEASE_SECONDS} s lease"
+    );
+    second.signal("CONT");
+    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS / 3 + 1)).await;
+    submit_raw(
+        "asker9@circle.test",
+        "relay9@circle.test",
+        &request(
+            "asker9@circle.test",
+            "relay9@circle.test",
+            "takeover-4@circle.test",
+            "Nurse for class four",
+        ),
+    )
+    .await;
+    until_inbox("asker9", 4, Duration::from_secs(20)).await;
+    until_inbox("mem8", 4, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let asker = inbox_mails("asker9");
-    assert_eq!(asker.len(), 2, "one acknowledgement per request");
-    assert_eq!(counts(&asker, |m| m.in_reply_to.as_str()).len(), 2);
-    assert_eq!(inbox_mails("mem8").len(), 2, "one forward per request");
-    eprintln!("takeover after SIGKILL: {took:?} (lease {LEASE_SECONDS} s)");
+    assert_eq!(asker.len(), 4, "one acknowledgement per request");
+    assert_eq!(counts(&asker, |m| m.in_reply_to.as_str()).len(), 4);
+    assert_eq!(inbox_mails("mem8").len(), 4, "one forward per request");
+    let handled: Vec<(i64,)> = sqlx::query_as("SELECT COUNT(*) FROM inbound_messages")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(handled, vec![(4,)], "each message handled once");
+    eprintln!("takeover from a hung holder: {took:?} (lease {LEASE_SECONDS} s)");
+    third.kill9();
 }

@@ -40,6 +40,28 @@ impl Store {
         Ok(())
     }
 
+    /// Hands `name` from `from` (known dead) to `to`; false when `from` no
+    /// longer holds it.
+    pub async fn take_lease_from(
+        &self,
+        name: &str,
+        from: &str,
+        to: &str,
+        now: i64,
+        seconds: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE leases SET holder = $1, expires_at = $2 WHERE name = $3 AND holder = $4",
+        )
+        .bind(to)
+        .bind(now + seconds)
+        .bind(name)
+        .bind(from)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Who holds `name` now, if anyone does.
     pub async fn lease_holder(&self, name: &str, now: i64) -> Result<Option<String>> {
         let holder: Option<(String,)> =

@@ -425,6 +425,15 @@ impl DaemonProcess {
         let _ = self.0.wait();
     }
 
+    /// Sends `signal` (e.g. "STOP", "CONT") with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.0.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// SIGTERM, then waits for a clean stop; true when it exited by itself.
     pub fn terminate(&mut self, within: Duration) -> bool {
         let _ = Command::new("kill")
