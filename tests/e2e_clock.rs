@@ -1,0 +1,123 @@
+//! Time-driven flows in a real daemon process on the real mail stack, with
+//! the daemon's clock moved by the test (`CIRCLE_RELAY_CLOCK_OFFSET_FILE`):
+//! a wave nobody answers times out and the next member is asked; when the
+//! last wave times out too, the requester and the admins are told.
+
+#[path = "inbox_support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use support::{DaemonProcess, import_members, inbox_mails, submit_raw, until_inbox, write_config};
+
+const HOUR: i64 = 3600;
+
+/// A digest weekday five days ahead: the clock moves four days at most, so no
+/// weekly digest falls inside this test.
+fn digest_day_out_of_reach() -> &'static str {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let ahead = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+        .date()
+        .checked_add(jiff::Span::new().days(5))
+        .unwrap();
+    DAYS[ahead.weekday().to_monday_zero_offset() as usize]
+}
+
+#[tokio::test]
+async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available() {
+    support::require_stack();
+    for u in ["relay2", "nurse3", "nurse4", "asker2", "relayadmin"] {
+        support::reset_user(u);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clock = dir.path().join("clock-offset");
+    std::fs::write(&clock, "0").unwrap();
+    let config = write_config(
+        dir.path(),
+        "relay2",
+        &format!("sqlite://{}", dir.path().join("relay.db").display()),
+        &format!(
+            "[security]\ntoken_secret = \"clock-test-secret-1234\"\n\
+             [matching]\nshortlist = 1\n\
+             [relay]\nwaves = 2\nanswer_within_hours = 48\n\
+             [digest]\nweekday = \"{}\"\ntime = \"23:00\"\n",
+            digest_day_out_of_reach()
+        ),
+    );
+    import_members(
+        &config,
+        "email,name,skills,bio,languages,region,status\n\
+         nurse3@circle.test,Amy Clark,registered nurse;first aid instructor,Nurse teaching first aid and CPR in Tokyo.,en,Tokyo,\n\
+         nurse4@circle.test,木村 千恵,看護師,看護師です。,ja,東京,\n",
+    );
+    let clock_env = clock.to_string_lossy().to_string();
+    let _daemon =
+        DaemonProcess::run_with_env(&config, &[("CIRCLE_RELAY_CLOCK_OFFSET_FILE", &clock_env)]);
+    submit_raw(
+        "asker2@circle.test",
+        "relay2@circle.test",
+        "From: Greg <asker2@circle.test>\nTo: relay2@circle.test\nSubject: First aid trainer\n\
+         Message-ID: <clock-req@circle.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+         We need a registered nurse to teach first aid and CPR to our staff in Tokyo.\n",
+    )
+    .await;
+    let first = until_inbox("nurse3", 1, Duration::from_secs(30)).await;
+    assert!(
+        first[0].subject.contains("Can you help?"),
+        "{}",
+        first[0].subject
+    );
+    until_inbox("asker2", 1, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        inbox_mails("nurse4").is_empty(),
+        "the first wave is one member"
+    );
+
+    // 47 hours on: still the first wave's time.
+    std::fs::write(&clock, (47 * HOUR).to_string()).unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        inbox_mails("nurse4").is_empty(),
+        "asked again before the wave timed out"
+    );
+
+    // 49 hours on: the wave timed out; the next member is asked.
+    std::fs::write(&clock, (49 * HOUR).to_string()).unwrap();
+    let second = until_inbox("nurse4", 1, Duration::from_secs(20)).await;
+    assert!(
+        second[0].subject.contains("First aid trainer"),
+        "{}",
+        second[0].subject
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        inbox_mails("asker2").len(),
+        1,
+        "the requester hears nothing yet"
+    );
+
+    // 98 hours on: the last wave timed out too.
+    std::fs::write(&clock, (98 * HOUR).to_string()).unwrap();
+    let asker = until_inbox("asker2", 2, Duration::from_secs(20)).await;
+    let told = asker
+        .iter()
+        .find(|m| m.subject.contains("About your request"))
+        .expect("the requester is told nobody was available");
+    assert!(!told.text.contains("nurse3@circle.test") && !told.text.contains("nurse4@circle.test"));
+    until_inbox("relayadmin", 1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        inbox_mails("asker2").len(),
+        2,
+        "acknowledgement and nobody-available"
+    );
+    assert_eq!(inbox_mails("nurse3").len(), 1, "one forward, nothing else");
+    assert_eq!(inbox_mails("nurse4").len(), 1, "one forward, nothing else");
+    assert_eq!(
+        inbox_mails("relayadmin").len(),
+        1,
+        "the admins are told once"
+    );
+}
