@@ -46,6 +46,13 @@ impl Relay {
             .iter()
             .find(|m| m.email.key() == msg.from.key());
         let language = self.language_of(requester_member, &msg.subject, &msg.body);
+        // What members will read: the requester's own address (a signature)
+        // and relay addresses are hidden until an introduction.
+        let private = [msg.from.as_str()];
+        let (subject, body) = (
+            self.scrub(&msg.subject, &private),
+            self.scrub(&msg.body, &private),
+        );
         let request_id = insert_request(
             tx,
             &NewRequest {
@@ -53,8 +60,8 @@ impl Relay {
                 requester_email: msg.from.as_str().to_string(),
                 requester_name: msg.from_name.clone(),
                 requester_member_id: requester_member.map(|m| m.id),
-                subject: msg.subject.clone(),
-                body: msg.body.clone(),
+                subject: subject.clone(),
+                body: body.clone(),
                 language: language.to_string(),
                 message_id: msg.message_id.clone(),
             },
@@ -78,7 +85,7 @@ impl Relay {
             self.matching.shortlist as usize,
         );
         let request_ctx = context! {
-            number => request_id, subject => msg.subject.clone(), body => msg.body.clone(),
+            number => request_id, subject => subject.clone(), body => body.clone(),
             requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => "open",
         };
 

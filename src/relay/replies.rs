@@ -465,7 +465,7 @@ impl Relay {
 
     /// Text passed from one side to the other loses the other side's address
     /// and any relay address, even inside quotes.
-    fn scrub(&self, text: &str, private: &[&str]) -> String {
+    pub(super) fn scrub(&self, text: &str, private: &[&str]) -> String {
         let domain = self.domain().to_ascii_lowercase();
         text.split_inclusive(char::is_whitespace)
             .map(|word| {
