@@ -488,19 +488,218 @@ pub fn inbox_count(user: &str) -> usize {
         .sum()
 }
 
+/// One message found in a user's Maildir, parsed.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// Without angle brackets.
+    pub message_id: String,
+    /// The From address.
+    pub from: String,
+    /// In-Reply-To, without angle brackets ("" when absent).
+    pub in_reply_to: String,
+    pub subject: String,
+    /// Subject, a newline, then the decoded text body.
+    pub text: String,
+    pub raw: Vec<u8>,
+    /// `""` for INBOX, else the folder's name (e.g. `Processed`).
+    pub folder: String,
+}
+
+impl Mail {
+    fn parse(raw: Vec<u8>, folder: &str) -> Option<Self> {
+        let m = mail_parser::MessageParser::default().parse(&raw)?;
+        let from = m
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or("")
+            .to_string();
+        let subject = m.subject().unwrap_or("").to_string();
+        let text = format!("{subject}\n{}", m.body_text(0).unwrap_or_default());
+        Some(Self {
+            message_id: m.message_id().unwrap_or("").to_string(),
+            in_reply_to: m.in_reply_to().as_text().unwrap_or("").to_string(),
+            from,
+            subject,
+            text,
+            folder: folder.to_string(),
+            raw,
+        })
+    }
+
+    /// A header's raw value, trimmed and unfolded; `None` when absent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let m = mail_parser::MessageParser::default().parse(&self.raw)?;
+        let v = m.header_raw(name)?;
+        Some(v.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// The Reply-To address ("" when there is none).
+    pub fn reply_to(&self) -> String {
+        mail_parser::MessageParser::default()
+            .parse(&self.raw)
+            .and_then(|m| {
+                m.reply_to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .map(str::to_string)
+            })
+            .unwrap_or_default()
+    }
+
+    /// True when the raw message (headers and all parts) contains `s`.
+    pub fn raw_contains(&self, s: &str) -> bool {
+        self.raw.windows(s.len()).any(|w| w == s.as_bytes())
+    }
+}
+
+/// Every message in `user`'s mailbox (INBOX and every folder), parsed.
+pub fn mailbox(user: &str) -> Vec<Mail> {
+    let root = maildir_of(user);
+    let mut dirs = vec![(String::new(), root.clone())];
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(folder) = name.strip_prefix('.')
+                && e.path().is_dir()
+            {
+                dirs.push((folder.to_string(), e.path()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for (folder, dir) in dirs {
+        for sub in ["new", "cur"] {
+            for f in std::fs::read_dir(dir.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                files.push((f.file_name(), folder.clone(), f.path()));
+            }
+        }
+    }
+    // Dovecot names files `SECONDS.M…`: roughly the delivery order.
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|(_, folder, path)| Mail::parse(std::fs::read(path).ok()?, &folder))
+        .collect()
+}
+
+/// How long an e2e test waits for a mail to arrive.
+pub const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits (up to [`MAIL_TIMEOUT`]) until `user`'s mailbox holds at least `n`
+/// messages, and returns them all.
+pub async fn until_mail(user: &str, n: usize) -> Vec<Mail> {
+    until_mail_within(user, n, MAIL_TIMEOUT).await
+}
+
+/// [`until_mail`] with another time limit (bursts, restarts).
+pub async fn until_mail_within(user: &str, n: usize, within: Duration) -> Vec<Mail> {
+    let start = Instant::now();
+    loop {
+        let m = mailbox(user);
+        if m.len() >= n {
+            return m;
+        }
+        if start.elapsed() > within {
+            let subjects: Vec<_> = m.iter().map(|m| m.subject.clone()).collect();
+            panic!("{user} never received {n} mails in {within:?}: has {subjects:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits (up to [`MAIL_TIMEOUT`]) until `user`'s mailbox holds a message
+/// for which `pred` holds (`what` names it in the panic), and returns it.
+pub async fn until_mail_where(user: &str, what: &str, pred: impl Fn(&Mail) -> bool) -> Mail {
+    let start = Instant::now();
+    loop {
+        let all = mailbox(user);
+        if let Some(m) = all.iter().find(|m| pred(m)) {
+            return m.clone();
+        }
+        if start.elapsed() > MAIL_TIMEOUT {
+            let subjects: Vec<_> = all.iter().map(|m| m.subject.clone()).collect();
+            panic!("{user} never received {what}: has {subjects:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the daemon reading `relay_user`'s INBOX has moved `n`
+/// messages to `Processed` (and left none in INBOX), then a little longer
+/// so that whatever it sent in answer has been delivered.
+pub async fn until_processed(relay_user: &str, n: usize) {
+    let start = Instant::now();
+    loop {
+        let all = mailbox(relay_user);
+        let done = all.iter().filter(|m| m.folder == "Processed").count();
+        let waiting = all.iter().filter(|m| m.folder.is_empty()).count();
+        if done >= n && waiting == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < MAIL_TIMEOUT,
+            "{relay_user}: {done} of {n} messages processed, {waiting} still in INBOX"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The outbox is drained right after each message; Postfix delivers at once.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+/// A circle on the mail stack as [`circle_config`] makes it, on SQLite in
+/// `dir` with a test token secret and `admins` (user names), and `members`
+/// (CSV) imported.
+pub fn setup_circle(
+    dir: &std::path::Path,
+    relay_user: &str,
+    admins: &[&str],
+    members: &str,
+    extra: &str,
+) -> PathBuf {
+    let config = circle_config(
+        dir,
+        relay_user,
+        &format!("sqlite://{}", dir.join("relay.db").display()),
+        admins,
+        &format!("[security]\ntoken_secret = \"an-end-to-end-secret\"\n{extra}"),
+    );
+    import_members(&config, members);
+    config
+}
+
+/// [`circle_config`] with `relayadmin` as the admin.
+pub fn write_config(dir: &std::path::Path, relay_user: &str, db_url: &str, extra: &str) -> PathBuf {
+    circle_config(dir, relay_user, db_url, &["relayadmin"], extra)
+}
+
 /// Writes a config for a circle at `relay_user@circle.test` that reads its
 /// IMAP inbox and sends over SMTP on the mail stack, on the database at
-/// `db_url`; `extra` is appended (more sections, e.g. `[relay]`).
-pub fn write_config(dir: &std::path::Path, relay_user: &str, db_url: &str, extra: &str) -> PathBuf {
+/// `db_url`, `admins` (user names), anyone may post; `extra` is appended
+/// (more sections: `[security]` is required).
+pub fn circle_config(
+    dir: &std::path::Path,
+    relay_user: &str,
+    db_url: &str,
+    admins: &[&str],
+    extra: &str,
+) -> PathBuf {
     let config = dir.join("circle-relay.toml");
+    let admins: Vec<String> = admins.iter().map(|a| format!("\"{a}@{DOMAIN}\"")).collect();
     std::fs::write(
         &config,
         format!(
-            "[circle]\nname = \"Care Circle\"\naddress = \"{relay_user}@{DOMAIN}\"\nadmins = [\"relayadmin@{DOMAIN}\"]\nposting = \"anyone\"\n\
+            "[circle]\nname = \"Care Circle\"\naddress = \"{relay_user}@{DOMAIN}\"\nadmins = [{admins}]\nposting = \"anyone\"\n\
              [database]\nurl = \"{db_url}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay_user}\"\npassword = \"test\"\n\
-             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+             [inbox]\nkind = \"imap\"\nhost = \"{host}\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay_user}\"\npassword = \"test\"\n\
+             [outbound]\nkind = \"smtp\"\nhost = \"{host}\"\nport = {smtp}\ntls = \"none\"\n\
              {extra}\n",
+            admins = admins.join(", "),
+            host = IMAP.0,
             imap = IMAP.1,
             smtp = SMTP.1,
         ),
@@ -513,71 +712,93 @@ pub fn write_config(dir: &std::path::Path, relay_user: &str, db_url: &str, extra
 pub fn import_members(config: &std::path::Path, csv: &str) {
     let file = config.with_file_name("members.csv");
     std::fs::write(&file, csv).expect("write members.csv");
-    let out = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
-        .arg("--config")
-        .arg(config)
-        .args(["members", "import"])
-        .arg(&file)
-        .output()
-        .expect("run members import");
-    assert!(
-        out.status.success(),
-        "members import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cli(config, &["members", "import", &file.display().to_string()]);
 }
 
-/// One mail as a user sees it.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub message_id: String,
-    pub in_reply_to: String,
-    pub subject: String,
-    pub text: String,
-    pub raw: Vec<u8>,
-}
-
-/// Every mail in `user`'s INBOX (Maildir new/ and cur/), parsed.
+/// The mails in `user`'s INBOX (not in other folders).
 pub fn inbox_mails(user: &str) -> Vec<Mail> {
-    let root = maildir_of(user);
-    let mut out = Vec::new();
-    for dir in ["new", "cur"] {
-        for entry in std::fs::read_dir(root.join(dir))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let Ok(raw) = std::fs::read(entry.path()) else {
-                continue; // moved meanwhile
-            };
-            let Some(m) = mail_parser::MessageParser::default().parse(&raw) else {
-                continue;
-            };
-            out.push(Mail {
-                message_id: m.message_id().unwrap_or("").to_string(),
-                in_reply_to: m.in_reply_to().as_text().unwrap_or("").to_string(),
-                subject: m.subject().unwrap_or("").to_string(),
-                text: m.body_text(0).unwrap_or_default().to_string(),
-                raw: raw.clone(),
-            });
-        }
-    }
-    out
+    mailbox(user)
+        .into_iter()
+        .filter(|m| m.folder.is_empty())
+        .collect()
 }
 
 /// Waits (up to `within`) until `user`'s INBOX holds at least `n` mails.
 pub async fn until_inbox(user: &str, n: usize, within: Duration) -> Vec<Mail> {
-    let deadline = Instant::now() + within;
+    let start = Instant::now();
     loop {
         let mails = inbox_mails(user);
         if mails.len() >= n {
             return mails;
         }
         assert!(
-            Instant::now() < deadline,
-            "{user} has {} mails after {within:?}, expected {n}",
+            start.elapsed() < within,
+            "{user} has {} mails in INBOX after {within:?}, expected {n}",
             mails.len()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs `circle-relay --config CONFIG ARGS…`, which must succeed; its stdout.
+pub fn cli(config: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("circle-relay runs");
+    assert!(
+        out.status.success(),
+        "circle-relay {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `email`'s status as `members list` shows it (`None`: not in the directory).
+pub fn member_status(config: &std::path::Path, email: &str) -> Option<String> {
+    cli(config, &["members", "list"]).lines().find_map(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        (cols.get(2) == Some(&email)).then(|| cols[1].to_string())
+    })
+}
+
+/// An RFC 2047 encoded word (UTF-8, base64) for non-ASCII header text.
+pub fn encode_word(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_string();
+    }
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("=?UTF-8?B?{out}?=")
+}
+
+/// Sends a plain-text UTF-8 message by SMTP: `From: from`, `To: to`, the
+/// subject (encoded when not ASCII), `headers` (each ending in `\n`), a fresh
+/// Message-ID, and `body`. Returns the Message-ID (without brackets).
+pub async fn send_text(from: &str, to: &str, subject: &str, headers: &str, body: &str) -> String {
+    let id = new_message_id("e2e");
+    let raw = format!(
+        "From: {from}\nTo: {to}\nSubject: {subject}\n{headers}Message-ID: {id}\n\
+         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n",
+        subject = encode_word(subject),
+    );
+    submit_raw(from, to, &raw).await;
+    id.trim_matches(['<', '>']).to_string()
 }
