@@ -4,6 +4,7 @@
 mod check;
 mod demo;
 mod digest;
+mod generate;
 mod init;
 mod match_cmd;
 mod members;
@@ -61,6 +62,17 @@ pub enum Command {
     Digest(DigestCommand),
     /// A self-contained tour on embedded defaults.
     Demo,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (circle-relay.1), or write every page into a folder.
+    Man {
+        /// Write circle-relay.1 and one page per subcommand into this folder.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +92,12 @@ pub enum DigestCommand {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // These describe the command line itself: no config, no logging.
+    match &cli.command {
+        Command::Completions { shell } => return generate::completions(*shell),
+        Command::Man { out_dir } => return generate::man(out_dir.as_deref()),
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref())?;
     let log = config.log()?;
     let format = match cli.log_format.as_deref() {
@@ -113,6 +131,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
         Command::Demo => demo::run().await,
+        // Answered above, before the config is read.
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }
 
