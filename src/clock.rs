@@ -40,13 +40,16 @@ impl DaemonClock {
             };
         };
         tracing::warn!(file = %path.display(), "the clock is shifted by the offset file (testing)");
-        let offset = Arc::new(AtomicI64::new(read_offset(&path)));
+        let offset = Arc::new(AtomicI64::new(read_offset(&path).unwrap_or(0)));
         {
             let (offset, moved) = (offset.clone(), moved.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    let now = read_offset(&path);
+                    // A file caught mid-write reads empty: keep the last offset.
+                    let Some(now) = read_offset(&path) else {
+                        continue;
+                    };
                     if offset.swap(now, Ordering::SeqCst) != now {
                         moved.notify_one();
                     }
@@ -59,13 +62,7 @@ impl DaemonClock {
     }
 }
 
-/// The offset in the file; 0 when it is missing or unreadable (logged).
-fn read_offset(path: &std::path::Path) -> i64 {
-    match std::fs::read_to_string(path) {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(file = %path.display(), "clock offset file holds no number; using 0");
-            0
-        }),
-        Err(_) => 0,
-    }
+/// The offset in the file; `None` when it is missing or holds no number.
+fn read_offset(path: &std::path::Path) -> Option<i64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

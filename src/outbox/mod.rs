@@ -8,5 +8,5 @@ mod sender;
 mod transport;
 
 pub use message::{AutoSubmitted, OutgoingMail, RenderError, header_safe, lettre_address};
-pub use sender::{Clock, DrainReport, RetryPolicy, Sender};
+pub use sender::{Clock, DrainReport, RetryPolicy, SEND_CONCURRENCY, Sender};
 pub use transport::{MaildirWriter, SendError, Transport};

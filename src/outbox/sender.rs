@@ -56,6 +56,21 @@ pub struct DrainReport {
     pub held: usize,
 }
 
+impl DrainReport {
+    fn add(&mut self, other: &DrainReport) {
+        self.sent += other.sent;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.held += other.held;
+    }
+}
+
+/// Mails in flight at once per daemon. A send mostly waits on SMTP round
+/// trips (measured: about 0.1 s each on a local Postfix), so lanes multiply
+/// throughput; the transport pools one connection per lane. The per-address
+/// hourly cap may be overshot by at most this many minus one.
+pub const SEND_CONCURRENCY: usize = 8;
+
 pub struct Sender {
     store: Store,
     transport: Transport,
@@ -94,15 +109,32 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// Sends every row that is due now.
+    /// Sends every row that is due now, [`SEND_CONCURRENCY`] at a time.
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
+        let workers = (0..SEND_CONCURRENCY).map(|_| self.drain_one_by_one());
+        let mut report = DrainReport::default();
+        for done in futures_util::future::join_all(workers).await {
+            report.add(&done?);
+        }
+        Ok(report)
+    }
+
+    /// One sending lane: claim a due row, send it, until none is left. Lanes
+    /// never share a row: each claim is its own leased UPDATE.
+    async fn drain_one_by_one(&self) -> Result<DrainReport, StoreError> {
         let mut report = DrainReport::default();
         while let Some(mail) = self
             .store
             .claim_outbox((self.clock)(), self.policy.lease_seconds)
             .await?
         {
-            self.deliver(&mail, &mut report).await?;
+            if let Err(e) = self.deliver(&mail, &mut report).await {
+                // The row is ours until its lease runs out; hand it back at
+                // once if the database lets us, so it does not wait that long.
+                let soon = (self.clock)() + 5;
+                let _ = self.store.outbox_retry(mail.id, soon, &e.to_string()).await;
+                return Err(e);
+            }
         }
         Ok(report)
     }
@@ -124,7 +156,7 @@ impl Sender {
         };
         if self
             .store
-            .outbox_sent_to_since(to.as_str(), now - 3600)
+            .outbox_sent_to_since(to.as_str(), now - 3600, mail.id)
             .await?
             >= self.cap_per_hour
         {

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use lettre::address::Envelope;
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -50,7 +51,11 @@ impl Transport {
                 let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
                     .port(config.port)
                     .tls(tls(config.tls)?)
-                    .timeout(Some(Duration::from_secs(60)));
+                    .timeout(Some(Duration::from_secs(60)))
+                    // One pooled connection per sending lane.
+                    .pool_config(
+                        PoolConfig::new().max_size(super::sender::SEND_CONCURRENCY as u32),
+                    );
                 if !config.username.is_empty() {
                     b = b.credentials(Credentials::new(
                         config.username.clone(),

@@ -158,14 +158,17 @@ impl Store {
         Ok(())
     }
 
-    /// Mails sent to `to_email` (case-insensitively) since `since`.
-    pub async fn outbox_sent_to_since(&self, to_email: &str, since: i64) -> Result<i64> {
+    /// Mails to `to_email` (case-insensitively) sent since `since`, plus
+    /// those in flight ahead of mail `id` (claimed by a sender, lower id):
+    /// concurrent senders then agree on which mail is over the cap.
+    pub async fn outbox_sent_to_since(&self, to_email: &str, since: i64, id: i64) -> Result<i64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM outbox WHERE LOWER(to_email) = LOWER($1) \
-             AND status = 'sent' AND sent_at >= $2",
+             AND ((status = 'sent' AND sent_at >= $2) OR (status = 'sending' AND id < $3))",
         )
         .bind(to_email)
         .bind(since)
+        .bind(id)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("n")?)

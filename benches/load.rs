@@ -1,0 +1,303 @@
+//! Load: 1,000 requests already waiting in the circle's IMAP inbox when the
+//! daemon starts, 1,000 members, everything through the real mail stack
+//! (deploy/mailstack): time until every requester has their answer and every
+//! forward is in its member's mailbox, requests/s, the daemon's peak memory;
+//! then an hour of idling simulated with a moved clock, and the memory after.
+//! `/metrics` is scraped while it runs to show the counters moving.
+//!
+//! Targets (issue 7): >= 50 requests/s end to end; peak RSS < 100 MB; idle
+//! RSS < 30 MB. Run: `deploy/mailstack/up.sh && cargo bench --bench load`
+//! (`LOAD_REQUESTS=200` for a shorter run; `LOAD_DATABASE_URL=postgres://…`
+//! for an empty PostgreSQL database instead of a new SQLite file).
+
+#[path = "../tests/inbox_support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+const MEMBERS: usize = 1000;
+const MAILBOXES: usize = 8; // members are mem1+N … mem8+N (plus-addressing)
+const RELAY: &str = "loadrelay";
+
+/// (English, Japanese) phrasing of what a request asks for, and the skills a
+/// member who fits lists.
+const TRADES: &[(&str, &str, &str)] = &[
+    (
+        "a registered nurse for a first aid class",
+        "救命講習をしてくれる看護師さん",
+        "看護師;救命講習",
+    ),
+    (
+        "a physiotherapist for back pain",
+        "腰痛を見てくれる理学療法士",
+        "理学療法士;腰痛",
+    ),
+    (
+        "a tax accountant for my small business",
+        "個人事業の確定申告をお願いできる税理士",
+        "税理士;確定申告",
+    ),
+    (
+        "a labour and social security attorney",
+        "就業規則の相談ができる社労士",
+        "社会保険労務士;就業規則",
+    ),
+    (
+        "a career consultant",
+        "転職の相談ができるキャリアコンサルタント",
+        "キャリアコンサルタント",
+    ),
+    (
+        "a web designer for our shop's site",
+        "お店のホームページを作れるWebデザイナー",
+        "Webデザイナー;ホームページ制作",
+    ),
+    (
+        "a photographer for profile photos",
+        "プロフィール写真を撮れるカメラマン",
+        "カメラマン;プロフィール写真",
+    ),
+    (
+        "an English teacher for business English",
+        "ビジネス英語を教えられる英語講師",
+        "英語講師;ビジネス英語",
+    ),
+    (
+        "a yoga instructor for our staff",
+        "社員向けのヨガインストラクター",
+        "ヨガインストラクター",
+    ),
+    (
+        "an executive coach for a new manager",
+        "新任管理職のためのエグゼクティブコーチ",
+        "エグゼクティブコーチ;コーチング",
+    ),
+    (
+        "a hairdresser who visits homes",
+        "訪問美容ができる美容師",
+        "美容師;訪問美容",
+    ),
+    (
+        "a dietitian for meal plans",
+        "食事指導ができる管理栄養士",
+        "管理栄養士;食事指導",
+    ),
+];
+const REGIONS: &[&str] = &["東京", "大阪", "Online", "福岡"];
+
+fn members_csv() -> String {
+    let mut csv = String::from("email,name,skills,bio,languages,region,status\n");
+    for n in 0..MEMBERS {
+        let (en, _, skills) = TRADES[n % TRADES.len()];
+        let mailbox = n % MAILBOXES + 1;
+        let lang = if n % 3 == 0 { "en" } else { "ja" };
+        csv.push_str(&format!(
+            "mem{mailbox}+m{n}@circle.test,Member {n},{skills},Offers {en}.,{lang},{},\n",
+            REGIONS[(n / TRADES.len()) % REGIONS.len()]
+        ));
+    }
+    csv
+}
+
+fn request(n: usize) -> String {
+    let (en, ja, _) = TRADES[n % TRADES.len()];
+    let (subject, body) = if n.is_multiple_of(2) {
+        (
+            format!("Looking for {en} ({n})"),
+            format!("Hello, we are looking for {en}. Can anyone help?"),
+        )
+    } else {
+        (
+            format!("{ja}を探しています（{n}）"),
+            format!("こんにちは。{ja}を探しています。よろしくお願いします。"),
+        )
+    };
+    format!(
+        "From: asker6+r{n}@circle.test\nTo: {RELAY}@circle.test\nSubject: {}\nMessage-ID: <load-{n}@circle.test>\n\
+         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n",
+        support::encode_word(&subject)
+    )
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0)
+}
+
+async fn scrape(address: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(address).await else {
+        return String::new();
+    };
+    let _ = s
+        .write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await;
+    let mut page = String::new();
+    let _ = s.read_to_string(&mut page).await;
+    page
+}
+
+fn sample(page: &str, series: &str) -> u64 {
+    page.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        })
+        .map_or(0, |v| v as u64)
+}
+
+fn members_mail() -> usize {
+    (1..=MAILBOXES)
+        .map(|k| support::inbox_count(&format!("mem{k}")))
+        .sum()
+}
+
+#[tokio::main]
+async fn main() {
+    let requests: usize = std::env::var("LOAD_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    support::require_stack();
+    for u in [RELAY, "asker6", "relayadmin"] {
+        support::reset_user(u);
+    }
+    for k in 1..=MAILBOXES {
+        support::reset_user(&format!("mem{k}"));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let address = format!("127.0.0.1:{port}");
+    let clock = dir.path().join("clock-offset");
+    std::fs::write(&clock, "0").expect("clock file");
+    let config = support::write_config(
+        dir.path(),
+        RELAY,
+        &std::env::var("LOAD_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("relay.db").display())),
+        &format!(
+            "[security]\ntoken_secret = \"load-bench-secret-123\"\n[server]\nlisten = \"{address}\"\n"
+        ),
+    );
+    support::import_members(&config, &members_csv());
+
+    // Fill the inbox first, over SMTP, a few connections at a time.
+    let t = Instant::now();
+    let mut batch = Vec::new();
+    for n in 0..requests {
+        batch.push(tokio::spawn(async move {
+            support::submit_raw(
+                &format!("asker6+r{n}@circle.test"),
+                &format!("{RELAY}@circle.test"),
+                &request(n),
+            )
+            .await;
+        }));
+        if batch.len() == 8 {
+            for b in batch.drain(..) {
+                b.await.expect("submit");
+            }
+        }
+    }
+    for b in batch {
+        b.await.expect("submit");
+    }
+    while support::inbox_count(RELAY) < requests {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stack_rate = requests as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "{requests} requests waiting in the inbox; {MEMBERS} members. The mail stack itself took them at \
+         {stack_rate:.0} mails/s (SMTP submit to mailbox, 8 connections)"
+    );
+
+    let clock_env = clock.to_string_lossy().to_string();
+    let daemon = support::DaemonProcess::run_with_env(
+        &config,
+        &[("CIRCLE_RELAY_CLOCK_OFFSET_FILE", &clock_env)],
+    );
+    let pid = daemon.pid();
+    let t0 = Instant::now();
+    let mut last_print = Instant::now();
+    let mut page;
+    loop {
+        page = scrape(&address).await;
+        let answered = support::inbox_count("asker6");
+        let forwards = sample(&page, "circle_relay_forwards_total");
+        let delivered = members_mail();
+        let waiting = sample(&page, "circle_relay_outbox_mails{status=\"queued\"}")
+            + sample(&page, "circle_relay_outbox_mails{status=\"sending\"}");
+        if last_print.elapsed() >= Duration::from_secs(2) {
+            println!(
+                "  {:>5.1} s: handled {} (metrics), requesters answered {answered}, forwards {forwards} made / {delivered} delivered, outbox waiting {waiting}",
+                t0.elapsed().as_secs_f64(),
+                sample(
+                    &page,
+                    "circle_relay_messages_total{kind=\"request\",outcome=\"processed\"}"
+                ),
+            );
+            last_print = Instant::now();
+        }
+        if answered >= requests && forwards > 0 && delivered as u64 >= forwards && waiting == 0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "not done after 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = t0.elapsed();
+    let peak = rss_kib(pid, "VmHWM:");
+    let forwards = sample(&page, "circle_relay_forwards_total");
+    let mails = requests as u64 + forwards;
+    println!(
+        "the daemon delivered {mails} mails in {:.1} s: {:.0} mails/s; at the stack's own {stack_rate:.0} mails/s, \
+         {:.1} mails per request cap any relay at {:.0} requests/s on this machine",
+        took.as_secs_f64(),
+        mails as f64 / took.as_secs_f64(),
+        mails as f64 / requests as f64,
+        stack_rate * requests as f64 / mails as f64,
+    );
+    println!(
+        "{requests} requests end to end in {:.1} s: {:.1} requests/s (target >= 50: {}); {forwards} forwards delivered; \
+         peak RSS {:.1} MB (target < 100: {})",
+        took.as_secs_f64(),
+        requests as f64 / took.as_secs_f64(),
+        if requests as f64 / took.as_secs_f64() >= 50.0 {
+            "met"
+        } else {
+            "not met"
+        },
+        peak as f64 / 1024.0,
+        if peak < 100 * 1024 { "met" } else { "not met" },
+    );
+
+    // An hour of idling, a minute of daemon time every 200 ms.
+    for minute in 1..=60 {
+        std::fs::write(&clock, (minute * 60).to_string()).expect("move the clock");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = rss_kib(pid, "VmRSS:");
+    let page = scrape(&address).await;
+    println!(
+        "after an hour of idling (moved clock): RSS {:.1} MB (target < 30: {}); outbox sent {}",
+        idle as f64 / 1024.0,
+        if idle < 30 * 1024 { "met" } else { "not met" },
+        sample(&page, "circle_relay_outbox_mails{status=\"sent\"}"),
+    );
+    drop(daemon);
+}
