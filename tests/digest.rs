@@ -401,3 +401,58 @@ async fn previews_for_a_japanese_and_an_english_member() {
         .is_err()
     );
 }
+
+/// A very busy week: 300 requests with long subjects. Every digest still fits
+/// under 100 KB of HTML (Gmail clips larger mail): the top items are listed
+/// and the rest counted.
+#[tokio::test]
+async fn a_huge_week_is_summarised_under_100_kb() {
+    let (_dir, stores) = common::stores().await;
+    let store = stores.into_iter().next().unwrap().1;
+    let c = Circle::new(store, "Asia/Tokyo").await;
+    let due = "2027-01-10T23:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let long = "救命講習の講師をしてくださる看護師さんを探しています、".repeat(6);
+    for n in 0..300 {
+        c.set(due - 5 * 86_400 + n * 60);
+        c.request(
+            n,
+            &format!("{long}（{n}）"),
+            "看護師さんに救命講習をお願いしたいです。",
+        )
+        .await;
+    }
+    for who in ["aiko@example.org", "beth@example.org", "admin@circle.test"] {
+        let Ok(m) = preview(
+            &c.relay,
+            &c.store,
+            &c.schedule,
+            &EmailAddress::parse(who).unwrap(),
+            due,
+        )
+        .await
+        else {
+            continue; // the admin may not be a member
+        };
+        assert!(
+            m.html.len() < 100_000,
+            "{who}: {} bytes of HTML",
+            m.html.len()
+        );
+        let listed = m.text.lines().filter(|l| l.starts_with("No.")).count();
+        assert!(
+            listed >= 1 && listed < 300,
+            "{who}: {listed} requests listed"
+        );
+        let more = 300 - listed;
+        assert!(
+            m.text.contains(&format!("{more} more"))
+                || m.text.contains(&format!("他 {more}"))
+                || m.text.contains(&more.to_string()),
+            "{who}: the {more} not listed are counted:\n{}",
+            m.text
+        );
+    }
+}
