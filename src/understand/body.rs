@@ -60,7 +60,9 @@ fn push_block(text: &mut String, block: &str) {
 /// label is one mail-parser mishandles or when U+FFFD shows it failed.
 fn fixed_text(part: &MessagePart<'_>, decoded: &str, raw: &[u8]) -> String {
     let label = part_charset(part);
-    if !charset::needs_own_decoding(label) && !decoded.contains('\u{FFFD}') {
+    let trusted =
+        !charset::needs_own_decoding(label) || label.is_some_and(charset::mail_parser_decodes);
+    if trusted && !decoded.contains('\u{FFFD}') {
         return decoded.to_string();
     }
     let bytes = transfer_decoded(part, raw);

@@ -52,6 +52,17 @@ pub fn needs_own_decoding(label: Option<&str>) -> bool {
     enc == ISO_2022_JP || enc == SHIFT_JIS || enc == EUC_JP || enc == WINDOWS_1252
 }
 
+/// Whether mail-parser (with `full_encoding`) decodes this exact Japanese
+/// label right: its own decoding is then kept unless it shows U+FFFD, which
+/// is what wrong bytes under these labels produce. Other spellings (cp932,
+/// iso-2022-jp-ms, …) it does not know, and gets wrong silently.
+pub fn mail_parser_decodes(label: &str) -> bool {
+    let l = label.trim().trim_matches('"');
+    ["iso-2022-jp", "shift_jis", "euc-jp"]
+        .iter()
+        .any(|known| l.eq_ignore_ascii_case(known))
+}
+
 /// Decodes `bytes` declared as `label`, correcting labels the bytes contradict.
 pub fn decode(bytes: &[u8], label: Option<&str>) -> String {
     if bytes.is_ascii() {
