@@ -443,7 +443,7 @@ async fn a_huge_week_is_summarised_under_100_kb() {
         );
         let listed = m.text.lines().filter(|l| l.starts_with("No.")).count();
         assert!(
-            listed >= 1 && listed < 300,
+            (1..300).contains(&listed),
             "{who}: {listed} requests listed"
         );
         let more = 300 - listed;
