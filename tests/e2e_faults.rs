@@ -11,20 +11,14 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{DaemonProcess, import_members, inbox_mails, submit_raw, until_inbox, write_config};
+use support::{
+    DaemonProcess, import_members, inbox_mails, submit_request, until_inbox, write_config,
+};
 
 /// The tests here restart shared servers: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const NURSE: &str = "email,name,skills,bio,languages,region,status\n";
-
-fn request(from: &str, to: &str, id: &str, subject: &str) -> String {
-    format!(
-        "From: {from}\nTo: {to}\nSubject: {subject}\nMessage-ID: <{id}>\n\
-         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
-         We need a registered nurse to teach first aid to our staff in Tokyo.\n"
-    )
-}
 
 fn postgres(script: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,15 +96,11 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
     );
     let _daemon = DaemonProcess::run(&config);
     until_health(&address, "200", Duration::from_secs(20)).await;
-    submit_raw(
+    submit_request(
         "asker5@circle.test",
         "relay5@circle.test",
-        &request(
-            "asker5@circle.test",
-            "relay5@circle.test",
-            "pg-1@circle.test",
-            "Nurse for class one",
-        ),
+        "pg-1@circle.test",
+        "Nurse for class one",
     )
     .await;
     until_inbox("asker5", 1, Duration::from_secs(30)).await;
@@ -119,15 +109,11 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
     let _comes_back = PostgresComesBack;
     postgres("down.sh");
     until_health(&address, "503", Duration::from_secs(20)).await;
-    submit_raw(
+    submit_request(
         "asker5@circle.test",
         "relay5@circle.test",
-        &request(
-            "asker5@circle.test",
-            "relay5@circle.test",
-            "pg-2@circle.test",
-            "Nurse for class two",
-        ),
+        "pg-2@circle.test",
+        "Nurse for class two",
     )
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -169,29 +155,21 @@ async fn the_daemon_rides_out_an_imap_server_restart() {
         ),
     );
     let _daemon = DaemonProcess::run(&config);
-    submit_raw(
+    submit_request(
         "asker4@circle.test",
         "relay4@circle.test",
-        &request(
-            "asker4@circle.test",
-            "relay4@circle.test",
-            "imap-1@circle.test",
-            "Nurse for class one",
-        ),
+        "imap-1@circle.test",
+        "Nurse for class one",
     )
     .await;
     until_inbox("asker4", 1, Duration::from_secs(30)).await;
 
     support::restart_imap();
-    submit_raw(
+    submit_request(
         "asker4@circle.test",
         "relay4@circle.test",
-        &request(
-            "asker4@circle.test",
-            "relay4@circle.test",
-            "imap-2@circle.test",
-            "Nurse for class two",
-        ),
+        "imap-2@circle.test",
+        "Nurse for class two",
     )
     .await;
     until_inbox("asker4", 2, Duration::from_secs(90)).await;

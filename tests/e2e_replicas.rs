@@ -11,18 +11,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::{
-    DaemonProcess, Mail, import_members, inbox_mails, submit_raw, until_inbox, write_config,
+    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, write_config,
 };
 
 const LEASE_SECONDS: u64 = 6;
-
-fn request(from: &str, to: &str, id: &str, subject: &str) -> String {
-    format!(
-        "From: {from}\nTo: {to}\nSubject: {subject}\nMessage-ID: <{id}>\n\
-         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
-         We need a registered nurse to teach first aid to our staff in Tokyo.\n"
-    )
-}
 
 /// Mails in `mails` per value of `key`, to find doubles.
 fn counts<'a>(mails: &'a [Mail], key: impl Fn(&'a Mail) -> &'a str) -> BTreeMap<&'a str, usize> {
@@ -67,15 +59,11 @@ async fn two_daemons_share_a_burst_of_50_requests_without_doubles() {
     let _a = DaemonProcess::run(&config);
     let _b = DaemonProcess::run(&config);
     for k in 0..50 {
-        submit_raw(
+        submit_request(
             "asker8@circle.test",
             "relay8@circle.test",
-            &request(
-                "asker8@circle.test",
-                "relay8@circle.test",
-                &format!("burst-{k}@circle.test"),
-                &format!("Nurse for first aid class {k}"),
-            ),
+            &format!("burst-{k}@circle.test"),
+            &format!("Nurse for first aid class {k}"),
         )
         .await;
     }
@@ -162,30 +150,22 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     assert!(holder.contains(&format!(":{}:", first.pid())), "{holder}");
     let second = DaemonProcess::run(&config);
 
-    submit_raw(
+    submit_request(
         "asker9@circle.test",
         "relay9@circle.test",
-        &request(
-            "asker9@circle.test",
-            "relay9@circle.test",
-            "takeover-1@circle.test",
-            "Nurse for class one",
-        ),
+        "takeover-1@circle.test",
+        "Nurse for class one",
     )
     .await;
     until_inbox("asker9", 1, Duration::from_secs(30)).await;
 
     first.kill9();
     let killed = Instant::now();
-    submit_raw(
+    submit_request(
         "asker9@circle.test",
         "relay9@circle.test",
-        &request(
-            "asker9@circle.test",
-            "relay9@circle.test",
-            "takeover-2@circle.test",
-            "Nurse for class two",
-        ),
+        "takeover-2@circle.test",
+        "Nurse for class two",
     )
     .await;
     until_inbox("asker9", 2, Duration::from_secs(LEASE_SECONDS + 20)).await;
@@ -211,15 +191,11 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     second.signal("STOP");
     let stopped = Instant::now();
-    submit_raw(
+    submit_request(
         "asker9@circle.test",
         "relay9@circle.test",
-        &request(
-            "asker9@circle.test",
-            "relay9@circle.test",
-            "takeover-3@circle.test",
-            "Nurse for class three",
-        ),
+        "takeover-3@circle.test",
+        "Nurse for class three",
     )
     .await;
     until_inbox("asker9", 3, Duration::from_secs(LEASE_SECONDS + 20)).await;
@@ -235,15 +211,11 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     );
     second.signal("CONT");
     tokio::time::sleep(Duration::from_secs(LEASE_SECONDS / 3 + 1)).await;
-    submit_raw(
+    submit_request(
         "asker9@circle.test",
         "relay9@circle.test",
-        &request(
-            "asker9@circle.test",
-            "relay9@circle.test",
-            "takeover-4@circle.test",
-            "Nurse for class four",
-        ),
+        "takeover-4@circle.test",
+        "Nurse for class four",
     )
     .await;
     until_inbox("asker9", 4, Duration::from_secs(20)).await;

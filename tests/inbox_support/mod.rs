@@ -802,3 +802,18 @@ pub async fn send_text(from: &str, to: &str, subject: &str, headers: &str, body:
     submit_raw(from, to, &raw).await;
     id.trim_matches(['<', '>']).to_string()
 }
+
+/// Submits, from `from` to `to`, a plain English request for a first-aid
+/// nurse with Message-ID `<id>` and `subject`.
+pub async fn submit_request(from: &str, to: &str, id: &str, subject: &str) {
+    submit_raw(
+        from,
+        to,
+        &format!(
+            "From: {from}\nTo: {to}\nSubject: {subject}\nMessage-ID: <{id}>\n\
+             MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+             We need a registered nurse to teach first aid to our staff in Tokyo.\n"
+        ),
+    )
+    .await;
+}
