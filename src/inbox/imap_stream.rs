@@ -159,7 +159,7 @@ pub async fn connect(
     let tcp = step("TCP connect", after, TcpStream::connect((host, port)))
         .await
         .map_err(|e| match e {
-            InboxError::Timeout { .. } => e,
+            InboxError::Timeout { .. } | InboxError::Connection(_) => e,
             other => InboxError::Connection(other.to_string()),
         })?;
     let _ = tcp.set_nodelay(true);
