@@ -5,6 +5,7 @@
 
 mod message;
 mod sender;
+mod smtp;
 mod transport;
 
 pub use message::{AutoSubmitted, OutgoingMail, RenderError, header_safe, lettre_address};

@@ -1,17 +1,13 @@
-//! Where outgoing mail goes: an SMTP server (lettre) or a local Maildir.
+//! Where outgoing mail goes: an SMTP server (lettre, see smtp.rs) or a local Maildir.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::message::lettre_address;
-use crate::config::{OutboundConfig, OutboundKind, Tls as TlsMode};
+use super::smtp::SmtpClient;
+use crate::config::{OutboundConfig, OutboundKind};
 use crate::domain::EmailAddress;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +26,7 @@ impl SendError {
 }
 
 pub enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpClient),
     Maildir(MaildirWriter),
 }
 
@@ -38,32 +34,11 @@ impl Transport {
     pub fn from_config(config: &OutboundConfig) -> Result<Self, SendError> {
         match config.kind {
             OutboundKind::Maildir => Ok(Self::Maildir(MaildirWriter::new(&config.path)?)),
-            OutboundKind::Smtp => {
-                let tls = |mode| -> Result<Tls, SendError> {
-                    let params = TlsParameters::new(config.host.clone())
-                        .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))?;
-                    Ok(match mode {
-                        TlsMode::Tls => Tls::Wrapper(params),
-                        TlsMode::Starttls => Tls::Required(params),
-                        TlsMode::None => Tls::None,
-                    })
-                };
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
-                    .port(config.port)
-                    .tls(tls(config.tls)?)
-                    .timeout(Some(Duration::from_secs(60)))
-                    // One pooled connection per sending lane.
-                    .pool_config(
-                        PoolConfig::new().max_size(super::sender::SEND_CONCURRENCY as u32),
-                    );
-                if !config.username.is_empty() {
-                    b = b.credentials(Credentials::new(
-                        config.username.clone(),
-                        config.password.expose().to_string(),
-                    ));
-                }
-                Ok(Self::Smtp(b.build()))
-            }
+            // One pooled connection per sending lane.
+            OutboundKind::Smtp => Ok(Self::Smtp(SmtpClient::new(
+                config,
+                super::sender::SEND_CONCURRENCY,
+            )?)),
         }
     }
 
@@ -83,11 +58,7 @@ impl Transport {
                     vec![lettre_address(to).map_err(|e| SendError::Permanent(e.to_string()))?],
                 )
                 .map_err(|e| SendError::Permanent(e.to_string()))?;
-                match smtp.send_raw(&envelope, message).await {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
-                    Err(e) => Err(SendError::Transient(e.to_string())),
-                }
+                smtp.send(&envelope, message).await
             }
         }
     }
@@ -96,11 +67,7 @@ impl Transport {
     pub async fn test_connection(&self) -> Result<(), SendError> {
         match self {
             Self::Maildir(_) => Ok(()),
-            Self::Smtp(smtp) => match smtp.test_connection().await {
-                Ok(true) => Ok(()),
-                Ok(false) => Err(SendError::Transient("the server did not answer".into())),
-                Err(e) => Err(SendError::Transient(e.to_string())),
-            },
+            Self::Smtp(smtp) => smtp.test_connection().await,
         }
     }
 }
