@@ -260,6 +260,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = t0.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await; // a double would land now
+    let doubles = (support::inbox_count("asker6") + members_mail())
+        .saturating_sub(requests + sample(&page, "circle_relay_forwards_total") as usize);
+    println!("mails delivered more than once: {doubles}");
     let peak = rss_kib(pid, "VmHWM:");
     let forwards = sample(&page, "circle_relay_forwards_total");
     let mails = requests as u64 + forwards;

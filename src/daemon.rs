@@ -82,7 +82,10 @@ impl Daemon {
             lease_seconds: i64::from(outbound.lease_seconds),
             ..RetryPolicy::default()
         })
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        // The inbox reader and the scheduler need up to four connections at
+        // once (a transaction and lookups beside it); lanes get the rest.
+        .with_lanes((db.max_connections as usize).saturating_sub(4));
         let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {

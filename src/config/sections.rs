@@ -64,7 +64,7 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             url: DatabaseUrl::new("sqlite://circle-relay.db"),
-            max_connections: 5,
+            max_connections: 10,
         }
     }
 }

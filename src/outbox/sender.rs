@@ -65,10 +65,8 @@ impl DrainReport {
     }
 }
 
-/// Mails in flight at once per daemon. A send mostly waits on SMTP round
-/// trips (measured: about 0.1 s each on a local Postfix), so lanes multiply
-/// throughput; the transport pools one connection per lane. The per-address
-/// hourly cap may be overshot by at most this many minus one.
+/// At most this many mails in flight at once per daemon (the lanes). Lanes
+/// overlap SMTP round trips; the transport pools one connection per lane.
 pub const SEND_CONCURRENCY: usize = 8;
 
 pub struct Sender {
@@ -79,6 +77,7 @@ pub struct Sender {
     policy: RetryPolicy,
     clock: Clock,
     wake: Arc<Notify>,
+    lanes: usize,
 }
 
 impl Sender {
@@ -91,11 +90,19 @@ impl Sender {
             policy: RetryPolicy::default(),
             clock: crate::clock::system(),
             wake: Arc::new(Notify::new()),
+            lanes: SEND_CONCURRENCY,
         }
     }
 
     pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Sends on `lanes` (1 to [`SEND_CONCURRENCY`]) lanes at once. Each lane
+    /// holds a database connection while it works: keep some for the inbox.
+    pub fn with_lanes(mut self, lanes: usize) -> Self {
+        self.lanes = lanes.clamp(1, SEND_CONCURRENCY);
         self
     }
 
@@ -109,9 +116,27 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// Sends every row that is due now, [`SEND_CONCURRENCY`] at a time.
+    /// The mail left: record it, trying again for a while if the database
+    /// is busy, because a mail not recorded as sent is sent again once its
+    /// claim runs out.
+    async fn record_sent(&self, id: i64) -> Result<(), StoreError> {
+        let mut pause = Duration::from_millis(100);
+        for _ in 0..8 {
+            match self.store.outbox_sent(id, (self.clock)()).await {
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "cannot record a sent mail yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                done => return done,
+            }
+        }
+        self.store.outbox_sent(id, (self.clock)()).await
+    }
+
+    /// Sends every row that is due now, on [`Sender::lanes`] lanes at once.
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
-        let workers = (0..SEND_CONCURRENCY).map(|_| self.drain_one_by_one());
+        let workers = (0..self.lanes).map(|_| self.drain_one_by_one());
         let mut report = DrainReport::default();
         for done in futures_util::future::join_all(workers).await {
             report.add(&done?);
@@ -128,13 +153,9 @@ impl Sender {
             .claim_outbox((self.clock)(), self.policy.lease_seconds)
             .await?
         {
-            if let Err(e) = self.deliver(&mail, &mut report).await {
-                // The row is ours until its lease runs out; hand it back at
-                // once if the database lets us, so it does not wait that long.
-                let soon = (self.clock)() + 5;
-                let _ = self.store.outbox_retry(mail.id, soon, &e.to_string()).await;
-                return Err(e);
-            }
+            // On a database error the row stays claimed until its lease runs
+            // out: handing it back could send a mail that already left.
+            self.deliver(&mail, &mut report).await?;
         }
         Ok(report)
     }
@@ -176,7 +197,7 @@ impl Sender {
                 tracing::info!("mail sent");
                 crate::observe::mail_sent(&mail.kind);
                 report.sent += 1;
-                self.store.outbox_sent(mail.id, (self.clock)()).await
+                self.record_sent(mail.id).await
             }
             Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
                 let next = now + self.policy.delay_after(mail.attempts);

@@ -50,16 +50,22 @@ pub enum StoreError {
 impl StoreError {
     /// Whether trying again later can help (the connection, not the data, failed).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Self::Database(
                 sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // SQLite's SQLITE_BUSY / SQLITE_LOCKED: another writer held on
+            // longer than the busy timeout.
+            Self::Database(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("5" | "6"))
+                    || e.message().contains("database is locked")
+            }
+            _ => false,
+        }
     }
 }
 
