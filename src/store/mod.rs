@@ -115,9 +115,9 @@ impl Store {
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        // 1 MiB of page cache per connection (default 2 MiB):
+                        // 256 KiB of page cache per connection (default 2 MiB):
                         // the working set is small, and an idle daemon stays lean.
-                        conn.execute("PRAGMA cache_size = -1024").await?;
+                        conn.execute("PRAGMA cache_size = -256").await?;
                         Ok(())
                     })
                 });
