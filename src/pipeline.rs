@@ -13,6 +13,7 @@ use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use crate::matching::Matcher;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
+use crate::store::requests::forward_counts_since;
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
 /// The directory as the matcher indexed it, with the version it was built from.
@@ -126,10 +127,7 @@ impl Pipeline {
                         "request from an address that is not an active member".into(),
                     ));
                 }
-                let recent = self
-                    .store
-                    .forward_counts_since(self.now() - 7 * 86_400)
-                    .await?;
+                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
                 let request = IncomingRequest {
                     inbound_id: Some(mail.inbound_id),
                     from,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use circle_relay::outbox::SEND_CONCURRENCY;
 use support::{
-    DaemonProcess, Mail, import_members, inbox_mails, submit_raw, until_inbox, write_config,
+    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, write_config,
 };
 
 const REQUESTS: usize = 20;
@@ -78,14 +78,11 @@ async fn sigkill_during_a_burst_loses_nothing_and_doubles_nothing() {
     let mut daemon = run();
     let burst = tokio::spawn(async {
         for k in 0..REQUESTS {
-            submit_raw(
+            submit_request(
                 "carol@circle.test",
                 "circle@circle.test",
-                &format!(
-                    "From: carol@circle.test\nTo: circle@circle.test\nSubject: Nurse for first aid class {k}\n\
-                     Message-ID: <crash-{k}@circle.test>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
-                     We need a registered nurse to teach first aid to our staff in Tokyo.\n"
-                ),
+                &format!("crash-{k}@circle.test"),
+                &format!("Nurse for first aid class {k}"),
             )
             .await;
             tokio::time::sleep(Duration::from_millis(60)).await;

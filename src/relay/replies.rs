@@ -11,8 +11,8 @@ use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
 use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
-    ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forwards_of, insert_introduction,
-    insert_reply, request_for_update, set_forward_state, set_request_state,
+    ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forward_counts_since, forwards_of,
+    insert_introduction, insert_reply, request_for_update, set_forward_state, set_request_state,
 };
 use crate::store::{Backend, Store};
 
@@ -96,7 +96,7 @@ impl Relay {
                     .await?;
                 match intent {
                     Intent::Accept => self.accept(tx, matcher, &request, &f, member, reply).await,
-                    Intent::Decline => self.decline(tx, store, matcher, &request, &f).await,
+                    Intent::Decline => self.decline(tx, matcher, &request, &f).await,
                     Intent::Close | Intent::Other => {
                         self.relay_question(tx, matcher, &request, &f, member, reply)
                             .await
@@ -379,7 +379,6 @@ impl Relay {
     async fn decline(
         &self,
         tx: &mut Tx<'_>,
-        store: &Store,
         matcher: &Matcher,
         request: &RequestRow,
         f: &ForwardRow,
@@ -392,7 +391,7 @@ impl Relay {
             .iter()
             .any(|x| x.wave == request.wave && x.id != f.id && x.state == "pending");
         if request.status == "open" && !wave_open {
-            let recent = store.forward_counts_since(self.now() - 7 * 86_400).await?;
+            let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
             self.next_wave(tx, matcher, recent, request).await?;
             return Ok(ReplyOutcome::Declined { next_wave: true });
         }

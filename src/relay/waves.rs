@@ -11,7 +11,8 @@ use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
 use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
-    RequestRow, forwards_of, request_for_update, set_forward_state, set_request_state,
+    RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
+    set_request_state,
 };
 use crate::store::{Backend, Store};
 
@@ -122,7 +123,7 @@ impl Relay {
             {
                 set_forward_state(&mut tx, f.id, "expired", now).await?;
             }
-            let recent = store.forward_counts_since(now - 7 * 86_400).await?;
+            let recent = forward_counts_since(&mut tx, now - 7 * 86_400).await?;
             self.next_wave(&mut tx, matcher, recent, &request).await?;
             tx.commit().await?;
             moved += 1;

@@ -172,25 +172,6 @@ impl Store {
             .await?;
         rows.iter().map(request_from_row).collect()
     }
-
-    /// Forwards each member received since `since`, for fairness and the weekly cap.
-    pub async fn forward_counts_since(&self, since: i64) -> Result<HashMap<i64, u32>> {
-        let rows = sqlx::query(
-            "SELECT member_id, COUNT(*) AS n FROM forwards WHERE created_at >= $1 GROUP BY member_id",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut counts = HashMap::new();
-        for r in rows {
-            let n: i64 = r.try_get("n")?;
-            counts.insert(
-                r.try_get("member_id")?,
-                u32::try_from(n).unwrap_or(u32::MAX),
-            );
-        }
-        Ok(counts)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -367,4 +348,23 @@ impl Store {
             .map(|r| r.try_get("id").map_err(Into::into))
             .collect()
     }
+}
+
+/// Forwards each member received since `since`, for fairness and the weekly cap.
+pub async fn forward_counts_since(tx: &mut Tx<'_>, since: i64) -> Result<HashMap<i64, u32>> {
+    let rows = sqlx::query(
+        "SELECT member_id, COUNT(*) AS n FROM forwards WHERE created_at >= $1 GROUP BY member_id",
+    )
+    .bind(since)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut counts = HashMap::new();
+    for r in rows {
+        let n: i64 = r.try_get("n")?;
+        counts.insert(
+            r.try_get("member_id")?,
+            u32::try_from(n).unwrap_or(u32::MAX),
+        );
+    }
+    Ok(counts)
 }
