@@ -433,21 +433,6 @@ impl DaemonProcess {
             .expect("kill runs");
         assert!(status.success(), "kill -{signal} failed");
     }
-
-    /// SIGTERM, then waits for a clean stop; true when it exited by itself.
-    pub fn terminate(&mut self, within: Duration) -> bool {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.0.try_wait() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
 }
 
 impl Drop for DaemonProcess {
@@ -590,23 +575,33 @@ pub fn mailbox(user: &str) -> Vec<Mail> {
 /// How long an e2e test waits for a mail to arrive.
 pub const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Waits (up to [`MAIL_TIMEOUT`]) until `user`'s mailbox holds at least `n`
-/// messages, and returns them all.
+/// Waits (up to [`MAIL_TIMEOUT`]) until `user`'s mailbox (all folders)
+/// holds at least `n` messages, and returns them all.
 pub async fn until_mail(user: &str, n: usize) -> Vec<Mail> {
-    until_mail_within(user, n, MAIL_TIMEOUT).await
+    until_count(user, n, MAIL_TIMEOUT, mailbox, "mailbox").await
 }
 
-/// [`until_mail`] with another time limit (bursts, restarts).
-pub async fn until_mail_within(user: &str, n: usize, within: Duration) -> Vec<Mail> {
+/// Waits (up to `within`) until `user`'s INBOX holds at least `n` mails.
+pub async fn until_inbox(user: &str, n: usize, within: Duration) -> Vec<Mail> {
+    until_count(user, n, within, inbox_mails, "INBOX").await
+}
+
+async fn until_count(
+    user: &str,
+    n: usize,
+    within: Duration,
+    read: fn(&str) -> Vec<Mail>,
+    what: &str,
+) -> Vec<Mail> {
     let start = Instant::now();
     loop {
-        let m = mailbox(user);
-        if m.len() >= n {
-            return m;
+        let mails = read(user);
+        if mails.len() >= n {
+            return mails;
         }
         if start.elapsed() > within {
-            let subjects: Vec<_> = m.iter().map(|m| m.subject.clone()).collect();
-            panic!("{user} never received {n} mails in {within:?}: has {subjects:?}");
+            let subjects: Vec<_> = mails.iter().map(|m| m.subject.clone()).collect();
+            panic!("{user}'s {what} never held {n} mails in {within:?}: has {subjects:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -721,23 +716,6 @@ pub fn inbox_mails(user: &str) -> Vec<Mail> {
         .into_iter()
         .filter(|m| m.folder.is_empty())
         .collect()
-}
-
-/// Waits (up to `within`) until `user`'s INBOX holds at least `n` mails.
-pub async fn until_inbox(user: &str, n: usize, within: Duration) -> Vec<Mail> {
-    let start = Instant::now();
-    loop {
-        let mails = inbox_mails(user);
-        if mails.len() >= n {
-            return mails;
-        }
-        assert!(
-            start.elapsed() < within,
-            "{user} has {} mails in INBOX after {within:?}, expected {n}",
-            mails.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Runs `circle-relay --config CONFIG ARGS…`, which must succeed; its stdout.
