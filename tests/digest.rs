@@ -424,8 +424,8 @@ async fn a_huge_week_is_summarised_under_100_kb() {
         )
         .await;
     }
-    for who in ["aiko@example.org", "beth@example.org", "admin@circle.test"] {
-        let Ok(m) = preview(
+    for who in ["aiko@example.org", "beth@example.org"] {
+        let m = preview(
             &c.relay,
             &c.store,
             &c.schedule,
@@ -433,9 +433,7 @@ async fn a_huge_week_is_summarised_under_100_kb() {
             due,
         )
         .await
-        else {
-            continue; // the admin may not be a member
-        };
+        .unwrap();
         assert!(
             m.html.len() < 100_000,
             "{who}: {} bytes of HTML",
