@@ -1,4 +1,4 @@
-//! Throughput of parse + classify on the shared corpus, next to mail-parser's
+//! Throughput of parse + classify on the corpus in tests/fixtures/corpus, next to mail-parser's
 //! bare parse rate measured in the same run. `cargo bench --bench understand`.
 
 use std::hint::black_box;
@@ -9,7 +9,7 @@ use circle_relay::understand::{Limits, RelayIdentity, classify, parse};
 use mail_parser::MessageParser;
 
 fn corpus() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
     let mut files = Vec::new();
     let Ok(subs) = std::fs::read_dir(&dir) else {
         eprintln!("corpus missing at {}", dir.display());

@@ -9,10 +9,10 @@ use std::process::{Command, Output};
 const BIN: &str = env!("CARGO_BIN_EXE_circle-relay");
 
 fn eval_members_csv() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval-dev/members.csv");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/coaching/members.csv");
     assert!(
         p.exists(),
-        "missing {}: the shared dev set must sit beside the repo",
+        "missing {}: the coaching dev set is part of the repo",
         p.display()
     );
     p

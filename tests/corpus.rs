@@ -1,4 +1,4 @@
-//! Runs every row of the shared corpus's EXPECTED.tsv through parse +
+//! Runs every row of tests/fixtures/corpus/EXPECTED.tsv through parse +
 //! classify + new_text, in LF and CRLF forms, and checks kind, decoded text
 //! and reply text.
 
@@ -15,7 +15,7 @@ struct Row {
 }
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus")
 }
 
 fn rows() -> Vec<Row> {

@@ -1,4 +1,4 @@
-//! Runs the matcher over the development set in ../shared/eval-dev next to a
+//! Runs the matcher over the development set in tests/fixtures/eval/coaching next to a
 //! plain BM25 baseline over the same profiles, prints the figures
 //! (`cargo test --test matching_eval -- --nocapture`; set
 //! MATCH_EVAL_VERBOSE=1 for each request's list) and asserts the targets.
@@ -80,7 +80,7 @@ impl Figures {
 }
 
 fn eval_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/eval-dev")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/coaching")
 }
 
 #[test]

@@ -94,7 +94,7 @@ fn arbitrary_bytes_never_panic() {
 #[test]
 fn mutated_corpus_files_never_panic() {
     let relay = RelayIdentity::new("circle@circle.example").expect("valid");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
     let mut files = Vec::new();
     for sub in std::fs::read_dir(&dir).expect("corpus missing") {
         let sub = sub.expect("entry").path();
