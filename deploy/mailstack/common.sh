@@ -2,6 +2,11 @@
 STATE="${MAILSTACK_DIR:-/tmp/circle-relay-mailstack}"
 DOMAIN=circle.test
 USERS="circle admin alice bob carol dave erin relay relayadmin nurse1 nurse2 coach1 asker relay2 nurse3 nurse4 asker2 stranger relay4 nurse5 asker4 relay5 nurse6 asker5 direct relay6 relay7 relay8 relay9 cmdja cmden cmdx asker6 asker7 asker8 asker9 mem1 mem2 mem3 mem4 mem5 mem6 mem7 mem8 loadrelay"
+# More test users, one file per test area: deploy/mailstack/users/*.txt, names
+# separated by whitespace (so areas add users without touching this line).
+for f in "$(dirname "${BASH_SOURCE[0]}")"/users/*.txt; do
+    [ -e "$f" ] && USERS="$USERS $(grep -v '^#' "$f" | tr '\n' ' ' || true)"
+done
 PASSWORD=test
 SMTP_PORT=10025
 IMAP_PORT=10143
