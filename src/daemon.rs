@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::clock::{Clock, DaemonClock};
-use crate::config::Config;
+use crate::config::{AuthMethod, Config};
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions, Shutdown, ShutdownTrigger};
@@ -70,8 +70,12 @@ impl Daemon {
             posting,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let transport =
+        let tokens = oauth2_tokens(config, &store)?;
+        let mut transport =
             Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
+        if let Some(tokens) = tokens.clone().filter(|_| outbound.auth == AuthMethod::Xoauth2) {
+            transport = transport.with_tokens(tokens);
+        }
         let sender = Sender::new(
             store.clone(),
             transport,
@@ -86,7 +90,11 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        let mut inbox =
+            Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        if let Some(tokens) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
+            inbox = inbox.with_tokens(tokens);
+        }
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,
@@ -239,6 +247,19 @@ async fn schedule(
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// One token source for the inbox and the outbox when either signs in with
+/// XOAUTH2; rotated refresh tokens go to `store`.
+pub fn oauth2_tokens(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<Option<crate::oauth2::TokenSource>> {
+    if !config.uses_oauth2()? {
+        return Ok(None);
+    }
+    let tokens = crate::oauth2::TokenSource::from_config(&config.oauth2()?, Some(store.clone()))?;
+    Ok(Some(tokens))
 }
 
 /// What the scheduler needs to know about time.

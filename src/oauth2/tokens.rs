@@ -65,6 +65,12 @@ pub struct TokenSource {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenSource({})", self.inner.grant.mailbox)
+    }
+}
+
 struct Inner {
     grant: Grant,
     chain: Option<Chain>,
