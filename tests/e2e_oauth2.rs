@@ -1,0 +1,293 @@
+//! The daemon signs in with OAuth2 (XOAUTH2) to a real Dovecot (oauth2
+//! passdb) and a real Postfix (XOAUTH2 through Dovecot's SASL), against a
+//! stand-in identity provider of short-lived tokens (tests/oauth2_support).
+//! Each test has its own OAuth client, mailboxes and database.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "oauth2_support/mod.rs"]
+mod idp;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use idp::CLIENT_SECRET;
+
+const BIN: &str = env!("CARGO_BIN_EXE_circle-relay");
+
+struct Circle {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    relay: String,
+    client: String,
+    listen: String,
+}
+
+impl Circle {
+    /// A circle reading `relay@oauth.test` whose one member is `nurse`.
+    fn new(tag: &str, refresh: &str, http_port: u16) -> Self {
+        idp::require_servers();
+        let relay = format!("relay{tag}");
+        for u in [relay.as_str(), &format!("nurse{tag}"), &format!("asker{tag}")] {
+            idp::reset_user(u);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let client = format!("client{tag}");
+        let circle = Self {
+            config: dir.path().join("circle-relay.toml"),
+            relay,
+            client,
+            listen: format!("127.0.0.1:{http_port}"),
+            dir,
+        };
+        circle.write_config(refresh);
+        let csv = circle.dir.path().join("members.csv");
+        std::fs::write(
+            &csv,
+            format!("email,name,skills,bio,languages,region,status\nnurse{tag}@oauth.test,Amy Clark,registered nurse;first aid instructor,Nurse.,en,Tokyo,\n"),
+        )
+        .unwrap();
+        let out = circle.command(&["members", "import", csv.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        circle
+    }
+
+    fn write_config(&self, refresh: &str) {
+        let db = self.dir.path().join("relay.db");
+        std::fs::write(
+            &self.config,
+            format!(
+                "[circle]\nname = \"Care Circle\"\naddress = \"{relay}@oauth.test\"\nposting = \"anyone\"\nlanguage = \"en\"\n\
+                 [database]\nurl = \"sqlite://{db}\"\n\
+                 [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay}@oauth.test\"\nauth = \"xoauth2\"\n\
+                 [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nauth = \"xoauth2\"\n\
+                 [oauth2]\nprovider = \"generic\"\ntoken_url = \"http://127.0.0.1:{idp}/token\"\nclient_id = \"{client}\"\nrefresh_token = \"{refresh}\"\n\
+                 [security]\ntoken_secret = \"an-end-to-end-secret\"\n\
+                 [server]\nlisten = \"{listen}\"\n",
+                relay = self.relay,
+                db = db.display(),
+                imap = idp::IMAP_PORT,
+                smtp = idp::SUBMISSION_PORT,
+                idp = idp::IDP_PORT,
+                client = self.client,
+                listen = self.listen,
+            ),
+        )
+        .unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap()
+    }
+
+    /// `circle-relay run`, its log (info level) going to `log_name`.
+    fn run(&self, log_name: &str) -> Daemon {
+        let log = self.dir.path().join(log_name);
+        let child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon { child, log }
+    }
+
+    fn user(&self, role: &str) -> String {
+        format!("{role}{}", self.relay.trim_start_matches("relay"))
+    }
+
+    async fn request(&self, n: u32) {
+        let asker = self.user("asker");
+        idp::deliver(
+            &format!("{asker}@oauth.test"),
+            &format!("{}@oauth.test", self.relay),
+            &format!("Nurse for first aid, week {n}"),
+            &format!("oauth-{}-{n}@oauth.test", self.relay),
+            "We need a registered nurse to teach first aid to our volunteers.",
+        )
+        .await;
+    }
+
+    /// Waits until the nurse holds `n` forwards and the asker `n` acknowledgements.
+    async fn until_delivered(&self, n: usize) {
+        let (nurse, asker) = (self.user("nurse"), self.user("asker"));
+        idp::until(&format!("{n} forwards and acknowledgements"), || {
+            idp::inbox_count(&nurse) >= n && idp::inbox_count(&asker) >= n
+        })
+        .await;
+    }
+
+    fn delivered(&self) -> (usize, usize) {
+        (idp::inbox_count(&self.user("nurse")), idp::inbox_count(&self.user("asker")))
+    }
+
+    async fn healthz(&self) -> (String, String) {
+        common::http_get(&self.listen, "/healthz").await
+    }
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        self.log()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// No access token, refresh token or client secret in `text`.
+fn assert_no_secrets(client: &str, text: &str, what: &str) {
+    let mut secrets = idp::all_secrets(client);
+    secrets.push(CLIENT_SECRET.to_string());
+    for s in secrets {
+        assert!(!text.contains(&s), "{what} shows a secret ({s}):\n{text}");
+    }
+}
+
+async fn stored_refresh_is(circle: &Circle, want: &str) {
+    // The database is read through sqlx, so no sqlite3 binary is needed.
+    let url = format!("sqlite://{}", circle.dir.path().join("relay.db").display());
+    let store = common::store_at(&url).await;
+    let row: (String,) = sqlx::query_as("SELECT refresh_token FROM oauth2_grants")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.0, want, "the stored refresh token is the newest one");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn reads_and_sends_with_short_lived_tokens_rotating_refresh_tokens_across_a_restart() {
+    let circle = Circle::new("1", "rt-client1-0", 11191);
+    // Access tokens live 3 s; every refresh rotates the refresh token.
+    idp::register(&circle.client, "relay1@oauth.test", "rt-client1-0", 3, true);
+
+    let check = circle.command(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(check.status.success(), "check failed:\n{said}\n{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        said.contains("OAuth2: signed in as relay1@oauth.test as the grant of client client1; the access token expires at"),
+        "{said}"
+    );
+    assert!(said.contains("IMAP relay1@oauth.test@127.0.0.1:11143 folder INBOX: logged in"), "{said}");
+    assert!(said.contains("SMTP 127.0.0.1:11125: reachable"), "{said}");
+    // check stored the refresh token the provider rotated, as run does.
+    stored_refresh_is(&circle, &idp::current_refresh(&circle.client)).await;
+
+    let daemon = circle.run("run-1.log");
+    circle.request(1).await;
+    circle.until_delivered(1).await;
+    // The tokens run out; the server drops the session; the reader signs in again.
+    let before = idp::issued(&circle.client);
+    idp::until("the access tokens to expire", || idp::all_expired(&circle.client)).await;
+    idp::kick("relay1@oauth.test");
+    circle.request(2).await;
+    circle.until_delivered(2).await;
+    assert!(idp::issued(&circle.client) > before, "a fresh access token was fetched");
+    let first_log = daemon.stop();
+    assert_eq!(circle.delivered(), (2, 2), "nothing lost, nothing doubled");
+    stored_refresh_is(&circle, &idp::current_refresh(&circle.client)).await;
+
+    // The configured refresh token is spent; the restarted daemon uses the stored one.
+    let daemon = circle.run("run-2.log");
+    circle.request(3).await;
+    circle.until_delivered(3).await;
+    let second_log = daemon.stop();
+    assert_eq!(circle.delivered(), (3, 3));
+    assert!(!second_log.contains("revoked"), "{second_log}");
+    for (what, text) in [("check", said.as_str()), ("run", &first_log), ("restarted run", &second_log)] {
+        assert_no_secrets(&circle.client, text, what);
+    }
+    assert!(first_log.contains("rotated the OAuth2 refresh token"), "{first_log}");
+}
+
+#[tokio::test]
+async fn a_revoked_grant_is_reported_mail_waits_and_a_new_grant_lets_it_flow() {
+    let circle = Circle::new("2", "rt-client2-0", 11192);
+    idp::register(&circle.client, "relay2@oauth.test", "rt-client2-0", 3, true);
+    let daemon = circle.run("run-1.log");
+    circle.request(1).await;
+    circle.until_delivered(1).await;
+
+    idp::revoke(&circle.client);
+    idp::kick("relay2@oauth.test");
+    circle.request(2).await;
+    idp::until("the revoked grant in the log", || {
+        daemon.log().contains("the refresh token was revoked or has expired: run circle-relay auth login")
+    })
+    .await;
+    let (status, body) = circle.healthz().await;
+    assert!(status.contains("200"), "{status}");
+    assert!(body.starts_with("degraded\noauth2: the refresh token was revoked"), "{body}");
+    idp::until("the request waiting in the relay's inbox", || idp::inbox_count("relay2") == 1).await;
+    assert_eq!(circle.delivered(), (1, 1), "nothing went out while signed out");
+    let log = daemon.stop();
+    assert_eq!(
+        log.matches("OAuth2 sign-in fails").count(),
+        1,
+        "reported once, not on every retry:\n{log}"
+    );
+
+    let check = circle.command(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout).to_string();
+    assert!(!check.status.success());
+    assert!(said.contains("FAIL OAuth2 (relay2@oauth.test as the grant of client client2): the refresh token was revoked"), "{said}");
+
+    // A new grant, configured by the admin, wins over the stored chain.
+    idp::grant_again(&circle.client, "rt-client2-new");
+    circle.write_config("rt-client2-new");
+    let daemon = circle.run("run-2.log");
+    circle.until_delivered(2).await;
+    let after = daemon.stop();
+    assert_eq!(circle.delivered(), (2, 2), "the waiting request went out once");
+    assert_eq!(idp::inbox_count("relay2"), 0, "the inbox was read");
+    for (what, text) in [("run", log.as_str()), ("check", &said), ("run after the new grant", &after)] {
+        assert_no_secrets(&circle.client, text, what);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_logs_the_servers_decoded_reason() {
+    let circle = Circle::new("3", "rt-client3-0", 11193);
+    // The provider issues tokens for another mailbox: Dovecot refuses them.
+    idp::register(&circle.client, "someone-else@oauth.test", "rt-client3-0", 60, false);
+    let check = circle.command(&["check"]);
+    let said = String::from_utf8_lossy(&check.stdout).to_string();
+    let log = String::from_utf8_lossy(&check.stderr).to_string();
+    assert!(!check.status.success());
+    assert!(
+        said.contains("XOAUTH2 token refused") && said.contains("status 401"),
+        "{said}"
+    );
+    assert!(log.contains("the mail server refused the OAuth2 access token"), "{log}");
+    assert!(log.contains("schemes bearer, scope mail, status 401"), "{log}");
+    assert!(said.contains("SMTP 127.0.0.1:11125: temporary failure: XOAUTH2 token refused: schemes bearer, scope mail, status 401"), "{said}");
+    assert_no_secrets(&circle.client, &format!("{said}{log}"), "check");
+}
+
