@@ -73,7 +73,10 @@ impl Daemon {
         let tokens = oauth2_tokens(config, &store)?;
         let mut transport =
             Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
-        if let Some(tokens) = tokens.clone().filter(|_| outbound.auth == AuthMethod::Xoauth2) {
+        if let Some(tokens) = tokens
+            .clone()
+            .filter(|_| outbound.auth == AuthMethod::Xoauth2)
+        {
             transport = transport.with_tokens(tokens);
         }
         let sender = Sender::new(

@@ -100,7 +100,11 @@ async fn healthz(State(s): State<Arc<Served>>) -> Response {
             if problems.is_empty() {
                 (StatusCode::OK, "ok\n").into_response()
             } else {
-                (StatusCode::OK, format!("degraded\n{}\n", problems.join("\n"))).into_response()
+                (
+                    StatusCode::OK,
+                    format!("degraded\n{}\n", problems.join("\n")),
+                )
+                    .into_response()
             }
         }
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),

@@ -28,7 +28,11 @@ impl Circle {
     fn new(tag: &str, refresh: &str, http_port: u16) -> Self {
         idp::require_servers();
         let relay = format!("relay{tag}");
-        for u in [relay.as_str(), &format!("nurse{tag}"), &format!("asker{tag}")] {
+        for u in [
+            relay.as_str(),
+            &format!("nurse{tag}"),
+            &format!("asker{tag}"),
+        ] {
             idp::reset_user(u);
         }
         let dir = tempfile::tempdir().unwrap();
@@ -48,11 +52,19 @@ impl Circle {
         )
         .unwrap();
         let out = circle.command(&["members", "import", csv.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         circle
     }
 
     fn write_config(&self, refresh: &str) {
+        self.write_config_with(refresh, "");
+    }
+
+    fn write_config_with(&self, refresh: &str, extra_oauth2: &str) {
         let db = self.dir.path().join("relay.db");
         std::fs::write(
             &self.config,
@@ -61,7 +73,7 @@ impl Circle {
                  [database]\nurl = \"sqlite://{db}\"\n\
                  [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay}@oauth.test\"\nauth = \"xoauth2\"\n\
                  [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nauth = \"xoauth2\"\n\
-                 [oauth2]\nprovider = \"generic\"\ntoken_url = \"http://127.0.0.1:{idp}/token\"\nclient_id = \"{client}\"\nrefresh_token = \"{refresh}\"\n\
+                 [oauth2]\nprovider = \"generic\"\ntoken_url = \"http://127.0.0.1:{idp}/token\"\nclient_id = \"{client}\"\nrefresh_token = \"{refresh}\"\n{extra_oauth2}\
                  [security]\ntoken_secret = \"an-end-to-end-secret\"\n\
                  [server]\nlisten = \"{listen}\"\n",
                 relay = self.relay,
@@ -129,7 +141,10 @@ impl Circle {
     }
 
     fn delivered(&self) -> (usize, usize) {
-        (idp::inbox_count(&self.user("nurse")), idp::inbox_count(&self.user("asker")))
+        (
+            idp::inbox_count(&self.user("nurse")),
+            idp::inbox_count(&self.user("asker")),
+        )
     }
 
     async fn healthz(&self) -> (String, String) {
@@ -148,7 +163,9 @@ impl Daemon {
     }
 
     fn stop(mut self) -> String {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
         self.log()
     }
@@ -190,12 +207,19 @@ async fn reads_and_sends_with_short_lived_tokens_rotating_refresh_tokens_across_
 
     let check = circle.command(&["check"]);
     let said = String::from_utf8_lossy(&check.stdout).to_string();
-    assert!(check.status.success(), "check failed:\n{said}\n{}", String::from_utf8_lossy(&check.stderr));
+    assert!(
+        check.status.success(),
+        "check failed:\n{said}\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     assert!(
         said.contains("OAuth2: signed in as relay1@oauth.test as the grant of client client1; the access token expires at"),
         "{said}"
     );
-    assert!(said.contains("IMAP relay1@oauth.test@127.0.0.1:11143 folder INBOX: logged in"), "{said}");
+    assert!(
+        said.contains("IMAP relay1@oauth.test@127.0.0.1:11143 folder INBOX: logged in"),
+        "{said}"
+    );
     assert!(said.contains("SMTP 127.0.0.1:11125: reachable"), "{said}");
     // check stored the refresh token the provider rotated, as run does.
     stored_refresh_is(&circle, &idp::current_refresh(&circle.client)).await;
@@ -205,11 +229,17 @@ async fn reads_and_sends_with_short_lived_tokens_rotating_refresh_tokens_across_
     circle.until_delivered(1).await;
     // The tokens run out; the server drops the session; the reader signs in again.
     let before = idp::issued(&circle.client);
-    idp::until("the access tokens to expire", || idp::all_expired(&circle.client)).await;
+    idp::until("the access tokens to expire", || {
+        idp::all_expired(&circle.client)
+    })
+    .await;
     idp::kick("relay1@oauth.test");
     circle.request(2).await;
     circle.until_delivered(2).await;
-    assert!(idp::issued(&circle.client) > before, "a fresh access token was fetched");
+    assert!(
+        idp::issued(&circle.client) > before,
+        "a fresh access token was fetched"
+    );
     let first_log = daemon.stop();
     assert_eq!(circle.delivered(), (2, 2), "nothing lost, nothing doubled");
     stored_refresh_is(&circle, &idp::current_refresh(&circle.client)).await;
@@ -221,10 +251,17 @@ async fn reads_and_sends_with_short_lived_tokens_rotating_refresh_tokens_across_
     let second_log = daemon.stop();
     assert_eq!(circle.delivered(), (3, 3));
     assert!(!second_log.contains("revoked"), "{second_log}");
-    for (what, text) in [("check", said.as_str()), ("run", &first_log), ("restarted run", &second_log)] {
+    for (what, text) in [
+        ("check", said.as_str()),
+        ("run", &first_log),
+        ("restarted run", &second_log),
+    ] {
         assert_no_secrets(&circle.client, text, what);
     }
-    assert!(first_log.contains("rotated the OAuth2 refresh token"), "{first_log}");
+    assert!(
+        first_log.contains("rotated the OAuth2 refresh token"),
+        "{first_log}"
+    );
 }
 
 #[tokio::test]
@@ -239,14 +276,26 @@ async fn a_revoked_grant_is_reported_mail_waits_and_a_new_grant_lets_it_flow() {
     idp::kick("relay2@oauth.test");
     circle.request(2).await;
     idp::until("the revoked grant in the log", || {
-        daemon.log().contains("the refresh token was revoked or has expired: run circle-relay auth login")
+        daemon
+            .log()
+            .contains("the refresh token was revoked or has expired: run circle-relay auth login")
     })
     .await;
     let (status, body) = circle.healthz().await;
     assert!(status.contains("200"), "{status}");
-    assert!(body.starts_with("degraded\noauth2: the refresh token was revoked"), "{body}");
-    idp::until("the request waiting in the relay's inbox", || idp::inbox_count("relay2") == 1).await;
-    assert_eq!(circle.delivered(), (1, 1), "nothing went out while signed out");
+    assert!(
+        body.starts_with("degraded\noauth2: the refresh token was revoked"),
+        "{body}"
+    );
+    idp::until("the request waiting in the relay's inbox", || {
+        idp::inbox_count("relay2") == 1
+    })
+    .await;
+    assert_eq!(
+        circle.delivered(),
+        (1, 1),
+        "nothing went out while signed out"
+    );
     let log = daemon.stop();
     assert_eq!(
         log.matches("OAuth2 sign-in fails").count(),
@@ -265,9 +314,17 @@ async fn a_revoked_grant_is_reported_mail_waits_and_a_new_grant_lets_it_flow() {
     let daemon = circle.run("run-2.log");
     circle.until_delivered(2).await;
     let after = daemon.stop();
-    assert_eq!(circle.delivered(), (2, 2), "the waiting request went out once");
+    assert_eq!(
+        circle.delivered(),
+        (2, 2),
+        "the waiting request went out once"
+    );
     assert_eq!(idp::inbox_count("relay2"), 0, "the inbox was read");
-    for (what, text) in [("run", log.as_str()), ("check", &said), ("run after the new grant", &after)] {
+    for (what, text) in [
+        ("run", log.as_str()),
+        ("check", &said),
+        ("run after the new grant", &after),
+    ] {
         assert_no_secrets(&circle.client, text, what);
     }
 }
@@ -276,7 +333,13 @@ async fn a_revoked_grant_is_reported_mail_waits_and_a_new_grant_lets_it_flow() {
 async fn a_refused_token_logs_the_servers_decoded_reason() {
     let circle = Circle::new("3", "rt-client3-0", 11193);
     // The provider issues tokens for another mailbox: Dovecot refuses them.
-    idp::register(&circle.client, "someone-else@oauth.test", "rt-client3-0", 60, false);
+    idp::register(
+        &circle.client,
+        "someone-else@oauth.test",
+        "rt-client3-0",
+        60,
+        false,
+    );
     let check = circle.command(&["check"]);
     let said = String::from_utf8_lossy(&check.stdout).to_string();
     let log = String::from_utf8_lossy(&check.stderr).to_string();
@@ -285,9 +348,100 @@ async fn a_refused_token_logs_the_servers_decoded_reason() {
         said.contains("XOAUTH2 token refused") && said.contains("status 401"),
         "{said}"
     );
-    assert!(log.contains("the mail server refused the OAuth2 access token"), "{log}");
-    assert!(log.contains("schemes bearer, scope mail, status 401"), "{log}");
+    assert!(
+        log.contains("the mail server refused the OAuth2 access token"),
+        "{log}"
+    );
+    assert!(
+        log.contains("schemes bearer, scope mail, status 401"),
+        "{log}"
+    );
     assert!(said.contains("SMTP 127.0.0.1:11125: temporary failure: XOAUTH2 token refused: schemes bearer, scope mail, status 401"), "{said}");
     assert_no_secrets(&circle.client, &format!("{said}{log}"), "check");
 }
 
+#[tokio::test]
+async fn auth_login_stores_the_grant_a_person_gave_in_the_browser() {
+    use std::io::BufRead;
+    let circle = Circle::new("4", "", 11194);
+    idp::register(&circle.client, "relay4@oauth.test", "", 60, false);
+    circle.write_config_with(
+        "",
+        &format!(
+            "auth_url = \"http://127.0.0.1:{}/authorize\"\n",
+            idp::IDP_PORT
+        ),
+    );
+    let before = circle.command(&["check"]);
+    let said = String::from_utf8_lossy(&before.stdout).to_string();
+    assert!(
+        said.contains("there is no refresh token yet: run circle-relay auth login"),
+        "{said}"
+    );
+
+    let mut login = Command::new(BIN)
+        .arg("--config")
+        .arg(&circle.config)
+        .args(["auth", "login", "--wait-seconds", "30"])
+        .env("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(login.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("auth login printed the address")
+            .unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(u) = line
+            .trim()
+            .strip_prefix("http://127.0.0.1:11180/authorize?")
+        {
+            break u.to_string();
+        }
+    };
+    // The browser: the provider sends it back to the redirect address with a code.
+    let q: std::collections::HashMap<String, String> = url::form_urlencoded::parse(url.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["login_hint"], "relay4@oauth.test");
+    let back = q["redirect_uri"]
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let (status, page) =
+        common::http_get(&back, &format!("/?state={}&code=code-client4", q["state"])).await;
+    assert!(
+        status.contains("200") && page.contains("Signed in"),
+        "{status} {page}"
+    );
+    for line in lines {
+        printed.push_str(&line.unwrap());
+        printed.push('\n');
+    }
+    let done = login.wait().unwrap();
+    assert!(done.success(), "{printed}");
+    assert!(
+        printed.contains("The grant for relay4@oauth.test is stored in the database"),
+        "{printed}"
+    );
+    stored_refresh_is(&circle, "rt-client4-login").await;
+
+    let after = circle.command(&["check"]);
+    let said = String::from_utf8_lossy(&after.stdout).to_string();
+    assert!(after.status.success(), "{said}");
+    assert!(
+        said.contains("OAuth2: signed in as relay4@oauth.test"),
+        "{said}"
+    );
+    assert_no_secrets(
+        &circle.client,
+        &format!("{printed}{said}"),
+        "auth login and check",
+    );
+}

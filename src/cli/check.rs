@@ -86,7 +86,10 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     };
     let sent = match Transport::from_config(&outbound) {
         Ok(t) => {
-            let t = match tokens.clone().filter(|_| outbound.auth == AuthMethod::Xoauth2) {
+            let t = match tokens
+                .clone()
+                .filter(|_| outbound.auth == AuthMethod::Xoauth2)
+            {
                 Some(tokens) => t.with_tokens(tokens),
                 None => t,
             };
@@ -134,7 +137,10 @@ async fn oauth2(
             let left = token.expires_at - crate::store::unix_now();
             step(
                 true,
-                format!("OAuth2: signed in as {}; the access token expires at {expires} (in {left} s)", tokens.identity()),
+                format!(
+                    "OAuth2: signed in as {}; the access token expires at {expires} (in {left} s)",
+                    tokens.identity()
+                ),
             );
         }
         Err(e) => step(false, format!("OAuth2 ({}): {e}", tokens.identity())),

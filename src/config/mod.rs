@@ -421,9 +421,11 @@ impl Config {
                 "required (or set [inbox] username)".into(),
             ));
         }
-        if !o.token_url.is_empty() {
-            crate::oauth2::check_endpoint(&o.token_url)
-                .map_err(|e| self.error("oauth2", Some("token_url"), e))?;
+        for (key, url) in [("token_url", &o.token_url), ("auth_url", &o.auth_url)] {
+            if !url.is_empty() {
+                crate::oauth2::check_endpoint(url)
+                    .map_err(|e| self.error("oauth2", Some(key), e))?;
+            }
         }
         if !o.service_account_key.is_empty()
             && !std::path::Path::new(&o.service_account_key).is_file()
@@ -441,8 +443,10 @@ impl Config {
     pub fn uses_oauth2(&self) -> Result<bool, ConfigError> {
         let inbox = self.inbox()?;
         let outbound = self.outbound()?;
-        Ok((inbox.kind == InboxKind::Imap && inbox.auth == AuthMethod::Xoauth2)
-            || (outbound.kind == OutboundKind::Smtp && outbound.auth == AuthMethod::Xoauth2))
+        Ok(
+            (inbox.kind == InboxKind::Imap && inbox.auth == AuthMethod::Xoauth2)
+                || (outbound.kind == OutboundKind::Smtp && outbound.auth == AuthMethod::Xoauth2),
+        )
     }
 
     fn oauth2_if_used(&self) -> Result<(), ConfigError> {

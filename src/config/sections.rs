@@ -309,6 +309,9 @@ pub struct OAuth2Config {
     pub client_secret: Secret,
     /// The token endpoint: required for generic; overrides microsoft's and google's.
     pub token_url: String,
+    /// Where `circle-relay auth login` sends the browser: required for
+    /// generic logins; overrides google's.
+    pub auth_url: String,
     /// The scope asked for; empty for the provider's IMAP/SMTP scope.
     pub scope: String,
     /// The grant's first refresh token; rotated ones are kept in the database.

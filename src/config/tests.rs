@@ -167,10 +167,13 @@ const OAUTH_INBOX: &str = "[inbox]\nkind = \"imap\"\nhost = \"imap.example.org\"
 
 #[test]
 fn oauth2_keys_are_checked_for_the_provider_and_name_section_and_key() {
-    let e = load(&format!("{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\n"), &[])
-        .unwrap()
-        .validate_all()
-        .unwrap_err();
+    let e = load(
+        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\n"),
+        &[],
+    )
+    .unwrap()
+    .validate_all()
+    .unwrap_err();
     assert_eq!(e.place, "[oauth2] tenant_id");
     assert!(e.message.contains("microsoft"), "{e}");
     let e = load(
@@ -182,10 +185,13 @@ fn oauth2_keys_are_checked_for_the_provider_and_name_section_and_key() {
     .unwrap_err();
     assert_eq!(e.place, "[oauth2] token_url");
     assert!(e.message.contains("https"), "{e}");
-    let e = load(&format!("{OAUTH_INBOX}[oauth2]\nprovider = \"yahoo\"\n"), &[])
-        .unwrap()
-        .validate_all()
-        .unwrap_err();
+    let e = load(
+        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"yahoo\"\n"),
+        &[],
+    )
+    .unwrap()
+    .validate_all()
+    .unwrap_err();
     assert_eq!(e.place, "[oauth2] provider");
 }
 
@@ -194,10 +200,17 @@ fn oauth2_secret_comes_from_the_environment_and_is_never_shown() {
     let text = format!(
         "{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\ntenant_id = \"t\"\nclient_id = \"app\"\n"
     );
-    let c = load(&text, &[("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", "s3cr3t-value")]).unwrap();
+    let c = load(
+        &text,
+        &[("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", "s3cr3t-value")],
+    )
+    .unwrap();
     let o = c.oauth2().unwrap();
     assert_eq!(o.client_secret.expose(), "s3cr3t-value");
-    assert_eq!(o.mailbox, "circle@example.org", "mailbox defaults to the inbox username");
+    assert_eq!(
+        o.mailbox, "circle@example.org",
+        "mailbox defaults to the inbox username"
+    );
     assert!(!format!("{o:?}").contains("s3cr3t-value"));
     // Loopback may be plain http (tests); a password-only config ignores [oauth2].
     let local = load(

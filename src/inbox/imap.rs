@@ -192,9 +192,15 @@ impl ImapInbox {
         match login.await.map_err(|_| timed_out())? {
             Ok(s) => Ok(s),
             Err((async_imap::error::Error::No(m), _)) => {
-                let said = refusal.lock().ok().and_then(|r| r.clone()).unwrap_or_default();
+                let said = refusal
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.clone())
+                    .unwrap_or_default();
                 tokens.refused(&token, &said).await;
-                Err(InboxError::Login(format!("XOAUTH2 token refused: {m} ({said})")))
+                Err(InboxError::Login(format!(
+                    "XOAUTH2 token refused: {m} ({said})"
+                )))
             }
             Err((e, _)) => Err(e.into()),
         }

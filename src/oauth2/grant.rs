@@ -13,6 +13,7 @@ const MICROSOFT_SCOPE: &str = "https://outlook.office365.com/.default";
 const MICROSOFT_DELEGATED_SCOPE: &str = "https://outlook.office365.com/IMAP.AccessAsUser.All https://outlook.office365.com/SMTP.Send offline_access";
 const GOOGLE_SCOPE: &str = "https://mail.google.com/";
 pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+const GOOGLE_AUTH_URL: &str = "https://accounts.google.com/o/oauth2/v2/auth";
 
 #[derive(Debug)]
 pub enum GrantKind {
@@ -37,6 +38,8 @@ pub struct Grant {
     pub mailbox: String,
     /// The refresh token in the config ("" when none).
     pub configured_refresh: Secret,
+    /// Where a person grants access (`auth login`); "" where there is none.
+    pub auth_url: String,
 }
 
 /// A successful token answer.
@@ -66,11 +69,22 @@ impl Grant {
                 let url = key.token_uri.clone();
                 (GrantKind::ServiceAccount(Box::new(key)), url, GOOGLE_SCOPE)
             }
-            OAuth2Provider::Google => (GrantKind::RefreshToken, GOOGLE_TOKEN_URL.into(), GOOGLE_SCOPE),
-            OAuth2Provider::Generic if has_refresh => (GrantKind::RefreshToken, String::new(), ""),
+            OAuth2Provider::Google => (
+                GrantKind::RefreshToken,
+                GOOGLE_TOKEN_URL.into(),
+                GOOGLE_SCOPE,
+            ),
+            // With auth_url a person grants access (auth login): a refresh grant.
+            OAuth2Provider::Generic if has_refresh || !c.auth_url.is_empty() => {
+                (GrantKind::RefreshToken, String::new(), "")
+            }
             OAuth2Provider::Generic => (GrantKind::ClientCredentials, String::new(), ""),
         };
-        let token_url = if c.token_url.is_empty() { token_url } else { c.token_url.clone() };
+        let token_url = if c.token_url.is_empty() {
+            token_url
+        } else {
+            c.token_url.clone()
+        };
         let endpoint = Endpoint::parse(&token_url).map_err(OAuthError::Config)?;
         Ok(Self {
             provider: c.provider,
@@ -79,9 +93,18 @@ impl Grant {
             token_url,
             client_id: c.client_id.clone(),
             client_secret: c.client_secret.clone(),
-            scope: if c.scope.is_empty() { scope.into() } else { c.scope.clone() },
+            scope: if c.scope.is_empty() {
+                scope.into()
+            } else {
+                c.scope.clone()
+            },
             mailbox: c.mailbox.clone(),
             configured_refresh: c.refresh_token.clone(),
+            auth_url: match c.provider {
+                _ if !c.auth_url.is_empty() => c.auth_url.clone(),
+                OAuth2Provider::Google => GOOGLE_AUTH_URL.into(),
+                _ => String::new(),
+            },
         })
     }
 
@@ -127,6 +150,17 @@ impl Grant {
         Ok(f.finish())
     }
 
+    /// The form that trades an authorization code for tokens (`auth login`, PKCE).
+    pub fn code_form(&self, code: &str, redirect_uri: &str, verifier: &str) -> String {
+        let mut f = Serializer::new(String::new());
+        f.append_pair("grant_type", "authorization_code");
+        f.append_pair("code", code);
+        f.append_pair("redirect_uri", redirect_uri);
+        f.append_pair("code_verifier", verifier);
+        self.client(&mut f);
+        f.finish()
+    }
+
     fn client(&self, f: &mut Serializer<String>) {
         f.append_pair("client_id", &self.client_id);
         if !self.client_secret.is_empty() {
@@ -137,7 +171,12 @@ impl Grant {
     /// Reads the token endpoint's answer.
     pub fn read_answer(&self, status: u16, body: &str) -> Result<Issued, OAuthError> {
         let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        let text = |k: &str| json.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let text = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         if (200..300).contains(&status) {
             let token = text("access_token");
             if token.is_empty() {
@@ -146,7 +185,8 @@ impl Grant {
                 )));
             }
             let expires_in = json.get("expires_in").and_then(|v| {
-                v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             });
             let refresh = text("refresh_token");
             return Ok(Issued {
@@ -160,8 +200,18 @@ impl Grant {
 
     fn problem(&self, status: u16, code: &str, description: &str) -> OAuthError {
         // Descriptions name the problem (AADSTS7000222: the secret expired), never a secret.
-        let said: String = description.lines().next().unwrap_or("").chars().take(240).collect();
-        let said = if said.is_empty() { format!("HTTP {status} {code}") } else { format!("{code}: {said}") };
+        let said: String = description
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(240)
+            .collect();
+        let said = if said.is_empty() {
+            format!("HTTP {status} {code}")
+        } else {
+            format!("{code}: {said}")
+        };
         let fix = match (code, &self.kind) {
             ("temporarily_unavailable" | "server_error" | "slow_down", _) => {
                 return OAuthError::Transient(said);
@@ -206,7 +256,11 @@ mod tests {
             client_id: "app-1".into(),
             client_secret: Secret::new("sec ret"),
             refresh_token: Secret::new(refresh),
-            token_url: if provider == OAuth2Provider::Generic { "https://idp.example.org/token".into() } else { String::new() },
+            token_url: if provider == OAuth2Provider::Generic {
+                "https://idp.example.org/token".into()
+            } else {
+                String::new()
+            },
             mailbox: "circle@example.org".into(),
             ..OAuth2Config::default()
         })
@@ -216,7 +270,10 @@ mod tests {
     #[test]
     fn microsoft_asks_app_only_for_the_outlook_scope() {
         let g = grant(OAuth2Provider::Microsoft, "");
-        assert_eq!(g.token_url, "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token");
+        assert_eq!(
+            g.token_url,
+            "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+        );
         assert_eq!(
             g.form(None, 0).unwrap(),
             "grant_type=client_credentials&client_id=app-1&client_secret=sec+ret&scope=https%3A%2F%2Foutlook.office365.com%2F.default"
@@ -227,22 +284,41 @@ mod tests {
     fn answers_are_tokens_retries_or_problems_a_person_must_fix() {
         let g = grant(OAuth2Provider::Generic, "r1");
         let ok = g
-            .read_answer(200, r#"{"access_token":"a","expires_in":"5","refresh_token":"r2"}"#)
+            .read_answer(
+                200,
+                r#"{"access_token":"a","expires_in":"5","refresh_token":"r2"}"#,
+            )
             .unwrap();
         assert_eq!((ok.access_token.expose(), ok.expires_in), ("a", 5));
         assert_eq!(ok.refresh_token.unwrap().expose(), "r2");
-        let revoked = g.read_answer(400, r#"{"error":"invalid_grant","error_description":"revoked"}"#);
-        let Err(OAuthError::Grant(m)) = revoked else { panic!("{revoked:?}") };
+        let revoked = g.read_answer(
+            400,
+            r#"{"error":"invalid_grant","error_description":"revoked"}"#,
+        );
+        let Err(OAuthError::Grant(m)) = revoked else {
+            panic!("{revoked:?}")
+        };
         assert!(m.starts_with("the refresh token was revoked"), "{m}");
         assert!(m.contains("circle-relay auth login"), "{m}");
         let secret = grant(OAuth2Provider::Microsoft, "").read_answer(
             401,
             r#"{"error":"invalid_client","error_description":"AADSTS7000222: The provided client secret keys are expired."}"#,
         );
-        let Err(OAuthError::Grant(m)) = secret else { panic!() };
-        assert!(m.contains("client secret") && m.contains("AADSTS7000222"), "{m}");
+        let Err(OAuthError::Grant(m)) = secret else {
+            panic!()
+        };
+        assert!(
+            m.contains("client secret") && m.contains("AADSTS7000222"),
+            "{m}"
+        );
         assert!(!m.contains("sec ret"));
-        assert!(matches!(g.read_answer(503, "busy"), Err(OAuthError::Transient(_))));
-        assert!(matches!(g.form(Some(&Secret::default()), 0), Err(OAuthError::Grant(_))));
+        assert!(matches!(
+            g.read_answer(503, "busy"),
+            Err(OAuthError::Transient(_))
+        ));
+        assert!(matches!(
+            g.form(Some(&Secret::default()), 0),
+            Err(OAuthError::Grant(_))
+        ));
     }
 }

@@ -46,7 +46,11 @@ impl Endpoint {
                     "{url:?}: a token endpoint must use https (plain http only on loopback)"
                 ));
             }
-            other => return Err(format!("{url:?}: unsupported scheme {other:?} (expected https)")),
+            other => {
+                return Err(format!(
+                    "{url:?}: unsupported scheme {other:?} (expected https)"
+                ));
+            }
         };
         let port = u.port_or_known_default().unwrap_or(443);
         let mut target = u.path().to_string();
@@ -115,7 +119,8 @@ async fn exchange(
         form.len()
     );
     let raw = if endpoint.https {
-        let name = ServerName::try_from(endpoint.host.clone()).map_err(|err| e("bad host", &err))?;
+        let name =
+            ServerName::try_from(endpoint.host.clone()).map_err(|err| e("bad host", &err))?;
         let tls = connector(extra_ca)?
             .connect(name, tcp)
             .await
@@ -184,13 +189,17 @@ fn parse_response(raw: &[u8]) -> Result<Answer, String> {
     let header = |name: &str| {
         head.split("\r\n").skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     };
     let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         dechunk(body)?
     } else if let Some(n) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        body.get(..n).ok_or("the body is shorter than its Content-Length")?.to_vec()
+        body.get(..n)
+            .ok_or("the body is shorter than its Content-Length")?
+            .to_vec()
     } else {
         body.to_vec()
     };
@@ -231,8 +240,12 @@ mod tests {
         let e = Endpoint::parse("http://login.example.org/token").unwrap_err();
         assert!(e.contains("https"), "{e}");
         assert!(Endpoint::parse("ftp://127.0.0.1/").is_err());
-        let ms = Endpoint::parse("https://login.microsoftonline.com/t/oauth2/v2.0/token?x=1").unwrap();
-        assert_eq!((ms.port, ms.target.as_str()), (443, "/t/oauth2/v2.0/token?x=1"));
+        let ms =
+            Endpoint::parse("https://login.microsoftonline.com/t/oauth2/v2.0/token?x=1").unwrap();
+        assert_eq!(
+            (ms.port, ms.target.as_str()),
+            (443, "/t/oauth2/v2.0/token?x=1")
+        );
     }
 
     #[test]

@@ -50,7 +50,13 @@ impl ServiceAccountKey {
     }
 
     /// The signed assertion: good for an hour from `now` (UNIX seconds).
-    pub fn assertion(&self, audience: &str, subject: &str, scope: &str, now: i64) -> Result<String, String> {
+    pub fn assertion(
+        &self,
+        audience: &str,
+        subject: &str,
+        scope: &str,
+        now: i64,
+    ) -> Result<String, String> {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
         let claims = serde_json::json!({
             "iss": self.client_email,
@@ -71,6 +77,9 @@ impl ServiceAccountKey {
                 &mut signature,
             )
             .map_err(|_| "signing the assertion failed".to_string())?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 }

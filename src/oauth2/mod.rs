@@ -11,6 +11,7 @@ mod chain;
 pub mod grant;
 mod http;
 mod jwt;
+pub mod login;
 pub mod sasl;
 mod tokens;
 

@@ -87,8 +87,14 @@ mod tests {
     #[test]
     fn the_token_goes_first_and_an_error_challenge_gets_an_empty_answer() {
         let mut a = ImapXoauth2::new("circle@example.org", "tok");
-        assert_eq!(a.process(b""), "user=circle@example.org\x01auth=Bearer tok\x01\x01");
-        assert_eq!(a.process(br#"{"status":"401","schemes":"bearer","scope":"mail"}"#), "");
+        assert_eq!(
+            a.process(b""),
+            "user=circle@example.org\x01auth=Bearer tok\x01\x01"
+        );
+        assert_eq!(
+            a.process(br#"{"status":"401","schemes":"bearer","scope":"mail"}"#),
+            ""
+        );
         assert_eq!(
             a.refusal.lock().unwrap().as_deref(),
             Some("schemes bearer, scope mail, status 401")

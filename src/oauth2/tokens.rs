@@ -106,14 +106,22 @@ impl TokenSource {
         let how = match &g.kind {
             super::grant::GrantKind::ClientCredentials => format!("app {}", g.client_id),
             super::grant::GrantKind::RefreshToken => format!("the grant of client {}", g.client_id),
-            super::grant::GrantKind::ServiceAccount(k) => format!("service account {}", k.client_email),
+            super::grant::GrantKind::ServiceAccount(k) => {
+                format!("service account {}", k.client_email)
+            }
         };
         format!("{} as {how}", g.mailbox)
     }
 
     /// The reported problem, if sign-in is failing for a reason a person must fix.
     pub async fn failure(&self) -> Option<String> {
-        self.inner.state.lock().await.failure.as_ref().map(|(m, _)| m.clone())
+        self.inner
+            .state
+            .lock()
+            .await
+            .failure
+            .as_ref()
+            .map(|(m, _)| m.clone())
     }
 
     /// A token good for a while yet.
@@ -150,7 +158,9 @@ impl TokenSource {
                 Err(e) => return Err(e),
             }
         }
-        Err(OAuthError::Transient("the token endpoint kept failing".into()))
+        Err(OAuthError::Transient(
+            "the token endpoint kept failing".into(),
+        ))
     }
 
     /// The server refused `token` (`reason`: its decoded status): never use it again.
@@ -180,15 +190,23 @@ impl TokenSource {
         if let Some(new) = issued.refresh_token.filter(|_| g.uses_refresh_token()) {
             self.keep_rotated(st, new).await;
         }
-        Ok(AccessToken::new(issued.access_token, Duration::from_secs(issued.expires_in.max(1))))
+        Ok(AccessToken::new(
+            issued.access_token,
+            Duration::from_secs(issued.expires_in.max(1)),
+        ))
     }
 
     async fn post(&self, refresh: Option<&Secret>) -> Result<super::grant::Issued, OAuthError> {
         let g = &self.inner.grant;
         let form = g.form(refresh, crate::store::unix_now())?;
-        let answer = http::post_form(&g.endpoint, &form, self.inner.extra_ca.as_deref(), HTTP_TIMEOUT)
-            .await
-            .map_err(|e| OAuthError::Transient(e.to_string()))?;
+        let answer = http::post_form(
+            &g.endpoint,
+            &form,
+            self.inner.extra_ca.as_deref(),
+            HTTP_TIMEOUT,
+        )
+        .await
+        .map_err(|e| OAuthError::Transient(e.to_string()))?;
         g.read_answer(answer.status, &answer.body)
     }
 
@@ -199,7 +217,11 @@ impl TokenSource {
             return None;
         }
         let Some(chain) = &self.inner.chain else {
-            return Some(st.unsaved.clone().unwrap_or_else(|| g.configured_refresh.clone()));
+            return Some(
+                st.unsaved
+                    .clone()
+                    .unwrap_or_else(|| g.configured_refresh.clone()),
+            );
         };
         if let Some(unsaved) = st.unsaved.clone() {
             if chain.save(&unsaved).await.is_ok() {
@@ -222,7 +244,9 @@ impl TokenSource {
             return;
         };
         match chain.save(&new).await {
-            Ok(()) => info!("the identity provider rotated the OAuth2 refresh token; the new one is kept in the database"),
+            Ok(()) => info!(
+                "the identity provider rotated the OAuth2 refresh token; the new one is kept in the database"
+            ),
             Err(e) => {
                 error!(error = %e, "cannot store the rotated OAuth2 refresh token; kept in memory and stored as soon as the database answers");
                 st.unsaved = Some(new);

@@ -180,7 +180,9 @@ impl SmtpClient {
             })?;
             return tokio::time::timeout(STEP_TIMEOUT, xoauth2(conn, tokens))
                 .await
-                .map_err(|_| SendError::Transient(format!("login timed out after {STEP_TIMEOUT:?}")))?;
+                .map_err(|_| {
+                    SendError::Transient(format!("login timed out after {STEP_TIMEOUT:?}"))
+                })?;
         }
         let Some(credentials) = &self.credentials else {
             return Ok(());
@@ -209,7 +211,10 @@ async fn xoauth2(
     conn: &mut AsyncSmtpConnection,
     tokens: &crate::oauth2::TokenSource,
 ) -> Result<(), SendError> {
-    if !conn.server_info().supports_auth_mechanism(Mechanism::Xoauth2) {
+    if !conn
+        .server_info()
+        .supports_auth_mechanism(Mechanism::Xoauth2)
+    {
         return Err(SendError::Transient(
             "the SMTP server does not offer AUTH XOAUTH2".into(),
         ));
@@ -218,7 +223,8 @@ async fn xoauth2(
         .token()
         .await
         .map_err(|e| SendError::Transient(e.to_string()))?;
-    let first = crate::oauth2::sasl::initial_response_base64(tokens.mailbox(), token.secret.expose());
+    let first =
+        crate::oauth2::sasl::initial_response_base64(tokens.mailbox(), token.secret.expose());
     let answer = conn.command(format!("AUTH XOAUTH2 {first}\r\n")).await;
     let said = match answer {
         Ok(r) if r.has_code(235) => return Ok(()),
@@ -232,5 +238,7 @@ async fn xoauth2(
         Err(e) => e.to_string(),
     };
     tokens.refused(&token, &said).await;
-    Err(SendError::Transient(format!("XOAUTH2 token refused: {said}")))
+    Err(SendError::Transient(format!(
+        "XOAUTH2 token refused: {said}"
+    )))
 }

@@ -126,7 +126,11 @@ pub fn all_expired(client_id: &str) -> bool {
 
 /// The refresh token that works now.
 pub fn current_refresh(client_id: &str) -> String {
-    with_clients(|c| c.get(client_id).map(|cl| cl.refresh.clone()).unwrap_or_default())
+    with_clients(|c| {
+        c.get(client_id)
+            .map(|cl| cl.refresh.clone())
+            .unwrap_or_default()
+    })
 }
 
 /// Every token (access and refresh) ever issued to the client, to check
@@ -138,6 +142,7 @@ pub fn all_secrets(client_id: &str) -> Vec<String> {
         };
         let mut v: Vec<String> = cl.tokens.iter().map(|(t, _)| t.clone()).collect();
         v.extend((0..=cl.issued).map(|n| format!("rt-{client_id}-{n}")));
+        v.push(format!("rt-{client_id}-login"));
         v
     })
 }
@@ -174,7 +179,10 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response {
         status,
         // One request per connection, as Dovecot's HTTP client expects of
         // an introspection server that may close idle connections.
-        [("content-type", "application/json"), ("connection", "close")],
+        [
+            ("content-type", "application/json"),
+            ("connection", "close"),
+        ],
         value.to_string(),
     )
         .into_response()
@@ -186,7 +194,10 @@ async fn token(body: Bytes) -> Response {
     let client_id = get("client_id");
     with_clients(|c| {
         let Some(cl) = c.get_mut(&client_id) else {
-            return json(StatusCode::UNAUTHORIZED, serde_json::json!({"error": "invalid_client"}));
+            return json(
+                StatusCode::UNAUTHORIZED,
+                serde_json::json!({"error": "invalid_client"}),
+            );
         };
         if get("client_secret") != CLIENT_SECRET {
             return json(
@@ -195,7 +206,20 @@ async fn token(body: Bytes) -> Response {
             );
         }
         let grant = get("grant_type");
-        if grant == "refresh_token" && (cl.revoked || get("refresh_token") != cl.refresh || cl.refresh.is_empty()) {
+        // `auth login`: the browser brought back code-CLIENT; PKCE's verifier must come with it.
+        if grant == "authorization_code" {
+            if get("code") != format!("code-{client_id}") || get("code_verifier").len() < 43 {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": "invalid_grant"}),
+                );
+            }
+            cl.revoked = false;
+            cl.refresh = format!("rt-{client_id}-login");
+        }
+        if grant == "refresh_token"
+            && (cl.revoked || get("refresh_token") != cl.refresh || cl.refresh.is_empty())
+        {
             return json(
                 StatusCode::BAD_REQUEST,
                 serde_json::json!({"error": "invalid_grant", "error_description": "The refresh token has been revoked."}),
@@ -203,13 +227,18 @@ async fn token(body: Bytes) -> Response {
         }
         cl.issued += 1;
         let access = format!("at-{client_id}-{}", cl.issued);
-        cl.tokens
-            .push((access.clone(), Instant::now() + Duration::from_secs(cl.lifetime)));
+        cl.tokens.push((
+            access.clone(),
+            Instant::now() + Duration::from_secs(cl.lifetime),
+        ));
         let mut answer = serde_json::json!({
             "access_token": access, "token_type": "Bearer", "expires_in": cl.lifetime,
         });
         if grant == "refresh_token" && cl.rotate {
             cl.refresh = format!("rt-{client_id}-{}", cl.issued);
+            answer["refresh_token"] = cl.refresh.clone().into();
+        }
+        if grant == "authorization_code" {
             answer["refresh_token"] = cl.refresh.clone().into();
         }
         json(StatusCode::OK, answer)
@@ -225,7 +254,10 @@ async fn introspect(body: Bytes) -> Response {
             (!cl.revoked && Instant::now() < *expires).then(|| cl.mailbox.clone())
         });
         match found {
-            Some(user) => json(StatusCode::OK, serde_json::json!({"active": true, "username": user})),
+            Some(user) => json(
+                StatusCode::OK,
+                serde_json::json!({"active": true, "username": user}),
+            ),
             None => json(StatusCode::OK, serde_json::json!({"active": false})),
         }
     })
@@ -242,7 +274,10 @@ pub fn kick(user: &str) {
 }
 
 pub fn maildir(user: &str) -> PathBuf {
-    state_dir().join("mail/oauth.test").join(user).join("Maildir")
+    state_dir()
+        .join("mail/oauth.test")
+        .join(user)
+        .join("Maildir")
 }
 
 /// Empties `user`'s mailbox (all folders).
@@ -262,7 +297,10 @@ pub fn inbox_count(user: &str) -> usize {
 pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -282,5 +320,7 @@ pub async fn deliver(from: &str, to: &str, subject: &str, message_id: &str, body
     let raw = format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\r\n{body}\r\n"
     );
-    smtp.send_raw(&envelope, raw.as_bytes()).await.expect("deliver");
+    smtp.send_raw(&envelope, raw.as_bytes())
+        .await
+        .expect("deliver");
 }
