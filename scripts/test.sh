@@ -27,5 +27,8 @@ fi
 echo "== formatting"
 cargo fmt --all -- --check
 
+echo "== lints"
+cargo clippy --all-targets --locked -- -D warnings
+
 echo "== tests"
 cargo test --locked "$@"
