@@ -21,6 +21,7 @@ struct Circle {
     relay: String,
     client: String,
     listen: String,
+    db_url: String,
 }
 
 impl Circle {
@@ -38,6 +39,7 @@ impl Circle {
         let dir = tempfile::tempdir().unwrap();
         let client = format!("client{tag}");
         let circle = Self {
+            db_url: format!("sqlite://{}", dir.path().join("relay.db").display()),
             config: dir.path().join("circle-relay.toml"),
             relay,
             client,
@@ -45,6 +47,12 @@ impl Circle {
             dir,
         };
         circle.write_config(refresh);
+        circle.import_members(tag);
+        circle
+    }
+
+    fn import_members(&self, tag: &str) {
+        let circle = self;
         let csv = circle.dir.path().join("members.csv");
         std::fs::write(
             &csv,
@@ -57,7 +65,13 @@ impl Circle {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        circle
+    }
+
+    /// Moves the circle to another database (members imported again).
+    fn use_database(&mut self, url: &str, refresh: &str, tag: &str) {
+        self.db_url = url.to_string();
+        self.write_config(refresh);
+        self.import_members(tag);
     }
 
     fn write_config(&self, refresh: &str) {
@@ -65,19 +79,18 @@ impl Circle {
     }
 
     fn write_config_with(&self, refresh: &str, extra_oauth2: &str) {
-        let db = self.dir.path().join("relay.db");
         std::fs::write(
             &self.config,
             format!(
                 "[circle]\nname = \"Care Circle\"\naddress = \"{relay}@oauth.test\"\nposting = \"anyone\"\nlanguage = \"en\"\n\
-                 [database]\nurl = \"sqlite://{db}\"\n\
-                 [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay}@oauth.test\"\nauth = \"xoauth2\"\n\
+                 [database]\nurl = \"{db}\"\n\
+                 [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay}@oauth.test\"\nauth = \"xoauth2\"\nlease_seconds = 3\n\
                  [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nauth = \"xoauth2\"\n\
                  [oauth2]\nprovider = \"generic\"\ntoken_url = \"http://127.0.0.1:{idp}/token\"\nclient_id = \"{client}\"\nrefresh_token = \"{refresh}\"\n{extra_oauth2}\
                  [security]\ntoken_secret = \"an-end-to-end-secret\"\n\
                  [server]\nlisten = \"{listen}\"\n",
                 relay = self.relay,
-                db = db.display(),
+                db = self.db_url,
                 imap = idp::IMAP_PORT,
                 smtp = idp::SUBMISSION_PORT,
                 idp = idp::IDP_PORT,
@@ -101,6 +114,10 @@ impl Circle {
 
     /// `circle-relay run`, its log (info level) going to `log_name`.
     fn run(&self, log_name: &str) -> Daemon {
+        self.run_with(log_name, &[])
+    }
+
+    fn run_with(&self, log_name: &str, env: &[(&str, &str)]) -> Daemon {
         let log = self.dir.path().join(log_name);
         let child = Command::new(BIN)
             .arg("--config")
@@ -108,6 +125,7 @@ impl Circle {
             .arg("run")
             .env("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -189,8 +207,7 @@ fn assert_no_secrets(client: &str, text: &str, what: &str) {
 
 async fn stored_refresh_is(circle: &Circle, want: &str) {
     // The database is read through sqlx, so no sqlite3 binary is needed.
-    let url = format!("sqlite://{}", circle.dir.path().join("relay.db").display());
-    let store = common::store_at(&url).await;
+    let store = common::store_at(&circle.db_url).await;
     let row: (String,) = sqlx::query_as("SELECT refresh_token FROM oauth2_grants")
         .fetch_one(store.pool())
         .await
@@ -444,4 +461,46 @@ async fn auth_login_stores_the_grant_a_person_gave_in_the_browser() {
         &format!("{printed}{said}"),
         "auth login and check",
     );
+}
+
+#[tokio::test]
+async fn a_second_replica_on_postgresql_uses_the_rotated_refresh_token() {
+    let mut circle = Circle::new("5", "rt-client5-0", 11195);
+    circle.use_database(&common::fresh_postgres_url().await, "rt-client5-0", "5");
+    idp::register(&circle.client, "relay5@oauth.test", "rt-client5-0", 3, true);
+    let first = circle.run("first.log");
+    circle.request(1).await;
+    circle.until_delivered(1).await;
+    assert_ne!(
+        idp::current_refresh(&circle.client),
+        "rt-client5-0",
+        "the first replica rotated it"
+    );
+    // A second replica on the same database; the first one stops and the
+    // second takes the inbox over, signing in with the stored refresh token.
+    let second = circle.run_with(
+        "second.log",
+        &[("CIRCLE_RELAY_SERVER_LISTEN", "127.0.0.1:11196")],
+    );
+    let first_log = first.stop();
+    idp::until("the first replica's tokens to expire", || {
+        idp::all_expired(&circle.client)
+    })
+    .await;
+    circle.request(2).await;
+    circle.until_delivered(2).await;
+    let second_log = second.stop();
+    assert_eq!(circle.delivered(), (2, 2), "nothing lost, nothing doubled");
+    assert!(!second_log.contains("revoked"), "{second_log}");
+    assert!(
+        second_log.contains("took the inbox over") || second_log.contains("IMAP inbox connected"),
+        "{second_log}"
+    );
+    stored_refresh_is(&circle, &idp::current_refresh(&circle.client)).await;
+    for (what, text) in [
+        ("first replica", first_log.as_str()),
+        ("second replica", &second_log),
+    ] {
+        assert_no_secrets(&circle.client, text, what);
+    }
 }

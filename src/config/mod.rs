@@ -427,15 +427,6 @@ impl Config {
                     .map_err(|e| self.error("oauth2", Some(key), e))?;
             }
         }
-        if !o.service_account_key.is_empty()
-            && !std::path::Path::new(&o.service_account_key).is_file()
-        {
-            return Err(self.error(
-                "oauth2",
-                Some("service_account_key"),
-                format!("no such file {:?}", o.service_account_key),
-            ));
-        }
         Ok(o)
     }
 

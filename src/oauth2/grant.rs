@@ -161,7 +161,7 @@ impl Grant {
         f.finish()
     }
 
-    fn client(&self, f: &mut Serializer<String>) {
+    fn client(&self, f: &mut Serializer<'_, String>) {
         f.append_pair("client_id", &self.client_id);
         if !self.client_secret.is_empty() {
             f.append_pair("client_secret", self.client_secret.expose());

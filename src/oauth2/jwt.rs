@@ -83,3 +83,49 @@ impl ServiceAccountKey {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+
+    const KEY_FILE: &str = include_str!("../../tests/fixtures/oauth2/service-account.json");
+
+    #[test]
+    fn the_assertion_is_an_rs256_jwt_for_the_mailbox_signed_by_the_key() {
+        let key = ServiceAccountKey::from_json(KEY_FILE).unwrap();
+        assert_eq!(key.token_uri, "https://oauth2.googleapis.com/token");
+        let jwt = key
+            .assertion(
+                &key.token_uri,
+                "circle@example.org",
+                "https://mail.google.com/",
+                1_800_000_000,
+            )
+            .unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header["alg"], "RS256");
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(
+            claims["iss"],
+            "circle-relay@circle-relay-test.iam.gserviceaccount.com"
+        );
+        assert_eq!(claims["sub"], "circle@example.org");
+        assert_eq!(claims["scope"], "https://mail.google.com/");
+        assert_eq!(claims["aud"], "https://oauth2.googleapis.com/token");
+        assert_eq!(claims["exp"], 1_800_003_600);
+        let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.key.public().as_ref());
+        let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        public
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .unwrap();
+        assert!(!format!("{key:?}").contains("PRIVATE"));
+        assert!(
+            ServiceAccountKey::from_json(r#"{"client_email":"x","private_key":"nope"}"#).is_err()
+        );
+    }
+}

@@ -177,13 +177,17 @@ impl TokenSource {
         let refresh = self.refresh_token(st).await;
         let issued = match self.post(refresh.as_ref()).await {
             // Another replica may have rotated the token under us: use its one.
-            Err(OAuthError::Grant(_)) if refresh.is_some() && st.unsaved.is_none() => {
-                let again = self.refresh_token(st).await;
+            Err(OAuthError::Grant(m)) if refresh.is_some() && st.unsaved.is_none() => {
+                // It stores its new one right after its answer: give it a moment.
+                let mut again = self.refresh_token(st).await;
                 if again == refresh {
-                    self.post(refresh.as_ref()).await?
-                } else {
-                    self.post(again.as_ref()).await?
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    again = self.refresh_token(st).await;
                 }
+                if again == refresh {
+                    return Err(OAuthError::Grant(m));
+                }
+                self.post(again.as_ref()).await?
             }
             other => other?,
         };
