@@ -42,7 +42,8 @@ pub struct Grant {
     pub auth_url: String,
 }
 
-/// A successful token answer.
+/// A successful token answer (its tokens print as `***`).
+#[derive(Debug)]
 pub struct Issued {
     pub access_token: Secret,
     pub expires_in: u64,
