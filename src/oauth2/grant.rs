@@ -229,7 +229,7 @@ impl Grant {
                 "the client secret of app {} was refused (expired, deleted or wrong): create a new one and set CIRCLE_RELAY_OAUTH2_CLIENT_SECRET",
                 self.client_id
             ),
-            _ => format!("the identity provider refused the token request (check [oauth2] tenant_id, client_id, scope and the app's permissions)"),
+            _ => "the identity provider refused the token request (check [oauth2] tenant_id, client_id, scope and the app's permissions)".to_string(),
         };
         OAuthError::Grant(format!("{fix} ({said})"))
     }
