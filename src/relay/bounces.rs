@@ -4,6 +4,7 @@
 //! soft one passes. After `HARD_BOUNCE_LIMIT` hard bounces the member is
 //! paused, so the circle stops mailing a dead address, and the admins are told.
 
+use crate::domain::MailKind;
 use minijinja::context;
 
 use super::{Queued, Recipient, Relay, RelayError, Tx};
@@ -92,7 +93,7 @@ impl Relay {
                             self.domain()
                         ),
                         key: format!("{key}:{count}"),
-                        kind: "admin_bounce",
+                        kind: MailKind::AdminBounce,
                         to: Recipient {
                             email: admin,
                             name: String::new(),

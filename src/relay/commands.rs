@@ -3,6 +3,7 @@
 //! can pause or unsubscribe someone else), and is confirmed in the member's
 //! language. Anyone who is not a member gets the help text and nothing else.
 
+use crate::domain::MailKind;
 use minijinja::{Value, context};
 
 use super::{Queued, Recipient, Relay, RelayError, Tx};
@@ -48,30 +49,30 @@ impl Relay {
                 name: String::new(),
                 language: self.default_language(),
             };
-            self.confirm(tx, cmd, to, None, "command_help", Value::from(()))
+            self.confirm(tx, cmd, to, None, MailKind::CommandHelp, Value::from(()))
                 .await?;
             return Ok(CommandOutcome::NotAMember);
         };
         let now = self.now();
         let (outcome, kind) = match &cmd.command {
-            Command::Help => (CommandOutcome::Help, "command_help"),
-            Command::Profile => (CommandOutcome::Profile, "command_profile"),
+            Command::Help => (CommandOutcome::Help, MailKind::CommandHelp),
+            Command::Profile => (CommandOutcome::Profile, MailKind::CommandProfile),
             Command::Pause { until } => {
                 let until = until.map(|d| d.to_string());
                 set_member_status(tx, member.id, MemberStatus::Paused, until.as_deref(), now)
                     .await?;
-                (CommandOutcome::Paused { until }, "command_paused")
+                (CommandOutcome::Paused { until }, MailKind::CommandPaused)
             }
             Command::Resume => {
                 set_member_status(tx, member.id, MemberStatus::Active, None, now).await?;
-                (CommandOutcome::Resumed, "command_resumed")
+                (CommandOutcome::Resumed, MailKind::CommandResumed)
             }
             Command::Unsubscribe => {
                 set_member_status(tx, member.id, MemberStatus::Left, None, now).await?;
-                (CommandOutcome::Unsubscribed, "command_unsubscribed")
+                (CommandOutcome::Unsubscribed, MailKind::CommandUnsubscribed)
             }
         };
-        tracing::info!(member_id = member.id, kind, "member command taken");
+        tracing::info!(member_id = member.id, %kind, "member command taken");
         let until = match &outcome {
             CommandOutcome::Paused { until } => until.clone(),
             _ => None,
@@ -89,7 +90,7 @@ impl Relay {
         cmd: &IncomingCommand,
         to: Recipient,
         member_id: Option<i64>,
-        kind: &'static str,
+        kind: MailKind,
         vars: Value,
     ) -> Result<(), RelayError> {
         // One answer per inbound message (or Message-ID), never two.

@@ -10,6 +10,7 @@
 //! reply to a forward: "yes" introduces, a question goes to the requester,
 //! and a sender other than the member is refused.
 
+use crate::domain::{MailKind, MailLanguage};
 use minijinja::{Value, context};
 
 use super::replies::IncomingReply;
@@ -36,12 +37,12 @@ pub fn volunteer_token_ids(token: &str) -> Option<(i64, i64)> {
 pub struct DigestRecipient {
     pub email: EmailAddress,
     pub name: String,
-    pub language: &'static str,
+    pub language: MailLanguage,
     pub member_id: Option<i64>,
 }
 
 impl DigestRecipient {
-    pub fn member(m: &Member, fallback: &'static str) -> Self {
+    pub fn member(m: &Member, fallback: MailLanguage) -> Self {
         let r = Recipient::member(m, fallback);
         Self {
             email: r.email,
@@ -65,7 +66,7 @@ impl Relay {
         &self.circle.timezone
     }
 
-    pub fn mail_language(&self, member: Option<&Member>) -> &'static str {
+    pub fn mail_language(&self, member: Option<&Member>) -> MailLanguage {
         match member {
             Some(m) => Recipient::member(m, self.default_language()).language,
             None => self.default_language(),
@@ -96,12 +97,14 @@ impl Relay {
     /// A digest's subject, text and HTML, as `digest preview` prints it.
     pub fn render_digest(
         &self,
-        language: &str,
+        language: MailLanguage,
         content: &Value,
     ) -> Result<RenderedMail, RelayError> {
-        Ok(self
-            .templates
-            .render("digest", language, &self.digest_vars(content))?)
+        Ok(self.templates.render(
+            MailKind::Digest.as_str(),
+            language.as_str(),
+            &self.digest_vars(content),
+        )?)
     }
 
     /// Queues one digest; false when this week's digest to this address was
@@ -119,7 +122,7 @@ impl Relay {
             Queued {
                 message_id: format!("cr.digest.{week}.{}@{}", self.key.mint(&key), self.domain()),
                 key,
-                kind: "digest",
+                kind: MailKind::Digest,
                 to: Recipient {
                     email: to.email,
                     name: to.name,
@@ -218,7 +221,7 @@ impl Relay {
             Queued {
                 message_id: format!("cr.notyours.{}@{}", self.key.mint(&key), self.domain()),
                 key,
-                kind: "not_your_forward",
+                kind: MailKind::NotYourForward,
                 to: Recipient {
                     email: reply.from.clone(),
                     name: String::new(),

@@ -7,6 +7,7 @@
 //! `followup:<introduction>`): self-describing like the digest's volunteer
 //! tokens, so no new table is needed, and unforgeable.
 
+use crate::domain::MailKind;
 use minijinja::context;
 use unicode_normalization::UnicodeNormalization;
 
@@ -119,7 +120,7 @@ impl Relay {
                 &mut tx,
                 Queued {
                     key: format!("followup:{}", due.id),
-                    kind: "followup",
+                    kind: MailKind::Followup,
                     to,
                     vars,
                     reply_token: Some(self.followup_token(due.id)),
@@ -160,8 +161,7 @@ impl Relay {
         })?;
         let language = match member_by_key(tx, email.key()).await? {
             Some(m) => Recipient::member(&m, self.default_language()).language,
-            None if request.language == "ja" => "ja",
-            None => "en",
+            None => request.language,
         };
         Ok(Recipient {
             email,
@@ -207,7 +207,7 @@ impl Relay {
             tx,
             Queued {
                 key: format!("followup_thanks:{id}"),
-                kind: "followup_thanks",
+                kind: MailKind::FollowupThanks,
                 to,
                 vars,
                 reply_token: None,

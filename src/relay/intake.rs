@@ -3,6 +3,8 @@
 //! tell the requester and the admins. Everything is written in the caller's
 //! transaction, with the inbound ledger row.
 
+use super::AlertReason;
+use crate::domain::{MailKind, RequestStatus};
 use minijinja::context;
 
 use super::{Relay, RelayError, Tx};
@@ -72,7 +74,7 @@ impl Relay {
                 requester_member_id: requester_member.map(|m| m.id),
                 subject: subject.clone(),
                 body: body.clone(),
-                language: language.to_string(),
+                language,
                 message_id: msg.message_id.clone(),
             },
             now,
@@ -96,7 +98,7 @@ impl Relay {
         );
         let request_ctx = context! {
             number => request_id, subject => subject.clone(), body => body.clone(),
-            requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => "open",
+            requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => RequestStatus::Open.as_str(),
         };
 
         let mut forwarded_to = Vec::new();
@@ -112,19 +114,19 @@ impl Relay {
             }
         }
         let (status, due) = if forwarded_to.is_empty() {
-            ("unmatched", None)
+            (RequestStatus::Unmatched, None)
         } else {
             (
-                "open",
+                RequestStatus::Open,
                 Some(now + i64::from(self.relay.answer_within_hours) * 3600),
             )
         };
         set_request_state(tx, request_id, status, 1, due, now).await?;
 
         let ack_kind = if forwarded_to.is_empty() {
-            "no_match"
+            MailKind::NoMatch
         } else {
-            "ack"
+            MailKind::Ack
         };
         let vars = context! {
             request => request_ctx.clone(), forwarded => forwarded_to.len(),
@@ -155,7 +157,7 @@ impl Relay {
         )
         .await?;
         if forwarded_to.is_empty() {
-            self.alert_admins(tx, request_id, &request_ctx, "unmatched")
+            self.alert_admins(tx, request_id, &request_ctx, AlertReason::Unmatched)
                 .await?;
         }
         tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
@@ -222,7 +224,7 @@ impl Relay {
             tx,
             super::Queued {
                 key: format!("forward:{request_id}:{}", member.id),
-                kind: "forward",
+                kind: MailKind::Forward,
                 to: super::Recipient::member(member, self.default_language()),
                 vars,
                 reply_token: Some(token),

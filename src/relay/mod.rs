@@ -16,7 +16,7 @@ mod waves;
 use minijinja::{Value, context};
 
 use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
-use crate::domain::{EmailAddress, EmailError, Member};
+use crate::domain::{EmailAddress, EmailError, MailKind, MailLanguage, Member};
 use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
@@ -87,14 +87,14 @@ pub struct Relay {
 pub(crate) struct Recipient {
     email: EmailAddress,
     name: String,
-    language: &'static str,
+    language: MailLanguage,
 }
 
 impl Recipient {
-    fn member(m: &Member, fallback: &'static str) -> Self {
+    fn member(m: &Member, fallback: MailLanguage) -> Self {
         let language = match m.mail_language() {
-            Some(l) if l.is_japanese() => "ja",
-            Some(_) => "en",
+            Some(l) if l.is_japanese() => MailLanguage::Ja,
+            Some(_) => MailLanguage::En,
             None => fallback,
         };
         Self {
@@ -105,10 +105,26 @@ impl Recipient {
     }
 }
 
+/// Why the admins are told about a request (part of the alert's key).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AlertReason {
+    Unmatched,
+    NobodyAvailable,
+}
+
+impl AlertReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unmatched => "unmatched",
+            Self::NobodyAvailable => "nobody_available",
+        }
+    }
+}
+
 /// One mail to queue.
 pub(crate) struct Queued {
     key: String,
-    kind: &'static str,
+    kind: MailKind,
     to: Recipient,
     vars: Value,
     /// Replies go to `circle+TOKEN@domain` when set.
@@ -160,13 +176,13 @@ impl Relay {
         self.address.domain()
     }
 
-    fn default_language(&self) -> &'static str {
-        self.circle.language.as_str()
+    fn default_language(&self) -> MailLanguage {
+        self.circle.language
     }
 
     /// A member writes in their first language; anyone else in the language
     /// their text is in (any kana or kanji means Japanese).
-    fn language_of(&self, member: Option<&Member>, subject: &str, body: &str) -> &'static str {
+    fn language_of(&self, member: Option<&Member>, subject: &str, body: &str) -> MailLanguage {
         if let Some(m) = member {
             return Recipient::member(m, self.default_language()).language;
         }
@@ -174,7 +190,11 @@ impl Relay {
             .chars()
             .chain(body.chars())
             .any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'));
-        if japanese { "ja" } else { "en" }
+        if japanese {
+            MailLanguage::Ja
+        } else {
+            MailLanguage::En
+        }
     }
 
     /// When an answer is due, in the circle's time zone.
@@ -203,7 +223,9 @@ impl Relay {
             unsubscribe_url => self.unsubscribe_url(),
             ..q.vars
         };
-        let texts = self.templates.render(q.kind, q.to.language, &vars)?;
+        let texts = self
+            .templates
+            .render(q.kind.as_str(), q.to.language.as_str(), &vars)?;
         let mail = OutgoingMail {
             from: self.address.clone(),
             from_name: header_safe(&self.circle.name),
@@ -225,7 +247,7 @@ impl Relay {
         };
         let row = NewOutboxMail {
             idempotency_key: q.key,
-            kind: q.kind.to_string(),
+            kind: q.kind.as_str().to_string(),
             to_email: q.to.email.as_str().to_string(),
             message_id: q.message_id,
             subject: texts.subject,
@@ -246,14 +268,14 @@ impl Relay {
         tx: &mut Tx<'_>,
         request_id: i64,
         request_ctx: &Value,
-        reason: &'static str,
+        reason: AlertReason,
     ) -> Result<(), RelayError> {
         let (reason_ja, reason_en) = match reason {
-            "unmatched" => (
+            AlertReason::Unmatched => (
                 "条件に合うメンバーが見つからず、どなたにも転送していません",
                 "no member fits this request; it was forwarded to nobody",
             ),
-            _ => (
+            AlertReason::NobodyAvailable => (
                 "どのメンバーも引き受けられませんでした",
                 "nobody was available for this request",
             ),
@@ -266,8 +288,8 @@ impl Relay {
             self.queue(
                 tx,
                 Queued {
-                    key: format!("admin:{reason}:{request_id}:{}", email.key()),
-                    kind: "admin_alert",
+                    key: format!("admin:{}:{request_id}:{}", reason.as_str(), email.key()),
+                    kind: MailKind::AdminAlert,
                     to: Recipient {
                         email,
                         name: String::new(),
@@ -276,7 +298,8 @@ impl Relay {
                     vars,
                     reply_token: None,
                     message_id: format!(
-                        "cr.admin.{reason}.{request_id}.{}@{}",
+                        "cr.admin.{}.{request_id}.{}@{}",
+                        reason.as_str(),
                         self.key.mint(admin),
                         self.domain()
                     ),

@@ -3,6 +3,7 @@
 //! requester. A reply is trusted only when its token verifies and it comes
 //! from the address its thread belongs to.
 
+use crate::domain::{ForwardState, MailKind, ReplyDirection, RequestStatus};
 use minijinja::{Value, context};
 
 use super::intent::{Intent, read_intent};
@@ -92,8 +93,15 @@ impl Relay {
                 if member.email.key() != reply.from.key() {
                     return self.not_yours(tx, reply).await;
                 }
-                self.record(tx, reply, &request, Some(&f), "member_to_requester", intent)
-                    .await?;
+                self.record(
+                    tx,
+                    reply,
+                    &request,
+                    Some(&f),
+                    ReplyDirection::MemberToRequester,
+                    intent,
+                )
+                .await?;
                 match intent {
                     Intent::Accept => self.accept(tx, matcher, &request, &f, member, reply).await,
                     Intent::Decline => self.decline(tx, matcher, &request, &f).await,
@@ -107,8 +115,15 @@ impl Relay {
                 if request.requester_email.to_ascii_lowercase() != reply.from.key() {
                     return self.not_yours(tx, reply).await;
                 }
-                self.record(tx, reply, &request, Some(&f), "requester_to_member", intent)
-                    .await?;
+                self.record(
+                    tx,
+                    reply,
+                    &request,
+                    Some(&f),
+                    ReplyDirection::RequesterToMember,
+                    intent,
+                )
+                .await?;
                 let member = self.member_of(matcher, f.member_id)?;
                 self.relay_answer(tx, &request, &f, member, reply).await
             }
@@ -116,9 +131,9 @@ impl Relay {
                 if r.requester_email.to_ascii_lowercase() != reply.from.key() {
                     return self.not_yours(tx, reply).await;
                 }
-                self.record(tx, reply, &request, None, "to_relay", intent)
+                self.record(tx, reply, &request, None, ReplyDirection::ToRelay, intent)
                     .await?;
-                if intent == Intent::Close && request.status == "open" {
+                if intent == Intent::Close && request.status == RequestStatus::Open {
                     self.close(tx, matcher, &request).await
                 } else {
                     Ok(ReplyOutcome::Recorded)
@@ -149,7 +164,7 @@ impl Relay {
         reply: &IncomingReply,
         request: &RequestRow,
         forward: Option<&ForwardRow>,
-        direction: &'static str,
+        direction: ReplyDirection,
         intent: Intent,
     ) -> Result<(), RelayError> {
         let row = NewReply {
@@ -175,7 +190,7 @@ impl Relay {
             tx,
             Queued {
                 key: format!("not_yours:{key}"),
-                kind: "not_your_forward",
+                kind: MailKind::NotYourForward,
                 to: Recipient {
                     email: reply.from.clone(),
                     name: String::new(),
@@ -200,7 +215,7 @@ impl Relay {
         context! {
             number => request.id, subject => request.subject.clone(), body => request.body.clone(),
             requester_name => request.requester_name.clone(), requester_email => request.requester_email.clone(),
-            status => request.status.clone(),
+            status => request.status.as_str(),
         }
     }
 
@@ -221,8 +236,7 @@ impl Relay {
             .find(|m| m.email.key() == email.key());
         let language = match member {
             Some(m) => Recipient::member(m, self.default_language()).language,
-            None if request.language == "ja" => "ja",
-            None => "en",
+            None => request.language,
         };
         Ok(Recipient {
             email,
@@ -241,10 +255,8 @@ impl Relay {
         reply: &IncomingReply,
     ) -> Result<ReplyOutcome, RelayError> {
         let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
-        if request.status != "open"
-            || !matches!(f.state.as_str(), "pending" | "declined" | "expired")
-        {
-            if f.state == "accepted" {
+        if request.status != RequestStatus::Open || !f.state.may_accept() {
+            if f.state == ForwardState::Accepted {
                 return Ok(ReplyOutcome::Recorded);
             }
             let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
@@ -252,7 +264,7 @@ impl Relay {
                 tx,
                 self.to_member(
                     format!("already_filled:{}:{}", f.id, self.msg_key(reply)),
-                    "already_filled",
+                    MailKind::AlreadyFilled,
                     member,
                     f,
                     vars,
@@ -263,7 +275,7 @@ impl Relay {
             return Ok(ReplyOutcome::AlreadyFilled);
         }
         let now = self.now();
-        set_forward_state(tx, f.id, "accepted", now).await?;
+        set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
         insert_introduction(
             tx,
             f,
@@ -287,7 +299,7 @@ impl Relay {
             tx,
             Queued {
                 key: format!("intro_requester:{}", f.id),
-                kind: "intro_requester",
+                kind: MailKind::IntroRequester,
                 to: requester,
                 vars: vars.clone(),
                 reply_token: None,
@@ -307,7 +319,7 @@ impl Relay {
         .await?;
         let mut intro = self.to_member(
             format!("intro_member:{}", f.id),
-            "intro_member",
+            MailKind::IntroMember,
             member,
             f,
             vars,
@@ -320,16 +332,24 @@ impl Relay {
         let forwards = forwards_of(tx, request.id).await?;
         let accepted = forwards
             .iter()
-            .filter(|x| x.state == "accepted" || x.id == f.id)
+            .filter(|x| x.state == ForwardState::Accepted || x.id == f.id)
             .count();
         let filled = accepted >= self.relay.accepts_wanted as usize;
         if filled {
-            set_request_state(tx, request.id, "filled", request.wave, None, now).await?;
+            set_request_state(
+                tx,
+                request.id,
+                RequestStatus::Filled,
+                request.wave,
+                None,
+                now,
+            )
+            .await?;
             for other in forwards
                 .iter()
-                .filter(|x| x.id != f.id && x.state == "pending")
+                .filter(|x| x.id != f.id && x.state == ForwardState::Pending)
             {
-                set_forward_state(tx, other.id, "filled", now).await?;
+                set_forward_state(tx, other.id, ForwardState::Filled, now).await?;
                 let Ok(m) = self.member_of(matcher, other.member_id) else {
                     continue;
                 };
@@ -342,7 +362,7 @@ impl Relay {
                     tx,
                     self.to_member(
                         format!("filled:{}", other.id),
-                        "filled",
+                        MailKind::Filled,
                         m,
                         other,
                         vars,
@@ -359,7 +379,7 @@ impl Relay {
     pub(super) fn to_member(
         &self,
         key: String,
-        kind: &'static str,
+        kind: MailKind,
         member: &Member,
         f: &ForwardRow,
         vars: Value,
@@ -387,14 +407,14 @@ impl Relay {
         request: &RequestRow,
         f: &ForwardRow,
     ) -> Result<ReplyOutcome, RelayError> {
-        if f.state == "pending" {
-            set_forward_state(tx, f.id, "declined", self.now()).await?;
+        if f.state == ForwardState::Pending {
+            set_forward_state(tx, f.id, ForwardState::Declined, self.now()).await?;
         }
         let forwards = forwards_of(tx, request.id).await?;
         let wave_open = forwards
             .iter()
-            .any(|x| x.wave == request.wave && x.id != f.id && x.state == "pending");
-        if request.status == "open" && !wave_open {
+            .any(|x| x.wave == request.wave && x.id != f.id && x.state == ForwardState::Pending);
+        if request.status == RequestStatus::Open && !wave_open {
             let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
             self.next_wave(tx, matcher, recent, request).await?;
             return Ok(ReplyOutcome::Declined { next_wave: true });
@@ -428,7 +448,7 @@ impl Relay {
                     self.domain()
                 ),
                 key,
-                kind: "question",
+                kind: MailKind::Question,
                 to: requester,
                 vars,
                 reply_token: Some(f.requester_token.clone()),
@@ -460,7 +480,7 @@ impl Relay {
         let key = format!("answer:{}:{}", f.id, self.msg_key(reply));
         self.queue(
             tx,
-            self.to_member(key, "answer", member, f, vars, request.id),
+            self.to_member(key, MailKind::Answer, member, f, vars, request.id),
         )
         .await?;
         Ok(ReplyOutcome::AnswerRelayed)
@@ -496,15 +516,23 @@ impl Relay {
         request: &RequestRow,
     ) -> Result<ReplyOutcome, RelayError> {
         let now = self.now();
-        set_request_state(tx, request.id, "closed", request.wave, None, now).await?;
+        set_request_state(
+            tx,
+            request.id,
+            RequestStatus::Closed,
+            request.wave,
+            None,
+            now,
+        )
+        .await?;
         let mut closed = request.clone();
-        closed.status = "closed".into();
+        closed.status = RequestStatus::Closed;
         for f in forwards_of(tx, request.id)
             .await?
             .iter()
-            .filter(|f| f.state == "pending")
+            .filter(|f| f.state == ForwardState::Pending)
         {
-            set_forward_state(tx, f.id, "cancelled", now).await?;
+            set_forward_state(tx, f.id, ForwardState::Cancelled, now).await?;
             let Ok(m) = self.member_of(matcher, f.member_id) else {
                 continue;
             };
@@ -515,7 +543,14 @@ impl Relay {
             };
             self.queue(
                 tx,
-                self.to_member(format!("closed:{}", f.id), "closed", m, f, vars, request.id),
+                self.to_member(
+                    format!("closed:{}", f.id),
+                    MailKind::Closed,
+                    m,
+                    f,
+                    vars,
+                    request.id,
+                ),
             )
             .await?;
         }
@@ -525,7 +560,7 @@ impl Relay {
             tx,
             Queued {
                 key: format!("closed_requester:{}", request.id),
-                kind: "closed",
+                kind: MailKind::Closed,
                 to: self.requester(request, matcher)?,
                 vars,
                 reply_token: None,

@@ -2,6 +2,8 @@
 //! best members are asked; after the last wave the requester and the admins
 //! are told that nobody was available.
 
+use super::AlertReason;
+use crate::domain::{ForwardState, MailKind, RequestStatus};
 use std::collections::{HashMap, HashSet};
 
 use minijinja::context;
@@ -63,7 +65,7 @@ impl Relay {
         }
         if forwarded > 0 {
             let due = now + i64::from(self.relay.answer_within_hours) * 3600;
-            set_request_state(tx, request.id, "open", wave, Some(due), now).await?;
+            set_request_state(tx, request.id, RequestStatus::Open, wave, Some(due), now).await?;
             tracing::info!(
                 request_id = request.id,
                 wave,
@@ -72,9 +74,17 @@ impl Relay {
             );
             return Ok(());
         }
-        set_request_state(tx, request.id, "exhausted", request.wave, None, now).await?;
+        set_request_state(
+            tx,
+            request.id,
+            RequestStatus::Exhausted,
+            request.wave,
+            None,
+            now,
+        )
+        .await?;
         let mut exhausted = request.clone();
-        exhausted.status = "exhausted".into();
+        exhausted.status = RequestStatus::Exhausted;
         let request_ctx = Self::request_vars(&exhausted);
         let token = request.token.clone().unwrap_or_default();
         let vars = context! { request => request_ctx.clone(), asked => asked.len() };
@@ -82,7 +92,7 @@ impl Relay {
             tx,
             Queued {
                 key: format!("nobody_available:{}", request.id),
-                kind: "nobody_available",
+                kind: MailKind::NobodyAvailable,
                 to: self.requester(request, matcher)?,
                 vars,
                 reply_token: None,
@@ -95,7 +105,7 @@ impl Relay {
             },
         )
         .await?;
-        self.alert_admins(tx, request.id, &request_ctx, "nobody_available")
+        self.alert_admins(tx, request.id, &request_ctx, AlertReason::NobodyAvailable)
             .await?;
         tracing::info!(request_id = request.id, "nobody available");
         Ok(())
@@ -117,15 +127,16 @@ impl Relay {
             let Some(request) = request_for_update(&mut tx, id, postgres).await? else {
                 continue;
             };
-            if request.status != "open" || request.wave_due_at.is_none_or(|d| d > now) {
+            if request.status != RequestStatus::Open || request.wave_due_at.is_none_or(|d| d > now)
+            {
                 continue;
             }
             for f in forwards_of(&mut tx, id)
                 .await?
                 .iter()
-                .filter(|f| f.state == "pending")
+                .filter(|f| f.state == ForwardState::Pending)
             {
-                set_forward_state(&mut tx, f.id, "expired", now).await?;
+                set_forward_state(&mut tx, f.id, ForwardState::Expired, now).await?;
             }
             let recent = forward_counts_since(&mut tx, now - 7 * 86_400).await?;
             self.next_wave(&mut tx, matcher, recent, &request).await?;
