@@ -6,9 +6,8 @@
 use crate::domain::MailKind;
 use minijinja::{Value, context};
 
-use super::{Queued, Recipient, Relay, RelayError, Tx};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, Member, MemberStatus};
-use crate::outbox::AutoSubmitted;
 use crate::store::circle::{member_by_key, set_member_status};
 use crate::understand::Command;
 
@@ -94,29 +93,12 @@ impl Relay {
         vars: Value,
     ) -> Result<(), RelayError> {
         // One answer per inbound message (or Message-ID), never two.
-        let msg = match (&cmd.inbound_id, &cmd.message_id) {
-            (Some(id), _) => format!("in{id}"),
-            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
-            (None, None) => format!("t{}", self.now()),
-        };
+        let msg = self.message_key(cmd.inbound_id, cmd.message_id.as_deref());
         let key = format!("command:{}:{msg}", to.email.key());
-        self.queue(
-            tx,
-            Queued {
-                message_id: format!("cr.cmd.{}@{}", self.key.mint(&key), self.domain()),
-                key,
-                kind,
-                to,
-                vars,
-                reply_token: None,
-                in_reply_to: cmd.message_id.clone(),
-                references: cmd.message_id.iter().cloned().collect(),
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: None,
-                member_id,
-            },
-        )
-        .await?;
+        let mid = self.message_id(&format!("cmd.{}", self.key.mint(&key)));
+        let thread = Thread::answering(mid, cmd.message_id.clone());
+        let mail = Queued::replied(kind, key, to, vars, thread).about(None, member_id);
+        self.queue(tx, mail).await?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod digest_mail;
 mod followup;
 mod intake;
 pub mod intent;
+mod mail;
 mod replies;
 pub mod templates;
 pub mod token;
@@ -17,7 +18,7 @@ use minijinja::{Value, context};
 
 use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
 use crate::domain::{EmailAddress, EmailError, MailKind, MailLanguage, Member};
-use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
+use crate::outbox::{OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
 
@@ -26,6 +27,7 @@ pub use commands::{CommandOutcome, IncomingCommand};
 pub use digest_mail::{DigestRecipient, volunteer_token_ids};
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
+pub(crate) use mail::{Queued, Thread};
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
@@ -91,6 +93,15 @@ pub(crate) struct Recipient {
 }
 
 impl Recipient {
+    /// Someone outside the directory (an admin, a stranger), in `language`.
+    fn address(email: EmailAddress, language: MailLanguage) -> Self {
+        Self {
+            email,
+            name: String::new(),
+            language,
+        }
+    }
+
     fn member(m: &Member, fallback: MailLanguage) -> Self {
         let language = match m.mail_language() {
             Some(l) if l.is_japanese() => MailLanguage::Ja,
@@ -119,22 +130,6 @@ impl AlertReason {
             Self::NobodyAvailable => "nobody_available",
         }
     }
-}
-
-/// One mail to queue.
-pub(crate) struct Queued {
-    key: String,
-    kind: MailKind,
-    to: Recipient,
-    vars: Value,
-    /// Replies go to `circle+TOKEN@domain` when set.
-    reply_token: Option<String>,
-    message_id: String,
-    in_reply_to: Option<String>,
-    references: Vec<String>,
-    auto_submitted: AutoSubmitted,
-    request_id: Option<i64>,
-    member_id: Option<i64>,
 }
 
 impl Relay {
@@ -239,9 +234,9 @@ impl Relay {
             subject: texts.subject.clone(),
             text: texts.text,
             html: texts.html,
-            message_id: q.message_id.clone(),
-            in_reply_to: q.in_reply_to,
-            references: q.references,
+            message_id: q.thread.message_id.clone(),
+            in_reply_to: q.thread.in_reply_to,
+            references: q.thread.references,
             auto_submitted: q.auto_submitted,
             list_unsubscribe: self.unsubscribe_url(),
         };
@@ -249,13 +244,37 @@ impl Relay {
             idempotency_key: q.key,
             kind: q.kind.as_str().to_string(),
             to_email: q.to.email.as_str().to_string(),
-            message_id: q.message_id,
+            message_id: q.thread.message_id,
             subject: texts.subject,
             message: mail.render()?,
             request_id: q.request_id,
             member_id: q.member_id,
         };
         Ok(enqueue(tx, &row, self.now()).await?)
+    }
+
+    /// Names one inbound message in idempotency keys, so it is answered once.
+    fn message_key(&self, inbound_id: Option<i64>, message_id: Option<&str>) -> String {
+        match (inbound_id, message_id) {
+            (Some(id), _) => format!("in{id}"),
+            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
+            (None, None) => format!("t{}", self.now()),
+        }
+    }
+
+    /// The Message-ID of a mail the relay sends: `cr.LOCAL@circle-domain`.
+    fn message_id(&self, local: &str) -> String {
+        format!("cr.{local}@{}", self.domain())
+    }
+
+    /// A forward, which the member's answers and later notices answer.
+    fn forward_message_id(&self, forward_token: &str) -> String {
+        self.message_id(&format!("{forward_token}.fwd"))
+    }
+
+    /// The requester's acknowledgement, which their later mails answer.
+    fn ack_id(&self, request_token: &str) -> String {
+        self.message_id(&format!("{request_token}.ack"))
     }
 
     fn unsubscribe_url(&self) -> String {
@@ -285,32 +304,16 @@ impl Relay {
                 continue;
             };
             let vars = context! { request => request_ctx.clone(), reason_ja => reason_ja, reason_en => reason_en };
-            self.queue(
-                tx,
-                Queued {
-                    key: format!("admin:{}:{request_id}:{}", reason.as_str(), email.key()),
-                    kind: MailKind::AdminAlert,
-                    to: Recipient {
-                        email,
-                        name: String::new(),
-                        language: self.default_language(),
-                    },
-                    vars,
-                    reply_token: None,
-                    message_id: format!(
-                        "cr.admin.{}.{request_id}.{}@{}",
-                        reason.as_str(),
-                        self.key.mint(admin),
-                        self.domain()
-                    ),
-                    in_reply_to: None,
-                    references: vec![],
-                    auto_submitted: AutoSubmitted::Generated,
-                    request_id: Some(request_id),
-                    member_id: None,
-                },
-            )
-            .await?;
+            let key = format!("admin:{}:{request_id}:{}", reason.as_str(), email.key());
+            let to = Recipient::address(email, self.default_language());
+            let mid = self.message_id(&format!(
+                "admin.{}.{request_id}.{}",
+                reason.as_str(),
+                self.key.mint(admin)
+            ));
+            let mail = Queued::generated(MailKind::AdminAlert, key, to, vars, Thread::start(mid))
+                .about(Some(request_id), None);
+            self.queue(tx, mail).await?;
         }
         Ok(())
     }

@@ -3,14 +3,13 @@
 //! requester. A reply is trusted only when its token verifies and it comes
 //! from the address its thread belongs to.
 
-use crate::domain::{ForwardState, MailKind, ReplyDirection, RequestStatus};
+use crate::domain::{ForwardState, MailKind, MailLanguage, ReplyDirection, RequestStatus};
 use minijinja::{Value, context};
 
 use super::intent::{Intent, read_intent};
-use super::{Queued, Recipient, Relay, RelayError, Tx};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
-use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
     ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forward_counts_since, forwards_of,
     insert_introduction, insert_reply, request_for_update, set_forward_state, set_request_state,
@@ -150,12 +149,8 @@ impl Relay {
             .ok_or(RelayError::MissingMember(id))
     }
 
-    fn msg_key(&self, reply: &IncomingReply) -> String {
-        match (&reply.inbound_id, &reply.message_id) {
-            (Some(id), _) => format!("in{id}"),
-            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
-            (None, None) => format!("t{}", self.now()),
-        }
+    pub(super) fn msg_key(&self, reply: &IncomingReply) -> String {
+        self.message_key(reply.inbound_id, reply.message_id.as_deref())
     }
 
     async fn record(
@@ -185,30 +180,30 @@ impl Relay {
         reply: &IncomingReply,
     ) -> Result<ReplyOutcome, RelayError> {
         tracing::warn!("reply from an address other than the thread's owner");
-        let key = self.msg_key(reply);
-        self.queue(
-            tx,
-            Queued {
-                key: format!("not_yours:{key}"),
-                kind: MailKind::NotYourForward,
-                to: Recipient {
-                    email: reply.from.clone(),
-                    name: String::new(),
-                    // Whoever wrote gets the answer in the language they wrote in.
-                    language: self.language_of(None, "", &reply.new_text),
-                },
-                vars: Value::from(()),
-                reply_token: None,
-                message_id: format!("cr.notyours.{}@{}", self.key.mint(&key), self.domain()),
-                in_reply_to: reply.message_id.clone(),
-                references: reply.message_id.iter().cloned().collect(),
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: None,
-                member_id: None,
-            },
-        )
-        .await?;
+        // Whoever wrote gets the answer in the language they wrote in.
+        let language = self.language_of(None, "", &reply.new_text);
+        let msg = self.msg_key(reply);
+        self.queue_not_yours(tx, reply, language, &msg).await?;
         Ok(ReplyOutcome::NotYours)
+    }
+
+    /// Tells whoever answered a thread that is not theirs, in `language`.
+    /// `mid_seed` is what the Message-ID is minted from (forward threads and
+    /// digest volunteers have always used different seeds; kept as they were).
+    pub(super) async fn queue_not_yours(
+        &self,
+        tx: &mut Tx<'_>,
+        reply: &IncomingReply,
+        language: MailLanguage,
+        mid_seed: &str,
+    ) -> Result<(), RelayError> {
+        let key = format!("not_yours:{}", self.msg_key(reply));
+        let to = Recipient::address(reply.from.clone(), language);
+        let mid = self.message_id(&format!("notyours.{}", self.key.mint(mid_seed)));
+        let thread = Thread::answering(mid, reply.message_id.clone());
+        let mail = Queued::replied(MailKind::NotYourForward, key, to, Value::from(()), thread);
+        self.queue(tx, mail).await?;
+        Ok(())
     }
 
     pub(super) fn request_vars(request: &RequestRow) -> Value {
@@ -291,32 +286,17 @@ impl Relay {
         );
         let vars = context! { request => Self::request_vars(request), member => member_vars.clone(), token => f.token.clone() };
         let requester = self.requester(request, matcher)?;
-        let ack_thread = request
-            .token
-            .as_deref()
-            .map(|t| format!("cr.{t}.ack@{}", self.domain()));
-        self.queue(
-            tx,
-            Queued {
-                key: format!("intro_requester:{}", f.id),
-                kind: MailKind::IntroRequester,
-                to: requester,
-                vars: vars.clone(),
-                reply_token: None,
-                message_id: format!("cr.{}.intro@{}", f.requester_token, self.domain()),
-                in_reply_to: ack_thread.clone(),
-                references: request
-                    .message_id
-                    .iter()
-                    .cloned()
-                    .chain(ack_thread)
-                    .collect(),
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: Some(request.id),
-                member_id: Some(member.id),
-            },
+        let ack = request.token.as_deref().map(|t| self.ack_id(t));
+        let mid = self.message_id(&format!("{}.intro", f.requester_token));
+        let intro = Queued::generated(
+            MailKind::IntroRequester,
+            format!("intro_requester:{}", f.id),
+            requester,
+            vars.clone(),
+            Thread::answering(mid, ack).after(request.message_id.clone()),
         )
-        .await?;
+        .about(Some(request.id), Some(member.id));
+        self.queue(tx, intro).await?;
         let mut intro = self.to_member(
             format!("intro_member:{}", f.id),
             MailKind::IntroMember,
@@ -326,7 +306,7 @@ impl Relay {
             request.id,
         );
         intro.reply_token = None;
-        intro.message_id = format!("cr.{}.intro@{}", f.token, self.domain());
+        intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
         self.queue(tx, intro).await?;
 
         let forwards = forwards_of(tx, request.id).await?;
@@ -375,6 +355,14 @@ impl Relay {
         Ok(ReplyOutcome::Accepted { filled })
     }
 
+    /// A mail to the requester in their acknowledgement's thread:
+    /// `cr.TOKEN.WHAT@domain`, answering the acknowledgement.
+    pub(super) fn requester_thread(&self, request: &RequestRow, what: &str) -> Thread {
+        let token = request.token.clone().unwrap_or_default();
+        let mid = self.message_id(&format!("{token}.{what}"));
+        Thread::answering(mid, Some(self.ack_id(&token)))
+    }
+
     /// A mail to a member in their forward's thread.
     pub(super) fn to_member(
         &self,
@@ -385,19 +373,12 @@ impl Relay {
         vars: Value,
         request_id: i64,
     ) -> Queued {
-        Queued {
-            message_id: format!("cr.{}.{}@{}", f.token, self.key.mint(&key), self.domain()),
-            key,
-            kind,
-            to: Recipient::member(member, self.default_language()),
-            vars,
-            reply_token: Some(f.token.clone()),
-            in_reply_to: Some(f.message_id.clone()),
-            references: vec![f.message_id.clone()],
-            auto_submitted: AutoSubmitted::Generated,
-            request_id: Some(request_id),
-            member_id: Some(member.id),
-        }
+        let mid = self.message_id(&format!("{}.{}", f.token, self.key.mint(&key)));
+        let thread = Thread::answering(mid, Some(f.message_id.clone()));
+        let to = Recipient::member(member, self.default_language());
+        Queued::generated(kind, key, to, vars, thread)
+            .reply_token(f.token.clone())
+            .about(Some(request_id), Some(member.id))
     }
 
     async fn decline(
@@ -438,28 +419,12 @@ impl Relay {
             text => self.scrub(&reply.new_text, &[member.email.as_str()]),
         };
         let requester = self.requester(request, matcher)?;
-        self.queue(
-            tx,
-            Queued {
-                message_id: format!(
-                    "cr.{}.{}@{}",
-                    f.requester_token,
-                    self.key.mint(&key),
-                    self.domain()
-                ),
-                key,
-                kind: MailKind::Question,
-                to: requester,
-                vars,
-                reply_token: Some(f.requester_token.clone()),
-                in_reply_to: None,
-                references: vec![],
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: Some(request.id),
-                member_id: Some(member.id),
-            },
-        )
-        .await?;
+        let mid = self.message_id(&format!("{}.{}", f.requester_token, self.key.mint(&key)));
+        let question =
+            Queued::generated(MailKind::Question, key, requester, vars, Thread::start(mid))
+                .reply_token(f.requester_token.clone())
+                .about(Some(request.id), Some(member.id));
+        self.queue(tx, question).await?;
         Ok(ReplyOutcome::QuestionRelayed)
     }
 
@@ -555,24 +520,15 @@ impl Relay {
             .await?;
         }
         let vars = context! { request => Self::request_vars(&closed) };
-        let token = request.token.clone().unwrap_or_default();
-        self.queue(
-            tx,
-            Queued {
-                key: format!("closed_requester:{}", request.id),
-                kind: MailKind::Closed,
-                to: self.requester(request, matcher)?,
-                vars,
-                reply_token: None,
-                message_id: format!("cr.{token}.closed@{}", self.domain()),
-                in_reply_to: Some(format!("cr.{token}.ack@{}", self.domain())),
-                references: vec![format!("cr.{token}.ack@{}", self.domain())],
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: Some(request.id),
-                member_id: None,
-            },
+        let closed = Queued::replied(
+            MailKind::Closed,
+            format!("closed_requester:{}", request.id),
+            self.requester(request, matcher)?,
+            vars,
+            self.requester_thread(request, "closed"),
         )
-        .await?;
+        .about(Some(request.id), None);
+        self.queue(tx, closed).await?;
         tracing::info!(request_id = request.id, "request closed by the requester");
         Ok(ReplyOutcome::Closed)
     }

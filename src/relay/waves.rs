@@ -12,7 +12,6 @@ use super::intake::Wave;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
-use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
     RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
     set_request_state,
@@ -86,25 +85,16 @@ impl Relay {
         let mut exhausted = request.clone();
         exhausted.status = RequestStatus::Exhausted;
         let request_ctx = Self::request_vars(&exhausted);
-        let token = request.token.clone().unwrap_or_default();
         let vars = context! { request => request_ctx.clone(), asked => asked.len() };
-        self.queue(
-            tx,
-            Queued {
-                key: format!("nobody_available:{}", request.id),
-                kind: MailKind::NobodyAvailable,
-                to: self.requester(request, matcher)?,
-                vars,
-                reply_token: None,
-                message_id: format!("cr.{token}.nobody@{}", self.domain()),
-                in_reply_to: Some(format!("cr.{token}.ack@{}", self.domain())),
-                references: vec![format!("cr.{token}.ack@{}", self.domain())],
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: Some(request.id),
-                member_id: None,
-            },
+        let mail = Queued::generated(
+            MailKind::NobodyAvailable,
+            format!("nobody_available:{}", request.id),
+            self.requester(request, matcher)?,
+            vars,
+            self.requester_thread(request, "nobody"),
         )
-        .await?;
+        .about(Some(request.id), None);
+        self.queue(tx, mail).await?;
         self.alert_admins(tx, request.id, &request_ctx, AlertReason::NobodyAvailable)
             .await?;
         tracing::info!(request_id = request.id, "nobody available");
