@@ -11,11 +11,12 @@ use crate::clock::{Clock, DaemonClock};
 use crate::config::{AuthMethod, Config};
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
-use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions, Shutdown, ShutdownTrigger};
+use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
 use crate::relay::Relay;
 use crate::relay::templates::Templates;
+use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
 
@@ -69,10 +70,9 @@ impl Daemon {
             Limits::from(&inbox_config),
             posting,
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("circle address")?;
         let tokens = oauth2_tokens(config, &store)?;
-        let mut transport =
-            Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
+        let mut transport = Transport::from_config(&outbound).context("outbound")?;
         if let Some(tokens) = tokens
             .clone()
             .filter(|_| outbound.auth == AuthMethod::Xoauth2)
@@ -93,8 +93,7 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let mut inbox =
-            Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        let mut inbox = Inbox::from_config(&inbox_config).context("inbox")?;
         if let Some(tokens) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
             inbox = inbox.with_tokens(tokens);
         }
