@@ -35,16 +35,7 @@ pub async fn login(
     say: &mut (dyn FnMut(String) + Send),
 ) -> Result<LoggedIn, OAuthError> {
     let grant = Grant::from_config(config)?;
-    if !grant.uses_refresh_token() && grant.auth_url.is_empty() {
-        return Err(OAuthError::Config(
-            "this [oauth2] grant needs no login (app-only or service account): run circle-relay check".into(),
-        ));
-    }
-    if grant.auth_url.is_empty() {
-        return Err(OAuthError::Config(
-            "[oauth2] auth_url is required for auth login".into(),
-        ));
-    }
+    needs_login(&grant)?;
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| OAuthError::Config(format!("cannot listen on 127.0.0.1: {e}")))?;
@@ -91,6 +82,21 @@ pub async fn login(
         mailbox: grant.mailbox.clone(),
         expires_in: issued.expires_in,
     })
+}
+
+/// Only a person's grant with somewhere to send the browser needs a login.
+fn needs_login(grant: &Grant) -> Result<(), OAuthError> {
+    if !grant.uses_refresh_token() {
+        return Err(OAuthError::Config(
+            "this [oauth2] grant needs no login (app-only or service account): run circle-relay check".into(),
+        ));
+    }
+    if grant.auth_url.is_empty() {
+        return Err(OAuthError::Config(
+            "[oauth2] auth_url is required for auth login".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn random_text() -> Result<String, OAuthError> {
