@@ -102,12 +102,16 @@ impl Circle {
     }
 
     fn command(&self, args: &[&str]) -> std::process::Output {
+        self.command_logging(args, "info")
+    }
+
+    fn command_logging(&self, args: &[&str], level: &str) -> std::process::Output {
         Command::new(BIN)
             .arg("--config")
             .arg(&self.config)
             .args(args)
             .env("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", level)
             .output()
             .unwrap()
     }
@@ -198,8 +202,20 @@ impl Drop for Daemon {
 
 /// No access token, refresh token or client secret in `text`.
 fn assert_no_secrets(client: &str, text: &str, what: &str) {
+    use base64::Engine;
     let mut secrets = idp::all_secrets(client);
     secrets.push(CLIENT_SECRET.to_string());
+    // Nor the XOAUTH2 exchange's base64 of them.
+    let n = client.trim_start_matches("client");
+    let encoded: Vec<String> = secrets
+        .iter()
+        .map(|s| {
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "user=relay{n}@oauth.test\x01auth=Bearer {s}\x01\x01"
+            ))
+        })
+        .collect();
+    secrets.extend(encoded);
     for s in secrets {
         assert!(!text.contains(&s), "{what} shows a secret ({s}):\n{text}");
     }
