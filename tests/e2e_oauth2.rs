@@ -520,3 +520,31 @@ async fn a_second_replica_on_postgresql_uses_the_rotated_refresh_token() {
         assert_no_secrets(&circle.client, text, what);
     }
 }
+
+#[tokio::test]
+async fn a_token_endpoint_in_trouble_is_retried_while_mail_waits() {
+    let circle = Circle::new("6", "rt-client6-0", 11197);
+    idp::register(
+        &circle.client,
+        "relay6@oauth.test",
+        "rt-client6-0",
+        60,
+        false,
+    );
+    idp::unavailable_for(&circle.client, 3);
+    circle.request(1).await;
+    let daemon = circle.run("run.log");
+    circle.until_delivered(1).await;
+    let log = daemon.stop();
+    assert_eq!(circle.delivered(), (1, 1));
+    assert_eq!(
+        log.matches("OAuth2 token request failed; retrying").count(),
+        3,
+        "three 503s, each retried:\n{log}"
+    );
+    assert!(
+        !log.contains("OAuth2 sign-in fails"),
+        "a passing trouble is no grant problem:\n{log}"
+    );
+    assert_no_secrets(&circle.client, &log, "run");
+}

@@ -268,3 +268,28 @@ fn report(st: &mut State, message: &str) {
     }
     st.failure = Some((message.to_string(), Instant::now()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_renewed_a_quarter_of_its_life_early_at_most_a_minute() {
+        let short = AccessToken::new(Secret::new("a"), Duration::from_secs(4));
+        assert!(short.usable());
+        let left = short.renew_at - Instant::now();
+        assert!(
+            left <= Duration::from_secs(3) && left > Duration::from_millis(2500),
+            "{left:?}"
+        );
+        let hour = AccessToken::new(Secret::new("b"), Duration::from_secs(3600));
+        let left = hour.renew_at - Instant::now();
+        assert!(
+            left <= Duration::from_secs(3540) && left > Duration::from_secs(3530),
+            "{left:?}"
+        );
+        assert!(hour.expires_at - crate::store::unix_now() >= 3599);
+        let spent = AccessToken::new(Secret::new("c"), Duration::from_secs(0));
+        assert!(!spent.usable());
+    }
+}

@@ -61,6 +61,8 @@ struct Client {
     lifetime: u64,
     rotate: bool,
     revoked: bool,
+    /// Token requests still to answer 503 (the provider is having trouble).
+    unavailable: u32,
     issued: u32,
     /// Access tokens handed out, with when they expire.
     tokens: Vec<(String, Instant)>,
@@ -107,6 +109,15 @@ pub fn grant_again(client_id: &str, refresh: &str) {
         if let Some(cl) = c.get_mut(client_id) {
             cl.revoked = false;
             cl.refresh = refresh.to_string();
+        }
+    });
+}
+
+/// The next `n` token requests of the client get 503.
+pub fn unavailable_for(client_id: &str, n: u32) {
+    with_clients(|c| {
+        if let Some(cl) = c.get_mut(client_id) {
+            cl.unavailable = n;
         }
     });
 }
@@ -203,6 +214,13 @@ async fn token(body: Bytes) -> Response {
             return json(
                 StatusCode::UNAUTHORIZED,
                 serde_json::json!({"error": "invalid_client", "error_description": "AADSTS7000222: The provided client secret keys are expired."}),
+            );
+        }
+        if cl.unavailable > 0 {
+            cl.unavailable -= 1;
+            return json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({"error": "temporarily_unavailable"}),
             );
         }
         let grant = get("grant_type");
