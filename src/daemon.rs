@@ -34,6 +34,8 @@ pub struct Daemon {
     clock_moved: Arc<tokio::sync::Notify>,
     /// `[server] listen`: where /healthz and /metrics are served; empty for off.
     listen: String,
+    /// Where the admins are mailed when OAuth2 sign-in fails and sending still works.
+    oauth2_alert: Option<(crate::oauth2::TokenSource, crate::config::CircleConfig)>,
 }
 
 impl Daemon {
@@ -56,6 +58,7 @@ impl Daemon {
             clock,
             moved: clock_moved,
         } = DaemonClock::from_env();
+        let circle_config = circle.clone();
         let relay = Relay::new(
             circle,
             config.relay()?,
@@ -72,13 +75,11 @@ impl Daemon {
         )
         .context("circle address")?;
         let tokens = oauth2_tokens(config, &store)?;
-        let mut transport = Transport::from_config(&outbound).context("outbound")?;
-        if let Some(tokens) = tokens
-            .clone()
-            .filter(|_| outbound.auth == AuthMethod::Xoauth2)
-        {
-            transport = transport.with_tokens(tokens);
-        }
+        let transport = Transport::from_config(&outbound).context("outbound")?;
+        let transport = match tokens.clone() {
+            Some(t) if outbound.auth == AuthMethod::Xoauth2 => transport.with_tokens(t),
+            _ => transport,
+        };
         let sender = Sender::new(
             store.clone(),
             transport,
@@ -94,8 +95,12 @@ impl Daemon {
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
         let mut inbox = Inbox::from_config(&inbox_config).context("inbox")?;
-        if let Some(tokens) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
-            inbox = inbox.with_tokens(tokens);
+        // The outbound server signs in otherwise: a notice can still go out.
+        let tokens_for_alert = tokens
+            .clone()
+            .filter(|_| outbound.auth != AuthMethod::Xoauth2);
+        if let Some(t) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
+            inbox = inbox.with_tokens(t);
         }
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
@@ -110,6 +115,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
+            oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
         })
     }
 
@@ -127,6 +133,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen,
+            oauth2_alert,
         } = self;
         let server = if listen.is_empty() {
             None
@@ -156,6 +163,7 @@ impl Daemon {
                     .await;
             })
         };
+        let alerts = crate::oauth2::notice::spawn(oauth2_alert, &store, sender.waker(), &shutdown);
         let sending = {
             let (sender, shutdown) = (sender.clone(), shutdown.clone());
             tokio::spawn(async move { sender.run(shutdown).await })
@@ -181,6 +189,9 @@ impl Daemon {
                 Ok(()) => tracing::info!(task = name, "stopped"),
                 Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
             }
+        }
+        if let Some(alerts) = alerts {
+            let _ = alerts.await;
         }
         if let Some(server) = server {
             let _ = server.await;

@@ -22,6 +22,8 @@ struct Circle {
     client: String,
     listen: String,
     db_url: String,
+    /// `[outbound] port` and `auth`: XOAUTH2 on the submission port by default.
+    outbound: (u16, &'static str),
 }
 
 impl Circle {
@@ -39,6 +41,7 @@ impl Circle {
         let dir = tempfile::tempdir().unwrap();
         let client = format!("client{tag}");
         let circle = Self {
+            outbound: (idp::SUBMISSION_PORT, "xoauth2"),
             db_url: format!("sqlite://{}", dir.path().join("relay.db").display()),
             config: dir.path().join("circle-relay.toml"),
             relay,
@@ -82,17 +85,19 @@ impl Circle {
         std::fs::write(
             &self.config,
             format!(
-                "[circle]\nname = \"Care Circle\"\naddress = \"{relay}@oauth.test\"\nposting = \"anyone\"\nlanguage = \"en\"\n\
+                "[circle]\nname = \"Care Circle\"\naddress = \"{relay}@oauth.test\"\nadmins = [\"admin{tag}@oauth.test\"]\nposting = \"anyone\"\nlanguage = \"en\"\n\
                  [database]\nurl = \"{db}\"\n\
                  [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{relay}@oauth.test\"\nauth = \"xoauth2\"\nlease_seconds = 3\n\
-                 [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nauth = \"xoauth2\"\n\
+                 [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nauth = \"{smtp_auth}\"\n\
                  [oauth2]\nprovider = \"generic\"\ntoken_url = \"http://127.0.0.1:{idp}/token\"\nclient_id = \"{client}\"\nrefresh_token = \"{refresh}\"\n{extra_oauth2}\
                  [security]\ntoken_secret = \"an-end-to-end-secret\"\n\
                  [server]\nlisten = \"{listen}\"\n",
                 relay = self.relay,
                 db = self.db_url,
                 imap = idp::IMAP_PORT,
-                smtp = idp::SUBMISSION_PORT,
+                smtp = self.outbound.0,
+                smtp_auth = self.outbound.1,
+                tag = self.relay.trim_start_matches("relay"),
                 idp = idp::IDP_PORT,
                 client = self.client,
                 listen = self.listen,
@@ -547,4 +552,56 @@ async fn a_token_endpoint_in_trouble_is_retried_while_mail_waits() {
         "a passing trouble is no grant problem:\n{log}"
     );
     assert_no_secrets(&circle.client, &log, "run");
+}
+
+#[tokio::test]
+async fn the_admins_are_mailed_once_when_sending_still_works() {
+    let mut circle = Circle::new("7", "rt-client7-0", 11198);
+    // Mail goes out without OAuth2 (the Postfix port without AUTH).
+    circle.outbound = (idp::INJECT_PORT, "password");
+    circle.write_config("rt-client7-0");
+    idp::register(
+        &circle.client,
+        "relay7@oauth.test",
+        "rt-client7-0",
+        60,
+        true,
+    );
+    idp::reset_user("admin7");
+    idp::revoke(&circle.client);
+    let daemon = circle.run("run.log");
+    circle.request(1).await;
+    idp::until("the notice in the admin's inbox", || {
+        idp::inbox_count("admin7") == 1
+    })
+    .await;
+    let notice = std::fs::read_dir(idp::maildir("admin7").join("new"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    assert!(
+        notice.contains("Subject: [Care Circle] OAuth2 sign-in fails"),
+        "{notice}"
+    );
+    assert!(
+        notice.contains("the refresh token was revoked or has expired"),
+        "{notice}"
+    );
+    // The watcher looks every 5 s: wait for its next look, then count again.
+    idp::until("the reader to try again", || {
+        daemon.log().matches("IMAP connection failed").count() >= 3
+    })
+    .await;
+    let log = daemon.stop();
+    assert_eq!(idp::inbox_count("admin7"), 1, "told once:\n{log}");
+    assert_eq!(
+        idp::inbox_count("relay7"),
+        1,
+        "the request waits on the server"
+    );
+    assert_no_secrets(
+        &circle.client,
+        &format!("{log}{notice}"),
+        "run and the notice",
+    );
 }

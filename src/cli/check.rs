@@ -47,31 +47,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         }
         Err(e) => step(false, format!("database {}: {e:#}", db.url)),
     }
-    let inbox = config.inbox()?;
-    let what = match inbox.kind {
-        InboxKind::Imap => format!(
-            "IMAP {}@{}:{} folder {}",
-            inbox.username, inbox.host, inbox.port, inbox.folder
-        ),
-        InboxKind::Maildir => format!("Maildir inbox {}", inbox.path),
-    };
-    let reached = match Inbox::from_config(&inbox) {
-        Ok(i) => {
-            let mut i = match tokens.clone().filter(|_| inbox.auth == AuthMethod::Xoauth2) {
-                Some(t) => i.with_tokens(t),
-                None => i,
-            };
-            let r =
-                tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
-            i.close().await;
-            match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("no answer within 30 s".into()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let (what, reached) = reach_inbox(config, tokens.clone()).await?;
     step(
         reached.is_ok(),
         match reached {
@@ -79,24 +55,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             Err(e) => format!("{what}: {e}"),
         },
     );
-    let outbound = config.outbound()?;
-    let what = match outbound.kind {
-        OutboundKind::Smtp => format!("SMTP {}:{}", outbound.host, outbound.port),
-        OutboundKind::Maildir => format!("Maildir outbox {}", outbound.path),
-    };
-    let sent = match Transport::from_config(&outbound) {
-        Ok(t) => {
-            let t = match tokens
-                .clone()
-                .filter(|_| outbound.auth == AuthMethod::Xoauth2)
-            {
-                Some(tokens) => t.with_tokens(tokens),
-                None => t,
-            };
-            t.test_connection().await.map_err(|e| e.to_string())
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let (what, sent) = reach_outbound(config, tokens).await?;
     step(
         sent.is_ok(),
         match sent {
@@ -112,6 +71,64 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
     println!("all checks passed");
     Ok(())
+}
+
+type Tokens = Option<crate::oauth2::TokenSource>;
+
+/// Logs in to the inbox and makes its folders: what it is, and how it went.
+async fn reach_inbox(
+    config: &Config,
+    tokens: Tokens,
+) -> anyhow::Result<(String, Result<(), String>)> {
+    let inbox = config.inbox()?;
+    let what = match inbox.kind {
+        InboxKind::Imap => format!(
+            "IMAP {}@{}:{} folder {}",
+            inbox.username, inbox.host, inbox.port, inbox.folder
+        ),
+        InboxKind::Maildir => format!("Maildir inbox {}", inbox.path),
+    };
+    let reached = match Inbox::from_config(&inbox) {
+        Ok(i) => {
+            let mut i = match tokens.filter(|_| inbox.auth == AuthMethod::Xoauth2) {
+                Some(t) => i.with_tokens(t),
+                None => i,
+            };
+            let r =
+                tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
+            i.close().await;
+            match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer within 30 s".into()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    Ok((what, reached))
+}
+
+/// Logs in to the outbound server without sending.
+async fn reach_outbound(
+    config: &Config,
+    tokens: Tokens,
+) -> anyhow::Result<(String, Result<(), String>)> {
+    let outbound = config.outbound()?;
+    let what = match outbound.kind {
+        OutboundKind::Smtp => format!("SMTP {}:{}", outbound.host, outbound.port),
+        OutboundKind::Maildir => format!("Maildir outbox {}", outbound.path),
+    };
+    let sent = match Transport::from_config(&outbound) {
+        Ok(t) => {
+            let t = match tokens.filter(|_| outbound.auth == AuthMethod::Xoauth2) {
+                Some(tokens) => t.with_tokens(tokens),
+                None => t,
+            };
+            t.test_connection().await.map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    Ok((what, sent))
 }
 
 /// With XOAUTH2: asks for a token now (a rotated refresh token is stored like

@@ -12,6 +12,7 @@ pub mod grant;
 mod http;
 mod jwt;
 pub mod login;
+pub mod notice;
 pub mod sasl;
 mod tokens;
 
