@@ -64,6 +64,9 @@ pub struct ParsedMessage {
     pub text_from_html: bool,
     /// True when mail-parser reported a structural or encoding problem.
     pub damaged: bool,
+    /// The To addresses of a returned message (a bounce's `message/rfc822`
+    /// or `text/rfc822-headers` part): who the failed mail was for.
+    pub returned_to: Vec<String>,
 }
 
 impl ParsedMessage {
@@ -223,6 +226,7 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
         report.delivery_status = delivery_status(message);
     }
     parsed.damaged = message.parts.iter().any(|p| p.is_encoding_problem);
+    parsed.returned_to = returned_to(message);
     let (text, from_html) = body::body_text(message, raw);
     parsed.text = text;
     parsed.text_from_html = from_html;
@@ -244,6 +248,45 @@ fn delivery_status(message: &Message<'_>) -> Option<String> {
         let is_status = ct.ctype().eq_ignore_ascii_case("message")
             && (sub == "delivery-status" || sub == "global-delivery-status");
         is_status.then(|| part_text(p))
+    })
+}
+
+/// The To of the first returned message or returned header block.
+fn returned_to(message: &Message<'_>) -> Vec<String> {
+    for p in message.parts.iter().skip(1) {
+        match &p.body {
+            PartType::Message(m) => {
+                if let Some(to) = m.to() {
+                    return to
+                        .iter()
+                        .filter_map(|a| a.address())
+                        .map(str::to_string)
+                        .collect();
+                }
+            }
+            PartType::Text(t) if is_rfc822_headers(p) => {
+                if let Some(line) = t
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+                {
+                    return bare_addresses(line[3..].as_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+fn is_rfc822_headers(p: &MessagePart<'_>) -> bool {
+    p.headers.iter().any(|h| match &h.value {
+        HeaderValue::ContentType(ct) => {
+            ct.ctype().eq_ignore_ascii_case("text")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+        }
+        _ => false,
     })
 }
 
