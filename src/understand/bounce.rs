@@ -133,8 +133,11 @@ pub fn detect(msg: &ParsedMessage) -> Option<Delivery> {
     if let Some(d) = bounce_text::from_json(msg) {
         return Some(d);
     }
-    // Some MTAs write DSN fields into the text itself.
-    if let Some(d) = from_dsn(notice.head, msg) {
+    // Some MTAs write DSN fields into the text itself, or forward a
+    // bounce inside a notice of their own.
+    if msg.text.contains("Final-Recipient:")
+        && let Some(d) = from_dsn(&msg.text, msg)
+    {
         return Some(d);
     }
     from_text(msg, &notice)

@@ -77,6 +77,13 @@ const DELAY_SUBJECTS: &[&str] = &[
 const FAILURE_MARKERS: &[&str] = &[
     "this is the mail system at host",
     "i'm afraid i wasn't able to deliver",
+    "did not reach the following recipient",
+    "no such user",
+    "invalid user address",
+    "was rejected by",
+    "were rejected by",
+    "has been rejected",
+    "cannot be delivered",
     "i wasn't able to deliver",
     "this message was created automatically by mail delivery software",
     "could not be delivered to one or more",
@@ -198,6 +205,7 @@ fn original_cut(text: &str) -> &str {
         "\nReturn-Path: ",
         "\nDKIM-Signature: ",
         "----- Transcript of session follows",
+        "\nFrom ",
     ];
     let end = MARKERS
         .iter()
@@ -240,6 +248,10 @@ const NOT_RECIPIENT_LINES: &[&str] = &[
     "references:",
     "in-reply-to:",
     "reporting-mta:",
+    "to:",
+    "cc:",
+    "subject:",
+    "sent:",
     "x-",
     "dkim",
     "mail from",
@@ -339,7 +351,9 @@ pub fn from_json(msg: &ParsedMessage) -> Option<Delivery> {
     }
     let start = text.find('{')?;
     let end = text.rfind('}')?;
-    let mut value: Value = serde_json::from_str(text.get(start..=end)?).ok()?;
+    // Some notices wrap lines inside JSON strings: a raw newline is not JSON.
+    let body = text.get(start..=end)?.replace(['\r', '\n'], " ");
+    let mut value: Value = serde_json::from_str(&body).ok()?;
     if let Some(inner) = value.get("Message").and_then(Value::as_str) {
         value = serde_json::from_str(inner).ok()?;
     }

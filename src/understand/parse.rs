@@ -230,7 +230,37 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
     let (text, from_html) = body::body_text(message, raw);
     parsed.text = text;
     parsed.text_from_html = from_html;
+    if parsed.text.trim().is_empty() && parsed.content_type.starts_with("multipart/") {
+        // A broken structure (a boundary parameter on an unfolded line)
+        // hides every part: read the body as the plain text it mostly is.
+        parsed.text = raw_body_text(root, raw);
+    }
     parsed
+}
+
+/// The root's body bytes as text, MIME boundary and part-header lines
+/// dropped, bounded.
+fn raw_body_text(root: &MessagePart<'_>, raw: &[u8]) -> String {
+    let start = root.offset_body as usize;
+    let end = (root.offset_end as usize).min(start + 64 * 1024);
+    let bytes = raw.get(start..end.max(start)).unwrap_or_default();
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut in_part_headers = false;
+    for line in text.lines() {
+        let t = line.trim_end();
+        if t.starts_with("--") && !t.contains(' ') {
+            in_part_headers = true;
+            continue;
+        }
+        if in_part_headers {
+            in_part_headers = !t.is_empty();
+            continue;
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    out.trim().to_string()
 }
 
 /// The machine-readable part of a DSN (RFC 3464 §2; RFC 6533 for global).

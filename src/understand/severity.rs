@@ -76,6 +76,8 @@ const SENDER_REFUSED: &[&str] = &[
     "mail from rejected",
     "envelope sender",
     "from address rejected",
+    "unroutable sender",
+    "a valid from",
     "relay access denied",
     "relaying denied",
     "unable to relay",
@@ -127,6 +129,18 @@ const NO_USER: &[&str] = &[
     "not a known user",
     "unrouteable address",
     "no valid recipients",
+    "recipient address rejected",
+    "mailbox unavailable",
+    "mailbox is unavailable",
+    "mailbox invalid",
+    "not a local address",
+    "recipient is not local",
+    "not a valid user",
+    "bad address",
+    "badrcptto",
+    "validrcptto",
+    "recipient not ok",
+    "no one at this address",
     "mailbox unavailable or not local",
     "user doesn't have",
     "couldn't be found",
@@ -144,6 +158,7 @@ const NO_USER: &[&str] = &[
 /// The domain does not exist or takes no mail.
 const NO_HOST: &[&str] = &[
     "host not found",
+    "domain name not found",
     "host unknown",
     "unknown host",
     "no such domain",
@@ -171,8 +186,25 @@ const MOVED: &[&str] = &[
     "not at this address",
 ];
 
-/// Temporarily full or too large: soft.
+/// The mailbox is full: soft, whatever the code says (servers write 5.1.1
+/// or "unknown address error" beside it).
+const MAILBOX_FULL: &[&str] = &[
+    "mailbox full",
+    "mailbox is full",
+    "mail box full",
+    "mailbox has exceeded",
+    "mailfolder is full",
+    "full mailbox",
+    "quota",
+    "insufficient storage",
+    "容量",
+];
+
+/// Too large, or full in other words: soft.
 const FULL: &[&str] = &[
+    "size limit exceeded",
+    "mail size limit",
+    "number of messages",
     "mailbox full",
     "mailbox is full",
     "mail box full",
@@ -226,6 +258,16 @@ const TEMPORARY: &[&str] = &[
     "local error",
 ];
 
+/// The remote host could not be reached: soft, even where the words hold
+/// "refused" or "denied".
+const NETWORK: &[&str] = &[
+    "connection refused",
+    "connection timed out",
+    "no route to host",
+    "network is unreachable",
+    "temporarily suspended",
+];
+
 /// Refused for what the mail is or who sent it: policy.
 const POLICY: &[&str] = &[
     "spam",
@@ -272,10 +314,16 @@ pub fn severity_of(status: Option<&str>, diagnostic: Option<&str>) -> Severity {
     if has(SENDER_REFUSED) {
         return Severity::Policy;
     }
+    if has(MAILBOX_FULL) {
+        return Severity::Soft;
+    }
     if !transient && (has(NO_USER) || has(NO_HOST) || has(MOVED)) {
         return Severity::Hard;
     }
     if has(FULL) {
+        return Severity::Soft;
+    }
+    if has(NETWORK) && !status.is_some_and(|s| s.contains(".7.")) {
         return Severity::Soft;
     }
     if has(POLICY) || status.is_some_and(|s| s.contains(".7.")) {
