@@ -77,6 +77,11 @@ const SENDER_REFUSED: &[&str] = &[
     "envelope sender",
     "from address rejected",
     "unroutable sender",
+    "after mail from",
+    "in reply to mail from",
+    "relay quota",
+    "sending quota",
+    "sending limit",
     "a valid from",
     "relay access denied",
     "relaying denied",
@@ -311,7 +316,9 @@ pub fn severity_of(status: Option<&str>, diagnostic: Option<&str>) -> Severity {
     let diag = diagnostic.unwrap_or("").to_lowercase();
     let has = |list: &[&str]| list.iter().any(|p| diag.contains(p));
     let transient = status.is_some_and(|s| s.starts_with('4'));
-    if has(SENDER_REFUSED) {
+    // RFC 3463 X.1.7 / X.1.8: the sender's address or system was refused.
+    let sender_status = status.is_some_and(|s| s.ends_with(".1.7") || s.ends_with(".1.8"));
+    if has(SENDER_REFUSED) || sender_status {
         return Severity::Policy;
     }
     if has(MAILBOX_FULL) {
