@@ -201,21 +201,7 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
             "return-path" if parsed.return_path == ReturnPath::Absent => {
                 parsed.return_path = return_path(bytes);
             }
-            "content-type" => {
-                if let HeaderValue::ContentType(ct) = &h.value {
-                    let sub = ct.subtype().unwrap_or("");
-                    parsed.content_type = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
-                    if parsed.content_type == "multipart/report" {
-                        parsed.report = Some(Report {
-                            report_type: ct
-                                .attribute("report-type")
-                                .unwrap_or("")
-                                .to_ascii_lowercase(),
-                            delivery_status: None,
-                        });
-                    }
-                }
-            }
+            "content-type" => content_type(&h.value, &mut parsed),
             _ => {}
         }
         if KEPT_HEADERS.contains(&name.as_str()) {
@@ -236,6 +222,24 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
         parsed.text = raw_body_text(root, raw);
     }
     parsed
+}
+
+/// The top-level type, and the report type of a `multipart/report`.
+fn content_type(value: &HeaderValue<'_>, parsed: &mut ParsedMessage) {
+    let HeaderValue::ContentType(ct) = value else {
+        return;
+    };
+    let sub = ct.subtype().unwrap_or("");
+    parsed.content_type = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
+    if parsed.content_type == "multipart/report" {
+        parsed.report = Some(Report {
+            report_type: ct
+                .attribute("report-type")
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+            delivery_status: None,
+        });
+    }
 }
 
 /// The root's body bytes as text, MIME boundary and part-header lines
@@ -299,7 +303,7 @@ fn returned_to(message: &Message<'_>) -> Vec<String> {
                     .lines()
                     .find(|l| l.to_ascii_lowercase().starts_with("to:"))
                 {
-                    return bare_addresses(line[3..].as_bytes());
+                    return bare_addresses(&line.as_bytes()[3..]);
                 }
             }
             _ => {}
