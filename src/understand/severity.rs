@@ -168,6 +168,7 @@ const NO_USER: &[&str] = &[
 const NO_HOST: &[&str] = &[
     "host not found",
     "domain name not found",
+    "domain is not reachable",
     "host unknown",
     "unknown host",
     "no such domain",
