@@ -262,12 +262,13 @@ const NOT_RECIPIENT_LINES: &[&str] = &[
 /// Addresses a text bounce names as failed: the notice's own parties and
 /// robots left out, the returned message's To as the last resort.
 pub fn recipients_in(head: &str, msg: &ParsedMessage) -> Vec<String> {
+    // The notice's own From and To (Delivered-To names the same mailbox as
+    // To, or only the mail system's route to it).
     let own: Vec<String> = msg
         .from
         .iter()
         .chain(msg.to.iter())
         .map(|m| m.address.to_ascii_lowercase())
-        .chain(msg.delivered_to.iter().map(|a| a.to_ascii_lowercase()))
         .collect();
     let mut found: Vec<String> = Vec::new();
     for line in head.lines().take(400) {
