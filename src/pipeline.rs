@@ -134,17 +134,7 @@ impl Pipeline {
                 self.command(tx, &got, command).await?;
             }
             // Recorded against the member, never answered.
-            Classification::Bounce(report) => {
-                let outcome = self
-                    .relay
-                    .take_bounce(tx, &report, Some(mail.inbound_id))
-                    .await?;
-                tracing::info!(
-                    inbound_id = mail.inbound_id,
-                    paused = outcome.paused.len(),
-                    "bounce recorded"
-                );
-            }
+            Classification::Bounce(report) => self.bounce(tx, mail, &report).await?,
             Classification::Unreadable => {
                 return Ok(failed(kind, "the message has nothing readable".into()));
             }
@@ -224,6 +214,19 @@ impl Pipeline {
             let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
             tracing::info!(inbound_id, outcome = ?o, "reply handled");
         }
+        Ok(())
+    }
+
+    /// A bounce: counted against the member it names.
+    async fn bounce(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+        report: &understand::BounceReport,
+    ) -> Result<(), HandleError> {
+        let inbound_id = mail.inbound_id;
+        let outcome = self.relay.take_bounce(tx, report, Some(inbound_id)).await?;
+        tracing::info!(inbound_id, paused = outcome.paused.len(), "bounce recorded");
         Ok(())
     }
 
