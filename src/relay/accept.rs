@@ -3,9 +3,9 @@
 
 use minijinja::context;
 
-use super::replies::{IncomingReply, ReplyOutcome};
+use super::replies::{Answer, ReplyOutcome};
 use super::{Queued, Relay, RelayError, Thread, Tx};
-use crate::domain::{ForwardState, MailKind, Member, RequestStatus};
+use crate::domain::{ForwardState, MailKind, RequestStatus};
 use crate::matching::Matcher;
 use crate::store::requests::{
     ForwardRow, RequestRow, forwards_of, insert_introduction, set_forward_state, set_request_state,
@@ -15,12 +15,15 @@ impl Relay {
     pub(super) async fn accept(
         &self,
         tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-        f: &ForwardRow,
-        member: &Member,
-        reply: &IncomingReply,
+        answer: &Answer<'_>,
     ) -> Result<ReplyOutcome, RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        } = *answer;
         if request.status != RequestStatus::Open || !f.state.may_accept() {
             if f.state == ForwardState::Accepted {
                 return Ok(ReplyOutcome::Recorded);
@@ -42,20 +45,20 @@ impl Relay {
             .await?;
             return Ok(ReplyOutcome::AlreadyFilled);
         }
-        self.introduce(tx, matcher, request, f, member).await?;
+        self.introduce(tx, answer).await?;
         let filled = self.fill_if_enough(tx, matcher, request, f).await?;
         Ok(ReplyOutcome::Accepted { filled })
     }
 
     /// Records the accept and introduces the member and the requester.
-    async fn introduce(
-        &self,
-        tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-        f: &ForwardRow,
-        member: &Member,
-    ) -> Result<(), RelayError> {
+    async fn introduce(&self, tx: &mut Tx<'_>, answer: &Answer<'_>) -> Result<(), RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            ..
+        } = *answer;
         let now = self.now();
         set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
         insert_introduction(

@@ -30,6 +30,16 @@ pub struct IncomingReply {
     pub message_id: Option<String>,
 }
 
+/// A member's answer to their forward, with what its flows read.
+#[derive(Clone, Copy)]
+pub(super) struct Answer<'a> {
+    pub matcher: &'a Matcher,
+    pub request: &'a RequestRow,
+    pub f: &'a ForwardRow,
+    pub member: &'a Member,
+    pub reply: &'a IncomingReply,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplyOutcome {
     /// No thread has this token, or its MAC does not verify: nothing is sent.
@@ -147,13 +157,17 @@ impl Relay {
         let direction = ReplyDirection::MemberToRequester;
         self.record(tx, reply, request, Some(f), direction, intent)
             .await?;
+        let answer = Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        };
         match intent {
-            Intent::Accept => self.accept(tx, matcher, request, f, member, reply).await,
+            Intent::Accept => self.accept(tx, &answer).await,
             Intent::Decline => self.decline(tx, matcher, request, f).await,
-            Intent::Close | Intent::Other => {
-                self.relay_question(tx, matcher, request, f, member, reply)
-                    .await
-            }
+            Intent::Close | Intent::Other => self.relay_question(tx, &answer).await,
         }
     }
 
@@ -234,17 +248,22 @@ impl Relay {
         }
     }
 
+    /// The requester's address as stored with the request.
+    pub(super) fn requester_address(request: &RequestRow) -> Result<EmailAddress, RelayError> {
+        EmailAddress::parse(&request.requester_email).map_err(|source| {
+            RelayError::RequesterAddress {
+                request_id: request.id,
+                source,
+            }
+        })
+    }
+
     pub(super) fn requester(
         &self,
         request: &RequestRow,
         matcher: &Matcher,
     ) -> Result<Recipient, RelayError> {
-        let email = EmailAddress::parse(&request.requester_email).map_err(|source| {
-            RelayError::RequesterAddress {
-                request_id: request.id,
-                source,
-            }
-        })?;
+        let email = Self::requester_address(request)?;
         let member = matcher
             .members()
             .iter()
@@ -311,12 +330,15 @@ impl Relay {
     async fn relay_question(
         &self,
         tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-        f: &ForwardRow,
-        member: &Member,
-        reply: &IncomingReply,
+        answer: &Answer<'_>,
     ) -> Result<ReplyOutcome, RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        } = *answer;
         let key = format!("question:{}:{}", f.id, self.msg_key(reply));
         let vars = context! {
             request => Self::request_vars(request),
