@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-
 use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
@@ -43,9 +41,8 @@ impl Daemon {
         let security = config.security()?;
         let token_secret = config.token_secret()?;
         let db = config.database()?;
-        let store = Store::connect(&db)
-            .await
-            .with_context(|| format!("cannot open the database {}", db.url))?;
+        let store =
+            crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create).await?;
         let address = EmailAddress::parse(&circle.address)?;
         let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
         let digest = config.digest()?;

@@ -20,6 +20,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             anyhow::bail!("the config is not valid");
         }
     }
+    for missing in missing_passwords(config) {
+        step(false, missing);
+    }
     let secret = config.token_secret();
     step(
         secret.is_ok(),
@@ -29,7 +32,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         },
     );
     let db = config.database()?;
-    match super::open_store(config).await {
+    match super::open_store_creating(config, crate::store::diagnose::Missing::Refuse).await {
         Ok(store) => {
             let members = store.members().await.map(|m| m.len()).unwrap_or(0);
             step(
@@ -41,7 +44,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             );
             store.close().await;
         }
-        Err(e) => step(false, format!("database {}: {e:#}", db.url)),
+        Err(e) => step(false, format!("{e:#}")),
     }
     let inbox = config.inbox()?;
     let what = match inbox.kind {
@@ -67,6 +70,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     step(
         reached.is_ok(),
         match reached {
+            Ok(()) if inbox.kind == InboxKind::Maildir => format!("{what}: folders ready"),
             Ok(()) => format!("{what}: logged in, folders ready"),
             Err(e) => format!("{what}: {e}"),
         },
@@ -92,4 +96,30 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
     println!("all checks passed");
     Ok(())
+}
+
+/// A user name with no password cannot log in; say which and how to set it.
+fn missing_passwords(config: &Config) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(i) = config.inbox()
+        && i.kind == InboxKind::Imap
+        && !i.username.is_empty()
+        && i.password.is_empty()
+    {
+        found.push(format!(
+            "[inbox] username {} has no password: set CIRCLE_RELAY_INBOX_PASSWORD (or [inbox] password)",
+            i.username
+        ));
+    }
+    if let Ok(o) = config.outbound()
+        && o.kind == OutboundKind::Smtp
+        && !o.username.is_empty()
+        && o.password.is_empty()
+    {
+        found.push(format!(
+            "[outbound] username {} has no password: set CIRCLE_RELAY_OUTBOUND_PASSWORD (or [outbound] password)",
+            o.username
+        ));
+    }
+    found
 }

@@ -12,11 +12,11 @@ mod requests;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, LogFormat};
 use crate::store::Store;
+use crate::store::diagnose::Missing;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,7 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init { force } => init::run(&cli_path(&cli.config), &config, force).await,
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            let store = open_store_creating(&config, Missing::Create).await?;
             store.close().await;
             println!("database is up to date");
             Ok(())
@@ -143,9 +143,37 @@ fn cli_path(config: &Option<PathBuf>) -> PathBuf {
 }
 
 /// Opens the database named by `[database]` and applies pending migrations.
+/// Without a config file a missing SQLite database is not created: the
+/// command was most likely run in the wrong folder.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let db = config.database()?;
-    Store::connect(&db)
-        .await
-        .with_context(|| format!("cannot open the database {}", db.url))
+    if config.is_embedded_default() {
+        let missing = crate::store::diagnose::sqlite_path(db.url.expose()).filter(|p| !p.exists());
+        if let Some(path) = missing {
+            anyhow::bail!(no_config_message(&path));
+        }
+    }
+    open_store_creating(config, Missing::Create).await
+}
+
+/// Opens the database, creating a missing SQLite file only when told to.
+pub(crate) async fn open_store_creating(
+    config: &Config,
+    missing: Missing,
+) -> anyhow::Result<Store> {
+    let db = config.database()?;
+    Ok(crate::store::diagnose::open(&db, missing).await?)
+}
+
+fn no_config_message(db: &std::path::Path) -> String {
+    let looked = std::env::current_dir()
+        .map(|d| d.join(crate::config::DEFAULT_PATH))
+        .unwrap_or_else(|_| PathBuf::from(crate::config::DEFAULT_PATH));
+    format!(
+        "no config file: looked for {}, and there is no database {} here either\n  \
+         = help: run `circle-relay init` to start a circle in this folder, or pass --config PATH \
+         (or set CIRCLE_RELAY_CONFIG) to use an existing one",
+        looked.display(),
+        db.display()
+    )
 }

@@ -15,6 +15,7 @@ macro_rules! select_members {
 }
 
 pub mod circle;
+pub mod diagnose;
 pub mod digest;
 mod leases;
 pub mod ledger;
