@@ -9,6 +9,7 @@ mod init;
 mod match_cmd;
 mod members;
 mod requests;
+mod time;
 
 use std::path::PathBuf;
 
@@ -61,7 +62,11 @@ pub enum Command {
     #[command(subcommand)]
     Digest(DigestCommand),
     /// A self-contained tour on embedded defaults.
-    Demo,
+    Demo {
+        /// Also show the daemon's log lines (info and above), not only warnings.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -105,7 +110,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(_) => LogFormat::Text,
         None => log.format,
     };
-    crate::telemetry::init(format, &log.level);
+    // The demo is a tour for a person: its own lines, and the log only for warnings.
+    let level = match cli.command {
+        Command::Demo { verbose: false } if std::env::var_os("RUST_LOG").is_none() => "warn".into(),
+        _ => log.level,
+    };
+    crate::telemetry::init(format, &level);
     match cli.command {
         Command::Init { force } => init::run(&cli_path(&cli.config), &config, force).await,
         Command::Migrate => {
@@ -130,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
-        Command::Demo => demo::run().await,
+        Command::Demo { .. } => demo::run().await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }

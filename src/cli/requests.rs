@@ -5,26 +5,22 @@ use std::io::Write;
 use sqlx::Row;
 
 use super::RequestsCommand;
+use super::time::CircleTime;
 use crate::config::Config;
 use crate::store::Store;
 
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
+    let time = CircleTime::from_config(config)?;
     let store = super::open_store(config).await?;
     let result = match cmd {
-        RequestsCommand::List => list(&store).await,
-        RequestsCommand::Show { number } => show(&store, number).await,
+        RequestsCommand::List => list(&store, &time).await,
+        RequestsCommand::Show { number } => show(&store, &time, number).await,
     };
     store.close().await;
     result
 }
 
-fn when(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|ts| ts.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
-async fn list(store: &Store) -> anyhow::Result<()> {
+async fn list(store: &Store, time: &CircleTime) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -39,7 +35,7 @@ async fn list(store: &Store) -> anyhow::Result<()> {
             r.id,
             r.status,
             r.wave,
-            when(r.created_at),
+            time.show(r.created_at),
             r.requester_email,
             r.subject
         )?;
@@ -48,7 +44,7 @@ async fn list(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
+async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<()> {
     let Some(r) = store.request(number).await? else {
         anyhow::bail!("there is no request number {number}");
     };
@@ -59,7 +55,7 @@ async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
         "From:     {} <{}>",
         r.requester_name, r.requester_email
     )?;
-    writeln!(out, "Received: {}", when(r.created_at))?;
+    writeln!(out, "Received: {}", time.show(r.created_at))?;
     writeln!(out, "Status:   {} (wave {})", r.status, r.wave)?;
     writeln!(out, "\n{}\n", r.body.trim_end())?;
     let forwards = sqlx::query(
@@ -97,7 +93,7 @@ async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
         writeln!(
             out,
             "  {} {:<18} {:<30} {}",
-            when(m.try_get("created_at")?),
+            time.show(m.try_get("created_at")?),
             m.try_get::<String, _>("kind")?,
             m.try_get::<String, _>("to_email")?,
             m.try_get::<String, _>("status")?

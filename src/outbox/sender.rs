@@ -201,7 +201,7 @@ impl Sender {
             }
             Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
                 let next = now + self.policy.delay_after(mail.attempts);
-                tracing::warn!(error = %e, retry_at = next, "send failed; will retry");
+                tracing::warn!(error = %e, retry_at = %crate::telemetry::log_time(next), "send failed; will retry");
                 crate::observe::send_failed("temporary");
                 report.retried += 1;
                 self.store.outbox_retry(mail.id, next, &e.to_string()).await
