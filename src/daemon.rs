@@ -31,6 +31,8 @@ pub struct Daemon {
     clock_moved: Arc<tokio::sync::Notify>,
     /// `[server] listen`: where /healthz and /metrics are served; empty for off.
     listen: String,
+    /// For the outbox wake-up's own connection (LISTEN, or SQLite's data_version).
+    db_url: crate::config::DatabaseUrl,
 }
 
 impl Daemon {
@@ -97,6 +99,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
+            db_url: db.url.clone(),
         })
     }
 
@@ -114,6 +117,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen,
+            db_url,
         } = self;
         let server = if listen.is_empty() {
             None
@@ -147,6 +151,14 @@ impl Daemon {
             let (sender, shutdown) = (sender.clone(), shutdown.clone());
             tokio::spawn(async move { sender.run(shutdown).await })
         };
+        // Mail queued by another process (the CLI, a replica) goes out at once too.
+        let watching = tokio::spawn(crate::outbox::wakeup::watch(
+            store.clone(),
+            db_url,
+            clock.clone(),
+            sender.waker(),
+            shutdown.clone(),
+        ));
         let scheduler = tokio::spawn(schedule(
             store.clone(),
             pipeline.clone(),
@@ -163,6 +175,7 @@ impl Daemon {
             ("inbox reader", reader),
             ("outbox sender", sending),
             ("scheduler", scheduler),
+            ("outbox wake-up", watching),
         ] {
             match task.await {
                 Ok(()) => tracing::info!(task = name, "stopped"),

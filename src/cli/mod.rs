@@ -9,6 +9,7 @@ mod init;
 mod match_cmd;
 mod members;
 mod requests;
+mod send;
 mod time;
 
 use std::path::PathBuf;
@@ -92,8 +93,14 @@ pub enum RequestsCommand {
 pub enum DigestCommand {
     /// Print one member's digest.
     Preview { email: String },
-    /// Send the digest now.
-    Send,
+    /// Queue this week's digest for everyone who has not had it; a running
+    /// daemon sends it at once.
+    Send {
+        /// Send from this command instead of leaving it to a daemon (the same
+        /// claim as the daemon's: nothing goes out twice).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ macro_rules! select_members {
     };
 }
 
+pub mod admin;
 pub mod circle;
 pub mod diagnose;
 pub mod digest;
