@@ -8,6 +8,7 @@ mod generate;
 mod init;
 mod match_cmd;
 mod members;
+mod outbox;
 mod requests;
 mod send;
 mod time;
@@ -62,6 +63,9 @@ pub enum Command {
     /// The weekly digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The mail waiting, held, failed or sent, and what to do with it.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// A self-contained tour on embedded defaults.
     Demo {
         /// Also show the daemon's log lines (info and above), not only warnings.
@@ -147,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
+        Command::Outbox(cmd) => outbox::run(cmd, &config).await,
         Command::Demo { .. } => demo::run().await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),

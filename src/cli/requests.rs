@@ -83,7 +83,7 @@ async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<(
         )?;
     }
     let mails = sqlx::query(
-        "SELECT kind, to_email, status, created_at FROM outbox WHERE request_id = $1 ORDER BY id",
+        "SELECT id, kind, to_email, status, created_at FROM outbox WHERE request_id = $1 ORDER BY id",
     )
     .bind(number)
     .fetch_all(store.pool())
@@ -92,11 +92,35 @@ async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<(
     for m in &mails {
         writeln!(
             out,
-            "  {} {:<18} {:<30} {}",
+            "  {} mail {:<4} {:<18} {:<30} {}",
             time.show(m.try_get("created_at")?),
+            m.try_get::<i64, _>("id")?,
             m.try_get::<String, _>("kind")?,
             m.try_get::<String, _>("to_email")?,
             m.try_get::<String, _>("status")?
+        )?;
+    }
+    let actions = store.admin_actions_for_request(number).await?;
+    if !actions.is_empty() {
+        writeln!(out, "Admin actions:")?;
+    }
+    for a in &actions {
+        let what = match (a.outbox_id, a.inbound_id) {
+            (Some(id), _) => format!("mail {id}"),
+            (None, Some(id)) => format!("inbound message {id}"),
+            (None, None) => String::new(),
+        };
+        let detail = if a.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.detail)
+        };
+        writeln!(
+            out,
+            "  {} {} {what} by {}{detail}",
+            time.show(a.created_at),
+            a.action,
+            a.actor
         )?;
     }
     Ok(())

@@ -180,6 +180,8 @@ impl Sender {
             .outbox_sent_to_since(to.as_str(), now - 3600, mail.id)
             .await?
             >= self.cap_per_hour
+            // An admin who released a held mail has looked at it: it goes out.
+            && !self.store.outbox_released(mail.id).await?
         {
             tracing::warn!("hourly cap for this recipient reached; mail held");
             crate::observe::send_failed("held");
