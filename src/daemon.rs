@@ -119,19 +119,7 @@ impl Daemon {
             listen,
             db_url,
         } = self;
-        let server = if listen.is_empty() {
-            None
-        } else {
-            match crate::observe::serve(&listen, store.clone(), clock.clone(), shutdown.clone())
-                .await
-            {
-                Ok(task) => Some(task),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
-                    None
-                }
-            }
-        };
+        let server = serve(&listen, &store, &clock, &shutdown).await;
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
@@ -186,6 +174,26 @@ impl Daemon {
             let _ = server.await;
         }
         store.close().await;
+    }
+}
+
+/// /healthz and /metrics on `listen` (empty: off); the daemon runs without
+/// them when the address cannot be served.
+async fn serve(
+    listen: &str,
+    store: &Store,
+    clock: &Clock,
+    shutdown: &Shutdown,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if listen.is_empty() {
+        return None;
+    }
+    match crate::observe::serve(listen, store.clone(), clock.clone(), shutdown.clone()).await {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
+            None
+        }
     }
 }
 

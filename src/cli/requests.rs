@@ -100,6 +100,16 @@ async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<(
             m.try_get::<String, _>("status")?
         )?;
     }
+    admin_actions(&mut out, store, time, number).await
+}
+
+/// What admins did by hand about this request (`admin_actions`).
+async fn admin_actions(
+    out: &mut impl Write,
+    store: &Store,
+    time: &CircleTime,
+    number: i64,
+) -> anyhow::Result<()> {
     let actions = store.admin_actions_for_request(number).await?;
     if !actions.is_empty() {
         writeln!(out, "Admin actions:")?;

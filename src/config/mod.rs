@@ -39,7 +39,8 @@ pub struct ConfigError {
     pub place: String,
     pub message: String,
     /// Where in the file, when the value came from the file.
-    pub location: Option<Location>,
+    /// Boxed: errors travel in `Result`s everywhere and should stay small.
+    pub location: Option<Box<Location>>,
     /// What to do, e.g. "did you mean `poll_seconds`?".
     pub help: Option<String>,
 }
@@ -138,7 +139,11 @@ impl Config {
                     format!("[{name}]"),
                     format!("unknown section (expected one of: {})", SECTIONS.join(", ")),
                 );
-                e.location = config.text.as_deref().and_then(|t| section_line(t, name));
+                e.location = config
+                    .text
+                    .as_deref()
+                    .and_then(|t| section_line(t, name))
+                    .map(Box::new);
                 return Err(e.with_help(
                     report::did_you_mean(name, SECTIONS.iter().copied())
                         .map(|s| format!("did you mean `[{s}]`?")),
@@ -242,7 +247,8 @@ impl Config {
                     (Some(t), Some(k)) => report::locate(t, section, k, part),
                     (Some(t), None) => section_line(t, section),
                     _ => None,
-                };
+                }
+                .map(Box::new);
                 e
             }
         }
@@ -507,12 +513,12 @@ fn syntax_error(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
             .lines()
             .next()
             .map_or(1, |s| s.chars().count());
-        Location {
+        Box::new(Location {
             line: text[..line_start].matches('\n').count() + 1,
             column,
             text: line.trim_end_matches('\r').to_string(),
             width,
-        }
+        })
     });
     error
 }
