@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod digest;
 mod generate;
+mod inbox;
 mod init;
 mod match_cmd;
 mod members;
@@ -63,6 +64,9 @@ pub enum Command {
     /// The weekly digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// Messages moved aside with their reasons; handle one again.
+    #[command(subcommand)]
+    Inbox(inbox::InboxCommand),
     /// The mail waiting, held, failed or sent, and what to do with it.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
@@ -152,6 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
         Command::Outbox(cmd) => outbox::run(cmd, &config).await,
+        Command::Inbox(cmd) => inbox::run(cmd, &config).await,
         Command::Demo { .. } => demo::run().await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),

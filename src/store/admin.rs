@@ -309,3 +309,100 @@ pub async fn record_action(
     .await?;
     Ok(())
 }
+
+/// A message the inbox moved aside (ledger outcome `failed`), as `inbox failed` lists it.
+#[derive(Debug, Clone)]
+pub struct FailedInbound {
+    pub id: i64,
+    pub kind: String,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub error: Option<String>,
+    pub received_at: i64,
+    /// Whether the raw message was kept (not over the size limit).
+    pub has_raw: bool,
+}
+
+impl Store {
+    /// Messages moved to Failed or refused, newest first.
+    pub async fn inbound_failed(&self, limit: i64) -> Result<Vec<FailedInbound>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, from_addr, subject, error, received_at, \
+             CASE WHEN raw IS NULL THEN 0 ELSE 1 END AS has_raw \
+             FROM inbound_messages WHERE outcome IN ('failed', 'refused') ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedInbound {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    from_addr: r.try_get("from_addr")?,
+                    subject: r.try_get("subject")?,
+                    error: r.try_get("error")?,
+                    received_at: r.try_get("received_at")?,
+                    has_raw: r.try_get::<i64, _>("has_raw")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// A ledger row for reprocessing: (mailbox, uidvalidity, uid, outcome,
+    /// message_id, raw).
+    pub async fn inbound_for_reprocess(&self, id: i64) -> Result<Option<InboundRaw>> {
+        let row = sqlx::query(
+            "SELECT mailbox, uidvalidity, uid, outcome, message_id, raw FROM inbound_messages WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let uidvalidity: i64 = r.try_get("uidvalidity")?;
+        Ok(Some(InboundRaw {
+            mailbox: r.try_get("mailbox")?,
+            uidvalidity: u32::try_from(uidvalidity)
+                .map_err(|_| super::StoreError::Corrupt(format!("uidvalidity {uidvalidity}")))?,
+            uid: r.try_get("uid")?,
+            outcome: r.try_get("outcome")?,
+            message_id: r.try_get("message_id")?,
+            raw: r.try_get("raw")?,
+        }))
+    }
+
+    /// Rows that message `id`'s handling committed (requests, replies,
+    /// bounces): handling it again could double them.
+    pub async fn inbound_effects(&self, id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM requests WHERE inbound_id = $1) \
+                  + (SELECT COUNT(*) FROM replies WHERE inbound_id = $1) \
+                  + (SELECT COUNT(*) FROM bounces WHERE inbound_id = $1) AS n",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The request a message became, if it became one.
+    pub async fn request_of_inbound(&self, id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM requests WHERE inbound_id = $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
+/// What reprocessing needs of a ledger row.
+#[derive(Debug, Clone)]
+pub struct InboundRaw {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: String,
+    pub outcome: String,
+    pub message_id: Option<String>,
+    pub raw: Option<Vec<u8>>,
+}
