@@ -2,6 +2,7 @@
 //! thin layer over the library.
 
 mod check;
+mod db;
 mod demo;
 mod digest;
 mod generate;
@@ -64,6 +65,9 @@ pub enum Command {
     /// The weekly digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The database itself.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Messages moved aside with their reasons; handle one again.
     #[command(subcommand)]
     Inbox(inbox::InboxCommand),
@@ -157,6 +161,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest(cmd) => digest::run(cmd, &config).await,
         Command::Outbox(cmd) => outbox::run(cmd, &config).await,
         Command::Inbox(cmd) => inbox::run(cmd, &config).await,
+        Command::Db(cmd) => db::run(cmd, &config).await,
         Command::Demo { .. } => demo::run().await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
