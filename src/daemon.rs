@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::DatabaseUrl;
-use crate::inbox::Shutdown;
+use crate::shutdown::Shutdown;
 use crate::store::{Backend, Store, StoreError};
 
 /// The channel the migration's trigger notifies.
