@@ -31,21 +31,8 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             Err(e) => e.to_string(),
         },
     );
-    let db = config.database()?;
-    match super::open_store_creating(config, crate::store::diagnose::Missing::Refuse).await {
-        Ok(store) => {
-            let members = store.members().await.map(|m| m.len()).unwrap_or(0);
-            step(
-                true,
-                format!(
-                    "database {} is reachable and migrated ({members} members)",
-                    db.url
-                ),
-            );
-            store.close().await;
-        }
-        Err(e) => step(false, format!("{e:#}")),
-    }
+    let (reached, what) = database(config).await?;
+    step(reached, what);
     let inbox = config.inbox()?;
     let what = match inbox.kind {
         InboxKind::Imap => format!(
@@ -122,4 +109,25 @@ fn missing_passwords(config: &Config) -> Vec<String> {
         ));
     }
     found
+}
+
+/// Opens the database without creating it: (reachable, what to say).
+async fn database(config: &Config) -> anyhow::Result<(bool, String)> {
+    let db = config.database()?;
+    Ok(
+        match super::open_store_creating(config, crate::store::diagnose::Missing::Refuse).await {
+            Ok(store) => {
+                let members = store.members().await.map(|m| m.len()).unwrap_or(0);
+                store.close().await;
+                (
+                    true,
+                    format!(
+                        "database {} is reachable and migrated ({members} members)",
+                        db.url
+                    ),
+                )
+            }
+            Err(e) => (false, format!("{e:#}")),
+        },
+    )
 }
