@@ -1,6 +1,7 @@
 //! `circle-relay digest preview EMAIL` prints one member's digest (subject
-//! and text) to stdout; `digest send` sends the week's digest now to every
-//! active member who has not had it this ISO week.
+//! and text) to stdout; `digest send` queues the week's digest for every
+//! active member who has not had it this ISO week and says who sends it (a
+//! running daemon, at once); `--now` sends it from here.
 
 use anyhow::Context;
 
