@@ -36,6 +36,8 @@ pub struct Daemon {
     listen: String,
     /// Where the admins are mailed when OAuth2 sign-in fails and sending still works.
     oauth2_alert: Option<(crate::oauth2::TokenSource, crate::config::CircleConfig)>,
+    /// For the outbox wake-up's own connection (LISTEN, or SQLite's data_version).
+    db_url: crate::config::DatabaseUrl,
 }
 
 impl Daemon {
@@ -46,9 +48,8 @@ impl Daemon {
         let security = config.security()?;
         let token_secret = config.token_secret()?;
         let db = config.database()?;
-        let store = Store::connect(&db)
-            .await
-            .with_context(|| format!("cannot open the database {}", db.url))?;
+        let store =
+            crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create).await?;
         let address = EmailAddress::parse(&circle.address)?;
         let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
         let digest = config.digest()?;
@@ -116,6 +117,7 @@ impl Daemon {
             clock_moved,
             listen: config.server()?.listen,
             oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
+            db_url: db.url.clone(),
         })
     }
 
@@ -134,20 +136,9 @@ impl Daemon {
             clock_moved,
             listen,
             oauth2_alert,
+            db_url,
         } = self;
-        let server = if listen.is_empty() {
-            None
-        } else {
-            match crate::observe::serve(&listen, store.clone(), clock.clone(), shutdown.clone())
-                .await
-            {
-                Ok(task) => Some(task),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
-                    None
-                }
-            }
-        };
+        let server = serve(&listen, &store, &clock, &shutdown).await;
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
@@ -168,6 +159,14 @@ impl Daemon {
             let (sender, shutdown) = (sender.clone(), shutdown.clone());
             tokio::spawn(async move { sender.run(shutdown).await })
         };
+        // Mail queued by another process (the CLI, a replica) goes out at once too.
+        let watching = tokio::spawn(crate::outbox::wakeup::watch(
+            store.clone(),
+            db_url,
+            clock.clone(),
+            sender.waker(),
+            shutdown.clone(),
+        ));
         let scheduler = tokio::spawn(schedule(
             store.clone(),
             pipeline.clone(),
@@ -184,6 +183,7 @@ impl Daemon {
             ("inbox reader", reader),
             ("outbox sender", sending),
             ("scheduler", scheduler),
+            ("outbox wake-up", watching),
         ] {
             match task.await {
                 Ok(()) => tracing::info!(task = name, "stopped"),
@@ -197,6 +197,26 @@ impl Daemon {
             let _ = server.await;
         }
         store.close().await;
+    }
+}
+
+/// /healthz and /metrics on `listen` (empty: off); the daemon runs without
+/// them when the address cannot be served.
+async fn serve(
+    listen: &str,
+    store: &Store,
+    clock: &Clock,
+    shutdown: &Shutdown,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if listen.is_empty() {
+        return None;
+    }
+    match crate::observe::serve(listen, store.clone(), clock.clone(), shutdown.clone()).await {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
+            None
+        }
     }
 }
 

@@ -20,6 +20,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             anyhow::bail!("the config is not valid");
         }
     }
+    for missing in missing_passwords(config) {
+        step(false, missing);
+    }
     let secret = config.token_secret();
     step(
         secret.is_ok(),
@@ -32,7 +35,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     let mut tokens = None;
     // Kept open to the end: the token source stores a rotated refresh token in it.
     let mut opened = None;
-    match super::open_store(config).await {
+    match super::open_store_creating(config, crate::store::diagnose::Missing::Refuse).await {
         Ok(store) => {
             tokens = oauth2(config, &store, &mut step).await;
             let members = store.members().await.map(|m| m.len()).unwrap_or(0);
@@ -45,12 +48,14 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             );
             opened = Some(store);
         }
-        Err(e) => step(false, format!("database {}: {e:#}", db.url)),
+        Err(e) => step(false, format!("{e:#}")),
     }
+    let maildir = config.inbox()?.kind == InboxKind::Maildir;
     let (what, reached) = reach_inbox(config, tokens.clone()).await?;
     step(
         reached.is_ok(),
         match reached {
+            Ok(()) if maildir => format!("{what}: folders ready"),
             Ok(()) => format!("{what}: logged in, folders ready"),
             Err(e) => format!("{what}: {e}"),
         },
@@ -163,4 +168,32 @@ async fn oauth2(
         Err(e) => step(false, format!("OAuth2 ({}): {e}", tokens.identity())),
     }
     Some(tokens)
+}
+
+/// A user name with no password cannot log in; say which and how to set it.
+fn missing_passwords(config: &Config) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(i) = config.inbox()
+        && i.kind == InboxKind::Imap
+        && i.auth != AuthMethod::Xoauth2
+        && !i.username.is_empty()
+        && i.password.is_empty()
+    {
+        found.push(format!(
+            "[inbox] username {} has no password: set CIRCLE_RELAY_INBOX_PASSWORD (or [inbox] password)",
+            i.username
+        ));
+    }
+    if let Ok(o) = config.outbound()
+        && o.kind == OutboundKind::Smtp
+        && o.auth != AuthMethod::Xoauth2
+        && !o.username.is_empty()
+        && o.password.is_empty()
+    {
+        found.push(format!(
+            "[outbound] username {} has no password: set CIRCLE_RELAY_OUTBOUND_PASSWORD (or [outbound] password)",
+            o.username
+        ));
+    }
+    found
 }

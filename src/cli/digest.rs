@@ -1,6 +1,7 @@
 //! `circle-relay digest preview EMAIL` prints one member's digest (subject
-//! and text) to stdout; `digest send` sends the week's digest now to every
-//! active member who has not had it this ISO week.
+//! and text) to stdout; `digest send` queues the week's digest for every
+//! active member who has not had it this ISO week and says who sends it (a
+//! running daemon, at once); `--now` sends it from here.
 
 use anyhow::Context;
 
@@ -29,14 +30,33 @@ pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
             let email = EmailAddress::parse(&email).context("not an email address")?;
             let mail = preview(&relay, &store, &schedule, &email, now).await;
             mail.map(|m| println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()))
+                .map_err(anyhow::Error::from)
         }
-        DigestCommand::Send => send_now(&relay, &store, &schedule, now).await.map(|run| {
-            println!(
-                "digest {}: {} queued, {} already sent this week",
-                run.week, run.sent, run.already_sent
-            )
-        }),
+        DigestCommand::Send { now: send } => {
+            send_digest(&relay, &store, &schedule, now, send, config).await
+        }
     };
     store.close().await;
-    Ok(result?)
+    result
+}
+
+async fn send_digest(
+    relay: &Relay,
+    store: &crate::store::Store,
+    schedule: &Schedule,
+    now: i64,
+    send: bool,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let run = send_now(relay, store, schedule, now).await?;
+    println!(
+        "digest {}: {} queued, {} already sent this week",
+        run.week, run.sent, run.already_sent
+    );
+    if send {
+        super::send::send_due(config, store).await?;
+    } else {
+        println!("{}", super::send::who_sends(store, run.sent).await?);
+    }
+    Ok(())
 }

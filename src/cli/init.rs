@@ -21,7 +21,8 @@ pub async fn run(path: &Path, config: &Config, force: bool) -> anyhow::Result<()
     }
     // Re-read what is now on disk so the database is the one the file names.
     let written = Config::load(Some(path)).unwrap_or_else(|_| config.clone());
-    let store = super::open_store(&written).await?;
+    let store =
+        super::open_store_creating(&written, crate::store::diagnose::Missing::Create).await?;
     store.close().await;
     println!("database {} is ready", written.database()?.url);
     Ok(())

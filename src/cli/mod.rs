@@ -3,22 +3,27 @@
 
 mod auth;
 mod check;
+mod db;
 mod demo;
 mod digest;
 mod explain;
 mod generate;
+mod inbox;
 mod init;
 mod match_cmd;
 mod members;
+mod outbox;
 mod requests;
+mod send;
+mod time;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, LogFormat};
 use crate::store::Store;
+use crate::store::diagnose::Missing;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,8 +69,21 @@ pub enum Command {
     /// The weekly digest.
     #[command(subcommand)]
     Digest(DigestCommand),
+    /// The database itself.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Messages moved aside with their reasons; handle one again.
+    #[command(subcommand)]
+    Inbox(inbox::InboxCommand),
+    /// The mail waiting, held, failed or sent, and what to do with it.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// A self-contained tour on embedded defaults.
-    Demo,
+    Demo {
+        /// Also show the daemon's log lines (info and above), not only warnings.
+        #[arg(short, long)]
+        verbose: bool,
+    },
     /// OAuth2 sign-in (`auth login`).
     #[command(subcommand)]
     Auth(auth::AuthCommand),
@@ -94,8 +112,14 @@ pub enum RequestsCommand {
 pub enum DigestCommand {
     /// Print one member's digest.
     Preview { email: String },
-    /// Send the digest now.
-    Send,
+    /// Queue this week's digest for everyone who has not had it; a running
+    /// daemon sends it at once.
+    Send {
+        /// Send from this command instead of leaving it to a daemon (the same
+        /// claim as the daemon's: nothing goes out twice).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -112,11 +136,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(_) => LogFormat::Text,
         None => log.format,
     };
-    crate::telemetry::init(format, &log.level);
+    // The demo is a tour for a person: its own lines, and the log only for warnings.
+    let level = match cli.command {
+        Command::Demo { verbose: false } if std::env::var_os("RUST_LOG").is_none() => "warn".into(),
+        _ => log.level,
+    };
+    crate::telemetry::init(format, &level);
     match cli.command {
         Command::Init { force } => init::run(&cli_path(&cli.config), &config, force).await,
         Command::Migrate => {
-            let store = open_store(&config).await?;
+            let store = open_store_creating(&config, Missing::Create).await?;
             store.close().await;
             println!("database is up to date");
             Ok(())
@@ -138,8 +167,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
-        Command::Demo => demo::run().await,
         Command::Auth(cmd) => auth::run(cmd, &config).await,
+        Command::Outbox(cmd) => outbox::run(cmd, &config).await,
+        Command::Inbox(cmd) => inbox::run(cmd, &config).await,
+        Command::Db(cmd) => db::run(cmd, &config).await,
+        Command::Demo { .. } => demo::run().await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
@@ -152,9 +184,37 @@ fn cli_path(config: &Option<PathBuf>) -> PathBuf {
 }
 
 /// Opens the database named by `[database]` and applies pending migrations.
+/// Without a config file a missing SQLite database is not created: the
+/// command was most likely run in the wrong folder.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let db = config.database()?;
-    Store::connect(&db)
-        .await
-        .with_context(|| format!("cannot open the database {}", db.url))
+    if config.is_embedded_default() {
+        let missing = crate::store::diagnose::sqlite_path(db.url.expose()).filter(|p| !p.exists());
+        if let Some(path) = missing {
+            anyhow::bail!(no_config_message(&path));
+        }
+    }
+    open_store_creating(config, Missing::Create).await
+}
+
+/// Opens the database, creating a missing SQLite file only when told to.
+pub(crate) async fn open_store_creating(
+    config: &Config,
+    missing: Missing,
+) -> anyhow::Result<Store> {
+    let db = config.database()?;
+    Ok(crate::store::diagnose::open(&db, missing).await?)
+}
+
+fn no_config_message(db: &std::path::Path) -> String {
+    let looked = std::env::current_dir()
+        .map(|d| d.join(crate::config::DEFAULT_PATH))
+        .unwrap_or_else(|_| PathBuf::from(crate::config::DEFAULT_PATH));
+    format!(
+        "no config file: looked for {}, and there is no database {} here either\n  \
+         = help: run `circle-relay init` to start a circle in this folder, or pass --config PATH \
+         (or set CIRCLE_RELAY_CONFIG) to use an existing one",
+        looked.display(),
+        db.display()
+    )
 }

@@ -5,26 +5,22 @@ use std::io::Write;
 use sqlx::Row;
 
 use super::RequestsCommand;
+use super::time::CircleTime;
 use crate::config::Config;
 use crate::store::Store;
 
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
+    let time = CircleTime::from_config(config)?;
     let store = super::open_store(config).await?;
     let result = match cmd {
-        RequestsCommand::List => list(&store).await,
-        RequestsCommand::Show { number } => show(&store, number).await,
+        RequestsCommand::List => list(&store, &time).await,
+        RequestsCommand::Show { number } => show(&store, &time, number).await,
     };
     store.close().await;
     result
 }
 
-fn when(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|ts| ts.strftime("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
-async fn list(store: &Store) -> anyhow::Result<()> {
+async fn list(store: &Store, time: &CircleTime) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -39,7 +35,7 @@ async fn list(store: &Store) -> anyhow::Result<()> {
             r.id,
             r.status,
             r.wave,
-            when(r.created_at),
+            time.show(r.created_at),
             r.requester_email,
             r.subject
         )?;
@@ -48,7 +44,7 @@ async fn list(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
+async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<()> {
     let Some(r) = store.request(number).await? else {
         anyhow::bail!("there is no request number {number}");
     };
@@ -59,7 +55,7 @@ async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
         "From:     {} <{}>",
         r.requester_name, r.requester_email
     )?;
-    writeln!(out, "Received: {}", when(r.created_at))?;
+    writeln!(out, "Received: {}", time.show(r.created_at))?;
     writeln!(out, "Status:   {} (wave {})", r.status, r.wave)?;
     writeln!(out, "\n{}\n", r.body.trim_end())?;
     let forwards = sqlx::query(
@@ -87,7 +83,7 @@ async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
         )?;
     }
     let mails = sqlx::query(
-        "SELECT kind, to_email, status, created_at FROM outbox WHERE request_id = $1 ORDER BY id",
+        "SELECT id, kind, to_email, status, created_at FROM outbox WHERE request_id = $1 ORDER BY id",
     )
     .bind(number)
     .fetch_all(store.pool())
@@ -96,11 +92,45 @@ async fn show(store: &Store, number: i64) -> anyhow::Result<()> {
     for m in &mails {
         writeln!(
             out,
-            "  {} {:<18} {:<30} {}",
-            when(m.try_get("created_at")?),
+            "  {} mail {:<4} {:<18} {:<30} {}",
+            time.show(m.try_get("created_at")?),
+            m.try_get::<i64, _>("id")?,
             m.try_get::<String, _>("kind")?,
             m.try_get::<String, _>("to_email")?,
             m.try_get::<String, _>("status")?
+        )?;
+    }
+    admin_actions(&mut out, store, time, number).await
+}
+
+/// What admins did by hand about this request (`admin_actions`).
+async fn admin_actions(
+    out: &mut impl Write,
+    store: &Store,
+    time: &CircleTime,
+    number: i64,
+) -> anyhow::Result<()> {
+    let actions = store.admin_actions_for_request(number).await?;
+    if !actions.is_empty() {
+        writeln!(out, "Admin actions:")?;
+    }
+    for a in &actions {
+        let what = match (a.outbox_id, a.inbound_id) {
+            (Some(id), _) => format!("mail {id}"),
+            (None, Some(id)) => format!("inbound message {id}"),
+            (None, None) => String::new(),
+        };
+        let detail = if a.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.detail)
+        };
+        writeln!(
+            out,
+            "  {} {} {what} by {}{detail}",
+            time.show(a.created_at),
+            a.action,
+            a.actor
         )?;
     }
     Ok(())

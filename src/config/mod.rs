@@ -2,6 +2,7 @@
 //! environment variables on top. Each command loads only the sections it needs;
 //! a section is validated when it is loaded, and unknown keys are errors.
 
+mod report;
 mod secret;
 mod sections;
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use report::Location;
 pub use secret::{DatabaseUrl, Secret};
 pub use sections::*;
 
@@ -27,14 +29,59 @@ const SECTIONS: &[&str] = &[
     "server", "oauth2",
 ];
 
+/// A bad config, shown like a compiler error: `file:line:column: [section] key:
+/// what is wrong`, the line with a caret under the culprit, and a hint.
 #[derive(Debug, thiserror::Error)]
-#[error("{origin}: {place}: {message}")]
 pub struct ConfigError {
     /// The file, or the environment variable, the bad value came from.
     pub origin: String,
     /// `[section]` or `[section] key`.
     pub place: String,
     pub message: String,
+    /// Where in the file, when the value came from the file.
+    /// Boxed: errors travel in `Result`s everywhere and should stay small.
+    pub location: Option<Box<Location>>,
+    /// What to do, e.g. "did you mean `poll_seconds`?".
+    pub help: Option<String>,
+}
+
+impl ConfigError {
+    fn new(
+        origin: impl Into<String>,
+        place: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            origin: origin.into(),
+            place: place.into(),
+            message: message.into(),
+            location: None,
+            help: None,
+        }
+    }
+
+    fn with_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.origin)?;
+        if let Some(at) = &self.location {
+            write!(f, ":{}:{}", at.line, at.column)?;
+        }
+        write!(f, ": {}: {}", self.place, self.message)?;
+        if let Some(at) = &self.location {
+            f.write_str("\n")?;
+            at.diagram(f)?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The raw, merged config; sections are typed on demand.
@@ -44,6 +91,8 @@ pub struct Config {
     /// Which environment variable set which `section.key`, to name it in errors.
     env_keys: Vec<(String, String)>,
     table: toml::Table,
+    /// The file as written, to point at the line of a bad key.
+    text: Option<String>,
 }
 
 impl Config {
@@ -68,29 +117,37 @@ impl Config {
                 }
             }
         };
-        let table = match text {
-            Some(t) => toml::from_str::<toml::Table>(&t).map_err(|e| ConfigError {
-                origin: origin.clone(),
-                place: "syntax".into(),
-                message: e.to_string(),
-            })?,
+        let table = match &text {
+            Some(t) => {
+                toml::from_str::<toml::Table>(t).map_err(|e| syntax_error(&origin, t, &e))?
+            }
             None => toml::Table::new(),
         };
         let mut config = Self {
             origin,
             env_keys: vec![],
             table,
+            text,
         };
         for (name, value) in env {
             config.apply_env(&name, &value)?;
         }
         for (name, value) in &config.table {
             if !SECTIONS.contains(&name.as_str()) {
-                return Err(ConfigError {
-                    origin: config.origin.clone(),
-                    place: format!("[{name}]"),
-                    message: format!("unknown section (expected one of: {})", SECTIONS.join(", ")),
-                });
+                let mut e = ConfigError::new(
+                    config.origin.clone(),
+                    format!("[{name}]"),
+                    format!("unknown section (expected one of: {})", SECTIONS.join(", ")),
+                );
+                e.location = config
+                    .text
+                    .as_deref()
+                    .and_then(|t| section_line(t, name))
+                    .map(Box::new);
+                return Err(e.with_help(
+                    report::did_you_mean(name, SECTIONS.iter().copied())
+                        .map(|s| format!("did you mean `[{s}]`?")),
+                ));
             }
             if !value.is_table() {
                 return Err(config.error(name, None, "expected a [section] table".into()));
@@ -124,19 +181,28 @@ impl Config {
         }
         let lower = rest.to_ascii_lowercase();
         let Some((section, key)) = lower.split_once('_') else {
-            return Err(env_error(name, "expected CIRCLE_RELAY_<SECTION>_<KEY>"));
+            return Err(env_error(
+                name,
+                "name",
+                "expected CIRCLE_RELAY_<SECTION>_<KEY>",
+            ));
         };
         if !SECTIONS.contains(&section) {
             return Err(env_error(
                 name,
+                "name",
                 &format!(
                     "unknown section {section:?} (expected one of: {})",
                     SECTIONS.join(", ")
                 ),
+            )
+            .with_help(
+                report::did_you_mean(section, SECTIONS.iter().copied())
+                    .map(|s| format!("did you mean CIRCLE_RELAY_{}_…?", s.to_ascii_uppercase())),
             ));
         }
-        let typed =
-            typed_env_value(expected_type(section, key), value).map_err(|m| env_error(name, &m))?;
+        let typed = typed_env_value(expected_type(section, key), value)
+            .map_err(|m| env_error(name, &format!("[{section}] {key}"), &m))?;
         let entry = self
             .table
             .entry(section.to_string())
@@ -150,22 +216,41 @@ impl Config {
     }
 
     fn error(&self, section: &str, key: Option<&str>, message: String) -> ConfigError {
-        let origin = key
-            .and_then(|k| {
-                let full = format!("{section}.{k}");
-                self.env_keys
-                    .iter()
-                    .find(|(sk, _)| *sk == full)
-                    .map(|(_, env)| env.clone())
-            })
-            .unwrap_or_else(|| self.origin.clone());
-        ConfigError {
-            origin,
-            place: match key {
-                Some(k) => format!("[{section}] {k}"),
-                None => format!("[{section}]"),
-            },
-            message,
+        self.error_at(section, key, message, report::Part::Value)
+    }
+
+    /// An error about `[section] key`, naming the environment variable when
+    /// one set it, or else pointing at the key's line in the file.
+    fn error_at(
+        &self,
+        section: &str,
+        key: Option<&str>,
+        message: String,
+        part: report::Part,
+    ) -> ConfigError {
+        let env = key.and_then(|k| {
+            let full = format!("{section}.{k}");
+            self.env_keys
+                .iter()
+                .find(|(sk, _)| *sk == full)
+                .map(|(_, env)| env.clone())
+        });
+        let place = match key {
+            Some(k) => format!("[{section}] {k}"),
+            None => format!("[{section}]"),
+        };
+        match env {
+            Some(env) => ConfigError::new(format!("environment variable {env}"), place, message),
+            None => {
+                let mut e = ConfigError::new(self.origin.clone(), place, message);
+                e.location = match (&self.text, key) {
+                    (Some(t), Some(k)) => report::locate(t, section, k, part),
+                    (Some(t), None) => section_line(t, section),
+                    _ => None,
+                }
+                .map(Box::new);
+                e
+            }
         }
     }
 
@@ -177,7 +262,7 @@ impl Config {
         // Deserialize from text so the error shows the offending `key = value` line.
         let text = toml::to_string(value).map_err(|e| self.error(name, None, e.to_string()))?;
         toml::from_str(&text).map_err(|e| {
-            let message = e.to_string().trim().replace('\n', " ");
+            let message = e.message().trim().to_string();
             // The span points into the offending line; its key is before the '='.
             let key = e.span().and_then(|span| {
                 let start = text[..span.start.min(text.len())]
@@ -187,7 +272,19 @@ impl Config {
                 let (k, _) = line.split_once('=')?;
                 Some(k.trim().to_string()).filter(|k| !k.is_empty() && !k.contains(' '))
             });
-            self.error(name, key.as_deref(), message)
+            let unknown = report::unknown_field(&message).map(str::to_string);
+            let part = if unknown.is_some() {
+                report::Part::Key
+            } else {
+                report::Part::Value
+            };
+            let help = unknown.as_ref().and_then(|k| {
+                let keys = section_keys(name);
+                report::did_you_mean(k, keys.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+            });
+            self.error_at(name, key.as_deref().or(unknown.as_deref()), message, part)
+                .with_help(help)
         })
     }
 
@@ -450,18 +547,82 @@ impl Config {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|e| ConfigError {
-        origin: path.display().to_string(),
-        place: "file".into(),
-        message: format!("cannot read: {e}"),
+    std::fs::read_to_string(path).map_err(|e| {
+        let help = (e.kind() == std::io::ErrorKind::NotFound).then(|| {
+            format!(
+                "`circle-relay --config {} init` writes a commented sample there",
+                path.display()
+            )
+        });
+        ConfigError::new(
+            path.display().to_string(),
+            "file",
+            format!("cannot read: {e}"),
+        )
+        .with_help(help)
     })
 }
 
-fn env_error(name: &str, message: &str) -> ConfigError {
-    ConfigError {
-        origin: format!("environment variable {name}"),
-        place: "name".into(),
-        message: message.to_string(),
+fn env_error(name: &str, place: &str, message: &str) -> ConfigError {
+    ConfigError::new(format!("environment variable {name}"), place, message)
+}
+
+/// A TOML syntax error at its place in the file, with toml's own words.
+fn syntax_error(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+    let mut error = ConfigError::new(origin, "syntax", e.message().trim());
+    error.location = e.span().map(|span| {
+        let start = span.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[line_start..].lines().next().unwrap_or("");
+        let column = text[line_start..start].chars().count() + 1;
+        let width = text[start..span.end.min(text.len()).max(start)]
+            .lines()
+            .next()
+            .map_or(1, |s| s.chars().count());
+        Box::new(Location {
+            line: text[..line_start].matches('\n').count() + 1,
+            column,
+            text: line.trim_end_matches('\r').to_string(),
+            width,
+        })
+    });
+    error
+}
+
+/// The `[section]` header's line.
+fn section_line(text: &str, section: &str) -> Option<Location> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let header = line.trim_start().strip_prefix('[')?;
+        let name = header.split(']').next()?.trim();
+        (name == section).then(|| Location {
+            line: i + 1,
+            column: line.find('[').unwrap_or(0) + 1,
+            text: line.to_string(),
+            width: name.chars().count() + 2,
+        })
+    })
+}
+
+/// The keys a section takes, for "did you mean".
+fn section_keys(section: &str) -> Vec<String> {
+    fn of<T: Serialize + Default>() -> Vec<String> {
+        match toml::Value::try_from(T::default()) {
+            Ok(toml::Value::Table(t)) => t.keys().cloned().collect(),
+            _ => vec![],
+        }
+    }
+    match section {
+        "circle" => of::<CircleConfig>(),
+        "database" => of::<DatabaseConfig>(),
+        "inbox" => of::<InboxConfig>(),
+        "outbound" => of::<OutboundConfig>(),
+        "matching" => of::<MatchingConfig>(),
+        "relay" => of::<RelayConfig>(),
+        "digest" => of::<DigestConfig>(),
+        "security" => of::<SecurityConfig>(),
+        "log" => of::<LogConfig>(),
+        "server" => of::<ServerConfig>(),
+        _ => vec![],
     }
 }
 

@@ -221,3 +221,80 @@ fn oauth2_secret_comes_from_the_environment_and_is_never_shown() {
     local.validate_all().unwrap();
     local.oauth2().unwrap();
 }
+
+#[test]
+fn unknown_key_points_at_its_line_with_a_caret_and_a_suggestion() {
+    let text = "# my circle\n[circle]\nname = \"C\"\n\n[inbox]\nkind = \"maildir\"\npath = \"m\"\npoll_secs = 5\n";
+    let err = load(text, &[]).unwrap().inbox().unwrap_err();
+    let at = err.location.clone().expect("a location in the file");
+    assert_eq!((at.line, at.column, at.width), (8, 1, 9), "{err}");
+    assert_eq!(err.help.as_deref(), Some("did you mean `poll_seconds`?"));
+    let shown = err.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].contains(":8:1: [inbox] poll_secs: unknown field `poll_secs`"),
+        "{shown}"
+    );
+    assert_eq!(
+        lines[1..4],
+        ["  |", "8 | poll_secs = 5", "  | ^^^^^^^^^"],
+        "{shown}"
+    );
+    assert_eq!(
+        lines[4], "  = help: did you mean `poll_seconds`?",
+        "{shown}"
+    );
+}
+
+#[test]
+fn wrong_value_points_at_the_value() {
+    let err = load("[inbox]\n\nport = \"imap\"\n", &[])
+        .unwrap()
+        .inbox()
+        .unwrap_err();
+    let at = err.location.clone().unwrap();
+    assert_eq!((at.line, at.column, at.width), (3, 8, 6), "{err}");
+    let err = load("[circle]\ntimezone = \"Mars/Olympus\"\n", &[])
+        .unwrap()
+        .circle()
+        .unwrap_err();
+    assert_eq!(err.location.unwrap().line, 2);
+}
+
+#[test]
+fn syntax_error_keeps_the_diagram_on_its_own_lines() {
+    let err = load("[inbox]\nkind = \"maildir\n", &[]).unwrap_err();
+    assert_eq!(err.location.as_ref().unwrap().line, 2, "{err}");
+    assert!(err.to_string().lines().count() >= 4, "{err}");
+}
+
+#[test]
+fn environment_errors_name_the_variable_and_no_line() {
+    let err = load(
+        "[inbox]\nkind = \"maildir\"\npath = \"m\"\n",
+        &[("CIRCLE_RELAY_INBOX_PORT", "99999")],
+    )
+    .unwrap()
+    .inbox()
+    .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("environment variable CIRCLE_RELAY_INBOX_PORT: [inbox] port:"),
+        "{shown}"
+    );
+    assert!(!shown.contains("line"), "{shown}");
+    assert!(err.location.is_none());
+    let err = load("", &[("CIRCLE_RELAY_INBOX_POLL_SECS", "5")])
+        .unwrap()
+        .inbox()
+        .unwrap_err();
+    assert!(err.origin.contains("CIRCLE_RELAY_INBOX_POLL_SECS"), "{err}");
+    assert_eq!(err.help.as_deref(), Some("did you mean `poll_seconds`?"));
+}
+
+#[test]
+fn unknown_section_suggests_the_real_one() {
+    let err = load("\n[databse]\nurl = \"x\"\n", &[]).unwrap_err();
+    assert_eq!(err.location.as_ref().unwrap().line, 2);
+    assert_eq!(err.help.as_deref(), Some("did you mean `[database]`?"));
+}

@@ -80,6 +80,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         });
     }
 
+    let lines = LineIndex::new(&text);
     let mut members = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
@@ -87,7 +88,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_of(p.byte()));
                 errors.push(RowError {
                     line,
                     message: format!("unreadable row: {e}"),
@@ -95,7 +96,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // blank lines at the end of spreadsheet exports
         }
@@ -117,6 +118,39 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         Ok(members)
     } else {
         Err(CsvError::Rows(errors))
+    }
+}
+
+/// Line numbers as an editor shows them, whatever ends the lines: the csv
+/// crate counts only `\n`, so a file Excel saved (CRLF) or an old Mac one (CR)
+/// would report every row a line early, or all on line 1.
+struct LineIndex {
+    /// Byte offsets where a line begins (after `\n` or `\r`; for `\r\n`, at the `\n`).
+    starts: Vec<u64>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        for (i, b) in bytes.iter().enumerate() {
+            // A CRLF's line begins at its `\n`: the reader may start the next
+            // record there or one byte later, and both belong to that line.
+            let after_cr = i > 0 && bytes[i - 1] == b'\r';
+            if *b == b'\r' || (*b == b'\n' && !after_cr) {
+                starts.push(i as u64 + 1);
+            }
+        }
+        Self { starts }
+    }
+
+    /// The 1-based line of a record starting at `byte`.
+    fn line_of(&self, byte: u64) -> u64 {
+        let at = match self.starts.binary_search(&byte) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        at as u64
     }
 }
 
@@ -229,5 +263,30 @@ mod tests {
         let mut out = Vec::new();
         write_members_csv(&mut out, &members).unwrap();
         assert_eq!(parse_members_csv(&out).unwrap(), members);
+    }
+}
+
+#[cfg(test)]
+mod line_end_tests {
+    use super::*;
+
+    #[test]
+    fn bad_rows_have_the_same_line_numbers_for_lf_crlf_and_cr() {
+        let lf = "email,name,skills,bio,languages,region,status\n\
+            ok@example.org,A,x,,ja,,\n\
+            not-an-address,B,x,,ja,,\n\
+            c@example.org,C,x,\"two\nlines\",ja,,\n\
+            d@example.org,D,x,,ja,,retired\n";
+        for (name, text) in [
+            ("LF", lf.to_string()),
+            ("CRLF", lf.replace('\n', "\r\n")),
+            ("CR", lf.replace('\n', "\r")),
+        ] {
+            let Err(CsvError::Rows(errors)) = parse_members_csv(text.as_bytes()) else {
+                panic!("{name}: expected row errors");
+            };
+            let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, vec![3, 6], "{name}: {errors:?}");
+        }
     }
 }

@@ -7,6 +7,7 @@ mod message;
 mod sender;
 mod smtp;
 mod transport;
+pub mod wakeup;
 
 pub use message::{AutoSubmitted, OutgoingMail, RenderError, header_safe, lettre_address};
 pub use sender::{Clock, DrainReport, RetryPolicy, SEND_CONCURRENCY, Sender};

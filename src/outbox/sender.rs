@@ -180,6 +180,8 @@ impl Sender {
             .outbox_sent_to_since(to.as_str(), now - 3600, mail.id)
             .await?
             >= self.cap_per_hour
+            // An admin who released a held mail has looked at it: it goes out.
+            && !self.store.outbox_released(mail.id).await?
         {
             tracing::warn!("hourly cap for this recipient reached; mail held");
             crate::observe::send_failed("held");
@@ -201,7 +203,7 @@ impl Sender {
             }
             Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
                 let next = now + self.policy.delay_after(mail.attempts);
-                tracing::warn!(error = %e, retry_at = next, "send failed; will retry");
+                tracing::warn!(error = %e, retry_at = %crate::telemetry::log_time(next), "send failed; will retry");
                 crate::observe::send_failed("temporary");
                 report.retried += 1;
                 self.store.outbox_retry(mail.id, next, &e.to_string()).await

@@ -14,7 +14,10 @@ macro_rules! select_members {
     };
 }
 
+pub mod admin;
 pub mod circle;
+pub mod copy;
+pub mod diagnose;
 pub mod digest;
 mod leases;
 pub mod ledger;

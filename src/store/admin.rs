@@ -1,0 +1,408 @@
+//! Queries for the admin's commands (`outbox …`, `digest send`) and the
+//! outbox wake-up: what is waiting, whether a daemon is running, and the
+//! record of what an admin did by hand (`admin_actions`).
+
+use sqlx::Row;
+
+use super::{Result, Store};
+
+impl Store {
+    /// Whether any queued mail is due at `now` (cheap: the outbox_due index).
+    pub async fn outbox_due_now(&self, now: i64) -> Result<bool> {
+        Ok(self.outbox_due_count(now).await? > 0)
+    }
+
+    /// How many queued mails are due at `now`.
+    pub async fn outbox_due_count(&self, now: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1",
+        )
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The holder of a live inbox lease: a daemon is running (and sending).
+    pub async fn running_daemon(&self, now: i64) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT holder FROM leases WHERE name LIKE 'inbox:%' AND expires_at > $1 \
+             ORDER BY expires_at DESC LIMIT 1",
+        )
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get("holder")?),
+            None => None,
+        })
+    }
+}
+
+/// The outbox states an admin can filter on (the table's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Queued,
+    Sending,
+    Held,
+    Failed,
+    Sent,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Held => "held",
+            Self::Failed => "failed",
+            Self::Sent => "sent",
+        }
+    }
+}
+
+/// Which outbox rows `outbox list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxFilter {
+    pub status: Option<OutboxStatus>,
+    pub to: Option<String>,
+    pub request_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// One outbox row as an admin sees it (the message itself only on demand).
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub to_email: String,
+    pub subject: String,
+    pub message_id: String,
+    pub request_id: Option<i64>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// A change an admin made by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    OutboxRelease,
+    OutboxRetry,
+    OutboxDiscard,
+    InboxReprocess,
+}
+
+impl AdminAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutboxRelease => "outbox_release",
+            Self::OutboxRetry => "outbox_retry",
+            Self::OutboxDiscard => "outbox_discard",
+            Self::InboxReprocess => "inbox_reprocess",
+        }
+    }
+}
+
+/// A row of `admin_actions`.
+#[derive(Debug, Clone)]
+pub struct AdminActionRow {
+    pub action: String,
+    pub actor: String,
+    pub outbox_id: Option<i64>,
+    pub inbound_id: Option<i64>,
+    pub detail: String,
+    pub created_at: i64,
+}
+
+const OUTBOX_COLUMNS: &str = "id, kind, to_email, subject, message_id, request_id, status, attempts, \
+     next_attempt_at, last_error, created_at, sent_at";
+
+fn outbox_row(r: &sqlx::any::AnyRow) -> Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        to_email: r.try_get("to_email")?,
+        subject: r.try_get("subject")?,
+        message_id: r.try_get("message_id")?,
+        request_id: r.try_get("request_id")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        sent_at: r.try_get("sent_at")?,
+    })
+}
+
+impl Store {
+    /// Outbox rows, newest first; empty filter fields match everything.
+    pub async fn outbox_rows(&self, filter: &OutboxFilter) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox \
+             WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR LOWER(to_email) = LOWER(CAST($2 AS TEXT))) \
+             AND (CAST($3 AS BIGINT) IS NULL OR request_id = $3) ORDER BY id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.status.map(OutboxStatus::as_str))
+            .bind(filter.to.clone())
+            .bind(filter.request_id)
+            .bind(filter.limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
+    /// One outbox row and its complete message.
+    pub async fn outbox_row(&self, id: i64) -> Result<Option<(OutboxRow, Vec<u8>)>> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS}, message FROM outbox WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(r) => Ok(Some((outbox_row(&r)?, r.try_get("message")?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Moves mail `id` from one of `from` to `queued`, due at `now`, and
+    /// records who did it, in one transaction. False when the mail was not
+    /// in one of those states (nothing changed).
+    pub async fn outbox_requeue(
+        &self,
+        id: i64,
+        from: &[OutboxStatus],
+        change: &AdminChange<'_>,
+    ) -> Result<bool> {
+        let reset_attempts = change.action == AdminAction::OutboxRetry;
+        self.outbox_change(id, from, change, "queued", reset_attempts)
+            .await
+    }
+
+    /// Retires mail `id` (not sent, kept with the reason) if it is waiting.
+    pub async fn outbox_discard(&self, id: i64, change: &AdminChange<'_>) -> Result<bool> {
+        let from = [
+            OutboxStatus::Queued,
+            OutboxStatus::Held,
+            OutboxStatus::Failed,
+        ];
+        self.outbox_change(id, &from, change, "failed", false).await
+    }
+
+    async fn outbox_change(
+        &self,
+        id: i64,
+        from: &[OutboxStatus],
+        change: &AdminChange<'_>,
+        to: &str,
+        reset_attempts: bool,
+    ) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let discard_note = (to == "failed").then(|| format!("discarded by {}", change.actor));
+        let sql = format!(
+            "UPDATE outbox SET status = $1, next_attempt_at = $2, lease_until = NULL, \
+             attempts = CASE WHEN $3 = 1 THEN 0 ELSE attempts END, \
+             last_error = COALESCE($4, last_error) \
+             WHERE id = $5 AND status IN ({}) RETURNING request_id",
+            states.join(", ")
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to)
+            .bind(change.now)
+            .bind(i64::from(reset_attempts))
+            .bind(discard_note)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let request_id: Option<i64> = row.try_get("request_id")?;
+        record_action(&mut tx, change, Some(id), None, request_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Ids of held mail, oldest first (`outbox release --all-held`).
+    pub async fn outbox_held_ids(&self) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("SELECT id FROM outbox WHERE status = 'held' ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Whether an admin released mail `id`: it then goes out past the hourly cap.
+    pub async fn outbox_released(&self, id: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM admin_actions WHERE outbox_id = $1 AND action = 'outbox_release'",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// What admins did about request `id` (its mails and its inbound message).
+    pub async fn admin_actions_for_request(&self, id: i64) -> Result<Vec<AdminActionRow>> {
+        let rows = sqlx::query(
+            "SELECT action, actor, outbox_id, inbound_id, detail, created_at FROM admin_actions \
+             WHERE request_id = $1 \
+                OR outbox_id IN (SELECT id FROM outbox WHERE request_id = $1) \
+                OR inbound_id IN (SELECT inbound_id FROM requests WHERE id = $1) \
+             ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AdminActionRow {
+                    action: r.try_get("action")?,
+                    actor: r.try_get("actor")?,
+                    outbox_id: r.try_get("outbox_id")?,
+                    inbound_id: r.try_get("inbound_id")?,
+                    detail: r.try_get("detail")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Who changed what, when, and why (for `admin_actions`).
+#[derive(Debug, Clone)]
+pub struct AdminChange<'a> {
+    pub action: AdminAction,
+    pub actor: &'a str,
+    pub detail: &'a str,
+    pub now: i64,
+}
+
+/// Records an admin's change inside the caller's transaction.
+pub async fn record_action(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    change: &AdminChange<'_>,
+    outbox_id: Option<i64>,
+    inbound_id: Option<i64>,
+    request_id: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO admin_actions (action, actor, outbox_id, inbound_id, request_id, detail, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(change.action.as_str())
+    .bind(change.actor)
+    .bind(outbox_id)
+    .bind(inbound_id)
+    .bind(request_id)
+    .bind(change.detail)
+    .bind(change.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A message the inbox moved aside (ledger outcome `failed`), as `inbox failed` lists it.
+#[derive(Debug, Clone)]
+pub struct FailedInbound {
+    pub id: i64,
+    pub kind: String,
+    pub from_addr: Option<String>,
+    pub subject: Option<String>,
+    pub error: Option<String>,
+    pub received_at: i64,
+    /// Whether the raw message was kept (not over the size limit).
+    pub has_raw: bool,
+}
+
+impl Store {
+    /// Messages moved to Failed or refused, newest first.
+    pub async fn inbound_failed(&self, limit: i64) -> Result<Vec<FailedInbound>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, from_addr, subject, error, received_at, \
+             CASE WHEN raw IS NULL THEN 0 ELSE 1 END AS has_raw \
+             FROM inbound_messages WHERE outcome IN ('failed', 'refused') ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailedInbound {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    from_addr: r.try_get("from_addr")?,
+                    subject: r.try_get("subject")?,
+                    error: r.try_get("error")?,
+                    received_at: r.try_get("received_at")?,
+                    has_raw: r.try_get::<i64, _>("has_raw")? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// A ledger row for reprocessing: (mailbox, uidvalidity, uid, outcome,
+    /// message_id, raw).
+    pub async fn inbound_for_reprocess(&self, id: i64) -> Result<Option<InboundRaw>> {
+        let row = sqlx::query(
+            "SELECT mailbox, uidvalidity, uid, outcome, message_id, raw FROM inbound_messages WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let uidvalidity: i64 = r.try_get("uidvalidity")?;
+        Ok(Some(InboundRaw {
+            mailbox: r.try_get("mailbox")?,
+            uidvalidity: u32::try_from(uidvalidity)
+                .map_err(|_| super::StoreError::Corrupt(format!("uidvalidity {uidvalidity}")))?,
+            uid: r.try_get("uid")?,
+            outcome: r.try_get("outcome")?,
+            message_id: r.try_get("message_id")?,
+            raw: r.try_get("raw")?,
+        }))
+    }
+
+    /// Rows that message `id`'s handling committed (requests, replies,
+    /// bounces): handling it again could double them.
+    pub async fn inbound_effects(&self, id: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM requests WHERE inbound_id = $1) \
+                  + (SELECT COUNT(*) FROM replies WHERE inbound_id = $1) \
+                  + (SELECT COUNT(*) FROM bounces WHERE inbound_id = $1) AS n",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The request a message became, if it became one.
+    pub async fn request_of_inbound(&self, id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM requests WHERE inbound_id = $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
+/// What reprocessing needs of a ledger row.
+#[derive(Debug, Clone)]
+pub struct InboundRaw {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: String,
+    pub outcome: String,
+    pub message_id: Option<String>,
+    pub raw: Option<Vec<u8>>,
+}
