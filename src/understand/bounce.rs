@@ -284,10 +284,11 @@ fn from_text(msg: &ParsedMessage, notice: &Notice<'_>) -> Option<Delivery> {
     } else {
         recipients
     };
+    let all = recipients.clone();
     let details = recipients
         .into_iter()
         .map(|address| {
-            let words = bounce_text::words_about(notice.head, &address);
+            let words = bounce_text::words_about(notice.head, &address, &all);
             let status = status_code(words)
                 .or_else(|| status_code(notice.head))
                 .or_else(|| super::severity::smtp_reply_status(words))

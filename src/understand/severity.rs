@@ -95,6 +95,25 @@ const SENDER_REFUSED: &[&str] = &[
     "we do not relay",
 ];
 
+/// The account exists but is switched off for now (sisimai's "suspend"):
+/// soft, even where the notice also says the address was not found.
+const SUSPENDED: &[&str] = &[
+    "account is disabled",
+    "account has been disabled",
+    "account disabled",
+    "mailbox disabled",
+    "mailbox is disabled",
+    "account is inactive",
+    "mailbox is inactive",
+    "account inactive",
+    "account is suspended",
+    "account has been suspended",
+    "account suspended",
+    "mailbox suspended",
+    "account is locked",
+    "account has been locked",
+];
+
 /// The address does not exist (RFC 3463 X.1.1 in words).
 const NO_USER: &[&str] = &[
     "user unknown",
@@ -237,6 +256,11 @@ const FULL: &[&str] = &[
     "message is too large",
     "message exceeds",
     "too large",
+    "mailbox exceeds",
+    "exceeds allowed size",
+    "line limit exceeded",
+    "line too long",
+    "line length exceeded",
     "容量",
     "いっぱい",
 ];
@@ -326,7 +350,7 @@ pub fn severity_of(status: Option<&str>, diagnostic: Option<&str>) -> Severity {
     if has(SENDER_REFUSED) || sender_status {
         return Severity::Policy;
     }
-    if has(MAILBOX_FULL) {
+    if has(MAILBOX_FULL) || has(SUSPENDED) {
         return Severity::Soft;
     }
     if !transient && (has(NO_USER) || has(NO_HOST) || has(MOVED)) {
