@@ -436,3 +436,25 @@ fn json_recipient(r: &Value, kind: &str, sub: &str) -> Option<FailedRecipient> {
         diagnostic,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::words_about;
+
+    #[test]
+    fn each_recipient_gets_its_own_words() {
+        let head = "\"a@x.example\":\n5.2.1 <a@x.example>... User Unknown\n\
+                    \"b@x.example\":\n5.2.2 <b@x.example>... Mailbox Full\n";
+        let all = vec!["a@x.example".to_string(), "b@x.example".to_string()];
+        let a = words_about(head, "a@x.example", &all);
+        assert!(
+            a.contains("User Unknown") && !a.contains("Mailbox Full"),
+            "{a}"
+        );
+        let b = words_about(head, "b@x.example", &all);
+        assert!(
+            b.contains("Mailbox Full") && !b.contains("User Unknown"),
+            "{b}"
+        );
+    }
+}

@@ -199,6 +199,10 @@ const NO_HOST: &[&str] = &[
     "no mx record",
     "mx records point to non-existent",
     "does not accept mail",
+    // RFC 7505 null MX: the domain says it takes no mail at all.
+    "no smtp service",
+    "null mx",
+    "couldn't find a mail exchanger",
     "domain is not valid",
     "illegal host",
     "bad destination mailbox address",
@@ -325,6 +329,10 @@ const POLICY: &[&str] = &[
     "not authorized",
     "unauthorized",
     "rate limit",
+    "at a rate",
+    "sending rate",
+    "rate exceeded",
+    "too fast",
     "too many",
     "throttl",
     "denied",
@@ -427,6 +435,34 @@ mod tests {
         );
         assert_eq!(severity_of(Some("5.0.0"), None), Severity::Unknown);
         assert_eq!(severity_of(None, None), Severity::Unknown);
+    }
+
+    #[test]
+    fn wording_classes_beyond_the_status() {
+        // Switched off for now beats "not found" beside it.
+        assert_eq!(
+            severity_of(None, Some("address not found. The account is disabled.")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("mailbox exceeds allowed size: a@b.example")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("500 Line limit exceeded")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("an MX or SRV record indicated no SMTP service")),
+            Severity::Hard
+        );
+        assert_eq!(
+            severity_of(
+                Some("5.2.1"),
+                Some("receiving mail at a rate that prevents")
+            ),
+            Severity::Policy
+        );
     }
 
     #[test]
