@@ -102,96 +102,39 @@ impl Pipeline {
             .from
             .as_ref()
             .and_then(|m| EmailAddress::parse(&m.address).ok());
+        let no_from = || Ok(failed(kind, "no usable From address".into()));
         match class {
             Classification::Request => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
-                };
-                let matcher = self.matcher().await?;
-                let is_member = matcher
-                    .members()
-                    .iter()
-                    .any(|m| m.email.key() == from.key() && m.is_active());
-                if self.posting == Posting::Members && !is_member {
-                    // Not answered: an unknown sender might be forged, and an
-                    // answer would make the relay a backscatter source.
-                    tracing::warn!(
-                        inbound_id = mail.inbound_id,
-                        "request from a non-member; not taken"
-                    );
-                    return Ok(failed(
-                        kind,
-                        "request from an address that is not an active member".into(),
-                    ));
-                }
-                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
-                let request = IncomingRequest {
-                    inbound_id: Some(mail.inbound_id),
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
                     from,
-                    from_name: parsed
-                        .from
-                        .as_ref()
-                        .and_then(|m| m.name.clone())
-                        .unwrap_or_default(),
-                    subject: parsed.subject.clone(),
-                    body: request_text(&parsed.text),
-                    message_id: parsed.message_id.clone(),
                 };
-                self.relay
-                    .take_request(tx, &matcher, recent, &request)
-                    .await?;
+                if let Some(refused) = self.request(tx, &got).await? {
+                    return Ok(failed(kind, refused.into()));
+                }
             }
             Classification::Reply(token) => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
-                };
-                let matcher = self.matcher().await?;
-                let reply = IncomingReply {
-                    inbound_id: Some(mail.inbound_id),
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
                     from,
-                    token: token.token.clone(),
-                    new_text: new_text(&parsed.text),
-                    message_id: parsed.message_id.clone(),
                 };
-                // A digest volunteer and a follow-up answer carry tokens of their own shape.
-                let relay = &self.relay;
-                if let Some(o) = relay
-                    .take_volunteer(tx, &self.store, &matcher, &reply)
-                    .await?
-                {
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "volunteer handled");
-                } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "follow-up answer handled");
-                } else {
-                    let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "reply handled");
-                }
+                self.reply(tx, &got, &token.token).await?;
             }
             Classification::Command(command) => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
-                };
-                let cmd = IncomingCommand {
-                    inbound_id: Some(mail.inbound_id),
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
                     from,
-                    command,
-                    message_id: parsed.message_id.clone(),
                 };
-                let outcome = self.relay.take_command(tx, &cmd).await?;
-                tracing::info!(inbound_id = mail.inbound_id, outcome = ?outcome, "command handled");
+                self.command(tx, &got, command).await?;
             }
             // Recorded against the member, never answered.
-            Classification::Bounce(report) => {
-                let outcome = self
-                    .relay
-                    .take_bounce(tx, &report, Some(mail.inbound_id))
-                    .await?;
-                tracing::info!(
-                    inbound_id = mail.inbound_id,
-                    paused = outcome.paused.len(),
-                    "bounce recorded"
-                );
-            }
+            Classification::Bounce(report) => self.bounce(tx, mail, &report).await?,
             Classification::Unreadable => {
                 return Ok(failed(kind, "the message has nothing readable".into()));
             }
@@ -201,9 +144,120 @@ impl Pipeline {
         Ok(Handled::processed(kind))
     }
 
+    /// A request: taken, or refused with the reason (never answered then).
+    async fn request(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+    ) -> Result<Option<&'static str>, HandleError> {
+        let from = &got.from;
+        let matcher = self.matcher().await?;
+        let is_member = matcher
+            .members()
+            .iter()
+            .any(|m| m.email.key() == from.key() && m.is_active());
+        if self.posting == Posting::Members && !is_member {
+            // Not answered: an unknown sender might be forged, and an
+            // answer would make the relay a backscatter source.
+            tracing::warn!(
+                inbound_id = got.mail.inbound_id,
+                "request from a non-member; not taken"
+            );
+            return Ok(Some("request from an address that is not an active member"));
+        }
+        let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+        let parsed = got.parsed;
+        let request = IncomingRequest {
+            inbound_id: Some(got.mail.inbound_id),
+            from: from.clone(),
+            from_name: parsed
+                .from
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .unwrap_or_default(),
+            subject: parsed.subject.clone(),
+            body: request_text(&parsed.text),
+            message_id: parsed.message_id.clone(),
+        };
+        self.relay
+            .take_request(tx, &matcher, recent, &request)
+            .await?;
+        Ok(None)
+    }
+
+    /// A reply under one of the relay's tokens.
+    async fn reply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+        token: &str,
+    ) -> Result<(), HandleError> {
+        let matcher = self.matcher().await?;
+        let reply = IncomingReply {
+            inbound_id: Some(got.mail.inbound_id),
+            from: got.from.clone(),
+            token: token.to_string(),
+            new_text: new_text(&got.parsed.text),
+            message_id: got.parsed.message_id.clone(),
+        };
+        let inbound_id = got.mail.inbound_id;
+        // A digest volunteer and a follow-up answer carry tokens of their own shape.
+        let relay = &self.relay;
+        if let Some(o) = relay
+            .take_volunteer(tx, &self.store, &matcher, &reply)
+            .await?
+        {
+            tracing::info!(inbound_id, outcome = ?o, "volunteer handled");
+        } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
+            tracing::info!(inbound_id, outcome = ?o, "follow-up answer handled");
+        } else {
+            let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
+            tracing::info!(inbound_id, outcome = ?o, "reply handled");
+        }
+        Ok(())
+    }
+
+    /// A bounce: counted against the member it names.
+    async fn bounce(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+        report: &understand::BounceReport,
+    ) -> Result<(), HandleError> {
+        let inbound_id = mail.inbound_id;
+        let outcome = self.relay.take_bounce(tx, report, Some(inbound_id)).await?;
+        tracing::info!(inbound_id, paused = outcome.paused.len(), "bounce recorded");
+        Ok(())
+    }
+
+    /// A member's command (pause, resume, profile, …).
+    async fn command(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+        command: understand::Command,
+    ) -> Result<(), HandleError> {
+        let cmd = IncomingCommand {
+            inbound_id: Some(got.mail.inbound_id),
+            from: got.from.clone(),
+            command,
+            message_id: got.parsed.message_id.clone(),
+        };
+        let outcome = self.relay.take_command(tx, &cmd).await?;
+        tracing::info!(inbound_id = got.mail.inbound_id, outcome = ?outcome, "command handled");
+        Ok(())
+    }
+
     fn now(&self) -> i64 {
         self.relay.now()
     }
+}
+
+/// One understood message on its way to its flow.
+struct Got<'a> {
+    mail: &'a InboundMail<'a>,
+    parsed: &'a understand::ParsedMessage,
+    from: EmailAddress,
 }
 
 fn failed(kind: &str, reason: String) -> Handled {
