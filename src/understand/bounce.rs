@@ -238,10 +238,15 @@ fn dsn_blocks(text: &str) -> Vec<RecipientBlock> {
                 if cur.recipient.is_some() && !cur.action.is_empty() {
                     blocks.push(std::mem::take(&mut cur));
                 }
-                cur.recipient = typed_address(value);
+                let fin = typed_address(value);
+                // An internal route (LMTP "@host:user@server") names no
+                // mailbox the sender knows: the Original-Recipient does.
+                if fin.as_deref().is_some_and(routable) || cur.recipient.is_none() {
+                    cur.recipient = fin;
+                }
             }
-            "original-recipient" if cur.recipient.is_none() => {
-                cur.recipient = typed_address(value);
+            "original-recipient" if cur.recipient.as_deref().is_none_or(|r| !routable(r)) => {
+                cur.recipient = typed_address(value).or(cur.recipient.take());
             }
             "action" => cur.action = value.to_ascii_lowercase(),
             "status" => cur.status = status_code(value),
@@ -256,6 +261,11 @@ fn dsn_blocks(text: &str) -> Vec<RecipientBlock> {
         blocks.push(cur);
     }
     blocks
+}
+
+/// A plain internet address: no source route, a dotted domain.
+fn routable(a: &str) -> bool {
+    !a.starts_with('@') && a.rsplit_once('@').is_some_and(|(_, d)| d.contains('.'))
 }
 
 /// `rfc822; user@example.org` → `user@example.org` (RFC 3464 §2.3.2).
@@ -284,10 +294,11 @@ fn from_text(msg: &ParsedMessage, notice: &Notice<'_>) -> Option<Delivery> {
     } else {
         recipients
     };
+    let all = recipients.clone();
     let details = recipients
         .into_iter()
         .map(|address| {
-            let words = bounce_text::words_about(notice.head, &address);
+            let words = bounce_text::words_about(notice.head, &address, &all);
             let status = status_code(words)
                 .or_else(|| status_code(notice.head))
                 .or_else(|| super::severity::smtp_reply_status(words))
@@ -340,6 +351,18 @@ mod tests {
                 .as_deref()
                 .is_some_and(|d| d.contains("User unknown"))
         );
+    }
+
+    #[test]
+    fn an_internal_route_gives_way_to_the_original_recipient() {
+        for dsn in [
+            "Original-recipient: rfc822;a@b.example\nFinal-recipient: rfc822;@smtp.b.example:a@server\nAction: failed\nStatus: 5.2.0\n",
+            "Final-recipient: rfc822;@smtp.b.example:a@server\nOriginal-recipient: rfc822;a@b.example\nAction: failed\nStatus: 5.2.0\n",
+        ] {
+            let blocks = dsn_blocks(dsn);
+            assert_eq!(blocks.len(), 1, "{dsn}");
+            assert_eq!(blocks[0].recipient.as_deref(), Some("a@b.example"), "{dsn}");
+        }
     }
 
     #[test]

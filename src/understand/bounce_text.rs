@@ -144,7 +144,7 @@ pub fn notice(msg: &ParsedMessage) -> Option<Notice<'_>> {
     let subject = msg.subject.to_lowercase();
     let has = |hay: &str, list: &[&str]| list.iter().any(|p| hay.contains(p));
     let bounce_subject = has(&subject, BOUNCE_SUBJECTS);
-    let delay_subject = has(&subject, DELAY_SUBJECTS);
+    let delay_subject = has(&subject, DELAY_SUBJECTS) || warning_subject(&subject);
     let failure_words = has(&lower_head, FAILURE_MARKERS);
     let delay_words = has(&lower_head, DELAY_MARKERS);
     let robot = is_robot(msg);
@@ -160,6 +160,15 @@ pub fn notice(msg: &ParsedMessage) -> Option<Notice<'_>> {
         && ((delay_subject && !bounce_subject)
             || (delay_words && !bounce_subject && !failure_words));
     Some(Notice { head, delayed })
+}
+
+/// "Warning--Could not send mail for past 4 hours", "Warning: message
+/// delayed": a warning that the MTA is still trying, however punctuated.
+fn warning_subject(subject: &str) -> bool {
+    subject.contains("warning")
+        && ["could not send", "delayed", "not yet been delivered"]
+            .iter()
+            .any(|p| subject.contains(p))
 }
 
 /// The null sender, a robot address, or a robot's display name.
@@ -332,15 +341,28 @@ fn is_address(t: &str) -> bool {
             .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
-/// What the notice says about `address`: from the line that names it on.
-pub fn words_about<'a>(head: &'a str, address: &str) -> &'a str {
+/// What the notice says about `address`: from the line that names it on,
+/// up to the first later line that names another of the failed `others`
+/// (each recipient's own diagnostic, not its neighbour's).
+pub fn words_about<'a>(head: &'a str, address: &str, others: &[String]) -> &'a str {
     let lower = head.to_ascii_lowercase();
     let Some(at) = lower.find(address) else {
         return head;
     };
     let start = lower[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = floor_boundary(head, at + address.len() + 1200);
+    let line_end = lower[at..].find('\n').map_or(lower.len(), |i| at + i);
+    let mut end = floor_boundary(head, at + address.len() + 1200);
+    for other in others.iter().filter(|o| o.as_str() != address) {
+        if let Some(i) = lower
+            .get(line_end..end)
+            .and_then(|rest| rest.find(other.as_str()))
+        {
+            let next = line_end + i;
+            end = end.min(lower[..next].rfind('\n').map_or(next, |j| j + 1));
+        }
+    }
     let start = floor_boundary(head, start);
+    let end = floor_boundary(head, end);
     &head[start..end.max(start)]
 }
 
@@ -413,4 +435,26 @@ fn json_recipient(r: &Value, kind: &str, sub: &str) -> Option<FailedRecipient> {
         severity,
         diagnostic,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::words_about;
+
+    #[test]
+    fn each_recipient_gets_its_own_words() {
+        let head = "\"a@x.example\":\n5.2.1 <a@x.example>... User Unknown\n\
+                    \"b@x.example\":\n5.2.2 <b@x.example>... Mailbox Full\n";
+        let all = vec!["a@x.example".to_string(), "b@x.example".to_string()];
+        let a = words_about(head, "a@x.example", &all);
+        assert!(
+            a.contains("User Unknown") && !a.contains("Mailbox Full"),
+            "{a}"
+        );
+        let b = words_about(head, "b@x.example", &all);
+        assert!(
+            b.contains("Mailbox Full") && !b.contains("User Unknown"),
+            "{b}"
+        );
+    }
 }

@@ -95,6 +95,25 @@ const SENDER_REFUSED: &[&str] = &[
     "we do not relay",
 ];
 
+/// The account exists but is switched off for now (sisimai's "suspend"):
+/// soft, even where the notice also says the address was not found.
+const SUSPENDED: &[&str] = &[
+    "account is disabled",
+    "account has been disabled",
+    "account disabled",
+    "mailbox disabled",
+    "mailbox is disabled",
+    "account is inactive",
+    "mailbox is inactive",
+    "account inactive",
+    "account is suspended",
+    "account has been suspended",
+    "account suspended",
+    "mailbox suspended",
+    "account is locked",
+    "account has been locked",
+];
+
 /// The address does not exist (RFC 3463 X.1.1 in words).
 const NO_USER: &[&str] = &[
     "user unknown",
@@ -180,6 +199,10 @@ const NO_HOST: &[&str] = &[
     "no mx record",
     "mx records point to non-existent",
     "does not accept mail",
+    // RFC 7505 null MX: the domain says it takes no mail at all.
+    "no smtp service",
+    "null mx",
+    "couldn't find a mail exchanger",
     "domain is not valid",
     "illegal host",
     "bad destination mailbox address",
@@ -237,6 +260,11 @@ const FULL: &[&str] = &[
     "message is too large",
     "message exceeds",
     "too large",
+    "mailbox exceeds",
+    "exceeds allowed size",
+    "line limit exceeded",
+    "line too long",
+    "line length exceeded",
     "容量",
     "いっぱい",
 ];
@@ -301,6 +329,10 @@ const POLICY: &[&str] = &[
     "not authorized",
     "unauthorized",
     "rate limit",
+    "at a rate",
+    "sending rate",
+    "rate exceeded",
+    "too fast",
     "too many",
     "throttl",
     "denied",
@@ -326,7 +358,7 @@ pub fn severity_of(status: Option<&str>, diagnostic: Option<&str>) -> Severity {
     if has(SENDER_REFUSED) || sender_status {
         return Severity::Policy;
     }
-    if has(MAILBOX_FULL) {
+    if has(MAILBOX_FULL) || has(SUSPENDED) {
         return Severity::Soft;
     }
     if !transient && (has(NO_USER) || has(NO_HOST) || has(MOVED)) {
@@ -403,6 +435,34 @@ mod tests {
         );
         assert_eq!(severity_of(Some("5.0.0"), None), Severity::Unknown);
         assert_eq!(severity_of(None, None), Severity::Unknown);
+    }
+
+    #[test]
+    fn wording_classes_beyond_the_status() {
+        // Switched off for now beats "not found" beside it.
+        assert_eq!(
+            severity_of(None, Some("address not found. The account is disabled.")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("mailbox exceeds allowed size: a@b.example")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("500 Line limit exceeded")),
+            Severity::Soft
+        );
+        assert_eq!(
+            severity_of(None, Some("an MX or SRV record indicated no SMTP service")),
+            Severity::Hard
+        );
+        assert_eq!(
+            severity_of(
+                Some("5.2.1"),
+                Some("receiving mail at a rate that prevents")
+            ),
+            Severity::Policy
+        );
     }
 
     #[test]
