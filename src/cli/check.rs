@@ -50,27 +50,11 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             inbox.username, inbox.host, inbox.port, inbox.folder
         ),
         InboxKind::Maildir => format!("Maildir inbox {}", inbox.path),
+        InboxKind::Lmtp => format!("LMTP intake {}", inbox.listen),
     };
-    let reached = match Inbox::from_config(&inbox) {
-        Ok(mut i) => {
-            let r =
-                tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
-            i.close().await;
-            match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err("no answer within 30 s".into()),
-            }
-        }
-        Err(e) => Err(e.to_string()),
-    };
-    step(
-        reached.is_ok(),
-        match reached {
-            Ok(()) => format!("{what}: logged in, folders ready"),
-            Err(e) => format!("{what}: {e}"),
-        },
-    );
+    for (ok, line) in inbox_steps(&inbox, &what).await {
+        step(ok, line);
+    }
     let outbound = config.outbound()?;
     let what = match outbound.kind {
         OutboundKind::Smtp => format!("SMTP {}:{}", outbound.host, outbound.port),
@@ -92,4 +76,43 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
     println!("all checks passed");
     Ok(())
+}
+
+/// Logs in and makes the folders; one line per folder the server refused,
+/// with the fix.
+async fn inbox_steps(inbox: &crate::config::InboxConfig, what: &str) -> Vec<(bool, String)> {
+    if inbox.kind == InboxKind::Lmtp {
+        return vec![lmtp_step(inbox, what)];
+    }
+    let reached = match Inbox::from_config(inbox) {
+        Ok(mut i) => {
+            let r =
+                tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
+            i.close().await;
+            match r {
+                Ok(Ok(problems)) => Ok(problems),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("no answer within 30 s".into()),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match reached {
+        Ok(problems) if problems.is_empty() => {
+            vec![(true, format!("{what}: logged in, folders ready"))]
+        }
+        Ok(problems) => problems
+            .iter()
+            .map(|p| (false, format!("{what}: {p}")))
+            .collect(),
+        Err(e) => vec![(false, format!("{what}: {e}"))],
+    }
+}
+
+/// The LMTP listen address must be one we can bind (nobody else on it).
+fn lmtp_step(inbox: &crate::config::InboxConfig, what: &str) -> (bool, String) {
+    match crate::inbox::LmtpListen::parse(&inbox.listen) {
+        Ok(listen) => (true, format!("{what}: will listen on {listen}")),
+        Err(e) => (false, format!("{what}: {e}")),
+    }
 }

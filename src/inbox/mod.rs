@@ -10,9 +10,11 @@
 pub mod error;
 mod handler;
 mod imap;
+mod imap_folders;
 mod imap_idle;
 mod imap_stream;
 mod lease;
+mod lmtp;
 mod maildir;
 mod runner;
 mod shutdown;
@@ -22,7 +24,9 @@ use std::fmt;
 pub use error::{InboxError, Result};
 pub use handler::{AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RunOptions};
 pub use imap::{ImapInbox, ImapTimeouts};
+pub use imap_folders::{FolderProblem, Namespace, Namespaces, parse_namespace};
 pub use lease::InboxLease;
+pub use lmtp::LmtpListen;
 pub use maildir::MaildirInbox;
 pub use runner::{RoundSummary, run_inbox, run_round};
 pub use shutdown::{Shutdown, ShutdownTrigger};
@@ -54,10 +58,11 @@ pub struct Pending {
 }
 
 /// Where a handled message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Folder {
     Processed,
     Failed,
+    Spam,
 }
 
 /// The inbox the daemon reads, as configured.
@@ -72,6 +77,9 @@ impl Inbox {
         match config.kind {
             InboxKind::Imap => Ok(Self::Imap(Box::new(ImapInbox::new(config.clone())?))),
             InboxKind::Maildir => Ok(Self::Maildir(MaildirInbox::new(config)?)),
+            InboxKind::Lmtp => Err(InboxError::Config(
+                "kind = \"lmtp\" is served by the LMTP listener, not read as an inbox".into(),
+            )),
         }
     }
 
@@ -90,11 +98,12 @@ impl Inbox {
         }
     }
 
-    /// Creates the processed and failed folders where missing.
-    pub async fn ensure_folders(&mut self) -> Result<()> {
+    /// Creates the processed, failed and spam folders where missing. The
+    /// ones the server refuses are returned: mail for them stays put.
+    pub async fn ensure_folders(&mut self) -> Result<Vec<FolderProblem>> {
         match self {
             Self::Imap(i) => i.ensure_folders().await,
-            Self::Maildir(m) => m.ensure_folders(),
+            Self::Maildir(m) => m.ensure_folders().map(|()| Vec::new()),
         }
     }
 
@@ -107,19 +116,35 @@ impl Inbox {
         }
     }
 
-    /// The whole message. Only called for messages within the size limit.
-    pub async fn fetch_raw(&mut self, key: &MessageKey) -> Result<Vec<u8>> {
+    /// The whole messages, by UID (one command for all on IMAP). Only called
+    /// for messages within the size limit; a message gone is left out.
+    pub async fn fetch_raw_many(
+        &mut self,
+        keys: &[MessageKey],
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
         match self {
-            Self::Imap(i) => i.fetch_raw(key).await,
-            Self::Maildir(m) => m.fetch_raw(key),
+            Self::Imap(i) => i.fetch_raw_many(keys).await,
+            Self::Maildir(m) => Ok(keys
+                .iter()
+                .filter_map(|k| m.fetch_raw(k).ok().map(|raw| (k.uid.clone(), raw)))
+                .collect()),
         }
     }
 
-    /// Moves the message out of the inbox folder into `folder`.
-    pub async fn finish(&mut self, key: &MessageKey, folder: Folder) -> Result<()> {
+    /// Moves the messages out of the inbox folder into `folder` (one
+    /// UID MOVE of the set on IMAP).
+    pub async fn finish_many(&mut self, keys: &[MessageKey], folder: Folder) -> Result<()> {
         match self {
-            Self::Imap(i) => i.finish(key, folder).await,
-            Self::Maildir(m) => m.finish(key, folder),
+            Self::Imap(i) => i.finish_many(keys, folder).await,
+            Self::Maildir(m) => {
+                for key in keys {
+                    match m.finish(key, folder) {
+                        Ok(()) | Err(InboxError::Gone(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
