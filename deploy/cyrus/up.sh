@@ -73,12 +73,17 @@ DAEMON {
 $idled
 }
 CONF
-    local u
+    chown -R cyrus:mail "$dir"
+}
+
+# Every user gets password $PASSWORD (also while running: users.txt may grow).
+write_users() { # name
+    local dir="$STATE/$1" u
     for u in $CYRUS_USERS; do
         echo "$PASSWORD" | SASL_PATH="$ROOT/usr/lib/x86_64-linux-gnu/sasl2" LD_LIBRARY_PATH="$(libpath)" \
             "$ROOT/usr/sbin/saslpasswd2" -p -c -f "$dir/conf/sasldb2" -u cyrus-test "$u"
     done
-    chown -R cyrus:mail "$dir"
+    chown cyrus:mail "$dir/conf/sasldb2"
     chmod 640 "$dir/conf/sasldb2"
 }
 
@@ -104,9 +109,11 @@ start_instance() { # name imap lmtp idled
     local dir="$STATE/$1"
     if port_open "$2"; then
         log "$1 already listening on 127.0.0.1:$2"
+        write_users "$1"
         return 0
     fi
     write_configs "$@"
+    write_users "$1"
     start_log_sink "$dir"
     # A private /dev with the few nodes Cyrus needs plus /dev/log, then master.
     log "starting $1 (IMAP 127.0.0.1:$2, LMTP 127.0.0.1:$3, idled $4)"

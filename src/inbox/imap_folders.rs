@@ -130,6 +130,7 @@ impl ImapInbox {
     /// ones the server refuses are returned (and remembered), not an error.
     pub(super) async fn ensure_folders_inner(&mut self) -> Result<Vec<FolderProblem>> {
         let t = self.timeouts.command;
+        self.session().await?; // connects first: the names depend on the namespaces
         let wanted: Vec<(Folder, String)> = [Folder::Processed, Folder::Failed, Folder::Spam]
             .into_iter()
             .map(|f| (f, self.folder_name(f)))
@@ -150,7 +151,7 @@ impl ImapInbox {
                     let p = FolderProblem {
                         folder: name,
                         setting,
-                        answer: detail,
+                        answer: server_text(&detail),
                         prefix: prefix.clone(),
                     };
                     problems.insert(folder, p);
@@ -161,6 +162,16 @@ impl ImapInbox {
         self.unavailable = problems;
         Ok(self.unavailable.values().cloned().collect())
     }
+}
+
+/// async-imap words a NO as `code: None, info: Some("Permission denied")`:
+/// keep the server's own words.
+fn server_text(detail: &str) -> String {
+    detail
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map_or(detail, |(text, _)| text)
+        .to_string()
 }
 
 async fn list_names(session: &mut Session<ImapStream>, t: Duration) -> Result<Vec<String>> {
@@ -387,6 +398,13 @@ mod tests {
         let d = parse_namespace(r#"* NAMESPACE (("" "/")) NIL NIL"#).expect("parses");
         assert_eq!(d.place("Processed"), "Processed");
         assert_eq!(Namespaces::default().place("Failed"), "Failed");
+    }
+
+    #[test]
+    fn server_text_is_the_servers_words() {
+        let d = r#"code: None, info: Some("Permission denied")"#;
+        assert_eq!(server_text(d), "Permission denied");
+        assert_eq!(server_text("plain"), "plain");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_imap::Session;
+pub mod cyrus;
+
 use circle_relay::config::{DatabaseConfig, DatabaseUrl, InboxConfig, InboxKind, Tls};
 use circle_relay::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use circle_relay::store::Store;
