@@ -255,74 +255,22 @@ impl<H: MessageHandler> Round<'_, H> {
         headers: &LedgerHeaders,
         raw: &[u8],
     ) -> Result<Step> {
-        let (key, started) = (&pending.key, std::time::Instant::now());
-        let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
-        let mut tx = self.store.pool().begin().await.map_err(StoreError::from)?;
-        let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
+        let key = &pending.key;
+        match commit_new(self.store, self.handler, self.hook, key, headers, raw).await? {
+            NewOutcome::Committed { id, failed } => {
+                self.moves.push((key.clone(), id, folder_for(failed)));
+                Ok(if failed { Step::Failed } else { Step::Handled })
+            }
             // Another reader recorded it meanwhile: its outcome decides the move.
-            tx.rollback().await.map_err(StoreError::from)?;
-            return match self.queue_if_recorded(key).await? {
+            NewOutcome::AlreadyRecorded => match self.queue_if_recorded(key).await? {
                 true => Ok(Step::MovedOnly),
                 false => Err(StoreError::Corrupt(format!("ledger row for {key} vanished")).into()),
-            };
-        };
-        let mail = InboundMail {
-            inbound_id: id,
-            key,
-            message_id: headers.message_id.as_deref(),
-            raw,
-        };
-        match self.handler.handle(&mut tx, &mail).await {
-            Ok(handled) => self.commit_handled(tx, key, id, &handled, started).await,
-            Err(e) if e.is_transient() => {
-                tx.rollback().await.map_err(StoreError::from)?;
-                Err(InboxError::HandlerTransient(e.to_string()))
-            }
-            Err(e) => {
-                tx.rollback().await.map_err(StoreError::from)?;
-                self.record_failure(pending, headers, Some(raw), &e.to_string())
+            },
+            NewOutcome::Refused(reason) => {
+                self.record_failure(pending, headers, Some(raw), &reason)
                     .await
             }
         }
-    }
-
-    async fn commit_handled(
-        &mut self,
-        mut tx: Transaction<'static, Any>,
-        key: &MessageKey,
-        id: i64,
-        handled: &Handled,
-        started: std::time::Instant,
-    ) -> Result<Step> {
-        let failure = handled.failure.as_deref();
-        let outcome = if failure.is_some() {
-            OUTCOME_FAILED
-        } else {
-            OUTCOME_PROCESSED
-        };
-        ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        if let Some(hook) = self.hook {
-            hook(key);
-        }
-        if let Some(reason) = failure {
-            warn!(inbound_id = id, kind = %handled.kind, %reason, "handled with failure: moving to Failed");
-        }
-        info!(inbound_id = id, kind = %handled.kind, "handled");
-        let outcome_name = if failure.is_some() {
-            "failed"
-        } else {
-            "processed"
-        };
-        let secs = started.elapsed().as_secs_f64();
-        crate::observe::message_handled(&handled.kind, outcome_name, secs);
-        self.moves
-            .push((key.clone(), id, folder_for(failure.is_some())));
-        Ok(if failure.is_some() {
-            Step::Failed
-        } else {
-            Step::Handled
-        })
     }
 
     async fn record_failure(
@@ -429,6 +377,90 @@ impl<H: MessageHandler> Round<'_, H> {
     }
 }
 
+/// What became of a message new to the ledger.
+pub(super) enum NewOutcome {
+    /// Its effects and ledger row are committed (`failed`: handled with a failure).
+    Committed { id: i64, failed: bool },
+    /// Someone else recorded the same key first: nothing done here.
+    AlreadyRecorded,
+    /// The handler refused it for good; nothing committed, record it as failed.
+    Refused(String),
+}
+
+/// Claims the key in the ledger and lets the handler write the message's
+/// effects in the same transaction, then commits: the one transaction per
+/// message that both the IMAP/Maildir reader and the LMTP intake use.
+pub(super) async fn commit_new<H: MessageHandler>(
+    store: &Store,
+    handler: &H,
+    hook: Option<&AfterCommitHook>,
+    key: &MessageKey,
+    headers: &LedgerHeaders,
+    raw: &[u8],
+) -> Result<NewOutcome> {
+    let started = std::time::Instant::now();
+    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
+        tx.rollback().await.map_err(StoreError::from)?;
+        return Ok(NewOutcome::AlreadyRecorded);
+    };
+    let mail = InboundMail {
+        inbound_id: id,
+        key,
+        message_id: headers.message_id.as_deref(),
+        raw,
+    };
+    match handler.handle(&mut tx, &mail).await {
+        Ok(handled) => {
+            let failed = handled.failure.is_some();
+            commit_handled(tx, key, id, &handled, hook, started).await?;
+            Ok(NewOutcome::Committed { id, failed })
+        }
+        Err(e) => {
+            tx.rollback().await.map_err(StoreError::from)?;
+            if e.is_transient() {
+                Err(InboxError::HandlerTransient(e.to_string()))
+            } else {
+                Ok(NewOutcome::Refused(e.to_string()))
+            }
+        }
+    }
+}
+
+async fn commit_handled(
+    mut tx: Transaction<'static, Any>,
+    key: &MessageKey,
+    id: i64,
+    handled: &Handled,
+    hook: Option<&AfterCommitHook>,
+    started: std::time::Instant,
+) -> Result<()> {
+    let failure = handled.failure.as_deref();
+    let outcome = if failure.is_some() {
+        OUTCOME_FAILED
+    } else {
+        OUTCOME_PROCESSED
+    };
+    ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    if let Some(hook) = hook {
+        hook(key);
+    }
+    if let Some(reason) = failure {
+        warn!(inbound_id = id, kind = %handled.kind, %reason, "handled with failure: moving to Failed");
+    }
+    info!(inbound_id = id, kind = %handled.kind, "handled");
+    let outcome_name = if failure.is_some() {
+        "failed"
+    } else {
+        "processed"
+    };
+    let secs = started.elapsed().as_secs_f64();
+    crate::observe::message_handled(&handled.kind, outcome_name, secs);
+    Ok(())
+}
+
 fn folder_for(failed: bool) -> Folder {
     if failed {
         Folder::Failed
@@ -438,7 +470,7 @@ fn folder_for(failed: bool) -> Folder {
 }
 
 /// The first ledger row with the same Message-ID, if any.
-async fn earlier_copy(store: &Store, headers: &LedgerHeaders) -> Result<Option<i64>> {
+pub(super) async fn earlier_copy(store: &Store, headers: &LedgerHeaders) -> Result<Option<i64>> {
     let Some(message_id) = &headers.message_id else {
         return Ok(None);
     };
@@ -478,7 +510,7 @@ async fn note_uidvalidity(store: &Store, batch: &[Pending]) -> Result<()> {
     Ok(())
 }
 
-fn key_of(key: &MessageKey) -> LedgerKey<'_> {
+pub(super) fn key_of(key: &MessageKey) -> LedgerKey<'_> {
     LedgerKey {
         mailbox: &key.mailbox,
         uidvalidity: key.uidvalidity,
@@ -487,7 +519,7 @@ fn key_of(key: &MessageKey) -> LedgerKey<'_> {
 }
 
 /// Message-ID, From and Subject, as far as they can be read.
-fn parse_headers(raw: &[u8]) -> LedgerHeaders {
+pub(super) fn parse_headers(raw: &[u8]) -> LedgerHeaders {
     let Some(msg) = mail_parser::MessageParser::new().parse_headers(raw) else {
         return LedgerHeaders::default();
     };
