@@ -47,6 +47,7 @@ impl Daemon {
             .await
             .with_context(|| format!("cannot open the database {}", db.url))?;
         let address = EmailAddress::parse(&circle.address)?;
+        let circle_address = circle.address.clone();
         let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
         let digest = config.digest()?;
         let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
@@ -86,7 +87,9 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        let inbox = Inbox::from_config(&inbox_config)
+            .map_err(|e| anyhow::anyhow!("inbox: {e}"))?
+            .for_circle(&circle_address);
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,

@@ -26,7 +26,7 @@ pub use handler::{AfterCommitHook, HandleError, Handled, InboundMail, MessageHan
 pub use imap::{ImapInbox, ImapTimeouts};
 pub use imap_folders::{FolderProblem, Namespace, Namespaces, parse_namespace};
 pub use lease::InboxLease;
-pub use lmtp::LmtpListen;
+pub use lmtp::{LmtpIntake, LmtpListen};
 pub use maildir::MaildirInbox;
 pub use runner::{RoundSummary, run_inbox, run_round};
 pub use shutdown::{Shutdown, ShutdownTrigger};
@@ -70,6 +70,8 @@ pub enum Folder {
 pub enum Inbox {
     Imap(Box<ImapInbox>),
     Maildir(MaildirInbox),
+    /// Not read: an MTA delivers to it (see `lmtp.rs`).
+    Lmtp(Box<LmtpIntake>),
 }
 
 impl Inbox {
@@ -77,9 +79,16 @@ impl Inbox {
         match config.kind {
             InboxKind::Imap => Ok(Self::Imap(Box::new(ImapInbox::new(config.clone())?))),
             InboxKind::Maildir => Ok(Self::Maildir(MaildirInbox::new(config)?)),
-            InboxKind::Lmtp => Err(InboxError::Config(
-                "kind = \"lmtp\" is served by the LMTP listener, not read as an inbox".into(),
-            )),
+            InboxKind::Lmtp => Ok(Self::Lmtp(Box::new(LmtpIntake::new(config)?))),
+        }
+    }
+
+    /// Names the circle's address, which the LMTP intake accepts mail for
+    /// (with any `+TOKEN`); the readers take whatever is in their folder.
+    pub fn for_circle(self, address: &str) -> Self {
+        match self {
+            Self::Lmtp(l) => Self::Lmtp(Box::new(l.for_address(address))),
+            other => other,
         }
     }
 
@@ -88,6 +97,7 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.mailbox_id(),
             Self::Maildir(m) => m.mailbox_id(),
+            Self::Lmtp(l) => l.mailbox_id(),
         }
     }
 
@@ -95,6 +105,7 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.max_message_bytes(),
             Self::Maildir(m) => m.max_message_bytes(),
+            Self::Lmtp(l) => l.max_message_bytes(),
         }
     }
 
@@ -104,6 +115,7 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.ensure_folders().await,
             Self::Maildir(m) => m.ensure_folders().map(|()| Vec::new()),
+            Self::Lmtp(_) => Ok(Vec::new()),
         }
     }
 
@@ -113,6 +125,7 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.fetch_batch(max).await,
             Self::Maildir(m) => m.fetch_batch(max),
+            Self::Lmtp(_) => Ok(Vec::new()),
         }
     }
 
@@ -128,6 +141,7 @@ impl Inbox {
                 .iter()
                 .filter_map(|k| m.fetch_raw(k).ok().map(|raw| (k.uid.clone(), raw)))
                 .collect()),
+            Self::Lmtp(_) => Ok(std::collections::HashMap::new()),
         }
     }
 
@@ -145,6 +159,7 @@ impl Inbox {
                 }
                 Ok(())
             }
+            Self::Lmtp(_) => Ok(()),
         }
     }
 
@@ -154,6 +169,10 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.wait_for_new(shutdown).await,
             Self::Maildir(m) => m.wait_for_new(shutdown).await,
+            Self::Lmtp(_) => {
+                shutdown.wait().await;
+                Ok(())
+            }
         }
     }
 
@@ -162,7 +181,7 @@ impl Inbox {
     pub fn rescan(&mut self) {
         match self {
             Self::Imap(i) => i.rescan(),
-            Self::Maildir(_) => {}
+            Self::Maildir(_) | Self::Lmtp(_) => {}
         }
     }
 
@@ -171,7 +190,7 @@ impl Inbox {
     pub async fn wait_after_error(&mut self, shutdown: &mut Shutdown, pause: std::time::Duration) {
         match self {
             Self::Imap(i) => i.wait_after_error(shutdown, pause).await,
-            Self::Maildir(_) => {
+            Self::Maildir(_) | Self::Lmtp(_) => {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = shutdown.wait() => {}

@@ -50,6 +50,9 @@ pub async fn run_inbox<H: MessageHandler>(
     mut shutdown: Shutdown,
 ) {
     let (batch_size, hook) = (options.batch_size.max(1), options.after_commit.as_ref());
+    if let Inbox::Lmtp(intake) = inbox {
+        return serve_lmtp(intake, store, handler, hook, shutdown).await;
+    }
     let mut folders_ready = false;
     let mut reported = HashSet::new();
     let mut errors: u32 = 0;
@@ -87,6 +90,32 @@ pub async fn run_inbox<H: MessageHandler>(
         }
     }
     inbox.close().await;
+    info!("inbox reader stopped");
+}
+
+/// Serves LMTP until shutdown; a listener that cannot start (the address in
+/// use, a directory missing) is retried with a capped backoff.
+async fn serve_lmtp<H: MessageHandler>(
+    intake: &super::LmtpIntake,
+    store: &Store,
+    handler: &H,
+    hook: Option<&AfterCommitHook>,
+    mut shutdown: Shutdown,
+) {
+    let mut pause = Duration::from_secs(1);
+    while !shutdown.is_triggered() {
+        match super::lmtp::serve(intake, store, handler, hook, &shutdown).await {
+            Ok(()) => break,
+            Err(e) => {
+                error!(error = %e, retry_in = ?pause, "LMTP intake cannot listen; will keep trying");
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait() => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
     info!("inbox reader stopped");
 }
 
