@@ -797,3 +797,70 @@ pub async fn submit_request(from: &str, to: &str, id: &str, subject: &str) {
     )
     .await;
 }
+
+/// The LMTP-routed test domains (lmtp.circle.test, cyrus.circle.test) and the
+/// intake tests' users (deploy/mailstack/users/intake.txt) are part of the
+/// stack this tree's `deploy/mailstack/up.sh` renders; when the running stack
+/// lacks them (started from an older tree), up.sh (idempotent) adds them.
+pub fn ensure_intake_routes() {
+    require_stack();
+    let transport =
+        std::fs::read_to_string(stack_dir().join("postfix/transport")).unwrap_or_default();
+    let users = std::fs::read_to_string(stack_dir().join("dovecot/users")).unwrap_or_default();
+    let ready = transport.contains("lmtp.circle.test")
+        && users.contains("lmasker1@")
+        && users.contains("cyasker@");
+    if !ready || !postfix_routes("lmtp.circle.test") {
+        let out = Command::new(script("up.sh"))
+            .output()
+            .expect("deploy/mailstack/up.sh runs");
+        assert!(
+            out.status.success(),
+            "deploy/mailstack/up.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A reload reaches Postfix's smtpd processes one by one.
+    let start = Instant::now();
+    while !postfix_routes("lmtp.circle.test") || !postfix_routes("cyrus.circle.test") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Postfix still refuses the LMTP-routed test domains after deploy/mailstack/up.sh"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Whether Postfix takes a recipient in `domain` (RCPT only; nothing is sent).
+fn postfix_routes(domain: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let Ok(stream) = std::net::TcpStream::connect(SMTP) else {
+        return false;
+    };
+    let mut r = std::io::BufReader::new(stream);
+    let mut reply = |r: &mut std::io::BufReader<std::net::TcpStream>| {
+        let mut last = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return last;
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+            last = line;
+        }
+    };
+    reply(&mut r);
+    let mut ok = true;
+    for (cmd, code) in [
+        ("EHLO probe\r\n".to_string(), "250"),
+        ("MAIL FROM:<>\r\n".to_string(), "250"),
+        (format!("RCPT TO:<probe@{domain}>\r\n"), "250"),
+    ] {
+        let _ = r.get_mut().write_all(cmd.as_bytes());
+        ok = ok && reply(&mut r).starts_with(code);
+    }
+    let _ = r.get_mut().write_all(b"QUIT\r\n");
+    ok
+}
