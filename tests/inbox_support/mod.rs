@@ -803,14 +803,24 @@ pub async fn submit_request(from: &str, to: &str, id: &str, subject: &str) {
 /// stack this tree's `deploy/mailstack/up.sh` renders; when the running stack
 /// lacks them (started from an older tree), up.sh (idempotent) adds them.
 pub fn ensure_intake_routes() {
+    // One at a time: two up.sh runs at once would write the same files.
+    static ONCE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONCE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     require_stack();
     let transport =
         std::fs::read_to_string(stack_dir().join("postfix/transport")).unwrap_or_default();
     let users = std::fs::read_to_string(stack_dir().join("dovecot/users")).unwrap_or_default();
     let ready = transport.contains("lmtp.circle.test")
         && users.contains("lmasker1@")
-        && users.contains("cyasker@");
-    if !ready || !postfix_routes("lmtp.circle.test") {
+        && users.contains("cyasker2@");
+    const PROBES: [&str; 4] = [
+        "probe@lmtp.circle.test",
+        "probe@cyrus.circle.test",
+        "lmasker1@circle.test",
+        "cyasker2@circle.test",
+    ];
+    let routed = || PROBES.iter().all(|a| postfix_routes(a));
+    if !ready || !routed() {
         let out = Command::new(script("up.sh"))
             .output()
             .expect("deploy/mailstack/up.sh runs");
@@ -820,19 +830,23 @@ pub fn ensure_intake_routes() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // A reload reaches Postfix's smtpd processes one by one.
-    let start = Instant::now();
-    while !postfix_routes("lmtp.circle.test") || !postfix_routes("cyrus.circle.test") {
+    // A reload reaches Postfix's idle smtpd processes one by one, as each
+    // serves its next client: probe until several in a row take them all.
+    let (start, mut in_a_row) = (Instant::now(), 0);
+    while in_a_row < 5 {
+        in_a_row = if routed() { in_a_row + 1 } else { 0 };
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "Postfix still refuses the LMTP-routed test domains after deploy/mailstack/up.sh"
         );
-        std::thread::sleep(Duration::from_millis(200));
+        if in_a_row == 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
-/// Whether Postfix takes a recipient in `domain` (RCPT only; nothing is sent).
-fn postfix_routes(domain: &str) -> bool {
+/// Whether Postfix takes `address` as a recipient (RCPT only; nothing is sent).
+fn postfix_routes(address: &str) -> bool {
     use std::io::{BufRead, Write};
     let Ok(stream) = std::net::TcpStream::connect(SMTP) else {
         return false;
@@ -856,7 +870,7 @@ fn postfix_routes(domain: &str) -> bool {
     for (cmd, code) in [
         ("EHLO probe\r\n".to_string(), "250"),
         ("MAIL FROM:<>\r\n".to_string(), "250"),
-        (format!("RCPT TO:<probe@{domain}>\r\n"), "250"),
+        (format!("RCPT TO:<{address}>\r\n"), "250"),
     ] {
         let _ = r.get_mut().write_all(cmd.as_bytes());
         ok = ok && reply(&mut r).starts_with(code);
