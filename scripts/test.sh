@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: starts what the tests need (PostgreSQL, and the Dovecot +
-# Postfix mail stack on loopback, installing Debian's packages when missing),
+# Postfix mail stack on loopback, installing Debian's packages when missing, and
+# two Cyrus IMAP servers run from Debian's unpacked packages),
 # runs the whole suite against both databases, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cleanup() {
+  [ -x deploy/cyrus/down.sh ] && deploy/cyrus/down.sh || true
   [ -x deploy/mailstack/down.sh ] && deploy/mailstack/down.sh || true
   deploy/postgres/down.sh || true
 }
@@ -17,6 +19,10 @@ export TEST_POSTGRES_URL
 if [ -x deploy/mailstack/up.sh ]; then
   echo "== starting the mail stack (Dovecot, Postfix)"
   deploy/mailstack/up.sh
+fi
+if [ -x deploy/cyrus/up.sh ]; then
+  echo "== starting the Cyrus IMAP test servers (classic namespace; with and without idled)"
+  deploy/cyrus/up.sh
 fi
 
 echo "== formatting"
