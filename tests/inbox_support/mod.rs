@@ -853,7 +853,7 @@ fn postfix_routes(address: &str) -> bool {
         return false;
     };
     let mut r = std::io::BufReader::new(stream);
-    let mut reply = |r: &mut std::io::BufReader<std::net::TcpStream>| {
+    let reply = |r: &mut std::io::BufReader<std::net::TcpStream>| {
         let mut last = String::new();
         loop {
             let mut line = String::new();
