@@ -156,3 +156,33 @@ async fn cyrus_without_idled_handles_a_request_within_poll_seconds() {
     let ack = until_mail("cyasker2", 1).await;
     assert_eq!(ack[0].in_reply_to, "cyrus-noidle@circle.test");
 }
+
+#[test]
+fn check_reports_a_refused_folder_as_a_fail_with_the_fix() {
+    cyrus::require_cyrus();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(dir.path(), PUSH);
+    let text = std::fs::read_to_string(&config).expect("config");
+    let text = text.replace(
+        "poll_seconds = 1\n",
+        "poll_seconds = 1\nprocessed_folder = \"user.nobody.Processed\"\n",
+    );
+    std::fs::write(&config, text).expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_circle-relay"))
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .expect("check runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "check must fail: {stdout}");
+    let fail: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fail.len(), 1, "{stdout}");
+    for part in [
+        "\"user.nobody.Processed\"",
+        "Permission denied",
+        "[inbox] processed_folder",
+    ] {
+        assert!(fail[0].contains(part), "{}", fail[0]);
+    }
+}
