@@ -198,6 +198,7 @@ pub(super) async fn serve<H: MessageHandler>(
         store,
         handler,
         hook,
+        one_at_a_time: tokio::sync::Mutex::new(()),
     };
     let mut sessions = FuturesUnordered::new();
     let mut stop = shutdown.clone();
@@ -225,6 +226,9 @@ struct Ctx<'a, H> {
     store: &'a Store,
     handler: &'a H,
     hook: Option<&'a AfterCommitHook>,
+    /// Deliveries are handled one at a time, as the IMAP reader handles its
+    /// messages: the pipeline assumes a single reader, and SQLite one writer.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 /// A command line longer than this is refused (RFC 5321 allows 512).
@@ -490,7 +494,10 @@ async fn deliver<H: MessageHandler>(ctx: &Ctx<'_, H>, from: &str, body: Vec<u8>)
     let mut raw = format!("Return-Path: <{from}>\r\n").into_bytes();
     raw.extend_from_slice(&body);
     drop(body);
-    match deliver_once(ctx, &raw).await {
+    let turn = ctx.one_at_a_time.lock().await;
+    let delivered = deliver_once(ctx, &raw).await;
+    drop(turn);
+    match delivered {
         Ok(()) => "250 2.0.0 OK, handled".into(),
         Err(e) => {
             // Never a 5xx for our own faults: the MTA keeps the mail and retries.
