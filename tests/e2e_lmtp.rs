@@ -49,8 +49,38 @@ fn config(dir: &Path) -> PathBuf {
 
 fn reset(users: &[&str]) {
     support::ensure_intake_routes();
+    purge_queue();
     for u in users {
         support::reset_user(u);
+    }
+}
+
+/// Drops mail for lmtp.circle.test still in Postfix's queue (left by an
+/// earlier run whose daemon is gone), so it cannot reach this test's daemon.
+fn purge_queue() {
+    let conf = support::stack_dir().join("postfix");
+    let out = std::process::Command::new("postqueue")
+        .arg("-c")
+        .arg(&conf)
+        .arg("-j")
+        .output()
+        .expect("postqueue runs");
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let recipients = line.split("\"recipients\"").nth(1).unwrap_or("");
+        if !recipients.contains("@lmtp.circle.test\"") {
+            continue;
+        }
+        let id = line
+            .split("\"queue_id\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1));
+        if let Some(id) = id {
+            let _ = std::process::Command::new("postsuper")
+                .arg("-c")
+                .arg(&conf)
+                .args(["-d", id])
+                .output();
+        }
     }
 }
 
