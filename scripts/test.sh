@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: starts what the tests need (PostgreSQL, and the Dovecot +
-# Postfix mail stack on loopback, installing Debian's packages when missing),
+# Postfix mail stack on loopback, installing Debian's packages when missing, and
+# two Cyrus IMAP servers run from Debian's unpacked packages),
 # runs the whole suite against both databases, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cleanup() {
   [ -x deploy/oauth2-test/down.sh ] && deploy/oauth2-test/down.sh || true
+  [ -x deploy/cyrus/down.sh ] && deploy/cyrus/down.sh || true
   [ -x deploy/mailstack/down.sh ] && deploy/mailstack/down.sh || true
   deploy/postgres/down.sh || true
 }
@@ -22,6 +24,10 @@ fi
 if [ -x deploy/oauth2-test/up.sh ]; then
   echo "== starting the OAuth2 test servers (a second Dovecot and Postfix)"
   deploy/oauth2-test/up.sh
+fi
+if [ -x deploy/cyrus/up.sh ]; then
+  echo "== starting the Cyrus IMAP test servers (classic namespace; with and without idled)"
+  deploy/cyrus/up.sh
 fi
 
 echo "== formatting"

@@ -51,6 +51,7 @@ impl Daemon {
         let store =
             crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create).await?;
         let address = EmailAddress::parse(&circle.address)?;
+        let circle_address = circle.address.clone();
         let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
         let digest = config.digest()?;
         let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
@@ -95,7 +96,9 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let mut inbox = Inbox::from_config(&inbox_config).context("inbox")?;
+        let mut inbox = Inbox::from_config(&inbox_config)
+            .context("inbox")?
+            .for_circle(&circle_address);
         // The outbound server signs in otherwise: a notice can still go out.
         let tokens_for_alert = tokens
             .clone()

@@ -50,16 +50,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         }
         Err(e) => step(false, format!("{e:#}")),
     }
-    let maildir = config.inbox()?.kind == InboxKind::Maildir;
-    let (what, reached) = reach_inbox(config, tokens.clone()).await?;
-    step(
-        reached.is_ok(),
-        match reached {
-            Ok(()) if maildir => format!("{what}: folders ready"),
-            Ok(()) => format!("{what}: logged in, folders ready"),
-            Err(e) => format!("{what}: {e}"),
-        },
-    );
+    for (ok, line) in inbox_steps(config, tokens.clone()).await? {
+        step(ok, line);
+    }
     let (what, sent) = reach_outbound(config, tokens).await?;
     step(
         sent.is_ok(),
@@ -80,11 +73,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 
 type Tokens = Option<crate::oauth2::TokenSource>;
 
-/// Logs in to the inbox and makes its folders: what it is, and how it went.
-async fn reach_inbox(
-    config: &Config,
-    tokens: Tokens,
-) -> anyhow::Result<(String, Result<(), String>)> {
+/// Logs in to the inbox and makes its folders; one line per folder the
+/// server refused, with the fix.
+async fn inbox_steps(config: &Config, tokens: Tokens) -> anyhow::Result<Vec<(bool, String)>> {
     let inbox = config.inbox()?;
     let what = match inbox.kind {
         InboxKind::Imap => format!(
@@ -92,7 +83,11 @@ async fn reach_inbox(
             inbox.username, inbox.host, inbox.port, inbox.folder
         ),
         InboxKind::Maildir => format!("Maildir inbox {}", inbox.path),
+        InboxKind::Lmtp => format!("LMTP intake {}", inbox.listen),
     };
+    if inbox.kind == InboxKind::Lmtp {
+        return Ok(vec![lmtp_step(&inbox, &what)]);
+    }
     let reached = match Inbox::from_config(&inbox) {
         Ok(i) => {
             let mut i = match tokens.filter(|_| inbox.auth == AuthMethod::Xoauth2) {
@@ -103,14 +98,34 @@ async fn reach_inbox(
                 tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
             i.close().await;
             match r {
-                Ok(Ok(())) => Ok(()),
+                Ok(Ok(problems)) => Ok(problems),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err("no answer within 30 s".into()),
             }
         }
         Err(e) => Err(e.to_string()),
     };
-    Ok((what, reached))
+    Ok(match reached {
+        Ok(problems) if problems.is_empty() && inbox.kind == InboxKind::Maildir => {
+            vec![(true, format!("{what}: folders ready"))]
+        }
+        Ok(problems) if problems.is_empty() => {
+            vec![(true, format!("{what}: logged in, folders ready"))]
+        }
+        Ok(problems) => problems
+            .iter()
+            .map(|p| (false, format!("{what}: {p}")))
+            .collect(),
+        Err(e) => vec![(false, format!("{what}: {e}"))],
+    })
+}
+
+/// The LMTP listen address must be one we can bind (nobody else on it).
+fn lmtp_step(inbox: &crate::config::InboxConfig, what: &str) -> (bool, String) {
+    match crate::inbox::LmtpListen::parse(&inbox.listen) {
+        Ok(listen) => (true, format!("{what}: will listen on {listen}")),
+        Err(e) => (false, format!("{what}: {e}")),
+    }
 }
 
 /// Logs in to the outbound server without sending.

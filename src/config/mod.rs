@@ -344,6 +344,11 @@ impl Config {
                 Some("username"),
                 "required when kind = \"imap\"".into(),
             )),
+            InboxKind::Lmtp if i.listen.is_empty() => Err(self.error(
+                "inbox",
+                Some("listen"),
+                "required when kind = \"lmtp\" (\"unix:/path\" or \"127.0.0.1:PORT\")".into(),
+            )),
             InboxKind::Maildir if i.path.is_empty() => Err(self.error(
                 "inbox",
                 Some("path"),

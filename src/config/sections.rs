@@ -69,6 +69,8 @@ pub enum Tls {
 pub enum InboxKind {
     Imap,
     Maildir,
+    /// An MTA delivers to the daemon over LMTP (RFC 2033) on `listen`.
+    Lmtp,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -83,10 +85,15 @@ pub struct InboxConfig {
     pub folder: String,
     pub processed_folder: String,
     pub failed_folder: String,
+    /// Where mail judged to be spam goes. Bare folder names (no namespace
+    /// prefix) are placed under the server's personal namespace.
+    pub spam_folder: String,
     pub idle: bool,
     pub poll_seconds: u64,
     /// Maildir root, for `kind = "maildir"`.
     pub path: String,
+    /// For `kind = "lmtp"`: `unix:/path/to/socket` or `127.0.0.1:PORT`.
+    pub listen: String,
     /// Larger messages go to the failed folder without being loaded whole.
     pub max_message_bytes: u64,
     /// At most this many messages are taken per round.
@@ -110,9 +117,11 @@ impl Default for InboxConfig {
             folder: "INBOX".into(),
             processed_folder: "Processed".into(),
             failed_folder: "Failed".into(),
+            spam_folder: "Spam".into(),
             idle: true,
             poll_seconds: 60,
             path: "mail/inbox".into(),
+            listen: String::new(),
             max_message_bytes: 10 * 1024 * 1024,
             batch_size: 50,
             lease_seconds: 30,

@@ -31,6 +31,10 @@ pub enum InboxError {
     /// The message is no longer in the inbox folder (moved by someone else).
     #[error("message {0} is gone from the inbox")]
     Gone(String),
+    /// The folder a message should move to could not be created; the
+    /// message stays in the inbox (its ledger row keeps it from repeating).
+    #[error("IMAP folder {0:?} is unavailable")]
+    FolderUnavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The handler failed in a way that retrying later can fix (e.g. the
@@ -50,7 +54,11 @@ impl InboxError {
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::InvalidInput
             ),
             Self::Store(e) => e.is_transient(),
-            Self::Login(_) | Self::Tls(_) | Self::Config(_) | Self::Gone(_) => false,
+            Self::Login(_)
+            | Self::Tls(_)
+            | Self::Config(_)
+            | Self::Gone(_)
+            | Self::FolderUnavailable(_) => false,
         }
     }
 

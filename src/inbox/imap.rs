@@ -5,7 +5,7 @@
 //! async-imap has no timeouts of its own, so every network step here runs
 //! under [`step`]; see `imap_idle.rs` for why IDLE is driven by hand.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use futures_util::TryStreamExt;
 use tracing::{debug, info, warn};
 
 use super::error::{InboxError, Result};
+use super::imap_folders::{self, FolderProblem, Namespaces};
 use super::imap_stream::{self, ImapStream, step};
 use super::{Folder, MessageKey, Pending, Shutdown};
 use crate::config::{AuthMethod, InboxConfig};
@@ -62,6 +63,10 @@ pub struct ImapInbox {
     /// The lowest UID the next batch looks at; 1 after every (re)select.
     scan_from: u32,
     pub(super) backoff: Duration,
+    /// The server's namespaces, learnt at every connect.
+    pub(super) namespaces: Namespaces,
+    /// Folders the server refused to create, with its answer.
+    pub(super) unavailable: HashMap<Folder, FolderProblem>,
     extra_ca: Option<PathBuf>,
     /// Access tokens, for `auth = "xoauth2"`.
     tokens: Option<crate::oauth2::TokenSource>,
@@ -90,15 +95,11 @@ impl ImapInbox {
             caps: Caps::default(),
             scan_from: 1,
             backoff,
+            namespaces: Namespaces::default(),
+            unavailable: HashMap::new(),
             extra_ca: imap_stream::extra_ca_from_env(),
             tokens: None,
         })
-    }
-
-    /// Where XOAUTH2 tokens come from (`auth = "xoauth2"`).
-    pub fn with_tokens(mut self, tokens: crate::oauth2::TokenSource) -> Self {
-        self.tokens = Some(tokens);
-        self
     }
 
     /// Also trusts the CA certificates in this PEM file (tests, private CAs).
@@ -115,6 +116,12 @@ impl ImapInbox {
         self.config.max_message_bytes
     }
 
+    /// Where XOAUTH2 tokens come from (`auth = "xoauth2"`).
+    pub fn with_tokens(mut self, tokens: crate::oauth2::TokenSource) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
     pub fn is_connected(&self) -> bool {
         self.session.is_some()
     }
@@ -123,48 +130,20 @@ impl ImapInbox {
         self.scan_from = 1;
     }
 
-    /// One attempt: connect, log in, learn capabilities, select the folder.
-    async fn connect_once(&mut self) -> Result<()> {
+    /// Connects and logs in: the one place that knows how we authenticate.
+    async fn login(&self) -> Result<Session<ImapStream>> {
         let t = self.timeouts.command;
         let c = &self.config;
         let client =
             imap_stream::connect(&c.host, c.port, c.tls, self.extra_ca.as_deref(), t).await?;
-        let mut session = self.login(client).await?;
-        let caps = step("CAPABILITY", t, session.capabilities()).await?;
-        self.caps = Caps {
-            idle: caps.has_str("IDLE"),
-            mv: caps.has_str("MOVE"),
-            uidplus: caps.has_str("UIDPLUS"),
-        };
-        let mailbox = step("SELECT", t, session.select(&c.folder)).await?;
-        let validity = mailbox.uid_validity.ok_or_else(|| InboxError::Server {
-            what: "SELECT",
-            detail: "no UIDVALIDITY in the answer".into(),
-        })?;
-        if self.uidvalidity != 0 && self.uidvalidity != validity {
-            warn!(
-                old = self.uidvalidity,
-                new = validity,
-                "UIDVALIDITY changed; rescanning the folder"
-            );
-        }
-        if self.uidvalidity != 0 {
-            crate::observe::imap_reconnected();
-        }
-        self.uidvalidity = validity;
-        self.scan_from = 1;
-        self.session = Some(session);
-        info!(
-            uidvalidity = validity,
-            idle = self.caps.idle,
-            r#move = self.caps.mv,
-            "IMAP inbox connected"
-        );
-        Ok(())
+        self.authenticate(client).await
     }
 
     /// Logs in with the password, or with XOAUTH2 for `auth = "xoauth2"`.
-    async fn login(&self, client: async_imap::Client<ImapStream>) -> Result<Session<ImapStream>> {
+    async fn authenticate(
+        &self,
+        client: async_imap::Client<ImapStream>,
+    ) -> Result<Session<ImapStream>> {
         let t = self.timeouts.command;
         let c = &self.config;
         let timed_out = || InboxError::Timeout {
@@ -206,8 +185,53 @@ impl ImapInbox {
         }
     }
 
+    /// One attempt: connect, log in, learn capabilities and namespaces,
+    /// select the folder.
+    async fn connect_once(&mut self) -> Result<()> {
+        let t = self.timeouts.command;
+        let mut session = self.login().await?;
+        let caps = step("CAPABILITY", t, session.capabilities()).await?;
+        self.caps = Caps {
+            idle: caps.has_str("IDLE"),
+            mv: caps.has_str("MOVE"),
+            uidplus: caps.has_str("UIDPLUS"),
+        };
+        self.namespaces =
+            imap_folders::discover(&mut session, caps.has_str("NAMESPACE"), t).await?;
+        let mailbox = step("SELECT", t, session.select(&self.config.folder)).await?;
+        let validity = mailbox.uid_validity.ok_or_else(|| InboxError::Server {
+            what: "SELECT",
+            detail: "no UIDVALIDITY in the answer".into(),
+        })?;
+        self.note_validity(validity);
+        self.session = Some(session);
+        info!(
+            uidvalidity = validity,
+            idle = self.caps.idle,
+            r#move = self.caps.mv,
+            namespace = %self.namespaces.personal.prefix,
+            "IMAP inbox connected"
+        );
+        Ok(())
+    }
+
+    fn note_validity(&mut self, validity: u32) {
+        if self.uidvalidity != 0 && self.uidvalidity != validity {
+            warn!(
+                old = self.uidvalidity,
+                new = validity,
+                "UIDVALIDITY changed; rescanning the folder"
+            );
+        }
+        if self.uidvalidity != 0 {
+            crate::observe::imap_reconnected();
+        }
+        self.uidvalidity = validity;
+        self.scan_from = 1;
+    }
+
     /// Connects when not connected (one attempt, no waiting).
-    async fn session(&mut self) -> Result<&mut Session<ImapStream>> {
+    pub(super) async fn session(&mut self) -> Result<&mut Session<ImapStream>> {
         if self.session.is_none() {
             self.connect_once().await?;
         }
@@ -259,31 +283,11 @@ impl ImapInbox {
         }
     }
 
-    pub async fn ensure_folders(&mut self) -> Result<()> {
+    /// Creates the folders where missing; those the server refuses come
+    /// back as problems (mail for them stays in the inbox), not as an error.
+    pub async fn ensure_folders(&mut self) -> Result<Vec<FolderProblem>> {
         let r = self.ensure_folders_inner().await;
         self.fail(r)
-    }
-
-    async fn ensure_folders_inner(&mut self) -> Result<()> {
-        let t = self.timeouts.command;
-        let wanted = [
-            self.config.processed_folder.clone(),
-            self.config.failed_folder.clone(),
-        ];
-        let session = self.session().await?;
-        let names: Vec<String> = step("LIST", t, async {
-            let list = session.list(Some(""), Some("*")).await?;
-            let names: Vec<_> = list.try_collect().await?;
-            Ok::<_, async_imap::error::Error>(names.iter().map(|n| n.name().to_string()).collect())
-        })
-        .await?;
-        for folder in wanted {
-            if !names.contains(&folder) {
-                info!(folder = %folder, "creating IMAP folder");
-                step("CREATE", t, session.create(&folder)).await?;
-            }
-        }
-        Ok(())
     }
 
     pub async fn fetch_batch(&mut self, max: usize) -> Result<Vec<Pending>> {
@@ -359,64 +363,83 @@ impl ImapInbox {
             .map_err(|_| InboxError::Gone(format!("{key} (not an IMAP UID)")))
     }
 
-    pub async fn fetch_raw(&mut self, key: &MessageKey) -> Result<Vec<u8>> {
-        let r = self.fetch_raw_inner(key).await;
+    pub async fn fetch_raw_many(
+        &mut self,
+        keys: &[MessageKey],
+    ) -> Result<HashMap<String, Vec<u8>>> {
+        let r = self.fetch_raw_many_inner(keys).await;
         self.fail(r)
     }
 
-    async fn fetch_raw_inner(&mut self, key: &MessageKey) -> Result<Vec<u8>> {
-        let uid = self.uid_of(key)?;
+    /// One UID FETCH for all the bodies (the server streams them back to
+    /// back); the deadline grows with the size limit per message.
+    async fn fetch_raw_many_inner(
+        &mut self,
+        keys: &[MessageKey],
+    ) -> Result<HashMap<String, Vec<u8>>> {
+        let uids = keys
+            .iter()
+            .map(|k| self.uid_of(k))
+            .collect::<Result<Vec<u32>>>()?;
+        let Some(set) = uid_set(&uids) else {
+            return Ok(HashMap::new());
+        };
         let mib = u32::try_from(self.config.max_message_bytes >> 20).unwrap_or(u32::MAX);
-        let t = self.timeouts.command + self.timeouts.per_mib * mib;
+        let count = u32::try_from(uids.len()).unwrap_or(u32::MAX);
+        let t = self.timeouts.command + self.timeouts.per_mib * mib.saturating_mul(count).min(1024);
         let session = self.session().await?;
-        let body = step("UID FETCH body", t, async {
-            let stream = session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
-                .await?;
+        step("UID FETCH bodies", t, async {
+            let stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
             let fetches: Vec<_> = stream.try_collect().await?;
             Ok::<_, async_imap::error::Error>(
                 fetches
                     .iter()
-                    .find(|f| f.uid == Some(uid))
-                    .and_then(|f| f.body())
-                    .map(<[u8]>::to_vec),
+                    .filter_map(|f| Some((f.uid?, f.body()?)))
+                    .filter(|(uid, _)| uids.contains(uid))
+                    .map(|(uid, body)| (uid.to_string(), body.to_vec()))
+                    .collect(),
             )
         })
-        .await?;
-        body.ok_or_else(|| InboxError::Gone(key.to_string()))
+        .await
     }
 
-    pub async fn finish(&mut self, key: &MessageKey, folder: Folder) -> Result<()> {
-        let r = self.finish_inner(key, folder).await;
+    pub async fn finish_many(&mut self, keys: &[MessageKey], folder: Folder) -> Result<()> {
+        let r = self.finish_many_inner(keys, folder).await;
         self.fail(r)
     }
 
-    async fn finish_inner(&mut self, key: &MessageKey, folder: Folder) -> Result<()> {
-        let uid = self.uid_of(key)?.to_string();
-        let target = match folder {
-            Folder::Processed => self.config.processed_folder.clone(),
-            Folder::Failed => self.config.failed_folder.clone(),
+    async fn finish_many_inner(&mut self, keys: &[MessageKey], folder: Folder) -> Result<()> {
+        if let Some(p) = self.unavailable(folder) {
+            return Err(InboxError::FolderUnavailable(p.folder.clone()));
+        }
+        let uids = keys
+            .iter()
+            .map(|k| self.uid_of(k))
+            .collect::<Result<Vec<u32>>>()?;
+        let Some(set) = uid_set(&uids) else {
+            return Ok(());
         };
+        let target = self.folder_name(folder);
         let t = self.timeouts.command;
         let caps = self.caps;
         let session = self.session().await?;
         if caps.mv {
-            return step("UID MOVE", t, session.uid_mv(&uid, &target)).await;
+            return step("UID MOVE", t, session.uid_mv(&set, &target)).await;
         }
-        step("UID COPY", t, session.uid_copy(&uid, &target)).await?;
+        step("UID COPY", t, session.uid_copy(&set, &target)).await?;
         step("UID STORE", t, async {
-            let s = session.uid_store(&uid, "+FLAGS.SILENT (\\Deleted)").await?;
+            let s = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
             s.try_collect::<Vec<_>>().await.map(drop)
         })
         .await?;
         if caps.uidplus {
             step("UID EXPUNGE", t, async {
-                let s = session.uid_expunge(&uid).await?;
+                let s = session.uid_expunge(&set).await?;
                 s.try_collect::<Vec<_>>().await.map(drop)
             })
             .await?;
         }
-        // Without UIDPLUS the copy stays flagged \Deleted in the folder: a plain
+        // Without UIDPLUS the copies stay flagged \Deleted in the folder: a plain
         // EXPUNGE could remove other clients' messages, so we never send one.
         Ok(())
     }
@@ -426,5 +449,41 @@ impl ImapInbox {
         if let Some(mut s) = self.session.take() {
             let _ = tokio::time::timeout(self.timeouts.command, s.logout()).await;
         }
+    }
+}
+
+/// `1,2,3,7` → `1:3,7`; None when empty.
+fn uid_set(uids: &[u32]) -> Option<String> {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uid_set;
+
+    #[test]
+    fn uid_sets_compress_runs() {
+        assert_eq!(uid_set(&[]), None);
+        assert_eq!(uid_set(&[5]).as_deref(), Some("5"));
+        assert_eq!(uid_set(&[3, 1, 2, 7, 9, 8, 2]).as_deref(), Some("1:3,7:9"));
     }
 }

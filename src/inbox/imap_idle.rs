@@ -4,7 +4,9 @@
 //! and restarts its timer on every server keepalive, so it never re-issues
 //! IDLE by itself. Here the stream is read directly: end of stream or an error
 //! drops the connection (the next round reconnects), and IDLE is ended and
-//! re-issued by our own deadline, well before the 29 minutes servers allow.
+//! re-issued by our own deadline: after `poll_seconds` at most (the runner's
+//! next UID SEARCH is the cheap check a server that does not push needs), and
+//! well before the 29 minutes servers allow.
 
 use std::time::Duration;
 
@@ -75,7 +77,10 @@ impl ImapInbox {
             .ok_or_else(|| InboxError::Connection("not connected".into()))?;
         let mut handle = session.idle();
         step("IDLE", t, handle.init()).await?;
-        let deadline = Instant::now() + self.timeouts.idle_reissue;
+        // Never longer than poll_seconds in one IDLE: a server that does not
+        // push (Cyrus without idled) is then checked by the next UID SEARCH.
+        let poll = Duration::from_secs(self.config.poll_seconds.max(1));
+        let deadline = Instant::now() + self.timeouts.idle_reissue.min(poll);
         let wake = loop {
             tokio::select! {
                 _ = shutdown.wait() => break Wake::Shutdown,

@@ -10,9 +10,11 @@
 pub mod error;
 mod handler;
 mod imap;
+mod imap_folders;
 mod imap_idle;
 mod imap_stream;
 mod lease;
+mod lmtp;
 mod maildir;
 mod runner;
 
@@ -23,7 +25,9 @@ pub use handler::{
     AfterCommitHook, BoxError, HandleError, Handled, InboundMail, MessageHandler, RunOptions,
 };
 pub use imap::{ImapInbox, ImapTimeouts};
+pub use imap_folders::{FolderProblem, Namespace, Namespaces, parse_namespace};
 pub use lease::InboxLease;
+pub use lmtp::{LmtpIntake, LmtpListen};
 pub use maildir::MaildirInbox;
 pub use runner::{RoundSummary, run_inbox, run_round};
 
@@ -56,10 +60,11 @@ pub struct Pending {
 }
 
 /// Where a handled message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Folder {
     Processed,
     Failed,
+    Spam,
 }
 
 /// The inbox the daemon reads, as configured.
@@ -67,6 +72,8 @@ pub enum Folder {
 pub enum Inbox {
     Imap(Box<ImapInbox>),
     Maildir(MaildirInbox),
+    /// Not read: an MTA delivers to it (see `lmtp.rs`).
+    Lmtp(Box<LmtpIntake>),
 }
 
 impl Inbox {
@@ -74,6 +81,16 @@ impl Inbox {
         match config.kind {
             InboxKind::Imap => Ok(Self::Imap(Box::new(ImapInbox::new(config.clone())?))),
             InboxKind::Maildir => Ok(Self::Maildir(MaildirInbox::new(config)?)),
+            InboxKind::Lmtp => Ok(Self::Lmtp(Box::new(LmtpIntake::new(config)?))),
+        }
+    }
+
+    /// Names the circle's address, which the LMTP intake accepts mail for
+    /// (with any `+TOKEN`); the readers take whatever is in their folder.
+    pub fn for_circle(self, address: &str) -> Self {
+        match self {
+            Self::Lmtp(l) => Self::Lmtp(Box::new(l.for_address(address))),
+            other => other,
         }
     }
 
@@ -90,6 +107,7 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.mailbox_id(),
             Self::Maildir(m) => m.mailbox_id(),
+            Self::Lmtp(l) => l.mailbox_id(),
         }
     }
 
@@ -97,14 +115,17 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.max_message_bytes(),
             Self::Maildir(m) => m.max_message_bytes(),
+            Self::Lmtp(l) => l.max_message_bytes(),
         }
     }
 
-    /// Creates the processed and failed folders where missing.
-    pub async fn ensure_folders(&mut self) -> Result<()> {
+    /// Creates the processed, failed and spam folders where missing. The
+    /// ones the server refuses are returned: mail for them stays put.
+    pub async fn ensure_folders(&mut self) -> Result<Vec<FolderProblem>> {
         match self {
             Self::Imap(i) => i.ensure_folders().await,
-            Self::Maildir(m) => m.ensure_folders(),
+            Self::Maildir(m) => m.ensure_folders().map(|()| Vec::new()),
+            Self::Lmtp(_) => Ok(Vec::new()),
         }
     }
 
@@ -114,22 +135,41 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.fetch_batch(max).await,
             Self::Maildir(m) => m.fetch_batch(max),
+            Self::Lmtp(_) => Ok(Vec::new()),
         }
     }
 
-    /// The whole message. Only called for messages within the size limit.
-    pub async fn fetch_raw(&mut self, key: &MessageKey) -> Result<Vec<u8>> {
+    /// The whole messages, by UID (one command for all on IMAP). Only called
+    /// for messages within the size limit; a message gone is left out.
+    pub async fn fetch_raw_many(
+        &mut self,
+        keys: &[MessageKey],
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>> {
         match self {
-            Self::Imap(i) => i.fetch_raw(key).await,
-            Self::Maildir(m) => m.fetch_raw(key),
+            Self::Imap(i) => i.fetch_raw_many(keys).await,
+            Self::Maildir(m) => Ok(keys
+                .iter()
+                .filter_map(|k| m.fetch_raw(k).ok().map(|raw| (k.uid.clone(), raw)))
+                .collect()),
+            Self::Lmtp(_) => Ok(std::collections::HashMap::new()),
         }
     }
 
-    /// Moves the message out of the inbox folder into `folder`.
-    pub async fn finish(&mut self, key: &MessageKey, folder: Folder) -> Result<()> {
+    /// Moves the messages out of the inbox folder into `folder` (one
+    /// UID MOVE of the set on IMAP).
+    pub async fn finish_many(&mut self, keys: &[MessageKey], folder: Folder) -> Result<()> {
         match self {
-            Self::Imap(i) => i.finish(key, folder).await,
-            Self::Maildir(m) => m.finish(key, folder),
+            Self::Imap(i) => i.finish_many(keys, folder).await,
+            Self::Maildir(m) => {
+                for key in keys {
+                    match m.finish(key, folder) {
+                        Ok(()) | Err(InboxError::Gone(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+            Self::Lmtp(_) => Ok(()),
         }
     }
 
@@ -139,6 +179,10 @@ impl Inbox {
         match self {
             Self::Imap(i) => i.wait_for_new(shutdown).await,
             Self::Maildir(m) => m.wait_for_new(shutdown).await,
+            Self::Lmtp(_) => {
+                shutdown.wait().await;
+                Ok(())
+            }
         }
     }
 
@@ -147,7 +191,7 @@ impl Inbox {
     pub fn rescan(&mut self) {
         match self {
             Self::Imap(i) => i.rescan(),
-            Self::Maildir(_) => {}
+            Self::Maildir(_) | Self::Lmtp(_) => {}
         }
     }
 
@@ -156,7 +200,7 @@ impl Inbox {
     pub async fn wait_after_error(&mut self, shutdown: &mut Shutdown, pause: std::time::Duration) {
         match self {
             Self::Imap(i) => i.wait_after_error(shutdown, pause).await,
-            Self::Maildir(_) => {
+            Self::Maildir(_) | Self::Lmtp(_) => {
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
                     _ = shutdown.wait() => {}

@@ -7,13 +7,16 @@
 //! A crash before the commit leaves no trace and the message in the inbox; a
 //! crash after it leaves a ledger row that turns the next sighting into a move.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+use sqlx::{Any, Transaction};
 
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::error::{InboxError, Result};
-use super::handler::{AfterCommitHook, InboundMail, MessageHandler, RunOptions};
-use super::{Folder, Inbox, MessageKey, Pending, Shutdown};
+use super::handler::{AfterCommitHook, Handled, InboundMail, MessageHandler, RunOptions};
+use super::{Folder, FolderProblem, Inbox, MessageKey, Pending, Shutdown};
 use crate::store::ledger::{
     self, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED,
 };
@@ -47,12 +50,16 @@ pub async fn run_inbox<H: MessageHandler>(
     mut shutdown: Shutdown,
 ) {
     let (batch_size, hook) = (options.batch_size.max(1), options.after_commit.as_ref());
+    if let Inbox::Lmtp(intake) = inbox {
+        return serve_lmtp(intake, store, handler, hook, shutdown).await;
+    }
     let mut folders_ready = false;
+    let mut reported = HashSet::new();
     let mut errors: u32 = 0;
     while !shutdown.is_triggered() {
         let round = async {
             if !folders_ready {
-                inbox.ensure_folders().await?;
+                report_folder_problems(inbox.ensure_folders().await?, &mut reported);
                 folders_ready = true;
             }
             run_round(inbox, store, handler, batch_size, hook, &shutdown).await
@@ -86,7 +93,59 @@ pub async fn run_inbox<H: MessageHandler>(
     info!("inbox reader stopped");
 }
 
-/// One batch: list up to `batch_size` messages and take each through the ledger.
+/// Serves LMTP until shutdown; a listener that cannot start (the address in
+/// use, a directory missing) is retried with a capped backoff.
+async fn serve_lmtp<H: MessageHandler>(
+    intake: &super::LmtpIntake,
+    store: &Store,
+    handler: &H,
+    hook: Option<&AfterCommitHook>,
+    mut shutdown: Shutdown,
+) {
+    let mut pause = Duration::from_secs(1);
+    while !shutdown.is_triggered() {
+        match super::lmtp::serve(intake, store, handler, hook, &shutdown).await {
+            Ok(()) => break,
+            Err(e) => {
+                error!(error = %e, retry_in = ?pause, "LMTP intake cannot listen; will keep trying");
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = shutdown.wait() => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    info!("inbox reader stopped");
+}
+
+/// Says once per folder that the server would not create it (and how to fix
+/// that); reading goes on, and mail for that folder stays in the inbox.
+fn report_folder_problems(problems: Vec<FolderProblem>, reported: &mut HashSet<String>) {
+    for p in problems {
+        if reported.insert(p.folder.clone()) {
+            error!(folder = %p.folder, answer = %p.answer, setting = p.setting, "{p}");
+        }
+    }
+}
+
+/// One round's shared state: where bodies and pending moves are kept.
+struct Round<'a, H> {
+    inbox: &'a mut Inbox,
+    store: &'a Store,
+    handler: &'a H,
+    hook: Option<&'a AfterCommitHook>,
+    /// Bodies fetched ahead, by UID, for the messages still to be handled.
+    bodies: HashMap<String, Vec<u8>>,
+    /// Committed messages waiting to be moved out of the inbox.
+    moves: Vec<(MessageKey, i64, Folder)>,
+}
+
+/// At most this many bytes of bodies are fetched in one UID FETCH.
+const PREFETCH_BYTES: u64 = 16 << 20;
+
+/// One batch: list up to `batch_size` messages, take each through the
+/// ledger (one transaction per message), then move them in one go per folder.
 pub async fn run_round<H: MessageHandler>(
     inbox: &mut Inbox,
     store: &Store,
@@ -101,23 +160,352 @@ pub async fn run_round<H: MessageHandler>(
         ..RoundSummary::default()
     };
     note_uidvalidity(store, &batch).await?;
-    for pending in &batch {
-        if shutdown.is_triggered() {
-            break; // the message in hand was finished; leave the rest
+    let mut round = Round {
+        inbox,
+        store,
+        handler,
+        hook,
+        bodies: HashMap::new(),
+        moves: Vec::new(),
+    };
+    let handled = round.handle_all(&batch, &mut summary, shutdown).await;
+    // Committed messages are moved even when a later one failed.
+    let moved = round.flush_moves().await;
+    handled.and(moved).map(|()| summary)
+}
+
+impl<H: MessageHandler> Round<'_, H> {
+    async fn handle_all(
+        &mut self,
+        batch: &[Pending],
+        summary: &mut RoundSummary,
+        shutdown: &Shutdown,
+    ) -> Result<()> {
+        for (idx, pending) in batch.iter().enumerate() {
+            if shutdown.is_triggered() {
+                break; // the message in hand was finished; leave the rest
+            }
+            let key = &pending.key;
+            let span = info_span!("inbound", uidvalidity = key.uidvalidity, uid = %key.uid);
+            let step = self.process_one(batch, idx).instrument(span).await?;
+            match step {
+                Step::Handled => summary.handled += 1,
+                Step::Failed => summary.failed += 1,
+                Step::Duplicate => summary.duplicates += 1,
+                Step::MovedOnly => summary.moved_only += 1,
+            }
         }
-        let span =
-            info_span!("inbound", uidvalidity = pending.key.uidvalidity, uid = %pending.key.uid);
-        let step = process_one(inbox, store, handler, hook, pending)
-            .instrument(span)
-            .await?;
-        match step {
-            Step::Handled => summary.handled += 1,
-            Step::Failed => summary.failed += 1,
-            Step::Duplicate => summary.duplicates += 1,
-            Step::MovedOnly => summary.moved_only += 1,
+        Ok(())
+    }
+
+    async fn process_one(&mut self, batch: &[Pending], idx: usize) -> Result<Step> {
+        let pending = &batch[idx];
+        if self.queue_if_recorded(&pending.key).await? {
+            return Ok(Step::MovedOnly);
+        }
+        let raw = match self.load(batch, idx).await? {
+            Ok(raw) => raw,
+            Err(reason) => {
+                let headers = LedgerHeaders::default();
+                return self.record_failure(pending, &headers, None, &reason).await;
+            }
+        };
+        let headers = parse_headers(&raw);
+        if let Some(first_id) = earlier_copy(self.store, &headers).await? {
+            return self
+                .record_duplicate(pending, &headers, &raw, first_id)
+                .await;
+        }
+        self.handle_new(pending, &headers, &raw).await
+    }
+
+    /// When the ledger already has the message (a crash between commit and
+    /// move), only queues its move.
+    async fn queue_if_recorded(&mut self, key: &MessageKey) -> Result<bool> {
+        let Some(entry) = self.store.ledger_lookup(key_of(key)).await? else {
+            return Ok(false);
+        };
+        info!(inbound_id = entry.id, "already in the ledger: moving only");
+        self.moves
+            .push((key.clone(), entry.id, folder_for(entry.failed())));
+        Ok(true)
+    }
+
+    /// The message's bytes, or why it is not read: the server's size first
+    /// (nothing fetched), then the bytes actually read.
+    async fn load(
+        &mut self,
+        batch: &[Pending],
+        idx: usize,
+    ) -> Result<std::result::Result<Vec<u8>, String>> {
+        let (pending, max) = (&batch[idx], self.inbox.max_message_bytes());
+        let too_big =
+            |size: u64| format!("message of {size} bytes exceeds max_message_bytes ({max})");
+        if pending.size > max {
+            return Ok(Err(too_big(pending.size)));
+        }
+        if !self.bodies.contains_key(&pending.key.uid) {
+            self.prefetch(batch, idx, max).await?;
+        }
+        let raw = self
+            .bodies
+            .remove(&pending.key.uid)
+            .ok_or_else(|| InboxError::Gone(pending.key.to_string()))?;
+        let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+        Ok(if size > max {
+            Err(too_big(size))
+        } else {
+            Ok(raw)
+        })
+    }
+
+    /// Fetches the bodies of the next messages within the size limit, from
+    /// `idx` on, in one command of at most [`PREFETCH_BYTES`].
+    async fn prefetch(&mut self, batch: &[Pending], idx: usize, max: u64) -> Result<()> {
+        let mut keys = Vec::new();
+        let mut bytes = 0u64;
+        for p in batch[idx..].iter().filter(|p| p.size <= max) {
+            if !keys.is_empty() && bytes + p.size > PREFETCH_BYTES {
+                break;
+            }
+            bytes += p.size;
+            keys.push(p.key.clone());
+        }
+        let bodies = self.inbox.fetch_raw_many(&keys).await?;
+        self.bodies.extend(bodies);
+        Ok(())
+    }
+
+    /// Claims the key, lets the handler write the effects in the same
+    /// transaction, commits, and queues the move.
+    async fn handle_new(
+        &mut self,
+        pending: &Pending,
+        headers: &LedgerHeaders,
+        raw: &[u8],
+    ) -> Result<Step> {
+        let key = &pending.key;
+        match commit_new(self.store, self.handler, self.hook, key, headers, raw).await? {
+            NewOutcome::Committed { id, failed } => {
+                self.moves.push((key.clone(), id, folder_for(failed)));
+                Ok(if failed { Step::Failed } else { Step::Handled })
+            }
+            // Another reader recorded it meanwhile: its outcome decides the move.
+            NewOutcome::AlreadyRecorded => match self.queue_if_recorded(key).await? {
+                true => Ok(Step::MovedOnly),
+                false => Err(StoreError::Corrupt(format!("ledger row for {key} vanished")).into()),
+            },
+            NewOutcome::Refused(reason) => {
+                self.record_failure(pending, headers, Some(raw), &reason)
+                    .await
+            }
         }
     }
-    Ok(summary)
+
+    async fn record_failure(
+        &mut self,
+        pending: &Pending,
+        headers: &LedgerHeaders,
+        raw: Option<&[u8]>,
+        reason: &str,
+    ) -> Result<Step> {
+        warn!(%reason, size = pending.size, "message cannot be handled: moving to Failed");
+        let kind = if raw.is_some() { "error" } else { "unreadable" };
+        let row = NewLedgerRow {
+            key: key_of(&pending.key),
+            headers: headers.clone(),
+            kind,
+            outcome: OUTCOME_FAILED,
+            error: Some(reason),
+            size_bytes: pending.size,
+            raw,
+        };
+        self.finish_recorded(pending, &row, Step::Failed).await
+    }
+
+    async fn record_duplicate(
+        &mut self,
+        pending: &Pending,
+        headers: &LedgerHeaders,
+        raw: &[u8],
+        first_id: i64,
+    ) -> Result<Step> {
+        info!(
+            first_inbound_id = first_id,
+            "same Message-ID seen before: not handled again"
+        );
+        let reason = format!("duplicate of inbound message {first_id}");
+        let row = NewLedgerRow {
+            key: key_of(&pending.key),
+            headers: headers.clone(),
+            kind: "duplicate",
+            outcome: OUTCOME_PROCESSED,
+            error: Some(&reason),
+            size_bytes: pending.size,
+            raw: Some(raw),
+        };
+        self.finish_recorded(pending, &row, Step::Duplicate).await
+    }
+
+    /// Writes a complete ledger row (unless one appeared meanwhile), then
+    /// queues the move where the row that won says.
+    async fn finish_recorded(
+        &mut self,
+        pending: &Pending,
+        row: &NewLedgerRow<'_>,
+        step: Step,
+    ) -> Result<Step> {
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        ledger::record(&mut conn, row).await?;
+        drop(conn);
+        match self.queue_if_recorded(&pending.key).await? {
+            true => Ok(step),
+            false => {
+                Err(StoreError::Corrupt(format!("ledger row for {} vanished", pending.key)).into())
+            }
+        }
+    }
+
+    /// Moves the committed messages, one command per folder, and marks them
+    /// moved. A folder the server would not create leaves its messages in
+    /// the inbox, recorded: the next sighting only tries the move again.
+    async fn flush_moves(&mut self) -> Result<()> {
+        let moves = std::mem::take(&mut self.moves);
+        for folder in [Folder::Processed, Folder::Failed, Folder::Spam] {
+            let (keys, ids): (Vec<MessageKey>, Vec<i64>) = moves
+                .iter()
+                .filter(|(_, _, f)| *f == folder)
+                .map(|(k, id, _)| (k.clone(), *id))
+                .unzip();
+            if keys.is_empty() {
+                continue;
+            }
+            match self.inbox.finish_many(&keys, folder).await {
+                Ok(()) => {}
+                Err(InboxError::Gone(what)) => {
+                    // Someone else moved it (another reader); the ledger is what counts.
+                    warn!(%what, "message already gone from the inbox");
+                }
+                Err(InboxError::FolderUnavailable(name)) => {
+                    debug!(folder = %name, count = keys.len(), "folder unavailable: left in the inbox");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            for id in ids {
+                self.store.ledger_mark_moved(id).await?;
+            }
+            debug!(?folder, count = keys.len(), "moved");
+        }
+        Ok(())
+    }
+}
+
+/// What became of a message new to the ledger.
+pub(super) enum NewOutcome {
+    /// Its effects and ledger row are committed (`failed`: handled with a failure).
+    Committed { id: i64, failed: bool },
+    /// Someone else recorded the same key first: nothing done here.
+    AlreadyRecorded,
+    /// The handler refused it for good; nothing committed, record it as failed.
+    Refused(String),
+}
+
+/// Claims the key in the ledger and lets the handler write the message's
+/// effects in the same transaction, then commits: the one transaction per
+/// message that both the IMAP/Maildir reader and the LMTP intake use.
+pub(super) async fn commit_new<H: MessageHandler>(
+    store: &Store,
+    handler: &H,
+    hook: Option<&AfterCommitHook>,
+    key: &MessageKey,
+    headers: &LedgerHeaders,
+    raw: &[u8],
+) -> Result<NewOutcome> {
+    let started = std::time::Instant::now();
+    let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
+        tx.rollback().await.map_err(StoreError::from)?;
+        return Ok(NewOutcome::AlreadyRecorded);
+    };
+    let mail = InboundMail {
+        inbound_id: id,
+        key,
+        message_id: headers.message_id.as_deref(),
+        raw,
+    };
+    match handler.handle(&mut tx, &mail).await {
+        Ok(handled) => {
+            let failed = handled.failure.is_some();
+            commit_handled(tx, key, id, &handled, hook, started).await?;
+            Ok(NewOutcome::Committed { id, failed })
+        }
+        Err(e) => {
+            tx.rollback().await.map_err(StoreError::from)?;
+            if e.is_transient() {
+                Err(InboxError::HandlerTransient(e.to_string()))
+            } else {
+                Ok(NewOutcome::Refused(e.to_string()))
+            }
+        }
+    }
+}
+
+async fn commit_handled(
+    mut tx: Transaction<'static, Any>,
+    key: &MessageKey,
+    id: i64,
+    handled: &Handled,
+    hook: Option<&AfterCommitHook>,
+    started: std::time::Instant,
+) -> Result<()> {
+    let failure = handled.failure.as_deref();
+    let outcome = if failure.is_some() {
+        OUTCOME_FAILED
+    } else {
+        OUTCOME_PROCESSED
+    };
+    ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    if let Some(hook) = hook {
+        hook(key);
+    }
+    if let Some(reason) = failure {
+        warn!(inbound_id = id, kind = %handled.kind, %reason, "handled with failure: moving to Failed");
+    }
+    info!(inbound_id = id, kind = %handled.kind, "handled");
+    let outcome_name = if failure.is_some() {
+        "failed"
+    } else {
+        "processed"
+    };
+    let secs = started.elapsed().as_secs_f64();
+    crate::observe::message_handled(&handled.kind, outcome_name, secs);
+    Ok(())
+}
+
+fn folder_for(failed: bool) -> Folder {
+    if failed {
+        Folder::Failed
+    } else {
+        Folder::Processed
+    }
+}
+
+/// The first ledger row with the same Message-ID, if any.
+pub(super) async fn earlier_copy(store: &Store, headers: &LedgerHeaders) -> Result<Option<i64>> {
+    let Some(message_id) = &headers.message_id else {
+        return Ok(None);
+    };
+    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+    let first = ledger::find_by_message_id(&mut conn, message_id).await?;
+    Ok(first.map(|f| f.id))
 }
 
 /// Records the folder's UIDVALIDITY and highest UID seen; a change is logged
@@ -151,7 +539,7 @@ async fn note_uidvalidity(store: &Store, batch: &[Pending]) -> Result<()> {
     Ok(())
 }
 
-fn key_of(key: &MessageKey) -> LedgerKey<'_> {
+pub(super) fn key_of(key: &MessageKey) -> LedgerKey<'_> {
     LedgerKey {
         mailbox: &key.mailbox,
         uidvalidity: key.uidvalidity,
@@ -159,217 +547,8 @@ fn key_of(key: &MessageKey) -> LedgerKey<'_> {
     }
 }
 
-async fn process_one<H: MessageHandler>(
-    inbox: &mut Inbox,
-    store: &Store,
-    handler: &H,
-    hook: Option<&AfterCommitHook>,
-    pending: &Pending,
-) -> Result<Step> {
-    let key = &pending.key;
-    let started = std::time::Instant::now();
-    if let Some(entry) = store.ledger_lookup(key_of(key)).await? {
-        info!(inbound_id = entry.id, "already in the ledger: moving only");
-        let folder = if entry.failed() {
-            Folder::Failed
-        } else {
-            Folder::Processed
-        };
-        move_and_mark(inbox, store, key, entry.id, folder).await?;
-        return Ok(Step::MovedOnly);
-    }
-    let max = inbox.max_message_bytes();
-    // The server's size first (nothing fetched), then the bytes actually read.
-    let raw = if pending.size > max {
-        None
-    } else {
-        Some(inbox.fetch_raw(key).await?)
-    };
-    let size = raw
-        .as_ref()
-        .map_or(pending.size, |r| u64::try_from(r.len()).unwrap_or(u64::MAX));
-    let Some(raw) = raw.filter(|_| size <= max) else {
-        let reason = format!("message of {size} bytes exceeds max_message_bytes ({max})");
-        return record_failure(
-            inbox,
-            store,
-            pending,
-            &LedgerHeaders::default(),
-            None,
-            &reason,
-        )
-        .await;
-    };
-    let headers = parse_headers(&raw);
-    if let Some(message_id) = &headers.message_id {
-        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
-        if let Some(first) = ledger::find_by_message_id(&mut conn, message_id).await? {
-            drop(conn);
-            return record_duplicate(inbox, store, pending, &headers, &raw, first.id).await;
-        }
-    }
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let Some(id) = ledger::claim(&mut tx, key_of(key), &headers, size, &raw).await? else {
-        // Another reader recorded it meanwhile: its outcome decides the move.
-        tx.rollback().await.map_err(StoreError::from)?;
-        return Box::pin(process_one(inbox, store, handler, hook, pending)).await;
-    };
-    let mail = InboundMail {
-        inbound_id: id,
-        key,
-        message_id: headers.message_id.as_deref(),
-        raw: &raw,
-    };
-    match handler.handle(&mut tx, &mail).await {
-        Ok(handled) => {
-            let outcome = if handled.failure.is_some() {
-                OUTCOME_FAILED
-            } else {
-                OUTCOME_PROCESSED
-            };
-            ledger::complete(
-                &mut tx,
-                id,
-                &handled.kind,
-                outcome,
-                handled.failure.as_deref(),
-            )
-            .await?;
-            tx.commit().await.map_err(StoreError::from)?;
-            if let Some(hook) = hook {
-                hook(key);
-            }
-            let folder = match &handled.failure {
-                None => Folder::Processed,
-                Some(reason) => {
-                    warn!(inbound_id = id, kind = %handled.kind, %reason, "handled with failure: moving to Failed");
-                    Folder::Failed
-                }
-            };
-            info!(inbound_id = id, kind = %handled.kind, "handled");
-            let outcome_name = if handled.failure.is_some() {
-                "failed"
-            } else {
-                "processed"
-            };
-            crate::observe::message_handled(
-                &handled.kind,
-                outcome_name,
-                started.elapsed().as_secs_f64(),
-            );
-            move_and_mark(inbox, store, key, id, folder).await?;
-            Ok(if handled.failure.is_some() {
-                Step::Failed
-            } else {
-                Step::Handled
-            })
-        }
-        Err(e) if e.is_transient() => {
-            tx.rollback().await.map_err(StoreError::from)?;
-            Err(InboxError::HandlerTransient(e.to_string()))
-        }
-        Err(e) => {
-            tx.rollback().await.map_err(StoreError::from)?;
-            record_failure(inbox, store, pending, &headers, Some(&raw), &e.to_string()).await
-        }
-    }
-}
-
-async fn record_failure(
-    inbox: &mut Inbox,
-    store: &Store,
-    pending: &Pending,
-    headers: &LedgerHeaders,
-    raw: Option<&[u8]>,
-    reason: &str,
-) -> Result<Step> {
-    warn!(%reason, size = pending.size, "message cannot be handled: moving to Failed");
-    let kind = if raw.is_some() { "error" } else { "unreadable" };
-    let row = NewLedgerRow {
-        key: key_of(&pending.key),
-        headers: headers.clone(),
-        kind,
-        outcome: OUTCOME_FAILED,
-        error: Some(reason),
-        size_bytes: pending.size,
-        raw,
-    };
-    finish_recorded(inbox, store, pending, &row, Step::Failed).await
-}
-
-async fn record_duplicate(
-    inbox: &mut Inbox,
-    store: &Store,
-    pending: &Pending,
-    headers: &LedgerHeaders,
-    raw: &[u8],
-    first_id: i64,
-) -> Result<Step> {
-    info!(
-        first_inbound_id = first_id,
-        "same Message-ID seen before: not handled again"
-    );
-    let reason = format!("duplicate of inbound message {first_id}");
-    let row = NewLedgerRow {
-        key: key_of(&pending.key),
-        headers: headers.clone(),
-        kind: "duplicate",
-        outcome: OUTCOME_PROCESSED,
-        error: Some(&reason),
-        size_bytes: pending.size,
-        raw: Some(raw),
-    };
-    finish_recorded(inbox, store, pending, &row, Step::Duplicate).await
-}
-
-/// Writes a complete ledger row (unless one appeared meanwhile), then moves
-/// the message where the row that won says.
-async fn finish_recorded(
-    inbox: &mut Inbox,
-    store: &Store,
-    pending: &Pending,
-    row: &NewLedgerRow<'_>,
-    step: Step,
-) -> Result<Step> {
-    let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
-    ledger::record(&mut conn, row).await?;
-    let entry = ledger::lookup(&mut conn, row.key).await?;
-    drop(conn);
-    let Some(entry) = entry else {
-        return Err(StoreError::Corrupt(format!("ledger row for {} vanished", pending.key)).into());
-    };
-    let folder = if entry.failed() {
-        Folder::Failed
-    } else {
-        Folder::Processed
-    };
-    move_and_mark(inbox, store, &pending.key, entry.id, folder).await?;
-    Ok(step)
-}
-
-async fn move_and_mark(
-    inbox: &mut Inbox,
-    store: &Store,
-    key: &MessageKey,
-    id: i64,
-    folder: Folder,
-) -> Result<()> {
-    match inbox.finish(key, folder).await {
-        Ok(()) => {}
-        Err(InboxError::Gone(what)) => {
-            // Someone else moved it (another reader); the ledger is what counts.
-            warn!(inbound_id = id, %what, "message already gone from the inbox");
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    }
-    store.ledger_mark_moved(id).await?;
-    debug!(inbound_id = id, ?folder, "moved");
-    Ok(())
-}
-
 /// Message-ID, From and Subject, as far as they can be read.
-fn parse_headers(raw: &[u8]) -> LedgerHeaders {
+pub(super) fn parse_headers(raw: &[u8]) -> LedgerHeaders {
     let Some(msg) = mail_parser::MessageParser::new().parse_headers(raw) else {
         return LedgerHeaders::default();
     };

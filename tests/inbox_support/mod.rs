@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_imap::Session;
+pub mod cyrus;
+
 use circle_relay::config::{DatabaseConfig, DatabaseUrl, InboxConfig, InboxKind, Tls};
 use circle_relay::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use circle_relay::store::Store;
@@ -795,4 +797,85 @@ pub async fn submit_request(from: &str, to: &str, id: &str, subject: &str) {
         ),
     )
     .await;
+}
+
+/// The LMTP-routed test domains (lmtp.circle.test, cyrus.circle.test) and the
+/// intake tests' users (deploy/mailstack/users/intake.txt) are part of the
+/// stack this tree's `deploy/mailstack/up.sh` renders; when the running stack
+/// lacks them (started from an older tree), up.sh (idempotent) adds them.
+pub fn ensure_intake_routes() {
+    // One at a time: two up.sh runs at once would write the same files.
+    static ONCE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONCE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    require_stack();
+    let transport =
+        std::fs::read_to_string(stack_dir().join("postfix/transport")).unwrap_or_default();
+    let users = std::fs::read_to_string(stack_dir().join("dovecot/users")).unwrap_or_default();
+    let ready = transport.contains("lmtp.circle.test")
+        && users.contains("lmasker1@")
+        && users.contains("cyasker2@");
+    const PROBES: [&str; 4] = [
+        "probe@lmtp.circle.test",
+        "probe@cyrus.circle.test",
+        "lmasker1@circle.test",
+        "cyasker2@circle.test",
+    ];
+    let routed = || PROBES.iter().all(|a| postfix_routes(a));
+    if !ready || !routed() {
+        let out = Command::new(script("up.sh"))
+            .output()
+            .expect("deploy/mailstack/up.sh runs");
+        assert!(
+            out.status.success(),
+            "deploy/mailstack/up.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A reload reaches Postfix's idle smtpd processes one by one, as each
+    // serves its next client: probe until several in a row take them all.
+    let (start, mut in_a_row) = (Instant::now(), 0);
+    while in_a_row < 5 {
+        in_a_row = if routed() { in_a_row + 1 } else { 0 };
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Postfix still refuses the LMTP-routed test domains after deploy/mailstack/up.sh"
+        );
+        if in_a_row == 0 {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Whether Postfix takes `address` as a recipient (RCPT only; nothing is sent).
+fn postfix_routes(address: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let Ok(stream) = std::net::TcpStream::connect(SMTP) else {
+        return false;
+    };
+    let mut r = std::io::BufReader::new(stream);
+    let reply = |r: &mut std::io::BufReader<std::net::TcpStream>| {
+        let mut last = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return last;
+            }
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+            last = line;
+        }
+    };
+    reply(&mut r);
+    let mut ok = true;
+    for (cmd, code) in [
+        ("EHLO probe\r\n".to_string(), "250"),
+        ("MAIL FROM:<>\r\n".to_string(), "250"),
+        (format!("RCPT TO:<{address}>\r\n"), "250"),
+    ] {
+        let _ = r.get_mut().write_all(cmd.as_bytes());
+        ok = ok && reply(&mut r).starts_with(code);
+    }
+    let _ = r.get_mut().write_all(b"QUIT\r\n");
+    ok
 }

@@ -1,0 +1,36 @@
+# Shared settings of the Cyrus test server scripts (sourced, not run).
+#
+# Two Cyrus IMAP 3.6 instances from Debian's packages, unpacked (never
+# installed: cyrus-imapd conflicts with the dovecot-imapd the mail stack uses)
+# into $CYRUS_DIR/root, both in the classic namespace (folders under INBOX.,
+# separator "."), users circle, cyrus (admin) and the names in users.txt,
+# password "test":
+#   push    IMAP 127.0.0.1:11043  LMTP 127.0.0.1:11024  with idled (IDLE pushes)
+#   noidle  IMAP 127.0.0.1:11044  LMTP 127.0.0.1:11025  without idled (Debian's
+#           packaged default: IDLE only notices new mail every imapidlepoll s)
+STATE="${CYRUS_DIR:-/tmp/circle-relay-cyrus}"
+ROOT="$STATE/root"
+PASSWORD=test
+CYRUS_USERS="cyrus circle $(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/users.txt" | tr '\n' ' ')"
+# instance imap-port lmtp-port idled(yes|no)
+INSTANCES="push:11043:11024:yes noidle:11044:11025:no"
+# Packages unpacked into $ROOT (the libraries Debian's base image may lack too).
+PACKAGES="cyrus-common cyrus-imapd sasl2-bin libical3 libpcre3 libxapian30 libsasl2-2 libsasl2-modules libsasl2-modules-db libjansson4 libicu72 libwrap0 libzephyr4 libclamav12 libxml2"
+
+log() { echo "cyrus: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # port open|closed what
+    local i
+    for i in $(seq 1 100); do
+        if [ "$2" = open ]; then port_open "$1" && return 0; else port_open "$1" || return 0; fi
+        sleep 0.1
+    done
+    die "$3: 127.0.0.1:$1 still not $2 after 10 s (see $STATE/*/log)"
+}
+
+libpath() {
+    echo "$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu:$ROOT/usr/lib/cyrus"
+}

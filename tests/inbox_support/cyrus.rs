@@ -1,0 +1,142 @@
+//! The Cyrus IMAP test servers of `deploy/cyrus/up.sh`: classic namespace
+//! (folders under `INBOX.`), plaintext login, password "test".
+//! `PUSH` runs idled (IDLE pushes); `NOIDLE` does not (Debian's default).
+
+use std::time::Duration;
+
+use async_imap::Session;
+use circle_relay::config::{InboxConfig, InboxKind, Tls};
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+
+pub const PUSH: u16 = 11043;
+pub const NOIDLE: u16 = 11044;
+/// Cyrus's own LMTP, which Postfix uses for the domain cyrus.circle.test.
+pub const PUSH_LMTP: u16 = 11024;
+
+/// Fails (never skips) when the Cyrus servers are not running.
+pub fn require_cyrus() {
+    for port in [PUSH, NOIDLE] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err() {
+            panic!("Cyrus IMAP 127.0.0.1:{port} is closed: run deploy/cyrus/up.sh first");
+        }
+    }
+}
+
+pub async fn login(port: u16, user: &str) -> Session<TcpStream> {
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("Cyrus connect");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting");
+    client
+        .login(user, "test")
+        .await
+        .map_err(|e| e.0)
+        .expect("Cyrus login")
+}
+
+/// Every folder of `user` (as the server names them).
+pub async fn folders(port: u16, user: &str) -> Vec<String> {
+    let mut s = login(port, user).await;
+    let names: Vec<String> = s
+        .list(Some(""), Some("*"))
+        .await
+        .expect("LIST")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("LIST")
+        .iter()
+        .map(|n| n.name().to_string())
+        .collect();
+    let _ = s.logout().await;
+    names
+}
+
+/// Empties INBOX and deletes every other folder of `user`.
+pub async fn reset(port: u16, user: &str) {
+    let mut s = login(port, user).await;
+    let mut names = folders(port, user).await;
+    names.sort_by_key(|n| std::cmp::Reverse(n.len())); // children first
+    for name in names.iter().filter(|n| *n != "INBOX") {
+        s.delete(name).await.expect("DELETE");
+    }
+    s.select("INBOX").await.expect("SELECT");
+    s.store("1:*", "+FLAGS.SILENT (\\Deleted)")
+        .await
+        .expect("STORE")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("STORE");
+    s.expunge()
+        .await
+        .expect("EXPUNGE")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("EXPUNGE");
+    let _ = s.logout().await;
+}
+
+/// Stores a message straight into `user`'s INBOX.
+pub async fn append(port: u16, user: &str, subject: &str, message_id: &str) {
+    let msg = format!(
+        "From: Requester <req@example.org>\r\nTo: <circle@cyrus.circle.test>\r\n\
+         Subject: {subject}\r\nMessage-ID: {message_id}\r\n\
+         Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello circle.\r\n"
+    );
+    let mut s = login(port, user).await;
+    s.append("INBOX", None, None, msg.as_bytes())
+        .await
+        .expect("APPEND");
+    let _ = s.logout().await;
+}
+
+/// Message-IDs (in brackets) of the messages in `folder`, sorted; empty when
+/// the folder does not exist.
+pub async fn message_ids(port: u16, user: &str, folder: &str) -> Vec<String> {
+    let mut s = login(port, user).await;
+    if s.examine(folder).await.is_err() {
+        let _ = s.logout().await;
+        return Vec::new();
+    }
+    let fetches: Vec<_> = match s.fetch("1:*", "(BODY.PEEK[HEADER])").await {
+        Ok(stream) => stream.try_collect().await.unwrap_or_default(),
+        Err(_) => Vec::new(), // an empty folder answers 1:* with an error
+    };
+    let mut ids: Vec<String> = fetches
+        .iter()
+        .filter_map(|f| {
+            let m = mail_parser::MessageParser::new().parse_headers(f.header()?)?;
+            m.message_id().map(|x| format!("<{x}>"))
+        })
+        .collect();
+    ids.sort();
+    let _ = s.logout().await;
+    ids
+}
+
+pub fn config(port: u16, user: &str) -> InboxConfig {
+    InboxConfig {
+        kind: InboxKind::Imap,
+        host: "127.0.0.1".into(),
+        port,
+        tls: Tls::None,
+        username: user.into(),
+        password: circle_relay::config::Secret::new("test"),
+        poll_seconds: 1,
+        ..InboxConfig::default()
+    }
+}
+
+pub fn inbox(config: InboxConfig) -> circle_relay::inbox::Inbox {
+    let timeouts = circle_relay::inbox::ImapTimeouts {
+        command: Duration::from_secs(10),
+        backoff_min: Duration::from_millis(200),
+        backoff_max: Duration::from_secs(2),
+        ..circle_relay::inbox::ImapTimeouts::default()
+    };
+    let inbox = circle_relay::inbox::ImapInbox::with_timeouts(config, timeouts).expect("config");
+    circle_relay::inbox::Inbox::Imap(Box::new(inbox))
+}
