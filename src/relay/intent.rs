@@ -65,7 +65,10 @@ const DECLINE: &[&str] = &[
 // Short words that also occur inside others (日程"はい"つ): only at a line's start.
 const ACCEPT_AT_START: &[&str] = &["はい", "ぜひ", "是非"];
 
+// The forward's buttons prefill 引き受ける／辞退する／質問する and Accept /
+// Decline / Ask a question; the acknowledgement's, 締め切る / Close.
 const ACCEPT: &[&str] = &[
+    "引き受ける",
     "お受けします",
     "お引き受け",
     "引き受けます",
@@ -107,9 +110,11 @@ const ACCEPT: &[&str] = &[
     "absolutely",
     "of course",
     "i accept",
+    "accept",
 ];
 
 const CLOSE: &[&str] = &[
+    "締め切る",
     "締め切り",
     "締切",
     "〆切",
@@ -223,6 +228,25 @@ mod tests {
             "いいえ",
         ] {
             assert_eq!(read_intent(t), Decline, "{t}");
+        }
+    }
+
+    #[test]
+    fn the_buttons_prefilled_words_mean_what_they_say() {
+        for (t, want) in [
+            ("引き受ける\n", Accept),
+            ("辞退する\n", Decline),
+            ("質問する\n日程はいつですか", Other),
+            ("Accept\n", Accept),
+            ("Decline\n", Decline),
+            ("Ask a question\nWhich dates?", Other),
+            ("締め切る\n", Close),
+            ("Close\n", Close),
+            ("お手伝いできます\n", Accept),
+            ("I can help\n", Accept),
+            ("I can't accept this time", Decline),
+        ] {
+            assert_eq!(read_intent(t), want, "{t}");
         }
     }
 

@@ -8,6 +8,9 @@ mod digest_mail;
 mod followup;
 mod intake;
 pub mod intent;
+pub mod layout;
+pub mod reasons;
+pub mod reflow;
 mod replies;
 pub mod templates;
 pub mod token;
@@ -163,17 +166,15 @@ impl Relay {
         if japanese { "ja" } else { "en" }
     }
 
-    /// When an answer is due, in the circle's time zone.
-    fn deadline_text(&self, _language: Option<&str>) -> String {
-        let due = self.now() + i64::from(self.relay.answer_within_hours) * 3600;
-        let tz = jiff::tz::TimeZone::get(&self.circle.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-        match jiff::Timestamp::from_second(due) {
-            Ok(ts) => ts
-                .to_zoned_datetime(tz)
-                .strftime("%Y-%m-%d %H:%M %Z")
-                .to_string(),
-            Err(_) => String::new(),
-        }
+    /// When an answer is due, as the reader reads it: a sensible hour, in
+    /// their zone when the directory has one, else the circle's, named.
+    fn deadline_text(&self, language: Option<&str>) -> String {
+        use crate::domain::human_time::{ReaderZone, deadline, sensible_deadline};
+        let now = self.now();
+        let due = now + i64::from(self.relay.answer_within_hours) * 3600;
+        let zone = ReaderZone::pick(None, &self.circle.timezone);
+        let japanese = language.is_some_and(|l| l == "ja" || l.starts_with("ja-"));
+        deadline(sensible_deadline(due, now, &zone), &zone, japanese)
     }
 
     fn reply_address(&self, token: &str) -> Result<EmailAddress, RelayError> {
@@ -189,15 +190,27 @@ impl Relay {
             unsubscribe_url => self.unsubscribe_url(),
             ..q.vars
         };
-        let texts = self.templates.render(q.kind, q.to.language, &vars)?;
+        let reply_to = q
+            .reply_token
+            .as_deref()
+            .map(|t| self.reply_address(t))
+            .transpose()?;
+        let opts = templates::MailOptions {
+            language: q.to.language.to_string(),
+            reply_address: Some(
+                reply_to
+                    .as_ref()
+                    .unwrap_or(&self.address)
+                    .as_str()
+                    .to_string(),
+            ),
+            carrier: self.relay.is_carrier(q.to.email.domain()),
+        };
+        let texts = self.templates.render_mail(q.kind, &opts, &vars)?;
         let mail = OutgoingMail {
             from: self.address.clone(),
             from_name: header_safe(&self.circle.name),
-            reply_to: q
-                .reply_token
-                .as_deref()
-                .map(|t| self.reply_address(t))
-                .transpose()?,
+            reply_to,
             to: q.to.email.clone(),
             to_name: q.to.name.clone(),
             subject: texts.subject.clone(),
