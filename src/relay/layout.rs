@@ -334,7 +334,7 @@ fn text_block(b: &Block, frame: &Frame) -> String {
                 if ja {
                     format!("{l} {v}")
                 } else {
-                    format!("{l}: {v}")
+                    format!("{v} {l}")
                 }
             })
             .collect::<Vec<_>>()
@@ -394,9 +394,11 @@ fn text_buttons(buttons: &[Button], frame: &Frame) -> String {
             format!("{}: write \"{}\" to {to}", b.label, b.word)
         });
     }
+    // Under a list item, the button's line is indented like the item's text.
+    let indent = if own.is_empty() { "  " } else { "" };
     lines
         .iter()
-        .map(|l| wrap(l, TEXT_COLUMNS, ""))
+        .map(|l| wrap(l, TEXT_COLUMNS, indent))
         .collect::<Vec<_>>()
         .join("\n")
 }

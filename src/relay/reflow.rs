@@ -79,7 +79,8 @@ fn break_after(a: char, b: char) -> bool {
     if "、。，．！？!?）」』】〉》".contains(a) {
         return !"、。，．！？!?）」』】〉》ー".contains(b);
     }
-    if "（「『【〈《".contains(b) {
+    // Before an opening bracket, except a date's weekday: 12月3日（木）.
+    if "「『【〈《".contains(b) || (b == '（' && !a.is_ascii_digit() && a != '日') {
         return true;
     }
     is_particle(a) && !is_hiragana(b) && !"ー、。".contains(b)

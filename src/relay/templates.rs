@@ -116,6 +116,12 @@ impl Templates {
         env.add_filter("state", |status: String, lang: String| {
             state_word(&status, lang == "ja")
         });
+        env.add_filter("period", |p: String, lang: String| {
+            human_period(&p, lang == "ja")
+        });
+        env.add_filter("duration", |minutes: i64, lang: String| {
+            human_duration(minutes, lang == "ja")
+        });
         env.set_formatter(guard_formatter);
         Self { env }
     }
@@ -214,6 +220,43 @@ impl Templates {
             .map_err(err)?
             .render(ctx)
             .map_err(err)
+    }
+}
+
+/// `2026-11-30 – 2026-12-07` as 「11月30日〜12月7日」 / "30 Nov – 7 Dec";
+/// anything else as it is.
+pub fn human_period(p: &str, japanese: bool) -> String {
+    let dates: Vec<Option<jiff::civil::Date>> =
+        p.split(" – ").map(|d| d.trim().parse().ok()).collect();
+    let [Some(a), Some(b)] = dates[..] else {
+        return p.to_string();
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let en = |d: jiff::civil::Date| {
+        format!(
+            "{} {}",
+            d.day(),
+            MONTHS[(d.month() as usize).saturating_sub(1) % 12]
+        )
+    };
+    if japanese {
+        format!("{}月{}日〜{}月{}日", a.month(), a.day(), b.month(), b.day())
+    } else {
+        format!("{} – {}", en(a), en(b))
+    }
+}
+
+/// A short duration for a row of numbers: 「45分」「2.3時間」, "45 min", "2.3 h".
+pub fn human_duration(minutes: i64, japanese: bool) -> String {
+    match (minutes, japanese) {
+        (m, true) if m < 60 => format!("{m}分"),
+        (m, false) if m < 60 => format!("{m} min"),
+        (m, true) if m < 48 * 60 => format!("{:.1}時間", m as f64 / 60.0).replace(".0", ""),
+        (m, false) if m < 48 * 60 => format!("{:.1} h", m as f64 / 60.0).replace(".0", ""),
+        (m, true) => format!("{:.1}日", m as f64 / 1440.0).replace(".0", ""),
+        (m, false) => format!("{:.1} days", m as f64 / 1440.0).replace(".0", ""),
     }
 }
 
