@@ -33,11 +33,8 @@ pub struct Pipeline {
 
 impl From<RelayError> for HandleError {
     fn from(e: RelayError) -> Self {
-        if e.is_transient() {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Permanent(e.to_string())
-        }
+        let transient = e.is_transient();
+        Self::classified(e, transient)
     }
 }
 
@@ -49,7 +46,7 @@ impl Pipeline {
         posting: Posting,
     ) -> Result<Self, HandleError> {
         let identity = RelayIdentity::new(relay.address().as_str())
-            .map_err(|e| HandleError::Permanent(format!("circle address: {e}")))?;
+            .map_err(|e| HandleError::Permanent(Box::new(e)))?;
         Ok(Self {
             relay,
             store,
@@ -76,7 +73,7 @@ impl Pipeline {
         let members = self.store.members().await?;
         let matcher = Arc::new(
             Matcher::with_default_vocabulary(members)
-                .map_err(|e| HandleError::Permanent(e.to_string()))?,
+                .map_err(|e| HandleError::Permanent(Box::new(e)))?,
         );
         *self.matcher.write().await = Some(CachedMatcher {
             version,
