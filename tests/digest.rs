@@ -145,20 +145,20 @@ impl Circle {
         .await
         .unwrap();
         rows.iter()
-            .filter_map(|r| {
+            .map(|r| {
                 let raw: Vec<u8> = r.get("message");
                 let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
                 // A person's subject: the week's dates, never the ISO week label.
                 let subject = m.subject().unwrap_or("");
                 assert!(!subject.contains(week), "{subject}");
-                Some({
+                {
                     let html_ok = m.body_html(0).map(|h| h.len() < 100_000).unwrap_or(false);
                     assert!(html_ok, "an HTML part under 100 KB");
                     (
                         r.get("to_email"),
                         m.body_text(0).unwrap_or_default().to_string(),
                     )
-                })
+                }
             })
             .collect()
     }

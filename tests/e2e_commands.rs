@@ -169,7 +169,9 @@ async fn members_command_by_mail_in_both_languages() {
     inbound += 1;
     let ack = answer_to(ASKER, &req1).await;
     assert!(
-        ack.text.replace('\n', "").contains("条件に合うメンバー1人に"),
+        ack.text
+            .replace('\n', "")
+            .contains("条件に合うメンバー1人に"),
         "{}",
         ack.text
     );
@@ -203,7 +205,9 @@ async fn members_command_by_mail_in_both_languages() {
     inbound += 1;
     let ack = answer_to(ASKER, &req2).await;
     assert!(
-        ack.text.replace('\n', " ").contains("It went to 2 members who fit it"),
+        ack.text
+            .replace('\n', " ")
+            .contains("It went to 2 members who fit it"),
         "an English request is acknowledged in English: {}",
         ack.text
     );

@@ -1,5 +1,5 @@
-//! `circle-relay digest preview EMAIL` prints one member's digest (subject
-//! and text) to stdout; `digest send` sends the week's digest now to every
+//! `circle-relay digest preview EMAIL [--html]` prints one member's digest
+//! (subject and text, or the HTML part) to stdout; `digest send` sends the week's digest now to every
 //! active member who has not had it this ISO week.
 
 use anyhow::Context;
@@ -25,10 +25,13 @@ pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
     let now = crate::store::unix_now();
     let result = match cmd {
-        DigestCommand::Preview { email } => {
+        DigestCommand::Preview { email, html } => {
             let email = EmailAddress::parse(&email).context("not an email address")?;
             let mail = preview(&relay, &store, &schedule, &email, now).await;
-            mail.map(|m| println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()))
+            mail.map(|m| match html {
+                true => println!("{}", m.html.trim_end()),
+                false => println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()),
+            })
         }
         DigestCommand::Send => send_now(&relay, &store, &schedule, now).await.map(|run| {
             println!(

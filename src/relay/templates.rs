@@ -211,7 +211,7 @@ impl Templates {
     }
 
     fn render_one(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
-        let err = |e: minijinja::Error| TemplateError::Render {
+        let err = |e: Error| TemplateError::Render {
             name: name.to_string(),
             message: e.to_string(),
         };
@@ -285,7 +285,11 @@ pub fn state_word(status: &str, japanese: bool) -> &'static str {
 /// What people wrote (subjects, names, bodies) is text, never layout: in a
 /// text template a line of theirs cannot start a `::` block, and a one-line
 /// value cannot end a block's field with ` | `. HTML is escaped as usual.
-fn guard_formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+fn guard_formatter(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
     let text = match value.as_str() {
         Some(s) if *state.auto_escape() == AutoEscape::None && !value.is_safe() => s,
         _ => return minijinja::escape_formatter(out, state, value),
