@@ -3,6 +3,8 @@
 mod email;
 pub mod human_time;
 mod member;
+mod states;
 
 pub use email::{EmailAddress, EmailError};
 pub use member::{Language, Member, MemberStatus, split_list};
+pub use states::{ForwardState, MailKind, MailLanguage, ReplyDirection, RequestStatus};

@@ -352,6 +352,20 @@ mod tests {
     use super::*;
     use minijinja::context;
 
+    #[test]
+    fn every_mail_kind_has_a_template_in_each_language() {
+        use crate::domain::{MailKind, MailLanguage};
+        for kind in MailKind::ALL {
+            for lang in MailLanguage::ALL {
+                let name = format!("{}/{}.txt", lang.as_str(), kind.as_str());
+                assert!(
+                    EMBEDDED.iter().any(|(n, _)| *n == name),
+                    "{name} is not embedded"
+                );
+            }
+        }
+    }
+
     fn sample() -> Value {
         context! {
             circle => context! { name => "コーチング・サークル", address => "circle@circle.test" },
