@@ -16,7 +16,7 @@ use circle_relay::domain::human_time::{ReaderZone, deadline, sensible_deadline};
 use circle_relay::matching::Matcher;
 use circle_relay::relay::intent::{Intent, read_intent};
 use circle_relay::relay::templates::{MailOptions, RenderedMail, Templates};
-use circle_relay::relay::{IncomingRequest, Relay, read_outcome};
+use circle_relay::relay::{IncomingReply, IncomingRequest, Relay, ReplyOutcome, read_outcome};
 use minijinja::{Value, context};
 use sqlx::Row;
 
@@ -492,5 +492,76 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
                 "{text}"
             );
         }
+    }
+
+    // Beth accepts with the button's word and a note of her own.
+    let token: String = sqlx::query(
+        "SELECT f.token AS token FROM forwards f JOIN members m ON m.id = f.member_id WHERE m.email = 'beth@example.org'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+    .get("token");
+    let mut tx = store.pool().begin().await.unwrap();
+    let outcome = relay
+        .take_reply(
+            &mut tx,
+            &store,
+            &matcher,
+            &IncomingReply {
+                inbound_id: None,
+                from: EmailAddress::parse("beth@example.org").unwrap(),
+                token,
+                new_text: "Accept\n\nI can do a Saturday in January.".into(),
+                message_id: Some("accept@example.org".into()),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        matches!(outcome, ReplyOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+    let intros = sqlx::query(
+        "SELECT kind, to_email, message FROM outbox WHERE kind LIKE 'intro_%' ORDER BY kind",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(intros.len(), 2);
+    for row in intros {
+        let kind: String = row.get("kind");
+        let raw: Vec<u8> = row.get("message");
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let reply_to = m
+            .reply_to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address())
+            .unwrap_or("")
+            .to_string();
+        let text = m.body_text(0).unwrap().replace(['\r', '\n'], " ");
+        match kind.as_str() {
+            "intro_requester" => {
+                assert_eq!(reply_to, "beth@example.org", "Reply goes to the member");
+                assert!(
+                    text.contains("I can do a Saturday in January."),
+                    "her own words: {text}"
+                );
+                assert!(
+                    !text.contains("Accept I can"),
+                    "the button word is not quoted: {text}"
+                );
+            }
+            "intro_member" => assert_eq!(
+                reply_to, "school@example.net",
+                "Reply goes to the requester"
+            ),
+            other => panic!("{other}"),
+        }
+        assert!(
+            !text.contains("返信で") && !text.contains("Reply to this mail with"),
+            "no relay instructions: {text}"
+        );
     }
 }

@@ -176,6 +176,32 @@ pub fn read_intent(new_text: &str) -> Intent {
     Intent::Other
 }
 
+/// Words a button prefills: alone, they say nothing worth quoting.
+const BUTTON_WORDS: &[&str] = &[
+    "引き受ける",
+    "辞退する",
+    "質問する",
+    "お手伝いできます",
+    "accept",
+    "decline",
+    "ask a question",
+    "i can help",
+];
+
+/// What someone wrote beyond a button's prefilled word: the first line goes
+/// when it is only that word.
+pub fn own_words(text: &str) -> String {
+    let t = text.trim();
+    let (first, rest) = t.split_once('\n').unwrap_or((t, ""));
+    let word: String = first.nfkc().collect::<String>().to_lowercase();
+    let word = word.trim().trim_end_matches(['.', '!', '。', '！']);
+    if BUTTON_WORDS.contains(&word) {
+        rest.trim().to_string()
+    } else {
+        t.to_string()
+    }
+}
+
 /// Substring for Japanese; whole words for English ("yes" not in "eyes").
 fn contains_word(text: &str, w: &str) -> bool {
     if !w.is_ascii() {
@@ -248,6 +274,20 @@ mod tests {
         ] {
             assert_eq!(read_intent(t), want, "{t}");
         }
+    }
+
+    #[test]
+    fn own_words_drop_a_bare_button_word() {
+        assert_eq!(own_words("引き受ける\n"), "");
+        assert_eq!(
+            own_words("Accept\n\nI can do a Saturday in January."),
+            "I can do a Saturday in January."
+        );
+        assert_eq!(
+            own_words("はい、土曜なら伺えます。"),
+            "はい、土曜なら伺えます。"
+        );
+        assert_eq!(own_words("質問する\n日程は？"), "日程は？");
     }
 
     #[test]

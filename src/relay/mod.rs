@@ -237,9 +237,7 @@ impl Relay {
             ),
             carrier: self.relay.is_carrier(q.to.email.domain()),
         };
-        let texts = self
-            .templates
-            .render_mail(q.kind.as_str(), &opts, &vars)?;
+        let texts = self.templates.render_mail(q.kind.as_str(), &opts, &vars)?;
         let mail = OutgoingMail {
             from: self.address.clone(),
             from_name: header_safe(&self.circle.name),

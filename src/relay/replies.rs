@@ -284,8 +284,14 @@ impl Relay {
             member_id = member.id,
             "accepted; introducing"
         );
-        let vars = context! { request => Self::request_vars(request), member => member_vars.clone(), token => f.token.clone() };
+        // The accepter's own words go to the requester; Reply on either side
+        // reaches the other person directly.
+        let vars = context! {
+            request => Self::request_vars(request), member => member_vars.clone(), token => f.token.clone(),
+            accept_text => super::intent::own_words(&self.scrub(&reply.new_text, &[])), reply_direct => true,
+        };
         let requester = self.requester(request, matcher)?;
+        let requester_email = requester.email.clone();
         let ack = request.token.as_deref().map(|t| self.ack_id(t));
         let mid = self.message_id(&format!("{}.intro", f.requester_token));
         let intro = Queued::generated(
@@ -295,7 +301,8 @@ impl Relay {
             vars.clone(),
             Thread::answering(mid, ack).after(request.message_id.clone()),
         )
-        .about(Some(request.id), Some(member.id));
+        .about(Some(request.id), Some(member.id))
+        .reply_to(member.email.clone());
         self.queue(tx, intro).await?;
         let mut intro = self.to_member(
             format!("intro_member:{}", f.id),
@@ -305,7 +312,7 @@ impl Relay {
             vars,
             request.id,
         );
-        intro.reply_token = None;
+        intro = intro.reply_to(requester_email);
         intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
         self.queue(tx, intro).await?;
 
@@ -416,7 +423,7 @@ impl Relay {
         let vars = context! {
             request => Self::request_vars(request),
             member => context! { name => member.name.clone() },
-            text => self.scrub(&reply.new_text, &[member.email.as_str()]),
+            text => super::intent::own_words(&self.scrub(&reply.new_text, &[member.email.as_str()])),
         };
         let requester = self.requester(request, matcher)?;
         let mid = self.message_id(&format!("{}.{}", f.requester_token, self.key.mint(&key)));
@@ -441,6 +448,8 @@ impl Relay {
             member => context! { name => member.name.clone() },
             token => f.token.clone(),
             text => self.scrub(&reply.new_text, &[request.requester_email.as_str()]),
+            // After the introduction, no answer buttons: they would ask again.
+            introduced => f.state == ForwardState::Accepted,
         };
         let key = format!("answer:{}:{}", f.id, self.msg_key(reply));
         self.queue(
