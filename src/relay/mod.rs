@@ -13,6 +13,7 @@ mod mail;
 pub mod reasons;
 pub mod reflow;
 mod replies;
+mod subject_tie;
 pub mod templates;
 pub mod token;
 mod waves;
