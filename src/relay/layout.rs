@@ -115,50 +115,23 @@ pub fn parse(body: &str) -> Vec<Block> {
                     .by_ref()
                     .take_while(|l| l.trim() != ":: end")
                     .collect();
-                let ps = paragraphs(&inner.join("\n"));
-                if name == "card" {
-                    Block::Card {
-                        title: field(&f, 0),
-                        from: field(&f, 1),
-                        paragraphs: ps,
-                    }
-                } else {
-                    Block::Quote {
-                        who: field(&f, 0),
-                        paragraphs: ps,
-                    }
-                }
+                framed(name, &f, paragraphs(&inner.join("\n")))
             }
-            "button" => {
-                let b = Button {
-                    label: field(&f, 0),
-                    word: field(&f, 1),
-                    address: f.get(2).filter(|a| !a.is_empty()).cloned(),
-                    subject: f.get(3).filter(|s| !s.is_empty()).cloned(),
-                    href: None,
-                };
-                match blocks.last_mut() {
-                    Some(Block::Buttons { buttons }) => {
-                        buttons.push(b);
-                        continue;
-                    }
-                    _ => Block::Buttons { buttons: vec![b] },
+            "button" | "fact" | "stat" => {
+                // Consecutive lines of one kind make one block.
+                if let Some(last) = blocks.last_mut()
+                    && extend(last, name, &f)
+                {
+                    continue;
                 }
-            }
-            "fact" | "stat" => {
-                let pair = (field(&f, 0), field(&f, 1));
-                match (name, blocks.last_mut()) {
-                    ("fact", Some(Block::Facts { facts })) => {
-                        facts.push(pair);
-                        continue;
-                    }
-                    ("stat", Some(Block::Stats { stats })) => {
-                        stats.push(pair);
-                        continue;
-                    }
-                    ("fact", _) => Block::Facts { facts: vec![pair] },
-                    _ => Block::Stats { stats: vec![pair] },
+                let mut b = Block::Buttons { buttons: vec![] };
+                if name == "fact" {
+                    b = Block::Facts { facts: vec![] };
+                } else if name == "stat" {
+                    b = Block::Stats { stats: vec![] };
                 }
+                extend(&mut b, name, &f);
+                b
             }
             // An unknown directive is shown as text rather than lost.
             _ => Block::Paragraph {
@@ -169,6 +142,39 @@ pub fn parse(body: &str) -> Vec<Block> {
     }
     push_paragraphs(&mut blocks, &mut para);
     blocks
+}
+
+fn framed(name: &str, f: &[String], paragraphs: Vec<String>) -> Block {
+    if name == "card" {
+        Block::Card {
+            title: field(f, 0),
+            from: field(f, 1),
+            paragraphs,
+        }
+    } else {
+        Block::Quote {
+            who: field(f, 0),
+            paragraphs,
+        }
+    }
+}
+
+/// Adds a `button`, `fact` or `stat` line to `block` when it is of that kind.
+fn extend(block: &mut Block, name: &str, f: &[String]) -> bool {
+    let pair = || (field(f, 0), field(f, 1));
+    match (name, block) {
+        ("button", Block::Buttons { buttons }) => buttons.push(Button {
+            label: field(f, 0),
+            word: field(f, 1),
+            address: f.get(2).filter(|a| !a.is_empty()).cloned(),
+            subject: f.get(3).filter(|s| !s.is_empty()).cloned(),
+            href: None,
+        }),
+        ("fact", Block::Facts { facts }) => facts.push(pair()),
+        ("stat", Block::Stats { stats }) => stats.push(pair()),
+        _ => return false,
+    }
+    true
 }
 
 fn push_paragraphs(blocks: &mut Vec<Block>, para: &mut Vec<&str>) {
@@ -278,29 +284,7 @@ fn text_block(b: &Block, frame: &Frame) -> String {
             title,
             from,
             paragraphs,
-        } => {
-            let mut head = if ja {
-                format!("「{title}」")
-            } else {
-                format!("“{title}”")
-            };
-            if !from.is_empty() {
-                head.push_str(&if ja {
-                    format!("（{from}さんから）")
-                } else {
-                    format!(", from {from}")
-                });
-            }
-            let body: Vec<String> = paragraphs
-                .iter()
-                .map(|p| wrap(p, TEXT_COLUMNS, "  "))
-                .collect();
-            format!(
-                "{}\n\n{}",
-                wrap(&head, TEXT_COLUMNS, "  "),
-                body.join("\n\n")
-            )
-        }
+        } => text_card(title, from, paragraphs, ja),
         Block::Quote { who, paragraphs } => {
             let body: Vec<String> = paragraphs
                 .iter()
@@ -309,25 +293,7 @@ fn text_block(b: &Block, frame: &Frame) -> String {
             format!("{who}\n{}", body.join("\n\n"))
         }
         Block::Buttons { buttons } => text_buttons(buttons, frame),
-        Block::Facts { facts } => {
-            let wide = facts
-                .iter()
-                .map(|(l, _)| l.chars().count())
-                .max()
-                .unwrap_or(0);
-            facts
-                .iter()
-                .map(|(l, v)| {
-                    let pad = " ".repeat(wide - l.chars().count());
-                    if ja {
-                        format!("  {l}{pad}：{v}")
-                    } else {
-                        format!("  {l}:{pad} {v}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
+        Block::Facts { facts } => text_facts(facts, ja),
         Block::Stats { stats } => stats
             .iter()
             .map(|(v, l)| {
@@ -350,6 +316,51 @@ fn text_block(b: &Block, frame: &Frame) -> String {
             wrap(&format!("・{line}"), TEXT_COLUMNS, "")
         }
     }
+}
+
+fn text_card(title: &str, from: &str, paragraphs: &[String], ja: bool) -> String {
+    let mut head = if ja {
+        format!("「{title}」")
+    } else {
+        format!("“{title}”")
+    };
+    if !from.is_empty() {
+        head.push_str(&if ja {
+            format!("（{from}さんから）")
+        } else {
+            format!(", from {from}")
+        });
+    }
+    let body: Vec<String> = paragraphs
+        .iter()
+        .map(|p| wrap(p, TEXT_COLUMNS, "  "))
+        .collect();
+    format!(
+        "{}\n\n{}",
+        wrap(&head, TEXT_COLUMNS, "  "),
+        body.join("\n\n")
+    )
+}
+
+/// Labels and values in two aligned columns.
+fn text_facts(facts: &[(String, String)], ja: bool) -> String {
+    let wide = facts
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    facts
+        .iter()
+        .map(|(l, v)| {
+            let pad = " ".repeat(wide - l.chars().count());
+            if ja {
+                format!("  {l}{pad}：{v}")
+            } else {
+                format!("  {l}:{pad} {v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Buttons as words to reply with: the mail's own reply address needs no
