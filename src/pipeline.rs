@@ -96,6 +96,7 @@ impl Pipeline {
             Err(e) => return Ok(failed("unreadable", e.to_string())),
         };
         let class = classify(&parsed, &self.identity);
+        let class = self.tie_by_subject(tx, &parsed, class).await?;
         let kind = class.kind();
         tracing::info!(inbound_id = mail.inbound_id, kind, "message understood");
         let from = parsed
@@ -258,6 +259,41 @@ struct Got<'a> {
     mail: &'a InboundMail<'a>,
     parsed: &'a understand::ParsedMessage,
     from: EmailAddress,
+}
+
+impl Pipeline {
+    /// A "request" whose subject names a thread its sender owns is a reply
+    /// from a client that dropped Reply-To and References (relay/subject_tie.rs).
+    async fn tie_by_subject(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        parsed: &understand::ParsedMessage,
+        class: Classification,
+    ) -> Result<Classification, HandleError> {
+        let Classification::Request = class else {
+            return Ok(class);
+        };
+        let Some(from) = parsed
+            .from
+            .as_ref()
+            .and_then(|m| EmailAddress::parse(&m.address).ok())
+        else {
+            return Ok(class);
+        };
+        Ok(
+            match self
+                .relay
+                .token_by_subject(tx, &parsed.subject, &from)
+                .await?
+            {
+                Some(token) => Classification::Reply(understand::TokenMatch {
+                    source: understand::TokenSource::Subject,
+                    token,
+                }),
+                None => class,
+            },
+        )
+    }
 }
 
 fn failed(kind: &str, reason: String) -> Handled {

@@ -113,7 +113,11 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
     })
     .await;
     assert!(
-        ack.subject.contains("ご依頼を受け付けました") && ack.text.contains("メンバー 2 名"),
+        ack.subject.contains("ご依頼を受け付けました")
+            && ack
+                .text
+                .replace('\n', "")
+                .contains("条件に合うメンバー2人に"),
         "{}",
         ack.text
     );
@@ -151,7 +155,14 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
         m.text.contains("引き受けられる方がいませんでした")
     })
     .await;
-    assert!(nobody.text.contains("5 名のメンバー"), "{}", nobody.text);
+    assert!(
+        nobody
+            .text
+            .replace('\n', "")
+            .contains("メンバー5人にお知らせしました"),
+        "{}",
+        nobody.text
+    );
     let alert = until_mail_where(ADMIN, "the admin alert", |m| m.subject.contains("要確認")).await;
     assert!(
         alert

@@ -161,7 +161,7 @@ async fn an_english_request_is_forwarded_to_a_japanese_nurse_and_acknowledged() 
             "{backend}: the request's text is in the forward"
         );
         assert!(
-            text.contains("はい") && text.contains("辞退します"),
+            text.contains("「引き受ける」") && text.contains("「辞退する」"),
             "{backend}: Japanese member, Japanese mail"
         );
         assert!(

@@ -1,7 +1,7 @@
-//! `circle-relay digest preview EMAIL` prints one member's digest (subject
-//! and text) to stdout; `digest send` queues the week's digest for every
-//! active member who has not had it this ISO week and says who sends it (a
-//! running daemon, at once); `--now` sends it from here.
+//! `circle-relay digest preview EMAIL [--html]` prints one member's digest
+//! (subject and text, or the HTML part) to stdout; `digest send` queues the
+//! week's digest for every active member who has not had it this ISO week and
+//! says who sends it (a running daemon, at once); `--now` sends it from here.
 
 use anyhow::Context;
 
@@ -26,11 +26,14 @@ pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
     let now = crate::store::unix_now();
     let result = match cmd {
-        DigestCommand::Preview { email } => {
+        DigestCommand::Preview { email, html } => {
             let email = EmailAddress::parse(&email).context("not an email address")?;
             let mail = preview(&relay, &store, &schedule, &email, now).await;
-            mail.map(|m| println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()))
-                .map_err(anyhow::Error::from)
+            mail.map(|m| match html {
+                true => println!("{}", m.html.trim_end()),
+                false => println!("Subject: {}\n\n{}", m.subject, m.text.trim_end()),
+            })
+            .map_err(anyhow::Error::from)
         }
         DigestCommand::Send { now: send } => {
             send_digest(&relay, &store, &schedule, now, send, config).await

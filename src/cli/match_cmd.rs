@@ -12,7 +12,8 @@ use crate::matching::{Candidate, MatchContext, Matcher};
 
 #[derive(Debug, clap::Args)]
 pub struct MatchArgs {
-    /// Print the SPEC's JSON object and nothing else on stdout.
+    /// Print the short list as one JSON object (each candidate's email, name,
+    /// score and the words that matched) and nothing else.
     #[arg(long)]
     pub json: bool,
     /// How many candidates to show (default: [matching] shortlist).

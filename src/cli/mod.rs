@@ -110,8 +110,13 @@ pub enum RequestsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DigestCommand {
-    /// Print one member's digest.
-    Preview { email: String },
+    /// Print one member's digest (subject and text).
+    Preview {
+        email: String,
+        /// Print the HTML part instead, to open in a browser.
+        #[arg(long)]
+        html: bool,
+    },
     /// Queue this week's digest for everyone who has not had it; a running
     /// daemon sends it at once.
     Send {

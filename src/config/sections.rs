@@ -194,6 +194,36 @@ pub struct RelayConfig {
     pub waves: u32,
     pub accepts_wanted: u32,
     pub followup_after_days: u32,
+    /// Japanese carrier phone domains: members there get mail without links
+    /// (carriers reject or hide it) and a short subject. A subdomain counts.
+    pub carrier_domains: Vec<String>,
+}
+
+/// The carriers' mail domains (docomo, au/KDDI, SoftBank, Y!mobile, Rakuten).
+pub const CARRIER_DOMAINS: &[&str] = &[
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "disney.ne.jp",
+    "ymobile.ne.jp",
+    "y-mobile.ne.jp",
+    "emobile.ne.jp",
+    "pdx.ne.jp",
+    "willcom.com",
+    "rakumail.jp",
+];
+
+impl RelayConfig {
+    /// True when `domain` is, or is under, one of `carrier_domains`.
+    pub fn is_carrier(&self, domain: &str) -> bool {
+        let d = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+        self.carrier_domains.iter().any(|c| {
+            let c = c.trim().to_ascii_lowercase();
+            !c.is_empty() && (d == c || d.ends_with(&format!(".{c}")))
+        })
+    }
 }
 
 impl Default for RelayConfig {
@@ -203,6 +233,7 @@ impl Default for RelayConfig {
             waves: 2,
             accepts_wanted: 1,
             followup_after_days: 14,
+            carrier_domains: CARRIER_DOMAINS.iter().map(|d| d.to_string()).collect(),
         }
     }
 }

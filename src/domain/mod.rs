@@ -1,6 +1,7 @@
 //! Domain types: validated on construction, no I/O.
 
 mod email;
+pub mod human_time;
 mod member;
 mod states;
 

@@ -57,7 +57,7 @@ impl Relay {
             request,
             f,
             member,
-            ..
+            reply,
         } = *answer;
         let now = self.now();
         set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
@@ -75,8 +75,14 @@ impl Relay {
             "accepted; introducing"
         );
         let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
-        let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
+        // The accepter's own words go to the requester; Reply on either side
+        // reaches the other person directly.
+        let vars = context! {
+            request => Self::request_vars(request), member => member_vars, token => f.token.clone(),
+            accept_text => super::intent::own_words(&self.scrub(&reply.new_text, &[])), reply_direct => true,
+        };
         let requester = self.requester(request, matcher)?;
+        let requester_email = requester.email.clone();
         let ack = request.token.as_deref().map(|t| self.ack_id(t));
         let mid = self.message_id(&format!("{}.intro", f.requester_token));
         let intro = Queued::generated(
@@ -86,7 +92,8 @@ impl Relay {
             vars.clone(),
             Thread::answering(mid, ack).after(request.message_id.clone()),
         )
-        .about(Some(request.id), Some(member.id));
+        .about(Some(request.id), Some(member.id))
+        .reply_to(member.email.clone());
         self.queue(tx, intro).await?;
         let mut intro = self.to_member(
             format!("intro_member:{}", f.id),
@@ -96,7 +103,7 @@ impl Relay {
             vars,
             request.id,
         );
-        intro.reply_token = None;
+        intro = intro.reply_to(requester_email);
         intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
         self.queue(tx, intro).await?;
         Ok(())

@@ -73,6 +73,10 @@ pub fn read_outcome(text: &str) -> &'static str {
         "決まりました",
         "解決",
     ];
+    // "Not yet" / 「まだです」 (the follow-up's second button) is neither.
+    if ["not yet", "まだ"].iter().any(|w| first.starts_with(w)) {
+        return "other";
+    }
     if NO
         .iter()
         .any(|w| first.starts_with(w) || (w.len() > 3 && first.contains(w)))
@@ -203,5 +207,10 @@ mod tests {
         assert_eq!(read_outcome("No, we did not find a date"), "no");
         assert_eq!(read_outcome("いいえ、今回は見送りになりました"), "no");
         assert_eq!(read_outcome("まだ日程調整中です"), "other");
+        // The follow-up's buttons.
+        assert_eq!(read_outcome("うまくいきました\n"), "yes");
+        assert_eq!(read_outcome("まだです\n"), "other");
+        assert_eq!(read_outcome("It worked out\n"), "yes");
+        assert_eq!(read_outcome("Not yet\n"), "other");
     }
 }

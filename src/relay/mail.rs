@@ -52,6 +52,8 @@ pub(crate) struct Queued {
     pub vars: Value,
     /// Replies go to `circle+TOKEN@domain` when set.
     pub reply_token: Option<String>,
+    /// Replies go straight to this person (an introduction's other side).
+    pub reply_to: Option<crate::domain::EmailAddress>,
     pub thread: Thread,
     pub auto_submitted: AutoSubmitted,
     pub request_id: Option<i64>,
@@ -73,6 +75,7 @@ impl Queued {
             to,
             vars,
             reply_token: None,
+            reply_to: None,
             thread,
             auto_submitted: AutoSubmitted::Generated,
             request_id: None,
@@ -97,6 +100,13 @@ impl Queued {
     /// Answers to this mail come back to `circle+TOKEN@domain`.
     pub fn reply_token(mut self, token: String) -> Self {
         self.reply_token = Some(token);
+        self
+    }
+
+    /// Replies go straight to `other` (no token: the relay is out of the way).
+    pub fn reply_to(mut self, other: crate::domain::EmailAddress) -> Self {
+        self.reply_token = None;
+        self.reply_to = Some(other);
         self
     }
 

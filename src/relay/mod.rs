@@ -9,8 +9,12 @@ mod digest_mail;
 mod followup;
 mod intake;
 pub mod intent;
+pub mod layout;
 mod mail;
+pub mod reasons;
+pub mod reflow;
 mod replies;
+mod subject_tie;
 pub mod templates;
 pub mod token;
 mod waves;
@@ -193,17 +197,15 @@ impl Relay {
         }
     }
 
-    /// When an answer is due, in the circle's time zone.
-    fn deadline_text(&self, _language: Option<&str>) -> String {
-        let due = self.now() + i64::from(self.relay.answer_within_hours) * 3600;
-        let tz = jiff::tz::TimeZone::get(&self.circle.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-        match jiff::Timestamp::from_second(due) {
-            Ok(ts) => ts
-                .to_zoned_datetime(tz)
-                .strftime("%Y-%m-%d %H:%M %Z")
-                .to_string(),
-            Err(_) => String::new(),
-        }
+    /// When an answer is due, as the reader reads it: a sensible hour, in
+    /// their zone when the directory has one, else the circle's, named.
+    fn deadline_text(&self, language: Option<&str>) -> String {
+        use crate::domain::human_time::{ReaderZone, deadline, sensible_deadline};
+        let now = self.now();
+        let due = now + i64::from(self.relay.answer_within_hours) * 3600;
+        let zone = ReaderZone::pick(None, &self.circle.timezone);
+        let japanese = language.is_some_and(|l| l == "ja" || l.starts_with("ja-"));
+        deadline(sensible_deadline(due, now, &zone), &zone, japanese)
     }
 
     fn reply_address(&self, token: &str) -> Result<EmailAddress, RelayError> {
@@ -219,17 +221,29 @@ impl Relay {
             unsubscribe_url => self.unsubscribe_url(),
             ..q.vars
         };
-        let texts = self
-            .templates
-            .render(q.kind.as_str(), q.to.language.as_str(), &vars)?;
+        // An introduction's replies go to the other person; the relay's own
+        // mails come back to `circle+TOKEN@domain`.
+        let reply_to = match (&q.reply_to, &q.reply_token) {
+            (Some(other), _) => Some(other.clone()),
+            (None, Some(t)) => Some(self.reply_address(t)?),
+            (None, None) => None,
+        };
+        let opts = templates::MailOptions {
+            language: q.to.language.as_str().to_string(),
+            reply_address: Some(
+                reply_to
+                    .as_ref()
+                    .unwrap_or(&self.address)
+                    .as_str()
+                    .to_string(),
+            ),
+            carrier: self.relay.is_carrier(q.to.email.domain()),
+        };
+        let texts = self.templates.render_mail(q.kind.as_str(), &opts, &vars)?;
         let mail = OutgoingMail {
             from: self.address.clone(),
             from_name: header_safe(&self.circle.name),
-            reply_to: q
-                .reply_token
-                .as_deref()
-                .map(|t| self.reply_address(t))
-                .transpose()?,
+            reply_to,
             to: q.to.email.clone(),
             to_name: q.to.name.clone(),
             subject: texts.subject.clone(),

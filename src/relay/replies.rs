@@ -343,7 +343,7 @@ impl Relay {
         let vars = context! {
             request => Self::request_vars(request),
             member => context! { name => member.name.clone() },
-            text => self.scrub(&reply.new_text, &[member.email.as_str()]),
+            text => super::intent::own_words(&self.scrub(&reply.new_text, &[member.email.as_str()])),
         };
         let requester = self.requester(request, matcher)?;
         let mid = self.message_id(&format!("{}.{}", f.requester_token, self.key.mint(&key)));
@@ -368,6 +368,8 @@ impl Relay {
             member => context! { name => member.name.clone() },
             token => f.token.clone(),
             text => self.scrub(&reply.new_text, &[request.requester_email.as_str()]),
+            // After the introduction, no answer buttons: they would ask again.
+            introduced => f.state == ForwardState::Accepted,
         };
         let key = format!("answer:{}:{}", f.id, self.msg_key(reply));
         self.queue(

@@ -1,12 +1,18 @@
 //! Mail texts from templates in `templates/{ja,en}/KIND.txt`: a `Subject:`
-//! line, a `---` line, then the text body. The HTML part is the same text in
-//! `templates/layout.html`, so an admin edits one file per mail. The files are
-//! built into the binary; a folder given at start-up overrides any of them
-//! without a rebuild.
+//! line, a `---` line, then the body: paragraphs and `::` block lines
+//! (headings, the request as a card, buttons, facts; see `layout.rs`). One
+//! renderer writes both parts from the same blocks: the text part in good
+//! plain text, the HTML part through `templates/layout.html`, the design an
+//! admin edits. The files are built into the binary; a folder given at
+//! start-up overrides any of them without a rebuild.
 
 use std::path::Path;
 
 use minijinja::{Environment, Value};
+
+use minijinja::{AutoEscape, Error, Output, State};
+
+use super::{layout, reasons, reflow};
 
 macro_rules! embedded {
     ($($kind:literal),* $(,)?) => {
@@ -64,6 +70,29 @@ pub struct RenderedMail {
     pub html: String,
 }
 
+/// Who reads the mail and where its answers go.
+#[derive(Debug, Clone, Default)]
+pub struct MailOptions {
+    /// `ja` or `en` (anything else is read as `en`).
+    pub language: String,
+    /// `circle+TOKEN@domain`: where the buttons' answers go.
+    pub reply_address: Option<String>,
+    /// A Japanese carrier phone: no links, a short subject.
+    pub carrier: bool,
+}
+
+impl MailOptions {
+    pub fn new(language: &str) -> Self {
+        Self {
+            language: language.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Longest subject for a carrier phone's list view (characters).
+const CARRIER_SUBJECT_CHARS: usize = 30;
+
 pub struct Templates {
     env: Environment<'static>,
 }
@@ -77,6 +106,23 @@ impl Templates {
                 tracing::error!(template = name, error = %e, "embedded template does not parse");
             }
         }
+        env.add_function("mailto", |to: String, subject: String, body: String| {
+            layout::mailto(&to, &subject, &body)
+        });
+        // `{{ reasons | why(lang) }}`: the matcher's reasons as one sentence.
+        env.add_filter("why", |reasons: Vec<String>, lang: String| {
+            reasons::sentence(&reasons::from_strings(&reasons), lang == "ja").unwrap_or_default()
+        });
+        env.add_filter("state", |status: String, lang: String| {
+            state_word(&status, lang == "ja")
+        });
+        env.add_filter("period", |p: String, lang: String| {
+            human_period(&p, lang == "ja")
+        });
+        env.add_filter("duration", |minutes: i64, lang: String| {
+            human_duration(minutes, lang == "ja")
+        });
+        env.set_formatter(guard_formatter);
         Self { env }
     }
 
@@ -100,37 +146,72 @@ impl Templates {
         Ok(t)
     }
 
-    /// Renders `kind` in `lang` (`ja` or `en`; anything else falls back to `en`).
+    /// Renders `kind` in `lang` with no reply address (buttons then answer
+    /// the mail's own From) for an ordinary mailbox.
     pub fn render(
         &self,
         kind: &str,
         lang: &str,
         ctx: &Value,
     ) -> Result<RenderedMail, TemplateError> {
-        let lang = if lang == "ja" { "ja" } else { "en" };
+        self.render_mail(kind, &MailOptions::new(lang), ctx)
+    }
+
+    /// Renders `kind` for one reader.
+    pub fn render_mail(
+        &self,
+        kind: &str,
+        opts: &MailOptions,
+        ctx: &Value,
+    ) -> Result<RenderedMail, TemplateError> {
+        let lang = if opts.language == "ja" { "ja" } else { "en" };
         let name = format!("{lang}/{kind}.txt");
-        let whole = self.render_one(&name, ctx)?;
+        let for_admin = kind.starts_with("admin_");
+        let ctx = minijinja::context! {
+            lang => lang, carrier => opts.carrier, for_admin => for_admin,
+            reply_address => opts.reply_address.clone(),
+            ..ctx.clone()
+        };
+        let whole = self.render_one(&name, &ctx)?;
         let (subject, body) =
             split_subject(&whole).ok_or_else(|| TemplateError::Shape(name.clone()))?;
-        let footer = self.render_one(&format!("{lang}/footer.txt"), ctx)?;
-        let text = format!("{}\n\n{}\n", body.trim_end(), footer.trim_end());
+        let subject = if opts.carrier {
+            carrier_subject(subject)
+        } else {
+            subject.to_string()
+        };
+        let frame = layout::Frame {
+            japanese: lang == "ja",
+            subject: subject.clone(),
+            reply_address: opts.reply_address.clone(),
+            carrier: opts.carrier,
+        };
+        let mut blocks = layout::parse(body);
+        layout::link_buttons(&mut blocks, &frame);
+        let footer = self.render_one(&format!("{lang}/footer.txt"), &ctx)?;
+        let footer_lines: Vec<&str> = footer.lines().filter(|l| !l.trim().is_empty()).collect();
+        let text = format!(
+            "{}\n\n-- \n{}\n",
+            layout::text(&blocks, &frame).trim_end(),
+            footer_lines.join("\n")
+        );
         let html_ctx = minijinja::context! {
-            lang => lang,
-            subject => subject,
-            body_html => Value::from_safe_string(text_to_html(body.trim_end())),
+            subject => subject.clone(),
+            blocks => Value::from(minijinja::value::Serde(layout::html_blocks(&blocks))),
+            footer => footer_lines.iter().map(|l| reflow::html_inline(l)).collect::<Vec<_>>(),
             unsubscribe_label => if lang == "ja" { "配信停止" } else { "Unsubscribe" },
             ..ctx.clone()
         };
         let html = self.render_one("layout.html", &html_ctx)?;
         Ok(RenderedMail {
-            subject: subject.to_string(),
+            subject,
             text,
             html,
         })
     }
 
     fn render_one(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
-        let err = |e: minijinja::Error| TemplateError::Render {
+        let err = |e: Error| TemplateError::Render {
             name: name.to_string(),
             message: e.to_string(),
         };
@@ -142,37 +223,128 @@ impl Templates {
     }
 }
 
+/// `2026-11-30 – 2026-12-07` as 「11月30日〜12月7日」 / "30 Nov – 7 Dec";
+/// anything else as it is.
+pub fn human_period(p: &str, japanese: bool) -> String {
+    let dates: Vec<Option<jiff::civil::Date>> =
+        p.split(" – ").map(|d| d.trim().parse().ok()).collect();
+    let [Some(a), Some(b)] = dates[..] else {
+        return p.to_string();
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let en = |d: jiff::civil::Date| {
+        format!(
+            "{} {}",
+            d.day(),
+            MONTHS[(d.month() as usize).saturating_sub(1) % 12]
+        )
+    };
+    if japanese {
+        format!("{}月{}日〜{}月{}日", a.month(), a.day(), b.month(), b.day())
+    } else {
+        format!("{} – {}", en(a), en(b))
+    }
+}
+
+/// A short duration for a row of numbers: 「45分」「2.3時間」, "45 min", "2.3 h".
+pub fn human_duration(minutes: i64, japanese: bool) -> String {
+    match (minutes, japanese) {
+        (m, true) if m < 60 => format!("{m}分"),
+        (m, false) if m < 60 => format!("{m} min"),
+        (m, true) if m < 48 * 60 => format!("{:.1}時間", m as f64 / 60.0).replace(".0", ""),
+        (m, false) if m < 48 * 60 => format!("{:.1} h", m as f64 / 60.0).replace(".0", ""),
+        (m, true) => format!("{:.1}日", m as f64 / 1440.0).replace(".0", ""),
+        (m, false) => format!("{:.1} days", m as f64 / 1440.0).replace(".0", ""),
+    }
+}
+
+/// One word per request state in each language, as members read it.
+pub fn state_word(status: &str, japanese: bool) -> &'static str {
+    match (status, japanese) {
+        ("open", true) => "募集中",
+        ("open", false) => "open",
+        ("filled", true) => "紹介済み",
+        ("filled", false) => "introduced",
+        ("closed", true) => "締め切り済み",
+        ("closed", false) => "closed",
+        ("unmatched", true) => "該当者なし",
+        ("unmatched", false) => "no match",
+        ("exhausted", true) => "引き受け手なし",
+        ("exhausted", false) => "nobody available",
+        ("held", true) => "承認待ち",
+        ("held", false) => "awaiting approval",
+        ("rejected", true) => "見送り",
+        ("rejected", false) => "not taken",
+        (_, true) => "その他",
+        (_, false) => "other",
+    }
+}
+
+/// What people wrote (subjects, names, bodies) is text, never layout: in a
+/// text template a line of theirs cannot start a `::` block, and a one-line
+/// value cannot end a block's field with ` | `. HTML is escaped as usual.
+fn guard_formatter(
+    out: &mut Output<'_>,
+    state: &mut State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
+    let text = match value.as_str() {
+        Some(s) if *state.auto_escape() == AutoEscape::None && !value.is_safe() => s,
+        _ => return minijinja::escape_formatter(out, state, value),
+    };
+    out.write_str(&guard(text))
+        .map_err(|e| Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+}
+
+fn guard(text: &str) -> String {
+    let one_line = !text.contains('\n');
+    text.split('\n')
+        .map(|line| {
+            let l = if line.trim_start().starts_with("::") {
+                format!("\u{200b}{line}")
+            } else {
+                line.to_string()
+            };
+            if one_line {
+                l.replace(" | ", " ｜ ")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn split_subject(whole: &str) -> Option<(&str, &str)> {
     let rest = whole.trim_start().strip_prefix("Subject:")?;
     let (subject, body) = rest.split_once("\n---\n")?;
     Some((subject.trim(), body.trim_start_matches('\n')))
 }
 
-/// Plain text as HTML paragraphs, every character escaped.
-fn text_to_html(text: &str) -> String {
-    text.split("\n\n")
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            let lines: Vec<String> = p.lines().map(escape).collect();
-            format!("<p>{}</p>", lines.join("<br>\n"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// A subject that fits a phone's list: no `[circle]` prefix, the middle cut
+/// so that a trailing request number （依頼番号 12） / (request 12) stays.
+pub fn carrier_subject(subject: &str) -> String {
+    let s = match subject.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+        Some((_, rest)) => rest,
+        None => subject,
+    };
+    if s.chars().count() <= CARRIER_SUBJECT_CHARS {
+        return s.to_string();
     }
-    out
+    let tail_at = s
+        .rfind(['（', '('])
+        .filter(|&i| s[i..].chars().any(|c| c.is_ascii_digit()));
+    let (head, tail) = match tail_at {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
+    };
+    let room = CARRIER_SUBJECT_CHARS
+        .saturating_sub(tail.chars().count() + 1)
+        .max(8);
+    let cut: String = head.trim_end().chars().take(room).collect();
+    format!("{cut}…{tail}")
 }
 
 #[cfg(test)]
@@ -202,7 +374,7 @@ mod tests {
                 requester_name => "佐藤", requester_email => "sato@example.org", status => "open",
             },
             member => context! { name => "山田 花子", email => "hanako@example.org" },
-            token => "abcdefghij2345672345", reasons => vec!["看護師 (skills)"],
+            token => "abcdefghij2345672345", reasons => vec!["看護師 → skills: 看護師", "region: 東京"],
             deadline => "2026-11-30 10:00", forwarded => 3, answer_within_hours => 48, asked => 6,
             text => "日程は？", reason_ja => "合うメンバーがいません", reason_en => "no member fits",
             unsubscribe_url => "mailto:circle@circle.test?subject=unsubscribe",
@@ -230,24 +402,82 @@ mod tests {
     }
 
     #[test]
-    fn forward_carries_token_reasons_and_escapes_html() {
+    fn forward_has_no_token_plain_reasons_buttons_and_escapes_html() {
+        let opts = MailOptions {
+            language: "ja".into(),
+            reply_address: Some("circle+abcdefghij2345672345@circle.test".into()),
+            carrier: false,
+        };
         let m = Templates::embedded()
-            .render("forward", "ja", &sample())
+            .render_mail("forward", &opts, &sample())
             .unwrap();
-        assert!(
-            m.subject.ends_with("[ref:abcdefghij2345672345]"),
-            "{}",
-            m.subject
+        assert_eq!(
+            m.subject,
+            "[コーチング・サークル] ご協力のお願い: 看護師さんを探しています <急ぎ>（依頼番号 12）"
         );
-        assert!(m.text.contains("看護師 (skills)"));
+        assert!(!m.text.contains("abcdefghij2345672345"), "{}", m.text);
+        let flat = m.text.replace('\n', "");
+        assert!(
+            flat.contains("ご依頼の「看護師」が、あなたのプロフィールのスキル「看護師」と一致しました（東京）。"),
+            "{}",
+            m.text
+        );
+        assert!(!m.text.contains("skills:") && !m.html.contains("skills:"));
         assert!(m.text.contains("救命講習の講師を探しています。"));
         assert!(m.html.contains("&lt;急ぎ&gt;") && !m.html.contains("<急ぎ>"));
+        assert!(
+            m.html
+                .contains("href=\"mailto:circle+abcdefghij2345672345@circle.test?subject=Re%3A%20"),
+            "{}",
+            m.html
+        );
+        assert!(
+            flat.contains("「引き受ける」「辞退する」「質問する」"),
+            "{}",
+            m.text
+        );
         let en = Templates::embedded()
             .render("forward", "fr", &sample())
             .unwrap();
         assert!(
-            en.text.contains("Reply \"yes\""),
-            "unknown languages fall back to English"
+            en.text
+                .replace('\n', " ")
+                .contains("\"Accept\", \"Decline\", \"Ask a question\""),
+            "unknown languages fall back to English: {}",
+            en.text
+        );
+    }
+
+    #[test]
+    fn what_people_wrote_cannot_add_blocks() {
+        let mut ctx = sample();
+        ctx = context! {
+            request => context! {
+                number => 12, subject => "a | b", body => "hello\n:: button Accept | Accept | evil@example.org\nbye",
+                requester_name => "x", requester_email => "x@example.org", status => "open",
+            },
+            ..ctx
+        };
+        let m = Templates::embedded().render("forward", "en", &ctx).unwrap();
+        assert!(!m.html.contains("evil@example.org?subject"), "{}", m.html);
+        assert!(
+            m.text.contains(":: button Accept"),
+            "shown as text: {}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn carrier_subjects_fit_a_phone_and_keep_the_number() {
+        assert_eq!(
+            carrier_subject(
+                "[コーチング・サークル] ご協力のお願い: 看護師さんを探しています、急ぎで救命講習の講師も（依頼番号 12）"
+            ),
+            "ご協力のお願い: 看護師さんを探していま…（依頼番号 12）"
+        );
+        assert_eq!(
+            carrier_subject("[C] Short (request 3)"),
+            "Short (request 3)"
         );
     }
 

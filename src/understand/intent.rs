@@ -65,7 +65,10 @@ const DECLINE: &[&str] = &[
 // Short words that also occur inside others (日程"はい"つ): only at a line's start.
 const ACCEPT_AT_START: &[&str] = &["はい", "ぜひ", "是非"];
 
+// The forward's buttons prefill 引き受ける／辞退する／質問する and Accept /
+// Decline / Ask a question; the acknowledgement's, 締め切る / Close.
 const ACCEPT: &[&str] = &[
+    "引き受ける",
     "お受けします",
     "お受けできます",
     "お受けいたします",
@@ -109,9 +112,11 @@ const ACCEPT: &[&str] = &[
     "absolutely",
     "of course",
     "i accept",
+    "accept",
 ];
 
 const CLOSE: &[&str] = &[
+    "締め切る",
     "締め切り",
     "締切",
     "〆切",
@@ -173,6 +178,32 @@ pub fn read_intent(new_text: &str) -> Intent {
     Intent::Other
 }
 
+/// Words a button prefills: alone, they say nothing worth quoting.
+const BUTTON_WORDS: &[&str] = &[
+    "引き受ける",
+    "辞退する",
+    "質問する",
+    "お手伝いできます",
+    "accept",
+    "decline",
+    "ask a question",
+    "i can help",
+];
+
+/// What someone wrote beyond a button's prefilled word: the first line goes
+/// when it is only that word.
+pub fn own_words(text: &str) -> String {
+    let t = text.trim();
+    let (first, rest) = t.split_once('\n').unwrap_or((t, ""));
+    let word: String = first.nfkc().collect::<String>().to_lowercase();
+    let word = word.trim().trim_end_matches(['.', '!', '。', '！']);
+    if BUTTON_WORDS.contains(&word) {
+        rest.trim().to_string()
+    } else {
+        t.to_string()
+    }
+}
+
 /// Substring for Japanese; whole words for English ("yes" not in "eyes").
 fn contains_word(text: &str, w: &str) -> bool {
     if !w.is_ascii() {
@@ -226,6 +257,39 @@ mod tests {
         ] {
             assert_eq!(read_intent(t), Decline, "{t}");
         }
+    }
+
+    #[test]
+    fn the_buttons_prefilled_words_mean_what_they_say() {
+        for (t, want) in [
+            ("引き受ける\n", Accept),
+            ("辞退する\n", Decline),
+            ("質問する\n日程はいつですか", Other),
+            ("Accept\n", Accept),
+            ("Decline\n", Decline),
+            ("Ask a question\nWhich dates?", Other),
+            ("締め切る\n", Close),
+            ("Close\n", Close),
+            ("お手伝いできます\n", Accept),
+            ("I can help\n", Accept),
+            ("I can't accept this time", Decline),
+        ] {
+            assert_eq!(read_intent(t), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn own_words_drop_a_bare_button_word() {
+        assert_eq!(own_words("引き受ける\n"), "");
+        assert_eq!(
+            own_words("Accept\n\nI can do a Saturday in January."),
+            "I can do a Saturday in January."
+        );
+        assert_eq!(
+            own_words("はい、土曜なら伺えます。"),
+            "はい、土曜なら伺えます。"
+        );
+        assert_eq!(own_words("質問する\n日程は？"), "日程は？");
     }
 
     #[test]

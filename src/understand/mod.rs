@@ -29,7 +29,7 @@ pub use charset::decode as decode_charset;
 pub use classify::{Classification, LoopReason, RelayIdentity, classify};
 pub use command::{Command, parse_command};
 pub use explain::{ExplainedBounce, ExplainedRecipient, Explanation, explain};
-pub use intent::{Intent, read_intent};
+pub use intent::{Intent, own_words, read_intent};
 pub use parse::{Mailbox, ParsedMessage, Report, ReturnPath, check_size, parse};
 pub use reply_text::new_text;
 pub use rfc2047::decode_header;

@@ -1,0 +1,131 @@
+//! Writes the relay's main mails, in Japanese and English, as the embedded
+//! templates render them, to `DIR/<kind>-<lang>.html` and `.txt`, for
+//! `scripts/screenshots.sh` to photograph. Usage: `cargo run --example
+//! mail_gallery -- DIR`.
+
+use std::path::PathBuf;
+
+use circle_relay::domain::human_time::{ReaderZone, deadline, sensible_deadline};
+use circle_relay::relay::templates::{MailOptions, Templates};
+use minijinja::{Value, context};
+
+const REPLY: &str = "circle+k3j9q2m7x5v8w4t6r1p0@circle.example";
+
+fn request(ja: bool) -> Value {
+    if ja {
+        context! {
+            number => 12, subject => "就業規則を作り直したい",
+            body => "はじめまして。都内で雑貨店を営んでいる山田です。\n社員が10名を超えたので、就業規則を\n作り直したいと考えています。\n\n社労士の方を紹介していただけませんか。\n12月中にご相談できると助かります。\n\nよろしくお願いいたします。",
+            requester_name => "山田 達", requester_email => "tatsu@shop.example", status => "open",
+        }
+    } else {
+        context! {
+            number => 7, subject => "First aid course for our teachers",
+            body => "Hello,\n\nOur language school in Tokyo needs a nurse or a certified instructor to teach\na half-day first aid and CPR course to 15 teachers.\n\nAny Saturday in January works for us.\n\nThanks,\nGreg",
+            requester_name => "Greg Miller", requester_email => "greg@school.example", status => "open",
+        }
+    }
+}
+
+fn digest(ja: bool) -> Value {
+    let v = |n: i64| format!("circle+v{n}x3xq8w2e7r4t9y1u6i3o5p@circle.example");
+    let (s1, s2, s3, s4) = if ja {
+        (
+            "就業規則を作り直したい",
+            "週末の親子ヨガ教室の講師",
+            "介護施設での腰痛予防セミナー",
+            "配管工事のできる方",
+        )
+    } else {
+        (
+            "First aid course for our teachers",
+            "Weekend yoga class for parents and children",
+            "Back-care seminar at a care home",
+            "Need a plumber this week",
+        )
+    };
+    context! {
+        week => "2026-W49", period => "2026-11-30 – 2026-12-07",
+        numbers => context! { requests => 4, introductions => 2, median_minutes => 135, helped => 2 },
+        requests => vec![
+            context! { number => 12, subject => s1, status => "open", volunteer => v(12) },
+            context! { number => 11, subject => s2, status => "open", volunteer => v(11) },
+            context! { number => 10, subject => s3, status => "filled" },
+            context! { number => 9, subject => s4, status => "unmatched" },
+        ],
+        requests_more => 0,
+        introductions => vec![context! { number => 10, subject => s3, who => if ja { "佐藤 健太" } else { "Kenta Sato" } }],
+        introductions_more => 0,
+        thanks => vec![context! { number => 8, subject => if ja { "救命講習の講師" } else { "First aid trainer" }, who => if ja { "山田 花子" } else { "Hanako Yamada" },
+            text => if ja { "とても分かりやすい講習で、先生方にも好評でした。ありがとうございました！" } else { "A clear, friendly course; our teachers loved it. Thank you!" } }],
+        thanks_more => 0,
+        new_members => vec![if ja { "鈴木 一郎" } else { "Ichiro Suzuki" }],
+        new_members_more => 0,
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "gallery".into()));
+    std::fs::create_dir_all(&dir)?;
+    let t = Templates::embedded();
+    let now = 1_796_160_000; // 2026-12-01
+    let zone = ReaderZone::pick(None, "Asia/Tokyo");
+    for lang in ["ja", "en"] {
+        let ja = lang == "ja";
+        let due = sensible_deadline(now + 48 * 3600, now, &zone);
+        let member = if ja {
+            context! { name => "佐藤 健太", email => "kenta.sato@example.org" }
+        } else {
+            context! { name => "Hanako Yamada", email => "hanako.yamada@example.org" }
+        };
+        let reasons: Vec<&str> = if ja {
+            vec![
+                "就業規則 → skills: 就業規則",
+                "社労士 → skills: 社会保険労務士",
+                "region: 東京",
+            ]
+        } else {
+            vec![
+                "nurse → skills: 看護師",
+                "first aid → skills: 救命講習",
+                "region: 東京",
+            ]
+        };
+        let base = context! {
+            circle => context! { name => if ja { "コーチング・サークル" } else { "Care Circle" }, address => "circle@circle.example" },
+            unsubscribe_url => "mailto:circle@circle.example?subject=unsubscribe",
+            request => request(ja), member => member, reasons => reasons,
+            deadline => deadline(due, &zone, ja), forwarded => 3, answer_within_hours => 48,
+            accept_text => if ja { "はい、お受けします。平日の夕方ならお電話でもご相談いただけます。" } else { "Happy to help! I can do a Saturday in January." },
+            reply_direct => true, d => digest(ja),
+        };
+        for kind in [
+            "forward",
+            "ack",
+            "intro_requester",
+            "intro_member",
+            "digest",
+            "followup",
+        ] {
+            for carrier in [false, true] {
+                if carrier && kind != "forward" {
+                    continue;
+                }
+                let opts = MailOptions {
+                    language: lang.into(),
+                    reply_address: Some(REPLY.into()),
+                    carrier,
+                };
+                let m = t.render_mail(kind, &opts, &base)?;
+                let name = format!("{kind}{}-{lang}", if carrier { "-carrier" } else { "" });
+                std::fs::write(dir.join(format!("{name}.html")), &m.html)?;
+                std::fs::write(
+                    dir.join(format!("{name}.txt")),
+                    format!("Subject: {}\n\n{}", m.subject, m.text),
+                )?;
+            }
+        }
+    }
+    println!("wrote {}", dir.display());
+    Ok(())
+}
