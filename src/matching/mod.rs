@@ -7,6 +7,8 @@
 pub mod bm25;
 pub mod eml;
 mod index;
+mod lexicon;
+mod terms;
 mod rank;
 mod request;
 pub mod text;
