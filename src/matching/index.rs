@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::terms::{self, Via};
 use super::text::{normalize, tokens};
 use super::vocabulary::{Target, Vocabulary};
 use crate::domain::Member;
@@ -32,6 +33,23 @@ pub struct Posting {
     pub field: Field,
 }
 
+/// A member holding an open-vocabulary term under some key.
+#[derive(Debug, Clone, Copy)]
+pub struct TermPosting {
+    pub member: u32,
+    pub field: Field,
+    pub via: Via,
+    /// The member's word is Latin script (sound keys match only across scripts).
+    pub latin: bool,
+}
+
+impl TermPosting {
+    /// Skills before bio, the word itself before a translation.
+    fn rank(&self) -> (u8, Via) {
+        (u8::from(self.field == Field::Bio), self.via)
+    }
+}
+
 /// What the matcher needs to know about a member besides the postings.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -39,6 +57,8 @@ pub struct Entry {
     pub areas: Vec<String>,
     pub online: bool,
     pub languages: Vec<String>,
+    /// Languages the member names in their skills or bio (for language pairs).
+    pub named_languages: Vec<String>,
     pub lexical_len: f32,
 }
 
@@ -49,6 +69,8 @@ pub struct Index {
     pub entries: Vec<Entry>,
     pub concepts: HashMap<u32, Vec<Posting>>,
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
+    /// Open-vocabulary keys (see `terms`) to the members whose words have them.
+    pub terms: HashMap<String, Vec<TermPosting>>,
     pub avg_lexical_len: f32,
 }
 
@@ -67,6 +89,7 @@ impl Index {
             entries: Vec::with_capacity(members.len()),
             concepts: HashMap::new(),
             lexicon: HashMap::new(),
+            terms: HashMap::new(),
             avg_lexical_len: 0.0,
         };
         for (i, m) in members.iter().enumerate() {
@@ -94,15 +117,17 @@ impl Index {
                 &mut online,
             );
         }
-        self.collect(
-            &member.bio,
-            Field::Bio,
-            BIO_STRENGTH,
-            id,
-            &mut found,
-            &mut places,
-            &mut online,
-        );
+        for clause in affirmed_clauses(&member.bio) {
+            self.collect(
+                clause,
+                Field::Bio,
+                BIO_STRENGTH,
+                id,
+                &mut found,
+                &mut places,
+                &mut online,
+            );
+        }
         // The region field is the member's own statement of where they work.
         for hit in self.vocab.scan(&member.region, false) {
             if let Target::Place(p) = hit.target {
@@ -121,6 +146,12 @@ impl Index {
             .map(|&p| self.vocab.places[p as usize].area.clone())
             .collect();
         let lexical_len = self.add_tokens(id, member);
+        self.add_terms(id, member);
+        let named_languages = super::request::languages_named(&format!(
+            "{}\n{}",
+            member.skills.join("\n"),
+            affirmed_clauses(&member.bio).collect::<Vec<_>>().join("\n")
+        ));
         self.entries.push(Entry {
             places,
             areas,
@@ -130,6 +161,7 @@ impl Index {
                 .iter()
                 .map(|l| l.as_str().to_string())
                 .collect(),
+            named_languages,
             lexical_len,
         });
     }
@@ -178,6 +210,37 @@ impl Index {
         }
     }
 
+    /// Indexes every word of the member's skills and (affirmed) bio under
+    /// its keys, one posting per member and key: the best field and route.
+    fn add_terms(&mut self, id: u32, member: &Member) {
+        let mut best: HashMap<String, TermPosting> = HashMap::new();
+        let mut offer = |text: &str, field: Field| {
+            for t in terms::terms(&normalize(text), 0).0 {
+                for (key, via) in t.keys {
+                    let p = TermPosting {
+                        member: id,
+                        field,
+                        via,
+                        latin: t.latin,
+                    };
+                    let slot = best.entry(key).or_insert(p);
+                    if p.rank() < slot.rank() {
+                        *slot = p;
+                    }
+                }
+            }
+        };
+        for (i, skill) in member.skills.iter().enumerate() {
+            offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
+        }
+        for clause in affirmed_clauses(&member.bio) {
+            offer(clause, Field::Bio);
+        }
+        for (key, p) in best {
+            self.terms.entry(key).or_default().push(p);
+        }
+    }
+
     fn add_tokens(&mut self, id: u32, member: &Member) -> f32 {
         let mut tf: HashMap<String, f32> = HashMap::new();
         for skill in &member.skills {
@@ -194,4 +257,21 @@ impl Index {
         }
         len
     }
+}
+
+/// Words that turn a clause of a profile into what the member does not do
+/// (「グループレッスンはお受けしていません」, "no longer taking weddings").
+const NEGATIONS: &[&str] = &[
+    "ません", "ていない", "でいない", "ではない", "じゃない", "しない", "できない", "不可",
+    "お断り", "対象外", " not ", "n't ", " never ", " no ", " except ",
+];
+
+/// The clauses of a bio, minus those that say what the member does not do.
+pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+    bio.split(['\n', '。', '！', '？', '!', '?', '、', ',', ';', '；', '．'])
+        .flat_map(|s| s.split(". ").flat_map(|s| s.split(" but ")))
+        .filter(|c| {
+            let lower = format!(" {} ", c.to_lowercase());
+            !NEGATIONS.iter().any(|n| lower.contains(n))
+        })
 }

@@ -91,7 +91,7 @@ const STOP_JA: &[&str] = &[
     "宜しく", "幸い", "可能", "場合", "件", "方々", "皆", "様", "御座", "大丈夫", "構い", "歓迎",
     "助かり", "嬉しい", "感謝", "連絡", "返信", "質問", "今年", "来年", "今度", "最近", "一緒",
     "必要", "問題", "予算", "程度", "以上", "以下", "前後", "内容", "詳細", "日程", "時間", "毎月",
-    "週末", "平日", "土日", "午前", "午後", "頃", "年", "月", "日", "時", "分", "円", "万", "名",
+    "週末", "平日", "土日", "世話", "初め", "以外", "気軽", "午前", "午後", "頃", "年", "月", "日", "時", "分", "円", "万", "名",
 ];
 
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
@@ -184,7 +184,7 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
 
 fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term> {
     let lower = word.trim_matches('\'');
-    if lower.chars().count() < 2
+    if lower.chars().count() < 3
         || STOP_EN.contains(&lower)
         || lower.chars().all(|c| c.is_ascii_digit())
     {
