@@ -69,7 +69,10 @@ impl Daemon {
             Limits::from(&inbox_config),
             posting,
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_vocabulary(crate::matching::Vocabulary::load(
+            config.matching()?.vocabulary_path(),
+        )?);
         let transport =
             Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
         let sender = Sender::new(

@@ -29,6 +29,8 @@ pub use vocabulary::{DEFAULT_VOCABULARY, Kind, Vocabulary};
 pub enum MatchError {
     #[error("the skill vocabulary is invalid: {0}")]
     Vocabulary(String),
+    #[error("the vocabulary file {path} is invalid: {message}")]
+    VocabularyFile { path: String, message: String },
     #[error("the request message cannot be read: {0}")]
     Message(String),
 }
