@@ -21,14 +21,27 @@ const SKILL_FIELD: f32 = 1.0;
 const CONTEXT_FACTOR: f32 = 0.3;
 /// Below this a hit is too weak to be direct evidence (a sound-alike in a bio).
 const DIRECT_STRENGTH: f32 = 0.5;
-/// Share of a phrase's weight a member must cover when they miss its head.
+/// Share of an asked phrase's weight a member must cover: with its head
+/// ("wedding photographer" → photographer), or without it.
+const HEAD_COVERAGE: f32 = 0.5;
 const PHRASE_COVERAGE: f32 = 0.6;
 
 /// Which asked-for thing a candidate answers (for spreading over alternatives).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Group {
     Concept(u32),
-    Phrase(u32),
+    /// The asked word (its first key), wherever in the request it was named.
+    Word(String),
+}
+
+/// The group of an asked term: its own word.
+pub fn word_group(query: &Query, ti: usize) -> Group {
+    let t = &query.terms[ti].term;
+    Group::Word(
+        t.keys
+            .first()
+            .map_or_else(|| t.surface.clone(), |k| k.0.clone()),
+    )
 }
 
 /// A member's best hit on one request term.
@@ -77,11 +90,55 @@ pub fn term_weights(index: &Index, query: &Query) -> Vec<f32> {
                 .first()
                 .and_then(|(k, _)| index.terms.get(k))
                 .map_or(0.0, |p| p.len() as f32);
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            let factor = if t.opens() { 1.0 } else { CONTEXT_FACTOR };
-            idf * factor
+            ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
         })
         .collect()
+}
+
+fn context_factor(query: &Query, ti: usize) -> f32 {
+    if query.terms[ti].opens() {
+        1.0
+    } else {
+        CONTEXT_FACTOR
+    }
+}
+
+/// A curated concept named inside a longer asked phrase ("sushi chef":
+/// chef is known, sushi is not) qualifies only when the member also has
+/// enough of the rest of the phrase: a caterer who was a hotel chef is a
+/// near-miss, not a sushi chef.
+pub fn concept_phrase_ok(
+    query: &Query,
+    idf: &[f32],
+    unit: &UnitTally,
+    held: &[u32],
+    concept: u32,
+) -> bool {
+    let own = query
+        .terms
+        .iter()
+        .filter(|t| t.concept == Some(concept) && t.need && t.primary && !t.background);
+    let mut any = false;
+    for t in own {
+        any = true;
+        let phrase = t.term.phrase;
+        let (mut total, mut got) = (0.0, 0.0);
+        for (j, u) in query.terms.iter().enumerate() {
+            if u.term.phrase != phrase || u.term.generic {
+                continue;
+            }
+            total += idf[j];
+            if u.concept.is_some_and(|c| held.contains(&c)) {
+                got += idf[j];
+            } else if let Some(h) = unit.hits.iter().find(|h| h.term as usize == j) {
+                got += idf[j] * h.strength;
+            }
+        }
+        if total <= 0.0 || got / total >= HEAD_COVERAGE {
+            return true;
+        }
+    }
+    !any
 }
 
 /// Walks the postings of the request's terms: terms that can open a
@@ -141,7 +198,11 @@ pub fn gather_terms(
 /// Score, whether it qualifies, and the phrase it answers: direct evidence
 /// on the head of an asked phrase (its last specific word: "headshot
 /// photographer" → photographer), or on most of the phrase's weight.
-pub fn unit_standing(query: &Query, weights: &[f32], tally: &UnitTally) -> (f32, bool, Option<Group>) {
+pub fn unit_standing(
+    query: &Query,
+    weights: &[f32],
+    tally: &UnitTally,
+) -> (f32, bool, Option<Group>) {
     let opening_total: f32 = query
         .terms
         .iter()
@@ -149,25 +210,23 @@ pub fn unit_standing(query: &Query, weights: &[f32], tally: &UnitTally) -> (f32,
         .filter(|(t, _)| t.opens())
         .map(|(_, w)| *w)
         .sum();
+    let weight = |h: &TermHit| weights[h.term as usize] * context_factor(query, h.term as usize);
     if tally.hits.is_empty() || opening_total <= 0.0 {
         return (0.0, false, None);
     }
-    let matched: f32 = tally
-        .hits
-        .iter()
-        .map(|h| weights[h.term as usize] * h.strength)
-        .sum();
+    let matched: f32 = tally.hits.iter().map(|h| weight(h) * h.strength).sum();
     let score = UNIT_WEIGHT * (matched / opening_total).min(1.0);
     let best = tally
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
-        .filter(|h| is_head(query, h.term as usize) || covers_phrase(query, weights, tally, h))
-        .max_by(|a, b| {
-            let w = |h: &TermHit| weights[h.term as usize] * h.strength;
-            w(a).total_cmp(&w(b))
-        });
-    let group = best.map(|h| Group::Phrase(query.terms[h.term as usize].term.phrase));
+        .filter(|h| {
+            let covered = coverage(query, weights, tally, h);
+            covered >= PHRASE_COVERAGE
+                || covered >= HEAD_COVERAGE && is_head(query, h.term as usize)
+        })
+        .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
+    let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
 }
 
@@ -183,7 +242,8 @@ fn is_head(query: &Query, ti: usize) -> bool {
     last == Some(ti)
 }
 
-fn covers_phrase(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit) -> bool {
+/// The share of the hit's phrase (its specific words, by weight) the member has.
+fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit) -> f32 {
     let phrase = query.terms[h.term as usize].term.phrase;
     let in_phrase = |i: usize| {
         let t = &query.terms[i];
@@ -199,7 +259,7 @@ fn covers_phrase(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit)
         .filter(|x| in_phrase(x.term as usize))
         .map(|x| weights[x.term as usize] * x.strength)
         .sum();
-    total > 0.0 && got / total >= PHRASE_COVERAGE
+    if total > 0.0 { got / total } else { 0.0 }
 }
 
 /// A candidate with its evidence and readable reasons.
@@ -248,7 +308,9 @@ pub fn candidate(
 }
 
 fn is_latin(s: &str) -> bool {
-    s.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_ascii())
+    s.chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| c.is_ascii())
 }
 
 fn concept_evidence(

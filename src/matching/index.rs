@@ -262,8 +262,21 @@ impl Index {
 /// Words that turn a clause of a profile into what the member does not do
 /// (「グループレッスンはお受けしていません」, "no longer taking weddings").
 const NEGATIONS: &[&str] = &[
-    "ません", "ていない", "でいない", "ではない", "じゃない", "しない", "できない", "不可",
-    "お断り", "対象外", " not ", "n't ", " never ", " no ", " except ",
+    "ません",
+    "ていない",
+    "でいない",
+    "ではない",
+    "じゃない",
+    "しない",
+    "できない",
+    "不可",
+    "お断り",
+    "対象外",
+    " not ",
+    "n't ",
+    " never ",
+    " no ",
+    " except ",
 ];
 
 /// The clauses of a bio, minus those that say what the member does not do.

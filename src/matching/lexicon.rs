@@ -69,22 +69,85 @@ fn to_hiragana(c: char) -> char {
 }
 
 const BASIC: &[(&str, char)] = &[
-    ("a", 'あ'), ("i", 'い'), ("u", 'う'), ("e", 'え'), ("o", 'お'),
-    ("ka", 'か'), ("ki", 'き'), ("ku", 'く'), ("ke", 'け'), ("ko", 'こ'),
-    ("ga", 'が'), ("gi", 'ぎ'), ("gu", 'ぐ'), ("ge", 'げ'), ("go", 'ご'),
-    ("sa", 'さ'), ("shi", 'し'), ("su", 'す'), ("se", 'せ'), ("so", 'そ'),
-    ("za", 'ざ'), ("ji", 'じ'), ("zu", 'ず'), ("ze", 'ぜ'), ("zo", 'ぞ'),
-    ("ta", 'た'), ("chi", 'ち'), ("tsu", 'つ'), ("te", 'て'), ("to", 'と'),
-    ("da", 'だ'), ("ji", 'ぢ'), ("zu", 'づ'), ("de", 'で'), ("do", 'ど'),
-    ("na", 'な'), ("ni", 'に'), ("nu", 'ぬ'), ("ne", 'ね'), ("no", 'の'),
-    ("ha", 'は'), ("hi", 'ひ'), ("fu", 'ふ'), ("he", 'へ'), ("ho", 'ほ'),
-    ("ba", 'ば'), ("bi", 'び'), ("bu", 'ぶ'), ("be", 'べ'), ("bo", 'ぼ'),
-    ("pa", 'ぱ'), ("pi", 'ぴ'), ("pu", 'ぷ'), ("pe", 'ぺ'), ("po", 'ぽ'),
-    ("ma", 'ま'), ("mi", 'み'), ("mu", 'む'), ("me", 'め'), ("mo", 'も'),
-    ("ya", 'や'), ("yu", 'ゆ'), ("yo", 'よ'),
-    ("ra", 'ら'), ("ri", 'り'), ("ru", 'る'), ("re", 'れ'), ("ro", 'ろ'),
-    ("wa", 'わ'), ("wi", 'ゐ'), ("we", 'ゑ'), ("o", 'を'), ("n", 'ん'), ("vu", 'ゔ'),
-    ("a", 'ぁ'), ("i", 'ぃ'), ("u", 'ぅ'), ("e", 'ぇ'), ("o", 'ぉ'),
+    ("a", 'あ'),
+    ("i", 'い'),
+    ("u", 'う'),
+    ("e", 'え'),
+    ("o", 'お'),
+    ("ka", 'か'),
+    ("ki", 'き'),
+    ("ku", 'く'),
+    ("ke", 'け'),
+    ("ko", 'こ'),
+    ("ga", 'が'),
+    ("gi", 'ぎ'),
+    ("gu", 'ぐ'),
+    ("ge", 'げ'),
+    ("go", 'ご'),
+    ("sa", 'さ'),
+    ("shi", 'し'),
+    ("su", 'す'),
+    ("se", 'せ'),
+    ("so", 'そ'),
+    ("za", 'ざ'),
+    ("ji", 'じ'),
+    ("zu", 'ず'),
+    ("ze", 'ぜ'),
+    ("zo", 'ぞ'),
+    ("ta", 'た'),
+    ("chi", 'ち'),
+    ("tsu", 'つ'),
+    ("te", 'て'),
+    ("to", 'と'),
+    ("da", 'だ'),
+    ("ji", 'ぢ'),
+    ("zu", 'づ'),
+    ("de", 'で'),
+    ("do", 'ど'),
+    ("na", 'な'),
+    ("ni", 'に'),
+    ("nu", 'ぬ'),
+    ("ne", 'ね'),
+    ("no", 'の'),
+    ("ha", 'は'),
+    ("hi", 'ひ'),
+    ("fu", 'ふ'),
+    ("he", 'へ'),
+    ("ho", 'ほ'),
+    ("ba", 'ば'),
+    ("bi", 'び'),
+    ("bu", 'ぶ'),
+    ("be", 'べ'),
+    ("bo", 'ぼ'),
+    ("pa", 'ぱ'),
+    ("pi", 'ぴ'),
+    ("pu", 'ぷ'),
+    ("pe", 'ぺ'),
+    ("po", 'ぽ'),
+    ("ma", 'ま'),
+    ("mi", 'み'),
+    ("mu", 'む'),
+    ("me", 'め'),
+    ("mo", 'も'),
+    ("ya", 'や'),
+    ("yu", 'ゆ'),
+    ("yo", 'よ'),
+    ("ra", 'ら'),
+    ("ri", 'り'),
+    ("ru", 'る'),
+    ("re", 'れ'),
+    ("ro", 'ろ'),
+    ("wa", 'わ'),
+    ("wi", 'ゐ'),
+    ("we", 'ゑ'),
+    ("o", 'を'),
+    ("n", 'ん'),
+    ("vu", 'ゔ'),
+    ("a", 'ぁ'),
+    ("i", 'ぃ'),
+    ("u", 'ぅ'),
+    ("e", 'ぇ'),
+    ("o", 'ぉ'),
 ];
 
 fn basic(c: char) -> Option<&'static str> {
@@ -191,7 +254,13 @@ fn youon(part: &str) -> Option<String> {
 pub fn skeleton(latin: &str, english: bool) -> Option<String> {
     let mut w = latin.to_string();
     if english {
-        for (end, by) in [("er", ""), ("or", ""), ("ar", "a"), ("tion", "shon"), ("sion", "shon")] {
+        for (end, by) in [
+            ("er", ""),
+            ("or", ""),
+            ("ar", "a"),
+            ("tion", "shon"),
+            ("sion", "shon"),
+        ] {
             if w.len() > end.len() + 2 && w.ends_with(end) {
                 w.truncate(w.len() - end.len());
                 w.push_str(by);
@@ -199,10 +268,17 @@ pub fn skeleton(latin: &str, english: bool) -> Option<String> {
             }
         }
         w = w.replace("th", "s").replace("ph", "f").replace("ck", "k");
-        w = w.replace("ce", "se").replace("ci", "si").replace("cy", "sy");
+        w = w
+            .replace("ce", "se")
+            .replace("ci", "si")
+            .replace("cy", "sy");
         w = w.replace("ge", "je").replace("gi", "ji");
     }
-    w = w.replace("tsu", "tu").replace("chi", "ti").replace("shi", "si").replace("sh", "s");
+    w = w
+        .replace("tsu", "tu")
+        .replace("chi", "ti")
+        .replace("shi", "si")
+        .replace("sh", "s");
     let mut out = String::new();
     for c in w.chars() {
         let c = match c {

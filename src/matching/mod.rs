@@ -9,9 +9,9 @@ pub mod eml;
 mod evidence;
 mod index;
 mod lexicon;
-mod terms;
 mod rank;
 mod request;
+mod terms;
 pub mod text;
 mod vocabulary;
 

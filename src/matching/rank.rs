@@ -91,7 +91,16 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     let mut near = Vec::new();
     for (m, tally) in tallies {
         let unit = units.remove(&m).unwrap_or_default();
-        let (concept_score, concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
+            let held: Vec<u32> = tally
+                .evidence
+                .iter()
+                .filter(|e| !e.related)
+                .map(|e| query.concepts[e.query_index].concept)
+                .collect();
+            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
+        }
         let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
         let pair_ok = language_pair_ok(index, query, m);
         let s = Scored {
@@ -99,7 +108,11 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             score: concept_score + unit_score,
             concepts: tally,
             units: unit,
-            group: if concept_ok { concept_group } else { unit_group },
+            group: if concept_ok {
+                concept_group
+            } else {
+                unit_group
+            },
         };
         if (concept_ok || unit_ok) && pair_ok {
             qualified.push(s);
@@ -108,7 +121,11 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
         }
     }
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
-        + if opens_units { evidence::UNIT_WEIGHT } else { 0.0 }
+        + if opens_units {
+            evidence::UNIT_WEIGHT
+        } else {
+            0.0
+        }
         + LEXICAL_WEIGHT;
     finish(index, query, ctx, &mut qualified);
     finish(index, query, ctx, &mut near);
@@ -117,8 +134,16 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     } else {
         qualified.into_iter().take(top).collect()
     };
-    let to_candidate =
-        |s: Scored| evidence::candidate(index, query, s.member, s.score / scale, &s.concepts, &s.units);
+    let to_candidate = |s: Scored| {
+        evidence::candidate(
+            index,
+            query,
+            s.member,
+            s.score / scale,
+            &s.concepts,
+            &s.units,
+        )
+    };
     Ranked {
         candidates: chosen.into_iter().map(to_candidate).collect(),
         near_misses: near.into_iter().take(top).map(to_candidate).collect(),
@@ -152,8 +177,39 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
             w(a).total_cmp(&w(b))
         });
     let ok = max_w > 0.0 && best_need.is_some() && specific / max_w >= ABSTAIN_THRESHOLD;
-    let group = best_need.map(|e| Group::Concept(query.concepts[e.query_index].concept));
+    let group = best_need.map(|e| concept_group(query, e.query_index));
     (concept_score, ok, group)
+}
+
+/// The need concept a member's strongest direct evidence is on.
+fn best_concept(query: &Query, tally: &Tally) -> Option<u32> {
+    tally
+        .evidence
+        .iter()
+        .filter(|e| {
+            let qc = &query.concepts[e.query_index];
+            qc.need && !qc.generic && !e.related
+        })
+        .max_by(|a, b| {
+            let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
+            w(a).total_cmp(&w(b))
+        })
+        .map(|e| query.concepts[e.query_index].concept)
+}
+
+/// Which asked-for thing a concept stands for: the request phrase it was
+/// named in, so a member's own skill phrase and a translation of the same
+/// words land in one group.
+fn concept_group(query: &Query, qi: usize) -> Group {
+    let qc = &query.concepts[qi];
+    let surface = super::text::normalize(&qc.surface);
+    query
+        .terms
+        .iter()
+        .position(|t| t.need && surface.contains(&t.term.surface))
+        .map_or(Group::Concept(qc.concept), |i| {
+            evidence::word_group(query, i)
+        })
 }
 
 /// Adds the lexical tie-breaker and the soft factors, then sorts best first.
@@ -181,7 +237,7 @@ fn spread(sorted: Vec<Scored>, top: usize) -> Vec<Scored> {
     for s in sorted {
         match groups.iter_mut().find(|(g, _)| *g == s.group) {
             Some((_, list)) => list.push(s),
-            None => groups.push((s.group, vec![s])),
+            None => groups.push((s.group.clone(), vec![s])),
         }
     }
     let mut queues: Vec<std::collections::VecDeque<Scored>> =
@@ -360,7 +416,6 @@ fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
     let recent = ctx.recent_forwards.get(&id).copied().unwrap_or(0) as f32;
     (1.0 - FAIRNESS_STEP * recent).max(FAIRNESS_FLOOR)
 }
-
 
 fn language_name(code: &str) -> &str {
     match code {

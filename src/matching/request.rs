@@ -52,6 +52,8 @@ pub struct QueryTerm {
     pub background: bool,
     /// Inside a term the curated vocabulary knows (it speaks for this word).
     pub covered: bool,
+    /// The curated concept it is part of, if any.
+    pub concept: Option<u32>,
     /// In the phrase the asking words point at (「Xの方を探しています」,
     /// "looking for X"), not in a clause that only describes it.
     pub primary: bool,
@@ -87,20 +89,61 @@ fn sentences(text: &str) -> Vec<&str> {
 
 /// Sentences that describe what the requester already has or brings.
 const BACKGROUND_CUES: &[&str] = &[
-    "already have", "already has", "we have a", "we have an", "our own", "we will bring",
-    "we'll bring", "we will also bring", "i have a", "既に", "すでに", "自前", "こちらで用意",
-    "手配済み", "おります。", "いつもお世話",
+    "already have",
+    "already has",
+    "we have a",
+    "we have an",
+    "our own",
+    "we will bring",
+    "we'll bring",
+    "we will also bring",
+    "i have a",
+    "既に",
+    "すでに",
+    "自前",
+    "こちらで用意",
+    "手配済み",
+    "おります。",
+    "いつもお世話",
 ];
 /// Words that offer alternatives in what is asked.
 const ALTERNATIVE_CUES: &[&str] = &[
-    " or ", "either", "alternatively", "also fine", "also welcome", "also ok", "または", "もしくは",
-    "あるいは", "の方でも", "でも大丈夫", "でも構", "でも結構", "でも可", "でも歓迎", "でもいい", "か、",
+    " or ",
+    "either",
+    "alternatively",
+    "also fine",
+    "also welcome",
+    "also ok",
+    "または",
+    "もしくは",
+    "あるいは",
+    "の方でも",
+    "でも大丈夫",
+    "でも構",
+    "でも結構",
+    "でも可",
+    "でも歓迎",
+    "でもいい",
+    "か、",
 ];
 
 /// Sentences that add an alternative are part of the need even without a cue.
 const ALTERNATIVE_NEEDS: &[&str] = &[
-    "also fine", "also welcome", "also ok", "are welcome", "is welcome", "would also", "の方でも",
-    "でも大丈夫", "でも構", "でも結構", "でも可", "でも歓迎", "でもいい", "も歓迎", "もok",
+    "also fine",
+    "also welcome",
+    "also ok",
+    "are welcome",
+    "is welcome",
+    "would also",
+    "の方でも",
+    "でも大丈夫",
+    "でも構",
+    "でも結構",
+    "でも可",
+    "でも歓迎",
+    "でもいい",
+    "も歓迎",
+    "もok",
 ];
 
 /// Reads a request's subject and body (greeting and signature may remain:
@@ -132,7 +175,14 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             need_text.push('\n');
         }
         add_hits(vocab, &mut query, hits, factor);
-        add_terms(&mut query, segments[i].0, hits, &seg_terms[i], need, background);
+        add_terms(
+            vocab,
+            &mut query,
+            segments[i].0,
+            hits,
+            &seg_terms[i],
+            (need, background),
+        );
     }
     let need_norm = normalize(&need_text);
     query.alternatives = ALTERNATIVE_CUES
@@ -142,7 +192,10 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         t.need
             && (t.term.surface.contains("翻訳")
                 || t.term.surface.contains("通訳")
-                || t.term.keys.iter().any(|(k, _)| k == "w:transl" || k == "w:interpret"))
+                || t.term
+                    .keys
+                    .iter()
+                    .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
     });
     query.pair = languages_named(&need_text);
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
@@ -217,21 +270,28 @@ fn add_hits(vocab: &Vocabulary, query: &mut Query, hits: &[Hit], factor: f32) {
 /// hit is the vocabulary's; a phrase after "for" (not "looking for") or
 /// "our"/"my" is context.
 fn add_terms(
+    vocab: &Vocabulary,
     query: &mut Query,
     segment: &str,
     hits: &[Hit],
     seg_terms: &[Term],
-    need: bool,
-    background: bool,
+    (need, background): (bool, bool),
 ) {
     let chars: Vec<char> = normalize(segment).chars().collect();
     let context = context_spans(&chars);
     let phrase_base = query.terms.last().map_or(0, |t| t.term.phrase + 1);
     let primary = primary_phrases(hits, seg_terms, &context);
     for t in seg_terms {
-        let covered = hits
+        // members' own skill items (phrases) are not the curated layer
+        let over: Vec<&Hit> = hits
             .iter()
-            .any(|h| h.start != usize::MAX && h.start < t.end && t.start < h.end);
+            .filter(|h| h.start != usize::MAX && h.start < t.end && t.start < h.end)
+            .filter(|h| !matches!(h.target, Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Phrase))
+            .collect();
+        let concept = over.iter().find_map(|h| match h.target {
+            Target::Concept(c) => Some(c),
+            _ => None,
+        });
         let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
         let mut term = t.clone();
         term.phrase += phrase_base;
@@ -239,7 +299,8 @@ fn add_terms(
             term,
             need,
             background: background || in_context,
-            covered,
+            covered: !over.is_empty(),
+            concept,
             primary: primary.as_ref().is_none_or(|p| p.contains(&t.phrase)),
         });
     }
@@ -269,13 +330,22 @@ fn primary_phrases(
     if cues.is_empty() {
         return None;
     }
-    let usable = |t: &&Term| !t.generic && !context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+    let usable =
+        |t: &&Term| !t.generic && !context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
     let mut out = Vec::new();
     for cue in cues {
         let latin = cue.surface.chars().any(|c| c.is_ascii_alphabetic());
         let after = seg_terms.iter().filter(usable).find(|t| t.start >= cue.end);
-        let before = seg_terms.iter().filter(usable).rev().find(|t| t.end <= cue.start);
-        let pick = if latin { after.or(before) } else { before.or(after) };
+        let before = seg_terms
+            .iter()
+            .filter(usable)
+            .rev()
+            .find(|t| t.end <= cue.start);
+        let pick = if latin {
+            after.or(before)
+        } else {
+            before.or(after)
+        };
         out.extend(pick.map(|t| t.phrase));
     }
     Some(out)
@@ -286,8 +356,25 @@ fn primary_phrases(
 /// the end of the clause.
 fn context_spans(chars: &[char]) -> Vec<(usize, usize)> {
     const LOOKING: &[&str] = &[
-        "look", "looking", "search", "searching", "ask", "asking", "hunt", "hunting", "call",
-        "calling", "seek", "seeking", "thanks", "thank", "you", "hoping", "hope", "wish", "wishing",
+        "look",
+        "looking",
+        "search",
+        "searching",
+        "ask",
+        "asking",
+        "hunt",
+        "hunting",
+        "call",
+        "calling",
+        "seek",
+        "seeking",
+        "thanks",
+        "thank",
+        "you",
+        "hoping",
+        "hope",
+        "wish",
+        "wishing",
     ];
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
@@ -295,11 +382,13 @@ fn context_spans(chars: &[char]) -> Vec<(usize, usize)> {
     for (wi, &(s, e)) in words.iter().enumerate() {
         let w: String = chars[s..e].iter().collect();
         let starts = match w.as_str() {
-            "for" => wi == 0 || {
-                let (ps, pe) = words[wi - 1];
-                let prev: String = chars[ps..pe].iter().collect();
-                !LOOKING.contains(&prev.as_str())
-            },
+            "for" => {
+                wi == 0 || {
+                    let (ps, pe) = words[wi - 1];
+                    let prev: String = chars[ps..pe].iter().collect();
+                    !LOOKING.contains(&prev.as_str())
+                }
+            }
             "our" | "my" => true,
             _ => false,
         };
@@ -338,7 +427,17 @@ pub fn languages_named(text: &str) -> Vec<String> {
     const NAMES: &[(&str, &[&str])] = &[
         ("en", &["english", "英語"]),
         ("ja", &["japanese", "日本語"]),
-        ("zh", &["chinese", "mandarin", "cantonese", "中国語", "北京語", "広東語"]),
+        (
+            "zh",
+            &[
+                "chinese",
+                "mandarin",
+                "cantonese",
+                "中国語",
+                "北京語",
+                "広東語",
+            ],
+        ),
         ("ko", &["korean", "韓国語", "朝鮮語"]),
         ("es", &["spanish", "スペイン語"]),
         ("fr", &["french", "フランス語"]),

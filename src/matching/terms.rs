@@ -41,57 +41,469 @@ pub struct Term {
 /// Words that say little about who is wanted: they may add to a match, never
 /// carry one (the "consultant, designer, 講師, コンサルタント").
 const GENERIC_EN: &[&str] = &[
-    "consultant", "consulting", "consultancy", "advisor", "adviser", "advice", "designer",
-    "design", "expert", "specialist", "professional", "service", "support", "lesson", "class",
-    "course", "instructor", "lecturer", "teacher", "trainer", "training", "staff", "business",
-    "company", "work", "job", "person", "people", "help", "project", "freelance", "freelancer",
-    "studio", "shop", "office", "team", "client", "customer", "session", "workshop", "online",
-    "local", "small", "new", "personal", "general", "basic", "beginner", "maker", "creator",
-    "artist", "coordinator", "manager", "agent", "provider", "practitioner", "owner", "thing",
-    "stuff", "member", "circle", "event", "plan", "product", "production", "custom", "quality",
-    "care", "english", "japanese",
+    "consultant",
+    "consulting",
+    "consultancy",
+    "advisor",
+    "adviser",
+    "advice",
+    "designer",
+    "design",
+    "expert",
+    "specialist",
+    "professional",
+    "service",
+    "support",
+    "lesson",
+    "class",
+    "course",
+    "instructor",
+    "lecturer",
+    "teacher",
+    "trainer",
+    "training",
+    "staff",
+    "business",
+    "company",
+    "work",
+    "job",
+    "person",
+    "people",
+    "help",
+    "project",
+    "freelance",
+    "freelancer",
+    "studio",
+    "shop",
+    "office",
+    "team",
+    "client",
+    "customer",
+    "session",
+    "workshop",
+    "online",
+    "local",
+    "small",
+    "new",
+    "personal",
+    "general",
+    "basic",
+    "beginner",
+    "maker",
+    "creator",
+    "artist",
+    "coordinator",
+    "manager",
+    "agent",
+    "provider",
+    "practitioner",
+    "owner",
+    "thing",
+    "stuff",
+    "member",
+    "circle",
+    "event",
+    "plan",
+    "product",
+    "production",
+    "custom",
+    "quality",
+    "care",
+    "english",
+    "japanese",
+    "repair",
+    "repairs",
+    "fixing",
+    "maintenance",
+    "installation",
+    "restoration",
+    "tuition",
+    "consultation",
+    "making",
+    "creation",
 ];
 const GENERIC_JA: &[&str] = &[
-    "コンサルタント", "コンサル", "コンサルティング", "講師", "先生", "サービス", "支援", "相談",
-    "専門家", "専門", "教室", "講座", "レッスン", "アドバイザー", "デザイナー", "デザイン",
-    "インストラクター", "プロ", "担当", "対応", "仕事", "業務", "店", "お店", "方", "人", "会社",
-    "事業", "スタッフ", "制作", "作家", "個人", "出張", "オンライン", "サポート", "トレーナー",
-    "パーソナル", "クリエイター", "プランナー", "指導", "教育", "研修", "活動", "経験", "実績",
-    "当店", "当院", "弊社", "当社", "弊店", "自分", "私", "皆様", "皆さん", "企画", "運営", "代行",
-    "販売", "作成", "ワークショップ", "セミナー", "イベント", "施工", "工事", "修理", "管理",
+    "コンサルタント",
+    "コンサル",
+    "コンサルティング",
+    "講師",
+    "先生",
+    "サービス",
+    "支援",
+    "相談",
+    "専門家",
+    "専門",
+    "教室",
+    "講座",
+    "レッスン",
+    "アドバイザー",
+    "デザイナー",
+    "デザイン",
+    "インストラクター",
+    "プロ",
+    "担当",
+    "対応",
+    "仕事",
+    "業務",
+    "店",
+    "お店",
+    "方",
+    "人",
+    "会社",
+    "事業",
+    "スタッフ",
+    "制作",
+    "作家",
+    "個人",
+    "出張",
+    "オンライン",
+    "サポート",
+    "トレーナー",
+    "パーソナル",
+    "クリエイター",
+    "プランナー",
+    "指導",
+    "教育",
+    "研修",
+    "活動",
+    "経験",
+    "実績",
+    "当店",
+    "当院",
+    "弊社",
+    "当社",
+    "弊店",
+    "自分",
+    "私",
+    "皆様",
+    "皆さん",
+    "企画",
+    "運営",
+    "代行",
+    "販売",
+    "作成",
+    "ワークショップ",
+    "セミナー",
+    "イベント",
+    "施工",
+    "工事",
+    "修理",
+    "管理",
+    "手入れ",
+    "設置",
+    "交換",
+    "メンテナンス",
+    "修繕",
+    "補修",
+    "お手入れ",
 ];
 /// Function words and words of every request ("looking", "help", "please").
 const STOP_EN: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from",
-    "has", "have", "hi", "hello", "dear", "i", "in", "is", "it", "its", "me", "my", "of", "on",
-    "or", "our", "so", "that", "the", "their", "them", "they", "this", "to", "us", "we", "who",
-    "will", "with", "would", "you", "your", "anyone", "someone", "somebody", "thanks", "thank",
-    "please", "looking", "look", "need", "needs", "needed", "know", "any", "also", "all", "more",
-    "about", "into", "not", "just", "one", "there", "here", "what", "which", "if", "than", "then",
-    "too", "very", "want", "wants", "like", "some", "regards", "best", "cheers", "everyone",
-    "could", "should", "might", "may", "must", "shall", "was", "were", "been", "being", "am",
-    "great", "good", "nice", "happy", "glad", "welcome", "fine", "ok", "okay", "possible",
-    "ideally", "preferably", "soon", "next", "week", "weeks", "month", "months", "year", "years",
-    "day", "days", "time", "times", "budget", "price", "cost", "question", "request", "introduce",
-    "introduction", "recommend", "recommendation", "contact", "email", "mail", "reply", "kind",
-    "sort", "type", "something", "anything", "how", "when", "where", "why", "get", "got", "make",
-    "find", "found", "let", "lets", "really", "maybe", "perhaps", "much", "many", "each", "every",
-    "other", "another", "such", "only", "even", "still", "already", "again", "well", "up", "out",
-    "over", "after", "before", "between", "through", "during", "without", "within", "via", "per",
-    "i'm", "we're", "i'd", "we'd", "it's", "don't", "doesn't", "isn't", "can't", "won't", "these",
-    "those", "both", "either", "neither", "nor", "own", "same", "able", "sure", "around", "while",
-    "his", "her", "he", "she", "him", "hers", "ours", "yours", "mine", "whom", "whose", "had",
-    "did", "done", "doing", "going", "go", "come", "coming", "use", "using", "based", "etc",
-    "years'", "experience", "experienced", "since", "currently", "mainly", "mostly", "especially",
-    "including", "include", "includes", "offer", "offers", "provide", "provides", "available",
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "but",
+    "by",
+    "can",
+    "do",
+    "does",
+    "for",
+    "from",
+    "has",
+    "have",
+    "hi",
+    "hello",
+    "dear",
+    "i",
+    "in",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "of",
+    "on",
+    "or",
+    "our",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "they",
+    "this",
+    "to",
+    "us",
+    "we",
+    "who",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "anyone",
+    "someone",
+    "somebody",
+    "thanks",
+    "thank",
+    "please",
+    "looking",
+    "look",
+    "need",
+    "needs",
+    "needed",
+    "know",
+    "any",
+    "also",
+    "all",
+    "more",
+    "about",
+    "into",
+    "not",
+    "just",
+    "one",
+    "there",
+    "here",
+    "what",
+    "which",
+    "if",
+    "than",
+    "then",
+    "too",
+    "very",
+    "want",
+    "wants",
+    "like",
+    "some",
+    "regards",
+    "best",
+    "cheers",
+    "everyone",
+    "could",
+    "should",
+    "might",
+    "may",
+    "must",
+    "shall",
+    "was",
+    "were",
+    "been",
+    "being",
+    "am",
+    "great",
+    "good",
+    "nice",
+    "happy",
+    "glad",
+    "welcome",
+    "fine",
+    "ok",
+    "okay",
+    "possible",
+    "ideally",
+    "preferably",
+    "soon",
+    "next",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "day",
+    "days",
+    "time",
+    "times",
+    "budget",
+    "price",
+    "cost",
+    "question",
+    "request",
+    "introduce",
+    "introduction",
+    "recommend",
+    "recommendation",
+    "contact",
+    "email",
+    "mail",
+    "reply",
+    "kind",
+    "sort",
+    "type",
+    "something",
+    "anything",
+    "how",
+    "when",
+    "where",
+    "why",
+    "get",
+    "got",
+    "make",
+    "find",
+    "found",
+    "let",
+    "lets",
+    "really",
+    "maybe",
+    "perhaps",
+    "much",
+    "many",
+    "each",
+    "every",
+    "other",
+    "another",
+    "such",
+    "only",
+    "even",
+    "still",
+    "already",
+    "again",
+    "well",
+    "up",
+    "out",
+    "over",
+    "after",
+    "before",
+    "between",
+    "through",
+    "during",
+    "without",
+    "within",
+    "via",
+    "per",
+    "i'm",
+    "we're",
+    "i'd",
+    "we'd",
+    "it's",
+    "don't",
+    "doesn't",
+    "isn't",
+    "can't",
+    "won't",
+    "these",
+    "those",
+    "both",
+    "either",
+    "neither",
+    "nor",
+    "own",
+    "same",
+    "able",
+    "sure",
+    "around",
+    "while",
+    "his",
+    "her",
+    "he",
+    "she",
+    "him",
+    "hers",
+    "ours",
+    "yours",
+    "mine",
+    "whom",
+    "whose",
+    "had",
+    "did",
+    "done",
+    "doing",
+    "going",
+    "go",
+    "come",
+    "coming",
+    "use",
+    "using",
+    "based",
+    "etc",
+    "years'",
+    "experience",
+    "experienced",
+    "since",
+    "currently",
+    "mainly",
+    "mostly",
+    "especially",
+    "including",
+    "include",
+    "includes",
+    "offer",
+    "offers",
+    "provide",
+    "provides",
+    "available",
 ];
 /// Japanese words of asking and greeting, never a trade.
 const STOP_JA: &[&str] = &[
-    "願い", "紹介", "探し", "募集", "依頼", "希望", "今回", "以前", "予定", "来月", "今月", "先日",
-    "宜しく", "幸い", "可能", "場合", "件", "方々", "皆", "様", "御座", "大丈夫", "構い", "歓迎",
-    "助かり", "嬉しい", "感謝", "連絡", "返信", "質問", "今年", "来年", "今度", "最近", "一緒",
-    "必要", "問題", "予算", "程度", "以上", "以下", "前後", "内容", "詳細", "日程", "時間", "毎月",
-    "週末", "平日", "土日", "世話", "初め", "以外", "気軽", "午前", "午後", "頃", "年", "月", "日", "時", "分", "円", "万", "名",
+    "願い",
+    "紹介",
+    "探し",
+    "募集",
+    "依頼",
+    "希望",
+    "今回",
+    "以前",
+    "予定",
+    "来月",
+    "今月",
+    "先日",
+    "宜しく",
+    "幸い",
+    "可能",
+    "場合",
+    "件",
+    "方々",
+    "皆",
+    "様",
+    "御座",
+    "大丈夫",
+    "構い",
+    "歓迎",
+    "助かり",
+    "嬉しい",
+    "感謝",
+    "連絡",
+    "返信",
+    "質問",
+    "今年",
+    "来年",
+    "今度",
+    "最近",
+    "一緒",
+    "必要",
+    "問題",
+    "予算",
+    "程度",
+    "以上",
+    "以下",
+    "前後",
+    "内容",
+    "詳細",
+    "日程",
+    "時間",
+    "毎月",
+    "週末",
+    "平日",
+    "土日",
+    "世話",
+    "初め",
+    "以外",
+    "気軽",
+    "午前",
+    "午後",
+    "頃",
+    "年",
+    "月",
+    "日",
+    "時",
+    "分",
+    "円",
+    "万",
+    "名",
 ];
 
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
@@ -116,7 +528,11 @@ fn strip_suffix(w: &mut String) {
     ];
     let n = w.chars().count();
     for suf in SUFFIXES {
-        let min = if matches!(*suf, "e" | "er" | "ery") { 3 } else { 4 };
+        let min = 3;
+        // care, hire, cure, store keep their e (care is not car)
+        if *suf == "e" && ["are", "ire", "ure", "ore"].iter().any(|x| w.ends_with(x)) {
+            continue;
+        }
         if w.ends_with(suf) && n >= suf.len() + min && w.is_char_boundary(w.len() - suf.len()) {
             w.truncate(w.len() - suf.len());
             if w.ends_with("at") && w.len() > 5 {
@@ -155,7 +571,10 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
             }
             let word: String = chars[start..i].iter().collect();
             match latin_term(&word, start, i, phrase) {
-                Some(t) => out.push(t),
+                Some(mut t) => {
+                    compound_key(out.last(), &mut t);
+                    out.push(t);
+                }
                 None => phrase += 1,
             }
             // only spaces and hyphens keep a noun phrase together
@@ -180,6 +599,19 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
         }
     }
     (out, phrase + 1)
+}
+
+/// "eye doctor" also meets a gloss as a whole: the pair's key goes on the head.
+fn compound_key(prev: Option<&Term>, t: &mut Term) {
+    let Some(p) = prev.filter(|p| p.latin && p.phrase == t.phrase) else {
+        return;
+    };
+    let (Some((a, _)), Some((b, _))) = (p.keys.first(), t.keys.first()) else {
+        return;
+    };
+    if let (Some(a), Some(b)) = (a.strip_prefix("w:"), b.strip_prefix("w:")) {
+        t.keys.push((format!("w:{a} {b}"), Via::Same));
+    }
 }
 
 fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term> {
@@ -224,7 +656,9 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
             i += 1;
             continue;
         }
-        let longest = (i + 2..=end.min(i + 8))
+        // a single kanji is a word only when it stands alone (庭の, 鍵を)
+        let shortest = if end - start == 1 { i + 1 } else { i + 2 };
+        let longest = (shortest..=end.min(i + 8))
             .rev()
             .find_map(|j| {
                 let form: String = chars[i..j].iter().collect();
@@ -290,6 +724,9 @@ fn push_japanese(
         return;
     }
     let mut keys = vec![(format!("j:{form}"), Via::Same)];
+    if let Some(base) = agent_base(&chars[start..end]) {
+        keys.push((format!("j:{base}"), Via::Same));
+    }
     let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
     match entry {
         Some(e) => {
@@ -321,6 +758,19 @@ fn push_japanese(
     });
 }
 
+/// The trade a person word is built on, when it is a lexicon word itself:
+/// 庭師 → 庭, 鍵屋 → 鍵, 陶芸家 → 陶芸, 調律師 → 調律, 眼鏡店 → 眼鏡.
+fn agent_base(chars: &[char]) -> Option<String> {
+    const AGENT: &[&str] = &[
+        "職人", "家", "師", "士", "屋", "者", "人", "工", "業", "医", "店",
+    ];
+    let form: String = chars.iter().collect();
+    AGENT.iter().find_map(|suffix| {
+        let base = form.strip_suffix(suffix)?;
+        (!base.is_empty() && lexicon::lookup(base).is_some()).then(|| base.to_string())
+    })
+}
+
 /// English keys of a lexicon entry: the content words of its short glosses.
 fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
     for gloss in entry.glosses().take(4) {
@@ -328,17 +778,16 @@ fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
             .split([' ', '-'])
             .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
             .collect();
-        // a one- or two-word gloss names the thing; in longer ones only the head does
-        let chosen: &[&str] = if words.len() <= 2 {
-            &words
-        } else {
-            &words[words.len() - 1..]
-        };
-        for w in chosen {
-            if GENERIC_EN.contains(w) && words.len() > 1 {
-                continue;
+        // a several-word gloss is the compound ("eye specialist") and its head
+        let mut chosen: Vec<String> = words.last().map(|w| stem(w)).into_iter().collect();
+        if words.len() > 1 {
+            chosen.push(words.iter().map(|w| stem(w)).collect::<Vec<_>>().join(" "));
+            if words.last().is_some_and(|w| GENERIC_EN.contains(w)) {
+                chosen.remove(0);
             }
-            let key = format!("w:{}", stem(w));
+        }
+        for w in chosen {
+            let key = format!("w:{w}");
             if !keys.iter().any(|(k, _)| *k == key) {
                 keys.push((key, Via::Translation));
             }
@@ -365,9 +814,9 @@ mod tests {
         ta.iter().any(|x| {
             tb.iter().any(|y| {
                 x.keys.iter().any(|(k, v)| {
-                    y.keys
-                        .iter()
-                        .any(|(k2, v2)| k == k2 && (x.latin != y.latin || (*v != Via::Sound && *v2 != Via::Sound)))
+                    y.keys.iter().any(|(k2, v2)| {
+                        k == k2 && (x.latin != y.latin || (*v != Via::Sound && *v2 != Via::Sound))
+                    })
                 })
             })
         })
@@ -386,7 +835,10 @@ mod tests {
     #[test]
     fn japanese_runs_are_cut_into_lexicon_words() {
         assert_eq!(surfaces("家事代行を頼みたい"), vec!["家事", "代行"]);
-        assert_eq!(surfaces("パーソナルトレーナー"), vec!["パーソナル", "トレーナー"]);
+        assert_eq!(
+            surfaces("パーソナルトレーナー"),
+            vec!["パーソナル", "トレーナー"]
+        );
         assert_eq!(surfaces("ｶﾞｲﾄﾞ"), vec!["ガイド"]);
     }
 
