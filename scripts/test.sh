@@ -22,5 +22,8 @@ fi
 echo "== formatting"
 cargo fmt --all -- --check
 
+echo "== lints"
+cargo clippy --all-targets --locked -- -D warnings
+
 echo "== tests"
 cargo test --locked "$@"

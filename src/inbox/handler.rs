@@ -75,7 +75,7 @@ pub trait MessageHandler: Send + Sync {
         &self,
         tx: &mut Transaction<'static, Any>,
         mail: &InboundMail<'_>,
-    ) -> impl Future<Output = std::result::Result<Handled, HandleError>> + Send;
+    ) -> impl Future<Output = Result<Handled, HandleError>> + Send;
 }
 
 /// Called right after a message's transaction committed, before the move

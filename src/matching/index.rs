@@ -102,32 +102,19 @@ impl Index {
     }
 
     fn add_member(&mut self, id: u32, member: &Member) {
-        let mut found: HashMap<u32, Posting> = HashMap::new();
-        let mut places = Vec::new();
-        let mut online = false;
+        let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
-            self.collect(
-                skill,
-                field,
-                SKILLS_STRENGTH,
-                id,
-                &mut found,
-                &mut places,
-                &mut online,
-            );
+            self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits);
         }
         for clause in affirmed_clauses(&member.bio) {
-            self.collect(
-                clause,
-                Field::Bio,
-                BIO_STRENGTH,
-                id,
-                &mut found,
-                &mut places,
-                &mut online,
-            );
+            self.collect(clause, Field::Bio, BIO_STRENGTH, id, &mut hits);
         }
+        let Hits {
+            found,
+            mut places,
+            mut online,
+        } = hits;
         // The region field is the member's own statement of where they work.
         for hit in self.vocab.scan(&member.region, false) {
             if let Target::Place(p) = hit.target {
@@ -166,17 +153,12 @@ impl Index {
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn collect(
-        &self,
-        text: &str,
-        field: Field,
-        strength: f32,
-        member: u32,
-        found: &mut HashMap<u32, Posting>,
-        places: &mut Vec<u32>,
-        online: &mut bool,
-    ) {
+    fn collect(&self, text: &str, field: Field, strength: f32, member: u32, hits: &mut Hits) {
+        let Hits {
+            found,
+            places,
+            online,
+        } = hits;
         let mut keep = |concept: u32, strength: f32| {
             let slot = found.entry(concept).or_insert(Posting {
                 member,
@@ -287,4 +269,13 @@ pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
             let lower = format!(" {} ", c.to_lowercase());
             !NEGATIONS.iter().any(|n| lower.contains(n))
         })
+}
+
+/// What [`Index::collect`] finds in a member's fields: concept
+/// postings, places and whether they work online.
+#[derive(Default)]
+struct Hits {
+    found: HashMap<u32, Posting>,
+    places: Vec<u32>,
+    online: bool,
 }

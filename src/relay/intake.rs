@@ -24,6 +24,16 @@ pub struct IncomingRequest {
     pub message_id: Option<String>,
 }
 
+/// The forwards of one wave of one request share these.
+#[derive(Clone, Copy)]
+pub(super) struct Wave<'a> {
+    pub request_id: i64,
+    pub wave: i64,
+    /// The request as templates see it.
+    pub request_ctx: &'a minijinja::Value,
+    pub matcher: &'a Matcher,
+}
+
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestOutcome {
@@ -90,11 +100,14 @@ impl Relay {
         };
 
         let mut forwarded_to = Vec::new();
+        let wave = Wave {
+            request_id,
+            wave: 1,
+            request_ctx: &request_ctx,
+            matcher,
+        };
         for (rank, c) in shortlist.iter().enumerate() {
-            if self
-                .forward(tx, request_id, 1, rank, c, &request_ctx, matcher)
-                .await?
-            {
+            if self.forward(tx, &wave, rank, c).await? {
                 forwarded_to.push(c.member_id);
             }
         }
@@ -153,17 +166,19 @@ impl Relay {
     }
 
     /// One forward to one member; false when this member already had it.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn forward(
         &self,
         tx: &mut Tx<'_>,
-        request_id: i64,
-        wave: i64,
+        of: &Wave<'_>,
         rank: usize,
         c: &Candidate,
-        request_ctx: &minijinja::Value,
-        matcher: &Matcher,
     ) -> Result<bool, RelayError> {
+        let Wave {
+            request_id,
+            wave,
+            request_ctx,
+            matcher,
+        } = *of;
         let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
             return Ok(false);
         };

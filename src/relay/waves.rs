@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use minijinja::context;
 
+use super::intake::Wave;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
@@ -48,11 +49,14 @@ impl Relay {
                 self.matching.shortlist as usize,
             );
             let request_ctx = Self::request_vars(request);
+            let of = Wave {
+                request_id: request.id,
+                wave,
+                request_ctx: &request_ctx,
+                matcher,
+            };
             for (rank, c) in shortlist.iter().enumerate() {
-                if self
-                    .forward(tx, request.id, wave, rank, c, &request_ctx, matcher)
-                    .await?
-                {
+                if self.forward(tx, &of, rank, c).await? {
                     forwarded += 1;
                 }
             }

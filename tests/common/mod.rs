@@ -3,6 +3,7 @@
 //! PostgreSQL comes from `TEST_POSTGRES_URL` (an admin URL, set by
 //! scripts/test.sh after deploy/postgres/up.sh). A test that needs it fails
 //! when it is missing: nothing is skipped silently.
+// Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU32, Ordering};

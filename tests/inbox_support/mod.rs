@@ -1,5 +1,6 @@
 //! Helpers for the inbox tests and benchmark: they talk to the real mail stack
 //! of `deploy/mailstack/up.sh` (SMTP 10025, IMAP 10143), never to a fake.
+// Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
 //! Helpers for tests of the daemon on the embedded deployment (SQLite,
 //! Maildir in and out), shared by the test binaries that need them.
+// Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
