@@ -16,6 +16,8 @@ use super::{Candidate, Evidence, How, Source};
 /// to a named trade in the curated vocabulary (3.0).
 pub const UNIT_WEIGHT: f32 = 3.0;
 const BIO_FIELD: f32 = 0.6;
+/// A word in the context part of a member's own text ("for parties").
+const MEMBER_CONTEXT: f32 = 0.4;
 const SKILL_FIELD: f32 = 1.0;
 /// Words outside the stated need, generic words: they order, never carry.
 const CONTEXT_FACTOR: f32 = 0.3;
@@ -177,7 +179,9 @@ pub fn gather_terms(
                         key: ki as u16,
                         via: route,
                         field: p.field,
-                        strength: field * via_factor(route),
+                        strength: field
+                            * via_factor(route)
+                            * if p.context { MEMBER_CONTEXT } else { 1.0 },
                     };
                     if opening {
                         if eligible(p.member) {

@@ -41,12 +41,15 @@ pub struct TermPosting {
     pub via: Via,
     /// The member's word is Latin script (sound keys match only across scripts).
     pub latin: bool,
+    /// The word is context in the member's own text ("catering for
+    /// parties": parties), not what they do.
+    pub context: bool,
 }
 
 impl TermPosting {
     /// Skills before bio, the word itself before a translation.
-    fn rank(&self) -> (u8, Via) {
-        (u8::from(self.field == Field::Bio), self.via)
+    fn rank(&self) -> (bool, u8, Via) {
+        (self.context, u8::from(self.field == Field::Bio), self.via)
     }
 }
 
@@ -197,13 +200,18 @@ impl Index {
     fn add_terms(&mut self, id: u32, member: &Member) {
         let mut best: HashMap<String, TermPosting> = HashMap::new();
         let mut offer = |text: &str, field: Field| {
-            for t in terms::terms(&normalize(text), 0).0 {
+            let norm = normalize(text);
+            let chars: Vec<char> = norm.chars().collect();
+            let context = super::request::context_spans(&chars, false);
+            for t in terms::terms(&norm, 0).0 {
+                let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
                 for (key, via) in t.keys {
                     let p = TermPosting {
                         member: id,
                         field,
                         via,
                         latin: t.latin,
+                        context: in_context,
                     };
                     let slot = best.entry(key).or_insert(p);
                     if p.rank() < slot.rank() {

@@ -193,6 +193,9 @@ pub fn romaji(kana: &str) -> Option<String> {
 /// Romaji back to hiragana, for romanised Japanese in English mail
 /// (`ikebana` → いけばな); `None` unless the whole word reads as kana.
 pub fn kana_of_romaji(word: &str) -> Option<String> {
+    if !word.is_ascii() {
+        return None;
+    }
     let b = word.as_bytes();
     let mut out = String::new();
     let mut i = 0;
@@ -250,7 +253,7 @@ fn youon(part: &str) -> Option<String> {
 /// The consonant skeleton shared by a loanword's romaji and its English
 /// spelling: vowels, y, w and h dropped; l≡r, v≡b, th≡s, c≡k or s, z≡s,
 /// doubled letters once; an English "-er"/"-or" ending is a long vowel in
-/// katakana. `None` when too short to tell words apart.
+/// katakana. `None` when too short to tell words apart (under four).
 pub fn skeleton(latin: &str, english: bool) -> Option<String> {
     let mut w = latin.to_string();
     if english {
@@ -295,7 +298,8 @@ pub fn skeleton(latin: &str, english: bool) -> Option<String> {
             out.push(c);
         }
     }
-    (out.len() >= 3).then_some(out)
+    // three consonants collide too often (k:prt is many words); four rarely
+    (out.len() >= 4).then_some(out)
 }
 
 #[cfg(test)]
@@ -321,6 +325,7 @@ mod tests {
         assert_eq!(kana_of_romaji("omotenashi").as_deref(), Some("おもてなし"));
         assert_eq!(kana_of_romaji("shakai").as_deref(), Some("しゃかい"));
         assert_eq!(kana_of_romaji("plumber"), None);
+        assert_eq!(kana_of_romaji("pâtissière"), None);
     }
 
     #[test]

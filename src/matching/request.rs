@@ -278,7 +278,7 @@ fn add_terms(
     (need, background): (bool, bool),
 ) {
     let chars: Vec<char> = normalize(segment).chars().collect();
-    let context = context_spans(&chars);
+    let context = context_spans(&chars, true);
     let phrase_base = query.terms.last().map_or(0, |t| t.term.phrase + 1);
     let primary = primary_phrases(hits, seg_terms, &context);
     for t in seg_terms {
@@ -354,7 +354,33 @@ fn primary_phrases(
 /// Char spans of context phrases in a normalised English sentence: from
 /// "for" (unless it follows a verb of looking or asking) or "our"/"my" to
 /// the end of the clause.
-fn context_spans(chars: &[char]) -> Vec<(usize, usize)> {
+/// `possessive`: "our"/"my" start context too (in requests; in a profile
+/// "my own bakery" is what the member does).
+pub(super) fn context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
+    let mut spans = english_context_spans(chars, possessive);
+    // 「飲食店向けの」「子ども向け」「店舗のための」: the audience, not the trade
+    for marker in [['向', 'け'], ['の', 'た']] {
+        for k in 0..chars.len().saturating_sub(1) {
+            if chars[k] == marker[0] && chars[k + 1] == marker[1] {
+                let mut s = k;
+                while s > 0 && super::text::is_cjk(chars[s - 1]) && !is_kana_particle(chars[s - 1])
+                {
+                    s -= 1;
+                }
+                if s < k {
+                    spans.push((s, k));
+                }
+            }
+        }
+    }
+    spans
+}
+
+fn is_kana_particle(c: char) -> bool {
+    ('\u{3041}'..='\u{309F}').contains(&c)
+}
+
+fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
     const LOOKING: &[&str] = &[
         "look",
         "looking",
@@ -389,7 +415,7 @@ fn context_spans(chars: &[char]) -> Vec<(usize, usize)> {
                     !LOOKING.contains(&prev.as_str())
                 }
             }
-            "our" | "my" => true,
+            "our" | "my" => possessive,
             _ => false,
         };
         if starts {

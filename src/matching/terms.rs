@@ -736,7 +736,9 @@ fn push_japanese(
             } else {
                 e.reading
             };
-            if let Some(r) = lexicon::romaji(reading).filter(|r| r.len() >= 4) {
+            // romanised Japanese is written for native words, not loanwords
+            let native = !chars[start..end].iter().all(|&c| is_katakana(c));
+            if let Some(r) = lexicon::romaji(reading).filter(|r| native && r.len() >= 4) {
                 keys.push((format!("w:{r}"), Via::Translation));
             }
         }
@@ -773,7 +775,8 @@ fn agent_base(chars: &[char]) -> Option<String> {
 
 /// English keys of a lexicon entry: the content words of its short glosses.
 fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
-    for gloss in entry.glosses().take(4) {
+    // the first senses are the common ones; later ones mostly add noise
+    for gloss in entry.glosses().take(3) {
         let words: Vec<&str> = gloss
             .split([' ', '-'])
             .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
