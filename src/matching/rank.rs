@@ -82,44 +82,11 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     }
     let eligible = |m: u32| eligible(index, ctx, m);
     let mut tallies = gather(index, query, &eligible);
-    let weights = evidence::term_weights(index, query);
-    let mut units = evidence::gather_terms(index, query, &eligible, &tallies);
+    let units = evidence::gather_terms(index, query, &eligible, &tallies);
     for m in units.keys() {
         tallies.entry(*m).or_default();
     }
-    let mut qualified = Vec::new();
-    let mut near = Vec::new();
-    for (m, tally) in tallies {
-        let unit = units.remove(&m).unwrap_or_default();
-        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
-        if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
-            let held: Vec<u32> = tally
-                .evidence
-                .iter()
-                .filter(|e| !e.related)
-                .map(|e| query.concepts[e.query_index].concept)
-                .collect();
-            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
-        }
-        let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
-        let pair_ok = language_pair_ok(index, query, m);
-        let s = Scored {
-            member: m,
-            score: concept_score + unit_score,
-            concepts: tally,
-            units: unit,
-            group: if concept_ok {
-                concept_group
-            } else {
-                unit_group
-            },
-        };
-        if (concept_ok || unit_ok) && pair_ok {
-            qualified.push(s);
-        } else if s.score > 0.0 {
-            near.push(s);
-        }
-    }
+    let (mut qualified, mut near) = assess(index, query, tallies, units, max_w);
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
         + if opens_units {
             evidence::UNIT_WEIGHT
@@ -148,6 +115,46 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
         candidates: chosen.into_iter().map(to_candidate).collect(),
         near_misses: near.into_iter().take(top).map(to_candidate).collect(),
     }
+}
+
+/// Splits the members with evidence into those who qualify and near-misses.
+fn assess(
+    index: &Index,
+    query: &Query,
+    tallies: HashMap<u32, Tally>,
+    mut units: HashMap<u32, UnitTally>,
+    max_w: f32,
+) -> (Vec<Scored>, Vec<Scored>) {
+    let weights = evidence::term_weights(index, query);
+    let mut qualified = Vec::new();
+    let mut near = Vec::new();
+    for (m, tally) in tallies {
+        let unit = units.remove(&m).unwrap_or_default();
+        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
+            let held: Vec<u32> = tally
+                .evidence
+                .iter()
+                .filter(|e| !e.related)
+                .map(|e| query.concepts[e.query_index].concept)
+                .collect();
+            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
+        }
+        let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
+        let s = Scored {
+            member: m,
+            score: concept_score + unit_score,
+            concepts: tally,
+            units: unit,
+            group: if concept_ok { concept_group } else { unit_group },
+        };
+        if (concept_ok || unit_ok) && language_pair_ok(index, query, m) {
+            qualified.push(s);
+        } else if s.score > 0.0 {
+            near.push(s);
+        }
+    }
+    (qualified, near)
 }
 
 /// Concept score, whether it qualifies, and the need it answers best.
