@@ -11,11 +11,12 @@ use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
-use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions, Shutdown, ShutdownTrigger};
+use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
 use crate::relay::Relay;
 use crate::relay::templates::Templates;
+use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
 
@@ -69,12 +70,11 @@ impl Daemon {
             Limits::from(&inbox_config),
             posting,
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("circle address")?
         .with_vocabulary(crate::matching::Vocabulary::load(
             config.matching()?.vocabulary_path(),
         )?);
-        let transport =
-            Transport::from_config(&outbound).map_err(|e| anyhow::anyhow!("outbound: {e}"))?;
+        let transport = Transport::from_config(&outbound).context("outbound")?;
         let sender = Sender::new(
             store.clone(),
             transport,
@@ -89,7 +89,7 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let inbox = Inbox::from_config(&inbox_config).map_err(|e| anyhow::anyhow!("inbox: {e}"))?;
+        let inbox = Inbox::from_config(&inbox_config).context("inbox")?;
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,

@@ -18,6 +18,7 @@ pub mod observe;
 pub mod outbox;
 pub mod pipeline;
 pub mod relay;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 pub mod understand;

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-use crate::inbox::Shutdown;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 
 /// Processing-time buckets, in seconds: a message normally takes milliseconds.

@@ -35,11 +35,8 @@ pub struct Pipeline {
 
 impl From<RelayError> for HandleError {
     fn from(e: RelayError) -> Self {
-        if e.is_transient() {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Permanent(e.to_string())
-        }
+        let transient = e.is_transient();
+        Self::classified(e, transient)
     }
 }
 
@@ -51,7 +48,7 @@ impl Pipeline {
         posting: Posting,
     ) -> Result<Self, HandleError> {
         let identity = RelayIdentity::new(relay.address().as_str())
-            .map_err(|e| HandleError::Permanent(format!("circle address: {e}")))?;
+            .map_err(|e| HandleError::Permanent(Box::new(e)))?;
         Ok(Self {
             relay,
             store,
@@ -86,7 +83,7 @@ impl Pipeline {
         let matcher = Arc::new(match &self.vocabulary {
             Some(v) => Matcher::new(v.clone(), members),
             None => Matcher::with_default_vocabulary(members)
-                .map_err(|e| HandleError::Permanent(e.to_string()))?,
+                .map_err(|e| HandleError::Permanent(Box::new(e)))?,
         });
         *self.matcher.write().await = Some(CachedMatcher {
             version,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use circle_relay::daemon::Daemon;
 use circle_relay::directory::parse_members_csv;
-use circle_relay::inbox::ShutdownTrigger;
+use circle_relay::shutdown::ShutdownTrigger;
 use support::{MEMBERS, config, drop_in, files, parsed, until_files};
 
 #[tokio::test]

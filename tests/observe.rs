@@ -11,7 +11,7 @@ use std::time::Duration;
 use circle_relay::config::Config;
 use circle_relay::daemon::Daemon;
 use circle_relay::directory::parse_members_csv;
-use circle_relay::inbox::ShutdownTrigger;
+use circle_relay::shutdown::ShutdownTrigger;
 use common::{http_get, sample};
 use support::{MEMBERS, config, drop_in, until_files};
 

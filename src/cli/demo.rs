@@ -12,7 +12,7 @@ use sqlx::Row;
 use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::directory::parse_members_csv;
-use crate::inbox::ShutdownTrigger;
+use crate::shutdown::ShutdownTrigger;
 
 const MEMBERS: &str = include_str!("../../data/sample-members.csv");
 const FOLDER: &str = "circle-relay-demo";

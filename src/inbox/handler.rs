@@ -36,29 +36,38 @@ impl Handled {
     }
 }
 
+/// Any error a handler meets, kept whole so its causes survive.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// Retrying later can succeed (database unreachable…): the message stays.
-    #[error("{0}")]
-    Transient(String),
+    #[error(transparent)]
+    Transient(BoxError),
     /// The message cannot be handled: it goes to `Failed` with this reason.
-    #[error("{0}")]
-    Permanent(String),
+    #[error(transparent)]
+    Permanent(BoxError),
 }
 
 impl HandleError {
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Transient(_))
     }
+
+    /// Transient or permanent as the error itself says.
+    pub fn classified(e: impl Into<BoxError>, transient: bool) -> Self {
+        if transient {
+            Self::Transient(e.into())
+        } else {
+            Self::Permanent(e.into())
+        }
+    }
 }
 
 impl From<StoreError> for HandleError {
     fn from(e: StoreError) -> Self {
-        if e.is_transient() {
-            Self::Transient(e.to_string())
-        } else {
-            Self::Permanent(e.to_string())
-        }
+        let transient = e.is_transient();
+        Self::classified(e, transient)
     }
 }
 

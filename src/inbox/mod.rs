@@ -15,19 +15,21 @@ mod imap_stream;
 mod lease;
 mod maildir;
 mod runner;
-mod shutdown;
 
 use std::fmt;
 
 pub use error::{InboxError, Result};
-pub use handler::{AfterCommitHook, HandleError, Handled, InboundMail, MessageHandler, RunOptions};
+pub use handler::{
+    AfterCommitHook, BoxError, HandleError, Handled, InboundMail, MessageHandler, RunOptions,
+};
 pub use imap::{ImapInbox, ImapTimeouts};
 pub use lease::InboxLease;
 pub use maildir::MaildirInbox;
 pub use runner::{RoundSummary, run_inbox, run_round};
-pub use shutdown::{Shutdown, ShutdownTrigger};
 
 use crate::config::{InboxConfig, InboxKind};
+// The readers (`super::Shutdown`) stop on the crate-wide signal.
+use crate::shutdown::{Shutdown, ShutdownTrigger};
 
 /// The natural key of one message in one inbox: for IMAP the folder's
 /// UIDVALIDITY and the message's UID, for a Maildir uidvalidity 0 and the

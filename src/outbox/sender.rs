@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::inbox::Shutdown;
+use crate::shutdown::Shutdown;
 
 use super::transport::{SendError, Transport};
 use crate::domain::EmailAddress;

@@ -152,8 +152,12 @@ impl Relay {
         tx: &mut Tx<'_>,
         request: &RequestRow,
     ) -> Result<Recipient, RelayError> {
-        let email = EmailAddress::parse(&request.requester_email)
-            .map_err(|e| RelayError::Config(e.to_string()))?;
+        let email = EmailAddress::parse(&request.requester_email).map_err(|source| {
+            RelayError::RequesterAddress {
+                request_id: request.id,
+                source,
+            }
+        })?;
         let language = match member_by_key(tx, email.key()).await? {
             Some(m) => Recipient::member(&m, self.default_language()).language,
             None if request.language == "ja" => "ja",

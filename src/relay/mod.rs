@@ -16,7 +16,7 @@ mod waves;
 use minijinja::{Value, context};
 
 use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
-use crate::domain::{EmailAddress, Member};
+use crate::domain::{EmailAddress, EmailError, Member};
 use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
@@ -40,8 +40,22 @@ pub enum RelayError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Render(#[from] RenderError),
-    #[error("circle address is invalid: {0}")]
-    Config(String),
+    /// `[circle] address`, or an address made from it, is not an address.
+    #[error("circle address is invalid: {source}")]
+    CircleAddress {
+        #[source]
+        source: EmailError,
+    },
+    /// A request's stored requester address no longer parses.
+    #[error("request {request_id}: the requester's address is invalid: {source}")]
+    RequesterAddress {
+        request_id: i64,
+        #[source]
+        source: EmailError,
+    },
+    /// A forward names a member the directory no longer has.
+    #[error("member {0} is missing from the directory")]
+    MissingMember(i64),
 }
 
 impl From<sqlx::Error> for RelayError {
@@ -115,8 +129,8 @@ impl Relay {
         token_secret: Secret,
         templates: Templates,
     ) -> Result<Self, RelayError> {
-        let address =
-            EmailAddress::parse(&circle.address).map_err(|e| RelayError::Config(e.to_string()))?;
+        let address = EmailAddress::parse(&circle.address)
+            .map_err(|source| RelayError::CircleAddress { source })?;
         Ok(Self {
             circle,
             address,
@@ -179,7 +193,7 @@ impl Relay {
     fn reply_address(&self, token: &str) -> Result<EmailAddress, RelayError> {
         let (local, domain) = (self.address.local_part(), self.address.domain());
         EmailAddress::parse(&format!("{local}+{token}@{domain}"))
-            .map_err(|e| RelayError::Config(e.to_string()))
+            .map_err(|source| RelayError::CircleAddress { source })
     }
 
     /// Renders a mail and writes it to the outbox; a repeated key is a no-op.

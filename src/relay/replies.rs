@@ -132,7 +132,7 @@ impl Relay {
             .members()
             .iter()
             .find(|m| m.id == id)
-            .ok_or_else(|| RelayError::Config(format!("member {id} is missing from the directory")))
+            .ok_or(RelayError::MissingMember(id))
     }
 
     fn msg_key(&self, reply: &IncomingReply) -> String {
@@ -209,8 +209,12 @@ impl Relay {
         request: &RequestRow,
         matcher: &Matcher,
     ) -> Result<Recipient, RelayError> {
-        let email = EmailAddress::parse(&request.requester_email)
-            .map_err(|e| RelayError::Config(e.to_string()))?;
+        let email = EmailAddress::parse(&request.requester_email).map_err(|source| {
+            RelayError::RequesterAddress {
+                request_id: request.id,
+                source,
+            }
+        })?;
         let member = matcher
             .members()
             .iter()

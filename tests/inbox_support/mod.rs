@@ -323,7 +323,7 @@ pub async fn effect_rows(store: &Store) -> i64 {
 
 /// A reader running in the background until [`Reader::stop`].
 pub struct Reader {
-    trigger: circle_relay::inbox::ShutdownTrigger,
+    trigger: circle_relay::shutdown::ShutdownTrigger,
     handle: tokio::task::JoinHandle<()>,
 }
 
@@ -338,7 +338,7 @@ impl Reader {
         if std::env::var_os("RUST_LOG").is_some() {
             circle_relay::telemetry::init(circle_relay::config::LogFormat::Text, "info");
         }
-        let (trigger, shutdown) = circle_relay::inbox::ShutdownTrigger::new();
+        let (trigger, shutdown) = circle_relay::shutdown::ShutdownTrigger::new();
         let handle = tokio::spawn(async move {
             let mut inbox = inbox;
             let options = circle_relay::inbox::RunOptions {
