@@ -168,7 +168,10 @@ const REQUESTS: &[(&str, &str)] = &[
         "IT security check for our office (Osaka)",
         "パスワード、バックアップ、Wi-Fi などのセキュリティを一度見ていただける方を探しています。",
     ),
-    ("書道の先生を探しています", "子ども向けの書道教室を開いてくださる方はいませんか。"),
+    (
+        "書道の先生を探しています",
+        "子ども向けの書道教室を開いてくださる方はいませんか。",
+    ),
     (
         "Dog groomer?",
         "Does anyone know a dog groomer, or a trimmer who does home visits? A florist would also be fine for our event.",
@@ -179,8 +182,12 @@ const REQUESTS: &[(&str, &str)] = &[
 /// A made-up word per member (shop names, product words), so the term
 /// dictionary grows with the directory as real ones do.
 fn made_up(rng: &mut Rng) -> String {
-    const LATIN: &[&str] = &["ka", "ro", "mi", "zen", "tor", "vel", "an", "qu", "is", "bel"];
-    const KANA: &[&str] = &["カ", "ロ", "ミ", "ゼン", "トル", "ベル", "アン", "ク", "イス", "ー"];
+    const LATIN: &[&str] = &[
+        "ka", "ro", "mi", "zen", "tor", "vel", "an", "qu", "is", "bel",
+    ];
+    const KANA: &[&str] = &[
+        "カ", "ロ", "ミ", "ゼン", "トル", "ベル", "アン", "ク", "イス", "ー",
+    ];
     let n = 2 + (rng.next() % 3) as usize;
     if rng.next() % 2 == 0 {
         (0..n).map(|_| rng.pick(LATIN)).collect()

@@ -146,7 +146,11 @@ fn assess(
             score: concept_score + unit_score,
             concepts: tally,
             units: unit,
-            group: if concept_ok { concept_group } else { unit_group },
+            group: if concept_ok {
+                concept_group
+            } else {
+                unit_group
+            },
         };
         if (concept_ok || unit_ok) && language_pair_ok(index, query, m) {
             qualified.push(s);

@@ -665,7 +665,9 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
                 lexicon::lookup(&form).map(|e| (j, e))
             })
             // okurigana: 生け花, 取り扱い
-            .or_else(|| okurigana_word(chars, i, end));
+            .into_iter()
+            .chain(okurigana_word(chars, i, end))
+            .max_by_key(|(j, _)| *j);
         match longest {
             Some((j, entry)) => {
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
