@@ -189,7 +189,7 @@ fn made_up(rng: &mut Rng) -> String {
         "カ", "ロ", "ミ", "ゼン", "トル", "ベル", "アン", "ク", "イス", "ー",
     ];
     let n = 2 + (rng.next() % 3) as usize;
-    if rng.next() % 2 == 0 {
+    if rng.next().is_multiple_of(2) {
         (0..n).map(|_| rng.pick(LATIN)).collect()
     } else {
         (0..n).map(|_| rng.pick(KANA)).collect()

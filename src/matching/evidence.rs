@@ -242,7 +242,7 @@ fn is_head(query: &Query, ti: usize) -> bool {
         .enumerate()
         .filter(|(_, t)| t.term.phrase == phrase && !t.term.generic)
         .map(|(i, _)| i)
-        .last();
+        .next_back();
     last == Some(ti)
 }
 

@@ -325,7 +325,7 @@ fn primary_phrases(
     let cues: Vec<&Hit> = need_cues()
         .find(is_latin)
         .into_iter()
-        .chain(need_cues().filter(|h| !is_latin(h)).last())
+        .chain(need_cues().rfind(|h| !is_latin(h)))
         .collect();
     if cues.is_empty() {
         return None;
