@@ -75,7 +75,10 @@ impl Daemon {
             Limits::from(&inbox_config),
             posting,
         )
-        .context("circle address")?;
+        .context("circle address")?
+        .with_vocabulary(crate::matching::Vocabulary::load(
+            config.matching()?.vocabulary_path(),
+        )?);
         let tokens = oauth2_tokens(config, &store)?;
         let transport = Transport::from_config(&outbound).context("outbound")?;
         let transport = match tokens.clone() {

@@ -10,7 +10,7 @@ use tokio::sync::RwLock;
 use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
-use crate::matching::Matcher;
+use crate::matching::{Matcher, Vocabulary};
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::store::requests::forward_counts_since;
@@ -29,6 +29,8 @@ pub struct Pipeline {
     limits: Limits,
     posting: Posting,
     matcher: RwLock<Option<CachedMatcher>>,
+    /// `[matching] vocabulary` on top of the built-in one; `None` for the built-in.
+    vocabulary: Option<Vocabulary>,
 }
 
 impl From<RelayError> for HandleError {
@@ -54,7 +56,14 @@ impl Pipeline {
             limits,
             posting,
             matcher: RwLock::new(None),
+            vocabulary: None,
         })
+    }
+
+    /// Matches with this vocabulary instead of the built-in one.
+    pub fn with_vocabulary(mut self, vocabulary: Vocabulary) -> Self {
+        self.vocabulary = Some(vocabulary);
+        self
     }
 
     /// The matcher over the current directory, rebuilt only when it changed
@@ -71,10 +80,11 @@ impl Pipeline {
             return Ok(c.matcher.clone());
         }
         let members = self.store.members().await?;
-        let matcher = Arc::new(
-            Matcher::with_default_vocabulary(members)
+        let matcher = Arc::new(match &self.vocabulary {
+            Some(v) => Matcher::new(v.clone(), members),
+            None => Matcher::with_default_vocabulary(members)
                 .map_err(|e| HandleError::Permanent(Box::new(e)))?,
-        );
+        });
         *self.matcher.write().await = Some(CachedMatcher {
             version,
             matcher: matcher.clone(),

@@ -176,6 +176,17 @@ impl Default for OutboundConfig {
 pub struct MatchingConfig {
     pub shortlist: u32,
     pub max_forwards_per_member_per_week: u32,
+    /// An extra vocabulary file (data/skills.toml's format) added on top of
+    /// the built-in one; empty for none.
+    pub vocabulary: String,
+}
+
+impl MatchingConfig {
+    /// The extra vocabulary file, if one is set.
+    pub fn vocabulary_path(&self) -> Option<&std::path::Path> {
+        let p = self.vocabulary.trim();
+        (!p.is_empty()).then(|| std::path::Path::new(p))
+    }
 }
 
 impl Default for MatchingConfig {
@@ -183,6 +194,7 @@ impl Default for MatchingConfig {
         Self {
             shortlist: 3,
             max_forwards_per_member_per_week: 5,
+            vocabulary: String::new(),
         }
     }
 }

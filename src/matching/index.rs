@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::terms::{self, Via};
 use super::text::{normalize, tokens};
 use super::vocabulary::{Target, Vocabulary};
 use crate::domain::Member;
@@ -32,6 +33,26 @@ pub struct Posting {
     pub field: Field,
 }
 
+/// A member holding an open-vocabulary term under some key.
+#[derive(Debug, Clone, Copy)]
+pub struct TermPosting {
+    pub member: u32,
+    pub field: Field,
+    pub via: Via,
+    /// The member's word is Latin script (sound keys match only across scripts).
+    pub latin: bool,
+    /// The word is context in the member's own text ("catering for
+    /// parties": parties), not what they do.
+    pub context: bool,
+}
+
+impl TermPosting {
+    /// Skills before bio, the word itself before a translation.
+    fn rank(&self) -> (bool, u8, Via) {
+        (self.context, u8::from(self.field == Field::Bio), self.via)
+    }
+}
+
 /// What the matcher needs to know about a member besides the postings.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -39,6 +60,8 @@ pub struct Entry {
     pub areas: Vec<String>,
     pub online: bool,
     pub languages: Vec<String>,
+    /// Languages the member names in their skills or bio (for language pairs).
+    pub named_languages: Vec<String>,
     pub lexical_len: f32,
 }
 
@@ -49,6 +72,8 @@ pub struct Index {
     pub entries: Vec<Entry>,
     pub concepts: HashMap<u32, Vec<Posting>>,
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
+    /// Open-vocabulary keys (see `terms`) to the members whose words have them.
+    pub terms: HashMap<String, Vec<TermPosting>>,
     pub avg_lexical_len: f32,
 }
 
@@ -67,6 +92,7 @@ impl Index {
             entries: Vec::with_capacity(members.len()),
             concepts: HashMap::new(),
             lexicon: HashMap::new(),
+            terms: HashMap::new(),
             avg_lexical_len: 0.0,
         };
         for (i, m) in members.iter().enumerate() {
@@ -84,7 +110,9 @@ impl Index {
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
             self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits);
         }
-        self.collect(&member.bio, Field::Bio, BIO_STRENGTH, id, &mut hits);
+        for clause in affirmed_clauses(&member.bio) {
+            self.collect(clause, Field::Bio, BIO_STRENGTH, id, &mut hits);
+        }
         let Hits {
             found,
             mut places,
@@ -108,6 +136,12 @@ impl Index {
             .map(|&p| self.vocab.places[p as usize].area.clone())
             .collect();
         let lexical_len = self.add_tokens(id, member);
+        self.add_terms(id, member);
+        let named_languages = super::request::languages_named(&format!(
+            "{}\n{}",
+            member.skills.join("\n"),
+            affirmed_clauses(&member.bio).collect::<Vec<_>>().join("\n")
+        ));
         self.entries.push(Entry {
             places,
             areas,
@@ -117,6 +151,7 @@ impl Index {
                 .iter()
                 .map(|l| l.as_str().to_string())
                 .collect(),
+            named_languages,
             lexical_len,
         });
     }
@@ -160,6 +195,42 @@ impl Index {
         }
     }
 
+    /// Indexes every word of the member's skills and (affirmed) bio under
+    /// its keys, one posting per member and key: the best field and route.
+    fn add_terms(&mut self, id: u32, member: &Member) {
+        let mut best: HashMap<String, TermPosting> = HashMap::new();
+        let mut offer = |text: &str, field: Field| {
+            let norm = normalize(text);
+            let chars: Vec<char> = norm.chars().collect();
+            let context = super::request::context_spans(&chars, false);
+            for t in terms::terms(&norm, 0).0 {
+                let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+                for (key, via) in t.keys {
+                    let p = TermPosting {
+                        member: id,
+                        field,
+                        via,
+                        latin: t.latin,
+                        context: in_context,
+                    };
+                    let slot = best.entry(key).or_insert(p);
+                    if p.rank() < slot.rank() {
+                        *slot = p;
+                    }
+                }
+            }
+        };
+        for (i, skill) in member.skills.iter().enumerate() {
+            offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
+        }
+        for clause in affirmed_clauses(&member.bio) {
+            offer(clause, Field::Bio);
+        }
+        for (key, p) in best {
+            self.terms.entry(key).or_default().push(p);
+        }
+    }
+
     fn add_tokens(&mut self, id: u32, member: &Member) -> f32 {
         let mut tf: HashMap<String, f32> = HashMap::new();
         for skill in &member.skills {
@@ -176,6 +247,36 @@ impl Index {
         }
         len
     }
+}
+
+/// Words that turn a clause of a profile into what the member does not do
+/// (「グループレッスンはお受けしていません」, "no longer taking weddings").
+const NEGATIONS: &[&str] = &[
+    "ません",
+    "ていない",
+    "でいない",
+    "ではない",
+    "じゃない",
+    "しない",
+    "できない",
+    "不可",
+    "お断り",
+    "対象外",
+    " not ",
+    "n't ",
+    " never ",
+    " no ",
+    " except ",
+];
+
+/// The clauses of a bio, minus those that say what the member does not do.
+pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+    bio.split(['\n', '。', '！', '？', '!', '?', '、', ',', ';', '；', '．'])
+        .flat_map(|s| s.split(". ").flat_map(|s| s.split(" but ")))
+        .filter(|c| {
+            let lower = format!(" {} ", c.to_lowercase());
+            !NEGATIONS.iter().any(|n| lower.contains(n))
+        })
 }
 
 /// What [`Index::collect`] finds in a member's fields: concept

@@ -6,9 +6,12 @@
 
 pub mod bm25;
 pub mod eml;
+mod evidence;
 mod index;
+mod lexicon;
 mod rank;
 mod request;
+mod terms;
 pub mod text;
 mod vocabulary;
 
@@ -26,6 +29,8 @@ pub use vocabulary::{DEFAULT_VOCABULARY, Kind, Vocabulary};
 pub enum MatchError {
     #[error("the skill vocabulary is invalid: {0}")]
     Vocabulary(String),
+    #[error("the vocabulary file {path} is invalid: {message}")]
+    VocabularyFile { path: String, message: String },
     #[error("the request message cannot be read: {0}")]
     Message(String),
 }
@@ -52,7 +57,70 @@ pub struct Candidate {
     pub email: String,
     pub name: String,
     pub score: f32,
+    /// The evidence in plain words, for people (mails, `match`).
     pub reasons: Vec<String>,
+    /// Which words of the request met which of the member's own, and how.
+    pub evidence: Vec<Evidence>,
+}
+
+/// Where in the profile the member's words are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// One of the member's listed skills.
+    Skill,
+    /// Their bio.
+    Profile,
+}
+
+/// How the request's words met the member's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum How {
+    /// The same word (or a form of it: copywriter, copywriting).
+    SameWord,
+    /// Another name for the same thing in the curated vocabulary.
+    Synonym,
+    /// The other language's word (看護師, nurse; バリスタ, barista).
+    Translation,
+    /// A neighbouring trade: never enough alone (near-misses only).
+    Related,
+}
+
+/// One piece of evidence: the request's words, the member's own words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub request: String,
+    pub member: String,
+    pub source: Source,
+    pub how: How,
+}
+
+impl Evidence {
+    /// The evidence as a short English phrase (the relay's mails word it in
+    /// their own language from the fields).
+    pub fn reason(&self) -> String {
+        let theirs = match self.source {
+            Source::Skill => format!("their skill \"{}\"", self.member),
+            Source::Profile => format!("\"{}\" in their profile", self.member),
+        };
+        let how = match self.how {
+            How::SameWord => "",
+            How::Synonym => " (same meaning)",
+            How::Translation => " (translation)",
+            How::Related => " (a neighbouring trade)",
+        };
+        format!("\"{}\" matches {theirs}{how}", self.request)
+    }
+}
+
+/// The shortlist, and who almost made it (for the admins when it is empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ranked {
+    pub candidates: Vec<Candidate>,
+    /// Members with some evidence that was not enough (a related trade, a
+    /// generic word, part of a phrase), best first.
+    pub near_misses: Vec<Candidate>,
 }
 
 /// The directory indexed for matching; build once, rank many requests.
@@ -88,6 +156,18 @@ impl Matcher {
         ctx: &MatchContext,
         top: usize,
     ) -> Vec<Candidate> {
+        self.rank_with_near_misses(subject, body, ctx, top)
+            .candidates
+    }
+
+    /// Like [`Matcher::rank`], with the near-misses.
+    pub fn rank_with_near_misses(
+        &self,
+        subject: &str,
+        body: &str,
+        ctx: &MatchContext,
+        top: usize,
+    ) -> Ranked {
         let query = self.understand(subject, body);
         rank::rank(&self.index, &query, ctx, top)
     }

@@ -4,9 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::evidence::{self, Group, UnitTally};
 use super::index::{Field, Index};
 use super::request::{Query, QueryConcept};
-use super::{Candidate, MatchContext};
+use super::{MatchContext, Ranked};
 
 /// A neighbouring trade (税理士 for a bookkeeping request) earns this share
 /// of a real match: enough to order near-misses, never enough to beat one.
@@ -38,16 +39,16 @@ const BM25_B: f32 = 0.75;
 
 /// One member's evidence for one request concept.
 #[derive(Debug, Clone, Copy)]
-struct Evidence {
-    query_index: usize,
-    strength: f32,
-    field: Field,
-    related: bool,
+pub(super) struct Evidence {
+    pub query_index: usize,
+    pub strength: f32,
+    pub field: Field,
+    pub related: bool,
 }
 
-#[derive(Debug, Default)]
-struct Tally {
-    evidence: Vec<Evidence>,
+#[derive(Debug, Default, Clone)]
+pub(super) struct Tally {
+    pub evidence: Vec<Evidence>,
 }
 
 impl Tally {
@@ -64,65 +65,218 @@ impl Tally {
     }
 }
 
-pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Vec<Candidate> {
+/// A member's standing for one request.
+struct Scored {
+    member: u32,
+    score: f32,
+    concepts: Tally,
+    units: UnitTally,
+    group: Option<Group>,
+}
+
+pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ranked {
     let max_w = query.max_specific_weight();
-    if max_w <= 0.0 || top == 0 {
-        return Vec::new(); // no recognisable need: nobody is bothered
+    let opens_units = query.terms.iter().any(|t| t.opens());
+    if (max_w <= 0.0 && !opens_units) || top == 0 {
+        return Ranked::default(); // no recognisable need: nobody is bothered
     }
     let eligible = |m: u32| eligible(index, ctx, m);
-    let tallies = gather(index, query, &eligible);
-
-    let mut scored: Vec<(u32, f32, f32, Tally)> = tallies
-        .into_iter()
-        .filter_map(|(m, tally)| {
-            let concept_score: f32 = tally
-                .evidence
-                .iter()
-                .map(|e| query.concepts[e.query_index].weight * e.strength)
-                .sum();
-            let specific: f32 = tally
-                .evidence
-                .iter()
-                .filter(|e| !query.concepts[e.query_index].generic)
-                .map(|e| query.concepts[e.query_index].weight * e.strength)
-                .sum();
-            // Evidence only on background mentions ("I'm a nurse myself")
-            // or only via a related trade never qualifies on its own.
-            let on_need = tally.evidence.iter().any(|e| {
-                let qc = &query.concepts[e.query_index];
-                qc.need && !qc.generic && !e.related
-            });
-            (on_need && specific / max_w >= ABSTAIN_THRESHOLD).then_some((
-                m,
-                concept_score,
-                0.0,
-                tally,
-            ))
-        })
-        .collect();
-    if scored.is_empty() {
-        return Vec::new();
+    let mut tallies = gather(index, query, &eligible);
+    let units = evidence::gather_terms(index, query, &eligible, &tallies);
+    for m in units.keys() {
+        tallies.entry(*m).or_default();
     }
-    let candidates: HashSet<u32> = scored.iter().map(|s| s.0).collect();
+    let (mut qualified, mut near) = assess(index, query, tallies, units, max_w);
+    let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
+        + if opens_units {
+            evidence::UNIT_WEIGHT
+        } else {
+            0.0
+        }
+        + LEXICAL_WEIGHT;
+    finish(index, query, ctx, &mut qualified);
+    finish(index, query, ctx, &mut near);
+    let chosen = if query.alternatives {
+        spread(qualified, top)
+    } else {
+        qualified.into_iter().take(top).collect()
+    };
+    let to_candidate = |s: Scored| {
+        evidence::candidate(
+            index,
+            query,
+            s.member,
+            s.score / scale,
+            &s.concepts,
+            &s.units,
+        )
+    };
+    Ranked {
+        candidates: chosen.into_iter().map(to_candidate).collect(),
+        near_misses: near.into_iter().take(top).map(to_candidate).collect(),
+    }
+}
+
+/// Splits the members with evidence into those who qualify and near-misses.
+fn assess(
+    index: &Index,
+    query: &Query,
+    tallies: HashMap<u32, Tally>,
+    mut units: HashMap<u32, UnitTally>,
+    max_w: f32,
+) -> (Vec<Scored>, Vec<Scored>) {
+    let weights = evidence::term_weights(index, query);
+    let mut qualified = Vec::new();
+    let mut near = Vec::new();
+    for (m, tally) in tallies {
+        let unit = units.remove(&m).unwrap_or_default();
+        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
+            let held: Vec<u32> = tally
+                .evidence
+                .iter()
+                .filter(|e| !e.related)
+                .map(|e| query.concepts[e.query_index].concept)
+                .collect();
+            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
+        }
+        let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
+        let s = Scored {
+            member: m,
+            score: concept_score + unit_score,
+            concepts: tally,
+            units: unit,
+            group: if concept_ok {
+                concept_group
+            } else {
+                unit_group
+            },
+        };
+        if (concept_ok || unit_ok) && language_pair_ok(index, query, m) {
+            qualified.push(s);
+        } else if s.score > 0.0 {
+            near.push(s);
+        }
+    }
+    (qualified, near)
+}
+
+/// Concept score, whether it qualifies, and the need it answers best.
+fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Option<Group>) {
+    let concept_score: f32 = tally
+        .evidence
+        .iter()
+        .map(|e| query.concepts[e.query_index].weight * e.strength)
+        .sum();
+    let specific: f32 = tally
+        .evidence
+        .iter()
+        .filter(|e| !query.concepts[e.query_index].generic && !e.related)
+        .map(|e| query.concepts[e.query_index].weight * e.strength)
+        .sum();
+    // Evidence only on background mentions ("I'm a nurse myself")
+    // or only via a related trade never qualifies on its own.
+    let best_need = tally
+        .evidence
+        .iter()
+        .filter(|e| {
+            let qc = &query.concepts[e.query_index];
+            qc.need && !qc.generic && !e.related
+        })
+        .max_by(|a, b| {
+            let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
+            w(a).total_cmp(&w(b))
+        });
+    let ok = max_w > 0.0 && best_need.is_some() && specific / max_w >= ABSTAIN_THRESHOLD;
+    let group = best_need.map(|e| concept_group(query, e.query_index));
+    (concept_score, ok, group)
+}
+
+/// The need concept a member's strongest direct evidence is on.
+fn best_concept(query: &Query, tally: &Tally) -> Option<u32> {
+    tally
+        .evidence
+        .iter()
+        .filter(|e| {
+            let qc = &query.concepts[e.query_index];
+            qc.need && !qc.generic && !e.related
+        })
+        .max_by(|a, b| {
+            let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
+            w(a).total_cmp(&w(b))
+        })
+        .map(|e| query.concepts[e.query_index].concept)
+}
+
+/// Which asked-for thing a concept stands for: the request phrase it was
+/// named in, so a member's own skill phrase and a translation of the same
+/// words land in one group.
+fn concept_group(query: &Query, qi: usize) -> Group {
+    let qc = &query.concepts[qi];
+    let surface = super::text::normalize(&qc.surface);
+    query
+        .terms
+        .iter()
+        .position(|t| t.need && surface.contains(&t.term.surface))
+        .map_or(Group::Concept(qc.concept), |i| {
+            evidence::word_group(query, i)
+        })
+}
+
+/// Adds the lexical tie-breaker and the soft factors, then sorts best first.
+fn finish(index: &Index, query: &Query, ctx: &MatchContext, scored: &mut [Scored]) {
+    let candidates: HashSet<u32> = scored.iter().map(|s| s.member).collect();
     let lexical = lexical_scores(index, &query.tokens, &candidates);
     let best_lexical = lexical
         .values()
         .copied()
         .fold(0.0, f32::max)
         .max(f32::EPSILON);
-    for s in &mut scored {
-        let lex = lexical.get(&s.0).copied().unwrap_or(0.0) / best_lexical;
-        s.2 = (s.1 + LEXICAL_WEIGHT * lex)
-            * constraint_factor(index, query, s.0)
-            * fairness(ctx, index, s.0);
+    for s in scored.iter_mut() {
+        let lex = lexical.get(&s.member).copied().unwrap_or(0.0) / best_lexical;
+        s.score = (s.score + LEXICAL_WEIGHT * lex)
+            * constraint_factor(index, query, s.member)
+            * fairness(ctx, index, s.member);
     }
-    scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-    let scale: f32 = query.concepts.iter().map(|c| c.weight).sum::<f32>() + LEXICAL_WEIGHT;
-    scored
-        .into_iter()
-        .take(top)
-        .map(|(m, _, score, tally)| candidate(index, query, m, score / scale, &tally))
-        .collect()
+    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.member.cmp(&b.member)));
+}
+
+/// When the request offers alternatives, the best of each before the
+/// second-best of any (groups in the order of their best member).
+fn spread(sorted: Vec<Scored>, top: usize) -> Vec<Scored> {
+    let mut groups: Vec<(Option<Group>, Vec<Scored>)> = Vec::new();
+    for s in sorted {
+        match groups.iter_mut().find(|(g, _)| *g == s.group) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((s.group.clone(), vec![s])),
+        }
+    }
+    let mut queues: Vec<std::collections::VecDeque<Scored>> =
+        groups.into_iter().map(|(_, l)| l.into()).collect();
+    let mut out = Vec::new();
+    while out.len() < top && queues.iter().any(|q| !q.is_empty()) {
+        for q in queues.iter_mut() {
+            if out.len() < top
+                && let Some(s) = q.pop_front()
+            {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// For translation and interpretation the language pair is the point: a
+/// member must cover every language the request names for it.
+fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
+    if !query.translation || query.pair.is_empty() {
+        return true;
+    }
+    let e = &index.entries[m as usize];
+    query
+        .pair
+        .iter()
+        .all(|l| e.languages.contains(l) || e.named_languages.contains(l))
 }
 
 fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
@@ -143,11 +297,10 @@ fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
 
 /// Walks the postings of each request concept and of its related concepts.
 fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashMap<u32, Tally> {
-    // Only direct evidence on a specific need concept can make a member a
-    // candidate, so a first pass over those postings opens the tallies. The
-    // second pass (related trades, background mentions, generic words such
-    // as "研修" with the longest postings) only adds to members already
-    // found. The cost follows the postings of the request's own needs, not
+    // Only evidence on a specific need concept (direct, or related for the
+    // near-misses admins are told about) opens a tally in the first pass.
+    // The second pass (background mentions, generic words such as "研修"
+    // with the longest postings) only adds to members already found. The cost follows the postings of the request's own needs, not
     // the size of the directory.
     let mut tallies: HashMap<u32, Tally> = HashMap::new();
     for opening in [true, false] {
@@ -156,7 +309,8 @@ fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashM
             let sources = std::iter::once((qc.concept, 1.0, false))
                 .chain(related.iter().map(|&r| (r, RELATED_FACTOR, true)));
             for (concept, factor, is_related) in sources {
-                if opening != (opens(qc) && !is_related) {
+                // related trades open a tally too, but only as near-misses
+                if opening != opens(qc) {
                     continue;
                 }
                 for p in index.concepts.get(&concept).into_iter().flatten() {
@@ -234,17 +388,17 @@ fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
     region_factor(index, query, m).0 * language_factor(index, query, m).0
 }
 
-fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+pub(super) fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
     let e = &index.entries[m as usize];
     if query.places.is_empty() {
         return (1.0, None);
     }
     if query.places.iter().any(|p| e.places.contains(p)) {
         let region = &index.members[m as usize].region;
-        return (1.0, Some(format!("region: {region}")));
+        return (1.0, Some(format!("works in {region}")));
     }
     if query.online_ok && e.online {
-        return (1.0, Some("region: online".to_string()));
+        return (1.0, Some("works online".to_string()));
     }
     let same_area = query
         .places
@@ -257,13 +411,13 @@ fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) 
     }
 }
 
-fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+pub(super) fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
     if query.languages.is_empty() {
         return (1.0, None);
     }
     let e = &index.entries[m as usize];
     match query.languages.iter().find(|l| e.languages.contains(l)) {
-        Some(l) => (1.0, Some(format!("language: {l}"))),
+        Some(l) => (1.0, Some(format!("speaks {}", language_name(l)))),
         None => (LANGUAGE_MISMATCH, None),
     }
 }
@@ -274,40 +428,16 @@ fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
     (1.0 - FAIRNESS_STEP * recent).max(FAIRNESS_FLOOR)
 }
 
-fn candidate(index: &Index, query: &Query, m: u32, score: f32, tally: &Tally) -> Candidate {
-    let member = &index.members[m as usize];
-    let mut evidence = tally.evidence.clone();
-    evidence.sort_by(|a, b| {
-        let wa = query.concepts[a.query_index].weight * a.strength;
-        let wb = query.concepts[b.query_index].weight * b.strength;
-        wb.total_cmp(&wa)
-    });
-    let mut reasons: Vec<String> = evidence
-        .iter()
-        .map(|e| {
-            let term = &query.concepts[e.query_index].surface;
-            let field = match e.field {
-                Field::Skill(i) => format!(
-                    "skills: {}",
-                    member
-                        .skills
-                        .get(i as usize)
-                        .map(String::as_str)
-                        .unwrap_or("")
-                ),
-                Field::Bio => "bio".to_string(),
-            };
-            let kind = if e.related { " (related)" } else { "" };
-            format!("{term}{kind} → {field}")
-        })
-        .collect();
-    reasons.extend(region_factor(index, query, m).1);
-    reasons.extend(language_factor(index, query, m).1);
-    Candidate {
-        member_id: member.id,
-        email: member.email.as_str().to_string(),
-        name: member.name.clone(),
-        score: (score.clamp(0.0, 1.0) * 1000.0).round() / 1000.0,
-        reasons,
+fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "ja" => "Japanese",
+        "zh" => "Chinese",
+        "es" => "Spanish",
+        "ko" => "Korean",
+        "fr" => "French",
+        "de" => "German",
+        "pt" => "Portuguese",
+        other => other,
     }
 }

@@ -3,8 +3,9 @@
 //! sentence that states the need), where, in which language, plus lexical
 //! tokens for tie-breaking.
 
-use super::text::{normalize, tokens};
-use super::vocabulary::{Kind, Target, Vocabulary};
+use super::terms::{self, Term};
+use super::text::{is_word, normalize, tokens};
+use super::vocabulary::{Hit, Kind, Target, Vocabulary};
 
 /// Background mentions ("our zeirishi does the filing, but we need a
 /// bookkeeper") count half as much as the sentence that states the need.
@@ -31,6 +32,38 @@ pub struct Query {
     /// Language codes asked for; any one of them satisfies.
     pub languages: Vec<String>,
     pub tokens: Vec<String>,
+    /// Open-vocabulary terms of the request, in order.
+    pub terms: Vec<QueryTerm>,
+    /// The request names alternatives ("A, or B also fine", 「AまたはB」).
+    pub alternatives: bool,
+    /// The request asks for translation or interpretation.
+    pub translation: bool,
+    /// Languages named where the need is stated: for translation, a hard pair.
+    pub pair: Vec<String>,
+}
+
+/// A request word with its role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryTerm {
+    pub term: Term,
+    /// In the subject or a sentence that asks.
+    pub need: bool,
+    /// Context, not what is wanted: "for our shop", "we already have a photographer".
+    pub background: bool,
+    /// Inside a term the curated vocabulary knows (it speaks for this word).
+    pub covered: bool,
+    /// The curated concept it is part of, if any.
+    pub concept: Option<u32>,
+    /// In the phrase the asking words point at (「Xの方を探しています」,
+    /// "looking for X"), not in a clause that only describes it.
+    pub primary: bool,
+}
+
+impl QueryTerm {
+    /// Whether a member's own word for this term can make them a candidate.
+    pub fn opens(&self) -> bool {
+        self.need && self.primary && !self.background && !self.covered && !self.term.generic
+    }
 }
 
 impl Query {
@@ -54,6 +87,65 @@ fn sentences(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Sentences that describe what the requester already has or brings.
+const BACKGROUND_CUES: &[&str] = &[
+    "already have",
+    "already has",
+    "we have a",
+    "we have an",
+    "our own",
+    "we will bring",
+    "we'll bring",
+    "we will also bring",
+    "i have a",
+    "既に",
+    "すでに",
+    "自前",
+    "こちらで用意",
+    "手配済み",
+    "おります。",
+    "いつもお世話",
+];
+/// Words that offer alternatives in what is asked.
+const ALTERNATIVE_CUES: &[&str] = &[
+    " or ",
+    "either",
+    "alternatively",
+    "also fine",
+    "also welcome",
+    "also ok",
+    "または",
+    "もしくは",
+    "あるいは",
+    "の方でも",
+    "でも大丈夫",
+    "でも構",
+    "でも結構",
+    "でも可",
+    "でも歓迎",
+    "でもいい",
+    "か、",
+];
+
+/// Sentences that add an alternative are part of the need even without a cue.
+const ALTERNATIVE_NEEDS: &[&str] = &[
+    "also fine",
+    "also welcome",
+    "also ok",
+    "are welcome",
+    "is welcome",
+    "would also",
+    "の方でも",
+    "でも大丈夫",
+    "でも構",
+    "でも結構",
+    "でも可",
+    "でも歓迎",
+    "でもいい",
+    "も歓迎",
+    "もok",
+];
+
 /// Reads a request's subject and body (greeting and signature may remain:
 /// they rarely name a trade).
 pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
@@ -63,40 +155,346 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         .iter()
         .map(|(s, is_subject)| (vocab.scan(s, true), *is_subject))
         .collect();
-    let any_need = scans
+    let seg_terms: Vec<Vec<Term>> = segments
         .iter()
-        .any(|(hits, subj)| !subj && hits.iter().any(|h| h.target == Target::Need));
+        .map(|(s, _)| terms::terms(&normalize(s), 0).0)
+        .collect();
+    let roles = segment_roles(&segments, &scans, &seg_terms);
 
     let mut query = Query::default();
-    for (hits, is_subject) in &scans {
-        let need = *is_subject || !any_need || hits.iter().any(|h| h.target == Target::Need);
-        let factor = if need { 1.0 } else { BACKGROUND_FACTOR };
-        for hit in hits {
-            match hit.target {
-                Target::Concept(id) => {
-                    let kind = vocab.concepts[id as usize].kind;
-                    add_concept(&mut query, id, kind, factor, &hit.surface);
+    let mut need_text = String::new();
+    for (i, (hits, _)) in scans.iter().enumerate() {
+        let (need, background) = roles[i];
+        let factor = if need && !background {
+            1.0
+        } else {
+            BACKGROUND_FACTOR
+        };
+        if need && !background {
+            need_text.push_str(segments[i].0);
+            need_text.push('\n');
+        }
+        add_hits(vocab, &mut query, hits, factor);
+        add_terms(
+            vocab,
+            &mut query,
+            segments[i].0,
+            hits,
+            &seg_terms[i],
+            (need, background),
+        );
+    }
+    let need_norm = normalize(&need_text);
+    query.alternatives = ALTERNATIVE_CUES
+        .iter()
+        .any(|c| format!(" {need_norm} ").contains(c));
+    query.translation = query.terms.iter().any(|t| {
+        t.need
+            && (t.term.surface.contains("翻訳")
+                || t.term.surface.contains("通訳")
+                || t.term
+                    .keys
+                    .iter()
+                    .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
+    });
+    query.pair = languages_named(&need_text);
+    query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
+    query
+}
+
+/// (need, background) per segment. The subject and the sentences with a
+/// need cue state the need; without any cue, the subject and the first
+/// sentence that names anything.
+fn segment_roles(
+    segments: &[(&str, bool)],
+    scans: &[(Vec<Hit>, bool)],
+    seg_terms: &[Vec<Term>],
+) -> Vec<(bool, bool)> {
+    let cue = |hits: &[Hit]| hits.iter().any(|h| h.target == Target::Need);
+    let alternative = |text: &str| {
+        let t = format!(" {} ", normalize(text));
+        ALTERNATIVE_NEEDS.iter().any(|c| t.contains(c))
+    };
+    let any_need = scans.iter().any(|(hits, subj)| !subj && cue(hits));
+    let first_content = (1..segments.len()).find(|&i| {
+        !seg_terms[i].is_empty()
+            || scans[i]
+                .0
+                .iter()
+                .any(|h| matches!(h.target, Target::Concept(_)))
+    });
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, (text, is_subject))| {
+            let need = *is_subject
+                || if any_need {
+                    cue(&scans[i].0) || alternative(text)
+                } else {
+                    Some(i) == first_content
+                };
+            let lower = normalize(text);
+            let background = BACKGROUND_CUES.iter().any(|c| lower.contains(c));
+            (need, background && !*is_subject)
+        })
+        .collect()
+}
+
+fn add_hits(vocab: &Vocabulary, query: &mut Query, hits: &[Hit], factor: f32) {
+    for hit in hits {
+        match hit.target {
+            Target::Concept(id) => {
+                let kind = vocab.concepts[id as usize].kind;
+                add_concept(query, id, kind, factor, &hit.surface);
+            }
+            Target::Place(p) if vocab.places[p as usize].area == "online" => {
+                query.online_ok = true;
+            }
+            Target::Place(p) => {
+                if !query.places.contains(&p) {
+                    query.places.push(p);
                 }
-                Target::Place(p) if vocab.places[p as usize].area == "online" => {
-                    query.online_ok = true;
+            }
+            Target::Language(l) => {
+                let code = &vocab.languages[l as usize];
+                if !query.languages.contains(code) {
+                    query.languages.push(code.clone());
                 }
-                Target::Place(p) => {
-                    if !query.places.contains(&p) {
-                        query.places.push(p);
-                    }
+            }
+            Target::Need => {}
+        }
+    }
+}
+
+/// Adds a segment's open terms with their roles: a word inside a vocabulary
+/// hit is the vocabulary's; a phrase after "for" (not "looking for") or
+/// "our"/"my" is context.
+fn add_terms(
+    vocab: &Vocabulary,
+    query: &mut Query,
+    segment: &str,
+    hits: &[Hit],
+    seg_terms: &[Term],
+    (need, background): (bool, bool),
+) {
+    let chars: Vec<char> = normalize(segment).chars().collect();
+    let context = context_spans(&chars, true);
+    let phrase_base = query.terms.last().map_or(0, |t| t.term.phrase + 1);
+    let primary = primary_phrases(hits, seg_terms, &context);
+    for t in seg_terms {
+        // members' own skill items (phrases) are not the curated layer
+        let over: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| h.start != usize::MAX && h.start < t.end && t.start < h.end)
+            .filter(|h| !matches!(h.target, Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Phrase))
+            .collect();
+        let concept = over.iter().find_map(|h| match h.target {
+            Target::Concept(c) => Some(c),
+            _ => None,
+        });
+        let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+        let mut term = t.clone();
+        term.phrase += phrase_base;
+        query.terms.push(QueryTerm {
+            term,
+            need,
+            background: background || in_context,
+            covered: !over.is_empty(),
+            concept,
+            primary: primary.as_ref().is_none_or(|p| p.contains(&t.phrase)),
+        });
+    }
+}
+
+/// The phrases the asking words point at: after an English cue ("looking
+/// for X"), before a Japanese one (「Xを探しています」). `None` when the
+/// segment has no cue: then every phrase counts (a subject, an alternative).
+fn primary_phrases(
+    hits: &[Hit],
+    seg_terms: &[Term],
+    context: &[(usize, usize)],
+) -> Option<Vec<u32>> {
+    let is_latin = |h: &&Hit| h.surface.chars().any(|c| c.is_ascii_alphabetic());
+    let need_cues = || {
+        hits.iter()
+            .filter(|h| h.target == Target::Need && h.start != usize::MAX)
+    };
+    // The first English cue and the last Japanese one are the main verb;
+    // a Japanese cue before another is a relative clause
+    // (「手続きをお願いできる通関士の方を探しています」).
+    let cues: Vec<&Hit> = need_cues()
+        .find(is_latin)
+        .into_iter()
+        .chain(need_cues().rfind(|h| !is_latin(h)))
+        .collect();
+    if cues.is_empty() {
+        return None;
+    }
+    let usable =
+        |t: &&Term| !t.generic && !context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+    let mut out = Vec::new();
+    for cue in cues {
+        let latin = cue.surface.chars().any(|c| c.is_ascii_alphabetic());
+        let after = seg_terms.iter().filter(usable).find(|t| t.start >= cue.end);
+        let before = seg_terms
+            .iter()
+            .filter(usable)
+            .rev()
+            .find(|t| t.end <= cue.start);
+        let pick = if latin {
+            after.or(before)
+        } else {
+            before.or(after)
+        };
+        out.extend(pick.map(|t| t.phrase));
+    }
+    Some(out)
+}
+
+/// Char spans of context phrases in a normalised English sentence: from
+/// "for" (unless it follows a verb of looking or asking) or "our"/"my" to
+/// the end of the clause.
+/// `possessive`: "our"/"my" start context too (in requests; in a profile
+/// "my own bakery" is what the member does).
+pub(super) fn context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
+    let mut spans = english_context_spans(chars, possessive);
+    // 「飲食店向けの」「子ども向け」「店舗のための」: the audience, not the trade
+    for marker in [['向', 'け'], ['の', 'た']] {
+        for k in 0..chars.len().saturating_sub(1) {
+            if chars[k] == marker[0] && chars[k + 1] == marker[1] {
+                let mut s = k;
+                while s > 0 && super::text::is_cjk(chars[s - 1]) && !is_kana_particle(chars[s - 1])
+                {
+                    s -= 1;
                 }
-                Target::Language(l) => {
-                    let code = &vocab.languages[l as usize];
-                    if !query.languages.contains(code) {
-                        query.languages.push(code.clone());
-                    }
+                if s < k {
+                    spans.push((s, k));
                 }
-                Target::Need => {}
             }
         }
     }
-    query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
-    query
+    spans
+}
+
+fn is_kana_particle(c: char) -> bool {
+    ('\u{3041}'..='\u{309F}').contains(&c)
+}
+
+fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
+    const LOOKING: &[&str] = &[
+        "look",
+        "looking",
+        "search",
+        "searching",
+        "ask",
+        "asking",
+        "hunt",
+        "hunting",
+        "call",
+        "calling",
+        "seek",
+        "seeking",
+        "thanks",
+        "thank",
+        "you",
+        "hoping",
+        "hope",
+        "wish",
+        "wishing",
+    ];
+    let text: String = chars.iter().collect();
+    let words: Vec<(usize, usize)> = word_spans(chars);
+    let mut spans = Vec::new();
+    for (wi, &(s, e)) in words.iter().enumerate() {
+        let w: String = chars[s..e].iter().collect();
+        let starts = match w.as_str() {
+            "for" => {
+                wi == 0 || {
+                    let (ps, pe) = words[wi - 1];
+                    let prev: String = chars[ps..pe].iter().collect();
+                    !LOOKING.contains(&prev.as_str())
+                }
+            }
+            "our" | "my" => possessive,
+            _ => false,
+        };
+        if starts {
+            let end = text
+                .char_indices()
+                .skip_while(|(b, _)| text[..*b].chars().count() < e)
+                .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | ')' | '/'))
+                .map_or(chars.len(), |(b, _)| text[..b].chars().count());
+            spans.push((e, end));
+        }
+    }
+    spans
+}
+
+fn word_spans(chars: &[char]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if is_word(chars[i]) {
+            let s = i;
+            while i < chars.len() && is_word(chars[i]) {
+                i += 1;
+            }
+            out.push((s, i));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Language names a text mentions (language codes): for language pairs in
+/// translation requests and in translators' profiles.
+pub fn languages_named(text: &str) -> Vec<String> {
+    const NAMES: &[(&str, &[&str])] = &[
+        ("en", &["english", "英語"]),
+        ("ja", &["japanese", "日本語"]),
+        (
+            "zh",
+            &[
+                "chinese",
+                "mandarin",
+                "cantonese",
+                "中国語",
+                "北京語",
+                "広東語",
+            ],
+        ),
+        ("ko", &["korean", "韓国語", "朝鮮語"]),
+        ("es", &["spanish", "スペイン語"]),
+        ("fr", &["french", "フランス語"]),
+        ("de", &["german", "ドイツ語"]),
+        ("pt", &["portuguese", "ポルトガル語"]),
+        ("it", &["italian", "イタリア語"]),
+        ("ru", &["russian", "ロシア語"]),
+        ("vi", &["vietnamese", "ベトナム語"]),
+        ("th", &["thai", "タイ語"]),
+        ("tl", &["tagalog", "filipino", "タガログ語", "フィリピン語"]),
+        ("id", &["indonesian", "インドネシア語"]),
+        ("ne", &["nepali", "ネパール語"]),
+        ("ar", &["arabic", "アラビア語"]),
+        ("hi", &["hindi", "ヒンディー語"]),
+        ("nl", &["dutch", "オランダ語"]),
+    ];
+    let norm = normalize(text);
+    let words: Vec<&str> = norm.split(|c: char| !c.is_alphanumeric()).collect();
+    NAMES
+        .iter()
+        .filter(|(_, names)| {
+            names.iter().any(|n| {
+                if n.is_ascii() {
+                    words.contains(n)
+                } else {
+                    norm.contains(n)
+                }
+            })
+        })
+        .map(|(code, _)| code.to_string())
+        .collect()
 }
 
 fn add_concept(query: &mut Query, id: u32, kind: Kind, factor: f32, surface: &str) {

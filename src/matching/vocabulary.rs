@@ -74,15 +74,17 @@ struct RawLanguage {
     cues: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCues {
+    #[serde(default)]
     need: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawVocabulary {
+    #[serde(default)]
     cues: RawCues,
     #[serde(default)]
     concept: Vec<RawConcept>,
@@ -173,6 +175,49 @@ impl Vocabulary {
     pub fn parse(source: &str) -> Result<Self, MatchError> {
         let raw: RawVocabulary =
             toml::from_str(source).map_err(|e| MatchError::Vocabulary(e.to_string()))?;
+        Self::build(raw)
+    }
+
+    /// The embedded vocabulary with an admin's file (`[matching] vocabulary`,
+    /// same format) on top: its concepts are added, a concept with a known
+    /// id gets the file's names and links added to it. Errors name the file
+    /// and, from the TOML parser, the line and key.
+    pub fn with_extension(path: &std::path::Path) -> Result<Self, MatchError> {
+        let file = |message: String| MatchError::VocabularyFile {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file(e.to_string()))?;
+        let extra: RawVocabulary = toml::from_str(&text).map_err(|e| file(e.to_string()))?;
+        let mut raw: RawVocabulary = toml::from_str(DEFAULT_VOCABULARY)
+            .map_err(|e| MatchError::Vocabulary(e.to_string()))?;
+        raw.cues.need.extend(extra.cues.need);
+        for c in extra.concept {
+            match raw.concept.iter_mut().find(|k| k.id == c.id) {
+                Some(known) => {
+                    known.ja.extend(c.ja);
+                    known.en.extend(c.en);
+                    known.abbr.extend(c.abbr);
+                    known.broader.extend(c.broader);
+                    known.related.extend(c.related);
+                }
+                None => raw.concept.push(c),
+            }
+        }
+        raw.place.extend(extra.place);
+        raw.language.extend(extra.language);
+        Self::build(raw).map_err(|e| file(e.to_string()))
+    }
+
+    /// The embedded vocabulary, or with the file `path` on top when given.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Self, MatchError> {
+        match path {
+            Some(p) => Self::with_extension(p),
+            None => Self::embedded(),
+        }
+    }
+
+    fn build(raw: RawVocabulary) -> Result<Self, MatchError> {
         let ids: HashMap<&str, u32> = raw
             .concept
             .iter()
@@ -180,13 +225,17 @@ impl Vocabulary {
             .map(|(i, c)| (c.id.as_str(), i as u32))
             .collect();
         if ids.len() != raw.concept.len() {
-            return Err(MatchError::Vocabulary("duplicate concept id".into()));
+            return Err(MatchError::Vocabulary(
+                "concept: the same id is used twice".into(),
+            ));
         }
         let lookup = |from: &str, list: &[String]| -> Result<Vec<u32>, MatchError> {
             list.iter()
                 .map(|id| {
                     ids.get(id.as_str()).copied().ok_or_else(|| {
-                        MatchError::Vocabulary(format!("{from}: unknown concept {id:?}"))
+                        MatchError::Vocabulary(format!(
+                            "concept {from:?}: broader/related names an unknown concept {id:?}"
+                        ))
                     })
                 })
                 .collect()

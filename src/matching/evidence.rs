@@ -1,0 +1,402 @@
+//! Open-vocabulary evidence (a request's own words meeting a member's own
+//! words, BM25F-style: skills above bio, the word itself above a
+//! translation), whether it qualifies, and the structured explanation each
+//! candidate carries.
+
+use std::collections::HashMap;
+
+use super::index::{Field, Index, affirmed_clauses};
+use super::rank::{Tally, language_factor, region_factor};
+use super::request::Query;
+use super::terms::{self, Via};
+use super::text::normalize;
+use super::{Candidate, Evidence, How, Source};
+
+/// What a full open-vocabulary match on the request's need is worth, next
+/// to a named trade in the curated vocabulary (3.0).
+pub const UNIT_WEIGHT: f32 = 3.0;
+const BIO_FIELD: f32 = 0.6;
+/// A word in the context part of a member's own text ("for parties").
+const MEMBER_CONTEXT: f32 = 0.4;
+const SKILL_FIELD: f32 = 1.0;
+/// Words outside the stated need, generic words: they order, never carry.
+const CONTEXT_FACTOR: f32 = 0.3;
+/// Below this a hit is too weak to be direct evidence (a sound-alike in a bio).
+const DIRECT_STRENGTH: f32 = 0.5;
+/// Share of an asked phrase's weight a member must cover: with its head
+/// ("wedding photographer" → photographer), or without it.
+const HEAD_COVERAGE: f32 = 0.5;
+const PHRASE_COVERAGE: f32 = 0.6;
+
+/// Which asked-for thing a candidate answers (for spreading over alternatives).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Group {
+    Concept(u32),
+    /// The asked word (its first key), wherever in the request it was named.
+    Word(String),
+}
+
+/// The group of an asked term: its own word.
+pub fn word_group(query: &Query, ti: usize) -> Group {
+    let t = &query.terms[ti].term;
+    Group::Word(
+        t.keys
+            .first()
+            .map_or_else(|| t.surface.clone(), |k| k.0.clone()),
+    )
+}
+
+/// A member's best hit on one request term.
+#[derive(Debug, Clone, Copy)]
+pub struct TermHit {
+    pub term: u32,
+    pub key: u16,
+    pub via: Via,
+    pub field: Field,
+    pub strength: f32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct UnitTally {
+    pub hits: Vec<TermHit>,
+}
+
+impl UnitTally {
+    fn offer(&mut self, h: TermHit) {
+        match self.hits.iter_mut().find(|x| x.term == h.term) {
+            Some(x) if x.strength < h.strength => *x = h,
+            Some(_) => {}
+            None => self.hits.push(h),
+        }
+    }
+}
+
+fn via_factor(v: Via) -> f32 {
+    match v {
+        Via::Same => 1.0,
+        Via::Translation => 0.9,
+        Via::Sound => 0.8,
+    }
+}
+
+/// IDF of each request term over the directory (by its own word's key).
+pub fn term_weights(index: &Index, query: &Query) -> Vec<f32> {
+    let n = index.members.len() as f32;
+    query
+        .terms
+        .iter()
+        .map(|t| {
+            let df = t
+                .term
+                .keys
+                .first()
+                .and_then(|(k, _)| index.terms.get(k))
+                .map_or(0.0, |p| p.len() as f32);
+            ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
+        })
+        .collect()
+}
+
+fn context_factor(query: &Query, ti: usize) -> f32 {
+    if query.terms[ti].opens() {
+        1.0
+    } else {
+        CONTEXT_FACTOR
+    }
+}
+
+/// A curated concept named inside a longer asked phrase ("sushi chef":
+/// chef is known, sushi is not) qualifies only when the member also has
+/// enough of the rest of the phrase: a caterer who was a hotel chef is a
+/// near-miss, not a sushi chef.
+pub fn concept_phrase_ok(
+    query: &Query,
+    idf: &[f32],
+    unit: &UnitTally,
+    held: &[u32],
+    concept: u32,
+) -> bool {
+    let own = query
+        .terms
+        .iter()
+        .filter(|t| t.concept == Some(concept) && t.need && t.primary && !t.background);
+    let mut any = false;
+    for t in own {
+        any = true;
+        let phrase = t.term.phrase;
+        let (mut total, mut got) = (0.0, 0.0);
+        for (j, u) in query.terms.iter().enumerate() {
+            if u.term.phrase != phrase || u.term.generic {
+                continue;
+            }
+            total += idf[j];
+            if u.concept.is_some_and(|c| held.contains(&c)) {
+                got += idf[j];
+            } else if let Some(h) = unit.hits.iter().find(|h| h.term as usize == j) {
+                got += idf[j] * h.strength;
+            }
+        }
+        if total <= 0.0 || got / total >= HEAD_COVERAGE {
+            return true;
+        }
+    }
+    !any
+}
+
+/// Walks the postings of the request's terms: terms that can open a
+/// candidate first, then the others for members already found.
+pub fn gather_terms(
+    index: &Index,
+    query: &Query,
+    eligible: &dyn Fn(u32) -> bool,
+    concept_tallies: &HashMap<u32, Tally>,
+) -> HashMap<u32, UnitTally> {
+    let mut tallies: HashMap<u32, UnitTally> = HashMap::new();
+    for opening in [true, false] {
+        for (ti, qt) in query.terms.iter().enumerate() {
+            if qt.covered || qt.opens() != opening {
+                continue;
+            }
+            for (ki, (key, via)) in qt.term.keys.iter().enumerate() {
+                for p in index.terms.get(key).into_iter().flatten() {
+                    // sound-alikes meet only across scripts (バリスタ, barista)
+                    if *via == Via::Sound && p.latin == qt.term.latin {
+                        continue;
+                    }
+                    let route = (*via).max(p.via);
+                    // two Japanese words meet by their own form, not through
+                    // an English gloss they happen to share (申請, エントリーシート)
+                    if route != Via::Same && !qt.term.latin && !p.latin {
+                        continue;
+                    }
+                    let field = if p.field == Field::Bio {
+                        BIO_FIELD
+                    } else {
+                        SKILL_FIELD
+                    };
+                    let hit = TermHit {
+                        term: ti as u32,
+                        key: ki as u16,
+                        via: route,
+                        field: p.field,
+                        strength: field
+                            * via_factor(route)
+                            * if p.context { MEMBER_CONTEXT } else { 1.0 },
+                    };
+                    if opening {
+                        if eligible(p.member) {
+                            tallies.entry(p.member).or_default().offer(hit);
+                        }
+                    } else if let Some(t) = tallies.get_mut(&p.member) {
+                        t.offer(hit);
+                    } else if concept_tallies.contains_key(&p.member) {
+                        tallies.entry(p.member).or_default().offer(hit);
+                    }
+                }
+            }
+        }
+    }
+    tallies
+}
+
+/// Score, whether it qualifies, and the phrase it answers: direct evidence
+/// on the head of an asked phrase (its last specific word: "headshot
+/// photographer" → photographer), or on most of the phrase's weight.
+pub fn unit_standing(
+    query: &Query,
+    weights: &[f32],
+    tally: &UnitTally,
+) -> (f32, bool, Option<Group>) {
+    let opening_total: f32 = query
+        .terms
+        .iter()
+        .zip(weights)
+        .filter(|(t, _)| t.opens())
+        .map(|(_, w)| *w)
+        .sum();
+    let weight = |h: &TermHit| weights[h.term as usize] * context_factor(query, h.term as usize);
+    if tally.hits.is_empty() || opening_total <= 0.0 {
+        return (0.0, false, None);
+    }
+    let matched: f32 = tally.hits.iter().map(|h| weight(h) * h.strength).sum();
+    let score = UNIT_WEIGHT * (matched / opening_total).min(1.0);
+    let best = tally
+        .hits
+        .iter()
+        .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
+        .filter(|h| {
+            let covered = coverage(query, weights, tally, h);
+            covered >= PHRASE_COVERAGE
+                || covered >= HEAD_COVERAGE && is_head(query, h.term as usize)
+        })
+        .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
+    let group = best.map(|h| word_group(query, h.term as usize));
+    (score, best.is_some(), group)
+}
+
+fn is_head(query: &Query, ti: usize) -> bool {
+    let phrase = query.terms[ti].term.phrase;
+    let last = query
+        .terms
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.term.phrase == phrase && !t.term.generic)
+        .map(|(i, _)| i)
+        .next_back();
+    last == Some(ti)
+}
+
+/// The share of the hit's phrase (its specific words, by weight) the member has.
+fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit) -> f32 {
+    let phrase = query.terms[h.term as usize].term.phrase;
+    let in_phrase = |i: usize| {
+        let t = &query.terms[i];
+        t.term.phrase == phrase && !t.term.generic
+    };
+    let total: f32 = (0..query.terms.len())
+        .filter(|&i| in_phrase(i))
+        .map(|i| weights[i])
+        .sum();
+    let got: f32 = tally
+        .hits
+        .iter()
+        .filter(|x| in_phrase(x.term as usize))
+        .map(|x| weights[x.term as usize] * x.strength)
+        .sum();
+    if total > 0.0 { got / total } else { 0.0 }
+}
+
+/// A candidate with its evidence and readable reasons.
+pub fn candidate(
+    index: &Index,
+    query: &Query,
+    m: u32,
+    score: f32,
+    concepts: &Tally,
+    units: &UnitTally,
+) -> Candidate {
+    let member = &index.members[m as usize];
+    let mut weighed: Vec<(f32, Evidence)> = concepts
+        .evidence
+        .iter()
+        .map(|e| {
+            let qc = &query.concepts[e.query_index];
+            (qc.weight * e.strength, concept_evidence(index, m, qc, e))
+        })
+        .collect();
+    weighed.extend(units.hits.iter().filter_map(|h| {
+        let ev = unit_evidence(index, query, m, h)?;
+        Some((UNIT_WEIGHT * h.strength / 2.0, ev))
+    }));
+    weighed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for (_, e) in weighed {
+        if !evidence
+            .iter()
+            .any(|x| x.request == e.request && x.member == e.member)
+        {
+            evidence.push(e);
+        }
+    }
+    let mut reasons: Vec<String> = evidence.iter().map(Evidence::reason).collect();
+    reasons.extend(region_factor(index, query, m).1);
+    reasons.extend(language_factor(index, query, m).1);
+    Candidate {
+        member_id: member.id,
+        email: member.email.as_str().to_string(),
+        name: member.name.clone(),
+        score: (score.clamp(0.0, 1.0) * 1000.0).round() / 1000.0,
+        reasons,
+        evidence,
+    }
+}
+
+fn is_latin(s: &str) -> bool {
+    s.chars()
+        .filter(|c| c.is_alphabetic())
+        .all(|c| c.is_ascii())
+}
+
+fn concept_evidence(
+    index: &Index,
+    m: u32,
+    qc: &super::request::QueryConcept,
+    e: &super::rank::Evidence,
+) -> Evidence {
+    let member = &index.members[m as usize];
+    let (source, words) = match e.field {
+        Field::Skill(i) => (
+            Source::Skill,
+            member.skills.get(i as usize).cloned().unwrap_or_default(),
+        ),
+        Field::Bio => (Source::Profile, bio_phrase(index, m, qc.concept)),
+    };
+    let how = if e.related {
+        How::Related
+    } else if normalize(&words).contains(&normalize(&qc.surface)) {
+        How::SameWord
+    } else if is_latin(&words) != is_latin(&qc.surface) {
+        How::Translation
+    } else {
+        How::Synonym
+    };
+    Evidence {
+        request: qc.surface.clone(),
+        member: words,
+        source,
+        how,
+    }
+}
+
+/// The words of the bio that named a concept (or the clause, if only a
+/// broader concept was found there).
+fn bio_phrase(index: &Index, m: u32, concept: u32) -> String {
+    let member = &index.members[m as usize];
+    let mut fallback = None;
+    for clause in affirmed_clauses(&member.bio) {
+        for hit in index.vocab.scan(clause, false) {
+            if let super::vocabulary::Target::Concept(c) = hit.target {
+                let broader = &index.vocab.concepts[c as usize].broader;
+                if c == concept {
+                    return hit.surface;
+                }
+                if broader.contains(&concept) {
+                    fallback.get_or_insert(hit.surface);
+                }
+            }
+        }
+    }
+    fallback.unwrap_or_else(|| member.bio.chars().take(40).collect())
+}
+
+/// The member's own word behind a term hit, found again in their profile.
+fn unit_evidence(index: &Index, query: &Query, m: u32, h: &TermHit) -> Option<Evidence> {
+    let member = &index.members[m as usize];
+    let qt = &query.terms[h.term as usize];
+    let (key, _) = qt.term.keys.get(h.key as usize)?;
+    let texts: Vec<&str> = match h.field {
+        Field::Skill(i) => vec![member.skills.get(i as usize)?.as_str()],
+        Field::Bio => affirmed_clauses(&member.bio).collect(),
+    };
+    let word = texts.iter().find_map(|text| {
+        terms::terms(&normalize(text), 0)
+            .0
+            .into_iter()
+            .find(|t| t.keys.iter().any(|(k, _)| k == key))
+            .map(|t| t.surface)
+    })?;
+    let (source, words) = match h.field {
+        Field::Skill(i) => (Source::Skill, member.skills.get(i as usize)?.clone()),
+        Field::Bio => (Source::Profile, word),
+    };
+    let how = match h.via {
+        Via::Same => How::SameWord,
+        Via::Translation | Via::Sound => How::Translation,
+    };
+    Some(Evidence {
+        request: qt.term.surface.clone(),
+        member: words,
+        source,
+        how,
+    })
+}

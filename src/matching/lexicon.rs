@@ -1,0 +1,339 @@
+//! The Japanese–English noun lexicon (`data/lexicon-ja-en.tsv`, a subset of
+//! EDICT by the EDRDG, CC BY-SA 4.0; see data/LEXICON-LICENSE), embedded as
+//! sorted text and searched in place: nothing is parsed or allocated at
+//! start-up, and only the pages a lookup touches are ever read.
+//!
+//! Also the kana helpers the bilingual bridge needs: romaji for a reading
+//! (生け花 → いけばな → ikebana) and a consonant skeleton that lets a
+//! katakana loanword the lexicon lacks meet its English word
+//! (バリスタ → barisuta → brst ← barista).
+
+/// One line per Japanese form: `form\treading\tgloss|gloss`.
+const LEXICON: &str = include_str!("../../data/lexicon-ja-en.tsv");
+
+/// A lexicon entry, borrowed from the embedded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub form: &'static str,
+    /// Empty when the form is itself kana.
+    pub reading: &'static str,
+    glosses: &'static str,
+}
+
+impl Entry {
+    pub fn glosses(&self) -> impl Iterator<Item = &'static str> {
+        self.glosses.split('|').filter(|g| !g.is_empty())
+    }
+}
+
+/// Exact lookup of a (normalised) Japanese form.
+pub fn lookup(form: &str) -> Option<Entry> {
+    let text = LEXICON.as_bytes();
+    let (mut lo, mut hi) = (0usize, text.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = text[..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let end = text[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |p| start + p);
+        let line = &LEXICON[start..end];
+        let key = line.split('\t').next().unwrap_or("");
+        match form.as_bytes().cmp(key.as_bytes()) {
+            std::cmp::Ordering::Equal => return parse_line(line),
+            std::cmp::Ordering::Less => hi = start,
+            std::cmp::Ordering::Greater => lo = end + 1,
+        }
+    }
+    None
+}
+
+fn parse_line(line: &'static str) -> Option<Entry> {
+    let mut parts = line.splitn(3, '\t');
+    Some(Entry {
+        form: parts.next()?,
+        reading: parts.next()?,
+        glosses: parts.next()?,
+    })
+}
+
+/// Katakana to hiragana, so one romaji table serves both.
+fn to_hiragana(c: char) -> char {
+    match c {
+        '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+        _ => c,
+    }
+}
+
+const BASIC: &[(&str, char)] = &[
+    ("a", 'あ'),
+    ("i", 'い'),
+    ("u", 'う'),
+    ("e", 'え'),
+    ("o", 'お'),
+    ("ka", 'か'),
+    ("ki", 'き'),
+    ("ku", 'く'),
+    ("ke", 'け'),
+    ("ko", 'こ'),
+    ("ga", 'が'),
+    ("gi", 'ぎ'),
+    ("gu", 'ぐ'),
+    ("ge", 'げ'),
+    ("go", 'ご'),
+    ("sa", 'さ'),
+    ("shi", 'し'),
+    ("su", 'す'),
+    ("se", 'せ'),
+    ("so", 'そ'),
+    ("za", 'ざ'),
+    ("ji", 'じ'),
+    ("zu", 'ず'),
+    ("ze", 'ぜ'),
+    ("zo", 'ぞ'),
+    ("ta", 'た'),
+    ("chi", 'ち'),
+    ("tsu", 'つ'),
+    ("te", 'て'),
+    ("to", 'と'),
+    ("da", 'だ'),
+    ("ji", 'ぢ'),
+    ("zu", 'づ'),
+    ("de", 'で'),
+    ("do", 'ど'),
+    ("na", 'な'),
+    ("ni", 'に'),
+    ("nu", 'ぬ'),
+    ("ne", 'ね'),
+    ("no", 'の'),
+    ("ha", 'は'),
+    ("hi", 'ひ'),
+    ("fu", 'ふ'),
+    ("he", 'へ'),
+    ("ho", 'ほ'),
+    ("ba", 'ば'),
+    ("bi", 'び'),
+    ("bu", 'ぶ'),
+    ("be", 'べ'),
+    ("bo", 'ぼ'),
+    ("pa", 'ぱ'),
+    ("pi", 'ぴ'),
+    ("pu", 'ぷ'),
+    ("pe", 'ぺ'),
+    ("po", 'ぽ'),
+    ("ma", 'ま'),
+    ("mi", 'み'),
+    ("mu", 'む'),
+    ("me", 'め'),
+    ("mo", 'も'),
+    ("ya", 'や'),
+    ("yu", 'ゆ'),
+    ("yo", 'よ'),
+    ("ra", 'ら'),
+    ("ri", 'り'),
+    ("ru", 'る'),
+    ("re", 'れ'),
+    ("ro", 'ろ'),
+    ("wa", 'わ'),
+    ("wi", 'ゐ'),
+    ("we", 'ゑ'),
+    ("o", 'を'),
+    ("n", 'ん'),
+    ("vu", 'ゔ'),
+    ("a", 'ぁ'),
+    ("i", 'ぃ'),
+    ("u", 'ぅ'),
+    ("e", 'ぇ'),
+    ("o", 'ぉ'),
+];
+
+fn basic(c: char) -> Option<&'static str> {
+    BASIC.iter().find(|(_, k)| *k == c).map(|(r, _)| *r)
+}
+
+/// Hepburn-like romaji of a kana string; `None` if it holds anything else.
+pub fn romaji(kana: &str) -> Option<String> {
+    let chars: Vec<char> = kana.chars().map(to_hiragana).collect();
+    let mut out = String::new();
+    let mut double_next = false;
+    for &c in &chars {
+        match c {
+            'っ' => double_next = true,
+            'ー' => {} // a long vowel: romanised text rarely writes it
+            'ゃ' | 'ゅ' | 'ょ' => {
+                let v = match c {
+                    'ゃ' => "a",
+                    'ゅ' => "u",
+                    _ => "o",
+                };
+                // きゃ → kya, しゃ → sha, ちゃ → cha
+                if out.ends_with("shi") || out.ends_with("chi") || out.ends_with("ji") {
+                    out.pop();
+                } else if out.ends_with('i') {
+                    out.pop();
+                    out.push('y');
+                }
+                out.push_str(v);
+            }
+            _ => {
+                let r = basic(c)?;
+                if std::mem::take(&mut double_next) {
+                    out.push_str(&r[..1]);
+                }
+                out.push_str(r);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Romaji back to hiragana, for romanised Japanese in English mail
+/// (`ikebana` → いけばな); `None` unless the whole word reads as kana.
+pub fn kana_of_romaji(word: &str) -> Option<String> {
+    if !word.is_ascii() {
+        return None;
+    }
+    let b = word.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 1 < b.len() && b[i] == b[i + 1] && !b"aeioun".contains(&b[i]) {
+            out.push('っ');
+            i += 1;
+            continue;
+        }
+        let found = [3usize, 2, 1].iter().find_map(|&n| {
+            let part = word.get(i..i + n)?;
+            if part == "n" && b.get(i + 1).is_some_and(|c| b"aeiouy".contains(c)) {
+                return None;
+            }
+            BASIC
+                .iter()
+                .find(|(r, _)| *r == part)
+                .map(|(_, k)| (n, k.to_string()))
+                .or_else(|| youon(part).map(|k| (n, k)))
+        });
+        let (n, kana) = found?;
+        out.push_str(&kana);
+        i += n;
+    }
+    Some(out)
+}
+
+fn youon(part: &str) -> Option<String> {
+    let (head, small) = match part.len() {
+        3 => (&part[..part.len() - 1], &part[part.len() - 1..]),
+        _ => return None,
+    };
+    let small = match small {
+        "a" => 'ゃ',
+        "u" => 'ゅ',
+        "o" => 'ょ',
+        _ => return None,
+    };
+    let base = match head {
+        "ky" => 'き',
+        "gy" => 'ぎ',
+        "sh" => 'し',
+        "ch" => 'ち',
+        "ny" => 'に',
+        "hy" => 'ひ',
+        "by" => 'び',
+        "py" => 'ぴ',
+        "my" => 'み',
+        "ry" => 'り',
+        _ => return None,
+    };
+    Some(format!("{base}{small}"))
+}
+
+/// The consonant skeleton shared by a loanword's romaji and its English
+/// spelling: vowels, y, w and h dropped; l≡r, v≡b, th≡s, c≡k or s, z≡s,
+/// doubled letters once; an English "-er"/"-or" ending is a long vowel in
+/// katakana. `None` when too short to tell words apart (under four).
+pub fn skeleton(latin: &str, english: bool) -> Option<String> {
+    let mut w = latin.to_string();
+    if english {
+        for (end, by) in [
+            ("er", ""),
+            ("or", ""),
+            ("ar", "a"),
+            ("tion", "shon"),
+            ("sion", "shon"),
+        ] {
+            if w.len() > end.len() + 2 && w.ends_with(end) {
+                w.truncate(w.len() - end.len());
+                w.push_str(by);
+                break;
+            }
+        }
+        w = w.replace("th", "s").replace("ph", "f").replace("ck", "k");
+        w = w
+            .replace("ce", "se")
+            .replace("ci", "si")
+            .replace("cy", "sy");
+        w = w.replace("ge", "je").replace("gi", "ji");
+    }
+    w = w
+        .replace("tsu", "tu")
+        .replace("chi", "ti")
+        .replace("shi", "si")
+        .replace("sh", "s");
+    let mut out = String::new();
+    for c in w.chars() {
+        let c = match c {
+            'l' => 'r',
+            'v' => 'b',
+            'c' | 'q' => 'k',
+            'z' => 's',
+            'x' => 's',
+            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'w' | 'h' => continue,
+            c if c.is_ascii_lowercase() => c,
+            _ => return None,
+        };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    // three consonants collide too often (k:prt is many words); four rarely
+    (out.len() >= 4).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_forms_and_glosses() {
+        let e = lookup("陶芸家").expect("陶芸家 is in the lexicon");
+        assert_eq!(e.reading, "とうげいか");
+        assert!(e.glosses().any(|g| g == "potter"));
+        assert!(lookup("コピーライター").is_some());
+        assert!(lookup("ぜんぜんないことば").is_none());
+        assert!(lookup("").is_none());
+    }
+
+    #[test]
+    fn romaji_both_ways() {
+        assert_eq!(romaji("いけばな").as_deref(), Some("ikebana"));
+        assert_eq!(romaji("しゃかいほけん").as_deref(), Some("shakaihoken"));
+        assert_eq!(romaji("バリスタ").as_deref(), Some("barisuta"));
+        assert_eq!(romaji("きって").as_deref(), Some("kitte"));
+        assert_eq!(kana_of_romaji("omotenashi").as_deref(), Some("おもてなし"));
+        assert_eq!(kana_of_romaji("shakai").as_deref(), Some("しゃかい"));
+        assert_eq!(kana_of_romaji("plumber"), None);
+        assert_eq!(kana_of_romaji("pâtissière"), None);
+    }
+
+    #[test]
+    fn loanword_skeletons_meet_english() {
+        let k = |s: &str| skeleton(&romaji(s).unwrap(), false);
+        assert_eq!(k("バリスタ"), skeleton("barista", true));
+        assert_eq!(k("コピーライター"), skeleton("copywriter", true));
+        assert_eq!(k("アロマセラピスト"), skeleton("aromatherapist", true));
+        assert_ne!(k("バリスタ"), skeleton("plasterer", true));
+    }
+}

@@ -1,0 +1,858 @@
+//! Open-vocabulary terms: the words of a profile or a request, whether or not
+//! the curated vocabulary knows them, each with the keys under which it meets
+//! other words: its own stem or form, the English of a Japanese word (from
+//! the EDICT lexicon), the romaji of its reading, and for a katakana loanword
+//! the lexicon lacks, a consonant skeleton that meets its English spelling.
+//!
+//! Japanese has no spaces and no dictionary tokenizer here: a run of kanji
+//! and katakana is cut into the longest lexicon words (家事代行 → 家事 代行,
+//! パーソナルトレーナー → パーソナル トレーナー); a lexicon word is never cut
+//! further, so 保険 is not found inside 社会保険労務士.
+
+use super::lexicon::{self, Entry};
+use super::text::{is_cjk, is_word};
+
+/// How a key was reached from the word as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Via {
+    /// The word itself (or its stem).
+    Same,
+    /// Its English or Japanese equivalent, or romanised form.
+    Translation,
+    /// Sound-alike spelling of a katakana loanword (matches only across scripts).
+    Sound,
+}
+
+/// A word or lexicon unit, with its match keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    /// The word as written (normalised).
+    pub surface: String,
+    pub keys: Vec<(String, Via)>,
+    pub latin: bool,
+    pub generic: bool,
+    /// Char offsets in the text it came from.
+    pub start: usize,
+    pub end: usize,
+    /// Terms that form one noun phrase share a phrase number.
+    pub phrase: u32,
+}
+
+/// Words that say little about who is wanted: they may add to a match, never
+/// carry one (the "consultant, designer, 講師, コンサルタント").
+const GENERIC_EN: &[&str] = &[
+    "consultant",
+    "consulting",
+    "consultancy",
+    "advisor",
+    "adviser",
+    "advice",
+    "designer",
+    "design",
+    "expert",
+    "specialist",
+    "professional",
+    "service",
+    "support",
+    "lesson",
+    "class",
+    "course",
+    "instructor",
+    "lecturer",
+    "teacher",
+    "trainer",
+    "training",
+    "staff",
+    "business",
+    "company",
+    "work",
+    "job",
+    "person",
+    "people",
+    "help",
+    "project",
+    "freelance",
+    "freelancer",
+    "studio",
+    "shop",
+    "office",
+    "team",
+    "client",
+    "customer",
+    "session",
+    "workshop",
+    "online",
+    "local",
+    "small",
+    "new",
+    "personal",
+    "general",
+    "basic",
+    "beginner",
+    "maker",
+    "creator",
+    "artist",
+    "coordinator",
+    "manager",
+    "agent",
+    "provider",
+    "practitioner",
+    "owner",
+    "thing",
+    "stuff",
+    "member",
+    "circle",
+    "event",
+    "plan",
+    "product",
+    "production",
+    "custom",
+    "quality",
+    "care",
+    "english",
+    "japanese",
+    "repair",
+    "repairs",
+    "fixing",
+    "maintenance",
+    "installation",
+    "restoration",
+    "tuition",
+    "consultation",
+    "making",
+    "creation",
+];
+const GENERIC_JA: &[&str] = &[
+    "コンサルタント",
+    "コンサル",
+    "コンサルティング",
+    "講師",
+    "先生",
+    "サービス",
+    "支援",
+    "相談",
+    "専門家",
+    "専門",
+    "教室",
+    "講座",
+    "レッスン",
+    "アドバイザー",
+    "デザイナー",
+    "デザイン",
+    "インストラクター",
+    "プロ",
+    "担当",
+    "対応",
+    "仕事",
+    "業務",
+    "店",
+    "お店",
+    "方",
+    "人",
+    "会社",
+    "事業",
+    "スタッフ",
+    "制作",
+    "作家",
+    "個人",
+    "出張",
+    "オンライン",
+    "サポート",
+    "トレーナー",
+    "パーソナル",
+    "クリエイター",
+    "プランナー",
+    "指導",
+    "教育",
+    "研修",
+    "活動",
+    "経験",
+    "実績",
+    "当店",
+    "当院",
+    "弊社",
+    "当社",
+    "弊店",
+    "自分",
+    "私",
+    "皆様",
+    "皆さん",
+    "企画",
+    "運営",
+    "代行",
+    "販売",
+    "作成",
+    "ワークショップ",
+    "セミナー",
+    "イベント",
+    "施工",
+    "工事",
+    "修理",
+    "管理",
+    "手入れ",
+    "設置",
+    "交換",
+    "メンテナンス",
+    "修繕",
+    "補修",
+    "お手入れ",
+];
+/// Function words and words of every request ("looking", "help", "please").
+const STOP_EN: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "but",
+    "by",
+    "can",
+    "do",
+    "does",
+    "for",
+    "from",
+    "has",
+    "have",
+    "hi",
+    "hello",
+    "dear",
+    "i",
+    "in",
+    "is",
+    "it",
+    "its",
+    "me",
+    "my",
+    "of",
+    "on",
+    "or",
+    "our",
+    "so",
+    "that",
+    "the",
+    "their",
+    "them",
+    "they",
+    "this",
+    "to",
+    "us",
+    "we",
+    "who",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "anyone",
+    "someone",
+    "somebody",
+    "thanks",
+    "thank",
+    "please",
+    "looking",
+    "look",
+    "need",
+    "needs",
+    "needed",
+    "know",
+    "any",
+    "also",
+    "all",
+    "more",
+    "about",
+    "into",
+    "not",
+    "just",
+    "one",
+    "there",
+    "here",
+    "what",
+    "which",
+    "if",
+    "than",
+    "then",
+    "too",
+    "very",
+    "want",
+    "wants",
+    "like",
+    "some",
+    "regards",
+    "best",
+    "cheers",
+    "everyone",
+    "could",
+    "should",
+    "might",
+    "may",
+    "must",
+    "shall",
+    "was",
+    "were",
+    "been",
+    "being",
+    "am",
+    "great",
+    "good",
+    "nice",
+    "happy",
+    "glad",
+    "welcome",
+    "fine",
+    "ok",
+    "okay",
+    "possible",
+    "ideally",
+    "preferably",
+    "soon",
+    "next",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "day",
+    "days",
+    "time",
+    "times",
+    "budget",
+    "price",
+    "cost",
+    "question",
+    "request",
+    "introduce",
+    "introduction",
+    "recommend",
+    "recommendation",
+    "contact",
+    "email",
+    "mail",
+    "reply",
+    "kind",
+    "sort",
+    "type",
+    "something",
+    "anything",
+    "how",
+    "when",
+    "where",
+    "why",
+    "get",
+    "got",
+    "make",
+    "find",
+    "found",
+    "let",
+    "lets",
+    "really",
+    "maybe",
+    "perhaps",
+    "much",
+    "many",
+    "each",
+    "every",
+    "other",
+    "another",
+    "such",
+    "only",
+    "even",
+    "still",
+    "already",
+    "again",
+    "well",
+    "up",
+    "out",
+    "over",
+    "after",
+    "before",
+    "between",
+    "through",
+    "during",
+    "without",
+    "within",
+    "via",
+    "per",
+    "i'm",
+    "we're",
+    "i'd",
+    "we'd",
+    "it's",
+    "don't",
+    "doesn't",
+    "isn't",
+    "can't",
+    "won't",
+    "these",
+    "those",
+    "both",
+    "either",
+    "neither",
+    "nor",
+    "own",
+    "same",
+    "able",
+    "sure",
+    "around",
+    "while",
+    "his",
+    "her",
+    "he",
+    "she",
+    "him",
+    "hers",
+    "ours",
+    "yours",
+    "mine",
+    "whom",
+    "whose",
+    "had",
+    "did",
+    "done",
+    "doing",
+    "going",
+    "go",
+    "come",
+    "coming",
+    "use",
+    "using",
+    "based",
+    "etc",
+    "years'",
+    "experience",
+    "experienced",
+    "since",
+    "currently",
+    "mainly",
+    "mostly",
+    "especially",
+    "including",
+    "include",
+    "includes",
+    "offer",
+    "offers",
+    "provide",
+    "provides",
+    "available",
+];
+/// Japanese words of asking and greeting, never a trade.
+const STOP_JA: &[&str] = &[
+    "願い",
+    "紹介",
+    "探し",
+    "募集",
+    "依頼",
+    "希望",
+    "今回",
+    "以前",
+    "予定",
+    "来月",
+    "今月",
+    "先日",
+    "宜しく",
+    "幸い",
+    "可能",
+    "場合",
+    "件",
+    "方々",
+    "皆",
+    "様",
+    "御座",
+    "大丈夫",
+    "構い",
+    "歓迎",
+    "助かり",
+    "嬉しい",
+    "感謝",
+    "連絡",
+    "返信",
+    "質問",
+    "今年",
+    "来年",
+    "今度",
+    "最近",
+    "一緒",
+    "必要",
+    "問題",
+    "予算",
+    "程度",
+    "以上",
+    "以下",
+    "前後",
+    "内容",
+    "詳細",
+    "日程",
+    "時間",
+    "毎月",
+    "週末",
+    "平日",
+    "土日",
+    "世話",
+    "初め",
+    "以外",
+    "気軽",
+    "午前",
+    "午後",
+    "頃",
+    "年",
+    "月",
+    "日",
+    "時",
+    "分",
+    "円",
+    "万",
+    "名",
+];
+
+/// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
+/// copywriting, photographer ≡ photography, translator ≡ translation.
+pub fn stem(word: &str) -> String {
+    let mut w = word.trim_end_matches("'s").to_string();
+    for _ in 0..2 {
+        let before = w.clone();
+        strip_suffix(&mut w);
+        if w == before {
+            break;
+        }
+    }
+    w
+}
+
+fn strip_suffix(w: &mut String) {
+    const SUFFIXES: &[&str] = &[
+        "ations", "ation", "itions", "ition", "ions", "ion", "ings", "ing", "ists", "ist", "ians",
+        "ian", "ers", "er", "ors", "or", "ery", "ries", "ry", "ies", "ied", "ics", "ic", "ments",
+        "ment", "ants", "ant", "ents", "ent", "als", "al", "ies", "es", "ed", "s", "y", "e",
+    ];
+    let n = w.chars().count();
+    for suf in SUFFIXES {
+        let min = 3;
+        // care, hire, cure, store keep their e (care is not car)
+        if *suf == "e" && ["are", "ire", "ure", "ore"].iter().any(|x| w.ends_with(x)) {
+            continue;
+        }
+        if w.ends_with(suf) && n >= suf.len() + min && w.is_char_boundary(w.len() - suf.len()) {
+            w.truncate(w.len() - suf.len());
+            if w.ends_with("at") && w.len() > 5 {
+                w.truncate(w.len() - 2); // translat(or|ion) → transl
+            }
+            return;
+        }
+    }
+}
+
+fn is_katakana(c: char) -> bool {
+    ('\u{30A1}'..='\u{30FA}').contains(&c) || c == 'ー'
+}
+
+fn is_hiragana(c: char) -> bool {
+    ('\u{3041}'..='\u{309F}').contains(&c)
+}
+
+fn is_kanji(c: char) -> bool {
+    is_cjk(c) && !is_katakana(c) && !is_hiragana(c) && c != '・'
+}
+
+/// The terms of already-normalised text, with phrase numbers starting at
+/// `phrase` (returns the next free number too).
+pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut phrase = phrase;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if is_word(c) {
+            let start = i;
+            while i < chars.len() && (is_word(chars[i]) || chars[i] == '\'') {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            match latin_term(&word, start, i, phrase) {
+                Some(mut t) => {
+                    compound_key(out.last(), &mut t);
+                    out.push(t);
+                }
+                None => phrase += 1,
+            }
+            // only spaces and hyphens keep a noun phrase together
+            if i < chars.len() && !matches!(chars[i], ' ' | '-') {
+                phrase += 1;
+            }
+        } else if is_kanji(c) || is_katakana(c) {
+            let start = i;
+            while i < chars.len() && (is_kanji(chars[i]) || is_katakana(chars[i])) {
+                i += 1;
+            }
+            japanese_terms(&chars, start, i, phrase, &mut out);
+            // AのB is one phrase whose head is B
+            if chars.get(i) != Some(&'の') {
+                phrase += 1;
+            }
+        } else {
+            if c != ' ' && c != 'の' {
+                phrase += 1;
+            }
+            i += 1;
+        }
+    }
+    (out, phrase + 1)
+}
+
+/// "eye doctor" also meets a gloss as a whole: the pair's key goes on the head.
+fn compound_key(prev: Option<&Term>, t: &mut Term) {
+    let Some(p) = prev.filter(|p| p.latin && p.phrase == t.phrase) else {
+        return;
+    };
+    let (Some((a, _)), Some((b, _))) = (p.keys.first(), t.keys.first()) else {
+        return;
+    };
+    if let (Some(a), Some(b)) = (a.strip_prefix("w:"), b.strip_prefix("w:")) {
+        t.keys.push((format!("w:{a} {b}"), Via::Same));
+    }
+}
+
+fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term> {
+    let lower = word.trim_matches('\'');
+    if lower.chars().count() < 3
+        || STOP_EN.contains(&lower)
+        || lower.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let stemmed = stem(lower);
+    let mut keys = vec![(format!("w:{stemmed}"), Via::Same)];
+    if let Some(k) = lexicon::skeleton(lower, true) {
+        keys.push((format!("k:{k}"), Via::Sound));
+    }
+    // romanised Japanese (ikebana, omotenashi) meets its kana and kanji
+    if lower.len() >= 4
+        && let Some(kana) = lexicon::kana_of_romaji(lower)
+        && let Some(entry) = lexicon::lookup(&kana)
+    {
+        keys.push((format!("j:{kana}"), Via::Translation));
+        gloss_keys(&entry, &mut keys);
+    }
+    Some(Term {
+        surface: lower.to_string(),
+        generic: GENERIC_EN.contains(&lower) || GENERIC_EN.iter().any(|g| stem(g) == stemmed),
+        keys,
+        latin: true,
+        start,
+        end,
+        phrase,
+    })
+}
+
+/// Cuts a run of kanji and katakana into the longest lexicon words.
+fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &mut Vec<Term>) {
+    let mut i = start;
+    let mut unknown_from: Option<usize> = None;
+    while i < end {
+        if chars[i] == '・' || chars[i] == 'ー' && unknown_from.is_none() {
+            flush_unknown(chars, &mut unknown_from, i, phrase, out);
+            i += 1;
+            continue;
+        }
+        // a single kanji is a word only when it stands alone (庭の, 鍵を)
+        let shortest = if end - start == 1 { i + 1 } else { i + 2 };
+        let longest = (shortest..=end.min(i + 8))
+            .rev()
+            .find_map(|j| {
+                let form: String = chars[i..j].iter().collect();
+                lexicon::lookup(&form).map(|e| (j, e))
+            })
+            // okurigana: 生け花, 取り扱い
+            .into_iter()
+            .chain(okurigana_word(chars, i, end))
+            .max_by_key(|(j, _)| *j);
+        match longest {
+            Some((j, entry)) => {
+                flush_unknown(chars, &mut unknown_from, i, phrase, out);
+                push_japanese(chars, i, j, Some(entry), phrase, out);
+                i = j;
+            }
+            None => {
+                unknown_from.get_or_insert(i);
+                i += 1;
+            }
+        }
+    }
+    flush_unknown(chars, &mut unknown_from, end, phrase, out);
+}
+
+fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)> {
+    if !is_kanji(chars[i]) || end > i + 1 && end < chars.len() && !is_hiragana(chars[end]) {
+        return None;
+    }
+    let limit = chars.len().min(i + 6);
+    (end + 1..=limit).rev().find_map(|j| {
+        if !chars[end..j].iter().all(|&c| is_hiragana(c) || is_kanji(c)) {
+            return None;
+        }
+        let form: String = chars[i..j].iter().collect();
+        lexicon::lookup(&form)
+            .filter(|_| chars[j - 1] != 'の' && !is_hiragana(chars[j - 1]) || j - i >= 3)
+            .map(|e| (j, e))
+    })
+}
+
+fn flush_unknown(
+    chars: &[char],
+    from: &mut Option<usize>,
+    to: usize,
+    phrase: u32,
+    out: &mut Vec<Term>,
+) {
+    if let Some(s) = from.take()
+        && to > s + 1
+    {
+        push_japanese(chars, s, to, None, phrase, out);
+    }
+}
+
+fn push_japanese(
+    chars: &[char],
+    start: usize,
+    end: usize,
+    entry: Option<Entry>,
+    phrase: u32,
+    out: &mut Vec<Term>,
+) {
+    let form: String = chars[start..end].iter().collect();
+    if STOP_JA.contains(&form.as_str()) {
+        return;
+    }
+    let mut keys = vec![(format!("j:{form}"), Via::Same)];
+    if let Some(base) = agent_base(&chars[start..end]) {
+        keys.push((format!("j:{base}"), Via::Same));
+    }
+    let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
+    match entry {
+        Some(e) => {
+            gloss_keys(&e, &mut keys);
+            let reading = if e.reading.is_empty() {
+                e.form
+            } else {
+                e.reading
+            };
+            // romanised Japanese is written for native words, not loanwords
+            let native = !chars[start..end].iter().all(|&c| is_katakana(c));
+            if let Some(r) = lexicon::romaji(reading).filter(|r| native && r.len() >= 4) {
+                keys.push((format!("w:{r}"), Via::Translation));
+            }
+        }
+        None if katakana => {
+            if let Some(k) = lexicon::romaji(&form).and_then(|r| lexicon::skeleton(&r, false)) {
+                keys.push((format!("k:{k}"), Via::Sound));
+            }
+        }
+        None => {}
+    }
+    out.push(Term {
+        generic: GENERIC_JA.contains(&form.as_str()),
+        surface: form,
+        keys,
+        latin: false,
+        start,
+        end,
+        phrase,
+    });
+}
+
+/// The trade a person word is built on, when it is a lexicon word itself:
+/// 庭師 → 庭, 鍵屋 → 鍵, 陶芸家 → 陶芸, 調律師 → 調律, 眼鏡店 → 眼鏡.
+fn agent_base(chars: &[char]) -> Option<String> {
+    const AGENT: &[&str] = &[
+        "職人", "家", "師", "士", "屋", "者", "人", "工", "業", "医", "店",
+    ];
+    let form: String = chars.iter().collect();
+    AGENT.iter().find_map(|suffix| {
+        let base = form.strip_suffix(suffix)?;
+        (!base.is_empty() && lexicon::lookup(base).is_some()).then(|| base.to_string())
+    })
+}
+
+/// English keys of a lexicon entry: the content words of its short glosses.
+fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
+    // the first senses are the common ones; later ones mostly add noise
+    for gloss in entry.glosses().take(3) {
+        let words: Vec<&str> = gloss
+            .split([' ', '-'])
+            .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
+            .collect();
+        // a several-word gloss is the compound ("eye specialist") and its head
+        let mut chosen: Vec<String> = words.last().map(|w| stem(w)).into_iter().collect();
+        if words.len() > 1 {
+            chosen.push(words.iter().map(|w| stem(w)).collect::<Vec<_>>().join(" "));
+            if words.last().is_some_and(|w| GENERIC_EN.contains(w)) {
+                chosen.remove(0);
+            }
+        }
+        for w in chosen {
+            let key = format!("w:{w}");
+            if !keys.iter().any(|(k, _)| *k == key) {
+                keys.push((key, Via::Translation));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::text::normalize;
+
+    fn surfaces(text: &str) -> Vec<String> {
+        terms(&normalize(text), 0)
+            .0
+            .into_iter()
+            .map(|t| t.surface)
+            .collect()
+    }
+
+    fn shares_key(a: &str, b: &str) -> bool {
+        let ta = terms(&normalize(a), 0).0;
+        let tb = terms(&normalize(b), 0).0;
+        ta.iter().any(|x| {
+            tb.iter().any(|y| {
+                x.keys.iter().any(|(k, v)| {
+                    y.keys.iter().any(|(k2, v2)| {
+                        k == k2 && (x.latin != y.latin || (*v != Via::Sound && *v2 != Via::Sound))
+                    })
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn stems_meet_across_forms() {
+        assert_eq!(stem("copywriter"), stem("copywriting"));
+        assert_eq!(stem("photographer"), stem("photography"));
+        assert_eq!(stem("translator"), stem("translation"));
+        assert_eq!(stem("interpreter"), stem("interpreting"));
+        assert_eq!(stem("baker"), stem("bakery"));
+        assert_eq!(stem("caterer"), stem("catering"));
+    }
+
+    #[test]
+    fn japanese_runs_are_cut_into_lexicon_words() {
+        assert_eq!(surfaces("家事代行を頼みたい"), vec!["家事", "代行"]);
+        assert_eq!(
+            surfaces("パーソナルトレーナー"),
+            vec!["パーソナル", "トレーナー"]
+        );
+        assert_eq!(surfaces("ｶﾞｲﾄﾞ"), vec!["ガイド"]);
+    }
+
+    #[test]
+    fn bridges_languages() {
+        assert!(shares_key("バリスタ", "barista"));
+        assert!(shares_key("陶芸家", "potter"));
+        assert!(shares_key("コピーライター", "copywriting"));
+        assert!(shares_key("生け花", "ikebana"));
+        assert!(!shares_key("左官", "house painter"));
+    }
+}
