@@ -6,6 +6,7 @@
 //! - [`classify`] says what it is ([`Classification`]);
 //! - [`new_text`] extracts a reply's own words.
 
+pub mod auth_results;
 mod auto;
 mod body;
 mod bounce;
@@ -17,6 +18,7 @@ mod reply_text;
 mod rfc2047;
 mod severity;
 mod token;
+pub mod trust;
 
 pub use auto::{AutoReason, is_auto_reply_subject};
 pub use body::html_to_text;
