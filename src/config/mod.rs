@@ -363,6 +363,14 @@ impl Config {
         self.section("log")
     }
 
+    pub fn moderation(&self) -> Result<ModerationConfig, ConfigError> {
+        let m: ModerationConfig = self.section("moderation")?;
+        if m.expire_days == 0 {
+            return Err(self.error("moderation", Some("expire_days"), "must be at least 1".into()));
+        }
+        Ok(m)
+    }
+
     pub fn server(&self) -> Result<ServerConfig, ConfigError> {
         self.section("server")
     }
@@ -379,6 +387,7 @@ impl Config {
         self.security()?;
         self.log()?;
         self.server()?;
+        self.moderation()?;
         Ok(())
     }
 }

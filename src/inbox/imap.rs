@@ -228,6 +228,7 @@ impl ImapInbox {
         let wanted = [
             self.config.processed_folder.clone(),
             self.config.failed_folder.clone(),
+            self.config.spam_folder.clone(),
         ];
         let session = self.session().await?;
         let names: Vec<String> = step("LIST", t, async {
@@ -355,6 +356,7 @@ impl ImapInbox {
         let target = match folder {
             Folder::Processed => self.config.processed_folder.clone(),
             Folder::Failed => self.config.failed_folder.clone(),
+            Folder::Spam => self.config.spam_folder.clone(),
         };
         let t = self.timeouts.command;
         let caps = self.caps;

@@ -27,6 +27,7 @@ pub struct MaildirInbox {
     mailbox_id: String,
     processed: PathBuf,
     failed: PathBuf,
+    spam: PathBuf,
     max_message_bytes: u64,
     poll: Duration,
     /// Where each listed message's file was last seen.
@@ -53,6 +54,7 @@ impl MaildirInbox {
             mailbox_id: format!("maildir:{}", root.display()),
             processed: sub(&config.processed_folder),
             failed: sub(&config.failed_folder),
+            spam: sub(&config.spam_folder),
             root,
             max_message_bytes: config.max_message_bytes,
             poll: Duration::from_secs(config.poll_seconds.max(1)),
@@ -68,12 +70,12 @@ impl MaildirInbox {
         self.max_message_bytes
     }
 
-    /// Creates the Maildir itself and its processed/failed subfolders where
+    /// Creates the Maildir itself and its processed/failed/spam subfolders where
     /// missing. New directories get the owner of the Maildir root, so an MTA
     /// or IMAP server delivering as that user can still use them.
     pub fn ensure_folders(&mut self) -> Result<()> {
         let owner = fs::metadata(&self.root).ok().map(|m| (m.uid(), m.gid()));
-        for dir in [&self.root, &self.processed, &self.failed] {
+        for dir in [&self.root, &self.processed, &self.failed, &self.spam] {
             for leaf in ["new", "cur", "tmp"] {
                 let path = dir.join(leaf);
                 if !path.is_dir() {
@@ -176,6 +178,7 @@ impl MaildirInbox {
         let dir = match folder {
             Folder::Processed => &self.processed,
             Folder::Failed => &self.failed,
+            Folder::Spam => &self.spam,
         };
         let flags = from
             .file_name()

@@ -60,6 +60,8 @@ pub struct Pending {
 pub enum Folder {
     Processed,
     Failed,
+    /// The receiving server marked it as spam (`[inbox] spam_folder`).
+    Spam,
 }
 
 /// The inbox the daemon reads, as configured.

@@ -170,11 +170,7 @@ async fn process_one<H: MessageHandler>(
     let started = std::time::Instant::now();
     if let Some(entry) = store.ledger_lookup(key_of(key)).await? {
         info!(inbound_id = entry.id, "already in the ledger: moving only");
-        let folder = if entry.failed() {
-            Folder::Failed
-        } else {
-            Folder::Processed
-        };
+        let folder = folder_of(&entry);
         move_and_mark(inbox, store, key, entry.id, folder).await?;
         return Ok(Step::MovedOnly);
     }
@@ -240,6 +236,7 @@ async fn process_one<H: MessageHandler>(
                 hook(key);
             }
             let folder = match &handled.failure {
+                None if handled.kind == ledger::KIND_SPAM => Folder::Spam,
                 None => Folder::Processed,
                 Some(reason) => {
                     warn!(inbound_id = id, kind = %handled.kind, %reason, "handled with failure: moving to Failed");
@@ -338,11 +335,7 @@ async fn finish_recorded(
     let Some(entry) = entry else {
         return Err(StoreError::Corrupt(format!("ledger row for {} vanished", pending.key)).into());
     };
-    let folder = if entry.failed() {
-        Folder::Failed
-    } else {
-        Folder::Processed
-    };
+    let folder = folder_of(&entry);
     move_and_mark(inbox, store, &pending.key, entry.id, folder).await?;
     Ok(step)
 }
@@ -366,6 +359,17 @@ async fn move_and_mark(
     store.ledger_mark_moved(id).await?;
     debug!(inbound_id = id, ?folder, "moved");
     Ok(())
+}
+
+/// Where a message the ledger has already recorded belongs.
+fn folder_of(entry: &ledger::LedgerEntry) -> Folder {
+    if entry.failed() {
+        Folder::Failed
+    } else if entry.spam() {
+        Folder::Spam
+    } else {
+        Folder::Processed
+    }
 }
 
 /// Message-ID, From and Subject, as far as they can be read.

@@ -7,6 +7,8 @@ mod commands;
 mod digest_mail;
 mod followup;
 mod intake;
+mod moderation;
+mod moderation_summary;
 pub mod intent;
 mod replies;
 pub mod templates;
@@ -15,7 +17,7 @@ mod waves;
 
 use minijinja::{Value, context};
 
-use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
+use crate::config::{CircleConfig, MatchingConfig, ModerationConfig, RelayConfig, Secret};
 use crate::domain::{EmailAddress, EmailError, Member};
 use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
@@ -26,6 +28,8 @@ pub use commands::{CommandOutcome, IncomingCommand};
 pub use digest_mail::{DigestRecipient, volunteer_token_ids};
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
+pub use moderation::{Decision, HoldAnswer, HoldOutcome, read_decision};
+pub use moderation_summary::SummaryRun;
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
@@ -78,6 +82,7 @@ pub struct Relay {
     address: EmailAddress,
     relay: RelayConfig,
     matching: MatchingConfig,
+    moderation: ModerationConfig,
     key: TokenKey,
     templates: Templates,
     clock: Clock,
@@ -136,6 +141,7 @@ impl Relay {
             address,
             relay,
             matching,
+            moderation: ModerationConfig::default(),
             key: TokenKey::new(token_secret),
             templates,
             clock: crate::clock::system(),
@@ -144,6 +150,12 @@ impl Relay {
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// `[moderation]`: holds, their expiry, trusted domains, the daily limit.
+    pub fn with_moderation(mut self, moderation: ModerationConfig) -> Self {
+        self.moderation = moderation;
         self
     }
 

@@ -43,6 +43,9 @@ const EMBEDDED: &[(&str, &str)] = embedded!(
     "followup",
     "followup_thanks",
     "admin_bounce",
+    "hold_notice",
+    "hold_rejected",
+    "moderation_summary",
     "footer",
 );
 

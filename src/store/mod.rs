@@ -20,6 +20,7 @@ mod leases;
 pub mod ledger;
 mod members;
 pub mod outbox;
+pub mod holds;
 pub mod requests;
 mod stats;
 
