@@ -10,6 +10,7 @@ use anyhow::Context;
 use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
+use crate::understand::trust::TrustSettings;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
@@ -63,14 +64,19 @@ impl Daemon {
             token_secret,
             Templates::embedded(),
         )?
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_moderation(config.moderation()?);
         let pipeline = Pipeline::new(
             Arc::new(relay),
             store.clone(),
             Limits::from(&inbox_config),
             posting,
         )
-        .context("circle address")?;
+        .context("circle address")?
+        .with_trust(TrustSettings::new(
+            &inbox_config.trusted_authserv_id,
+            &inbox_config.spam_header,
+        ));
         let transport = Transport::from_config(&outbound).context("outbound")?;
         let sender = Sender::new(
             store.clone(),
@@ -223,6 +229,14 @@ async fn schedule(
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "scheduler: digest"),
+        }
+        match relay.moderation_step(&store).await {
+            Ok(run) if run.expired + run.summarized > 0 => {
+                tracing::info!(expired = run.expired, summarized = run.summarized, "moderation summary queued");
+                sender.waker().notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "scheduler: moderation"),
         }
         // Pauses end on the circle's calendar day.
         let today = jiff::Timestamp::from_second(clock())

@@ -14,6 +14,7 @@ use crate::matching::Matcher;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::store::requests::forward_counts_since;
+use crate::understand::trust::{TrustSettings, judge};
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
 /// The directory as the matcher indexed it, with the version it was built from.
@@ -28,6 +29,8 @@ pub struct Pipeline {
     identity: RelayIdentity,
     limits: Limits,
     posting: Posting,
+    /// What to believe of the receiving server's verdicts (issue 14).
+    trust: TrustSettings,
     matcher: RwLock<Option<CachedMatcher>>,
 }
 
@@ -53,8 +56,15 @@ impl Pipeline {
             identity,
             limits,
             posting,
+            trust: TrustSettings::default(),
             matcher: RwLock::new(None),
         })
+    }
+
+    /// `[inbox] trusted_authserv_id` and `spam_header`.
+    pub fn with_trust(mut self, trust: TrustSettings) -> Self {
+        self.trust = trust;
+        self
     }
 
     /// The matcher over the current directory, rebuilt only when it changed
@@ -95,6 +105,14 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => return Ok(failed("unreadable", e.to_string())),
         };
+        let trust = judge(
+            mail.raw,
+            parsed.from.as_ref().map(|m| m.address.as_str()),
+            &self.trust,
+        );
+        if let Some(why) = &trust.spam {
+            return self.keep_spam(tx, mail, &parsed, why).await;
+        }
         let class = classify(&parsed, &self.identity);
         let kind = class.kind();
         tracing::info!(inbound_id = mail.inbound_id, kind, "message understood");
@@ -108,23 +126,6 @@ impl Pipeline {
                     return Ok(failed(kind, "no usable From address".into()));
                 };
                 let matcher = self.matcher().await?;
-                let is_member = matcher
-                    .members()
-                    .iter()
-                    .any(|m| m.email.key() == from.key() && m.is_active());
-                if self.posting == Posting::Members && !is_member {
-                    // Not answered: an unknown sender might be forged, and an
-                    // answer would make the relay a backscatter source.
-                    tracing::warn!(
-                        inbound_id = mail.inbound_id,
-                        "request from a non-member; not taken"
-                    );
-                    return Ok(failed(
-                        kind,
-                        "request from an address that is not an active member".into(),
-                    ));
-                }
-                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
                 let request = IncomingRequest {
                     inbound_id: Some(mail.inbound_id),
                     from,
@@ -137,6 +138,10 @@ impl Pipeline {
                     body: request_text(&parsed.text),
                     message_id: parsed.message_id.clone(),
                 };
+                if let Some(h) = self.screen(tx, &matcher, &request, &trust).await? {
+                    return Ok(h);
+                }
+                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
                 self.relay
                     .take_request(tx, &matcher, recent, &request)
                     .await?;
@@ -145,6 +150,9 @@ impl Pipeline {
                 let Some(from) = from else {
                     return Ok(failed(kind, "no usable From address".into()));
                 };
+                if let Some(reason) = trust.forged() {
+                    return Ok(not_applied(kind, reason));
+                }
                 let matcher = self.matcher().await?;
                 let reply = IncomingReply {
                     inbound_id: Some(mail.inbound_id),
@@ -153,9 +161,11 @@ impl Pipeline {
                     new_text: new_text(&parsed.text),
                     message_id: parsed.message_id.clone(),
                 };
-                // A digest volunteer and a follow-up answer carry tokens of their own shape.
+                // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
                 let relay = &self.relay;
-                if let Some(o) = relay
+                if let Some(o) = self.hold_answer(tx, &matcher, &reply, &parsed.subject).await? {
+                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "hold answer handled");
+                } else if let Some(o) = relay
                     .take_volunteer(tx, &self.store, &matcher, &reply)
                     .await?
                 {
@@ -171,6 +181,9 @@ impl Pipeline {
                 let Some(from) = from else {
                     return Ok(failed(kind, "no usable From address".into()));
                 };
+                if let Some(reason) = trust.forged() {
+                    return Ok(not_applied(kind, reason));
+                }
                 let cmd = IncomingCommand {
                     inbound_id: Some(mail.inbound_id),
                     from,
@@ -206,6 +219,12 @@ impl Pipeline {
     }
 }
 
+/// A forged sender's command or answer: recorded in Failed, told to nobody
+/// (the address in From did not send it).
+fn not_applied(kind: &str, reason: &str) -> Handled {
+    failed(kind, format!("not applied: {reason} at the trusted server"))
+}
+
 fn failed(kind: &str, reason: String) -> Handled {
     Handled {
         kind: kind.to_string(),
@@ -222,6 +241,8 @@ fn request_text(text: &str) -> String {
         t
     }
 }
+
+mod trust_gate;
 
 impl MessageHandler for Pipeline {
     async fn handle(

@@ -71,6 +71,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
             Err(e) => format!("{what}: {e}"),
         },
     );
+    sender_trust(&inbox, &config.circle()?.posting);
     let outbound = config.outbound()?;
     let what = match outbound.kind {
         OutboundKind::Smtp => format!("SMTP {}:{}", outbound.host, outbound.port),
@@ -92,4 +93,21 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     }
     println!("all checks passed");
     Ok(())
+}
+
+/// Whether the relay believes the receiving server about senders (a note,
+/// not a failure: off is today's behaviour).
+fn sender_trust(inbox: &crate::config::InboxConfig, posting: &crate::config::Posting) {
+    if inbox.trusted_authserv_id.trim().is_empty() {
+        println!(
+            "note sender authentication is off: a forged From is taken as that member's \
+             (set [inbox] trusted_authserv_id to the server that adds Authentication-Results)"
+        );
+    } else {
+        println!(
+            "ok   sender authentication from {} (Authentication-Results); posting = {}",
+            inbox.trusted_authserv_id,
+            format!("{posting:?}").to_lowercase()
+        );
+    }
 }

@@ -8,6 +8,7 @@ mod generate;
 mod init;
 mod match_cmd;
 mod members;
+mod holds;
 mod requests;
 
 use std::path::PathBuf;
@@ -78,9 +79,23 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RequestsCommand {
     /// List requests.
-    List,
+    List {
+        /// List held and refused mail instead (hold numbers, reason, state).
+        #[arg(long)]
+        held: bool,
+    },
     /// Show one request and what happened to it.
     Show { number: i64 },
+    /// Let a held or refused request through: it is forwarded as any request.
+    Approve {
+        /// The hold number (`requests list --held`).
+        number: i64,
+    },
+    /// Reject a held request (the requester gets a polite note when asked for).
+    Reject {
+        /// The hold number (`requests list --held`).
+        number: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,7 +11,14 @@ use crate::store::Store;
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
     let store = super::open_store(config).await?;
     let result = match cmd {
-        RequestsCommand::List => list(&store).await,
+        RequestsCommand::List { held: false } => list(&store).await,
+        RequestsCommand::List { held: true } => super::holds::list(&store).await,
+        RequestsCommand::Approve { number } => {
+            super::holds::decide(config, &store, number, crate::relay::Decision::Approve).await
+        }
+        RequestsCommand::Reject { number } => {
+            super::holds::decide(config, &store, number, crate::relay::Decision::Reject).await
+        }
         RequestsCommand::Show { number } => show(&store, number).await,
     };
     store.close().await;

@@ -11,6 +11,7 @@ use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::matching::Matcher;
 use crate::outbox::AutoSubmitted;
+use crate::store::requests::forward_counts_since;
 use crate::store::holds::{
     HoldReason, HoldRow, HoldState, NewHold, decide_hold, hold_by_id, hold_by_token, insert_hold,
     requests_from_since, set_hold_request, set_hold_token,
@@ -84,6 +85,7 @@ impl Relay {
         &self,
         tx: &mut Tx<'_>,
         from: &EmailAddress,
+        posting: Posting,
         is_member: bool,
         forged: Option<&str>,
     ) -> Result<Option<(HoldReason, String)>, RelayError> {
@@ -96,7 +98,7 @@ impl Relay {
             .iter()
             .any(|d| d.trim().eq_ignore_ascii_case(from.domain()));
         if !is_member && !trusted {
-            match self.circle.posting {
+            match posting {
                 Posting::Members => {
                     return Ok(Some((HoldReason::Refused, "not an active member".into())));
                 }
@@ -181,7 +183,6 @@ impl Relay {
         &self,
         tx: &mut Tx<'_>,
         matcher: &Matcher,
-        recent_forwards: HashMap<i64, u32>,
         answer: &HoldAnswer,
     ) -> Result<Option<HoldOutcome>, RelayError> {
         let Some(hold) = hold_by_token(tx, &answer.token).await? else {
@@ -200,7 +201,10 @@ impl Relay {
         let by = answer.from.as_str().to_string();
         let outcome = match read_decision(&answer.subject, &answer.new_text) {
             None => HoldOutcome::Unclear { hold_id },
-            Some(Decision::Approve) => self.approve(tx, &hold, &by, matcher, recent_forwards).await?,
+            Some(Decision::Approve) => {
+                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+                self.approve(tx, &hold, &by, matcher, recent).await?
+            }
             Some(Decision::Reject) => self.reject(tx, &hold, &by).await?,
         };
         Ok(Some(outcome))
