@@ -10,7 +10,6 @@ use anyhow::Context;
 use crate::clock::{Clock, DaemonClock};
 use crate::config::Config;
 use crate::digest::schedule::Schedule;
-use crate::understand::trust::TrustSettings;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
@@ -20,6 +19,7 @@ use crate::relay::templates::Templates;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
+use crate::understand::trust::TrustSettings;
 
 /// Everything `run` starts, built from the config (tests build it the same way).
 pub struct Daemon {
@@ -232,7 +232,11 @@ async fn schedule(
         }
         match relay.moderation_step(&store).await {
             Ok(run) if run.expired + run.summarized > 0 => {
-                tracing::info!(expired = run.expired, summarized = run.summarized, "moderation summary queued");
+                tracing::info!(
+                    expired = run.expired,
+                    summarized = run.summarized,
+                    "moderation summary queued"
+                );
                 sender.waker().notify_one();
             }
             Ok(_) => {}

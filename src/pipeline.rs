@@ -163,7 +163,10 @@ impl Pipeline {
                 };
                 // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
                 let relay = &self.relay;
-                if let Some(o) = self.hold_answer(tx, &matcher, &reply, &parsed.subject).await? {
+                if let Some(o) = self
+                    .hold_answer(tx, &matcher, &reply, &parsed.subject)
+                    .await?
+                {
                     tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "hold answer handled");
                 } else if let Some(o) = relay
                     .take_volunteer(tx, &self.store, &matcher, &reply)

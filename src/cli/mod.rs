@@ -5,10 +5,10 @@ mod check;
 mod demo;
 mod digest;
 mod generate;
+mod holds;
 mod init;
 mod match_cmd;
 mod members;
-mod holds;
 mod requests;
 
 use std::path::PathBuf;

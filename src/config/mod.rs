@@ -366,7 +366,11 @@ impl Config {
     pub fn moderation(&self) -> Result<ModerationConfig, ConfigError> {
         let m: ModerationConfig = self.section("moderation")?;
         if m.expire_days == 0 {
-            return Err(self.error("moderation", Some("expire_days"), "must be at least 1".into()));
+            return Err(self.error(
+                "moderation",
+                Some("expire_days"),
+                "must be at least 1".into(),
+            ));
         }
         Ok(m)
     }

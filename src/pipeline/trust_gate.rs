@@ -31,13 +31,21 @@ impl Pipeline {
                 .as_ref()
                 .map(|m| m.address.clone())
                 .unwrap_or_default(),
-            requester_name: parsed.from.as_ref().and_then(|m| m.name.clone()).unwrap_or_default(),
+            requester_name: parsed
+                .from
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .unwrap_or_default(),
             subject: parsed.subject.clone(),
             body: request_text(&parsed.text),
             message_id: parsed.message_id.clone(),
         };
         let id = self.relay.hold(tx, &hold).await?;
-        tracing::warn!(inbound_id = mail.inbound_id, hold_id = id, "marked as spam by the receiving server: kept aside");
+        tracing::warn!(
+            inbound_id = mail.inbound_id,
+            hold_id = id,
+            "marked as spam by the receiving server: kept aside"
+        );
         Ok(Handled::processed(KIND_SPAM))
     }
 
@@ -74,11 +82,19 @@ impl Pipeline {
             message_id: request.message_id.clone(),
         };
         let id = self.relay.hold(tx, &hold).await?;
-        tracing::warn!(inbound_id = request.inbound_id, hold_id = id, reason = reason.as_str(), "request held");
+        tracing::warn!(
+            inbound_id = request.inbound_id,
+            hold_id = id,
+            reason = reason.as_str(),
+            "request held"
+        );
         // Refused (not a member under `members`): not answered, as before, and
         // in Failed for `inbox failed`; the daily summary names it.
         Ok(Some(if reason == HoldReason::Refused {
-            failed("request", format!("request from an address that is not an active member (hold {id})"))
+            failed(
+                "request",
+                format!("request from an address that is not an active member (hold {id})"),
+            )
         } else {
             Handled::processed("request")
         }))

@@ -11,11 +11,11 @@ use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::matching::Matcher;
 use crate::outbox::AutoSubmitted;
-use crate::store::requests::forward_counts_since;
 use crate::store::holds::{
     HoldReason, HoldRow, HoldState, NewHold, decide_hold, hold_by_id, hold_by_token, insert_hold,
     requests_from_since, set_hold_request, set_hold_token,
 };
+use crate::store::requests::forward_counts_since;
 
 /// An admin's answer to a hold notice (a reply to its token address).
 #[derive(Debug, Clone)]
@@ -29,14 +29,25 @@ pub struct HoldAnswer {
 /// What an answer to a hold did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoldOutcome {
-    Approved { hold_id: i64, request_id: i64 },
-    Rejected { hold_id: i64 },
+    Approved {
+        hold_id: i64,
+        request_id: i64,
+    },
+    Rejected {
+        hold_id: i64,
+    },
     /// Already decided: nothing happens twice.
-    AlreadyDecided { hold_id: i64 },
+    AlreadyDecided {
+        hold_id: i64,
+    },
     /// Not from an admin of the circle: ignored.
-    NotAnAdmin { hold_id: i64 },
+    NotAnAdmin {
+        hold_id: i64,
+    },
     /// Neither approve nor reject was said.
-    Unclear { hold_id: i64 },
+    Unclear {
+        hold_id: i64,
+    },
 }
 
 /// A decision, from a word an admin wrote.
@@ -49,7 +60,10 @@ pub enum Decision {
 /// "approve" / "reject" / 承認 / 却下 (and their usual variants) in the new
 /// text's first words, else in the subject; both or neither: `None`.
 pub fn read_decision(subject: &str, new_text: &str) -> Option<Decision> {
-    let first = new_text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let first = new_text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     read_words(first).or_else(|| read_words(subject))
 }
 
@@ -165,7 +179,11 @@ impl Relay {
                     },
                     vars,
                     reply_token: Some(token.to_string()),
-                    message_id: format!("cr.{token}.hold.{}@{}", self.key.mint(admin), self.domain()),
+                    message_id: format!(
+                        "cr.{token}.hold.{}@{}",
+                        self.key.mint(admin),
+                        self.domain()
+                    ),
                     in_reply_to: None,
                     references: vec![],
                     auto_submitted: AutoSubmitted::Generated,
@@ -223,7 +241,10 @@ impl Relay {
             return Ok(None);
         };
         Ok(Some(match decision {
-            Decision::Approve => self.approve(tx, &hold, "cli", matcher, recent_forwards).await?,
+            Decision::Approve => {
+                self.approve(tx, &hold, "cli", matcher, recent_forwards)
+                    .await?
+            }
             Decision::Reject => self.reject(tx, &hold, "cli").await?,
         }))
     }
@@ -262,11 +283,15 @@ impl Relay {
             body: hold.body.clone(),
             message_id: hold.message_id.clone(),
         };
-        let RequestOutcome { request_id, .. } =
-            self.take_request(tx, matcher, recent_forwards, &request).await?;
+        let RequestOutcome { request_id, .. } = self
+            .take_request(tx, matcher, recent_forwards, &request)
+            .await?;
         set_hold_request(tx, hold_id, request_id).await?;
         tracing::info!(hold_id, request_id, "hold approved");
-        Ok(HoldOutcome::Approved { hold_id, request_id })
+        Ok(HoldOutcome::Approved {
+            hold_id,
+            request_id,
+        })
     }
 
     async fn reject(
@@ -305,7 +330,11 @@ impl Relay {
                 },
                 vars,
                 reply_token: None,
-                message_id: format!("cr.hold.{hold_id}.{}.rejected@{}", self.key.mint(&format!("hold:{hold_id}")), self.domain()),
+                message_id: format!(
+                    "cr.hold.{hold_id}.{}.rejected@{}",
+                    self.key.mint(&format!("hold:{hold_id}")),
+                    self.domain()
+                ),
                 in_reply_to: hold.message_id.clone(),
                 references: refs,
                 auto_submitted: AutoSubmitted::Replied,
@@ -361,9 +390,15 @@ mod tests {
     #[test]
     fn decisions_in_both_languages() {
         assert_eq!(read_decision("approve", "approve"), Some(Decision::Approve));
-        assert_eq!(read_decision("Re: hold", "承認します\n> 却下"), Some(Decision::Approve));
+        assert_eq!(
+            read_decision("Re: hold", "承認します\n> 却下"),
+            Some(Decision::Approve)
+        );
         assert_eq!(read_decision("却下", ""), Some(Decision::Reject));
-        assert_eq!(read_decision("Re: x", "Reject, sorry"), Some(Decision::Reject));
+        assert_eq!(
+            read_decision("Re: x", "Reject, sorry"),
+            Some(Decision::Reject)
+        );
         assert_eq!(read_decision("approve or reject", ""), None);
         assert_eq!(read_decision("Re: x", "thanks"), None);
     }

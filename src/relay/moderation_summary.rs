@@ -10,7 +10,9 @@ use super::{Queued, Recipient, Relay, RelayError};
 use crate::domain::EmailAddress;
 use crate::outbox::AutoSubmitted;
 use crate::store::Store;
-use crate::store::holds::{HoldRow, HoldState, decide_hold, holds_to_expire, holds_to_summarize, mark_summarized};
+use crate::store::holds::{
+    HoldRow, HoldState, decide_hold, holds_to_expire, holds_to_summarize, mark_summarized,
+};
 
 /// What one moderation step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,7 +73,9 @@ impl Relay {
             let Ok(email) = EmailAddress::parse(admin) else {
                 continue;
             };
-            let mark = self.key.mint(&format!("summary:{first}:{last}:{}", email.key()));
+            let mark = self
+                .key
+                .mint(&format!("summary:{first}:{last}:{}", email.key()));
             self.queue(
                 tx,
                 Queued {

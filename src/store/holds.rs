@@ -195,10 +195,7 @@ pub async fn list_holds(
     } else {
         select_holds!("ORDER BY id DESC LIMIT $1")
     };
-    let rows = sqlx::query(sql)
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(sql).bind(limit).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -235,7 +232,9 @@ pub async fn set_hold_request(tx: &mut Tx<'_>, id: i64, request_id: i64) -> Resu
 
 /// Undecided holds older than `before`: they expire.
 pub async fn holds_to_expire(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow>> {
-    let rows = sqlx::query(select_holds!("WHERE state = 'held' AND created_at < $1 ORDER BY id"))
+    let rows = sqlx::query(select_holds!(
+        "WHERE state = 'held' AND created_at < $1 ORDER BY id"
+    ))
     .bind(before)
     .fetch_all(&mut **tx)
     .await?;
@@ -244,7 +243,9 @@ pub async fn holds_to_expire(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow
 
 /// Holds recorded before `before` that no daily summary named yet.
 pub async fn holds_to_summarize(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow>> {
-    let rows = sqlx::query(select_holds!("WHERE summarized_at IS NULL AND created_at < $1 ORDER BY id"))
+    let rows = sqlx::query(select_holds!(
+        "WHERE summarized_at IS NULL AND created_at < $1 ORDER BY id"
+    ))
     .bind(before)
     .fetch_all(&mut **tx)
     .await?;

@@ -16,11 +16,11 @@ macro_rules! select_members {
 
 pub mod circle;
 pub mod digest;
+pub mod holds;
 mod leases;
 pub mod ledger;
 mod members;
 pub mod outbox;
-pub mod holds;
 pub mod requests;
 mod stats;
 
