@@ -9,7 +9,7 @@ use circle_relay::config::{
     CircleConfig, MatchingConfig, OutboundConfig, OutboundKind, RelayConfig, Secret,
 };
 use circle_relay::directory::parse_members_csv;
-use circle_relay::domain::EmailAddress;
+use circle_relay::domain::{EmailAddress, RequestStatus};
 use circle_relay::matching::Matcher;
 use circle_relay::outbox::{Sender, Transport};
 use circle_relay::relay::templates::Templates;
@@ -239,6 +239,6 @@ async fn when_nobody_fits_nobody_is_bothered() {
             "{backend}: in Japanese"
         );
         let request = store.request(outcome.request_id).await.unwrap().unwrap();
-        assert_eq!(request.status, "unmatched", "{backend}");
+        assert_eq!(request.status, RequestStatus::Unmatched, "{backend}");
     }
 }

@@ -24,7 +24,7 @@ pub const SAMPLE: &str = include_str!("sample.toml");
 
 const SECTIONS: &[&str] = &[
     "circle", "database", "inbox", "outbound", "matching", "relay", "digest", "security", "log",
-    "server",
+    "server", "moderation",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -430,6 +430,7 @@ fn expected_type(section: &str, key: &str) -> Option<&'static str> {
         "security" => of::<SecurityConfig>(key),
         "log" => of::<LogConfig>(key),
         "server" => of::<ServerConfig>(key),
+        "moderation" => of::<ModerationConfig>(key),
         _ => None,
     }
 }

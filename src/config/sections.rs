@@ -5,21 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::secret::{DatabaseUrl, Secret};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MailLanguage {
-    Ja,
-    En,
-}
-
-impl MailLanguage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ja => "ja",
-            Self::En => "en",
-        }
-    }
-}
+// `[circle] language`: a domain type, since mails and requests carry it too.
+pub use crate::domain::MailLanguage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -32,6 +32,7 @@ fn sample_has_every_key_with_its_default() {
         ("security", keys::<SecurityConfig>()),
         ("log", keys::<LogConfig>()),
         ("server", keys::<ServerConfig>()),
+        ("moderation", keys::<ModerationConfig>()),
     ];
     for (section, want) in expect {
         let have = sample[section].as_table().unwrap();

@@ -1,6 +1,7 @@
 //! The digest's content, built from a week's data for one reader. Pure: no
 //! I/O, so the numbers and the size bound are unit-tested directly.
 
+use crate::domain::RequestStatus;
 use serde::Serialize;
 
 use crate::store::digest::WeekData;
@@ -117,14 +118,14 @@ pub fn build(
     volunteer: &dyn Fn(i64, i64) -> String,
 ) -> DigestContent {
     let mut requests: Vec<_> = week.requests.iter().collect();
-    requests.sort_by_key(|r| (r.status != "open", -r.id));
+    requests.sort_by_key(|r| (r.status != RequestStatus::Open, -r.id));
     let (requests, requests_more) = top(requests.into_iter(), limit, |r| RequestItem {
         number: r.id,
         subject: cut(&r.subject, SUBJECT_CHARS),
-        status: r.status.clone(),
+        status: r.status.as_str().to_string(),
         volunteer: match reader.member_id {
             Some(m)
-                if r.status == "open"
+                if r.status == RequestStatus::Open
                     && r.requester_email.to_ascii_lowercase() != reader.email_key =>
             {
                 Some(volunteer(r.id, m))
@@ -164,14 +165,16 @@ pub fn build(
 }
 
 fn admin_section(week: &WeekData, limit: usize) -> AdminSection {
-    let unmatched = week
-        .requests
-        .iter()
-        .filter(|r| matches!(r.status.as_str(), "unmatched" | "exhausted"));
+    let unmatched = week.requests.iter().filter(|r| {
+        matches!(
+            r.status,
+            RequestStatus::Unmatched | RequestStatus::Exhausted
+        )
+    });
     let (unmatched, unmatched_more) = top(unmatched, limit, |r| RequestItem {
         number: r.id,
         subject: cut(&r.subject, SUBJECT_CHARS),
-        status: r.status.clone(),
+        status: r.status.as_str().to_string(),
         volunteer: None,
     });
     let (bounces, bounces_more) = top(week.bounces.iter(), limit, |b| Item {
@@ -212,7 +215,7 @@ mod tests {
             id,
             subject: format!("request {id}"),
             requester_email: "x@example.org".into(),
-            status: status.into(),
+            status: RequestStatus::from_word(status).expect("a known status"),
             created_at: created,
             first_accept_at: accept,
         }

@@ -8,6 +8,7 @@
 pub mod content;
 pub mod schedule;
 
+use crate::domain::MailLanguage;
 use minijinja::Value;
 
 use crate::domain::{EmailAddress, Member};
@@ -55,7 +56,7 @@ fn fit(
     week: &WeekData,
     w: &DigestWeek,
     reader: &Reader<'_>,
-    language: &str,
+    language: MailLanguage,
 ) -> Result<(Value, RenderedMail), DigestError> {
     let volunteer = |r: i64, m: i64| relay.volunteer_address(r, m);
     let mut last = None;

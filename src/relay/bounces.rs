@@ -4,11 +4,11 @@
 //! soft one passes. After `HARD_BOUNCE_LIMIT` hard bounces the member is
 //! paused, so the circle stops mailing a dead address, and the admins are told.
 
+use crate::domain::MailKind;
 use minijinja::context;
 
-use super::{Queued, Recipient, Relay, RelayError, Tx};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::MemberStatus;
-use crate::outbox::AutoSubmitted;
 use crate::store::circle::{
     NewBounce, add_hard_bounce, insert_bounce, member_by_key, set_member_status,
 };
@@ -83,31 +83,16 @@ impl Relay {
                     status => report.status.clone(),
                     diagnostic => report.diagnostic.clone(),
                 };
-                self.queue(
-                    tx,
-                    Queued {
-                        message_id: format!(
-                            "cr.admin.bounce.{}@{}",
-                            self.key.mint(&format!("{key}:{now}")),
-                            self.domain()
-                        ),
-                        key: format!("{key}:{count}"),
-                        kind: "admin_bounce",
-                        to: Recipient {
-                            email: admin,
-                            name: String::new(),
-                            language: self.default_language(),
-                        },
-                        vars,
-                        reply_token: None,
-                        in_reply_to: None,
-                        references: vec![],
-                        auto_submitted: AutoSubmitted::Generated,
-                        request_id: None,
-                        member_id: Some(member.id),
-                    },
-                )
-                .await?;
+                let mid = self.message_id(&format!(
+                    "admin.bounce.{}",
+                    self.key.mint(&format!("{key}:{now}"))
+                ));
+                let to = Recipient::address(admin, self.default_language());
+                let key = format!("{key}:{count}");
+                let mail =
+                    Queued::generated(MailKind::AdminBounce, key, to, vars, Thread::start(mid))
+                        .about(None, Some(member.id));
+                self.queue(tx, mail).await?;
             }
         }
         Ok(outcome)

@@ -3,11 +3,11 @@
 //! can pause or unsubscribe someone else), and is confirmed in the member's
 //! language. Anyone who is not a member gets the help text and nothing else.
 
+use crate::domain::MailKind;
 use minijinja::{Value, context};
 
-use super::{Queued, Recipient, Relay, RelayError, Tx};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, Member, MemberStatus};
-use crate::outbox::AutoSubmitted;
 use crate::store::circle::{member_by_key, set_member_status};
 use crate::understand::Command;
 
@@ -48,30 +48,30 @@ impl Relay {
                 name: String::new(),
                 language: self.default_language(),
             };
-            self.confirm(tx, cmd, to, None, "command_help", Value::from(()))
+            self.confirm(tx, cmd, to, None, MailKind::CommandHelp, Value::from(()))
                 .await?;
             return Ok(CommandOutcome::NotAMember);
         };
         let now = self.now();
         let (outcome, kind) = match &cmd.command {
-            Command::Help => (CommandOutcome::Help, "command_help"),
-            Command::Profile => (CommandOutcome::Profile, "command_profile"),
+            Command::Help => (CommandOutcome::Help, MailKind::CommandHelp),
+            Command::Profile => (CommandOutcome::Profile, MailKind::CommandProfile),
             Command::Pause { until } => {
                 let until = until.map(|d| d.to_string());
                 set_member_status(tx, member.id, MemberStatus::Paused, until.as_deref(), now)
                     .await?;
-                (CommandOutcome::Paused { until }, "command_paused")
+                (CommandOutcome::Paused { until }, MailKind::CommandPaused)
             }
             Command::Resume => {
                 set_member_status(tx, member.id, MemberStatus::Active, None, now).await?;
-                (CommandOutcome::Resumed, "command_resumed")
+                (CommandOutcome::Resumed, MailKind::CommandResumed)
             }
             Command::Unsubscribe => {
                 set_member_status(tx, member.id, MemberStatus::Left, None, now).await?;
-                (CommandOutcome::Unsubscribed, "command_unsubscribed")
+                (CommandOutcome::Unsubscribed, MailKind::CommandUnsubscribed)
             }
         };
-        tracing::info!(member_id = member.id, kind, "member command taken");
+        tracing::info!(member_id = member.id, %kind, "member command taken");
         let until = match &outcome {
             CommandOutcome::Paused { until } => until.clone(),
             _ => None,
@@ -89,33 +89,16 @@ impl Relay {
         cmd: &IncomingCommand,
         to: Recipient,
         member_id: Option<i64>,
-        kind: &'static str,
+        kind: MailKind,
         vars: Value,
     ) -> Result<(), RelayError> {
         // One answer per inbound message (or Message-ID), never two.
-        let msg = match (&cmd.inbound_id, &cmd.message_id) {
-            (Some(id), _) => format!("in{id}"),
-            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
-            (None, None) => format!("t{}", self.now()),
-        };
+        let msg = self.message_key(cmd.inbound_id, cmd.message_id.as_deref());
         let key = format!("command:{}:{msg}", to.email.key());
-        self.queue(
-            tx,
-            Queued {
-                message_id: format!("cr.cmd.{}@{}", self.key.mint(&key), self.domain()),
-                key,
-                kind,
-                to,
-                vars,
-                reply_token: None,
-                in_reply_to: cmd.message_id.clone(),
-                references: cmd.message_id.iter().cloned().collect(),
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: None,
-                member_id,
-            },
-        )
-        .await?;
+        let mid = self.message_id(&format!("cmd.{}", self.key.mint(&key)));
+        let thread = Thread::answering(mid, cmd.message_id.clone());
+        let mail = Queued::replied(kind, key, to, vars, thread).about(None, member_id);
+        self.queue(tx, mail).await?;
         Ok(())
     }
 }

@@ -10,14 +10,14 @@
 //! reply to a forward: "yes" introduces, a question goes to the requester,
 //! and a sender other than the member is refused.
 
+use crate::domain::{MailKind, MailLanguage};
 use minijinja::{Value, context};
 
 use super::replies::IncomingReply;
 use super::templates::RenderedMail;
-use super::{Queued, Recipient, Relay, RelayError, ReplyOutcome, Tx};
+use super::{Queued, Recipient, Relay, RelayError, ReplyOutcome, Thread, Tx};
 use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
-use crate::outbox::AutoSubmitted;
 use crate::store::requests::{NewForward, insert_forward, request_for_update};
 use crate::store::{Backend, Store};
 
@@ -36,12 +36,12 @@ pub fn volunteer_token_ids(token: &str) -> Option<(i64, i64)> {
 pub struct DigestRecipient {
     pub email: EmailAddress,
     pub name: String,
-    pub language: &'static str,
+    pub language: MailLanguage,
     pub member_id: Option<i64>,
 }
 
 impl DigestRecipient {
-    pub fn member(m: &Member, fallback: &'static str) -> Self {
+    pub fn member(m: &Member, fallback: MailLanguage) -> Self {
         let r = Recipient::member(m, fallback);
         Self {
             email: r.email,
@@ -65,7 +65,7 @@ impl Relay {
         &self.circle.timezone
     }
 
-    pub fn mail_language(&self, member: Option<&Member>) -> &'static str {
+    pub fn mail_language(&self, member: Option<&Member>) -> MailLanguage {
         match member {
             Some(m) => Recipient::member(m, self.default_language()).language,
             None => self.default_language(),
@@ -96,12 +96,14 @@ impl Relay {
     /// A digest's subject, text and HTML, as `digest preview` prints it.
     pub fn render_digest(
         &self,
-        language: &str,
+        language: MailLanguage,
         content: &Value,
     ) -> Result<RenderedMail, RelayError> {
-        Ok(self
-            .templates
-            .render("digest", language, &self.digest_vars(content))?)
+        Ok(self.templates.render(
+            MailKind::Digest.as_str(),
+            language.as_str(),
+            &self.digest_vars(content),
+        )?)
     }
 
     /// Queues one digest; false when this week's digest to this address was
@@ -114,27 +116,17 @@ impl Relay {
         content: &Value,
     ) -> Result<bool, RelayError> {
         let key = format!("digest:{week}:{}", to.email.key());
-        self.queue(
-            tx,
-            Queued {
-                message_id: format!("cr.digest.{week}.{}@{}", self.key.mint(&key), self.domain()),
-                key,
-                kind: "digest",
-                to: Recipient {
-                    email: to.email,
-                    name: to.name,
-                    language: to.language,
-                },
-                vars: context! { d => content.clone() },
-                reply_token: None,
-                in_reply_to: None,
-                references: vec![],
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: None,
-                member_id: to.member_id,
-            },
-        )
-        .await
+        let mid = self.message_id(&format!("digest.{week}.{}", self.key.mint(&key)));
+        let member_id = to.member_id;
+        let to = Recipient {
+            email: to.email,
+            name: to.name,
+            language: to.language,
+        };
+        let vars = context! { d => content.clone() };
+        let mail = Queued::generated(MailKind::Digest, key, to, vars, Thread::start(mid))
+            .about(None, member_id);
+        self.queue(tx, mail).await
     }
 
     /// A mail to a volunteer address. `None` when `reply.token` is not a
@@ -183,7 +175,7 @@ impl Relay {
                 reasons_json: r#"["volunteered from the digest"]"#.into(),
                 token: token.clone(),
                 requester_token: self.key.mint(&format!("asker:{request_id}:{member_id}")),
-                message_id: format!("cr.{token}.fwd@{}", self.domain()),
+                message_id: self.forward_message_id(&token),
             },
             self.now(),
         )
@@ -207,33 +199,8 @@ impl Relay {
         reply: &IncomingReply,
     ) -> Result<(), RelayError> {
         tracing::warn!("volunteer mail from an address other than the digest's member");
-        let msg = match (&reply.inbound_id, &reply.message_id) {
-            (Some(id), _) => format!("in{id}"),
-            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
-            (None, None) => format!("t{}", self.now()),
-        };
-        let key = format!("not_yours:{msg}");
-        self.queue(
-            tx,
-            Queued {
-                message_id: format!("cr.notyours.{}@{}", self.key.mint(&key), self.domain()),
-                key,
-                kind: "not_your_forward",
-                to: Recipient {
-                    email: reply.from.clone(),
-                    name: String::new(),
-                    language: self.default_language(),
-                },
-                vars: Value::from(()),
-                reply_token: None,
-                in_reply_to: reply.message_id.clone(),
-                references: reply.message_id.iter().cloned().collect(),
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: None,
-                member_id: None,
-            },
-        )
-        .await?;
-        Ok(())
+        let key = format!("not_yours:{}", self.msg_key(reply));
+        self.queue_not_yours(tx, reply, self.default_language(), &key)
+            .await
     }
 }

@@ -7,14 +7,14 @@
 //! `followup:<introduction>`): self-describing like the digest's volunteer
 //! tokens, so no new table is needed, and unforgeable.
 
+use crate::domain::MailKind;
 use minijinja::context;
 use unicode_normalization::UnicodeNormalization;
 
 use super::intent::{Intent, read_intent};
 use super::replies::IncomingReply;
-use super::{Queued, Recipient, Relay, RelayError, Tx};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::EmailAddress;
-use crate::outbox::AutoSubmitted;
 use crate::store::circle::{
     claim_followup, due_followups, introduction, member_by_id, member_by_key, set_outcome,
 };
@@ -115,27 +115,13 @@ impl Relay {
                 request => Self::request_vars(&request),
                 member => context! { name => member.map(|m| m.name).unwrap_or_default() },
             };
-            self.queue(
-                &mut tx,
-                Queued {
-                    key: format!("followup:{}", due.id),
-                    kind: "followup",
-                    to,
-                    vars,
-                    reply_token: Some(self.followup_token(due.id)),
-                    message_id: format!(
-                        "cr.followup.{}@{}",
-                        self.followup_token(due.id),
-                        self.domain()
-                    ),
-                    in_reply_to: None,
-                    references: vec![],
-                    auto_submitted: AutoSubmitted::Generated,
-                    request_id: Some(request.id),
-                    member_id: Some(due.member_id),
-                },
-            )
-            .await?;
+            let token = self.followup_token(due.id);
+            let mid = self.message_id(&format!("followup.{token}"));
+            let key = format!("followup:{}", due.id);
+            let mail = Queued::generated(MailKind::Followup, key, to, vars, Thread::start(mid))
+                .reply_token(token)
+                .about(Some(request.id), Some(due.member_id));
+            self.queue(&mut tx, mail).await?;
             tx.commit().await?;
             tracing::info!(
                 introduction_id = due.id,
@@ -160,8 +146,7 @@ impl Relay {
         })?;
         let language = match member_by_key(tx, email.key()).await? {
             Some(m) => Recipient::member(&m, self.default_language()).language,
-            None if request.language == "ja" => "ja",
-            None => "en",
+            None => request.language,
         };
         Ok(Recipient {
             email,
@@ -203,27 +188,12 @@ impl Relay {
         tracing::info!(introduction_id = id, outcome, "follow-up answered");
         let to = self.requester_in_tx(tx, &request).await?;
         let vars = context! { request => Self::request_vars(&request), outcome => outcome };
-        self.queue(
-            tx,
-            Queued {
-                key: format!("followup_thanks:{id}"),
-                kind: "followup_thanks",
-                to,
-                vars,
-                reply_token: None,
-                message_id: format!(
-                    "cr.followup.thanks.{}@{}",
-                    self.followup_token(id),
-                    self.domain()
-                ),
-                in_reply_to: reply.message_id.clone(),
-                references: reply.message_id.iter().cloned().collect(),
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: Some(request.id),
-                member_id: Some(intro.member_id),
-            },
-        )
-        .await?;
+        let mid = self.message_id(&format!("followup.thanks.{}", self.followup_token(id)));
+        let thread = Thread::answering(mid, reply.message_id.clone());
+        let key = format!("followup_thanks:{id}");
+        let mail = Queued::replied(MailKind::FollowupThanks, key, to, vars, thread)
+            .about(Some(request.id), Some(intro.member_id));
+        self.queue(tx, mail).await?;
         Ok(Some(FollowupOutcome::Recorded(outcome)))
     }
 }

@@ -3,12 +3,13 @@
 //! tell the requester and the admins. Everything is written in the caller's
 //! transaction, with the inbound ledger row.
 
+use super::AlertReason;
+use crate::domain::{MailKind, RequestStatus};
 use minijinja::context;
 
-use super::{Relay, RelayError, Tx};
+use super::{Queued, Relay, RelayError, Thread, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{Candidate, MatchContext, Matcher};
-use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
     NewForward, NewRequest, insert_forward, insert_request, set_request_state, set_request_token,
 };
@@ -72,7 +73,7 @@ impl Relay {
                 requester_member_id: requester_member.map(|m| m.id),
                 subject: subject.clone(),
                 body: body.clone(),
-                language: language.to_string(),
+                language,
                 message_id: msg.message_id.clone(),
             },
             now,
@@ -96,7 +97,7 @@ impl Relay {
         );
         let request_ctx = context! {
             number => request_id, subject => subject.clone(), body => body.clone(),
-            requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => "open",
+            requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => RequestStatus::Open.as_str(),
         };
 
         let mut forwarded_to = Vec::new();
@@ -112,19 +113,19 @@ impl Relay {
             }
         }
         let (status, due) = if forwarded_to.is_empty() {
-            ("unmatched", None)
+            (RequestStatus::Unmatched, None)
         } else {
             (
-                "open",
+                RequestStatus::Open,
                 Some(now + i64::from(self.relay.answer_within_hours) * 3600),
             )
         };
         set_request_state(tx, request_id, status, 1, due, now).await?;
 
         let ack_kind = if forwarded_to.is_empty() {
-            "no_match"
+            MailKind::NoMatch
         } else {
-            "ack"
+            MailKind::Ack
         };
         let vars = context! {
             request => request_ctx.clone(), forwarded => forwarded_to.len(),
@@ -135,27 +136,19 @@ impl Relay {
             name: msg.from_name.clone(),
             language,
         };
-        let mut refs: Vec<String> = msg.message_id.iter().cloned().collect();
-        refs.dedup();
-        self.queue(
-            tx,
-            super::Queued {
-                key: format!("{ack_kind}:{request_id}"),
-                kind: ack_kind,
-                to,
-                vars,
-                reply_token: Some(token.clone()),
-                message_id: format!("cr.{token}.ack@{}", self.domain()),
-                in_reply_to: msg.message_id.clone(),
-                references: refs,
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: Some(request_id),
-                member_id: requester_member.map(|m| m.id),
-            },
+        let thread = Thread::answering(self.ack_id(&token), msg.message_id.clone());
+        let ack = Queued::replied(
+            ack_kind,
+            format!("{ack_kind}:{request_id}"),
+            to,
+            vars,
+            thread,
         )
-        .await?;
+        .reply_token(token.clone())
+        .about(Some(request_id), requester_member.map(|m| m.id));
+        self.queue(tx, ack).await?;
         if forwarded_to.is_empty() {
-            self.alert_admins(tx, request_id, &request_ctx, "unmatched")
+            self.alert_admins(tx, request_id, &request_ctx, AlertReason::Unmatched)
                 .await?;
         }
         tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
@@ -186,7 +179,7 @@ impl Relay {
             .key
             .mint(&format!("forward:{request_id}:{}", member.id));
         let requester_token = self.key.mint(&format!("asker:{request_id}:{}", member.id));
-        let message_id = format!("cr.{token}.fwd@{}", self.domain());
+        let message_id = self.forward_message_id(&token);
         let inserted = insert_forward(
             tx,
             &NewForward {
@@ -218,23 +211,16 @@ impl Relay {
             request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => token.clone(), reasons => c.reasons.clone(), deadline => deadline,
         };
-        self.queue(
-            tx,
-            super::Queued {
-                key: format!("forward:{request_id}:{}", member.id),
-                kind: "forward",
-                to: super::Recipient::member(member, self.default_language()),
-                vars,
-                reply_token: Some(token),
-                message_id,
-                in_reply_to: None,
-                references: vec![],
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: Some(request_id),
-                member_id: Some(member.id),
-            },
+        let mail = Queued::generated(
+            MailKind::Forward,
+            format!("forward:{request_id}:{}", member.id),
+            super::Recipient::member(member, self.default_language()),
+            vars,
+            Thread::start(message_id),
         )
-        .await?;
+        .reply_token(token)
+        .about(Some(request_id), Some(member.id));
+        self.queue(tx, mail).await?;
         Ok(true)
     }
 }

@@ -8,6 +8,7 @@ mod digest_mail;
 mod followup;
 mod intake;
 pub mod intent;
+mod mail;
 mod moderation;
 mod moderation_summary;
 mod replies;
@@ -18,8 +19,8 @@ mod waves;
 use minijinja::{Value, context};
 
 use crate::config::{CircleConfig, MatchingConfig, ModerationConfig, RelayConfig, Secret};
-use crate::domain::{EmailAddress, EmailError, Member};
-use crate::outbox::{AutoSubmitted, OutgoingMail, RenderError, header_safe};
+use crate::domain::{EmailAddress, EmailError, MailKind, MailLanguage, Member};
+use crate::outbox::{OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
 
@@ -28,6 +29,7 @@ pub use commands::{CommandOutcome, IncomingCommand};
 pub use digest_mail::{DigestRecipient, volunteer_token_ids};
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
+pub(crate) use mail::{Queued, Thread};
 pub use moderation::{Decision, HoldAnswer, HoldOutcome, read_decision};
 pub use moderation_summary::SummaryRun;
 pub use replies::{IncomingReply, ReplyOutcome};
@@ -92,14 +94,23 @@ pub struct Relay {
 pub(crate) struct Recipient {
     email: EmailAddress,
     name: String,
-    language: &'static str,
+    language: MailLanguage,
 }
 
 impl Recipient {
-    fn member(m: &Member, fallback: &'static str) -> Self {
+    /// Someone outside the directory (an admin, a stranger), in `language`.
+    fn address(email: EmailAddress, language: MailLanguage) -> Self {
+        Self {
+            email,
+            name: String::new(),
+            language,
+        }
+    }
+
+    fn member(m: &Member, fallback: MailLanguage) -> Self {
         let language = match m.mail_language() {
-            Some(l) if l.is_japanese() => "ja",
-            Some(_) => "en",
+            Some(l) if l.is_japanese() => MailLanguage::Ja,
+            Some(_) => MailLanguage::En,
             None => fallback,
         };
         Self {
@@ -110,20 +121,20 @@ impl Recipient {
     }
 }
 
-/// One mail to queue.
-pub(crate) struct Queued {
-    key: String,
-    kind: &'static str,
-    to: Recipient,
-    vars: Value,
-    /// Replies go to `circle+TOKEN@domain` when set.
-    reply_token: Option<String>,
-    message_id: String,
-    in_reply_to: Option<String>,
-    references: Vec<String>,
-    auto_submitted: AutoSubmitted,
-    request_id: Option<i64>,
-    member_id: Option<i64>,
+/// Why the admins are told about a request (part of the alert's key).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AlertReason {
+    Unmatched,
+    NobodyAvailable,
+}
+
+impl AlertReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unmatched => "unmatched",
+            Self::NobodyAvailable => "nobody_available",
+        }
+    }
 }
 
 impl Relay {
@@ -172,13 +183,13 @@ impl Relay {
         self.address.domain()
     }
 
-    fn default_language(&self) -> &'static str {
-        self.circle.language.as_str()
+    fn default_language(&self) -> MailLanguage {
+        self.circle.language
     }
 
     /// A member writes in their first language; anyone else in the language
     /// their text is in (any kana or kanji means Japanese).
-    fn language_of(&self, member: Option<&Member>, subject: &str, body: &str) -> &'static str {
+    fn language_of(&self, member: Option<&Member>, subject: &str, body: &str) -> MailLanguage {
         if let Some(m) = member {
             return Recipient::member(m, self.default_language()).language;
         }
@@ -186,7 +197,11 @@ impl Relay {
             .chars()
             .chain(body.chars())
             .any(|c| matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}'));
-        if japanese { "ja" } else { "en" }
+        if japanese {
+            MailLanguage::Ja
+        } else {
+            MailLanguage::En
+        }
     }
 
     /// When an answer is due, in the circle's time zone.
@@ -215,7 +230,9 @@ impl Relay {
             unsubscribe_url => self.unsubscribe_url(),
             ..q.vars
         };
-        let texts = self.templates.render(q.kind, q.to.language, &vars)?;
+        let texts = self
+            .templates
+            .render(q.kind.as_str(), q.to.language.as_str(), &vars)?;
         let mail = OutgoingMail {
             from: self.address.clone(),
             from_name: header_safe(&self.circle.name),
@@ -229,23 +246,47 @@ impl Relay {
             subject: texts.subject.clone(),
             text: texts.text,
             html: texts.html,
-            message_id: q.message_id.clone(),
-            in_reply_to: q.in_reply_to,
-            references: q.references,
+            message_id: q.thread.message_id.clone(),
+            in_reply_to: q.thread.in_reply_to,
+            references: q.thread.references,
             auto_submitted: q.auto_submitted,
             list_unsubscribe: self.unsubscribe_url(),
         };
         let row = NewOutboxMail {
             idempotency_key: q.key,
-            kind: q.kind.to_string(),
+            kind: q.kind.as_str().to_string(),
             to_email: q.to.email.as_str().to_string(),
-            message_id: q.message_id,
+            message_id: q.thread.message_id,
             subject: texts.subject,
             message: mail.render()?,
             request_id: q.request_id,
             member_id: q.member_id,
         };
         Ok(enqueue(tx, &row, self.now()).await?)
+    }
+
+    /// Names one inbound message in idempotency keys, so it is answered once.
+    fn message_key(&self, inbound_id: Option<i64>, message_id: Option<&str>) -> String {
+        match (inbound_id, message_id) {
+            (Some(id), _) => format!("in{id}"),
+            (None, Some(mid)) => format!("mid{}", self.key.mint(mid)),
+            (None, None) => format!("t{}", self.now()),
+        }
+    }
+
+    /// The Message-ID of a mail the relay sends: `cr.LOCAL@circle-domain`.
+    fn message_id(&self, local: &str) -> String {
+        format!("cr.{local}@{}", self.domain())
+    }
+
+    /// A forward, which the member's answers and later notices answer.
+    fn forward_message_id(&self, forward_token: &str) -> String {
+        self.message_id(&format!("{forward_token}.fwd"))
+    }
+
+    /// The requester's acknowledgement, which their later mails answer.
+    fn ack_id(&self, request_token: &str) -> String {
+        self.message_id(&format!("{request_token}.ack"))
     }
 
     fn unsubscribe_url(&self) -> String {
@@ -258,14 +299,14 @@ impl Relay {
         tx: &mut Tx<'_>,
         request_id: i64,
         request_ctx: &Value,
-        reason: &'static str,
+        reason: AlertReason,
     ) -> Result<(), RelayError> {
         let (reason_ja, reason_en) = match reason {
-            "unmatched" => (
+            AlertReason::Unmatched => (
                 "条件に合うメンバーが見つからず、どなたにも転送していません",
                 "no member fits this request; it was forwarded to nobody",
             ),
-            _ => (
+            AlertReason::NobodyAvailable => (
                 "どのメンバーも引き受けられませんでした",
                 "nobody was available for this request",
             ),
@@ -275,31 +316,16 @@ impl Relay {
                 continue;
             };
             let vars = context! { request => request_ctx.clone(), reason_ja => reason_ja, reason_en => reason_en };
-            self.queue(
-                tx,
-                Queued {
-                    key: format!("admin:{reason}:{request_id}:{}", email.key()),
-                    kind: "admin_alert",
-                    to: Recipient {
-                        email,
-                        name: String::new(),
-                        language: self.default_language(),
-                    },
-                    vars,
-                    reply_token: None,
-                    message_id: format!(
-                        "cr.admin.{reason}.{request_id}.{}@{}",
-                        self.key.mint(admin),
-                        self.domain()
-                    ),
-                    in_reply_to: None,
-                    references: vec![],
-                    auto_submitted: AutoSubmitted::Generated,
-                    request_id: Some(request_id),
-                    member_id: None,
-                },
-            )
-            .await?;
+            let key = format!("admin:{}:{request_id}:{}", reason.as_str(), email.key());
+            let to = Recipient::address(email, self.default_language());
+            let mid = self.message_id(&format!(
+                "admin.{}.{request_id}.{}",
+                reason.as_str(),
+                self.key.mint(admin)
+            ));
+            let mail = Queued::generated(MailKind::AdminAlert, key, to, vars, Thread::start(mid))
+                .about(Some(request_id), None);
+            self.queue(tx, mail).await?;
         }
         Ok(())
     }

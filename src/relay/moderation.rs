@@ -6,11 +6,10 @@ use std::collections::HashMap;
 
 use minijinja::context;
 
-use super::{IncomingRequest, Queued, Recipient, Relay, RelayError, RequestOutcome, Tx};
+use super::{IncomingRequest, Queued, Recipient, Relay, RelayError, RequestOutcome, Thread, Tx};
 use crate::config::Posting;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, MailKind};
 use crate::matching::Matcher;
-use crate::outbox::AutoSubmitted;
 use crate::store::holds::{
     HoldReason, HoldRow, HoldState, NewHold, decide_hold, hold_by_id, hold_by_token, insert_hold,
     requests_from_since, set_hold_request, set_hold_token,
@@ -151,15 +150,15 @@ impl Relay {
         token: &str,
     ) -> Result<(), RelayError> {
         let address = self.reply_address(token)?;
+        let language = self.default_language();
+        let (yes, no) = if language == crate::domain::MailLanguage::Ja {
+            ("承認", "却下")
+        } else {
+            ("approve", "reject")
+        };
         for admin in &self.circle.admins {
             let Ok(email) = EmailAddress::parse(admin) else {
                 continue;
-            };
-            let language = self.default_language();
-            let (yes, no) = if language == "ja" {
-                ("承認", "却下")
-            } else {
-                ("approve", "reject")
             };
             let vars = context! {
                 hold => hold_ctx(id, h),
@@ -167,31 +166,12 @@ impl Relay {
                 reject_url => mailto(address.as_str(), no),
                 hold_address => address.as_str(),
             };
-            self.queue(
-                tx,
-                Queued {
-                    key: format!("hold:{id}:{}", email.key()),
-                    kind: "hold_notice",
-                    to: Recipient {
-                        email,
-                        name: String::new(),
-                        language,
-                    },
-                    vars,
-                    reply_token: Some(token.to_string()),
-                    message_id: format!(
-                        "cr.{token}.hold.{}@{}",
-                        self.key.mint(admin),
-                        self.domain()
-                    ),
-                    in_reply_to: None,
-                    references: vec![],
-                    auto_submitted: AutoSubmitted::Generated,
-                    request_id: None,
-                    member_id: None,
-                },
-            )
-            .await?;
+            let key = format!("hold:{id}:{}", email.key());
+            let mid = self.message_id(&format!("{token}.hold.{}", self.key.mint(admin)));
+            let to = Recipient::address(email, language);
+            let mail = Queued::generated(MailKind::HoldNotice, key, to, vars, Thread::start(mid))
+                .reply_token(token.to_string());
+            self.queue(tx, mail).await?;
         }
         Ok(())
     }
@@ -316,33 +296,21 @@ impl Relay {
         };
         let language = self.language_of(None, &hold.subject, &hold.body);
         let vars = context! { request => context! { subject => hold.subject.clone() } };
-        let mut refs: Vec<String> = hold.message_id.iter().cloned().collect();
-        refs.dedup();
-        self.queue(
-            tx,
-            Queued {
-                key: format!("hold_rejected:{hold_id}"),
-                kind: "hold_rejected",
-                to: Recipient {
-                    email,
-                    name: hold.requester_name.clone(),
-                    language,
-                },
-                vars,
-                reply_token: None,
-                message_id: format!(
-                    "cr.hold.{hold_id}.{}.rejected@{}",
-                    self.key.mint(&format!("hold:{hold_id}")),
-                    self.domain()
-                ),
-                in_reply_to: hold.message_id.clone(),
-                references: refs,
-                auto_submitted: AutoSubmitted::Replied,
-                request_id: None,
-                member_id: None,
-            },
-        )
-        .await?;
+        let mark = self.key.mint(&format!("hold:{hold_id}"));
+        let mid = self.message_id(&format!("hold.{hold_id}.{mark}.rejected"));
+        let to = Recipient {
+            email,
+            name: hold.requester_name.clone(),
+            language,
+        };
+        let mail = Queued::replied(
+            MailKind::HoldRejected,
+            format!("hold_rejected:{hold_id}"),
+            to,
+            vars,
+            Thread::answering(mid, hold.message_id.clone()),
+        );
+        self.queue(tx, mail).await?;
         Ok(HoldOutcome::Rejected { hold_id })
     }
 }

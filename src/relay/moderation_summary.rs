@@ -6,9 +6,8 @@
 use minijinja::context;
 
 use super::moderation::reason_texts;
-use super::{Queued, Recipient, Relay, RelayError};
-use crate::domain::EmailAddress;
-use crate::outbox::AutoSubmitted;
+use super::{Queued, Recipient, Relay, RelayError, Thread};
+use crate::domain::{EmailAddress, MailKind};
 use crate::store::Store;
 use crate::store::holds::{
     HoldRow, HoldState, decide_hold, holds_to_expire, holds_to_summarize, mark_summarized,
@@ -76,27 +75,17 @@ impl Relay {
             let mark = self
                 .key
                 .mint(&format!("summary:{first}:{last}:{}", email.key()));
-            self.queue(
-                tx,
-                Queued {
-                    key: format!("moderation_summary:{first}-{last}:{}", email.key()),
-                    kind: "moderation_summary",
-                    to: Recipient {
-                        email,
-                        name: String::new(),
-                        language: self.default_language(),
-                    },
-                    vars: vars.clone(),
-                    reply_token: None,
-                    message_id: format!("cr.summary.{mark}@{}", self.domain()),
-                    in_reply_to: None,
-                    references: vec![],
-                    auto_submitted: AutoSubmitted::Generated,
-                    request_id: None,
-                    member_id: None,
-                },
-            )
-            .await?;
+            let key = format!("moderation_summary:{first}-{last}:{}", email.key());
+            let to = Recipient::address(email, self.default_language());
+            let mid = self.message_id(&format!("summary.{mark}"));
+            let mail = Queued::generated(
+                MailKind::ModerationSummary,
+                key,
+                to,
+                vars.clone(),
+                Thread::start(mid),
+            );
+            self.queue(tx, mail).await?;
         }
         Ok(())
     }

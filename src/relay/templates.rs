@@ -183,6 +183,20 @@ mod tests {
     use super::*;
     use minijinja::context;
 
+    #[test]
+    fn every_mail_kind_has_a_template_in_each_language() {
+        use crate::domain::{MailKind, MailLanguage};
+        for kind in MailKind::ALL {
+            for lang in MailLanguage::ALL {
+                let name = format!("{}/{}.txt", lang.as_str(), kind.as_str());
+                assert!(
+                    EMBEDDED.iter().any(|(n, _)| *n == name),
+                    "{name} is not embedded"
+                );
+            }
+        }
+    }
+
     fn sample() -> Value {
         context! {
             circle => context! { name => "コーチング・サークル", address => "circle@circle.test" },
@@ -195,6 +209,15 @@ mod tests {
             deadline => "2026-11-30 10:00", forwarded => 3, answer_within_hours => 48, asked => 6,
             text => "日程は？", reason_ja => "合うメンバーがいません", reason_en => "no member fits",
             unsubscribe_url => "mailto:circle@circle.test?subject=unsubscribe",
+            hold => context! {
+                number => 3, reason_ja => "メンバーではない方からの依頼です", reason_en => "the sender is not a member",
+                detail => "", requester_name => "Ann", requester_email => "ann@example.org",
+                subject => "看護師さん", body => "救命講習の講師を探しています。",
+            },
+            approve_url => "mailto:circle+t@circle.test?subject=approve&body=approve",
+            reject_url => "mailto:circle+t@circle.test?subject=reject&body=reject",
+            held => vec![context! { number => 3, requester_email => "ann@example.org", subject => "x", reason_ja => "r", reason_en => "r", state => "held" }],
+            expired => Vec::<Value>::new(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! best members are asked; after the last wave the requester and the admins
 //! are told that nobody was available.
 
+use super::AlertReason;
+use crate::domain::{ForwardState, MailKind, RequestStatus};
 use std::collections::{HashMap, HashSet};
 
 use minijinja::context;
@@ -10,7 +12,6 @@ use super::intake::Wave;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
-use crate::outbox::AutoSubmitted;
 use crate::store::requests::{
     RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
     set_request_state,
@@ -63,7 +64,7 @@ impl Relay {
         }
         if forwarded > 0 {
             let due = now + i64::from(self.relay.answer_within_hours) * 3600;
-            set_request_state(tx, request.id, "open", wave, Some(due), now).await?;
+            set_request_state(tx, request.id, RequestStatus::Open, wave, Some(due), now).await?;
             tracing::info!(
                 request_id = request.id,
                 wave,
@@ -72,30 +73,29 @@ impl Relay {
             );
             return Ok(());
         }
-        set_request_state(tx, request.id, "exhausted", request.wave, None, now).await?;
-        let mut exhausted = request.clone();
-        exhausted.status = "exhausted".into();
-        let request_ctx = Self::request_vars(&exhausted);
-        let token = request.token.clone().unwrap_or_default();
-        let vars = context! { request => request_ctx.clone(), asked => asked.len() };
-        self.queue(
+        set_request_state(
             tx,
-            Queued {
-                key: format!("nobody_available:{}", request.id),
-                kind: "nobody_available",
-                to: self.requester(request, matcher)?,
-                vars,
-                reply_token: None,
-                message_id: format!("cr.{token}.nobody@{}", self.domain()),
-                in_reply_to: Some(format!("cr.{token}.ack@{}", self.domain())),
-                references: vec![format!("cr.{token}.ack@{}", self.domain())],
-                auto_submitted: AutoSubmitted::Generated,
-                request_id: Some(request.id),
-                member_id: None,
-            },
+            request.id,
+            RequestStatus::Exhausted,
+            request.wave,
+            None,
+            now,
         )
         .await?;
-        self.alert_admins(tx, request.id, &request_ctx, "nobody_available")
+        let mut exhausted = request.clone();
+        exhausted.status = RequestStatus::Exhausted;
+        let request_ctx = Self::request_vars(&exhausted);
+        let vars = context! { request => request_ctx.clone(), asked => asked.len() };
+        let mail = Queued::generated(
+            MailKind::NobodyAvailable,
+            format!("nobody_available:{}", request.id),
+            self.requester(request, matcher)?,
+            vars,
+            self.requester_thread(request, "nobody"),
+        )
+        .about(Some(request.id), None);
+        self.queue(tx, mail).await?;
+        self.alert_admins(tx, request.id, &request_ctx, AlertReason::NobodyAvailable)
             .await?;
         tracing::info!(request_id = request.id, "nobody available");
         Ok(())
@@ -117,15 +117,16 @@ impl Relay {
             let Some(request) = request_for_update(&mut tx, id, postgres).await? else {
                 continue;
             };
-            if request.status != "open" || request.wave_due_at.is_none_or(|d| d > now) {
+            if request.status != RequestStatus::Open || request.wave_due_at.is_none_or(|d| d > now)
+            {
                 continue;
             }
             for f in forwards_of(&mut tx, id)
                 .await?
                 .iter()
-                .filter(|f| f.state == "pending")
+                .filter(|f| f.state == ForwardState::Pending)
             {
-                set_forward_state(&mut tx, f.id, "expired", now).await?;
+                set_forward_state(&mut tx, f.id, ForwardState::Expired, now).await?;
             }
             let recent = forward_counts_since(&mut tx, now - 7 * 86_400).await?;
             self.next_wave(&mut tx, matcher, recent, &request).await?;

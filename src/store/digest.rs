@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::{Result, Store};
+use super::{Result, Store, decode};
+use crate::domain::RequestStatus;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -11,7 +12,7 @@ pub struct WeekRequest {
     pub id: i64,
     pub subject: String,
     pub requester_email: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub created_at: i64,
     /// When the first member accepted, if anyone did.
     pub first_accept_at: Option<i64>,
@@ -75,11 +76,13 @@ impl Store {
         .await?
         .iter()
         .map(|r| {
+            let id = r.try_get("id")?;
+            let status: String = r.try_get("status")?;
             Ok(WeekRequest {
-                id: r.try_get("id")?,
+                id,
                 subject: r.try_get("subject")?,
                 requester_email: r.try_get("requester_email")?,
-                status: r.try_get("status")?,
+                status: decode("requests", id, "status", &status, RequestStatus::from_word)?,
                 created_at: r.try_get("created_at")?,
                 first_accept_at: r.try_get("first_accept")?,
             })

@@ -72,6 +72,19 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Decodes a word stored in `table.column` of row `id` into its enum; an
+/// unknown word is an error that names the row.
+pub(crate) fn decode<T>(
+    table: &str,
+    id: i64,
+    column: &str,
+    word: &str,
+    from_word: fn(&str) -> Option<T>,
+) -> Result<T> {
+    from_word(word)
+        .ok_or_else(|| StoreError::Corrupt(format!("{table} row {id}: unknown {column} {word:?}")))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -166,4 +179,23 @@ fn sqlite_url_creating_file(url: &str) -> String {
 /// Now, as UNIX seconds. Kept in one place so tests can reason about time.
 pub fn unix_now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+    use crate::domain::RequestStatus;
+
+    #[test]
+    fn an_unknown_stored_word_names_its_row() {
+        assert_eq!(
+            decode("requests", 7, "status", "open", RequestStatus::from_word).ok(),
+            Some(RequestStatus::Open)
+        );
+        let e = decode("requests", 7, "status", "opened", RequestStatus::from_word).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stored data is invalid: requests row 7: unknown status \"opened\""
+        );
+    }
 }

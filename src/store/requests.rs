@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store};
+use super::{Result, Store, decode};
+use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -17,7 +18,7 @@ pub struct NewRequest {
     pub requester_member_id: Option<i64>,
     pub subject: String,
     pub body: String,
-    pub language: String,
+    pub language: MailLanguage,
     pub message_id: Option<String>,
 }
 
@@ -28,10 +29,10 @@ pub struct RequestRow {
     pub requester_name: String,
     pub subject: String,
     pub body: String,
-    pub language: String,
+    pub language: MailLanguage,
     pub message_id: Option<String>,
     pub token: Option<String>,
-    pub status: String,
+    pub status: RequestStatus,
     pub wave: i64,
     pub wave_due_at: Option<i64>,
     pub created_at: i64,
@@ -62,16 +63,30 @@ macro_rules! select_requests {
 }
 
 fn request_from_row(r: &AnyRow) -> Result<RequestRow> {
+    let id = r.try_get("id")?;
+    let word = |column: &str| -> Result<String> { Ok(r.try_get(column)?) };
     Ok(RequestRow {
-        id: r.try_get("id")?,
+        id,
         requester_email: r.try_get("requester_email")?,
         requester_name: r.try_get("requester_name")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
-        language: r.try_get("language")?,
+        language: decode(
+            "requests",
+            id,
+            "language",
+            &word("language")?,
+            MailLanguage::from_word,
+        )?,
         message_id: r.try_get("message_id")?,
         token: r.try_get("token")?,
-        status: r.try_get("status")?,
+        status: decode(
+            "requests",
+            id,
+            "status",
+            &word("status")?,
+            RequestStatus::from_word,
+        )?,
         wave: r.try_get("wave")?,
         wave_due_at: r.try_get("wave_due_at")?,
         created_at: r.try_get("created_at")?,
@@ -92,7 +107,7 @@ pub async fn insert_request(tx: &mut Tx<'_>, r: &NewRequest, now: i64) -> Result
     .bind(r.requester_member_id)
     .bind(&r.subject)
     .bind(&r.body)
-    .bind(&r.language)
+    .bind(r.language.as_str())
     .bind(r.message_id.clone())
     .bind(now)
     .fetch_one(&mut **tx)
@@ -113,21 +128,22 @@ pub async fn set_request_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<
 pub async fn set_request_state(
     tx: &mut Tx<'_>,
     id: i64,
-    status: &str,
+    status: RequestStatus,
     wave: i64,
     wave_due_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
         "UPDATE requests SET status = $1, wave = $2, wave_due_at = $3, updated_at = $4, \
-         closed_at = CASE WHEN $1 IN ('filled', 'closed', 'unmatched', 'exhausted') THEN $4 ELSE closed_at END \
+         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END \
          WHERE id = $5",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(wave)
     .bind(wave_due_at)
     .bind(now)
     .bind(id)
+    .bind(i64::from(status.is_final()))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -183,7 +199,7 @@ pub struct ForwardRow {
     pub token: String,
     pub requester_token: String,
     pub message_id: String,
-    pub state: String,
+    pub state: ForwardState,
 }
 
 macro_rules! select_forwards {
@@ -196,15 +212,17 @@ macro_rules! select_forwards {
 }
 
 fn forward_from_row(r: &AnyRow) -> Result<ForwardRow> {
+    let id = r.try_get("id")?;
+    let state: String = r.try_get("state")?;
     Ok(ForwardRow {
-        id: r.try_get("id")?,
+        id,
         request_id: r.try_get("request_id")?,
         member_id: r.try_get("member_id")?,
         wave: r.try_get("wave")?,
         token: r.try_get("token")?,
         requester_token: r.try_get("requester_token")?,
         message_id: r.try_get("message_id")?,
-        state: r.try_get("state")?,
+        state: decode("forwards", id, "state", &state, ForwardState::from_word)?,
     })
 }
 
@@ -271,9 +289,14 @@ pub async fn forwards_of(tx: &mut Tx<'_>, request_id: i64) -> Result<Vec<Forward
     rows.iter().map(forward_from_row).collect()
 }
 
-pub async fn set_forward_state(tx: &mut Tx<'_>, id: i64, state: &str, now: i64) -> Result<()> {
+pub async fn set_forward_state(
+    tx: &mut Tx<'_>,
+    id: i64,
+    state: ForwardState,
+    now: i64,
+) -> Result<()> {
     sqlx::query("UPDATE forwards SET state = $1, answered_at = $2 WHERE id = $3")
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(id)
         .execute(&mut **tx)
@@ -287,7 +310,7 @@ pub struct NewReply {
     pub request_id: Option<i64>,
     pub forward_id: Option<i64>,
     pub from_email: String,
-    pub direction: &'static str,
+    pub direction: ReplyDirection,
     pub intent: &'static str,
     pub body: String,
 }
@@ -305,7 +328,7 @@ pub async fn insert_reply(tx: &mut Tx<'_>, r: &NewReply, now: i64) -> Result<()>
     .bind(r.request_id)
     .bind(r.forward_id)
     .bind(&r.from_email)
-    .bind(r.direction)
+    .bind(r.direction.as_str())
     .bind(r.intent)
     .bind(&r.body)
     .bind(now)
