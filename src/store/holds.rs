@@ -230,10 +230,12 @@ pub async fn set_hold_request(tx: &mut Tx<'_>, id: i64, request_id: i64) -> Resu
     Ok(())
 }
 
-/// Undecided holds older than `before`: they expire.
+/// Undecided holds that asked the admins, older than `before`: they expire.
+/// Refused and spam mail asked nobody; it stays, to be approved any time.
 pub async fn holds_to_expire(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow>> {
     let rows = sqlx::query(select_holds!(
-        "WHERE state = 'held' AND created_at < $1 ORDER BY id"
+        "WHERE state = 'held' AND reason IN ('non_member', 'forged', 'rate') \
+         AND created_at < $1 ORDER BY id"
     ))
     .bind(before)
     .fetch_all(&mut **tx)
