@@ -297,6 +297,18 @@ async fn forged_senders_spam_and_the_daily_limit() {
     })
     .await;
 
+    // Both flowed: two acknowledgements, two forwards to each other member.
+    support::wait_until(
+        std::time::Duration::from_secs(30),
+        "both requests delivered",
+        || async {
+            ["tnurse2a", "tnurse2b", "tnurse2c"]
+                .iter()
+                .all(|u| mailbox(u).len() == 2)
+        },
+    )
+    .await;
+
     // Spam: the Spam folder, nothing sent.
     let before: Vec<usize> = users.iter().map(|u| mailbox(u).len()).collect();
     send_text(

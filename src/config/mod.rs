@@ -23,8 +23,17 @@ pub const ENV_PREFIX: &str = "CIRCLE_RELAY_";
 pub const SAMPLE: &str = include_str!("sample.toml");
 
 const SECTIONS: &[&str] = &[
-    "circle", "database", "inbox", "outbound", "matching", "relay", "digest", "security", "log",
-    "server", "moderation",
+    "circle",
+    "database",
+    "inbox",
+    "outbound",
+    "matching",
+    "relay",
+    "digest",
+    "security",
+    "log",
+    "server",
+    "moderation",
 ];
 
 #[derive(Debug, thiserror::Error)]
