@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use circle_relay::understand::{Limits, RelayIdentity, classify, parse};
+use circle_relay::understand::{Limits, RelayIdentity, classify, explain, parse};
 use mail_parser::MessageParser;
 
 fn corpus() -> Vec<Vec<u8>> {
@@ -69,10 +69,15 @@ fn main() {
     let parse_only = rate(&files, min, |raw| {
         black_box(parse(black_box(raw), &limits).ok());
     });
+    // What `circle-relay explain` does per message: parse, classify, new text, intent.
+    let explained = rate(&files, min, |raw| {
+        black_box(explain(black_box(raw), &relay, &limits));
+    });
     println!("corpus: {} messages, {} KiB", files.len(), bytes / 1024);
     println!("mail-parser bare parse : {bare:>10.0} msgs/s");
     println!("parse only (ours)      : {parse_only:>10.0} msgs/s");
     println!("parse + classify       : {ours:>10.0} msgs/s");
+    println!("explain                : {explained:>10.0} msgs/s");
     println!(
         "ratio                  : {:>9.1} % (target >= 50 %)",
         100.0 * ours / bare

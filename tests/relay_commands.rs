@@ -314,6 +314,7 @@ async fn hard_bounces_pause_a_member_and_policy_rejections_do_not_count() {
                 .into(),
             ),
             diagnostic: Some("550 user unknown".into()),
+            ..Default::default()
         };
         for _ in 0..5 {
             let mut tx = store.pool().begin().await.unwrap();

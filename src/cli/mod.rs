@@ -4,6 +4,7 @@
 mod check;
 mod demo;
 mod digest;
+mod explain;
 mod generate;
 mod holds;
 mod init;
@@ -55,6 +56,8 @@ pub enum Command {
     Members(members::MembersCommand),
     /// Rank members for a request message; sends nothing.
     Match(match_cmd::MatchArgs),
+    /// What the relay makes of one message (no database, no side effects).
+    Explain(explain::ExplainArgs),
     /// What came in and what happened.
     #[command(subcommand)]
     Requests(RequestsCommand),
@@ -131,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Members(cmd) => members::run(cmd, &config).await,
         Command::Match(args) => match_cmd::run(args, &config).await,
+        Command::Explain(args) => explain::run(args, &config).await,
         Command::Check => check::run(&config).await,
         Command::Run => {
             if config.is_embedded_default() {

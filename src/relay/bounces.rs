@@ -1,7 +1,7 @@
 //! Bounces: a delivery failure for one of our mails is tied to the member
 //! whose address failed. Only hard failures (the address does not work)
-//! count; a policy or spam rejection says nothing about the address and a
-//! soft one passes. After `HARD_BOUNCE_LIMIT` hard bounces the member is
+//! count, judged per recipient; a policy or spam rejection says nothing about
+//! the address and a soft or unknown one passes. After `HARD_BOUNCE_LIMIT` hard bounces the member is
 //! paused, so the circle stops mailing a dead address, and the admins are told.
 
 use crate::domain::MailKind;
@@ -36,27 +36,26 @@ impl Relay {
     ) -> Result<BounceOutcome, RelayError> {
         let now = self.now();
         let mut outcome = BounceOutcome::default();
-        let severity = match report.severity {
-            Severity::Hard => "hard",
-            Severity::Soft => "soft",
-            Severity::Policy => "policy",
-        };
-        for recipient in &report.recipients {
+        // Each recipient with its own severity: a notice may hold a bad
+        // address beside a spam rejection, and only the first counts.
+        for failure in report.failures() {
+            let recipient = &failure.address;
+            let severity = failure.severity;
             let member = member_by_key(tx, &recipient.to_ascii_lowercase()).await?;
             let b = NewBounce {
                 inbound_id,
                 member_id: member.as_ref().map(|m| m.id),
                 recipient,
-                severity,
-                status_code: report.status.as_deref(),
-                diagnostic: report.diagnostic.as_deref(),
+                severity: stored_severity(severity),
+                status_code: failure.status.as_deref(),
+                diagnostic: failure.diagnostic.as_deref(),
             };
             insert_bounce(tx, &b, now).await?;
             let Some(member) = member else {
                 continue;
             };
             outcome.members.push(member.id);
-            if report.severity != Severity::Hard {
+            if severity != Severity::Hard {
                 continue;
             }
             let count = add_hard_bounce(tx, member.id, now).await?;
@@ -80,8 +79,8 @@ impl Relay {
                 let vars = context! {
                     member => context! { name => member.name.clone(), email => member.email.as_str() },
                     count => count,
-                    status => report.status.clone(),
-                    diagnostic => report.diagnostic.clone(),
+                    status => failure.status.clone(),
+                    diagnostic => failure.diagnostic.clone(),
                 };
                 let mid = self.message_id(&format!(
                     "admin.bounce.{}",
@@ -96,5 +95,15 @@ impl Relay {
             }
         }
         Ok(outcome)
+    }
+}
+
+/// The bounces table knows hard, soft, policy (and delay); an unknown
+/// severity is kept as soft: it never counts against the member.
+fn stored_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Hard => "hard",
+        Severity::Policy => "policy",
+        Severity::Soft | Severity::Unknown => "soft",
     }
 }

@@ -112,6 +112,7 @@ pub fn is_robot_address(addr: &str) -> bool {
             | "mailer_daemon"
             | "maildaemon"
             | "postmaster"
+            | "post_master"
             | "noreply"
             | "no-reply"
             | "no_reply"

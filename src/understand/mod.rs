@@ -4,15 +4,19 @@
 //! - [`parse`] decodes raw bytes into a [`ParsedMessage`] (charset repairs
 //!   for Japanese mail, RFC 2047 headers, HTML-only bodies as text);
 //! - [`classify`] says what it is ([`Classification`]);
-//! - [`new_text`] extracts a reply's own words.
+//! - [`new_text`] extracts a reply's own words, [`read_intent`] what they mean;
+//! - [`explain`] puts it all in words for `circle-relay explain`.
 
 pub mod auth_results;
 mod auto;
 mod body;
 mod bounce;
+mod bounce_text;
 mod charset;
 mod classify;
 mod command;
+mod explain;
+mod intent;
 mod parse;
 mod reply_text;
 mod rfc2047;
@@ -22,10 +26,12 @@ pub mod trust;
 
 pub use auto::{AutoReason, is_auto_reply_subject};
 pub use body::html_to_text;
-pub use bounce::BounceReport;
+pub use bounce::{BounceReport, BounceSource, FailedRecipient};
 pub use charset::decode as decode_charset;
 pub use classify::{Classification, LoopReason, RelayIdentity, classify};
 pub use command::{Command, parse_command};
+pub use explain::{ExplainedBounce, ExplainedRecipient, Explanation, explain};
+pub use intent::{Intent, read_intent};
 pub use parse::{Mailbox, ParsedMessage, Report, ReturnPath, check_size, parse};
 pub use reply_text::new_text;
 pub use rfc2047::decode_header;

@@ -64,6 +64,9 @@ pub struct ParsedMessage {
     pub text_from_html: bool,
     /// True when mail-parser reported a structural or encoding problem.
     pub damaged: bool,
+    /// The To addresses of a returned message (a bounce's `message/rfc822`
+    /// or `text/rfc822-headers` part): who the failed mail was for.
+    pub returned_to: Vec<String>,
 }
 
 impl ParsedMessage {
@@ -198,21 +201,7 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
             "return-path" if parsed.return_path == ReturnPath::Absent => {
                 parsed.return_path = return_path(bytes);
             }
-            "content-type" => {
-                if let HeaderValue::ContentType(ct) = &h.value {
-                    let sub = ct.subtype().unwrap_or("");
-                    parsed.content_type = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
-                    if parsed.content_type == "multipart/report" {
-                        parsed.report = Some(Report {
-                            report_type: ct
-                                .attribute("report-type")
-                                .unwrap_or("")
-                                .to_ascii_lowercase(),
-                            delivery_status: None,
-                        });
-                    }
-                }
-            }
+            "content-type" => content_type(&h.value, &mut parsed),
             _ => {}
         }
         if KEPT_HEADERS.contains(&name.as_str()) {
@@ -223,10 +212,59 @@ fn build(message: &Message<'_>, raw: &[u8]) -> ParsedMessage {
         report.delivery_status = delivery_status(message);
     }
     parsed.damaged = message.parts.iter().any(|p| p.is_encoding_problem);
+    parsed.returned_to = returned_to(message);
     let (text, from_html) = body::body_text(message, raw);
     parsed.text = text;
     parsed.text_from_html = from_html;
+    if parsed.text.trim().is_empty() && parsed.content_type.starts_with("multipart/") {
+        // A broken structure (a boundary parameter on an unfolded line)
+        // hides every part: read the body as the plain text it mostly is.
+        parsed.text = raw_body_text(root, raw);
+    }
     parsed
+}
+
+/// The top-level type, and the report type of a `multipart/report`.
+fn content_type(value: &HeaderValue<'_>, parsed: &mut ParsedMessage) {
+    let HeaderValue::ContentType(ct) = value else {
+        return;
+    };
+    let sub = ct.subtype().unwrap_or("");
+    parsed.content_type = format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase();
+    if parsed.content_type == "multipart/report" {
+        parsed.report = Some(Report {
+            report_type: ct
+                .attribute("report-type")
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+            delivery_status: None,
+        });
+    }
+}
+
+/// The root's body bytes as text, MIME boundary and part-header lines
+/// dropped, bounded.
+fn raw_body_text(root: &MessagePart<'_>, raw: &[u8]) -> String {
+    let start = root.offset_body as usize;
+    let end = (root.offset_end as usize).min(start + 64 * 1024);
+    let bytes = raw.get(start..end.max(start)).unwrap_or_default();
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut in_part_headers = false;
+    for line in text.lines() {
+        let t = line.trim_end();
+        if t.starts_with("--") && !t.contains(' ') {
+            in_part_headers = true;
+            continue;
+        }
+        if in_part_headers {
+            in_part_headers = !t.is_empty();
+            continue;
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    out.trim().to_string()
 }
 
 /// The machine-readable part of a DSN (RFC 3464 §2; RFC 6533 for global).
@@ -244,6 +282,45 @@ fn delivery_status(message: &Message<'_>) -> Option<String> {
         let is_status = ct.ctype().eq_ignore_ascii_case("message")
             && (sub == "delivery-status" || sub == "global-delivery-status");
         is_status.then(|| part_text(p))
+    })
+}
+
+/// The To of the first returned message or returned header block.
+fn returned_to(message: &Message<'_>) -> Vec<String> {
+    for p in message.parts.iter().skip(1) {
+        match &p.body {
+            PartType::Message(m) => {
+                if let Some(to) = m.to() {
+                    return to
+                        .iter()
+                        .filter_map(|a| a.address())
+                        .map(str::to_string)
+                        .collect();
+                }
+            }
+            PartType::Text(t) if is_rfc822_headers(p) => {
+                if let Some(line) = t
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+                {
+                    return bare_addresses(&line.as_bytes()[3..]);
+                }
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
+fn is_rfc822_headers(p: &MessagePart<'_>) -> bool {
+    p.headers.iter().any(|h| match &h.value {
+        HeaderValue::ContentType(ct) => {
+            ct.ctype().eq_ignore_ascii_case("text")
+                && ct
+                    .subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
+        }
+        _ => false,
     })
 }
 

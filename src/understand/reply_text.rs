@@ -211,14 +211,18 @@ fn strip_mobile_signature(mut lines: Vec<&str>) -> Vec<&str> {
         }
         let Some(last) = lines.last() else { break };
         let t = last.trim().to_lowercase();
-        let is_sig = t.starts_with("sent from ")
+        // Outlook's rule line above the quoted header block.
+        let is_rule =
+            t.chars().count() >= 5 && t.chars().all(|c| matches!(c, '_' | '-' | '=' | '—' | '─'));
+        let is_sig = is_rule
+            || t.starts_with("sent from ")
             || t.starts_with("sent with ")
             || t.starts_with("get outlook for")
             || t.ends_with("から送信")
             || t.ends_with("から送信しました")
             || t.starts_with("送信元:")
             || t == "sent from my iphone";
-        if is_sig && t.chars().count() < 60 {
+        if is_sig && (is_rule || t.chars().count() < 60) {
             lines.pop();
         } else {
             break;
