@@ -80,14 +80,16 @@ pub fn spam_verdict(headers: &[(String, String)], settings: &TrustSettings) -> O
             .is_some_and(|h| h.eq_ignore_ascii_case(p))
     };
     headers.iter().find_map(|(name, value)| {
-        let hit = match name.as_str() {
-            "x-spam-flag" => value.trim().eq_ignore_ascii_case("yes"),
-            "x-spam-status" => starts(value, "yes"),
-            _ => settings.spam_header.as_ref().is_some_and(|(n, v)| {
-                name.eq_ignore_ascii_case(n) && !v.is_empty() && starts(value, v)
-            }),
+        let shown = match name.as_str() {
+            "x-spam-flag" if value.trim().eq_ignore_ascii_case("yes") => "X-Spam-Flag",
+            "x-spam-status" if starts(value, "yes") => "X-Spam-Status",
+            _ => settings
+                .spam_header
+                .as_ref()
+                .filter(|(n, v)| name.eq_ignore_ascii_case(n) && !v.is_empty() && starts(value, v))
+                .map(|(n, _)| n.as_str())?,
         };
-        hit.then(|| format!("{}: {}", name, value.trim()))
+        Some(format!("{shown}: {}", value.trim()))
     })
 }
 
