@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cleanup() {
+  [ -x deploy/oauth2-test/down.sh ] && deploy/oauth2-test/down.sh || true
   [ -x deploy/mailstack/down.sh ] && deploy/mailstack/down.sh || true
   deploy/postgres/down.sh || true
 }
@@ -17,6 +18,10 @@ export TEST_POSTGRES_URL
 if [ -x deploy/mailstack/up.sh ]; then
   echo "== starting the mail stack (Dovecot, Postfix)"
   deploy/mailstack/up.sh
+fi
+if [ -x deploy/oauth2-test/up.sh ]; then
+  echo "== starting the OAuth2 test servers (a second Dovecot and Postfix)"
+  deploy/oauth2-test/up.sh
 fi
 
 echo "== formatting"

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::clock::{Clock, DaemonClock};
-use crate::config::Config;
+use crate::config::{AuthMethod, Config};
 use crate::digest::schedule::Schedule;
 use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
@@ -35,6 +35,8 @@ pub struct Daemon {
     clock_moved: Arc<tokio::sync::Notify>,
     /// `[server] listen`: where /healthz and /metrics are served; empty for off.
     listen: String,
+    /// Where the admins are mailed when OAuth2 sign-in fails and sending still works.
+    oauth2_alert: Option<(crate::oauth2::TokenSource, crate::config::CircleConfig)>,
 }
 
 impl Daemon {
@@ -57,6 +59,7 @@ impl Daemon {
             clock,
             moved: clock_moved,
         } = DaemonClock::from_env();
+        let circle_config = circle.clone();
         let relay = Relay::new(
             circle,
             config.relay()?,
@@ -77,7 +80,12 @@ impl Daemon {
             &inbox_config.trusted_authserv_id,
             &inbox_config.spam_header,
         ));
+        let tokens = oauth2_tokens(config, &store)?;
         let transport = Transport::from_config(&outbound).context("outbound")?;
+        let transport = match tokens.clone() {
+            Some(t) if outbound.auth == AuthMethod::Xoauth2 => transport.with_tokens(t),
+            _ => transport,
+        };
         let sender = Sender::new(
             store.clone(),
             transport,
@@ -92,7 +100,14 @@ impl Daemon {
         // The inbox reader and the scheduler need up to four connections at
         // once (a transaction and lookups beside it); lanes get the rest.
         .with_lanes((db.max_connections as usize).saturating_sub(4));
-        let inbox = Inbox::from_config(&inbox_config).context("inbox")?;
+        let mut inbox = Inbox::from_config(&inbox_config).context("inbox")?;
+        // The outbound server signs in otherwise: a notice can still go out.
+        let tokens_for_alert = tokens
+            .clone()
+            .filter(|_| outbound.auth != AuthMethod::Xoauth2);
+        if let Some(t) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
+            inbox = inbox.with_tokens(t);
+        }
         let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,
@@ -106,6 +121,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
+            oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
         })
     }
 
@@ -123,6 +139,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen,
+            oauth2_alert,
         } = self;
         let server = if listen.is_empty() {
             None
@@ -152,6 +169,7 @@ impl Daemon {
                     .await;
             })
         };
+        let alerts = crate::oauth2::notice::spawn(oauth2_alert, &store, sender.waker(), &shutdown);
         let sending = {
             let (sender, shutdown) = (sender.clone(), shutdown.clone());
             tokio::spawn(async move { sender.run(shutdown).await })
@@ -177,6 +195,9 @@ impl Daemon {
                 Ok(()) => tracing::info!(task = name, "stopped"),
                 Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
             }
+        }
+        if let Some(alerts) = alerts {
+            let _ = alerts.await;
         }
         if let Some(server) = server {
             let _ = server.await;
@@ -257,6 +278,19 @@ async fn schedule(
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// One token source for the inbox and the outbox when either signs in with
+/// XOAUTH2; rotated refresh tokens go to `store`.
+pub fn oauth2_tokens(
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<Option<crate::oauth2::TokenSource>> {
+    if !config.uses_oauth2()? {
+        return Ok(None);
+    }
+    let tokens = crate::oauth2::TokenSource::from_config(&config.oauth2()?, Some(store.clone()))?;
+    Ok(Some(tokens))
 }
 
 /// What the scheduler needs to know about time.

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod domain;
 pub mod inbox;
 pub mod matching;
+pub mod oauth2;
 pub mod observe;
 pub mod outbox;
 pub mod pipeline;

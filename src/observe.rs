@@ -89,11 +89,24 @@ pub async fn serve(
     }))
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// 200 `ok` when the database answers, 503 when it does not; 200
+/// `degraded` with the reasons while the daemon runs but cannot do its work
+/// (a revoked OAuth2 grant: restarting would not help, so not a 503).
 async fn healthz(State(s): State<Arc<Served>>) -> Response {
     let probe = tokio::time::timeout(Duration::from_secs(5), s.store.ping()).await;
     match probe {
-        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Ok(())) => {
+            let problems = degraded();
+            if problems.is_empty() {
+                (StatusCode::OK, "ok\n").into_response()
+            } else {
+                (
+                    StatusCode::OK,
+                    format!("degraded\n{}\n", problems.join("\n")),
+                )
+                    .into_response()
+            }
+        }
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("database: {e}\n")).into_response(),
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -111,4 +124,33 @@ async fn metrics_page(State(s): State<Arc<Served>>) -> Response {
         Err(e) => tracing::warn!(error = %e, "metrics: the database did not answer"),
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], page).into_response()
+}
+
+/// Problems that keep the daemon from doing its work while it runs on
+/// (e.g. "oauth2": a revoked grant), shown by /healthz until cleared.
+static DEGRADED: std::sync::Mutex<Vec<(&'static str, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// `what` is failing for `reason` (replaces an earlier reason of `what`).
+pub fn set_degraded(what: &'static str, reason: &str) {
+    if let Ok(mut d) = DEGRADED.lock() {
+        d.retain(|(w, _)| *w != what);
+        d.push((what, reason.to_string()));
+    }
+    metrics::gauge!("circle_relay_degraded", "what" => what).set(1.0);
+}
+
+/// `what` works again.
+pub fn clear_degraded(what: &'static str) {
+    if let Ok(mut d) = DEGRADED.lock() {
+        d.retain(|(w, _)| *w != what);
+    }
+    metrics::gauge!("circle_relay_degraded", "what" => what).set(0.0);
+}
+
+/// The current problems, one `what: reason` line each.
+pub fn degraded() -> Vec<String> {
+    DEGRADED
+        .lock()
+        .map(|d| d.iter().map(|(w, r)| format!("{w}: {r}")).collect())
+        .unwrap_or_default()
 }

@@ -14,7 +14,7 @@ use crate::matching::Matcher;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::store::requests::forward_counts_since;
-use crate::understand::trust::{TrustSettings, judge};
+use crate::understand::trust::{Trust, TrustSettings, judge};
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
 /// The directory as the matcher indexed it, with the version it was built from.
@@ -120,94 +120,48 @@ impl Pipeline {
             .from
             .as_ref()
             .and_then(|m| EmailAddress::parse(&m.address).ok());
+        let no_from = || Ok(failed(kind, "no usable From address".into()));
         match class {
             Classification::Request => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
-                };
-                let matcher = self.matcher().await?;
-                let request = IncomingRequest {
-                    inbound_id: Some(mail.inbound_id),
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
                     from,
-                    from_name: parsed
-                        .from
-                        .as_ref()
-                        .and_then(|m| m.name.clone())
-                        .unwrap_or_default(),
-                    subject: parsed.subject.clone(),
-                    body: request_text(&parsed.text),
-                    message_id: parsed.message_id.clone(),
+                    trust: &trust,
                 };
-                if let Some(h) = self.screen(tx, &matcher, &request, &trust).await? {
-                    return Ok(h);
+                if let Some(held) = self.request(tx, &got).await? {
+                    return Ok(held);
                 }
-                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
-                self.relay
-                    .take_request(tx, &matcher, recent, &request)
-                    .await?;
             }
             Classification::Reply(token) => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
+                    from,
+                    trust: &trust,
                 };
                 if let Some(reason) = trust.forged() {
                     return Ok(not_applied(kind, reason));
                 }
-                let matcher = self.matcher().await?;
-                let reply = IncomingReply {
-                    inbound_id: Some(mail.inbound_id),
-                    from,
-                    token: token.token.clone(),
-                    new_text: new_text(&parsed.text),
-                    message_id: parsed.message_id.clone(),
-                };
-                // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
-                let relay = &self.relay;
-                if let Some(o) = self
-                    .hold_answer(tx, &matcher, &reply, &parsed.subject)
-                    .await?
-                {
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "hold answer handled");
-                } else if let Some(o) = relay
-                    .take_volunteer(tx, &self.store, &matcher, &reply)
-                    .await?
-                {
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "volunteer handled");
-                } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "follow-up answer handled");
-                } else {
-                    let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
-                    tracing::info!(inbound_id = mail.inbound_id, outcome = ?o, "reply handled");
-                }
+                self.reply(tx, &got, &token.token).await?;
             }
             Classification::Command(command) => {
-                let Some(from) = from else {
-                    return Ok(failed(kind, "no usable From address".into()));
+                let Some(from) = from else { return no_from() };
+                let got = Got {
+                    mail,
+                    parsed: &parsed,
+                    from,
+                    trust: &trust,
                 };
                 if let Some(reason) = trust.forged() {
                     return Ok(not_applied(kind, reason));
                 }
-                let cmd = IncomingCommand {
-                    inbound_id: Some(mail.inbound_id),
-                    from,
-                    command,
-                    message_id: parsed.message_id.clone(),
-                };
-                let outcome = self.relay.take_command(tx, &cmd).await?;
-                tracing::info!(inbound_id = mail.inbound_id, outcome = ?outcome, "command handled");
+                self.command(tx, &got, command).await?;
             }
             // Recorded against the member, never answered.
-            Classification::Bounce(report) => {
-                let outcome = self
-                    .relay
-                    .take_bounce(tx, &report, Some(mail.inbound_id))
-                    .await?;
-                tracing::info!(
-                    inbound_id = mail.inbound_id,
-                    paused = outcome.paused.len(),
-                    "bounce recorded"
-                );
-            }
+            Classification::Bounce(report) => self.bounce(tx, mail, &report).await?,
             Classification::Unreadable => {
                 return Ok(failed(kind, "the message has nothing readable".into()));
             }
@@ -217,9 +171,118 @@ impl Pipeline {
         Ok(Handled::processed(kind))
     }
 
+    /// A request: taken, or held (see `trust_gate.rs`; a refused one is
+    /// never answered) with the message's verdict.
+    async fn request(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+    ) -> Result<Option<Handled>, HandleError> {
+        let from = &got.from;
+        let matcher = self.matcher().await?;
+        let parsed = got.parsed;
+        let request = IncomingRequest {
+            inbound_id: Some(got.mail.inbound_id),
+            from: from.clone(),
+            from_name: parsed
+                .from
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .unwrap_or_default(),
+            subject: parsed.subject.clone(),
+            body: request_text(&parsed.text),
+            message_id: parsed.message_id.clone(),
+        };
+        if let Some(held) = self.screen(tx, &matcher, &request, got.trust).await? {
+            return Ok(Some(held));
+        }
+        let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+        self.relay
+            .take_request(tx, &matcher, recent, &request)
+            .await?;
+        Ok(None)
+    }
+
+    /// A reply under one of the relay's tokens.
+    async fn reply(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+        token: &str,
+    ) -> Result<(), HandleError> {
+        let matcher = self.matcher().await?;
+        let reply = IncomingReply {
+            inbound_id: Some(got.mail.inbound_id),
+            from: got.from.clone(),
+            token: token.to_string(),
+            new_text: new_text(&got.parsed.text),
+            message_id: got.parsed.message_id.clone(),
+        };
+        let inbound_id = got.mail.inbound_id;
+        // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
+        let relay = &self.relay;
+        if let Some(o) = self
+            .hold_answer(tx, &matcher, &reply, &got.parsed.subject)
+            .await?
+        {
+            tracing::info!(inbound_id, outcome = ?o, "hold answer handled");
+        } else if let Some(o) = relay
+            .take_volunteer(tx, &self.store, &matcher, &reply)
+            .await?
+        {
+            tracing::info!(inbound_id, outcome = ?o, "volunteer handled");
+        } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
+            tracing::info!(inbound_id, outcome = ?o, "follow-up answer handled");
+        } else {
+            let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
+            tracing::info!(inbound_id, outcome = ?o, "reply handled");
+        }
+        Ok(())
+    }
+
+    /// A bounce: counted against the member it names.
+    async fn bounce(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        mail: &InboundMail<'_>,
+        report: &understand::BounceReport,
+    ) -> Result<(), HandleError> {
+        let inbound_id = mail.inbound_id;
+        let outcome = self.relay.take_bounce(tx, report, Some(inbound_id)).await?;
+        tracing::info!(inbound_id, paused = outcome.paused.len(), "bounce recorded");
+        Ok(())
+    }
+
+    /// A member's command (pause, resume, profile, …).
+    async fn command(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+        command: understand::Command,
+    ) -> Result<(), HandleError> {
+        let cmd = IncomingCommand {
+            inbound_id: Some(got.mail.inbound_id),
+            from: got.from.clone(),
+            command,
+            message_id: got.parsed.message_id.clone(),
+        };
+        let outcome = self.relay.take_command(tx, &cmd).await?;
+        tracing::info!(inbound_id = got.mail.inbound_id, outcome = ?outcome, "command handled");
+        Ok(())
+    }
+
     fn now(&self) -> i64 {
         self.relay.now()
     }
+}
+
+/// One understood message on its way to its flow.
+struct Got<'a> {
+    mail: &'a InboundMail<'a>,
+    parsed: &'a understand::ParsedMessage,
+    from: EmailAddress,
+    /// What the receiving server said about it.
+    trust: &'a Trust,
 }
 
 /// A forged sender's command or answer: recorded in Failed, told to nobody

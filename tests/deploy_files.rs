@@ -5,12 +5,15 @@
 use std::path::{Path, PathBuf};
 
 use circle_relay::cli::{Cli, Command};
-use circle_relay::config::{Config, InboxKind, OutboundKind, SAMPLE, Tls};
+use circle_relay::config::{
+    AuthMethod, Config, InboxKind, OAuth2Provider, OutboundKind, SAMPLE, Tls,
+};
 use clap::Parser;
 
 const INBOX_PASSWORD: &str = "inbox-app-password";
 const OUTBOUND_PASSWORD: &str = "outbound-app-password";
 const TOKEN_SECRET: &str = "a-token-secret-of-forty-characters-000000";
+const CLIENT_SECRET: &str = "oauth2-client-secret";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -32,6 +35,7 @@ fn secrets() -> Vec<(String, String)> {
         ("CIRCLE_RELAY_INBOX_PASSWORD", INBOX_PASSWORD),
         ("CIRCLE_RELAY_OUTBOUND_PASSWORD", OUTBOUND_PASSWORD),
         ("CIRCLE_RELAY_SECURITY_TOKEN_SECRET", TOKEN_SECRET),
+        ("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", CLIENT_SECRET),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -68,12 +72,17 @@ fn provider_configs_validate_with_secrets_from_the_environment() {
         assert_eq!(inbox.kind, InboxKind::Imap, "{name}");
         assert_ne!(inbox.tls, Tls::None, "{name}: inbox without TLS");
         assert!(!inbox.username.is_empty(), "{name}");
-        assert_eq!(inbox.password.expose(), INBOX_PASSWORD, "{name}");
         let outbound = config.outbound().unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(outbound.kind, OutboundKind::Smtp, "{name}");
         assert_ne!(outbound.tls, Tls::None, "{name}: SMTP without TLS");
         assert!(!outbound.username.is_empty(), "{name}");
-        assert_eq!(outbound.password.expose(), OUTBOUND_PASSWORD, "{name}");
+        assert_eq!(inbox.auth, outbound.auth, "{name}: one way to sign in");
+        if inbox.auth == AuthMethod::Xoauth2 {
+            check_oauth2(&config, &inbox.username, &name.to_string());
+        } else {
+            assert_eq!(inbox.password.expose(), INBOX_PASSWORD, "{name}");
+            assert_eq!(outbound.password.expose(), OUTBOUND_PASSWORD, "{name}");
+        }
 
         let db = config.database().unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
@@ -81,6 +90,36 @@ fn provider_configs_validate_with_secrets_from_the_environment() {
             "{name}: {}",
             db.url
         );
+    }
+}
+
+/// An OAuth2 sample: its provider's grant, for the inbox's mailbox, and the
+/// client secret (where it takes one) from the environment.
+fn check_oauth2(config: &Config, username: &str, name: &str) {
+    let o = config.oauth2().unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        o.mailbox, username,
+        "{name}: the app acts as the inbox's mailbox"
+    );
+    match o.provider {
+        OAuth2Provider::Microsoft => {
+            assert_eq!(o.client_secret.expose(), CLIENT_SECRET, "{name}");
+            let grant = circle_relay::oauth2::grant::Grant::from_config(&o).unwrap();
+            assert!(
+                grant
+                    .token_url
+                    .starts_with("https://login.microsoftonline.com/")
+                    && grant.scope == "https://outlook.office365.com/.default",
+                "{name}: {grant:?}"
+            );
+        }
+        OAuth2Provider::Google => {
+            assert!(
+                o.service_account_key.starts_with("/etc/circle-relay/"),
+                "{name}"
+            );
+        }
+        OAuth2Provider::Generic => panic!("{name}: a provider sample names its provider"),
     }
 }
 
@@ -92,6 +131,17 @@ fn provider_configs_hold_no_secret() {
         let config = load(&path, vec![]);
         assert!(config.inbox().unwrap().password.is_empty(), "{name}");
         assert!(config.outbound().unwrap().password.is_empty(), "{name}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        if let Some(o) = table.get("oauth2").and_then(|o| o.as_table()) {
+            for key in ["client_secret", "refresh_token"] {
+                let v = o.get(key).and_then(|v| v.as_str()).unwrap_or("");
+                assert!(
+                    v.is_empty(),
+                    "{name}: [oauth2] {key} belongs in the environment"
+                );
+            }
+        }
         let err = config.token_secret().unwrap_err();
         assert_eq!(err.place, "[security] token_secret", "{name}: {err}");
         // The database URL carries no password either.
@@ -106,18 +156,27 @@ fn provider_configs_name_real_environment_variables() {
     for path in providers() {
         let text = std::fs::read_to_string(&path).unwrap();
         let name = path.display();
-        for var in [
-            "CIRCLE_RELAY_INBOX_PASSWORD",
-            "CIRCLE_RELAY_OUTBOUND_PASSWORD",
-            "CIRCLE_RELAY_SECURITY_TOKEN_SECRET",
-        ] {
+        let oauth2 = text.contains("auth = \"xoauth2\"");
+        let needed: &[&str] = if oauth2 {
+            &[
+                "CIRCLE_RELAY_OAUTH2_CLIENT_SECRET",
+                "CIRCLE_RELAY_SECURITY_TOKEN_SECRET",
+            ]
+        } else {
+            &[
+                "CIRCLE_RELAY_INBOX_PASSWORD",
+                "CIRCLE_RELAY_OUTBOUND_PASSWORD",
+                "CIRCLE_RELAY_SECURITY_TOKEN_SECRET",
+            ]
+        };
+        for var in needed {
             assert!(text.contains(var), "{name} does not document {var}");
         }
         // Every CIRCLE_RELAY_<SECTION>_<KEY> it mentions is a key of the sample.
         for (i, _) in text.match_indices("CIRCLE_RELAY_") {
             let var: String = text[i..]
                 .chars()
-                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             let rest = var.trim_start_matches("CIRCLE_RELAY_").to_ascii_lowercase();
             if rest.is_empty() {

@@ -1,7 +1,7 @@
 //! `circle-relay check`: the config, the database, the inbox and the outbound
 //! server, each step reported in plain words.
 
-use crate::config::{Config, InboxKind, OutboundKind};
+use crate::config::{AuthMethod, Config, InboxKind, OutboundKind};
 use crate::inbox::Inbox;
 use crate::outbox::Transport;
 
@@ -29,8 +29,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         },
     );
     let db = config.database()?;
+    let mut tokens = None;
+    // Kept open to the end: the token source stores a rotated refresh token in it.
+    let mut opened = None;
     match super::open_store(config).await {
         Ok(store) => {
+            tokens = oauth2(config, &store, &mut step).await;
             let members = store.members().await.map(|m| m.len()).unwrap_or(0);
             step(
                 true,
@@ -39,10 +43,44 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
                     db.url
                 ),
             );
-            store.close().await;
+            opened = Some(store);
         }
         Err(e) => step(false, format!("database {}: {e:#}", db.url)),
     }
+    let (what, reached) = reach_inbox(config, tokens.clone()).await?;
+    step(
+        reached.is_ok(),
+        match reached {
+            Ok(()) => format!("{what}: logged in, folders ready"),
+            Err(e) => format!("{what}: {e}"),
+        },
+    );
+    sender_trust(&config.inbox()?, &config.circle()?.posting);
+    let (what, sent) = reach_outbound(config, tokens).await?;
+    step(
+        sent.is_ok(),
+        match sent {
+            Ok(()) => format!("{what}: reachable"),
+            Err(e) => format!("{what}: {e}"),
+        },
+    );
+    if let Some(store) = opened {
+        store.close().await;
+    }
+    if failures > 0 {
+        anyhow::bail!("{failures} check(s) failed");
+    }
+    println!("all checks passed");
+    Ok(())
+}
+
+type Tokens = Option<crate::oauth2::TokenSource>;
+
+/// Logs in to the inbox and makes its folders: what it is, and how it went.
+async fn reach_inbox(
+    config: &Config,
+    tokens: Tokens,
+) -> anyhow::Result<(String, Result<(), String>)> {
     let inbox = config.inbox()?;
     let what = match inbox.kind {
         InboxKind::Imap => format!(
@@ -52,7 +90,11 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         InboxKind::Maildir => format!("Maildir inbox {}", inbox.path),
     };
     let reached = match Inbox::from_config(&inbox) {
-        Ok(mut i) => {
+        Ok(i) => {
+            let mut i = match tokens.filter(|_| inbox.auth == AuthMethod::Xoauth2) {
+                Some(t) => i.with_tokens(t),
+                None => i,
+            };
             let r =
                 tokio::time::timeout(std::time::Duration::from_secs(30), i.ensure_folders()).await;
             i.close().await;
@@ -64,35 +106,64 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         }
         Err(e) => Err(e.to_string()),
     };
-    step(
-        reached.is_ok(),
-        match reached {
-            Ok(()) => format!("{what}: logged in, folders ready"),
-            Err(e) => format!("{what}: {e}"),
-        },
-    );
-    sender_trust(&inbox, &config.circle()?.posting);
+    Ok((what, reached))
+}
+
+/// Logs in to the outbound server without sending.
+async fn reach_outbound(
+    config: &Config,
+    tokens: Tokens,
+) -> anyhow::Result<(String, Result<(), String>)> {
     let outbound = config.outbound()?;
     let what = match outbound.kind {
         OutboundKind::Smtp => format!("SMTP {}:{}", outbound.host, outbound.port),
         OutboundKind::Maildir => format!("Maildir outbox {}", outbound.path),
     };
     let sent = match Transport::from_config(&outbound) {
-        Ok(t) => t.test_connection().await.map_err(|e| e.to_string()),
+        Ok(t) => {
+            let t = match tokens.filter(|_| outbound.auth == AuthMethod::Xoauth2) {
+                Some(tokens) => t.with_tokens(tokens),
+                None => t,
+            };
+            t.test_connection().await.map_err(|e| e.to_string())
+        }
         Err(e) => Err(e.to_string()),
     };
-    step(
-        sent.is_ok(),
-        match sent {
-            Ok(()) => format!("{what}: reachable"),
-            Err(e) => format!("{what}: {e}"),
-        },
-    );
-    if failures > 0 {
-        anyhow::bail!("{failures} check(s) failed");
+    Ok((what, sent))
+}
+
+/// With XOAUTH2: asks for a token now (a rotated refresh token is stored like
+/// `run` does) and says who signs in and until when; never the token.
+async fn oauth2(
+    config: &Config,
+    store: &crate::store::Store,
+    step: &mut impl FnMut(bool, String),
+) -> Option<crate::oauth2::TokenSource> {
+    let tokens = match crate::daemon::oauth2_tokens(config, store) {
+        Ok(Some(t)) => t,
+        Ok(None) => return None,
+        Err(e) => {
+            step(false, format!("OAuth2: {e:#}"));
+            return None;
+        }
+    };
+    match tokens.token().await {
+        Ok(token) => {
+            let expires = jiff::Timestamp::from_second(token.expires_at)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let left = token.expires_at - crate::store::unix_now();
+            step(
+                true,
+                format!(
+                    "OAuth2: signed in as {}; the access token expires at {expires} (in {left} s)",
+                    tokens.identity()
+                ),
+            );
+        }
+        Err(e) => step(false, format!("OAuth2 ({}): {e}", tokens.identity())),
     }
-    println!("all checks passed");
-    Ok(())
+    Some(tokens)
 }
 
 /// Whether the relay believes the receiving server about senders (a note,

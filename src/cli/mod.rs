@@ -1,6 +1,7 @@
 //! The command line (SPEC "Command line"): one file per command group, each a
 //! thin layer over the library.
 
+mod auth;
 mod check;
 mod demo;
 mod digest;
@@ -66,6 +67,9 @@ pub enum Command {
     Digest(DigestCommand),
     /// A self-contained tour on embedded defaults.
     Demo,
+    /// OAuth2 sign-in (`auth login`).
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -150,6 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Requests(cmd) => requests::run(cmd, &config).await,
         Command::Digest(cmd) => digest::run(cmd, &config).await,
         Command::Demo => demo::run().await,
+        Command::Auth(cmd) => auth::run(cmd, &config).await,
         // Answered above, before the config is read.
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }

@@ -33,6 +33,7 @@ const SECTIONS: &[&str] = &[
     "security",
     "log",
     "server",
+    "oauth2",
     "moderation",
 ];
 
@@ -401,7 +402,73 @@ impl Config {
         self.log()?;
         self.server()?;
         self.moderation()?;
+        self.oauth2_if_used()?;
         Ok(())
+    }
+
+    /// `[oauth2]`, validated for `provider`, with `mailbox` defaulting to the
+    /// inbox username. Only needed where an `auth` key says `xoauth2`.
+    pub fn oauth2(&self) -> Result<OAuth2Config, ConfigError> {
+        let mut o: OAuth2Config = self.section("oauth2")?;
+        if o.mailbox.is_empty() {
+            o.mailbox = self.inbox()?.username;
+        }
+        let required: &[(&str, bool)] = match o.provider {
+            OAuth2Provider::Microsoft => &[
+                ("tenant_id", o.tenant_id.is_empty()),
+                ("client_id", o.client_id.is_empty()),
+                ("client_secret", o.client_secret.is_empty()),
+            ],
+            OAuth2Provider::Google if o.service_account_key.is_empty() => &[
+                ("client_id", o.client_id.is_empty()),
+                ("client_secret", o.client_secret.is_empty()),
+            ],
+            OAuth2Provider::Google => &[],
+            OAuth2Provider::Generic => &[
+                ("token_url", o.token_url.is_empty()),
+                ("client_id", o.client_id.is_empty()),
+            ],
+        };
+        if let Some((key, _)) = required.iter().find(|(_, missing)| *missing) {
+            let provider = format!("{:?}", o.provider).to_ascii_lowercase();
+            return Err(self.error(
+                "oauth2",
+                Some(key),
+                format!("required for provider = \"{provider}\""),
+            ));
+        }
+        if o.mailbox.is_empty() {
+            return Err(self.error(
+                "oauth2",
+                Some("mailbox"),
+                "required (or set [inbox] username)".into(),
+            ));
+        }
+        for (key, url) in [("token_url", &o.token_url), ("auth_url", &o.auth_url)] {
+            if !url.is_empty() {
+                crate::oauth2::check_endpoint(url)
+                    .map_err(|e| self.error("oauth2", Some(key), e))?;
+            }
+        }
+        Ok(o)
+    }
+
+    /// Whether `[inbox]` or `[outbound]` logs in with XOAUTH2.
+    pub fn uses_oauth2(&self) -> Result<bool, ConfigError> {
+        let inbox = self.inbox()?;
+        let outbound = self.outbound()?;
+        Ok(
+            (inbox.kind == InboxKind::Imap && inbox.auth == AuthMethod::Xoauth2)
+                || (outbound.kind == OutboundKind::Smtp && outbound.auth == AuthMethod::Xoauth2),
+        )
+    }
+
+    fn oauth2_if_used(&self) -> Result<(), ConfigError> {
+        if self.uses_oauth2()? {
+            self.oauth2().map(drop)
+        } else {
+            self.section::<OAuth2Config>("oauth2").map(drop)
+        }
     }
 }
 
@@ -440,6 +507,7 @@ fn expected_type(section: &str, key: &str) -> Option<&'static str> {
         "log" => of::<LogConfig>(key),
         "server" => of::<ServerConfig>(key),
         "moderation" => of::<ModerationConfig>(key),
+        "oauth2" => of::<OAuth2Config>(key),
         _ => None,
     }
 }

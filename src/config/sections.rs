@@ -104,6 +104,8 @@ pub struct InboxConfig {
     /// Only one daemon reads the inbox; if it dies, another takes over after
     /// at most this long (the lease is renewed every third of it).
     pub lease_seconds: u32,
+    /// `password`, or `xoauth2` with a token from `[oauth2]`.
+    pub auth: AuthMethod,
 }
 
 impl Default for InboxConfig {
@@ -127,6 +129,7 @@ impl Default for InboxConfig {
             max_message_bytes: 10 * 1024 * 1024,
             batch_size: 50,
             lease_seconds: 30,
+            auth: AuthMethod::Password,
         }
     }
 }
@@ -152,6 +155,8 @@ pub struct OutboundConfig {
     /// A mail being sent is claimed for this long; if its sender dies, another
     /// (or the restarted one) sends it after the claim runs out.
     pub lease_seconds: u32,
+    /// `password`, or `xoauth2` with a token from `[oauth2]`.
+    pub auth: AuthMethod,
 }
 
 impl Default for OutboundConfig {
@@ -165,6 +170,7 @@ impl Default for OutboundConfig {
             password: Secret::default(),
             path: "mail/sent".into(),
             lease_seconds: 300,
+            auth: AuthMethod::Password,
         }
     }
 }
@@ -290,4 +296,52 @@ impl Default for ModerationConfig {
             max_requests_per_sender_per_day: 5,
         }
     }
+}
+
+/// How the relay logs in to the IMAP and SMTP servers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an access token from `[oauth2]`.
+    Xoauth2,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuth2Provider {
+    /// Microsoft 365 (Entra ID): the app-only client-credentials grant.
+    #[default]
+    Microsoft,
+    /// Google Workspace: a service account with domain-wide delegation, or
+    /// an OAuth client with a refresh token from `circle-relay auth login`.
+    Google,
+    /// Any other identity provider: `token_url` with a refresh token, or the
+    /// client-credentials grant when there is none.
+    Generic,
+}
+
+/// `[oauth2]`: where access tokens for `auth = "xoauth2"` come from.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OAuth2Config {
+    pub provider: OAuth2Provider,
+    /// Microsoft: the directory (tenant) id.
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// The token endpoint: required for generic; overrides microsoft's and google's.
+    pub token_url: String,
+    /// Where `circle-relay auth login` sends the browser: required for
+    /// generic logins; overrides google's.
+    pub auth_url: String,
+    /// The scope asked for; empty for the provider's IMAP/SMTP scope.
+    pub scope: String,
+    /// The grant's first refresh token; rotated ones are kept in the database.
+    pub refresh_token: Secret,
+    /// Google: the service account's JSON key file.
+    pub service_account_key: String,
+    /// The mailbox the app acts as (default: the inbox username).
+    pub mailbox: String,
 }

@@ -33,6 +33,7 @@ fn sample_has_every_key_with_its_default() {
         ("log", keys::<LogConfig>()),
         ("server", keys::<ServerConfig>()),
         ("moderation", keys::<ModerationConfig>()),
+        ("oauth2", keys::<OAuth2Config>()),
     ];
     for (section, want) in expect {
         let have = sample[section].as_table().unwrap();
@@ -161,4 +162,63 @@ fn secrets_never_appear_in_debug_output() {
     .unwrap();
     let dbg = format!("{:?} {:?}", c.inbox().unwrap(), c.security().unwrap());
     assert!(!dbg.contains("hunter2"), "{dbg}");
+}
+
+const OAUTH_INBOX: &str = "[inbox]\nkind = \"imap\"\nhost = \"imap.example.org\"\nusername = \"circle@example.org\"\nauth = \"xoauth2\"\n";
+
+#[test]
+fn oauth2_keys_are_checked_for_the_provider_and_name_section_and_key() {
+    let e = load(
+        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\n"),
+        &[],
+    )
+    .unwrap()
+    .validate_all()
+    .unwrap_err();
+    assert_eq!(e.place, "[oauth2] tenant_id");
+    assert!(e.message.contains("microsoft"), "{e}");
+    let e = load(
+        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"generic\"\nclient_id = \"app\"\ntoken_url = \"http://idp.example.org/token\"\n"),
+        &[],
+    )
+    .unwrap()
+    .validate_all()
+    .unwrap_err();
+    assert_eq!(e.place, "[oauth2] token_url");
+    assert!(e.message.contains("https"), "{e}");
+    let e = load(
+        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"yahoo\"\n"),
+        &[],
+    )
+    .unwrap()
+    .validate_all()
+    .unwrap_err();
+    assert_eq!(e.place, "[oauth2] provider");
+}
+
+#[test]
+fn oauth2_secret_comes_from_the_environment_and_is_never_shown() {
+    let text = format!(
+        "{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\ntenant_id = \"t\"\nclient_id = \"app\"\n"
+    );
+    let c = load(
+        &text,
+        &[("CIRCLE_RELAY_OAUTH2_CLIENT_SECRET", "s3cr3t-value")],
+    )
+    .unwrap();
+    let o = c.oauth2().unwrap();
+    assert_eq!(o.client_secret.expose(), "s3cr3t-value");
+    assert_eq!(
+        o.mailbox, "circle@example.org",
+        "mailbox defaults to the inbox username"
+    );
+    assert!(!format!("{o:?}").contains("s3cr3t-value"));
+    // Loopback may be plain http (tests); a password-only config ignores [oauth2].
+    let local = load(
+        "[oauth2]\nprovider = \"generic\"\nclient_id = \"a\"\ntoken_url = \"http://127.0.0.1:9/token\"\nmailbox = \"m@x.org\"\n",
+        &[],
+    )
+    .unwrap();
+    local.validate_all().unwrap();
+    local.oauth2().unwrap();
 }

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 use super::error::{InboxError, Result};
 use super::imap_stream::{self, ImapStream, step};
 use super::{Folder, MessageKey, Pending, Shutdown};
-use crate::config::InboxConfig;
+use crate::config::{AuthMethod, InboxConfig};
 
 /// Deadlines and retry pacing of the IMAP reader.
 #[derive(Debug, Clone)]
@@ -63,6 +63,8 @@ pub struct ImapInbox {
     scan_from: u32,
     pub(super) backoff: Duration,
     extra_ca: Option<PathBuf>,
+    /// Access tokens, for `auth = "xoauth2"`.
+    tokens: Option<crate::oauth2::TokenSource>,
 }
 
 impl ImapInbox {
@@ -89,7 +91,14 @@ impl ImapInbox {
             scan_from: 1,
             backoff,
             extra_ca: imap_stream::extra_ca_from_env(),
+            tokens: None,
         })
+    }
+
+    /// Where XOAUTH2 tokens come from (`auth = "xoauth2"`).
+    pub fn with_tokens(mut self, tokens: crate::oauth2::TokenSource) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Also trusts the CA certificates in this PEM file (tests, private CAs).
@@ -120,18 +129,7 @@ impl ImapInbox {
         let c = &self.config;
         let client =
             imap_stream::connect(&c.host, c.port, c.tls, self.extra_ca.as_deref(), t).await?;
-        let login = tokio::time::timeout(t, client.login(&c.username, c.password.expose())).await;
-        let mut session = match login {
-            Ok(Ok(s)) => s,
-            Ok(Err((async_imap::error::Error::No(m), _))) => return Err(InboxError::Login(m)),
-            Ok(Err((e, _))) => return Err(e.into()),
-            Err(_) => {
-                return Err(InboxError::Timeout {
-                    what: "login",
-                    after: t,
-                });
-            }
-        };
+        let mut session = self.login(client).await?;
         let caps = step("CAPABILITY", t, session.capabilities()).await?;
         self.caps = Caps {
             idle: caps.has_str("IDLE"),
@@ -163,6 +161,49 @@ impl ImapInbox {
             "IMAP inbox connected"
         );
         Ok(())
+    }
+
+    /// Logs in with the password, or with XOAUTH2 for `auth = "xoauth2"`.
+    async fn login(&self, client: async_imap::Client<ImapStream>) -> Result<Session<ImapStream>> {
+        let t = self.timeouts.command;
+        let c = &self.config;
+        let timed_out = || InboxError::Timeout {
+            what: "login",
+            after: t,
+        };
+        if c.auth == AuthMethod::Password {
+            let login = tokio::time::timeout(t, client.login(&c.username, c.password.expose()));
+            return match login.await.map_err(|_| timed_out())? {
+                Ok(s) => Ok(s),
+                Err((async_imap::error::Error::No(m), _)) => Err(InboxError::Login(m)),
+                Err((e, _)) => Err(e.into()),
+            };
+        }
+        let tokens = self.tokens.as_ref().ok_or_else(|| {
+            InboxError::Config("auth = \"xoauth2\" needs the [oauth2] section".into())
+        })?;
+        let token = tokens.token().await.map_err(|e| match e {
+            e if e.is_transient() => InboxError::Connection(e.to_string()),
+            e => InboxError::Login(e.to_string()),
+        })?;
+        let auth = crate::oauth2::sasl::ImapXoauth2::new(tokens.mailbox(), token.secret.expose());
+        let refusal = auth.refusal.clone();
+        let login = tokio::time::timeout(t, client.authenticate("XOAUTH2", auth));
+        match login.await.map_err(|_| timed_out())? {
+            Ok(s) => Ok(s),
+            Err((async_imap::error::Error::No(m), _)) => {
+                let said = refusal
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.clone())
+                    .unwrap_or_default();
+                tokens.refused(&token, &said).await;
+                Err(InboxError::Login(format!(
+                    "XOAUTH2 token refused: {m} ({said})"
+                )))
+            }
+            Err((e, _)) => Err(e.into()),
+        }
     }
 
     /// Connects when not connected (one attempt, no waiting).

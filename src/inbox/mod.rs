@@ -79,6 +79,14 @@ impl Inbox {
         }
     }
 
+    /// Signs in to IMAP with XOAUTH2 tokens from `tokens` (`auth = "xoauth2"`).
+    pub fn with_tokens(self, tokens: crate::oauth2::TokenSource) -> Self {
+        match self {
+            Self::Imap(i) => Self::Imap(Box::new(i.with_tokens(tokens))),
+            other => other,
+        }
+    }
+
     /// The ledger's `mailbox` value for this inbox.
     pub fn mailbox_id(&self) -> &str {
         match self {

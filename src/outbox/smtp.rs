@@ -29,6 +29,9 @@ pub struct SmtpClient {
     tls: TlsMode,
     tls_parameters: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    /// Access tokens, for `auth = "xoauth2"` (then `credentials` is unused).
+    tokens: Option<crate::oauth2::TokenSource>,
+    xoauth2: bool,
     hello: ClientId,
     /// Connections not in use; at most `max_idle` are kept.
     idle: Mutex<Vec<AsyncSmtpConnection>>,
@@ -56,10 +59,18 @@ impl SmtpClient {
             tls: config.tls,
             tls_parameters,
             credentials,
+            tokens: None,
+            xoauth2: config.auth == crate::config::AuthMethod::Xoauth2,
             hello: ClientId::default(),
             idle: Mutex::new(Vec::new()),
             max_idle,
         })
+    }
+
+    /// Where XOAUTH2 tokens come from (`auth = "xoauth2"`).
+    pub fn with_tokens(mut self, tokens: crate::oauth2::TokenSource) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// Sends `message` in one SMTP transaction; the connection goes back to
@@ -154,22 +165,80 @@ impl SmtpClient {
                 conn
             }
         };
-        if let Some(credentials) = &self.credentials {
-            let login = tokio::time::timeout(
-                STEP_TIMEOUT,
-                conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
-            )
-            .await
-            .map_err(within("login"))?;
-            if let Err(e) = login {
-                conn.abort().await;
-                return Err(if e.is_permanent() {
-                    SendError::Permanent(format!("login refused: {e}"))
-                } else {
-                    SendError::Transient(format!("login failed: {e}"))
-                });
-            }
+        if let Err(e) = self.login(&mut conn).await {
+            conn.abort().await;
+            return Err(e);
         }
         Ok(conn)
     }
+
+    /// Logs in with the password, or with XOAUTH2 for `auth = "xoauth2"`.
+    async fn login(&self, conn: &mut AsyncSmtpConnection) -> Result<(), SendError> {
+        if self.xoauth2 {
+            let tokens = self.tokens.as_ref().ok_or_else(|| {
+                SendError::Transient("auth = \"xoauth2\" needs the [oauth2] section".into())
+            })?;
+            return tokio::time::timeout(STEP_TIMEOUT, xoauth2(conn, tokens))
+                .await
+                .map_err(|_| {
+                    SendError::Transient(format!("login timed out after {STEP_TIMEOUT:?}"))
+                })?;
+        }
+        let Some(credentials) = &self.credentials else {
+            return Ok(());
+        };
+        let login = tokio::time::timeout(
+            STEP_TIMEOUT,
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials),
+        )
+        .await
+        .map_err(|_| SendError::Transient(format!("login timed out after {STEP_TIMEOUT:?}")))?;
+        login.map(drop).map_err(|e| {
+            if e.is_permanent() {
+                SendError::Permanent(format!("login refused: {e}"))
+            } else {
+                SendError::Transient(format!("login failed: {e}"))
+            }
+        })
+    }
+}
+
+/// `AUTH XOAUTH2` by hand: lettre's mechanism gives up on the server's error
+/// challenge, which has to be answered with an empty line to get the 535
+/// and carries the reason worth logging. A refused token is a temporary
+/// failure: the mail waits in the outbox for a good one.
+async fn xoauth2(
+    conn: &mut AsyncSmtpConnection,
+    tokens: &crate::oauth2::TokenSource,
+) -> Result<(), SendError> {
+    if !conn
+        .server_info()
+        .supports_auth_mechanism(Mechanism::Xoauth2)
+    {
+        return Err(SendError::Transient(
+            "the SMTP server does not offer AUTH XOAUTH2".into(),
+        ));
+    }
+    let token = tokens
+        .token()
+        .await
+        .map_err(|e| SendError::Transient(e.to_string()))?;
+    let first =
+        crate::oauth2::sasl::initial_response_base64(tokens.mailbox(), token.secret.expose());
+    let answer = conn.command(format!("AUTH XOAUTH2 {first}\r\n")).await;
+    let said = match answer {
+        Ok(r) if r.has_code(235) => return Ok(()),
+        Ok(r) if r.has_code(334) => {
+            let said = crate::oauth2::sasl::describe_challenge_base64(r.first_line().unwrap_or(""));
+            let end = conn.command("\r\n").await;
+            let end = end.err().map(|e| e.to_string()).unwrap_or_default();
+            format!("{said}; {end}")
+        }
+        Ok(r) => format!("unexpected answer {}", r.code()),
+        Err(e) => e.to_string(),
+    };
+    tokens.refused(&token, &said).await;
+    Err(SendError::Transient(format!(
+        "XOAUTH2 token refused: {said}"
+    )))
 }

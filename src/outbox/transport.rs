@@ -42,6 +42,14 @@ impl Transport {
         }
     }
 
+    /// Signs in to SMTP with XOAUTH2 tokens from `tokens` (`auth = "xoauth2"`).
+    pub fn with_tokens(self, tokens: crate::oauth2::TokenSource) -> Self {
+        match self {
+            Self::Smtp(smtp) => Self::Smtp(smtp.with_tokens(tokens)),
+            other => other,
+        }
+    }
+
     /// Sends one message to one recipient (one envelope recipient per
     /// message, so a rejected address never stops the others).
     pub async fn send(

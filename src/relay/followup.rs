@@ -14,7 +14,6 @@ use unicode_normalization::UnicodeNormalization;
 use super::intent::{Intent, read_intent};
 use super::replies::IncomingReply;
 use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
-use crate::domain::EmailAddress;
 use crate::store::circle::{
     claim_followup, due_followups, introduction, member_by_id, member_by_key, set_outcome,
 };
@@ -138,12 +137,7 @@ impl Relay {
         tx: &mut Tx<'_>,
         request: &RequestRow,
     ) -> Result<Recipient, RelayError> {
-        let email = EmailAddress::parse(&request.requester_email).map_err(|source| {
-            RelayError::RequesterAddress {
-                request_id: request.id,
-                source,
-            }
-        })?;
+        let email = Self::requester_address(request)?;
         let language = match member_by_key(tx, email.key()).await? {
             Some(m) => Recipient::member(&m, self.default_language()).language,
             None => request.language,

@@ -4,7 +4,7 @@
 //! transaction, with the inbound ledger row.
 
 use super::AlertReason;
-use crate::domain::{MailKind, RequestStatus};
+use crate::domain::{MailKind, MailLanguage, Member, RequestStatus};
 use minijinja::context;
 
 use super::{Queued, Relay, RelayError, Thread, Tx};
@@ -35,6 +35,20 @@ pub(super) struct Wave<'a> {
     pub matcher: &'a Matcher,
 }
 
+/// A request as written, before it is forwarded.
+struct RecordedRequest {
+    id: i64,
+    /// The requester's thread token.
+    token: String,
+    /// Subject and body as members read them.
+    subject: String,
+    body: String,
+    language: MailLanguage,
+    requester_member_id: Option<i64>,
+    /// The one "now" of the whole intake: the wave's deadline counts from it.
+    created_at: i64,
+}
+
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestOutcome {
@@ -51,64 +65,100 @@ impl Relay {
         recent_forwards: std::collections::HashMap<i64, u32>,
         msg: &IncomingRequest,
     ) -> Result<RequestOutcome, RelayError> {
-        let now = self.now();
         let requester_member = matcher
             .members()
             .iter()
             .find(|m| m.email.key() == msg.from.key());
-        let language = self.language_of(requester_member, &msg.subject, &msg.body);
-        // What members will read: the requester's own address (a signature)
-        // and relay addresses are hidden until an introduction.
-        let private = [msg.from.as_str()];
-        let (subject, body) = (
-            self.scrub(&msg.subject, &private),
-            self.scrub(&msg.body, &private),
-        );
-        let request_id = insert_request(
-            tx,
-            &NewRequest {
-                inbound_id: msg.inbound_id,
-                requester_email: msg.from.as_str().to_string(),
-                requester_name: msg.from_name.clone(),
-                requester_member_id: requester_member.map(|m| m.id),
-                subject: subject.clone(),
-                body: body.clone(),
-                language,
-                message_id: msg.message_id.clone(),
-            },
-            now,
-        )
-        .await?;
-        let token = self.key.mint(&format!("request:{request_id}"));
-        set_request_token(tx, request_id, &token).await?;
-        tracing::info!(request_id, "request recorded");
-
-        let ctx = MatchContext {
-            exclude_emails: vec![msg.from.clone()],
-            recent_forwards,
-            weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
-            ..MatchContext::default()
-        };
-        let shortlist = matcher.rank(
-            &msg.subject,
-            &msg.body,
-            &ctx,
-            self.matching.shortlist as usize,
-        );
+        let recorded = self.record_request(tx, msg, requester_member).await?;
+        let request_id = recorded.id;
         let request_ctx = context! {
-            number => request_id, subject => subject.clone(), body => body.clone(),
+            number => request_id, subject => recorded.subject.clone(), body => recorded.body.clone(),
             requester_name => msg.from_name.clone(), requester_email => msg.from.as_str(), status => RequestStatus::Open.as_str(),
         };
-
-        let mut forwarded_to = Vec::new();
         let wave = Wave {
             request_id,
             wave: 1,
             request_ctx: &request_ctx,
             matcher,
         };
+        let forwarded_to = self
+            .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
+            .await?;
+        self.acknowledge(tx, msg, &recorded, &request_ctx, forwarded_to.len())
+            .await?;
+        tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
+        Ok(RequestOutcome {
+            request_id,
+            forwarded_to,
+        })
+    }
+
+    /// Writes the request (what members will read: the requester's own
+    /// address, e.g. in a signature, and relay addresses are hidden until an
+    /// introduction) and its thread token.
+    async fn record_request(
+        &self,
+        tx: &mut Tx<'_>,
+        msg: &IncomingRequest,
+        requester_member: Option<&Member>,
+    ) -> Result<RecordedRequest, RelayError> {
+        let language = self.language_of(requester_member, &msg.subject, &msg.body);
+        let private = [msg.from.as_str()];
+        let (subject, body) = (
+            self.scrub(&msg.subject, &private),
+            self.scrub(&msg.body, &private),
+        );
+        let row = NewRequest {
+            inbound_id: msg.inbound_id,
+            requester_email: msg.from.as_str().to_string(),
+            requester_name: msg.from_name.clone(),
+            requester_member_id: requester_member.map(|m| m.id),
+            subject: subject.clone(),
+            body: body.clone(),
+            language,
+            message_id: msg.message_id.clone(),
+        };
+        let now = self.now();
+        let id = insert_request(tx, &row, now).await?;
+        let token = self.key.mint(&format!("request:{id}"));
+        set_request_token(tx, id, &token).await?;
+        tracing::info!(request_id = id, "request recorded");
+        Ok(RecordedRequest {
+            id,
+            token,
+            subject,
+            body,
+            language,
+            requester_member_id: requester_member.map(|m| m.id),
+            created_at: now,
+        })
+    }
+
+    /// Forwards the request to the best members; it stays open for an
+    /// answer, or is unmatched when nobody fits. Returns who got it.
+    async fn first_wave(
+        &self,
+        tx: &mut Tx<'_>,
+        wave: &Wave<'_>,
+        recent_forwards: std::collections::HashMap<i64, u32>,
+        msg: &IncomingRequest,
+        now: i64,
+    ) -> Result<Vec<i64>, RelayError> {
+        let ctx = MatchContext {
+            exclude_emails: vec![msg.from.clone()],
+            recent_forwards,
+            weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
+            ..MatchContext::default()
+        };
+        let shortlist = wave.matcher.rank(
+            &msg.subject,
+            &msg.body,
+            &ctx,
+            self.matching.shortlist as usize,
+        );
+        let mut forwarded_to = Vec::new();
         for (rank, c) in shortlist.iter().enumerate() {
-            if self.forward(tx, &wave, rank, c).await? {
+            if self.forward(tx, wave, rank, c).await? {
                 forwarded_to.push(c.member_id);
             }
         }
@@ -120,42 +170,45 @@ impl Relay {
                 Some(now + i64::from(self.relay.answer_within_hours) * 3600),
             )
         };
-        set_request_state(tx, request_id, status, 1, due, now).await?;
+        set_request_state(tx, wave.request_id, status, 1, due, now).await?;
+        Ok(forwarded_to)
+    }
 
-        let ack_kind = if forwarded_to.is_empty() {
+    /// Tells the requester what happened (and the admins, when nobody fits).
+    async fn acknowledge(
+        &self,
+        tx: &mut Tx<'_>,
+        msg: &IncomingRequest,
+        recorded: &RecordedRequest,
+        request_ctx: &minijinja::Value,
+        forwarded: usize,
+    ) -> Result<(), RelayError> {
+        let request_id = recorded.id;
+        let ack_kind = if forwarded == 0 {
             MailKind::NoMatch
         } else {
             MailKind::Ack
         };
         let vars = context! {
-            request => request_ctx.clone(), forwarded => forwarded_to.len(),
+            request => request_ctx.clone(), forwarded => forwarded,
             answer_within_hours => self.relay.answer_within_hours,
         };
         let to = super::Recipient {
             email: msg.from.clone(),
             name: msg.from_name.clone(),
-            language,
+            language: recorded.language,
         };
-        let thread = Thread::answering(self.ack_id(&token), msg.message_id.clone());
-        let ack = Queued::replied(
-            ack_kind,
-            format!("{ack_kind}:{request_id}"),
-            to,
-            vars,
-            thread,
-        )
-        .reply_token(token.clone())
-        .about(Some(request_id), requester_member.map(|m| m.id));
+        let thread = Thread::answering(self.ack_id(&recorded.token), msg.message_id.clone());
+        let key = format!("{ack_kind}:{request_id}");
+        let ack = Queued::replied(ack_kind, key, to, vars, thread)
+            .reply_token(recorded.token.clone())
+            .about(Some(request_id), recorded.requester_member_id);
         self.queue(tx, ack).await?;
-        if forwarded_to.is_empty() {
-            self.alert_admins(tx, request_id, &request_ctx, AlertReason::Unmatched)
+        if forwarded == 0 {
+            self.alert_admins(tx, request_id, request_ctx, AlertReason::Unmatched)
                 .await?;
         }
-        tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
-        Ok(RequestOutcome {
-            request_id,
-            forwarded_to,
-        })
+        Ok(())
     }
 
     /// One forward to one member; false when this member already had it.

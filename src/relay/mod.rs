@@ -2,6 +2,7 @@
 //! state changes and the mails they cause (into the outbox) in the caller's
 //! transaction, so a message is handled completely or not at all.
 
+mod accept;
 mod bounces;
 mod commands;
 mod digest_mail;

@@ -12,7 +12,7 @@ use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
 use crate::store::requests::{
     ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forward_counts_since, forwards_of,
-    insert_introduction, insert_reply, request_for_update, set_forward_state, set_request_state,
+    insert_reply, request_for_update, set_forward_state, set_request_state,
 };
 use crate::store::{Backend, Store};
 
@@ -28,6 +28,16 @@ pub struct IncomingReply {
     /// Quotes and signature already removed.
     pub new_text: String,
     pub message_id: Option<String>,
+}
+
+/// A member's answer to their forward, with what its flows read.
+#[derive(Clone, Copy)]
+pub(super) struct Answer<'a> {
+    pub matcher: &'a Matcher,
+    pub request: &'a RequestRow,
+    pub f: &'a ForwardRow,
+    pub member: &'a Member,
+    pub reply: &'a IncomingReply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,72 +67,23 @@ impl Relay {
         matcher: &Matcher,
         reply: &IncomingReply,
     ) -> Result<ReplyOutcome, RelayError> {
-        let Some(owner) = find_token(tx, &reply.token).await? else {
-            return Ok(ReplyOutcome::Untrusted);
-        };
-        let purpose = match &owner {
-            TokenOwner::Forward(f) => format!("forward:{}:{}", f.request_id, f.member_id),
-            TokenOwner::AskerOf(f) => format!("asker:{}:{}", f.request_id, f.member_id),
-            TokenOwner::Request(r) => format!("request:{}", r.id),
-        };
-        if !self.key.verify(&purpose, &reply.token) {
-            tracing::warn!("reply token does not verify; ignored");
-            return Ok(ReplyOutcome::Untrusted);
-        }
-        let request_id = match &owner {
-            TokenOwner::Forward(f) | TokenOwner::AskerOf(f) => f.request_id,
-            TokenOwner::Request(r) => r.id,
-        };
         let postgres = store.backend() == Backend::Postgres;
-        let Some(request) = request_for_update(tx, request_id, postgres).await? else {
+        let Some((owner, request)) = self.trusted_thread(tx, reply, postgres).await? else {
             return Ok(ReplyOutcome::Untrusted);
         };
-        // Tokens of a request closed long ago are no longer honoured.
-        if request
-            .closed_at
-            .is_some_and(|c| self.now() - c > TOKEN_LIFETIME_AFTER_CLOSE)
-        {
-            tracing::info!(request_id = request.id, "reply token expired; ignored");
-            return Ok(ReplyOutcome::Untrusted);
-        }
         let intent = read_intent(&reply.new_text);
         match owner {
             TokenOwner::Forward(f) => {
-                let member = self.member_of(matcher, f.member_id)?;
-                if member.email.key() != reply.from.key() {
-                    return self.not_yours(tx, reply).await;
-                }
-                self.record(
-                    tx,
-                    reply,
-                    &request,
-                    Some(&f),
-                    ReplyDirection::MemberToRequester,
-                    intent,
-                )
-                .await?;
-                match intent {
-                    Intent::Accept => self.accept(tx, matcher, &request, &f, member, reply).await,
-                    Intent::Decline => self.decline(tx, matcher, &request, &f).await,
-                    Intent::Close | Intent::Other => {
-                        self.relay_question(tx, matcher, &request, &f, member, reply)
-                            .await
-                    }
-                }
+                self.member_answered(tx, matcher, &request, &f, reply, intent)
+                    .await
             }
             TokenOwner::AskerOf(f) => {
                 if request.requester_email.to_ascii_lowercase() != reply.from.key() {
                     return self.not_yours(tx, reply).await;
                 }
-                self.record(
-                    tx,
-                    reply,
-                    &request,
-                    Some(&f),
-                    ReplyDirection::RequesterToMember,
-                    intent,
-                )
-                .await?;
+                let direction = ReplyDirection::RequesterToMember;
+                self.record(tx, reply, &request, Some(&f), direction, intent)
+                    .await?;
                 let member = self.member_of(matcher, f.member_id)?;
                 self.relay_answer(tx, &request, &f, member, reply).await
             }
@@ -141,7 +102,80 @@ impl Relay {
         }
     }
 
-    fn member_of<'m>(&self, matcher: &'m Matcher, id: i64) -> Result<&'m Member, RelayError> {
+    /// The thread a reply's token names with its request (locked on
+    /// PostgreSQL), when the token verifies and has not expired.
+    async fn trusted_thread(
+        &self,
+        tx: &mut Tx<'_>,
+        reply: &IncomingReply,
+        postgres: bool,
+    ) -> Result<Option<(TokenOwner, RequestRow)>, RelayError> {
+        let Some(owner) = find_token(tx, &reply.token).await? else {
+            return Ok(None);
+        };
+        let purpose = match &owner {
+            TokenOwner::Forward(f) => format!("forward:{}:{}", f.request_id, f.member_id),
+            TokenOwner::AskerOf(f) => format!("asker:{}:{}", f.request_id, f.member_id),
+            TokenOwner::Request(r) => format!("request:{}", r.id),
+        };
+        if !self.key.verify(&purpose, &reply.token) {
+            tracing::warn!("reply token does not verify; ignored");
+            return Ok(None);
+        }
+        let request_id = match &owner {
+            TokenOwner::Forward(f) | TokenOwner::AskerOf(f) => f.request_id,
+            TokenOwner::Request(r) => r.id,
+        };
+        let Some(request) = request_for_update(tx, request_id, postgres).await? else {
+            return Ok(None);
+        };
+        // Tokens of a request closed long ago are no longer honoured.
+        if request
+            .closed_at
+            .is_some_and(|c| self.now() - c > TOKEN_LIFETIME_AFTER_CLOSE)
+        {
+            tracing::info!(request_id = request.id, "reply token expired; ignored");
+            return Ok(None);
+        }
+        Ok(Some((owner, request)))
+    }
+
+    /// A member answered their forward: an accept, a decline, or a question.
+    async fn member_answered(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        request: &RequestRow,
+        f: &ForwardRow,
+        reply: &IncomingReply,
+        intent: Intent,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let member = self.member_of(matcher, f.member_id)?;
+        if member.email.key() != reply.from.key() {
+            return self.not_yours(tx, reply).await;
+        }
+        let direction = ReplyDirection::MemberToRequester;
+        self.record(tx, reply, request, Some(f), direction, intent)
+            .await?;
+        let answer = Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        };
+        match intent {
+            Intent::Accept => self.accept(tx, &answer).await,
+            Intent::Decline => self.decline(tx, matcher, request, f).await,
+            Intent::Close | Intent::Other => self.relay_question(tx, &answer).await,
+        }
+    }
+
+    pub(super) fn member_of<'m>(
+        &self,
+        matcher: &'m Matcher,
+        id: i64,
+    ) -> Result<&'m Member, RelayError> {
         matcher
             .members()
             .iter()
@@ -214,17 +248,22 @@ impl Relay {
         }
     }
 
+    /// The requester's address as stored with the request.
+    pub(super) fn requester_address(request: &RequestRow) -> Result<EmailAddress, RelayError> {
+        EmailAddress::parse(&request.requester_email).map_err(|source| {
+            RelayError::RequesterAddress {
+                request_id: request.id,
+                source,
+            }
+        })
+    }
+
     pub(super) fn requester(
         &self,
         request: &RequestRow,
         matcher: &Matcher,
     ) -> Result<Recipient, RelayError> {
-        let email = EmailAddress::parse(&request.requester_email).map_err(|source| {
-            RelayError::RequesterAddress {
-                request_id: request.id,
-                source,
-            }
-        })?;
+        let email = Self::requester_address(request)?;
         let member = matcher
             .members()
             .iter()
@@ -238,121 +277,6 @@ impl Relay {
             name: request.requester_name.clone(),
             language,
         })
-    }
-
-    async fn accept(
-        &self,
-        tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-        f: &ForwardRow,
-        member: &Member,
-        reply: &IncomingReply,
-    ) -> Result<ReplyOutcome, RelayError> {
-        let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
-        if request.status != RequestStatus::Open || !f.state.may_accept() {
-            if f.state == ForwardState::Accepted {
-                return Ok(ReplyOutcome::Recorded);
-            }
-            let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
-            self.queue(
-                tx,
-                self.to_member(
-                    format!("already_filled:{}:{}", f.id, self.msg_key(reply)),
-                    MailKind::AlreadyFilled,
-                    member,
-                    f,
-                    vars,
-                    request.id,
-                ),
-            )
-            .await?;
-            return Ok(ReplyOutcome::AlreadyFilled);
-        }
-        let now = self.now();
-        set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
-        insert_introduction(
-            tx,
-            f,
-            now,
-            now + i64::from(self.relay.followup_after_days) * 86_400,
-        )
-        .await?;
-        tracing::info!(
-            request_id = request.id,
-            forward_id = f.id,
-            member_id = member.id,
-            "accepted; introducing"
-        );
-        let vars = context! { request => Self::request_vars(request), member => member_vars.clone(), token => f.token.clone() };
-        let requester = self.requester(request, matcher)?;
-        let ack = request.token.as_deref().map(|t| self.ack_id(t));
-        let mid = self.message_id(&format!("{}.intro", f.requester_token));
-        let intro = Queued::generated(
-            MailKind::IntroRequester,
-            format!("intro_requester:{}", f.id),
-            requester,
-            vars.clone(),
-            Thread::answering(mid, ack).after(request.message_id.clone()),
-        )
-        .about(Some(request.id), Some(member.id));
-        self.queue(tx, intro).await?;
-        let mut intro = self.to_member(
-            format!("intro_member:{}", f.id),
-            MailKind::IntroMember,
-            member,
-            f,
-            vars,
-            request.id,
-        );
-        intro.reply_token = None;
-        intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
-        self.queue(tx, intro).await?;
-
-        let forwards = forwards_of(tx, request.id).await?;
-        let accepted = forwards
-            .iter()
-            .filter(|x| x.state == ForwardState::Accepted || x.id == f.id)
-            .count();
-        let filled = accepted >= self.relay.accepts_wanted as usize;
-        if filled {
-            set_request_state(
-                tx,
-                request.id,
-                RequestStatus::Filled,
-                request.wave,
-                None,
-                now,
-            )
-            .await?;
-            for other in forwards
-                .iter()
-                .filter(|x| x.id != f.id && x.state == ForwardState::Pending)
-            {
-                set_forward_state(tx, other.id, ForwardState::Filled, now).await?;
-                let Ok(m) = self.member_of(matcher, other.member_id) else {
-                    continue;
-                };
-                let vars = context! {
-                    request => Self::request_vars(request),
-                    member => context! { name => m.name.clone(), email => m.email.as_str() },
-                    token => other.token.clone(),
-                };
-                self.queue(
-                    tx,
-                    self.to_member(
-                        format!("filled:{}", other.id),
-                        MailKind::Filled,
-                        m,
-                        other,
-                        vars,
-                        request.id,
-                    ),
-                )
-                .await?;
-            }
-        }
-        Ok(ReplyOutcome::Accepted { filled })
     }
 
     /// A mail to the requester in their acknowledgement's thread:
@@ -406,12 +330,15 @@ impl Relay {
     async fn relay_question(
         &self,
         tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-        f: &ForwardRow,
-        member: &Member,
-        reply: &IncomingReply,
+        answer: &Answer<'_>,
     ) -> Result<ReplyOutcome, RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        } = *answer;
         let key = format!("question:{}:{}", f.id, self.msg_key(reply));
         let vars = context! {
             request => Self::request_vars(request),

@@ -73,19 +73,24 @@ impl Relay {
             );
             return Ok(());
         }
-        set_request_state(
-            tx,
-            request.id,
-            RequestStatus::Exhausted,
-            request.wave,
-            None,
-            now,
-        )
-        .await?;
+        self.exhausted(tx, matcher, request, asked.len()).await
+    }
+
+    /// Every wave ran out: the request ends, and the requester and the
+    /// admins are told that nobody was available.
+    async fn exhausted(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        request: &RequestRow,
+        asked: usize,
+    ) -> Result<(), RelayError> {
+        let (id, wave, now) = (request.id, request.wave, self.now());
+        set_request_state(tx, id, RequestStatus::Exhausted, wave, None, now).await?;
         let mut exhausted = request.clone();
         exhausted.status = RequestStatus::Exhausted;
         let request_ctx = Self::request_vars(&exhausted);
-        let vars = context! { request => request_ctx.clone(), asked => asked.len() };
+        let vars = context! { request => request_ctx.clone(), asked => asked };
         let mail = Queued::generated(
             MailKind::NobodyAvailable,
             format!("nobody_available:{}", request.id),

@@ -1,6 +1,7 @@
 //! What the weekly digest reports, and the once-per-week bookkeeping.
 
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, decode};
 use crate::domain::RequestStatus;
@@ -18,7 +19,7 @@ pub struct WeekRequest {
     pub first_accept_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct WeekIntroduction {
     pub request_id: i64,
     pub subject: String,
@@ -26,7 +27,7 @@ pub struct WeekIntroduction {
     pub member_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct WeekThanks {
     pub request_id: i64,
     pub subject: String,
@@ -34,14 +35,14 @@ pub struct WeekThanks {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct WeekBounce {
     pub recipient: String,
     pub severity: String,
     pub status_code: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SilentMember {
     pub name: String,
     pub email: String,
@@ -62,125 +63,82 @@ pub struct WeekData {
     pub silent: Vec<SilentMember>,
 }
 
+const WEEK_REQUESTS: &str = "SELECT r.id, r.subject, r.requester_email, r.status, r.created_at, \
+     (SELECT MIN(f.answered_at) FROM forwards f WHERE f.request_id = r.id AND f.state = 'accepted') AS first_accept \
+     FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 ORDER BY r.id";
+
+const WEEK_INTRODUCTIONS: &str = "SELECT i.request_id, r.subject, i.member_id, m.name AS member_name \
+     FROM introductions i JOIN requests r ON r.id = i.request_id JOIN members m ON m.id = i.member_id \
+     WHERE i.created_at >= $1 AND i.created_at < $2 ORDER BY i.id";
+
+const WEEK_THANKS: &str = "SELECT i.request_id, r.subject, m.name AS member_name, \
+     COALESCE(i.outcome_text, '') AS text FROM introductions i \
+     JOIN requests r ON r.id = i.request_id JOIN members m ON m.id = i.member_id \
+     WHERE i.outcome = 'yes' AND i.outcome_at >= $1 AND i.outcome_at < $2 ORDER BY i.outcome_at";
+
+const WEEK_NEW_MEMBERS: &str = "SELECT name FROM members \
+     WHERE created_at >= $1 AND created_at < $2 AND status <> 'left' ORDER BY id";
+
+const WEEK_BOUNCES: &str = "SELECT recipient, severity, status_code FROM bounces \
+     WHERE created_at >= $1 AND created_at < $2 ORDER BY id";
+
+/// Members forwarded requests in `[$1, $2)` who let them all expire.
+const SILENT: &str = "SELECT m.name, m.email, COUNT(*) AS forwards FROM forwards f \
+     JOIN members m ON m.id = f.member_id \
+     WHERE f.created_at >= $1 AND f.created_at < $2 GROUP BY m.id, m.name, m.email \
+     HAVING SUM(CASE WHEN f.state IN ('accepted', 'declined') THEN 1 ELSE 0 END) = 0 \
+     AND SUM(CASE WHEN f.state = 'expired' THEN 1 ELSE 0 END) > 0 ORDER BY m.id";
+
 impl Store {
     pub async fn week_data(&self, from: i64, to: i64) -> Result<WeekData> {
-        let p = &self.pool;
-        let requests = sqlx::query(
-            "SELECT r.id, r.subject, r.requester_email, r.status, r.created_at, \
-             (SELECT MIN(f.answered_at) FROM forwards f WHERE f.request_id = r.id AND f.state = 'accepted') AS first_accept \
-             FROM requests r WHERE r.created_at >= $1 AND r.created_at < $2 ORDER BY r.id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| {
-            let id = r.try_get("id")?;
-            let status: String = r.try_get("status")?;
-            Ok(WeekRequest {
-                id,
-                subject: r.try_get("subject")?,
-                requester_email: r.try_get("requester_email")?,
-                status: decode("requests", id, "status", &status, RequestStatus::from_word)?,
-                created_at: r.try_get("created_at")?,
-                first_accept_at: r.try_get("first_accept")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let introductions = sqlx::query(
-            "SELECT i.request_id, r.subject, i.member_id, m.name FROM introductions i \
-             JOIN requests r ON r.id = i.request_id JOIN members m ON m.id = i.member_id \
-             WHERE i.created_at >= $1 AND i.created_at < $2 ORDER BY i.id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(WeekIntroduction {
-                request_id: r.try_get("request_id")?,
-                subject: r.try_get("subject")?,
-                member_id: r.try_get("member_id")?,
-                member_name: r.try_get("name")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let thanks = sqlx::query(
-            "SELECT i.request_id, r.subject, m.name, i.outcome_text FROM introductions i \
-             JOIN requests r ON r.id = i.request_id JOIN members m ON m.id = i.member_id \
-             WHERE i.outcome = 'yes' AND i.outcome_at >= $1 AND i.outcome_at < $2 ORDER BY i.outcome_at",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(WeekThanks {
-                request_id: r.try_get("request_id")?,
-                subject: r.try_get("subject")?,
-                member_name: r.try_get("name")?,
-                text: r.try_get::<Option<String>, _>("outcome_text")?.unwrap_or_default(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let new_members = sqlx::query(
-            "SELECT name FROM members WHERE created_at >= $1 AND created_at < $2 AND status <> 'left' ORDER BY id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| r.try_get("name").map_err(Into::into))
-        .collect::<Result<Vec<String>>>()?;
-        let bounces = sqlx::query(
-            "SELECT recipient, severity, status_code FROM bounces WHERE created_at >= $1 AND created_at < $2 ORDER BY id",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(WeekBounce {
-                recipient: r.try_get("recipient")?,
-                severity: r.try_get("severity")?,
-                status_code: r.try_get("status_code")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        let silent = sqlx::query(
-            "SELECT m.name, m.email, COUNT(*) AS n FROM forwards f JOIN members m ON m.id = f.member_id \
-             WHERE f.created_at >= $1 AND f.created_at < $2 GROUP BY m.id, m.name, m.email \
-             HAVING SUM(CASE WHEN f.state IN ('accepted', 'declined') THEN 1 ELSE 0 END) = 0 \
-             AND SUM(CASE WHEN f.state = 'expired' THEN 1 ELSE 0 END) > 0 ORDER BY m.id",
-        )
-        .bind(to - 28 * 86_400)
-        .bind(to)
-        .fetch_all(p)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(SilentMember {
-                name: r.try_get("name")?,
-                email: r.try_get("email")?,
-                forwards: r.try_get("n")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
         Ok(WeekData {
             from,
             to,
-            requests,
-            introductions,
-            thanks,
-            new_members,
-            bounces,
-            silent,
+            requests: self.week_requests(from, to).await?,
+            introductions: self.week_rows(WEEK_INTRODUCTIONS, from, to).await?,
+            thanks: self.week_rows(WEEK_THANKS, from, to).await?,
+            new_members: sqlx::query_scalar(WEEK_NEW_MEMBERS)
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?,
+            bounces: self.week_rows(WEEK_BOUNCES, from, to).await?,
+            silent: self.week_rows(SILENT, to - 28 * 86_400, to).await?,
         })
+    }
+
+    /// The rows `sql` selects for `[from, to)` (bound as $1 and $2).
+    async fn week_rows<T>(&self, sql: &'static str, from: i64, to: i64) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        Ok(sqlx::query_as(sql)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn week_requests(&self, from: i64, to: i64) -> Result<Vec<WeekRequest>> {
+        let rows = sqlx::query(WEEK_REQUESTS)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let id = r.try_get("id")?;
+                let status: String = r.try_get("status")?;
+                Ok(WeekRequest {
+                    id,
+                    subject: r.try_get("subject")?,
+                    requester_email: r.try_get("requester_email")?,
+                    status: decode("requests", id, "status", &status, RequestStatus::from_word)?,
+                    created_at: r.try_get("created_at")?,
+                    first_accept_at: r.try_get("first_accept")?,
+                })
+            })
+            .collect()
     }
 
     /// Whether this week's digest run finished.

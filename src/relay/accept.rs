@@ -1,0 +1,160 @@
+//! Flow 2, an accept: the member and the requester are introduced, and once
+//! enough members accepted the request is filled and the others told.
+
+use minijinja::context;
+
+use super::replies::{Answer, ReplyOutcome};
+use super::{Queued, Relay, RelayError, Thread, Tx};
+use crate::domain::{ForwardState, MailKind, RequestStatus};
+use crate::matching::Matcher;
+use crate::store::requests::{
+    ForwardRow, RequestRow, forwards_of, insert_introduction, set_forward_state, set_request_state,
+};
+
+impl Relay {
+    pub(super) async fn accept(
+        &self,
+        tx: &mut Tx<'_>,
+        answer: &Answer<'_>,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            reply,
+        } = *answer;
+        if request.status != RequestStatus::Open || !f.state.may_accept() {
+            if f.state == ForwardState::Accepted {
+                return Ok(ReplyOutcome::Recorded);
+            }
+            let member_vars =
+                context! { name => member.name.clone(), email => member.email.as_str() };
+            let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
+            self.queue(
+                tx,
+                self.to_member(
+                    format!("already_filled:{}:{}", f.id, self.msg_key(reply)),
+                    MailKind::AlreadyFilled,
+                    member,
+                    f,
+                    vars,
+                    request.id,
+                ),
+            )
+            .await?;
+            return Ok(ReplyOutcome::AlreadyFilled);
+        }
+        self.introduce(tx, answer).await?;
+        let filled = self.fill_if_enough(tx, matcher, request, f).await?;
+        Ok(ReplyOutcome::Accepted { filled })
+    }
+
+    /// Records the accept and introduces the member and the requester.
+    async fn introduce(&self, tx: &mut Tx<'_>, answer: &Answer<'_>) -> Result<(), RelayError> {
+        let Answer {
+            matcher,
+            request,
+            f,
+            member,
+            ..
+        } = *answer;
+        let now = self.now();
+        set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
+        insert_introduction(
+            tx,
+            f,
+            now,
+            now + i64::from(self.relay.followup_after_days) * 86_400,
+        )
+        .await?;
+        tracing::info!(
+            request_id = request.id,
+            forward_id = f.id,
+            member_id = member.id,
+            "accepted; introducing"
+        );
+        let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
+        let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
+        let requester = self.requester(request, matcher)?;
+        let ack = request.token.as_deref().map(|t| self.ack_id(t));
+        let mid = self.message_id(&format!("{}.intro", f.requester_token));
+        let intro = Queued::generated(
+            MailKind::IntroRequester,
+            format!("intro_requester:{}", f.id),
+            requester,
+            vars.clone(),
+            Thread::answering(mid, ack).after(request.message_id.clone()),
+        )
+        .about(Some(request.id), Some(member.id));
+        self.queue(tx, intro).await?;
+        let mut intro = self.to_member(
+            format!("intro_member:{}", f.id),
+            MailKind::IntroMember,
+            member,
+            f,
+            vars,
+            request.id,
+        );
+        intro.reply_token = None;
+        intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
+        self.queue(tx, intro).await?;
+        Ok(())
+    }
+
+    /// Once enough members accepted, the request is filled and the members
+    /// still pending are told so. Returns whether it is filled.
+    async fn fill_if_enough(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        request: &RequestRow,
+        f: &ForwardRow,
+    ) -> Result<bool, RelayError> {
+        let now = self.now();
+        let forwards = forwards_of(tx, request.id).await?;
+        let accepted = forwards
+            .iter()
+            .filter(|x| x.state == ForwardState::Accepted || x.id == f.id)
+            .count();
+        let filled = accepted >= self.relay.accepts_wanted as usize;
+        if filled {
+            set_request_state(
+                tx,
+                request.id,
+                RequestStatus::Filled,
+                request.wave,
+                None,
+                now,
+            )
+            .await?;
+            for other in forwards
+                .iter()
+                .filter(|x| x.id != f.id && x.state == ForwardState::Pending)
+            {
+                set_forward_state(tx, other.id, ForwardState::Filled, now).await?;
+                let Ok(m) = self.member_of(matcher, other.member_id) else {
+                    continue;
+                };
+                let vars = context! {
+                    request => Self::request_vars(request),
+                    member => context! { name => m.name.clone(), email => m.email.as_str() },
+                    token => other.token.clone(),
+                };
+                self.queue(
+                    tx,
+                    self.to_member(
+                        format!("filled:{}", other.id),
+                        MailKind::Filled,
+                        m,
+                        other,
+                        vars,
+                        request.id,
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(filled)
+    }
+}
