@@ -19,6 +19,7 @@ use crate::relay::templates::Templates;
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
+use crate::understand::trust::TrustSettings;
 
 /// Everything `run` starts, built from the config (tests build it the same way).
 pub struct Daemon {
@@ -68,7 +69,8 @@ impl Daemon {
             token_secret,
             Templates::embedded(),
         )?
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_moderation(config.moderation()?);
         let pipeline = Pipeline::new(
             Arc::new(relay),
             store.clone(),
@@ -78,7 +80,11 @@ impl Daemon {
         .context("circle address")?
         .with_vocabulary(crate::matching::Vocabulary::load(
             config.matching()?.vocabulary_path(),
-        )?);
+        )?)
+        .with_trust(TrustSettings::new(
+            &inbox_config.trusted_authserv_id,
+            &inbox_config.spam_header,
+        ));
         let tokens = oauth2_tokens(config, &store)?;
         let transport = Transport::from_config(&outbound).context("outbound")?;
         let transport = match tokens.clone() {
@@ -270,6 +276,18 @@ async fn schedule(
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "scheduler: digest"),
+        }
+        match relay.moderation_step(&store).await {
+            Ok(run) if run.expired + run.summarized > 0 => {
+                tracing::info!(
+                    expired = run.expired,
+                    summarized = run.summarized,
+                    "moderation summary queued"
+                );
+                sender.waker().notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "scheduler: moderation"),
         }
         // Pauses end on the circle's calendar day.
         let today = jiff::Timestamp::from_second(clock())

@@ -14,6 +14,7 @@ use crate::matching::{Matcher, Vocabulary};
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::store::requests::forward_counts_since;
+use crate::understand::trust::{Trust, TrustSettings, judge};
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
 /// The directory as the matcher indexed it, with the version it was built from.
@@ -28,6 +29,8 @@ pub struct Pipeline {
     identity: RelayIdentity,
     limits: Limits,
     posting: Posting,
+    /// What to believe of the receiving server's verdicts (issue 14).
+    trust: TrustSettings,
     matcher: RwLock<Option<CachedMatcher>>,
     /// `[matching] vocabulary` on top of the built-in one; `None` for the built-in.
     vocabulary: Option<Vocabulary>,
@@ -55,6 +58,7 @@ impl Pipeline {
             identity,
             limits,
             posting,
+            trust: TrustSettings::default(),
             matcher: RwLock::new(None),
             vocabulary: None,
         })
@@ -63,6 +67,12 @@ impl Pipeline {
     /// Matches with this vocabulary instead of the built-in one.
     pub fn with_vocabulary(mut self, vocabulary: Vocabulary) -> Self {
         self.vocabulary = Some(vocabulary);
+        self
+    }
+
+    /// `[inbox] trusted_authserv_id` and `spam_header`.
+    pub fn with_trust(mut self, trust: TrustSettings) -> Self {
+        self.trust = trust;
         self
     }
 
@@ -105,6 +115,14 @@ impl Pipeline {
             Ok(p) => p,
             Err(e) => return Ok(failed("unreadable", e.to_string())),
         };
+        let trust = judge(
+            mail.raw,
+            parsed.from.as_ref().map(|m| m.address.as_str()),
+            &self.trust,
+        );
+        if let Some(why) = &trust.spam {
+            return self.keep_spam(tx, mail, &parsed, why).await;
+        }
         let class = classify(&parsed, &self.identity);
         let class = self.tie_by_subject(tx, &parsed, class).await?;
         let kind = class.kind();
@@ -121,9 +139,10 @@ impl Pipeline {
                     mail,
                     parsed: &parsed,
                     from,
+                    trust: &trust,
                 };
-                if let Some(refused) = self.request(tx, &got).await? {
-                    return Ok(failed(kind, refused.into()));
+                if let Some(held) = self.request(tx, &got).await? {
+                    return Ok(held);
                 }
             }
             Classification::Reply(token) => {
@@ -132,7 +151,11 @@ impl Pipeline {
                     mail,
                     parsed: &parsed,
                     from,
+                    trust: &trust,
                 };
+                if let Some(reason) = trust.forged() {
+                    return Ok(not_applied(kind, reason));
+                }
                 self.reply(tx, &got, &token.token).await?;
             }
             Classification::Command(command) => {
@@ -141,7 +164,11 @@ impl Pipeline {
                     mail,
                     parsed: &parsed,
                     from,
+                    trust: &trust,
                 };
+                if let Some(reason) = trust.forged() {
+                    return Ok(not_applied(kind, reason));
+                }
                 self.command(tx, &got, command).await?;
             }
             // Recorded against the member, never answered.
@@ -155,28 +182,15 @@ impl Pipeline {
         Ok(Handled::processed(kind))
     }
 
-    /// A request: taken, or refused with the reason (never answered then).
+    /// A request: taken, or held (see `trust_gate.rs`; a refused one is
+    /// never answered) with the message's verdict.
     async fn request(
         &self,
         tx: &mut Transaction<'static, Any>,
         got: &Got<'_>,
-    ) -> Result<Option<&'static str>, HandleError> {
+    ) -> Result<Option<Handled>, HandleError> {
         let from = &got.from;
         let matcher = self.matcher().await?;
-        let is_member = matcher
-            .members()
-            .iter()
-            .any(|m| m.email.key() == from.key() && m.is_active());
-        if self.posting == Posting::Members && !is_member {
-            // Not answered: an unknown sender might be forged, and an
-            // answer would make the relay a backscatter source.
-            tracing::warn!(
-                inbound_id = got.mail.inbound_id,
-                "request from a non-member; not taken"
-            );
-            return Ok(Some("request from an address that is not an active member"));
-        }
-        let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
         let parsed = got.parsed;
         let request = IncomingRequest {
             inbound_id: Some(got.mail.inbound_id),
@@ -190,6 +204,10 @@ impl Pipeline {
             body: request_text(&parsed.text),
             message_id: parsed.message_id.clone(),
         };
+        if let Some(held) = self.screen(tx, &matcher, &request, got.trust).await? {
+            return Ok(Some(held));
+        }
+        let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
         self.relay
             .take_request(tx, &matcher, recent, &request)
             .await?;
@@ -212,9 +230,14 @@ impl Pipeline {
             message_id: got.parsed.message_id.clone(),
         };
         let inbound_id = got.mail.inbound_id;
-        // A digest volunteer and a follow-up answer carry tokens of their own shape.
+        // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
         let relay = &self.relay;
-        if let Some(o) = relay
+        if let Some(o) = self
+            .hold_answer(tx, &matcher, &reply, &got.parsed.subject)
+            .await?
+        {
+            tracing::info!(inbound_id, outcome = ?o, "hold answer handled");
+        } else if let Some(o) = relay
             .take_volunteer(tx, &self.store, &matcher, &reply)
             .await?
         {
@@ -269,6 +292,14 @@ struct Got<'a> {
     mail: &'a InboundMail<'a>,
     parsed: &'a understand::ParsedMessage,
     from: EmailAddress,
+    /// What the receiving server said about it.
+    trust: &'a Trust,
+}
+
+/// A forged sender's command or answer: recorded in Failed, told to nobody
+/// (the address in From did not send it).
+fn not_applied(kind: &str, reason: &str) -> Handled {
+    failed(kind, format!("not applied: {reason} at the trusted server"))
 }
 
 impl Pipeline {
@@ -322,6 +353,8 @@ fn request_text(text: &str) -> String {
         t
     }
 }
+
+mod trust_gate;
 
 impl MessageHandler for Pipeline {
     async fn handle(

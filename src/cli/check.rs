@@ -53,6 +53,7 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     for (ok, line) in inbox_steps(config, tokens.clone()).await? {
         step(ok, line);
     }
+    sender_trust(&config.inbox()?, &config.circle()?.posting);
     let (what, sent) = reach_outbound(config, tokens).await?;
     step(
         sent.is_ok(),
@@ -211,4 +212,21 @@ fn missing_passwords(config: &Config) -> Vec<String> {
         ));
     }
     found
+}
+
+/// Whether the relay believes the receiving server about senders (a note,
+/// not a failure: off is today's behaviour).
+fn sender_trust(inbox: &crate::config::InboxConfig, posting: &crate::config::Posting) {
+    if inbox.trusted_authserv_id.trim().is_empty() {
+        println!(
+            "note sender authentication is off: a forged From is taken as that member's \
+             (set [inbox] trusted_authserv_id to the server that adds Authentication-Results)"
+        );
+    } else {
+        println!(
+            "ok   sender authentication from {} (Authentication-Results); posting = {}",
+            inbox.trusted_authserv_id,
+            format!("{posting:?}").to_lowercase()
+        );
+    }
 }

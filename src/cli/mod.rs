@@ -8,6 +8,7 @@ mod demo;
 mod digest;
 mod explain;
 mod generate;
+mod holds;
 mod inbox;
 mod init;
 mod match_cmd;
@@ -103,9 +104,23 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RequestsCommand {
     /// List requests.
-    List,
+    List {
+        /// List held and refused mail instead (hold numbers, reason, state).
+        #[arg(long)]
+        held: bool,
+    },
     /// Show one request and what happened to it.
     Show { number: i64 },
+    /// Let a held or refused request through: it is forwarded as any request.
+    Approve {
+        /// The hold number (`requests list --held`).
+        number: i64,
+    },
+    /// Reject a held request (the requester gets a polite note when asked for).
+    Reject {
+        /// The hold number (`requests list --held`).
+        number: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,7 +13,14 @@ pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
     let time = CircleTime::from_config(config)?;
     let store = super::open_store(config).await?;
     let result = match cmd {
-        RequestsCommand::List => list(&store, &time).await,
+        RequestsCommand::List { held: false } => list(&store, &time).await,
+        RequestsCommand::List { held: true } => super::holds::list(&store).await,
+        RequestsCommand::Approve { number } => {
+            super::holds::decide(config, &store, number, crate::relay::Decision::Approve).await
+        }
+        RequestsCommand::Reject { number } => {
+            super::holds::decide(config, &store, number, crate::relay::Decision::Reject).await
+        }
         RequestsCommand::Show { number } => show(&store, &time, number).await,
     };
     store.close().await;

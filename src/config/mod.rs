@@ -25,8 +25,18 @@ pub const ENV_PREFIX: &str = "CIRCLE_RELAY_";
 pub const SAMPLE: &str = include_str!("sample.toml");
 
 const SECTIONS: &[&str] = &[
-    "circle", "database", "inbox", "outbound", "matching", "relay", "digest", "security", "log",
-    "server", "oauth2",
+    "circle",
+    "database",
+    "inbox",
+    "outbound",
+    "matching",
+    "relay",
+    "digest",
+    "security",
+    "log",
+    "server",
+    "oauth2",
+    "moderation",
 ];
 
 /// A bad config, shown like a compiler error: `file:line:column: [section] key:
@@ -465,6 +475,18 @@ impl Config {
         self.section("log")
     }
 
+    pub fn moderation(&self) -> Result<ModerationConfig, ConfigError> {
+        let m: ModerationConfig = self.section("moderation")?;
+        if m.expire_days == 0 {
+            return Err(self.error(
+                "moderation",
+                Some("expire_days"),
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(m)
+    }
+
     pub fn server(&self) -> Result<ServerConfig, ConfigError> {
         self.section("server")
     }
@@ -481,6 +503,7 @@ impl Config {
         self.security()?;
         self.log()?;
         self.server()?;
+        self.moderation()?;
         self.oauth2_if_used()?;
         Ok(())
     }
@@ -649,6 +672,7 @@ fn expected_type(section: &str, key: &str) -> Option<&'static str> {
         "security" => of::<SecurityConfig>(key),
         "log" => of::<LogConfig>(key),
         "server" => of::<ServerConfig>(key),
+        "moderation" => of::<ModerationConfig>(key),
         "oauth2" => of::<OAuth2Config>(key),
         _ => None,
     }

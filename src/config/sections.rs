@@ -12,6 +12,8 @@ pub use crate::domain::MailLanguage;
 #[serde(rename_all = "lowercase")]
 pub enum Posting {
     Members,
+    /// A non-member's request waits for an admin's approval.
+    Moderated,
     Anyone,
 }
 
@@ -88,6 +90,11 @@ pub struct InboxConfig {
     /// Where mail judged to be spam goes. Bare folder names (no namespace
     /// prefix) are placed under the server's personal namespace.
     pub spam_folder: String,
+    /// Whose `Authentication-Results` to believe (`mx.google.com`…); empty: off.
+    pub trusted_authserv_id: String,
+    /// A spam verdict header of the receiving server, `Name: value`
+    /// (e.g. `X-Rspamd-Action: reject`), beside X-Spam-Flag and X-Spam-Status.
+    pub spam_header: String,
     pub idle: bool,
     pub poll_seconds: u64,
     /// Maildir root, for `kind = "maildir"`.
@@ -118,6 +125,8 @@ impl Default for InboxConfig {
             processed_folder: "Processed".into(),
             failed_folder: "Failed".into(),
             spam_folder: "Spam".into(),
+            trusted_authserv_id: String::new(),
+            spam_header: String::new(),
             idle: true,
             poll_seconds: 60,
             path: "mail/inbox".into(),
@@ -311,6 +320,30 @@ impl Default for LogConfig {
 pub struct ServerConfig {
     /// `127.0.0.1:9090` to serve `/healthz` and `/metrics`; empty for off.
     pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    /// A rejected requester gets a short polite note.
+    pub notify_rejected: bool,
+    /// A hold nobody decided expires after this many days.
+    pub expire_days: u32,
+    /// Senders at these domains post without being held.
+    pub trusted_domains: Vec<String>,
+    /// More requests than this from one address in a day are held.
+    pub max_requests_per_sender_per_day: u32,
+}
+
+impl Default for ModerationConfig {
+    fn default() -> Self {
+        Self {
+            notify_rejected: true,
+            expire_days: 7,
+            trusted_domains: vec![],
+            max_requests_per_sender_per_day: 5,
+        }
+    }
 }
 
 /// How the relay logs in to the IMAP and SMTP servers.

@@ -32,6 +32,7 @@ fn sample_has_every_key_with_its_default() {
         ("security", keys::<SecurityConfig>()),
         ("log", keys::<LogConfig>()),
         ("server", keys::<ServerConfig>()),
+        ("moderation", keys::<ModerationConfig>()),
         ("oauth2", keys::<OAuth2Config>()),
     ];
     for (section, want) in expect {

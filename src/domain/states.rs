@@ -128,6 +128,12 @@ stored_words! {
         NobodyAvailable => "nobody_available",
         AdminAlert => "admin_alert",
         AdminBounce => "admin_bounce",
+        /// To each admin: a request is held for approval (issue 14).
+        HoldNotice => "hold_notice",
+        /// To a requester whose held request an admin rejected.
+        HoldRejected => "hold_rejected",
+        /// To each admin, daily: what was held, refused or kept as spam.
+        ModerationSummary => "moderation_summary",
         Digest => "digest",
         Followup => "followup",
         FollowupThanks => "followup_thanks",

@@ -64,6 +64,7 @@ pub struct Pending {
 pub enum Folder {
     Processed,
     Failed,
+    /// The receiving server marked it as spam (`[inbox] spam_folder`).
     Spam,
 }
 

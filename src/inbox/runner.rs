@@ -18,7 +18,7 @@ use super::error::{InboxError, Result};
 use super::handler::{AfterCommitHook, Handled, InboundMail, MessageHandler, RunOptions};
 use super::{Folder, FolderProblem, Inbox, MessageKey, Pending, Shutdown};
 use crate::store::ledger::{
-    self, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED,
+    self, KIND_SPAM, LedgerHeaders, LedgerKey, NewLedgerRow, OUTCOME_FAILED, OUTCOME_PROCESSED,
 };
 use crate::store::{Store, StoreError};
 
@@ -226,8 +226,11 @@ impl<H: MessageHandler> Round<'_, H> {
             return Ok(false);
         };
         info!(inbound_id = entry.id, "already in the ledger: moving only");
-        self.moves
-            .push((key.clone(), entry.id, folder_for(entry.failed())));
+        self.moves.push((
+            key.clone(),
+            entry.id,
+            folder_for(entry.failed(), entry.spam()),
+        ));
         Ok(true)
     }
 
@@ -286,9 +289,13 @@ impl<H: MessageHandler> Round<'_, H> {
     ) -> Result<Step> {
         let key = &pending.key;
         match commit_new(self.store, self.handler, self.hook, key, headers, raw).await? {
-            NewOutcome::Committed { id, failed } => {
-                self.moves.push((key.clone(), id, folder_for(failed)));
-                Ok(if failed { Step::Failed } else { Step::Handled })
+            NewOutcome::Committed { id, folder } => {
+                self.moves.push((key.clone(), id, folder));
+                Ok(if folder == Folder::Failed {
+                    Step::Failed
+                } else {
+                    Step::Handled
+                })
             }
             // Another reader recorded it meanwhile: its outcome decides the move.
             NewOutcome::AlreadyRecorded => match self.queue_if_recorded(key).await? {
@@ -409,7 +416,7 @@ impl<H: MessageHandler> Round<'_, H> {
 /// What became of a message new to the ledger.
 pub(super) enum NewOutcome {
     /// Its effects and ledger row are committed (`failed`: handled with a failure).
-    Committed { id: i64, failed: bool },
+    Committed { id: i64, folder: Folder },
     /// Someone else recorded the same key first: nothing done here.
     AlreadyRecorded,
     /// The handler refused it for good; nothing committed, record it as failed.
@@ -442,9 +449,9 @@ pub(super) async fn commit_new<H: MessageHandler>(
     };
     match handler.handle(&mut tx, &mail).await {
         Ok(handled) => {
-            let failed = handled.failure.is_some();
+            let folder = folder_for(handled.failure.is_some(), handled.kind == KIND_SPAM);
             commit_handled(tx, key, id, &handled, hook, started).await?;
-            Ok(NewOutcome::Committed { id, failed })
+            Ok(NewOutcome::Committed { id, folder })
         }
         Err(e) => {
             tx.rollback().await.map_err(StoreError::from)?;
@@ -490,9 +497,12 @@ async fn commit_handled(
     Ok(())
 }
 
-fn folder_for(failed: bool) -> Folder {
+/// Failed mail to Failed, mail the receiving server marked as spam to Spam.
+fn folder_for(failed: bool, spam: bool) -> Folder {
     if failed {
         Folder::Failed
+    } else if spam {
+        Folder::Spam
     } else {
         Folder::Processed
     }

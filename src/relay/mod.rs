@@ -11,6 +11,8 @@ mod intake;
 pub mod intent;
 pub mod layout;
 mod mail;
+mod moderation;
+mod moderation_summary;
 pub mod reasons;
 pub mod reflow;
 mod replies;
@@ -21,7 +23,7 @@ mod waves;
 
 use minijinja::{Value, context};
 
-use crate::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
+use crate::config::{CircleConfig, MatchingConfig, ModerationConfig, RelayConfig, Secret};
 use crate::domain::{EmailAddress, EmailError, MailKind, MailLanguage, Member};
 use crate::outbox::{OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
@@ -33,6 +35,8 @@ pub use digest_mail::{DigestRecipient, volunteer_token_ids};
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
 pub(crate) use mail::{Queued, Thread};
+pub use moderation::{Decision, HoldAnswer, HoldOutcome, read_decision};
+pub use moderation_summary::SummaryRun;
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
@@ -85,6 +89,7 @@ pub struct Relay {
     address: EmailAddress,
     relay: RelayConfig,
     matching: MatchingConfig,
+    moderation: ModerationConfig,
     key: TokenKey,
     templates: Templates,
     clock: Clock,
@@ -152,6 +157,7 @@ impl Relay {
             address,
             relay,
             matching,
+            moderation: ModerationConfig::default(),
             key: TokenKey::new(token_secret),
             templates,
             clock: crate::clock::system(),
@@ -160,6 +166,12 @@ impl Relay {
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// `[moderation]`: holds, their expiry, trusted domains, the daily limit.
+    pub fn with_moderation(mut self, moderation: ModerationConfig) -> Self {
+        self.moderation = moderation;
         self
     }
 

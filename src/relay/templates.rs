@@ -49,6 +49,9 @@ const EMBEDDED: &[(&str, &str)] = embedded!(
     "followup",
     "followup_thanks",
     "admin_bounce",
+    "hold_notice",
+    "hold_rejected",
+    "moderation_summary",
     "footer",
 );
 
@@ -378,6 +381,15 @@ mod tests {
             deadline => "2026-11-30 10:00", forwarded => 3, answer_within_hours => 48, asked => 6,
             text => "日程は？", reason_ja => "合うメンバーがいません", reason_en => "no member fits",
             unsubscribe_url => "mailto:circle@circle.test?subject=unsubscribe",
+            hold => context! {
+                number => 3, reason_ja => "メンバーではない方からの依頼です", reason_en => "the sender is not a member",
+                detail => "", requester_name => "Ann", requester_email => "ann@example.org",
+                subject => "看護師さん", body => "救命講習の講師を探しています。",
+            },
+            approve_url => "mailto:circle+t@circle.test?subject=approve&body=approve",
+            reject_url => "mailto:circle+t@circle.test?subject=reject&body=reject",
+            held => vec![context! { number => 3, requester_email => "ann@example.org", subject => "x", reason_ja => "r", reason_en => "r", state => "held" }],
+            expired => Vec::<Value>::new(),
         }
     }
 

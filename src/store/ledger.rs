@@ -14,6 +14,8 @@ use super::{Result, Store, StoreError, unix_now};
 pub const OUTCOME_PENDING: &str = "pending";
 pub const OUTCOME_PROCESSED: &str = "processed";
 pub const OUTCOME_FAILED: &str = "failed";
+/// `kind` of a message the receiving server marked as spam.
+pub const KIND_SPAM: &str = "spam";
 
 /// The natural key of a message, as the ledger stores it.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,11 @@ pub struct LedgerEntry {
 impl LedgerEntry {
     pub fn failed(&self) -> bool {
         self.outcome == OUTCOME_FAILED
+    }
+
+    /// Kept aside as spam: it goes to the spam folder, not Processed.
+    pub fn spam(&self) -> bool {
+        self.kind == KIND_SPAM
     }
 }
 

@@ -19,6 +19,7 @@ pub mod circle;
 pub mod copy;
 pub mod diagnose;
 pub mod digest;
+pub mod holds;
 mod leases;
 pub mod ledger;
 mod members;

@@ -46,7 +46,17 @@ pub fn explain(raw: &[u8], relay: &RelayIdentity, limits: &Limits) -> Explanatio
     match parse(raw, limits) {
         Ok(msg) => {
             let class = classify(&msg, relay);
-            of_message(&msg, &class)
+            let mut e = of_message(&msg, &class);
+            // The receiving server's spam verdict wins over the kind (issue 14).
+            let settings = super::trust::TrustSettings::default();
+            if let Some(why) = super::trust::judge(raw, None, &settings).spam {
+                e.kind = "spam";
+                e.reason = format!(
+                    "the receiving server marked it as spam ({why}): the relay moves it to the \
+                     spam folder and never forwards or answers it"
+                );
+            }
+            e
         }
         Err(e) => unreadable(&e),
     }
@@ -233,5 +243,13 @@ mod tests {
             "{}",
             e.reason
         );
+    }
+
+    #[test]
+    fn a_spam_verdict_is_kind_spam() {
+        let raw = b"From: a@example.org\r\nTo: circle@circle.test\r\nSubject: pills\r\nX-Spam-Flag: YES\r\n\r\nbuy\r\n";
+        let e = explain(raw, &relay(), &Limits::default());
+        assert_eq!(e.kind, "spam");
+        assert!(e.reason.contains("X-Spam-Flag: YES"), "{}", e.reason);
     }
 }

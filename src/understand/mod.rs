@@ -7,6 +7,7 @@
 //! - [`new_text`] extracts a reply's own words, [`read_intent`] what they mean;
 //! - [`explain`] puts it all in words for `circle-relay explain`.
 
+pub mod auth_results;
 mod auto;
 mod body;
 mod bounce;
@@ -21,6 +22,7 @@ mod reply_text;
 mod rfc2047;
 mod severity;
 mod token;
+pub mod trust;
 
 pub use auto::{AutoReason, is_auto_reply_subject};
 pub use body::html_to_text;

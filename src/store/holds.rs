@@ -1,0 +1,278 @@
+//! Held mail (`holds`, migration 0014): requests waiting for an admin, and
+//! refused or spam mail the admins' daily summary names.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Result, StoreError};
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Why a message was held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldReason {
+    /// A non-member under `posting = "moderated"`: the admins decide.
+    NonMember,
+    /// A non-member under `posting = "members"`: not answered, only summarised.
+    Refused,
+    /// The trusted server says the From domain failed authentication.
+    Forged,
+    /// Over `max_requests_per_sender_per_day`.
+    Rate,
+    /// The receiving server marked it as spam.
+    Spam,
+}
+
+impl HoldReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NonMember => "non_member",
+            Self::Refused => "refused",
+            Self::Forged => "forged",
+            Self::Rate => "rate",
+            Self::Spam => "spam",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "non_member" => Self::NonMember,
+            "refused" => Self::Refused,
+            "forged" => Self::Forged,
+            "rate" => Self::Rate,
+            "spam" => Self::Spam,
+            other => return Err(StoreError::Corrupt(format!("hold reason {other:?}"))),
+        })
+    }
+
+    /// Held for a decision (the admins get a notice); the others only appear
+    /// in the daily summary, since answering them would be backscatter.
+    pub fn asks_admins(self) -> bool {
+        matches!(self, Self::NonMember | Self::Forged | Self::Rate)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldState {
+    Held,
+    Approved,
+    Rejected,
+    Expired,
+}
+
+impl HoldState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "held" => Self::Held,
+            "approved" => Self::Approved,
+            "rejected" => Self::Rejected,
+            "expired" => Self::Expired,
+            other => return Err(StoreError::Corrupt(format!("hold state {other:?}"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewHold {
+    pub inbound_id: Option<i64>,
+    pub reason: HoldReason,
+    pub detail: String,
+    pub requester_email: String,
+    pub requester_name: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRow {
+    pub id: i64,
+    pub inbound_id: Option<i64>,
+    pub reason: HoldReason,
+    pub detail: String,
+    pub state: HoldState,
+    pub requester_email: String,
+    pub requester_name: String,
+    pub subject: String,
+    pub body: String,
+    pub message_id: Option<String>,
+    pub request_id: Option<i64>,
+    pub decided_by: Option<String>,
+    pub created_at: i64,
+}
+
+macro_rules! select_holds {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, inbound_id, reason, detail, state, requester_email, requester_name, \
+             subject, body, message_id, request_id, decided_by, created_at FROM holds ",
+            $tail
+        )
+    };
+}
+
+fn from_row(r: &AnyRow) -> Result<HoldRow> {
+    Ok(HoldRow {
+        id: r.try_get("id")?,
+        inbound_id: r.try_get("inbound_id")?,
+        reason: HoldReason::parse(&r.try_get::<String, _>("reason")?)?,
+        detail: r.try_get("detail")?,
+        state: HoldState::parse(&r.try_get::<String, _>("state")?)?,
+        requester_email: r.try_get("requester_email")?,
+        requester_name: r.try_get("requester_name")?,
+        subject: r.try_get("subject")?,
+        body: r.try_get("body")?,
+        message_id: r.try_get("message_id")?,
+        request_id: r.try_get("request_id")?,
+        decided_by: r.try_get("decided_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// Records a hold; returns its number.
+pub async fn insert_hold(tx: &mut Tx<'_>, h: &NewHold, now: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO holds (inbound_id, reason, detail, state, requester_email, requester_name, \
+         subject, body, message_id, created_at) \
+         VALUES ($1, $2, $3, 'held', $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(h.inbound_id)
+    .bind(h.reason.as_str())
+    .bind(&h.detail)
+    .bind(&h.requester_email)
+    .bind(&h.requester_name)
+    .bind(&h.subject)
+    .bind(&h.body)
+    .bind(h.message_id.clone())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+pub async fn set_hold_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<()> {
+    sqlx::query("UPDATE holds SET token = $1 WHERE id = $2")
+        .bind(token)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn hold_by_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<HoldRow>> {
+    let row = sqlx::query(select_holds!("WHERE token = $1"))
+        .bind(token.to_ascii_lowercase())
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn hold_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<HoldRow>> {
+    let row = sqlx::query(select_holds!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Holds, newest first; only undecided ones when `open_only`.
+pub async fn list_holds(
+    conn: &mut sqlx::AnyConnection,
+    open_only: bool,
+    limit: i64,
+) -> Result<Vec<HoldRow>> {
+    let sql = if open_only {
+        select_holds!("WHERE state = 'held' ORDER BY id DESC LIMIT $1")
+    } else {
+        select_holds!("ORDER BY id DESC LIMIT $1")
+    };
+    let rows = sqlx::query(sql).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Decides an undecided hold; false when it was already decided (a second
+/// answer, a retry) so nothing happens twice.
+pub async fn decide_hold(
+    tx: &mut Tx<'_>,
+    id: i64,
+    state: HoldState,
+    by: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE holds SET state = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND state = 'held'",
+    )
+    .bind(state.as_str())
+    .bind(by)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_hold_request(tx: &mut Tx<'_>, id: i64, request_id: i64) -> Result<()> {
+    sqlx::query("UPDATE holds SET request_id = $1 WHERE id = $2")
+        .bind(request_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Undecided holds that asked the admins, older than `before`: they expire.
+/// Refused and spam mail asked nobody; it stays, to be approved any time.
+pub async fn holds_to_expire(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow>> {
+    let rows = sqlx::query(select_holds!(
+        "WHERE state = 'held' AND reason IN ('non_member', 'forged', 'rate') \
+         AND created_at < $1 ORDER BY id"
+    ))
+    .bind(before)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Holds recorded before `before` that no daily summary named yet.
+pub async fn holds_to_summarize(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow>> {
+    let rows = sqlx::query(select_holds!(
+        "WHERE summarized_at IS NULL AND created_at < $1 ORDER BY id"
+    ))
+    .bind(before)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn mark_summarized(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<()> {
+    for id in ids {
+        sqlx::query("UPDATE holds SET summarized_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Requests from `email` recorded since `since` (for the daily limit).
+pub async fn requests_from_since(tx: &mut Tx<'_>, email: &str, since: i64) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM requests WHERE LOWER(requester_email) = LOWER($1) AND created_at >= $2",
+    )
+    .bind(email)
+    .bind(since)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
