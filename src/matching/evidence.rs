@@ -224,6 +224,7 @@ pub fn unit_standing(
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
+        .filter(|h| !lone_kanji_stretched(query, h))
         .filter(|h| {
             let covered = coverage(query, weights, tally, h);
             covered >= PHRASE_COVERAGE
@@ -232,6 +233,14 @@ pub fn unit_standing(
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A one-kanji word (庭, 家) has many senses: it is direct evidence only
+/// in its own form in a skill item (庭 → 庭師), never through one of its
+/// glosses (家 → house cleaning) or a word somewhere in a bio.
+fn lone_kanji_stretched(query: &Query, h: &TermHit) -> bool {
+    let t = &query.terms[h.term as usize].term;
+    !t.latin && t.surface.chars().count() < 2 && (h.via != Via::Same || h.field == Field::Bio)
 }
 
 fn is_head(query: &Query, ti: usize) -> bool {
