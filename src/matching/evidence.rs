@@ -27,6 +27,9 @@ const DIRECT_STRENGTH: f32 = 0.5;
 /// ("wedding photographer" → photographer), or without it.
 const HEAD_COVERAGE: f32 = 0.5;
 const PHRASE_COVERAGE: f32 = 0.6;
+/// Share of all the request's asked words (by weight) a member qualifying
+/// on open-vocabulary evidence alone must have.
+const NEED_COVERAGE: f32 = 0.25;
 
 /// Which asked-for thing a candidate answers (for spreading over alternatives).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,8 @@ pub struct TermHit {
     pub via: Via,
     pub field: Field,
     pub strength: f32,
+    /// On a modifier of the member's skill item, not its head.
+    pub modifier: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -175,6 +180,7 @@ pub fn gather_terms(
                         SKILL_FIELD
                     };
                     let hit = TermHit {
+                        modifier: p.modifier,
                         term: ti as u32,
                         key: ki as u16,
                         via: route,
@@ -224,14 +230,27 @@ pub fn unit_standing(
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
+        .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
         .filter(|h| {
             let covered = coverage(query, weights, tally, h);
             covered >= PHRASE_COVERAGE
                 || covered >= HEAD_COVERAGE && is_head(query, h.term as usize)
         })
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
+    // one word among many asked ones (the party, not the sushi chef) is
+    // not enough: the member must cover a share of all that is asked
+    // (when the request names alternatives, each is a whole need)
+    let best = best.filter(|_| query.alternatives || matched / opening_total >= NEED_COVERAGE);
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A one-kanji word (庭, 家) has many senses: it is direct evidence only
+/// in its own form in a skill item (庭 → 庭師), never through one of its
+/// glosses (家 → house cleaning) or a word somewhere in a bio.
+fn lone_kanji_stretched(query: &Query, h: &TermHit) -> bool {
+    let t = &query.terms[h.term as usize].term;
+    !t.latin && t.surface.chars().count() < 2 && (h.via != Via::Same || h.field == Field::Bio)
 }
 
 fn is_head(query: &Query, ti: usize) -> bool {

@@ -44,12 +44,21 @@ pub struct TermPosting {
     /// The word is context in the member's own text ("catering for
     /// parties": parties), not what they do.
     pub context: bool,
+    /// The word only qualifies another in the member's skill item (ピアノ
+    /// of ピアノ調律, bicycle of "bicycle mechanic"): not what they do.
+    pub modifier: bool,
 }
 
 impl TermPosting {
-    /// Skills before bio, the word itself before a translation.
-    fn rank(&self) -> (bool, u8, Via) {
-        (self.context, u8::from(self.field == Field::Bio), self.via)
+    /// Skills before bio, heads before modifiers, the word itself before a
+    /// translation.
+    fn rank(&self) -> (bool, u8, bool, Via) {
+        (
+            self.context,
+            u8::from(self.field == Field::Bio),
+            self.modifier,
+            self.via,
+        )
     }
 }
 
@@ -203,15 +212,20 @@ impl Index {
             let norm = normalize(text);
             let chars: Vec<char> = norm.chars().collect();
             let context = super::request::context_spans(&chars, false);
-            for t in terms::terms(&norm, 0).0 {
+            let all = terms::terms(&norm, 0).0;
+            // the head of a phrase is its last specific word
+            let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
+            for (i, t) in all.iter().enumerate() {
                 let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
-                for (key, via) in t.keys {
+                let modifier = field != Field::Bio && head_of(t.phrase).is_some_and(|h| h != i);
+                for (key, via) in t.keys.iter().cloned() {
                     let p = TermPosting {
                         member: id,
                         field,
                         via,
                         latin: t.latin,
                         context: in_context,
+                        modifier,
                     };
                     let slot = best.entry(key).or_insert(p);
                     if p.rank() < slot.rank() {

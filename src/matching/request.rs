@@ -62,7 +62,18 @@ pub struct QueryTerm {
 impl QueryTerm {
     /// Whether a member's own word for this term can make them a candidate.
     pub fn opens(&self) -> bool {
-        self.need && self.primary && !self.background && !self.covered && !self.term.generic
+        self.need
+            && self.primary
+            && !self.background
+            && !self.covered
+            && !self.term.generic
+            && !self.is_fragment()
+    }
+
+    /// The stem of an inflected word (直 of 直して): too ambiguous to name
+    /// a trade on its own.
+    pub fn is_fragment(&self) -> bool {
+        self.term.fragment
     }
 }
 
@@ -330,8 +341,10 @@ fn primary_phrases(
     if cues.is_empty() {
         return None;
     }
-    let usable =
-        |t: &&Term| !t.generic && !context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+    // a lone kanji (録 of 録って) cannot name the trade: look past it
+    let usable = |t: &&Term| {
+        !t.generic && !t.fragment && !context.iter().any(|&(s, e)| t.start >= s && t.end <= e)
+    };
     let mut out = Vec::new();
     for cue in cues {
         let latin = cue.surface.chars().any(|c| c.is_ascii_alphabetic());

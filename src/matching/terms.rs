@@ -36,6 +36,9 @@ pub struct Term {
     pub end: usize,
     /// Terms that form one noun phrase share a phrase number.
     pub phrase: u32,
+    /// A lone kanji that is the stem of an inflected word (直 of 直して,
+    /// 録 of 録って), not a noun of its own (庭 of 庭の).
+    pub fragment: bool,
 }
 
 /// Words that say little about who is wanted: they may add to a match, never
@@ -643,6 +646,7 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
         start,
         end,
         phrase,
+        fragment: false,
     })
 }
 
@@ -713,6 +717,19 @@ fn flush_unknown(
     }
 }
 
+/// A single kanji followed by okurigana (not a particle): a verb's or
+/// adjective's stem, too ambiguous to name anything on its own.
+fn is_stem_fragment(chars: &[char], start: usize, end: usize) -> bool {
+    const PARTICLES: &[char] = &[
+        'の', 'に', 'を', 'が', 'は', 'で', 'と', 'へ', 'も', 'や', 'か',
+    ];
+    end == start + 1
+        && is_kanji(chars[start])
+        && chars
+            .get(end)
+            .is_some_and(|&c| is_hiragana(c) && !PARTICLES.contains(&c))
+}
+
 fn push_japanese(
     chars: &[char],
     start: usize,
@@ -752,6 +769,7 @@ fn push_japanese(
         None => {}
     }
     out.push(Term {
+        fragment: is_stem_fragment(chars, start, end),
         generic: GENERIC_JA.contains(&form.as_str()),
         surface: form,
         keys,
