@@ -191,7 +191,8 @@ async fn main() {
         &std::env::var("LOAD_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("relay.db").display())),
         &format!(
-            "[security]\ntoken_secret = \"load-bench-secret-123\"\n[server]\nlisten = \"{address}\"\n"
+            "[security]\ntoken_secret = \"load-bench-secret-123\"\n[server]\nlisten = \"{address}\"\n\
+             [moderation]\nmax_requests_per_sender_per_day = 100000\n"
         ),
     );
     let lmtp = std::env::var("LOAD_INTAKE").is_ok_and(|v| v == "lmtp");

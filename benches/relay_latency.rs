@@ -58,7 +58,8 @@ fn setup(dir: &Path) -> std::path::PathBuf {
              [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 10143\ntls = \"none\"\nusername = \"relay5\"\npassword = \"test\"\n\
              [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
              [matching]\nmax_forwards_per_member_per_week = 10000\n\
-             [security]\ntoken_secret = \"a-benchmark-secret\"\nmax_mails_per_address_per_hour = 10000\n",
+             [security]\ntoken_secret = \"a-benchmark-secret\"\nmax_mails_per_address_per_hour = 10000\n\
+             [moderation]\nmax_requests_per_sender_per_day = 100000\n",
             dir.join("relay.db").display()
         ),
     )

@@ -94,7 +94,7 @@ async fn a_refused_request_is_listed_and_reprocessed_once_without_doubles() {
     assert!(row.contains(" request "), "{list}");
     assert!(row.contains("First aid course for our"), "{list}");
     assert!(
-        row.ends_with("request from an address that is not an active member"),
+        row.ends_with("request from an address that is not an active member (hold 1)"),
         "{list}"
     );
     assert!(row.contains(" JST "), "{list}");
@@ -157,7 +157,9 @@ async fn a_refused_request_is_listed_and_reprocessed_once_without_doubles() {
     let lines: Vec<&str> = show.lines().filter(|l| l.contains(&action)).collect();
     assert_eq!(lines.len(), 2, "{show}");
     assert!(
-        lines[0].ends_with("(still fails: request from an address that is not an active member)"),
+        lines[0].ends_with(
+            "(still fails: request from an address that is not an active member (hold 1))"
+        ),
         "{show}"
     );
     assert!(lines[1].ends_with("(handled again as request)"), "{show}");

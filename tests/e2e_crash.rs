@@ -62,7 +62,8 @@ async fn sigkill_during_a_burst_loses_nothing_and_doubles_nothing() {
         "circle",
         &format!("sqlite://{}", dir.path().join("relay.db").display()),
         "[security]\ntoken_secret = \"crash-test-secret-1234\"\nmax_mails_per_address_per_hour = 500\n\
-         [matching]\nmax_forwards_per_member_per_week = 500\n",
+         [matching]\nmax_forwards_per_member_per_week = 500\n\
+         [moderation]\nmax_requests_per_sender_per_day = 1000\n",
     );
     import_members(
         &config,

@@ -38,7 +38,8 @@ fn config(dir: &Path) -> PathBuf {
              [inbox]\nkind = \"lmtp\"\nlisten = \"{LISTEN}\"\n\
              [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
              [security]\ntoken_secret = \"an-lmtp-test-secret\"\nmax_mails_per_address_per_hour = 500\n\
-             [matching]\nmax_forwards_per_member_per_week = 500\n",
+             [matching]\nmax_forwards_per_member_per_week = 500\n\
+             [moderation]\nmax_requests_per_sender_per_day = 1000\n",
             db = dir.join("relay.db").display()
         ),
     )

@@ -48,7 +48,8 @@ async fn two_daemons_share_a_burst_of_50_requests_without_doubles() {
         "relay8",
         &db,
         "[security]\ntoken_secret = \"replicas-share-this-secret\"\nmax_mails_per_address_per_hour = 500\n\
-         [matching]\nmax_forwards_per_member_per_week = 500\n",
+         [matching]\nmax_forwards_per_member_per_week = 500\n\
+         [moderation]\nmax_requests_per_sender_per_day = 1000\n",
     );
     import_members(
         &config,

@@ -138,8 +138,18 @@ fn from_row(r: &AnyRow) -> Result<HoldRow> {
     })
 }
 
-/// Records a hold; returns its number.
+/// Records a hold; returns its number. A message handled again (`inbox
+/// reprocess`) keeps the hold it already has, so it is listed once.
 pub async fn insert_hold(tx: &mut Tx<'_>, h: &NewHold, now: i64) -> Result<i64> {
+    if let Some(inbound_id) = h.inbound_id {
+        let existing = sqlx::query("SELECT id FROM holds WHERE inbound_id = $1 AND state = 'held'")
+            .bind(inbound_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = existing {
+            return Ok(row.try_get(0)?);
+        }
+    }
     let row = sqlx::query(
         "INSERT INTO holds (inbound_id, reason, detail, state, requester_email, requester_name, \
          subject, body, message_id, created_at) \
