@@ -79,17 +79,23 @@ async fn until_taken(relay: &str, n: usize) {
     .await;
 }
 
-/// The mailto link in a hold notice whose URL contains `word`'s encoding,
-/// sent as a phone mail app would: To, Subject and body only.
+/// The `which`-th mailto button of a hold notice's HTML part, sent as a
+/// phone mail app would: To, Subject and body only.
 async fn tap(from: &str, notice: &Mail, which: usize) -> String {
-    let links: Vec<&str> = notice
-        .text
-        .split_whitespace()
-        .filter(|w| w.starts_with("mailto:"))
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&notice.raw)
+        .expect("the notice parses");
+    let html = parsed.body_html(0).expect("the notice has an HTML part");
+    let links: Vec<String> = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| href.starts_with("mailto:"))
+        .map(|href| href.replace("&amp;", "&"))
         .collect();
     let link = links
         .get(which)
-        .unwrap_or_else(|| panic!("no mailto link {which} in {}", notice.text));
+        .unwrap_or_else(|| panic!("no mailto button {which} in {html}"));
     let (to, query) = link.trim_start_matches("mailto:").split_once('?').unwrap();
     let mut subject = String::new();
     let mut body = String::new();

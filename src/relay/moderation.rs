@@ -77,20 +77,6 @@ fn read_words(text: &str) -> Option<Decision> {
     }
 }
 
-/// `mailto:` with a percent-encoded subject and body (RFC 6068).
-fn mailto(to: &str, word: &str) -> String {
-    let enc: String = word
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("mailto:{to}?subject={enc}&body={enc}")
-}
-
 impl Relay {
     /// Why a request must wait for an admin, if it must: a forged sender, a
     /// non-member (by `posting`), or a sender over the daily limit.
@@ -149,22 +135,13 @@ impl Relay {
         h: &NewHold,
         token: &str,
     ) -> Result<(), RelayError> {
-        let address = self.reply_address(token)?;
         let language = self.default_language();
-        let (yes, no) = if language == crate::domain::MailLanguage::Ja {
-            ("承認", "却下")
-        } else {
-            ("approve", "reject")
-        };
         for admin in &self.circle.admins {
             let Ok(email) = EmailAddress::parse(admin) else {
                 continue;
             };
             let vars = context! {
                 hold => hold_ctx(id, h),
-                approve_url => mailto(address.as_str(), yes),
-                reject_url => mailto(address.as_str(), no),
-                hold_address => address.as_str(),
             };
             let key = format!("hold:{id}:{}", email.key());
             let mid = self.message_id(&format!("{token}.hold.{}", self.key.mint(admin)));
@@ -369,13 +346,5 @@ mod tests {
         );
         assert_eq!(read_decision("approve or reject", ""), None);
         assert_eq!(read_decision("Re: x", "thanks"), None);
-    }
-
-    #[test]
-    fn mailto_encodes_japanese() {
-        assert_eq!(
-            mailto("c+t@x.test", "承認"),
-            "mailto:c+t@x.test?subject=%E6%89%BF%E8%AA%8D&body=%E6%89%BF%E8%AA%8D"
-        );
     }
 }

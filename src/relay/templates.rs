@@ -386,8 +386,6 @@ mod tests {
                 detail => "", requester_name => "Ann", requester_email => "ann@example.org",
                 subject => "看護師さん", body => "救命講習の講師を探しています。",
             },
-            approve_url => "mailto:circle+t@circle.test?subject=approve&body=approve",
-            reject_url => "mailto:circle+t@circle.test?subject=reject&body=reject",
             held => vec![context! { number => 3, requester_email => "ann@example.org", subject => "x", reason_ja => "r", reason_en => "r", state => "held" }],
             expired => Vec::<Value>::new(),
         }
