@@ -107,3 +107,34 @@ async fn the_login_page_renders_in_a_browser_at_phone_and_desktop_width() {
         browser.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_session_shows_the_admin_menu_and_logout_ends_it() {
+    let (dir, _daemon, port) = console().await;
+    let db = format!("sqlite://{}", dir.path().join("relay.db").display());
+    let token = web_support::session_for(&db, "wadmin1@circle.test").await;
+    let browser = Browser::start(DESKTOP).await;
+    browser.with_session(port, &token).await;
+    browser
+        .goto(&format!("http://127.0.0.1:{port}/admin"))
+        .await;
+    let text = browser.text().await;
+    assert!(
+        text.contains("Overview") && text.contains("Directory"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wadmin1@circle.test"),
+        "who is signed in: {text}"
+    );
+    browser.click("Sign out").await;
+    assert!(browser.url().await.ends_with("/login"));
+    browser
+        .goto(&format!("http://127.0.0.1:{port}/admin"))
+        .await;
+    assert!(
+        browser.url().await.contains("/login?next="),
+        "the session has ended"
+    );
+    browser.close().await;
+}

@@ -234,3 +234,51 @@ fn chromedriver() -> &'static str {
         "chromedriver"
     }
 }
+
+/// A session for `admin` written straight into the database at `db_url`
+/// (for page tests; the sign-in flow itself is tested through the mailbox).
+/// Returns the cookie's value.
+pub async fn session_for(db_url: &str, admin: &str) -> String {
+    use circle_relay::web::session::{hash_hex, random_token};
+    let store = inbox_support_store(db_url).await;
+    let token = random_token().expect("random");
+    let now = jiff::Timestamp::now().as_second();
+    let session = circle_relay::store::web::WebSession {
+        admin: admin.to_string(),
+        csrf: random_token().expect("random"),
+        expires_at: now + 3600,
+    };
+    store
+        .web_session_create(&hash_hex(&token), &session, now)
+        .await
+        .expect("store a session");
+    store.close().await;
+    token
+}
+
+async fn inbox_support_store(db_url: &str) -> circle_relay::store::Store {
+    let config = circle_relay::config::DatabaseConfig {
+        url: circle_relay::config::DatabaseUrl::new(db_url),
+        ..Default::default()
+    };
+    circle_relay::store::Store::connect(&config)
+        .await
+        .expect("open the database")
+}
+
+impl Browser {
+    /// Signs this browser in with a session cookie for `port`'s console.
+    pub async fn with_session(&self, port: u16, token: &str) {
+        self.goto(&format!("http://127.0.0.1:{port}/login")).await;
+        let mut cookie =
+            fantoccini::cookies::Cookie::new(circle_relay::web::session::COOKIE, token.to_string());
+        cookie.set_path("/");
+        cookie.set_secure(false);
+        cookie.set_domain("127.0.0.1");
+        cookie.set_same_site(Some(cookie::SameSite::Lax));
+        self.client
+            .add_cookie(cookie)
+            .await
+            .expect("set the session cookie");
+    }
+}
