@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, decode};
+use super::{Backend, Result, Store, decode};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -264,16 +264,12 @@ pub async fn find_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<TokenOwne
 }
 
 /// The request, read inside the transaction (and, on PostgreSQL, locked
-/// against a concurrent answer to the same request).
-pub async fn request_for_update(
-    tx: &mut Tx<'_>,
-    id: i64,
-    postgres: bool,
-) -> Result<Option<RequestRow>> {
-    let q = if postgres {
-        sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE"))
-    } else {
-        sqlx::query(select_requests!("WHERE id = $1"))
+/// against a concurrent answer to the same request); the transaction knows
+/// its backend.
+pub async fn request_for_update(tx: &mut Tx<'_>, id: i64) -> Result<Option<RequestRow>> {
+    let q = match Backend::of(tx) {
+        Backend::Postgres => sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE")),
+        Backend::Sqlite => sqlx::query(select_requests!("WHERE id = $1")),
     };
     let r = q.bind(id).fetch_optional(&mut **tx).await?;
     r.as_ref().map(request_from_row).transpose()
