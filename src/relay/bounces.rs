@@ -9,9 +9,8 @@ use minijinja::context;
 
 use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{Member, MemberStatus};
-use crate::store::circle::{
-    NewBounce, add_hard_bounce, insert_bounce, member_by_key, set_member_status,
-};
+use crate::store::circle::{NewBounce, add_hard_bounce, insert_bounce, set_member_status};
+use crate::store::member_by_key;
 use crate::understand::{BounceReport, FailedRecipient, Severity};
 
 /// Hard bounces after which a member is paused.
@@ -38,7 +37,7 @@ impl Relay {
         // Each recipient with its own severity: a notice may hold a bad
         // address beside a spam rejection, and only the first counts.
         for failure in report.failures() {
-            let member = member_by_key(tx, &failure.address.to_ascii_lowercase()).await?;
+            let member = member_by_key(&mut **tx, &failure.address.to_ascii_lowercase()).await?;
             let b = NewBounce {
                 inbound_id,
                 member_id: member.as_ref().map(|m| m.id),

@@ -16,10 +16,9 @@ use super::replies::IncomingReply;
 use super::token::FollowupToken;
 use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::store::Store;
-use crate::store::circle::{
-    claim_followup, due_followups, introduction, member_by_id, member_by_key, set_outcome,
-};
+use crate::store::circle::{claim_followup, due_followups, introduction, set_outcome};
 use crate::store::requests::{RequestRow, request_for_update};
+use crate::store::{member_by_id, member_by_key};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowupOutcome {
@@ -105,7 +104,7 @@ impl Relay {
             let Some(request) = request_for_update(&mut tx, due.request_id).await? else {
                 continue;
             };
-            let member = member_by_id(&mut tx, due.member_id).await?;
+            let member = member_by_id(&mut *tx, due.member_id).await?;
             let to = self.requester_in_tx(&mut tx, &request).await?;
             let vars = context! {
                 request => Self::request_vars(&request),
@@ -135,7 +134,7 @@ impl Relay {
         request: &RequestRow,
     ) -> Result<Recipient, RelayError> {
         let email = Self::requester_address(request)?;
-        let language = match member_by_key(tx, email.key()).await? {
+        let language = match member_by_key(&mut **tx, email.key()).await? {
             Some(m) => Recipient::member(&m, self.default_language()).language,
             None => request.language,
         };

@@ -4,27 +4,9 @@
 use sqlx::Row;
 
 use super::Result;
-use super::members::member_from_row;
-use crate::domain::{Member, MemberStatus};
+use crate::domain::MemberStatus;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-/// The member with this (lowercased) address, read inside the transaction.
-pub async fn member_by_key(tx: &mut Tx<'_>, email_key: &str) -> Result<Option<Member>> {
-    let row = sqlx::query(select_members!("WHERE email_key = $1"))
-        .bind(email_key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
-}
-
-pub async fn member_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<Member>> {
-    let row = sqlx::query(select_members!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
-}
 
 /// Sets a member's status; `until` only means something for a pause.
 pub async fn set_member_status(

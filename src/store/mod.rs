@@ -34,7 +34,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
-pub use members::{ImportSummary, MemberChange};
+pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
 pub use stats::CircleStats;
 
 #[derive(Debug, thiserror::Error)]
