@@ -46,68 +46,31 @@ impl Daemon {
         let circle = config.circle()?;
         let inbox_config = config.inbox()?;
         let outbound = config.outbound()?;
-        let security = config.security()?;
-        let token_secret = config.token_secret()?;
+        // A bad secret fails before the database is created, as it always did.
+        config.security()?;
+        config.token_secret()?;
         let db = config.database()?;
-        let store =
-            crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create).await?;
-        let address = EmailAddress::parse(&circle.address)?;
-        let circle_address = circle.address.clone();
-        let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
-        let digest = config.digest()?;
-        let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
-        let posting = circle.posting;
         let DaemonClock {
             clock,
             moved: clock_moved,
         } = DaemonClock::from_env();
-        let circle_config = circle.clone();
-        let relay = Relay::new(
-            circle,
-            config.relay()?,
-            config.matching()?,
-            token_secret,
-            Templates::embedded(),
-        )?
-        .with_clock(clock.clone())
-        .with_moderation(config.moderation()?);
-        let pipeline = Pipeline::new(
-            Arc::new(relay),
-            store.clone(),
-            Limits::from(&inbox_config),
-            posting,
-        )
-        .context("circle address")?
-        .with_vocabulary(crate::matching::Vocabulary::load(
-            config.matching()?.vocabulary_path(),
-        )?)
-        .with_trust(TrustSettings::new(
-            &inbox_config.trusted_authserv_id,
-            &inbox_config.spam_header,
-        ));
+        let store = crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create)
+            .await?
+            .with_clock(clock.clone());
+        let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
+        let digest = config.digest()?;
+        let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
+        let pipeline = build_pipeline(config, &store, &clock)?;
         let tokens = oauth2_tokens(config, &store)?;
         let transport = Transport::from_config(&outbound).context("outbound")?;
         let transport = match tokens.clone() {
             Some(t) if outbound.auth == AuthMethod::Xoauth2 => transport.with_tokens(t),
             _ => transport,
         };
-        let sender = Sender::new(
-            store.clone(),
-            transport,
-            address,
-            security.max_mails_per_address_per_hour,
-        )
-        .with_policy(RetryPolicy {
-            lease_seconds: i64::from(outbound.lease_seconds),
-            ..RetryPolicy::default()
-        })
-        .with_clock(clock.clone())
-        // The inbox reader and the scheduler need up to four connections at
-        // once (a transaction and lookups beside it); lanes get the rest.
-        .with_lanes((db.max_connections as usize).saturating_sub(4));
+        let sender = build_sender(config, &store, transport, &clock)?;
         let mut inbox = Inbox::from_config(&inbox_config)
             .context("inbox")?
-            .for_circle(&circle_address);
+            .for_circle(&circle.address);
         // The outbound server signs in otherwise: a notice can still go out.
         let tokens_for_alert = tokens
             .clone()
@@ -128,7 +91,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
-            oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
+            oauth2_alert: tokens_for_alert.map(|t| (t, circle)),
             db_url: db.url.clone(),
         })
     }
@@ -304,6 +267,63 @@ async fn schedule(
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// The relay on the daemon's clock, and the pipeline that feeds it.
+fn build_pipeline(config: &Config, store: &Store, clock: &Clock) -> anyhow::Result<Pipeline> {
+    let circle = config.circle()?;
+    let inbox_config = config.inbox()?;
+    let posting = circle.posting;
+    let relay = Relay::new(
+        circle,
+        config.relay()?,
+        config.matching()?,
+        config.token_secret()?,
+        Templates::embedded(),
+    )?
+    .with_clock(clock.clone())
+    .with_moderation(config.moderation()?);
+    let pipeline = Pipeline::new(
+        Arc::new(relay),
+        store.clone(),
+        Limits::from(&inbox_config),
+        posting,
+    )
+    .context("circle address")?
+    .with_vocabulary(crate::matching::Vocabulary::load(
+        config.matching()?.vocabulary_path(),
+    )?)
+    .with_trust(TrustSettings::new(
+        &inbox_config.trusted_authserv_id,
+        &inbox_config.spam_header,
+    ));
+    Ok(pipeline)
+}
+
+/// The outbox sender over `transport`, on the daemon's clock.
+fn build_sender(
+    config: &Config,
+    store: &Store,
+    transport: Transport,
+    clock: &Clock,
+) -> anyhow::Result<Sender> {
+    let outbound = config.outbound()?;
+    let address = EmailAddress::parse(&config.circle()?.address)?;
+    let db = config.database()?;
+    Ok(Sender::new(
+        store.clone(),
+        transport,
+        address,
+        config.security()?.max_mails_per_address_per_hour,
+    )
+    .with_policy(RetryPolicy {
+        lease_seconds: i64::from(outbound.lease_seconds),
+        ..RetryPolicy::default()
+    })
+    .with_clock(clock.clone())
+    // The inbox reader and the scheduler need up to four connections at
+    // once (a transaction and lookups beside it); lanes get the rest.
+    .with_lanes((db.max_connections as usize).saturating_sub(4)))
 }
 
 /// One token source for the inbox and the outbox when either signs in with

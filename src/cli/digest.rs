@@ -24,7 +24,7 @@ pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
         Templates::embedded(),
     )?;
     let store = super::open_store(config).await?;
-    let now = crate::store::unix_now();
+    let now = store.now();
     let result = match cmd {
         DigestCommand::Preview { email, html } => {
             let email = EmailAddress::parse(&email).context("not an email address")?;

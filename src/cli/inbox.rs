@@ -141,7 +141,7 @@ async fn reprocess(store: &Store, config: &Config, id: i64) -> anyhow::Result<()
         action: AdminAction::InboxReprocess,
         actor: &who,
         detail: &format!("handled again as {}", handled.kind),
-        now: crate::store::unix_now(),
+        now: store.now(),
     };
     record_action(&mut tx, &change, None, Some(id), None).await?;
     tx.commit().await?;
@@ -158,7 +158,7 @@ async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result
         action: AdminAction::InboxReprocess,
         actor: who,
         detail,
-        now: crate::store::unix_now(),
+        now: store.now(),
     };
     let mut tx = store.pool().begin().await?;
     record_action(&mut tx, &change, None, Some(id), None).await?;

@@ -6,7 +6,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Executor, Row};
 
-use super::{Result, Store, StoreError, unix_now};
+use super::{Result, Store, StoreError};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus};
 
 /// What an import changed.
@@ -142,7 +142,7 @@ impl Store {
             )));
         }
         let mut tx = self.pool.begin().await?;
-        let id = insert_member(&mut tx, member, unix_now()).await?;
+        let id = insert_member(&mut tx, member, self.now()).await?;
         tx.commit().await?;
         tracing::info!(member_id = id, "member added");
         Ok(id)
@@ -161,7 +161,7 @@ impl Store {
             .into_iter()
             .map(|m| (m.email.key().to_string(), m))
             .collect();
-        let now = unix_now();
+        let now = self.now();
         let mut summary = ImportSummary::default();
         let mut tx = self.pool.begin().await?;
         for m in incoming {
@@ -231,7 +231,7 @@ impl Store {
             .await?
             .ok_or_else(not_found)?
             .id;
-        super::circle::set_member_status(&mut tx, id, status, until.as_deref(), unix_now()).await?;
+        super::circle::set_member_status(&mut tx, id, status, until.as_deref(), self.now()).await?;
         tx.commit().await?;
         let member = self.member_by_id(id).await?.ok_or_else(not_found)?;
         tracing::info!(member_id = member.id, status = %member.status, "member status changed");
@@ -265,7 +265,7 @@ impl Store {
             "UPDATE members SET status = 'active', paused_until = NULL, updated_at = $1 \
              WHERE status = 'paused' AND paused_until IS NOT NULL AND paused_until <= $2",
         )
-        .bind(unix_now())
+        .bind(self.now())
         .bind(today)
         .execute(&self.pool)
         .await?;
@@ -273,11 +273,7 @@ impl Store {
     }
 }
 
-async fn insert_member(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    m: &Member,
-    now: i64,
-) -> Result<i64> {
+async fn insert_member(tx: &mut sqlx::Transaction<'_, Any>, m: &Member, now: i64) -> Result<i64> {
     let q = sqlx::query(
         "INSERT INTO members (email, name, skills, bio, languages, region, status, \
          email_key, paused_until, created_at, updated_at) \

@@ -32,6 +32,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+use crate::clock::Clock;
 use crate::config::DatabaseConfig;
 
 pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
@@ -106,10 +107,21 @@ impl Backend {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where the store's own timestamps come from (the daemon's clock).
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("pool", &self.pool)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -155,7 +167,23 @@ impl Store {
             Backend::Postgres => url.to_string(),
         };
         let pool = options.connect(&url).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            clock: crate::clock::system(),
+        })
+    }
+
+    /// Timestamps the store writes by itself (member changes, the ledger's
+    /// moves) come from `clock`, as the relay's do.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the store's clock, as UNIX seconds.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -189,11 +217,6 @@ fn sqlite_url_creating_file(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
-}
-
-/// Now, as UNIX seconds. Kept in one place so tests can reason about time.
-pub fn unix_now() -> i64 {
-    jiff::Timestamp::now().as_second()
 }
 
 #[cfg(test)]
