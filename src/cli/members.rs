@@ -62,24 +62,7 @@ pub async fn run(cmd: MembersCommand, config: &Config) -> anyhow::Result<()> {
 
 async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::Result<()> {
     match cmd {
-        MembersCommand::Import { file, replace } => {
-            let bytes = read_input(&file)?;
-            let members = parse_members_csv(&bytes)
-                .with_context(|| format!("{} was not imported", file.display()))?;
-            let s = store.import_members(&members, replace).await?;
-            println!(
-                "{} members read: {} added, {} updated, {} unchanged{}",
-                members.len(),
-                s.added,
-                s.updated,
-                s.unchanged,
-                if replace {
-                    format!(", {} marked as left", s.marked_left)
-                } else {
-                    String::new()
-                }
-            );
-        }
+        MembersCommand::Import { file, replace } => import(store, &file, replace).await?,
         MembersCommand::Export => {
             let members = store.members().await?;
             write_members_csv(std::io::stdout().lock(), &members)?;
@@ -99,11 +82,7 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
                 name,
                 skills: split_list(&skills),
                 bio,
-                languages: split_list(&languages)
-                    .iter()
-                    .map(|l| Language::parse(l))
-                    .collect::<Result<_, _>>()
-                    .map_err(anyhow::Error::msg)?,
+                languages: parse_languages(&languages)?,
                 region,
                 status: MemberStatus::Active,
                 paused_until: None,
@@ -139,6 +118,36 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// `members import FILE [--replace]`: prints what changed.
+async fn import(store: &crate::store::Store, file: &PathBuf, replace: bool) -> anyhow::Result<()> {
+    let bytes = read_input(file)?;
+    let members = parse_members_csv(&bytes)
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    let s = store.import_members(&members, replace).await?;
+    let left = if replace {
+        format!(", {} marked as left", s.marked_left)
+    } else {
+        String::new()
+    };
+    println!(
+        "{} members read: {} added, {} updated, {} unchanged{left}",
+        members.len(),
+        s.added,
+        s.updated,
+        s.unchanged,
+    );
+    Ok(())
+}
+
+/// `--languages ja,en` as languages; an unknown one is an error.
+fn parse_languages(list: &str) -> anyhow::Result<Vec<Language>> {
+    split_list(list)
+        .iter()
+        .map(|l| Language::parse(l))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)
 }
 
 fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
