@@ -269,20 +269,25 @@ async fn schedule(
     }
 }
 
-/// The relay on the daemon's clock, and the pipeline that feeds it.
-fn build_pipeline(config: &Config, store: &Store, clock: &Clock) -> anyhow::Result<Pipeline> {
-    let circle = config.circle()?;
-    let inbox_config = config.inbox()?;
-    let posting = circle.posting;
-    let relay = Relay::new(
-        circle,
+/// The relay as the config describes it (`[circle]`, `[relay]`, `[matching]`,
+/// the token secret), with the embedded templates, on the system clock.
+pub fn relay_from_config(config: &Config) -> anyhow::Result<Relay> {
+    Ok(Relay::new(
+        config.circle()?,
         config.relay()?,
         config.matching()?,
         config.token_secret()?,
         Templates::embedded(),
-    )?
-    .with_clock(clock.clone())
-    .with_moderation(config.moderation()?);
+    )?)
+}
+
+/// The relay on the daemon's clock, and the pipeline that feeds it.
+fn build_pipeline(config: &Config, store: &Store, clock: &Clock) -> anyhow::Result<Pipeline> {
+    let inbox_config = config.inbox()?;
+    let posting = config.circle()?.posting;
+    let relay = relay_from_config(config)?
+        .with_clock(clock.clone())
+        .with_moderation(config.moderation()?);
     let pipeline = Pipeline::new(
         Arc::new(relay),
         store.clone(),

@@ -7,8 +7,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::matching::Matcher;
-use crate::relay::templates::Templates;
-use crate::relay::{Decision, HoldOutcome, Relay};
+use crate::relay::{Decision, HoldOutcome};
 use crate::store::Store;
 use crate::store::holds::list_holds;
 use crate::store::requests::forward_counts_since;
@@ -51,13 +50,7 @@ pub async fn decide(
     number: i64,
     decision: Decision,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(
-        config.circle()?,
-        config.relay()?,
-        config.matching()?,
-        config.token_secret()?,
-        Templates::embedded(),
-    )?
+    let relay = crate::daemon::relay_from_config(config)?
     .with_clock(crate::clock::DaemonClock::from_env().clock)
     .with_moderation(config.moderation()?);
     let matcher = Matcher::with_default_vocabulary(store.members().await?)

@@ -11,8 +11,6 @@ use super::time::CircleTime;
 use crate::config::Config;
 use crate::inbox::{InboundMail, MessageHandler, MessageKey};
 use crate::pipeline::Pipeline;
-use crate::relay::Relay;
-use crate::relay::templates::Templates;
 use crate::store::Store;
 use crate::store::admin::{AdminAction, AdminChange, InboundRaw, record_action};
 use crate::understand::Limits;
@@ -168,15 +166,8 @@ async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result
 
 /// The daemon's pipeline, on this command's connections.
 fn pipeline(config: &Config, store: &Store) -> anyhow::Result<Pipeline> {
-    let circle = config.circle()?;
-    let posting = circle.posting;
-    let relay = Relay::new(
-        circle,
-        config.relay()?,
-        config.matching()?,
-        config.token_secret()?,
-        Templates::embedded(),
-    )?;
+    let posting = config.circle()?.posting;
+    let relay = crate::daemon::relay_from_config(config)?;
     Pipeline::new(
         Arc::new(relay),
         store.clone(),
