@@ -2,6 +2,9 @@
 //! aside, with their reasons, and handling one again once its cause is fixed
 //! (e.g. the sender was added to the directory).
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -42,11 +45,9 @@ pub async fn run(cmd: InboxCommand, config: &Config) -> anyhow::Result<()> {
 async fn failed(store: &Store, time: &CircleTime, limit: i64) -> anyhow::Result<()> {
     let rows = store.inbound_failed(limit).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<6} {:<20} {:<11} {:<30} {:<30} REASON",
-        "ID", "RECEIVED", "KIND", "FROM", "SUBJECT"
-    )?;
+    let table = Table::new(&[6, 20, 11, 30, 30]);
+    let header = ["ID", "RECEIVED", "KIND", "FROM", "SUBJECT", "REASON"];
+    table.header(&mut out, &header)?;
     for r in &rows {
         let subject: String = r
             .subject
@@ -60,16 +61,16 @@ async fn failed(store: &Store, time: &CircleTime, limit: i64) -> anyhow::Result<
         } else {
             " (not kept: too large)"
         };
-        writeln!(
-            out,
-            "{:<6} {:<20} {:<11} {:<30} {:<30} {}{kept}",
-            r.id,
-            time.show(r.received_at),
-            r.kind,
-            r.from_addr.as_deref().unwrap_or("-"),
-            subject,
-            r.error.as_deref().unwrap_or("")
-        )?;
+        let reason = format!("{}{kept}", r.error.as_deref().unwrap_or(""));
+        let cells: [&dyn Display; 6] = [
+            &r.id,
+            &time.show(r.received_at),
+            &r.kind,
+            &r.from_addr.as_deref().unwrap_or("-"),
+            &subject,
+            &reason,
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} message(s)", rows.len())?;
     if !rows.is_empty() {

@@ -1,5 +1,8 @@
 //! `circle-relay members …`
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -163,23 +166,20 @@ fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
 fn print_table(members: &[Member]) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<5} {:<8} {:<32} {:<20} {:<6} SKILLS",
-        "ID", "STATUS", "EMAIL", "NAME", "LANG"
-    )?;
+    let table = Table::new(&[5, 8, 32, 20, 6]);
+    let header = ["ID", "STATUS", "EMAIL", "NAME", "LANG", "SKILLS"];
+    table.header(&mut out, &header)?;
     for m in members {
         let langs: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
-        writeln!(
-            out,
-            "{:<5} {:<8} {:<32} {:<20} {:<6} {}",
-            m.id,
-            m.status,
-            m.email.as_str(),
-            m.name,
-            langs.join(";"),
-            m.skills.join("; ")
-        )?;
+        let cells: [&dyn Display; 6] = [
+            &m.id,
+            &m.status,
+            &m.email.as_str(),
+            &m.name,
+            &langs.join(";"),
+            &m.skills.join("; "),
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} members", members.len())
 }
