@@ -132,13 +132,13 @@ impl Daemon {
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
+        let options = RunOptions {
+            batch_size,
+            after_commit: Some(hook),
+        };
         let reader = {
             let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
             tokio::spawn(async move {
-                let options = RunOptions {
-                    batch_size,
-                    after_commit: Some(hook),
-                };
                 inbox_lease
                     .read_while_held(&mut inbox, &store, pipeline.as_ref(), &options, shutdown)
                     .await;
@@ -169,17 +169,13 @@ impl Daemon {
             },
             shutdown,
         ));
-        for (name, task) in [
+        join_logged([
             ("inbox reader", reader),
             ("outbox sender", sending),
             ("scheduler", scheduler),
             ("outbox wake-up", watching),
-        ] {
-            match task.await {
-                Ok(()) => tracing::info!(task = name, "stopped"),
-                Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
-            }
-        }
+        ])
+        .await;
         if let Some(alerts) = alerts {
             let _ = alerts.await;
         }
@@ -187,6 +183,16 @@ impl Daemon {
             let _ = task.await;
         }
         store.close().await;
+    }
+}
+
+/// Waits for each of the daemon's loops, logging how it stopped.
+async fn join_logged(tasks: [(&str, tokio::task::JoinHandle<()>); 4]) {
+    for (name, task) in tasks {
+        match task.await {
+            Ok(()) => tracing::info!(task = name, "stopped"),
+            Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
+        }
     }
 }
 
