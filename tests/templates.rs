@@ -494,7 +494,6 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
     let outcome = relay
         .take_reply(
             &mut tx,
-            &store,
             &matcher,
             &IncomingReply {
                 inbound_id: None,

@@ -211,6 +211,23 @@ impl Relay {
         Ok(())
     }
 
+    /// A forward of `request_id` to `member_id` with its tokens and
+    /// Message-ID, which are always the same for one request and member.
+    pub(super) fn forward_row(&self, request_id: i64, member_id: i64, wave: i64) -> NewForward {
+        let token = self.key.mint(&format!("forward:{request_id}:{member_id}"));
+        NewForward {
+            request_id,
+            member_id,
+            wave,
+            rank: 0,
+            score: 0.0,
+            reasons_json: "[]".into(),
+            requester_token: self.key.mint(&format!("asker:{request_id}:{member_id}")),
+            message_id: self.forward_message_id(&token),
+            token,
+        }
+    }
+
     /// One forward to one member; false when this member already had it.
     pub(super) async fn forward(
         &self,
@@ -228,28 +245,13 @@ impl Relay {
         let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
             return Ok(false);
         };
-        let token = self
-            .key
-            .mint(&format!("forward:{request_id}:{}", member.id));
-        let requester_token = self.key.mint(&format!("asker:{request_id}:{}", member.id));
-        let message_id = self.forward_message_id(&token);
-        let inserted = insert_forward(
-            tx,
-            &NewForward {
-                request_id,
-                member_id: member.id,
-                wave,
-                rank: rank as i64,
-                score: f64::from(c.score),
-                reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
-                token: token.clone(),
-                requester_token,
-                message_id: message_id.clone(),
-            },
-            self.now(),
-        )
-        .await?;
-        let Some(forward_id) = inserted else {
+        let row = NewForward {
+            rank: rank as i64,
+            score: f64::from(c.score),
+            reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
+            ..self.forward_row(request_id, member.id, wave)
+        };
+        let Some(forward_id) = insert_forward(tx, &row, self.now()).await? else {
             return Ok(false);
         };
         tracing::info!(
@@ -262,16 +264,16 @@ impl Relay {
         let deadline = self.deadline_text(member.mail_language().map(|l| l.as_str()));
         let vars = context! {
             request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
-            token => token.clone(), reasons => c.reasons.clone(), deadline => deadline,
+            token => row.token.clone(), reasons => c.reasons.clone(), deadline => deadline,
         };
         let mail = Queued::generated(
             MailKind::Forward,
             format!("forward:{request_id}:{}", member.id),
             super::Recipient::member(member, self.default_language()),
             vars,
-            Thread::start(message_id),
+            Thread::start(row.message_id),
         )
-        .reply_token(token)
+        .reply_token(row.token)
         .about(Some(request_id), Some(member.id));
         self.queue(tx, mail).await?;
         Ok(true)

@@ -4,6 +4,7 @@
 
 mod accept;
 mod bounces;
+mod close;
 mod commands;
 mod digest_mail;
 mod followup;
@@ -13,6 +14,7 @@ pub mod layout;
 mod mail;
 mod moderation;
 mod moderation_summary;
+mod questions;
 pub mod reasons;
 pub mod reflow;
 mod replies;
@@ -31,7 +33,7 @@ use crate::store::outbox::{NewOutboxMail, enqueue};
 
 pub use bounces::{BounceOutcome, HARD_BOUNCE_LIMIT};
 pub use commands::{CommandOutcome, IncomingCommand};
-pub use digest_mail::{DigestRecipient, volunteer_token_ids};
+pub use digest_mail::DigestRecipient;
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
 pub(crate) use mail::{Queued, Thread};

@@ -12,11 +12,11 @@ use super::intake::Wave;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
+use crate::store::Store;
 use crate::store::requests::{
     RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
     set_request_state,
 };
-use crate::store::{Backend, Store};
 
 impl Relay {
     /// Starts the next wave of `request`, or ends it as exhausted.
@@ -117,9 +117,8 @@ impl Relay {
         let mut moved = 0;
         for id in store.requests_due(now).await? {
             let mut tx = store.pool().begin().await?;
-            let postgres = store.backend() == Backend::Postgres;
             // Re-read under the lock: another daemon may have moved it already.
-            let Some(request) = request_for_update(&mut tx, id, postgres).await? else {
+            let Some(request) = request_for_update(&mut tx, id).await? else {
                 continue;
             };
             if request.status != RequestStatus::Open || request.wave_due_at.is_none_or(|d| d > now)
