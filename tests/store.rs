@@ -23,6 +23,7 @@ fn member(email: &str, name: &str, skills: &[&str]) -> Member {
         region: "東京".into(),
         status: MemberStatus::Active,
         paused_until: None,
+        timezone: None,
     }
 }
 

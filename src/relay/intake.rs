@@ -33,6 +33,8 @@ pub(super) struct Wave<'a> {
     /// The request as templates see it.
     pub request_ctx: &'a minijinja::Value,
     pub matcher: &'a Matcher,
+    /// When this wave's answers are due (stored on the request, shown in each forward).
+    pub due: i64,
 }
 
 /// A request as written, before it is forwarded.
@@ -80,6 +82,7 @@ impl Relay {
             wave: 1,
             request_ctx: &request_ctx,
             matcher,
+            due: self.wave_due(recorded.created_at),
         };
         let forwarded_to = self
             .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
@@ -165,10 +168,7 @@ impl Relay {
         let (status, due) = if forwarded_to.is_empty() {
             (RequestStatus::Unmatched, None)
         } else {
-            (
-                RequestStatus::Open,
-                Some(now + i64::from(self.relay.answer_within_hours) * 3600),
-            )
+            (RequestStatus::Open, Some(wave.due))
         };
         set_request_state(tx, wave.request_id, status, 1, due, now).await?;
         Ok(forwarded_to)
@@ -224,6 +224,7 @@ impl Relay {
             wave,
             request_ctx,
             matcher,
+            due,
         } = *of;
         let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
             return Ok(false);
@@ -259,7 +260,7 @@ impl Relay {
             wave,
             "forward queued"
         );
-        let deadline = self.deadline_text(member.mail_language().map(|l| l.as_str()));
+        let deadline = self.deadline_text(due, member);
         let vars = context! {
             request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => token.clone(), reasons => c.reasons.clone(), deadline => deadline,

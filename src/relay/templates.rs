@@ -175,7 +175,11 @@ impl Templates {
             reply_address => opts.reply_address.clone(),
             ..ctx.clone()
         };
-        let whole = self.render_one(&name, &ctx)?;
+        let mut whole = self.render_one(&name, &ctx)?;
+        if opts.carrier {
+            // What the sender typed may hold links; a carrier phone gets none.
+            whole = reflow::unlink(&whole);
+        }
         let (subject, body) =
             split_subject(&whole).ok_or_else(|| TemplateError::Shape(name.clone()))?;
         let subject = if opts.carrier {

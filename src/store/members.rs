@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, unix_now};
-use crate::domain::{EmailAddress, Language, Member, MemberStatus};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,7 +49,21 @@ pub(super) fn member_from_row(row: &AnyRow) -> Result<Member> {
         region: row.try_get("region")?,
         status,
         paused_until: row.try_get("paused_until")?,
+        timezone: stored_timezone(row.try_get("timezone")?),
     })
+}
+
+/// A stored zone the time zone database no longer knows reads as none (the
+/// circle's), so one odd row never stops mail.
+fn stored_timezone(name: Option<String>) -> Option<TimeZoneName> {
+    let name = name.filter(|n| !n.is_empty())?;
+    match TimeZoneName::parse(&name) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            tracing::warn!(error = %e, "a member's stored time zone is unknown; the circle's is used");
+            None
+        }
+    }
 }
 
 fn split_stored(s: &str) -> Vec<String> {
@@ -76,6 +90,7 @@ fn differs(a: &Member, b: &Member) -> bool {
         || a.languages != b.languages
         || a.region != b.region
         || a.status != b.status
+        || a.timezone != b.timezone
 }
 
 impl Store {
@@ -145,7 +160,7 @@ impl Store {
                         "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
                          languages = $5, region = $6, status = $7, \
                          paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
-                         updated_at = $8 WHERE id = $9",
+                         updated_at = $8, timezone = $10 WHERE id = $9",
                     )
                     .bind(m.email.as_str())
                     .bind(&m.name)
@@ -156,6 +171,7 @@ impl Store {
                     .bind(m.status.as_str())
                     .bind(now)
                     .bind(old.id)
+                    .bind(m.timezone_name().map(str::to_string))
                     .execute(&mut *tx)
                     .await?;
                     summary.updated += 1;
@@ -214,6 +230,33 @@ impl Store {
         Ok(member)
     }
 
+    /// Sets (or with `None` clears, back to the circle's) the time zone a
+    /// member reads times in.
+    pub async fn set_member_timezone(
+        &self,
+        email: &EmailAddress,
+        timezone: Option<&TimeZoneName>,
+    ) -> Result<Member> {
+        let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
+        let done =
+            sqlx::query("UPDATE members SET timezone = $1, updated_at = $2 WHERE email_key = $3")
+                .bind(timezone.map(|t| t.as_str().to_string()))
+                .bind(unix_now())
+                .bind(email.key())
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found());
+        }
+        let member = self.member_by_email(email).await?.ok_or_else(not_found)?;
+        tracing::info!(
+            member_id = member.id,
+            timezone = member.timezone_name().unwrap_or("circle's"),
+            "member time zone set"
+        );
+        Ok(member)
+    }
+
     /// Changes whenever a member is added or changed: (count, a checksum of
     /// who is active, the latest change), for caches of the directory.
     pub async fn members_version(&self) -> Result<(i64, i64)> {
@@ -256,8 +299,8 @@ async fn insert_member(
 ) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO members (email_key, email, name, skills, bio, languages, region, status, \
-         paused_until, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+         paused_until, created_at, updated_at, timezone) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) RETURNING id",
     )
     .bind(m.email.key())
     .bind(m.email.as_str())
@@ -269,6 +312,7 @@ async fn insert_member(
     .bind(m.status.as_str())
     .bind(m.paused_until.clone())
     .bind(now)
+    .bind(m.timezone_name().map(str::to_string))
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.try_get(0)?)
