@@ -350,8 +350,29 @@ pub fn carrier_subject(subject: &str) -> String {
     let room = CARRIER_SUBJECT_CHARS
         .saturating_sub(tail.chars().count() + 1)
         .max(8);
+    if head.is_ascii() {
+        return format!("{}…{tail}", cut_words(head, room));
+    }
     let cut: String = head.trim_end().chars().take(room).collect();
     format!("{cut}…{tail}")
+}
+
+/// English cut to `room` characters between words; the kind before `? ` or
+/// `: ` ("Can you help? ") goes first, since the mail itself says it.
+fn cut_words(head: &str, room: usize) -> String {
+    let head = head.trim_end();
+    let content = match head.split_once("? ").or_else(|| head.split_once(": ")) {
+        Some((_, rest)) if !rest.is_empty() => rest,
+        _ => head,
+    };
+    let fits: String = content.chars().take(room + 1).collect();
+    if fits.chars().count() <= room {
+        return fits;
+    }
+    match fits.rfind(' ') {
+        Some(i) if i >= room / 2 => fits[..i].trim_end().to_string(),
+        _ => fits.chars().take(room).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -492,6 +513,12 @@ mod tests {
         assert_eq!(
             carrier_subject("[C] Short (request 3)"),
             "Short (request 3)"
+        );
+        assert_eq!(
+            carrier_subject(
+                "[Care Circle] Can you help? First aid course for our teachers (request 7)"
+            ),
+            "First aid course…(request 7)"
         );
     }
 
