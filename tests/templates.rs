@@ -405,6 +405,21 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
         .get("wave_due_at");
     assert_eq!(stored, Some(due), "the stored due time is the one shown");
     let london = ReaderZone::pick(Some("Europe/London"), "Asia/Tokyo");
+    // The requester reads the same deadline, in the circle's time (not a member).
+    let ack: Vec<u8> = sqlx::query("SELECT message FROM outbox WHERE kind = 'ack'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("message");
+    let ack = mail_parser::MessageParser::default().parse(&ack).unwrap();
+    let ack_text = ack.body_text(0).unwrap().replace(['\r', '\n'], "");
+    assert!(
+        ack_text.contains(&format!(
+            "{}にお返事がない場合は",
+            deadline(due, &zone, true)
+        )),
+        "{ack_text}"
+    );
     let rows = sqlx::query("SELECT to_email, message FROM outbox WHERE kind = 'forward'")
         .fetch_all(store.pool())
         .await

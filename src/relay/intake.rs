@@ -87,7 +87,12 @@ impl Relay {
         let forwarded_to = self
             .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
             .await?;
-        self.acknowledge(tx, msg, &recorded, &request_ctx, forwarded_to.len())
+        let answered_by = (!forwarded_to.is_empty()).then(|| {
+            let zone = requester_member.and_then(Member::timezone_name);
+            self.deadline_in(wave.due, zone, recorded.language)
+        });
+        let outcome = (forwarded_to.len(), answered_by);
+        self.acknowledge(tx, msg, &recorded, &request_ctx, outcome)
             .await?;
         tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
         Ok(RequestOutcome {
@@ -174,14 +179,16 @@ impl Relay {
         Ok(forwarded_to)
     }
 
-    /// Tells the requester what happened (and the admins, when nobody fits).
+    /// Tells the requester what happened (and the admins, when nobody fits):
+    /// `deadline` is when the members forwarded to are asked to answer by,
+    /// `None` when nobody fits.
     async fn acknowledge(
         &self,
         tx: &mut Tx<'_>,
         msg: &IncomingRequest,
         recorded: &RecordedRequest,
         request_ctx: &minijinja::Value,
-        forwarded: usize,
+        (forwarded, deadline): (usize, Option<String>),
     ) -> Result<(), RelayError> {
         let request_id = recorded.id;
         let ack_kind = if forwarded == 0 {
@@ -191,7 +198,7 @@ impl Relay {
         };
         let vars = context! {
             request => request_ctx.clone(), forwarded => forwarded,
-            answer_within_hours => self.relay.answer_within_hours,
+            answer_within_hours => self.relay.answer_within_hours, deadline => deadline,
         };
         let to = super::Recipient {
             email: msg.from.clone(),

@@ -222,11 +222,15 @@ impl Relay {
     /// `due` as `member` reads it: in their own zone when the directory has
     /// one, else the circle's, named.
     fn deadline_text(&self, due: i64, member: &Member) -> String {
+        let language = Recipient::member(member, self.default_language()).language;
+        self.deadline_in(due, member.timezone_name(), language)
+    }
+
+    /// `due` in `timezone` (the circle's when `None` or unknown) and `language`.
+    fn deadline_in(&self, due: i64, timezone: Option<&str>, language: MailLanguage) -> String {
         use crate::domain::human_time::{ReaderZone, deadline};
-        let zone = ReaderZone::pick(member.timezone_name(), &self.circle.timezone);
-        let japanese =
-            Recipient::member(member, self.default_language()).language == MailLanguage::Ja;
-        deadline(due, &zone, japanese)
+        let zone = ReaderZone::pick(timezone, &self.circle.timezone);
+        deadline(due, &zone, language == MailLanguage::Ja)
     }
 
     fn reply_address(&self, token: &str) -> Result<EmailAddress, RelayError> {
