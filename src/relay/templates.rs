@@ -351,28 +351,36 @@ pub fn carrier_subject(subject: &str) -> String {
         .saturating_sub(tail.chars().count() + 1)
         .max(8);
     if head.is_ascii() {
-        return format!("{}…{tail}", cut_words(head, room));
+        return match cut_words(head, room) {
+            (text, true) => format!("{text}…{tail}"),
+            (text, false) => format!("{text} {tail}").trim_end().to_string(),
+        };
     }
     let cut: String = head.trim_end().chars().take(room).collect();
     format!("{cut}…{tail}")
 }
 
-/// English cut to `room` characters between words; the kind before `? ` or
-/// `: ` ("Can you help? ") goes first, since the mail itself says it.
-fn cut_words(head: &str, room: usize) -> String {
+/// English in `room` characters: the kind before `? ` or `: ` ("Can you
+/// help? ") goes first, since the mail itself says it, then the rest is cut
+/// between words. True when something was cut.
+fn cut_words(head: &str, room: usize) -> (String, bool) {
     let head = head.trim_end();
+    if head.chars().count() <= room {
+        return (head.to_string(), false);
+    }
     let content = match head.split_once("? ").or_else(|| head.split_once(": ")) {
-        Some((_, rest)) if !rest.is_empty() => rest,
+        Some((_, rest)) if !rest.trim().is_empty() => rest.trim(),
         _ => head,
     };
-    let fits: String = content.chars().take(room + 1).collect();
-    if fits.chars().count() <= room {
-        return fits;
+    if content.chars().count() <= room {
+        return (content.to_string(), false);
     }
-    match fits.rfind(' ') {
+    let fits: String = content.chars().take(room + 1).collect();
+    let cut = match fits.rfind(' ') {
         Some(i) if i >= room / 2 => fits[..i].trim_end().to_string(),
         _ => fits.chars().take(room).collect(),
-    }
+    };
+    (cut, true)
 }
 
 #[cfg(test)]
@@ -519,6 +527,10 @@ mod tests {
                 "[Care Circle] Can you help? First aid course for our teachers (request 7)"
             ),
             "First aid course…(request 7)"
+        );
+        assert_eq!(
+            carrier_subject("[Care Circle] Introduction: Greg Miller (request 7)"),
+            "Greg Miller (request 7)"
         );
     }
 
