@@ -77,7 +77,12 @@ fn is_particle(c: char) -> bool {
 /// that needs no dictionary.
 fn break_after(a: char, b: char) -> bool {
     if "、。，．！？!?）」』】〉》".contains(a) {
-        return !"、。，．！？!?）」』】〉》ー".contains(b);
+        // A weekday's bracket stays with the hour after it: （木）18時.
+        return !"、。，．！？!?）」』】〉》ー".contains(b) && !(a == '）' && b.is_ascii_digit());
+    }
+    // An honorific お/ご starts a phrase after を, は, が, に: …を<wbr>お送りします.
+    if "をはがに".contains(a) && "おご".contains(b) {
+        return true;
     }
     // Before an opening bracket, except a date's weekday: 12月3日（木）.
     if "「『【〈《".contains(b) || (b == '（' && !a.is_ascii_digit() && a != '日') {
@@ -279,5 +284,11 @@ mod tests {
             "the HTTP protocol, hx"
         );
         assert_eq!(unlink("no links here"), "no links here");
+    }
+
+    #[test]
+    fn phrases_start_at_honorifics_and_a_deadline_holds_together() {
+        let h = html_inline("メールをお送りします。12月3日（木）18時までに");
+        assert_eq!(h, "メールを<wbr>お送りします。<wbr>12月3日（木）18時までに");
     }
 }
