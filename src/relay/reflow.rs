@@ -78,7 +78,8 @@ fn is_particle(c: char) -> bool {
 fn break_after(a: char, b: char) -> bool {
     if "、。，．！？!?）」』】〉》".contains(a) {
         // A weekday's bracket stays with the hour after it: （木）18時.
-        return !"、。，．！？!?）」』】〉》ー".contains(b) && !(a == '）' && b.is_ascii_digit());
+        let weekday_hour = a == '）' && b.is_ascii_digit();
+        return !weekday_hour && !"、。，．！？!?）」』】〉》ー".contains(b);
     }
     // An honorific お/ご starts a phrase after を, は, が, に: …を<wbr>お送りします.
     if "をはがに".contains(a) && "おご".contains(b) {
