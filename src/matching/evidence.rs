@@ -232,9 +232,9 @@ pub fn unit_standing(
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
         .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
         .filter(|h| {
-            let covered = coverage(query, weights, tally, h);
-            covered >= PHRASE_COVERAGE
-                || covered >= HEAD_COVERAGE && is_head(query, h.term as usize)
+            let ti = governing_term(query, h.term as usize);
+            let covered = coverage(query, weights, tally, ti);
+            covered >= PHRASE_COVERAGE || covered >= HEAD_COVERAGE && is_head(query, ti)
         })
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
     // one word among many asked ones (the party, not the sushi chef) is
@@ -265,9 +265,31 @@ fn is_head(query: &Query, ti: usize) -> bool {
     last == Some(ti)
 }
 
-/// The share of the hit's phrase (its specific words, by weight) the member has.
-fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit) -> f32 {
-    let phrase = query.terms[h.term as usize].term.phrase;
+/// Where an asked word is named bare in one asked phrase (a subject
+/// "Mechanic") and with more words in another ("a car mechanic"), the
+/// fuller one says what is wanted. A phrase with a word of its own
+/// (「家具職人」, 「家具の修理」) is its own need.
+fn governing_term(query: &Query, ti: usize) -> usize {
+    let key = |i: usize| query.terms[i].term.keys.first().map(|k| &k.0);
+    let words = |i: usize| {
+        let phrase = query.terms[i].term.phrase;
+        (0..query.terms.len())
+            .filter(|&j| query.terms[j].term.phrase == phrase)
+            .filter_map(key)
+            .collect::<Vec<_>>()
+    };
+    let own = words(ti);
+    (0..query.terms.len())
+        .filter(|&j| query.terms[j].opens() && key(j) == key(ti))
+        .map(|j| (j, words(j)))
+        .filter(|(_, w)| own.iter().all(|k| w.contains(k)))
+        .max_by_key(|(j, w)| (w.len(), *j == ti))
+        .map_or(ti, |(j, _)| j)
+}
+
+/// The share of an asked term's phrase (its specific words, by weight) the member has.
+fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, ti: usize) -> f32 {
+    let phrase = query.terms[ti].term.phrase;
     let in_phrase = |i: usize| {
         let t = &query.terms[i];
         t.term.phrase == phrase && !t.term.generic

@@ -117,26 +117,35 @@ const BACKGROUND_CUES: &[&str] = &[
     "おります。",
     "いつもお世話",
 ];
-/// Words that offer alternatives in what is asked.
-const ALTERNATIVE_CUES: &[&str] = &[
-    " or ",
-    "either",
-    "alternatively",
-    "also fine",
-    "also welcome",
-    "also ok",
-    "または",
-    "もしくは",
-    "あるいは",
-    "の方でも",
-    "でも大丈夫",
-    "でも構",
-    "でも結構",
-    "でも可",
-    "でも歓迎",
-    "でもいい",
-    "か、",
+/// Words that offer alternatives in what is asked, and on which side of
+/// them the alternative things stand: an alternative needs an asked thing
+/// (a trade word or a curated concept) on each such side, so 「東京か、郵送で」
+/// (a place or the post) and "Could you...? or..." are not alternatives.
+const ALTERNATIVE_CUES: &[(&str, Sides)] = &[
+    (" or ", Sides::Both),
+    ("alternatively", Sides::After),
+    ("also fine", Sides::Before),
+    ("also welcome", Sides::Before),
+    ("also ok", Sides::Before),
+    ("または", Sides::Both),
+    ("もしくは", Sides::Both),
+    ("あるいは", Sides::Both),
+    ("の方でも", Sides::Before),
+    ("でも大丈夫", Sides::Before),
+    ("でも構", Sides::Before),
+    ("でも結構", Sides::Before),
+    ("でも可", Sides::Before),
+    ("でも歓迎", Sides::Before),
+    ("でもいい", Sides::Before),
+    ("か、", Sides::Both),
 ];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sides {
+    Before,
+    After,
+    Both,
+}
 
 /// Sentences that add an alternative are part of the need even without a cue.
 const ALTERNATIVE_NEEDS: &[&str] = &[
@@ -184,6 +193,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         if need && !background {
             need_text.push_str(segments[i].0);
             need_text.push('\n');
+            query.alternatives |= names_alternatives(vocab, segments[i].0, hits, &seg_terms[i]);
         }
         add_hits(vocab, &mut query, hits, factor);
         add_terms(
@@ -195,10 +205,6 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             (need, background),
         );
     }
-    let need_norm = normalize(&need_text);
-    query.alternatives = ALTERNATIVE_CUES
-        .iter()
-        .any(|c| format!(" {need_norm} ").contains(c));
     query.translation = query.terms.iter().any(|t| {
         t.need
             && (t.term.surface.contains("翻訳")
@@ -211,6 +217,44 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     query.pair = languages_named(&need_text);
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// Whether a need sentence offers alternatives: a cue with an asked thing
+/// on the side (or sides) where its alternatives stand.
+fn names_alternatives(vocab: &Vocabulary, segment: &str, hits: &[Hit], seg_terms: &[Term]) -> bool {
+    let text = format!(" {} ", normalize(segment));
+    // spans of asked things, in the char offsets of the normalised segment
+    let asked: Vec<(usize, usize)> = seg_terms
+        .iter()
+        .filter(|t| !t.generic && !t.fragment)
+        // a place, a language or an asking word is not an asked thing
+        .filter(|t| {
+            !hits.iter().any(|h| {
+                !matches!(h.target, Target::Concept(_)) && h.start < t.end && t.start < h.end
+            })
+        })
+        .map(|t| (t.start, t.end))
+        .chain(
+            hits.iter()
+                .filter(|h| h.start != usize::MAX)
+                .filter(|h| matches!(h.target, Target::Concept(c) if vocab.concepts[c as usize].kind != Kind::Generic))
+                .map(|h| (h.start, h.end)),
+        )
+        .collect();
+    ALTERNATIVE_CUES.iter().any(|&(cue, sides)| {
+        text.match_indices(cue).any(|(b, m)| {
+            // the leading space shifts offsets by one
+            let start = text[..b].chars().count().saturating_sub(1);
+            let end = start + m.chars().count();
+            let before = asked.iter().any(|&(_, e)| e <= start + 1);
+            let after = asked.iter().any(|&(s, _)| s + 1 >= end);
+            match sides {
+                Sides::Before => before,
+                Sides::After => after,
+                Sides::Both => before && after,
+            }
+        })
+    })
 }
 
 /// (need, background) per segment. The subject and the sentences with a
