@@ -72,6 +72,8 @@ pub struct Entry {
     /// Languages the member names in their skills or bio (for language pairs).
     pub named_languages: Vec<String>,
     pub lexical_len: f32,
+    /// What the bio says the member does not do (see [`declined_things`]).
+    pub declined: Vec<Declined>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +164,7 @@ impl Index {
                 .collect(),
             named_languages,
             lexical_len,
+            declined: declined_things(&member.bio),
         });
     }
 
@@ -283,14 +286,91 @@ const NEGATIONS: &[&str] = &[
     " except ",
 ];
 
-/// The clauses of a bio, minus those that say what the member does not do.
-pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+fn clauses(bio: &str) -> impl Iterator<Item = &str> {
     bio.split(['\n', '。', '！', '？', '!', '?', '、', ',', ';', '；', '．'])
         .flat_map(|s| s.split(". ").flat_map(|s| s.split(" but ")))
-        .filter(|c| {
-            let lower = format!(" {} ", c.to_lowercase());
-            !NEGATIONS.iter().any(|n| lower.contains(n))
-        })
+}
+
+fn is_negated(clause: &str) -> bool {
+    let lower = format!(" {} ", clause.to_lowercase());
+    NEGATIONS.iter().any(|n| lower.contains(n))
+}
+
+/// The clauses of a bio, minus those that say what the member does not do.
+pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+    clauses(bio).filter(|c| !is_negated(c))
+}
+
+/// Words of a negated clause that only say "not", not what is declined.
+const DECLINE_STOP: &[&str] = &[
+    "don't",
+    "doesn't",
+    "won't",
+    "not",
+    "never",
+    "any",
+    "more",
+    "anymore",
+    "longer",
+    "take",
+    "taking",
+    "accept",
+    "accepting",
+    "offer",
+    "offering",
+    "doing",
+    "handle",
+    "provide",
+    "currently",
+    "sorry",
+    "unfortunately",
+    "except",
+    "also",
+];
+
+/// One thing a member's bio declines.
+#[derive(Debug, Clone)]
+pub struct Declined {
+    /// The match keys of each of its words.
+    pub words: Vec<Vec<String>>,
+    /// For translation, the language declined as the target (日本語→英語).
+    pub target: Option<String>,
+}
+
+/// What a bio says the member does not do (「グループレッスンはお受けして
+/// いません」, "I don't do weddings"): per declined thing (the parts of a
+/// negated clause joined by ・, "and", "or"), the match keys of each of its
+/// words; generic words are left out, so a thing with none is dropped.
+pub fn declined_things(bio: &str) -> Vec<Declined> {
+    let mut out = Vec::new();
+    for clause in clauses(bio).filter(|c| is_negated(c)) {
+        let norm = normalize(clause);
+        for part in norm
+            .split(['・', '/'])
+            .flat_map(|p| p.split(" and "))
+            .flat_map(|p| p.split(" or "))
+        {
+            let words: Vec<Vec<String>> = terms::terms(part, 0)
+                .0
+                .into_iter()
+                .filter(|t| {
+                    !t.generic && !t.fragment && !DECLINE_STOP.contains(&t.surface.as_str())
+                })
+                .map(|t| {
+                    t.keys
+                        .into_iter()
+                        .filter(|(_, via)| *via != Via::Sound)
+                        .map(|(k, _)| k)
+                        .collect()
+                })
+                .collect();
+            if !words.is_empty() {
+                let target = super::request::target_language(part);
+                out.push(Declined { words, target });
+            }
+        }
+    }
+    out
 }
 
 /// What [`Index::collect`] finds in a member's fields: concept

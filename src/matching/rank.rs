@@ -152,7 +152,10 @@ fn assess(
                 unit_group
             },
         };
-        if (concept_ok || unit_ok) && language_pair_ok(index, query, m) {
+        if (concept_ok || unit_ok)
+            && language_pair_ok(index, query, m)
+            && !declines(index, query, m)
+        {
             qualified.push(s);
         } else if s.score > 0.0 {
             near.push(s);
@@ -277,6 +280,35 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
         .pair
         .iter()
         .all(|l| e.languages.contains(l) || e.named_languages.contains(l))
+}
+
+/// Whether the member's bio says they do not do something the request
+/// names (every word of a declined thing among the request's words, in
+/// either language): they are a near-miss, never a candidate.
+fn declines(index: &Index, query: &Query, m: u32) -> bool {
+    let declined = &index.entries[m as usize].declined;
+    if declined.is_empty() {
+        return false;
+    }
+    let asked: HashSet<&str> = query
+        .terms
+        .iter()
+        .flat_map(|t| t.term.keys.iter())
+        .filter(|(_, via)| *via != super::terms::Via::Sound)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    declined.iter().any(|thing| {
+        // 「日本語→英語の翻訳はお受けしていません」 still takes English→Japanese
+        let same_direction = match (&thing.target, &query.target) {
+            (Some(declined), Some(asked)) => declined == asked,
+            _ => true,
+        };
+        same_direction
+            && thing
+                .words
+                .iter()
+                .all(|keys| keys.iter().any(|k| asked.contains(k.as_str())))
+    })
 }
 
 fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {

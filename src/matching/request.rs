@@ -40,6 +40,8 @@ pub struct Query {
     pub translation: bool,
     /// Languages named where the need is stated: for translation, a hard pair.
     pub pair: Vec<String>,
+    /// The language asked to translate into, when the request says.
+    pub target: Option<String>,
 }
 
 /// A request word with its role.
@@ -215,6 +217,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
                     .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
     });
     query.pair = languages_named(&need_text);
+    query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
 }
@@ -504,42 +507,71 @@ fn word_spans(chars: &[char]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Language names, by code, in English and Japanese.
+const LANGUAGE_NAMES: &[(&str, &[&str])] = &[
+    ("en", &["english", "英語"]),
+    ("ja", &["japanese", "日本語"]),
+    (
+        "zh",
+        &[
+            "chinese",
+            "mandarin",
+            "cantonese",
+            "中国語",
+            "北京語",
+            "広東語",
+        ],
+    ),
+    ("ko", &["korean", "韓国語", "朝鮮語"]),
+    ("es", &["spanish", "スペイン語"]),
+    ("fr", &["french", "フランス語"]),
+    ("de", &["german", "ドイツ語"]),
+    ("pt", &["portuguese", "ポルトガル語"]),
+    ("it", &["italian", "イタリア語"]),
+    ("ru", &["russian", "ロシア語"]),
+    ("vi", &["vietnamese", "ベトナム語"]),
+    ("th", &["thai", "タイ語"]),
+    ("tl", &["tagalog", "filipino", "タガログ語", "フィリピン語"]),
+    ("id", &["indonesian", "インドネシア語"]),
+    ("ne", &["nepali", "ネパール語"]),
+    ("ar", &["arabic", "アラビア語"]),
+    ("hi", &["hindi", "ヒンディー語"]),
+    ("nl", &["dutch", "オランダ語"]),
+];
+
+/// The language a text asks to translate into: a language name followed by
+/// に/へ (「日本語に翻訳」) or after "into", "to", →.
+pub fn target_language(text: &str) -> Option<String> {
+    let norm = normalize(text);
+    let mut best: Option<(usize, &str)> = None;
+    for (code, names) in LANGUAGE_NAMES {
+        for n in names.iter() {
+            for (b, _) in norm.match_indices(n) {
+                let after = norm[b + n.len()..].trim_start();
+                let before = norm[..b].trim_end();
+                let target = if n.is_ascii() {
+                    before.ends_with(" into")
+                        || before.ends_with(" to")
+                        || before.ends_with('→')
+                        || before.ends_with("->")
+                } else {
+                    after.starts_with('に') || after.starts_with('へ') || before.ends_with('→')
+                };
+                if target && best.is_none_or(|(p, _)| b < p) {
+                    best = Some((b, code));
+                }
+            }
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
 /// Language names a text mentions (language codes): for language pairs in
 /// translation requests and in translators' profiles.
 pub fn languages_named(text: &str) -> Vec<String> {
-    const NAMES: &[(&str, &[&str])] = &[
-        ("en", &["english", "英語"]),
-        ("ja", &["japanese", "日本語"]),
-        (
-            "zh",
-            &[
-                "chinese",
-                "mandarin",
-                "cantonese",
-                "中国語",
-                "北京語",
-                "広東語",
-            ],
-        ),
-        ("ko", &["korean", "韓国語", "朝鮮語"]),
-        ("es", &["spanish", "スペイン語"]),
-        ("fr", &["french", "フランス語"]),
-        ("de", &["german", "ドイツ語"]),
-        ("pt", &["portuguese", "ポルトガル語"]),
-        ("it", &["italian", "イタリア語"]),
-        ("ru", &["russian", "ロシア語"]),
-        ("vi", &["vietnamese", "ベトナム語"]),
-        ("th", &["thai", "タイ語"]),
-        ("tl", &["tagalog", "filipino", "タガログ語", "フィリピン語"]),
-        ("id", &["indonesian", "インドネシア語"]),
-        ("ne", &["nepali", "ネパール語"]),
-        ("ar", &["arabic", "アラビア語"]),
-        ("hi", &["hindi", "ヒンディー語"]),
-        ("nl", &["dutch", "オランダ語"]),
-    ];
     let norm = normalize(text);
     let words: Vec<&str> = norm.split(|c: char| !c.is_alphanumeric()).collect();
-    NAMES
+    LANGUAGE_NAMES
         .iter()
         .filter(|(_, names)| {
             names.iter().any(|n| {
