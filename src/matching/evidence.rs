@@ -59,6 +59,8 @@ pub struct TermHit {
     pub strength: f32,
     /// On a modifier of the member's skill item, not its head.
     pub modifier: bool,
+    /// The last word of the member's phrase, if another (`Index::tails`).
+    pub tail: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -181,6 +183,7 @@ pub fn gather_terms(
                     };
                     let hit = TermHit {
                         modifier: p.modifier,
+                        tail: p.tail,
                         term: ti as u32,
                         key: ki as u16,
                         via: route,
@@ -209,6 +212,7 @@ pub fn gather_terms(
 /// on the head of an asked phrase (its last specific word: "headshot
 /// photographer" → photographer), or on most of the phrase's weight.
 pub fn unit_standing(
+    index: &Index,
     query: &Query,
     weights: &[f32],
     tally: &UnitTally,
@@ -231,6 +235,7 @@ pub fn unit_standing(
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
         .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
+        .filter(|h| !tails_differ(index, query, h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
             let covered = coverage(query, weights, tally, ti);
@@ -243,6 +248,28 @@ pub fn unit_standing(
     let best = best.filter(|_| query.alternatives || matched / opening_total >= NEED_COVERAGE);
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A request phrase ending in a generic word names the kind of service
+/// (ピアノの先生: a teacher); a member's phrase ending in another word names
+/// another (ピアノ修理: a repairer), so the shared word is not direct
+/// evidence. Tails in different scripts are not compared (teacher, 講師).
+fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
+    let ti = h.term as usize;
+    let phrase = query.terms[ti].term.phrase;
+    let Some(last) = query.terms.iter().rposition(|t| t.term.phrase == phrase) else {
+        return false;
+    };
+    let asked = &query.terms[last].term;
+    if last == ti || !asked.generic || h.tail == super::index::NO_TAIL {
+        return false;
+    }
+    let theirs = &index.tails[h.tail as usize];
+    let latin = |k: &str| k.starts_with("w:");
+    if theirs.first().map(|k| latin(k)) != asked.keys.first().map(|(k, _)| latin(k)) {
+        return false;
+    }
+    !asked.keys.iter().any(|(k, _)| theirs.contains(k))
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only

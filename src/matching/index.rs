@@ -47,7 +47,12 @@ pub struct TermPosting {
     /// The word only qualifies another in the member's skill item (ピアノ
     /// of ピアノ調律, bicycle of "bicycle mechanic"): not what they do.
     pub modifier: bool,
+    /// The last word of the member's phrase when it is another word, generic
+    /// or not (修理 of ピアノ修理): index into `Index::tails`, or `NO_TAIL`.
+    pub tail: u32,
 }
+
+pub const NO_TAIL: u32 = u32::MAX;
 
 impl TermPosting {
     /// Skills before bio, heads before modifiers, the word itself before a
@@ -85,6 +90,9 @@ pub struct Index {
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
     /// Open-vocabulary keys (see `terms`) to the members whose words have them.
     pub terms: HashMap<String, Vec<TermPosting>>,
+    /// The match keys of the phrase tails postings name (see `TermPosting::tail`).
+    pub tails: Vec<Vec<String>>,
+    tail_ids: HashMap<String, u32>,
     pub avg_lexical_len: f32,
 }
 
@@ -104,6 +112,8 @@ impl Index {
             concepts: HashMap::new(),
             lexicon: HashMap::new(),
             terms: HashMap::new(),
+            tails: Vec::new(),
+            tail_ids: HashMap::new(),
             avg_lexical_len: 0.0,
         };
         for (i, m) in members.iter().enumerate() {
@@ -211,6 +221,22 @@ impl Index {
     /// its keys, one posting per member and key: the best field and route.
     fn add_terms(&mut self, id: u32, member: &Member) {
         let mut best: HashMap<String, TermPosting> = HashMap::new();
+        let (tails, tail_ids) = (&mut self.tails, &mut self.tail_ids);
+        let mut intern = |t: &terms::Term| -> u32 {
+            let keys: Vec<String> = t
+                .keys
+                .iter()
+                .filter(|(_, via)| *via != Via::Sound)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let Some(first) = keys.first().cloned() else {
+                return NO_TAIL;
+            };
+            *tail_ids.entry(first).or_insert_with(|| {
+                tails.push(keys);
+                (tails.len() - 1) as u32
+            })
+        };
         let mut offer = |text: &str, field: Field| {
             let norm = normalize(text);
             let chars: Vec<char> = norm.chars().collect();
@@ -221,6 +247,11 @@ impl Index {
             for (i, t) in all.iter().enumerate() {
                 let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
                 let modifier = field != Field::Bio && head_of(t.phrase).is_some_and(|h| h != i);
+                let last = all.iter().rposition(|u| u.phrase == t.phrase);
+                let tail = match last {
+                    Some(l) if l != i => intern(&all[l]),
+                    _ => NO_TAIL,
+                };
                 for (key, via) in t.keys.iter().cloned() {
                     let p = TermPosting {
                         member: id,
@@ -229,6 +260,7 @@ impl Index {
                         latin: t.latin,
                         context: in_context,
                         modifier,
+                        tail,
                     };
                     let slot = best.entry(key).or_insert(p);
                     if p.rank() < slot.rank() {

@@ -131,6 +131,7 @@ fn assess(
     for (m, tally) in tallies {
         let unit = units.remove(&m).unwrap_or_default();
         let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        concept_ok &= !only_topics(index, query, &tally);
         if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
             let held: Vec<u32> = tally
                 .evidence
@@ -140,7 +141,8 @@ fn assess(
                 .collect();
             concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
         }
-        let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
+        let (unit_score, unit_ok, unit_group) =
+            evidence::unit_standing(index, query, &weights, &unit);
         let s = Scored {
             member: m,
             score: concept_score + unit_score,
@@ -193,6 +195,25 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
     let ok = max_w > 0.0 && best_need.is_some() && specific / max_w >= ABSTAIN_THRESHOLD;
     let group = best_need.map(|e| concept_group(query, e.query_index));
     (concept_score, ok, group)
+}
+
+/// A topic (a home visit, a mode of service) says how, not who: when the
+/// request also asks for words of its own (ピアノ of ピアノの先生), direct
+/// evidence only on topics is not enough.
+fn only_topics(index: &Index, query: &Query, tally: &Tally) -> bool {
+    let asks_words = query.terms.iter().any(|t| t.opens());
+    asks_words
+        && tally
+            .evidence
+            .iter()
+            .filter(|e| {
+                let qc = &query.concepts[e.query_index];
+                qc.need && !qc.generic && !e.related
+            })
+            .all(|e| {
+                let concept = query.concepts[e.query_index].concept;
+                index.vocab.concepts[concept as usize].kind == super::vocabulary::Kind::Topic
+            })
 }
 
 /// The need concept a member's strongest direct evidence is on.
