@@ -251,9 +251,10 @@ pub fn unit_standing(
 }
 
 /// A request phrase ending in a generic word names the kind of service
-/// (ピアノの先生: a teacher); a member's phrase ending in another word names
-/// another (ピアノ修理: a repairer), so the shared word is not direct
-/// evidence. Tails in different scripts are not compared (teacher, 講師).
+/// (ピアノの先生: a teacher); a member's phrase ending in another kind of
+/// word names another (ピアノ修理: a repairer), so the shared word is not
+/// direct evidence. Tails of one kind share a key or a curated concept
+/// (先生, 講師, teacher).
 fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     let ti = h.term as usize;
     let phrase = query.terms[ti].term.phrase;
@@ -265,11 +266,19 @@ fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
         return false;
     }
     let theirs = &index.tails[h.tail as usize];
-    let latin = |k: &str| k.starts_with("w:");
-    if theirs.first().map(|k| latin(k)) != asked.keys.first().map(|(k, _)| latin(k)) {
+    if asked.keys.iter().any(|(k, _)| theirs.keys.contains(k)) {
         return false;
     }
-    !asked.keys.iter().any(|(k, _)| theirs.contains(k))
+    let concepts = |text: &str| -> Vec<super::vocabulary::Target> {
+        index
+            .vocab
+            .scan(text, false)
+            .into_iter()
+            .map(|hit| hit.target)
+            .collect()
+    };
+    let mine = concepts(&asked.surface);
+    !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only

@@ -54,6 +54,13 @@ pub struct TermPosting {
 
 pub const NO_TAIL: u32 = u32::MAX;
 
+/// The last word of a member's phrase: as written, and its match keys.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    pub surface: String,
+    pub keys: Vec<String>,
+}
+
 impl TermPosting {
     /// Skills before bio, heads before modifiers, the word itself before a
     /// translation.
@@ -91,7 +98,7 @@ pub struct Index {
     /// Open-vocabulary keys (see `terms`) to the members whose words have them.
     pub terms: HashMap<String, Vec<TermPosting>>,
     /// The match keys of the phrase tails postings name (see `TermPosting::tail`).
-    pub tails: Vec<Vec<String>>,
+    pub tails: Vec<Tail>,
     tail_ids: HashMap<String, u32>,
     pub avg_lexical_len: f32,
 }
@@ -233,7 +240,10 @@ impl Index {
                 return NO_TAIL;
             };
             *tail_ids.entry(first).or_insert_with(|| {
-                tails.push(keys);
+                tails.push(Tail {
+                    surface: t.surface.clone(),
+                    keys,
+                });
                 (tails.len() - 1) as u32
             })
         };

@@ -308,6 +308,7 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
 /// either language): they are a near-miss, never a candidate.
 fn declines(index: &Index, query: &Query, m: u32) -> bool {
     let declined = &index.entries[m as usize].declined;
+
     if declined.is_empty() {
         return false;
     }
