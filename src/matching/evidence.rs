@@ -309,8 +309,10 @@ fn governing_term(query: &Query, ti: usize) -> usize {
     let key = |i: usize| query.terms[i].term.keys.first().map(|k| &k.0);
     let words = |i: usize| {
         let phrase = query.terms[i].term.phrase;
+        // an asking word, a place or a language ("wanted", "Tokyo") is not part of what is asked
         (0..query.terms.len())
             .filter(|&j| query.terms[j].term.phrase == phrase)
+            .filter(|&j| !query.terms[j].covered || query.terms[j].concept.is_some())
             .filter_map(key)
             .collect::<Vec<_>>()
     };
