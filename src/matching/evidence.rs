@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::index::{Field, Index, affirmed_clauses};
+use super::index::{Field, Index, TermPosting, affirmed_clauses};
 use super::rank::{Tally, language_factor, region_factor};
 use super::request::Query;
 use super::terms::{self, Via};
@@ -160,52 +160,70 @@ pub fn gather_terms(
 ) -> HashMap<u32, UnitTally> {
     let mut tallies: HashMap<u32, UnitTally> = HashMap::new();
     for opening in [true, false] {
+        if !opening {
+            // the second pass adds to everyone found so far
+            for m in concept_tallies.keys() {
+                tallies.entry(*m).or_default();
+            }
+        }
         for (ti, qt) in query.terms.iter().enumerate() {
             if qt.covered || qt.opens() != opening {
                 continue;
             }
             for (ki, (key, via)) in qt.term.keys.iter().enumerate() {
-                for p in index.terms.get(key).into_iter().flatten() {
-                    // sound-alikes meet only across scripts (バリスタ, barista)
-                    if *via == Via::Sound && p.latin == qt.term.latin {
-                        continue;
-                    }
-                    let route = (*via).max(p.via);
-                    // two Japanese words meet by their own form, not through
-                    // an English gloss they happen to share (申請, エントリーシート)
-                    if route != Via::Same && !qt.term.latin && !p.latin {
-                        continue;
-                    }
-                    let field = if p.field == Field::Bio {
-                        BIO_FIELD
-                    } else {
-                        SKILL_FIELD
-                    };
-                    let hit = TermHit {
-                        modifier: p.modifier,
-                        tail: p.tail,
-                        term: ti as u32,
-                        key: ki as u16,
-                        via: route,
-                        field: p.field,
-                        strength: field
-                            * via_factor(route)
-                            * if p.context { MEMBER_CONTEXT } else { 1.0 },
-                    };
-                    if opening {
-                        if eligible(p.member) {
-                            tallies.entry(p.member).or_default().offer(hit);
+                let postings = index.terms.get(key).map_or(&[][..], Vec::as_slice);
+                let hit = |p: &TermPosting| term_hit(query, ti, ki, *via, p);
+                if opening {
+                    for p in postings.iter().filter(|p| eligible(p.member)) {
+                        if let Some(h) = hit(p) {
+                            tallies.entry(p.member).or_default().offer(h);
                         }
-                    } else if let Some(t) = tallies.get_mut(&p.member) {
-                        t.offer(hit);
-                    } else if concept_tallies.contains_key(&p.member) {
-                        tallies.entry(p.member).or_default().offer(hit);
                     }
+                } else {
+                    super::rank::for_members(
+                        postings,
+                        |p| p.member,
+                        &mut tallies,
+                        |t, p| {
+                            if let Some(h) = hit(p) {
+                                t.offer(h);
+                            }
+                        },
+                    );
                 }
             }
         }
     }
     tallies
+}
+
+/// A member's posting met by the request's term `ti` under its key `ki`.
+fn term_hit(query: &Query, ti: usize, ki: usize, via: Via, p: &TermPosting) -> Option<TermHit> {
+    let qt = &query.terms[ti];
+    // sound-alikes meet only across scripts (バリスタ, barista)
+    if via == Via::Sound && p.latin == qt.term.latin {
+        return None;
+    }
+    let route = via.max(p.via);
+    // two Japanese words meet by their own form, not through
+    // an English gloss they happen to share (申請, エントリーシート)
+    if route != Via::Same && !qt.term.latin && !p.latin {
+        return None;
+    }
+    let field = if p.field == Field::Bio {
+        BIO_FIELD
+    } else {
+        SKILL_FIELD
+    };
+    Some(TermHit {
+        modifier: p.modifier,
+        tail: p.tail,
+        term: ti as u32,
+        key: ki as u16,
+        via: route,
+        field: p.field,
+        strength: field * via_factor(route) * if p.context { MEMBER_CONTEXT } else { 1.0 },
+    })
 }
 
 /// Score, whether it qualifies, and the phrase it answers: direct evidence

@@ -96,6 +96,8 @@ pub struct Index {
     pub concepts: HashMap<u32, Vec<Posting>>,
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
     /// Open-vocabulary keys (see `terms`) to the members whose words have them.
+    /// Every posting list here and in `concepts` is sorted by member (members
+    /// are added in order), so the ranker can look members up in it.
     pub terms: HashMap<String, Vec<TermPosting>>,
     /// The match keys of the phrase tails postings name (see `TermPosting::tail`).
     pub tails: Vec<Tail>,

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::evidence::{self, Group, UnitTally};
-use super::index::{Field, Index};
+use super::index::{Field, Index, Posting};
 use super::request::{Query, QueryConcept};
 use super::{MatchContext, Ranked};
 
@@ -94,6 +94,8 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             0.0
         }
         + LEXICAL_WEIGHT;
+    let mut qualified = prune(qualified, top, query.alternatives);
+    let mut near = prune(near, top, false);
     finish(index, query, ctx, &mut qualified);
     finish(index, query, ctx, &mut near);
     let chosen = if query.alternatives {
@@ -247,6 +249,38 @@ fn concept_group(query: &Query, qi: usize) -> Group {
         })
 }
 
+/// The lowest the soft factors can bring a score to.
+const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
+
+/// Top-k pruning (max-score): the lexical tie-breaker adds at most
+/// `LEXICAL_WEIGHT` and the soft factors only lower a score, so a member
+/// whose evidence plus that is below the k-th best evidence at its lowest
+/// can never enter the shortlist; only the rest get the lexical and soft
+/// factors. With alternatives, each asked thing keeps its own k.
+fn prune(scored: Vec<Scored>, k: usize, per_group: bool) -> Vec<Scored> {
+    if scored.len() <= k {
+        return scored;
+    }
+    let mut groups: Vec<(Option<Group>, Vec<Scored>)> = Vec::new();
+    for s in scored {
+        let key = if per_group { s.group.clone() } else { None };
+        match groups.iter_mut().find(|(g, _)| *g == key) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((key, vec![s])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut list) in groups {
+        if list.len() > k {
+            list.select_nth_unstable_by(k - 1, |a, b| b.score.total_cmp(&a.score));
+            let floor = list[k - 1].score * MIN_FACTOR;
+            list.retain(|s| s.score + LEXICAL_WEIGHT >= floor);
+        }
+        out.extend(list);
+    }
+    out
+}
+
 /// Adds the lexical tie-breaker and the soft factors, then sorts best first.
 fn finish(index: &Index, query: &Query, ctx: &MatchContext, scored: &mut [Scored]) {
     let candidates: HashSet<u32> = scored.iter().map(|s| s.member).collect();
@@ -367,25 +401,53 @@ fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashM
                 if opening != opens(qc) {
                     continue;
                 }
-                for p in index.concepts.get(&concept).into_iter().flatten() {
-                    let evidence = Evidence {
-                        query_index: qi,
-                        strength: p.strength * factor,
-                        field: p.field,
-                        related: is_related,
-                    };
-                    if opening {
-                        if eligible(p.member) {
-                            tallies.entry(p.member).or_default().offer(evidence);
-                        }
-                    } else if let Some(t) = tallies.get_mut(&p.member) {
-                        t.offer(evidence);
+                let postings = index.concepts.get(&concept).map_or(&[][..], Vec::as_slice);
+                let evidence = |p: &Posting| Evidence {
+                    query_index: qi,
+                    strength: p.strength * factor,
+                    field: p.field,
+                    related: is_related,
+                };
+                if opening {
+                    for p in postings.iter().filter(|p| eligible(p.member)) {
+                        tallies.entry(p.member).or_default().offer(evidence(p));
                     }
+                } else {
+                    for_members(
+                        postings,
+                        |p| p.member,
+                        &mut tallies,
+                        |t, p| t.offer(evidence(p)),
+                    );
                 }
             }
         }
     }
     tallies
+}
+
+/// Offers the postings of members already found: walking a short list, or
+/// (postings are sorted by member) looking each found member up in a long
+/// one, so a common word costs what the candidates cost, not the directory.
+pub(super) fn for_members<P, T>(
+    postings: &[P],
+    member: impl Fn(&P) -> u32,
+    found: &mut HashMap<u32, T>,
+    mut offer: impl FnMut(&mut T, &P),
+) {
+    if postings.len() > 8 * found.len() {
+        for (m, t) in found.iter_mut() {
+            if let Ok(i) = postings.binary_search_by_key(m, &member) {
+                offer(t, &postings[i]);
+            }
+        }
+    } else {
+        for p in postings {
+            if let Some(t) = found.get_mut(&member(p)) {
+                offer(t, p);
+            }
+        }
+    }
 }
 
 /// Whether direct evidence on this request concept can make a candidate.
