@@ -82,6 +82,13 @@ fn directory() -> Vec<Member> {
             "子ども向けのバイオリン教室です。",
             &["ja"],
         ),
+        member(
+            9,
+            "potter@example.org",
+            &["pottery classes", "wheel throwing"],
+            "Potter with a small studio.",
+            &["en"],
+        ),
     ]
 }
 

@@ -10,6 +10,7 @@ use super::rank::{Tally, language_factor, region_factor};
 use super::request::Query;
 use super::terms::{self, Via};
 use super::text::normalize;
+use super::vocabulary::{Kind, Target};
 use super::{Candidate, Evidence, How, Source};
 
 /// What a full open-vocabulary match on the request's need is worth, next
@@ -272,7 +273,7 @@ pub fn unit_standing(
 /// (ピアノの先生: a teacher); a member's phrase ending in another kind of
 /// word names another (ピアノ修理: a repairer), so the shared word is not
 /// direct evidence. Tails of one kind share a key or a curated concept
-/// (先生, 講師, teacher).
+/// (先生, 講師, teacher); a tail the vocabulary does not file (方) says nothing.
 fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     let ti = h.term as usize;
     let phrase = query.terms[ti].term.phrase;
@@ -287,16 +288,23 @@ fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     if asked.keys.iter().any(|(k, _)| theirs.keys.contains(k)) {
         return false;
     }
-    let concepts = |text: &str| -> Vec<super::vocabulary::Target> {
+    let concepts = |text: &str| -> Vec<u32> {
         index
             .vocab
             .scan(text, false)
             .into_iter()
-            .map(|hit| hit.target)
+            .filter_map(|hit| match hit.target {
+                Target::Concept(c) if index.vocab.concepts[c as usize].kind == Kind::Generic => {
+                    Some(c)
+                }
+                _ => None,
+            })
             .collect()
     };
+    // only a generic word the curated vocabulary files under a kind of
+    // service names one (先生, lessons); 方 or "person" names nobody's trade
     let mine = concepts(&asked.surface);
-    !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
+    !mine.is_empty() && !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only

@@ -48,9 +48,7 @@ fn line_starts() -> &'static [u32] {
 fn line(i: usize) -> &'static str {
     let starts = line_starts();
     let start = starts[i] as usize;
-    let end = starts
-        .get(i + 1)
-        .map_or(LEXICON.len(), |&e| e as usize - 1);
+    let end = starts.get(i + 1).map_or(LEXICON.len(), |&e| e as usize - 1);
     LEXICON[start..end].trim_end_matches('\n')
 }
 
