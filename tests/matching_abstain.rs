@@ -210,3 +210,28 @@ fn alternatives_need_an_asked_thing_on_each_side() {
     );
     assert!(q.alternatives);
 }
+
+#[test]
+fn evidence_names_the_members_own_skill_item() {
+    // 確定申告 is curated under the licence 税理士; the member lists both
+    let members = vec![member(
+        1,
+        "tax@example.org",
+        &["税理士", "確定申告"],
+        "税理士です。",
+        &["ja"],
+    )];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let got = m.rank(
+        "確定申告",
+        "確定申告をお願いできる方を探しています。",
+        &MatchContext::default(),
+        3,
+    );
+    let first = got
+        .first()
+        .and_then(|c| c.evidence.first())
+        .expect("a candidate with evidence");
+    assert_eq!(first.request, "確定申告");
+    assert_eq!(first.member, "確定申告", "{:?}", got[0].evidence);
+}

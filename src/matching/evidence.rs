@@ -429,12 +429,19 @@ fn concept_evidence(
     e: &super::rank::Evidence,
 ) -> Evidence {
     let member = &index.members[m as usize];
-    let (source, words) = match e.field {
-        Field::Skill(i) => (
+    // the member's own skill item with the request's words (就業規則) says
+    // more than the one the concept was indexed under (社会保険労務士)
+    let asked = normalize(&qc.surface);
+    let own = (!e.related)
+        .then(|| member.skills.iter().find(|s| normalize(s).contains(&asked)))
+        .flatten();
+    let (source, words) = match (own, e.field) {
+        (Some(skill), _) => (Source::Skill, skill.clone()),
+        (None, Field::Skill(i)) => (
             Source::Skill,
             member.skills.get(i as usize).cloned().unwrap_or_default(),
         ),
-        Field::Bio => (Source::Profile, bio_phrase(index, m, qc.concept)),
+        (None, Field::Bio) => (Source::Profile, bio_phrase(index, m, qc.concept)),
     };
     let how = if e.related {
         How::Related
@@ -460,7 +467,7 @@ fn bio_phrase(index: &Index, m: u32, concept: u32) -> String {
     let mut fallback = None;
     for clause in affirmed_clauses(&member.bio) {
         for hit in index.vocab.scan(clause, false) {
-            if let super::vocabulary::Target::Concept(c) = hit.target {
+            if let Target::Concept(c) = hit.target {
                 let broader = &index.vocab.concepts[c as usize].broader;
                 if c == concept {
                     return hit.surface;

@@ -86,7 +86,7 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     for m in units.keys() {
         tallies.entry(*m).or_default();
     }
-    let (mut qualified, mut near) = assess(index, query, tallies, units, max_w);
+    let (qualified, near) = assess(index, query, tallies, units, max_w);
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
         + if opens_units {
             evidence::UNIT_WEIGHT
