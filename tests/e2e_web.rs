@@ -128,7 +128,7 @@ async fn a_session_shows_the_admin_menu_and_logout_ends_it() {
         "who is signed in: {text}"
     );
     browser.click("Sign out").await;
-    assert!(browser.url().await.ends_with("/login"));
+    assert!(browser.until_url("/login").await.ends_with("/login"));
     browser
         .goto(&format!("http://127.0.0.1:{port}/admin"))
         .await;

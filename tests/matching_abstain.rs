@@ -21,6 +21,7 @@ fn member(id: i64, email: &str, skills: &[&str], bio: &str, langs: &[&str]) -> M
         region: "Tokyo".to_string(),
         status: MemberStatus::Active,
         paused_until: None,
+        timezone: None,
     }
 }
 

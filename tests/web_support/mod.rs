@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -125,7 +126,9 @@ pub struct Browser {
 impl Browser {
     pub async fn start((width, height): (u32, u32)) -> Self {
         let port = free_port();
+        // Its own process group, so the chromium it starts stops with it.
         let driver = Command::new(chromedriver())
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,6 +171,23 @@ impl Browser {
             .text()
             .await
             .expect("its text")
+    }
+
+    /// Waits until the page's address contains `part` (a click's navigation
+    /// finishes after `click` returns); the address.
+    pub async fn until_url(&self, part: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.url().await;
+            if url.contains(part) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page stayed at {url}, not {part}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn url(&self) -> String {
@@ -213,16 +233,19 @@ impl Browser {
         path
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // Drop stops the driver and what it started.
     }
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver's whole group: chromium too, even when a test
+    /// panicked before `close` (else its processes outlive the test).
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.wait();
     }
 }
