@@ -10,7 +10,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 use crate::directory::{parse_members_csv, write_members_csv};
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 use crate::store::MemberChange;
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +41,9 @@ pub enum MembersCommand {
         languages: String,
         #[arg(long, default_value = "")]
         region: String,
+        /// IANA name such as `Europe/London`; the circle's when omitted.
+        #[arg(long)]
+        timezone: Option<String>,
     },
     /// Pause a member: no forwards until resumed (or until DATE).
     Pause {
@@ -77,6 +80,7 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
             bio,
             languages,
             region,
+            timezone,
         } => {
             let member = Member {
                 id: 0,
@@ -88,6 +92,11 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
                 region,
                 status: MemberStatus::Active,
                 paused_until: None,
+                timezone: timezone
+                    .as_deref()
+                    .map(TimeZoneName::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?,
             };
             let id = store.add_member(&member).await?;
             println!("added {} (member {id})", member.email);

@@ -115,5 +115,6 @@ fn profile_vars(m: &Member) -> Value {
         region => m.region.clone(),
         status => m.status.as_str(),
         paused_until => m.paused_until.clone(),
+        timezone => m.timezone_name(),
     }
 }

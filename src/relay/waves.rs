@@ -34,6 +34,7 @@ impl Relay {
             .map(|f| f.member_id)
             .collect();
         let wave = request.wave + 1;
+        let due = self.wave_due(now);
         let mut forwarded = 0;
         if wave <= i64::from(self.relay.waves) {
             let requester = EmailAddress::parse(&request.requester_email).ok();
@@ -55,6 +56,7 @@ impl Relay {
                 wave,
                 request_ctx: &request_ctx,
                 matcher,
+                due,
             };
             for (rank, c) in shortlist.iter().enumerate() {
                 if self.forward(tx, &of, rank, c).await? {
@@ -63,7 +65,6 @@ impl Relay {
             }
         }
         if forwarded > 0 {
-            let due = now + i64::from(self.relay.answer_within_hours) * 3600;
             set_request_state(tx, request.id, RequestStatus::Open, wave, Some(due), now).await?;
             tracing::info!(
                 request_id = request.id,

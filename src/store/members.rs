@@ -7,7 +7,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Executor, Row};
 
 use super::{Result, Store, StoreError};
-use crate::domain::{EmailAddress, Language, Member, MemberStatus};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -50,6 +50,7 @@ pub(super) fn member_from_row(row: &AnyRow) -> Result<Member> {
         region: row.try_get("region")?,
         status,
         paused_until: row.try_get("paused_until")?,
+        timezone: stored_timezone(row.try_get("timezone")?),
     })
 }
 
@@ -79,7 +80,7 @@ pub async fn member_by_id<'e>(
 }
 
 /// Binds what the CSV holds of a member, in the order `email, name, skills,
-/// bio, languages, region, status` (the insert and the import's update).
+/// bio, languages, region, status, timezone` (the insert and the import's update).
 fn bind_member<'q>(q: Query<'q, Any, AnyArguments>, m: &'q Member) -> Query<'q, Any, AnyArguments> {
     q.bind(m.email.as_str())
         .bind(&m.name)
@@ -88,6 +89,20 @@ fn bind_member<'q>(q: Query<'q, Any, AnyArguments>, m: &'q Member) -> Query<'q, 
         .bind(join_languages(&m.languages))
         .bind(&m.region)
         .bind(m.status.as_str())
+        .bind(m.timezone_name().map(str::to_string))
+}
+
+/// A stored zone the time zone database no longer knows reads as none (the
+/// circle's), so one odd row never stops mail.
+fn stored_timezone(name: Option<String>) -> Option<TimeZoneName> {
+    let name = name.filter(|n| !n.is_empty())?;
+    match TimeZoneName::parse(&name) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            tracing::warn!(error = %e, "a member's stored time zone is unknown; the circle's is used");
+            None
+        }
+    }
 }
 
 fn split_stored(s: &str) -> Vec<String> {
@@ -114,6 +129,7 @@ fn differs(a: &Member, b: &Member) -> bool {
         || a.languages != b.languages
         || a.region != b.region
         || a.status != b.status
+        || a.timezone != b.timezone
 }
 
 impl Store {
@@ -175,7 +191,7 @@ impl Store {
                         "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
                          languages = $5, region = $6, status = $7, \
                          paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
-                         updated_at = $8 WHERE id = $9",
+                         timezone = $8, updated_at = $9 WHERE id = $10",
                     );
                     bind_member(q, m)
                         .bind(now)
@@ -238,6 +254,33 @@ impl Store {
         Ok(member)
     }
 
+    /// Sets (or with `None` clears, back to the circle's) the time zone a
+    /// member reads times in.
+    pub async fn set_member_timezone(
+        &self,
+        email: &EmailAddress,
+        timezone: Option<&TimeZoneName>,
+    ) -> Result<Member> {
+        let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
+        let done =
+            sqlx::query("UPDATE members SET timezone = $1, updated_at = $2 WHERE email_key = $3")
+                .bind(timezone.map(|t| t.as_str().to_string()))
+                .bind(self.now())
+                .bind(email.key())
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found());
+        }
+        let member = self.member_by_email(email).await?.ok_or_else(not_found)?;
+        tracing::info!(
+            member_id = member.id,
+            timezone = member.timezone_name().unwrap_or("circle's"),
+            "member time zone set"
+        );
+        Ok(member)
+    }
+
     /// Changes whenever a member is added or changed: (count, a checksum of
     /// who is active, the latest change), for caches of the directory.
     pub async fn members_version(&self) -> Result<(i64, i64)> {
@@ -275,9 +318,9 @@ impl Store {
 
 async fn insert_member(tx: &mut sqlx::Transaction<'_, Any>, m: &Member, now: i64) -> Result<i64> {
     let q = sqlx::query(
-        "INSERT INTO members (email, name, skills, bio, languages, region, status, \
+        "INSERT INTO members (email, name, skills, bio, languages, region, status, timezone, \
          email_key, paused_until, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
     );
     let row = bind_member(q, m)
         .bind(m.email.key())

@@ -8,7 +8,7 @@
 macro_rules! select_members {
     ($tail:literal) => {
         concat!(
-            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
+            "SELECT id, email, name, skills, bio, languages, region, status, paused_until, timezone FROM members ",
             $tail
         )
     };
