@@ -66,7 +66,7 @@ async fn a_request_naming_alternatives_reaches_each_kind() {
     for who in ["m3pharma", "m3physio"] {
         until_mail_where(who, "the forward", |m| m.text.contains(words)).await;
     }
-    until_processed("m3relay", 1).await;
+    until_processed(&config, "m3relay", 1).await;
     let nurses = forwards_of("m3nurse1", &[words]).len() + forwards_of("m3nurse2", &[words]).len();
     assert_eq!(nurses, 1, "one nurse, then the best of each alternative");
     for who in ["m3pharma", "m3physio"] {
@@ -125,7 +125,7 @@ async fn requests_reach_members_who_write_in_the_other_language() {
         m.text.contains(english)
     })
     .await;
-    until_processed("m3relay2", 2).await;
+    until_processed(&config, "m3relay2", 2).await;
     let both = [japanese, english];
     assert_eq!(
         forwards_of("m3potter", &both).len(),
