@@ -2,7 +2,6 @@
 //! relay makes of one message. A file is explained without the database and
 //! without side effects; `--inbound` reads a stored message's raw mail.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -32,7 +31,7 @@ const PLACEHOLDER_ADDRESS: &str = "circle@circle.invalid";
 pub async fn run(args: ExplainArgs, config: &Config) -> anyhow::Result<()> {
     let raw = match (args.inbound, &args.file) {
         (Some(id), _) => stored_raw(config, id).await?,
-        (None, Some(file)) => read_input(file)?,
+        (None, Some(file)) => super::read_input(file, "message")?,
         (None, None) => bail!("give a message file, - for stdin, or --inbound ID"),
     };
     let relay = identity(config)?;
@@ -56,18 +55,6 @@ fn identity(config: &Config) -> anyhow::Result<RelayIdentity> {
         Some(r) => Ok(r),
         None => RelayIdentity::new(PLACEHOLDER_ADDRESS).context("placeholder circle address"),
     }
-}
-
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    if file.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_end(&mut raw)
-            .context("cannot read the message from stdin")?;
-    } else {
-        raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    Ok(raw)
 }
 
 /// The raw mail of ledger row `id`.

@@ -1,7 +1,6 @@
 //! `circle-relay match [--json] [--top N] FILE|-`: ranks members for a
 //! request message and prints the short list; sends nothing.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -31,7 +30,7 @@ struct Output<'a> {
 }
 
 pub async fn run(args: MatchArgs, config: &Config) -> anyhow::Result<()> {
-    let raw = read_input(&args.file)?;
+    let raw = super::read_input(&args.file, "request")?;
     let request = read_request(&raw).context("cannot read the request message")?;
     // [matching] is optional for `match`: fall back to the defaults.
     let matching = config.matching().unwrap_or_default();
@@ -66,18 +65,6 @@ pub async fn run(args: MatchArgs, config: &Config) -> anyhow::Result<()> {
         print_table(candidates, near);
     }
     Ok(())
-}
-
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    let mut raw = Vec::new();
-    if file.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_end(&mut raw)
-            .context("cannot read the request from stdin")?;
-    } else {
-        raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    Ok(raw)
 }
 
 fn print_table(candidates: &[Candidate], near: &[Candidate]) {

@@ -3,8 +3,7 @@
 use std::fmt::Display;
 
 use super::table::Table;
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -133,8 +132,8 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
 }
 
 /// `members import FILE [--replace]`: prints what changed.
-async fn import(store: &crate::store::Store, file: &PathBuf, replace: bool) -> anyhow::Result<()> {
-    let bytes = read_input(file)?;
+async fn import(store: &crate::store::Store, file: &Path, replace: bool) -> anyhow::Result<()> {
+    let bytes = super::read_input(file, "member list")?;
     let members = parse_members_csv(&bytes)
         .with_context(|| format!("{} was not imported", file.display()))?;
     let s = store.import_members(&members, replace).await?;
@@ -160,16 +159,6 @@ fn parse_languages(list: &str) -> anyhow::Result<Vec<Language>> {
         .map(|l| Language::parse(l))
         .collect::<Result<_, _>>()
         .map_err(anyhow::Error::msg)
-}
-
-fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    if file.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf)?;
-        Ok(buf)
-    } else {
-        std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
-    }
 }
 
 fn print_table(members: &[Member]) -> std::io::Result<()> {

@@ -204,6 +204,20 @@ fn cli_path(config: &Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PATH))
 }
 
+/// The bytes of `file`, or of stdin for `-`; `what` names them in the error.
+pub(crate) fn read_input(file: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    use std::io::Read;
+    if file.as_os_str() == "-" {
+        let mut raw = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .with_context(|| format!("cannot read the {what} from stdin"))?;
+        return Ok(raw);
+    }
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
 /// Opens the database named by `[database]` and applies pending migrations.
 /// Without a config file a missing SQLite database is not created: the
 /// command was most likely run in the wrong folder.

@@ -399,70 +399,66 @@ mod tests {
 
     #[test]
     fn severities() {
-        assert_eq!(severity_of(Some("5.1.1"), None), Severity::Hard);
-        assert_eq!(severity_of(Some("5.2.2"), None), Severity::Soft);
-        assert_eq!(
-            severity_of(Some("4.0.0"), Some("user unknown")),
-            Severity::Soft
-        );
-        assert_eq!(
-            severity_of(Some("5.7.1"), Some("rejected as spam")),
-            Severity::Policy
-        );
-        assert_eq!(
-            severity_of(Some("5.0.0"), Some("550 Unknown user")),
-            Severity::Hard
-        );
-        assert_eq!(
-            severity_of(Some("5.7.1"), Some("550 5.7.1 <a@b.example>: user unknown")),
-            Severity::Hard
-        );
-        assert_eq!(
-            severity_of(Some("5.1.1"), Some("552 mailbox is full")),
-            Severity::Soft
-        );
-        assert_eq!(severity_of(None, Some("mailbox is full")), Severity::Soft);
-        assert_eq!(
-            severity_of(Some("5.0.0"), Some("domain filter")),
-            Severity::Policy
-        );
-        assert_eq!(
-            severity_of(
-                Some("5.1.0"),
-                Some("Sender address rejected: Domain not found")
+        let cases = [
+            (Some("5.1.1"), None, Severity::Hard),
+            (Some("5.2.2"), None, Severity::Soft),
+            (Some("4.0.0"), Some("user unknown"), Severity::Soft),
+            (Some("5.7.1"), Some("rejected as spam"), Severity::Policy),
+            (Some("5.0.0"), Some("550 Unknown user"), Severity::Hard),
+            (
+                Some("5.7.1"),
+                Some("550 5.7.1 <a@b.example>: user unknown"),
+                Severity::Hard,
             ),
-            Severity::Policy
-        );
-        assert_eq!(severity_of(Some("5.0.0"), None), Severity::Unknown);
-        assert_eq!(severity_of(None, None), Severity::Unknown);
+            (Some("5.1.1"), Some("552 mailbox is full"), Severity::Soft),
+            (None, Some("mailbox is full"), Severity::Soft),
+            (Some("5.0.0"), Some("domain filter"), Severity::Policy),
+            (
+                Some("5.1.0"),
+                Some("Sender address rejected: Domain not found"),
+                Severity::Policy,
+            ),
+            (Some("5.0.0"), None, Severity::Unknown),
+            (None, None, Severity::Unknown),
+        ];
+        for (status, diagnostic, want) in cases {
+            assert_eq!(
+                severity_of(status, diagnostic),
+                want,
+                "{status:?} {diagnostic:?}"
+            );
+        }
     }
 
     #[test]
     fn wording_classes_beyond_the_status() {
-        // Switched off for now beats "not found" beside it.
-        assert_eq!(
-            severity_of(None, Some("address not found. The account is disabled.")),
-            Severity::Soft
-        );
-        assert_eq!(
-            severity_of(None, Some("mailbox exceeds allowed size: a@b.example")),
-            Severity::Soft
-        );
-        assert_eq!(
-            severity_of(None, Some("500 Line limit exceeded")),
-            Severity::Soft
-        );
-        assert_eq!(
-            severity_of(None, Some("an MX or SRV record indicated no SMTP service")),
-            Severity::Hard
-        );
-        assert_eq!(
-            severity_of(
-                Some("5.2.1"),
-                Some("receiving mail at a rate that prevents")
+        let cases = [
+            // Switched off for now beats "not found" beside it.
+            (
+                None,
+                "address not found. The account is disabled.",
+                Severity::Soft,
             ),
-            Severity::Policy
-        );
+            (
+                None,
+                "mailbox exceeds allowed size: a@b.example",
+                Severity::Soft,
+            ),
+            (None, "500 Line limit exceeded", Severity::Soft),
+            (
+                None,
+                "an MX or SRV record indicated no SMTP service",
+                Severity::Hard,
+            ),
+            (
+                Some("5.2.1"),
+                "receiving mail at a rate that prevents",
+                Severity::Policy,
+            ),
+        ];
+        for (status, diagnostic, want) in cases {
+            assert_eq!(severity_of(status, Some(diagnostic)), want, "{diagnostic}");
+        }
     }
 
     #[test]
