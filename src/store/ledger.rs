@@ -186,6 +186,21 @@ pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// Notes, in the caller's transaction, that the message of `key` is in no
+/// folder: an LMTP delivery, which the ledger alone keeps from the start.
+pub async fn mark_delivered(conn: &mut AnyConnection, key: LedgerKey<'_>) -> Result<()> {
+    sqlx::query(
+        "UPDATE inbound_messages SET moved_at = received_at \
+         WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3 AND moved_at IS NULL",
+    )
+    .bind(key.mailbox)
+    .bind(i64::from(key.uidvalidity))
+    .bind(key.uid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Notes that the message of ledger row `id` has left the inbox folder.
     pub async fn ledger_mark_moved(&self, id: i64) -> Result<()> {
