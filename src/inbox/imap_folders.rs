@@ -237,7 +237,8 @@ pub(super) async fn discover(
         }
     }
     let separator = step("LIST \"\" \"\"", t, async {
-        let list = session.list(Some(""), Some("")).await?;
+        // async-imap sends the pattern unquoted: None is `""`, Some("") nothing.
+        let list = session.list(Some(""), None).await?;
         let names: Vec<_> = list.try_collect().await?;
         Ok::<_, async_imap::error::Error>(
             names
