@@ -405,9 +405,7 @@ impl<H: MessageHandler> Round<'_, H> {
                 }
                 Err(e) => return Err(e),
             }
-            for id in ids {
-                self.store.ledger_mark_moved(id).await?;
-            }
+            self.store.ledger_mark_moved_many(&ids).await?;
             debug!(?folder, count = keys.len(), "moved");
         }
         Ok(())

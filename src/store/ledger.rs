@@ -212,6 +212,24 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::ledger_mark_moved`] for many rows in one transaction (one
+    /// write for a batch moved in one command).
+    pub async fn ledger_mark_moved_many(&self, ids: &[i64]) -> Result<()> {
+        let now = unix_now();
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL",
+            )
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The ledger row of `key`, outside any transaction.
     pub async fn ledger_lookup(&self, key: LedgerKey<'_>) -> Result<Option<LedgerEntry>> {
         let mut conn = self.pool().acquire().await?;
