@@ -30,6 +30,11 @@ if [ -x deploy/cyrus/up.sh ]; then
   deploy/cyrus/up.sh
 fi
 
+if [ -x deploy/browser/install.sh ]; then
+  echo "== the browser for the console's tests (chromium, chromium-driver)"
+  deploy/browser/install.sh
+fi
+
 echo "== formatting"
 cargo fmt --all -- --check
 

@@ -39,6 +39,15 @@ pub struct Daemon {
     oauth2_alert: Option<(crate::oauth2::TokenSource, crate::config::CircleConfig)>,
     /// For the outbox wake-up's own connection (LISTEN, or SQLite's data_version).
     db_url: crate::config::DatabaseUrl,
+    /// `[web]`: the console, when `listen` is set.
+    web: Option<WebParts>,
+}
+
+/// What the web console needs beyond the store and the pipeline.
+struct WebParts {
+    web: crate::config::WebConfig,
+    circle: crate::config::CircleConfig,
+    tokens: crate::relay::token::TokenKey,
 }
 
 impl Daemon {
@@ -128,6 +137,7 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
+            web: web_parts(config, &circle_config)?,
             oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
             db_url: db.url.clone(),
         })
@@ -149,8 +159,13 @@ impl Daemon {
             listen,
             oauth2_alert,
             db_url,
+            web,
         } = self;
         let server = serve(&listen, &store, &clock, &shutdown).await;
+        let console = match web {
+            Some(parts) => serve_web(parts, &store, &pipeline, &sender, &clock, &shutdown).await,
+            None => None,
+        };
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
@@ -205,8 +220,8 @@ impl Daemon {
         if let Some(alerts) = alerts {
             let _ = alerts.await;
         }
-        if let Some(server) = server {
-            let _ = server.await;
+        for task in [server, console].into_iter().flatten() {
+            let _ = task.await;
         }
         store.close().await;
     }
@@ -227,6 +242,49 @@ async fn serve(
         Ok(task) => Some(task),
         Err(e) => {
             tracing::error!(error = %e, "cannot serve /healthz and /metrics; running without them");
+            None
+        }
+    }
+}
+
+fn web_parts(
+    config: &Config,
+    circle: &crate::config::CircleConfig,
+) -> anyhow::Result<Option<WebParts>> {
+    let web = config.web()?;
+    if !web.enabled() {
+        return Ok(None);
+    }
+    Ok(Some(WebParts {
+        web,
+        circle: circle.clone(),
+        tokens: crate::relay::token::TokenKey::new(config.token_secret()?),
+    }))
+}
+
+/// The web console on `[web] listen`; the daemon runs without it (and says
+/// so) when the address cannot be served.
+async fn serve_web(
+    parts: WebParts,
+    store: &Store,
+    pipeline: &Arc<Pipeline>,
+    sender: &Sender,
+    clock: &Clock,
+    shutdown: &Shutdown,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let state = crate::web::WebState::new(crate::web::Inner {
+        store: store.clone(),
+        pipeline: pipeline.clone(),
+        web: parts.web,
+        circle: parts.circle,
+        tokens: parts.tokens,
+        clock: clock.clone(),
+        outbox_waker: sender.waker(),
+    });
+    match crate::web::serve(state, shutdown.clone()).await {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serve the web console; running without it");
             None
         }
     }

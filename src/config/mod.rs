@@ -37,6 +37,7 @@ const SECTIONS: &[&str] = &[
     "server",
     "oauth2",
     "moderation",
+    "web",
 ];
 
 /// A bad config, shown like a compiler error: `file:line:column: [section] key:
@@ -491,6 +492,51 @@ impl Config {
         self.section("server")
     }
 
+    /// `[web]`, with `base_url` checked and ending in `/` (default `http://<listen>/`).
+    pub fn web(&self) -> Result<WebConfig, ConfigError> {
+        let mut w: WebConfig = self.section("web")?;
+        if !w.enabled() {
+            return Ok(w);
+        }
+        if w.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(self.error(
+                "web",
+                Some("listen"),
+                format!(
+                    "{:?} is not an address and port such as 127.0.0.1:8080",
+                    w.listen
+                ),
+            ));
+        }
+        if w.base_url.is_empty() {
+            w.base_url = format!("http://{}/", w.listen);
+        }
+        let parsed = url::Url::parse(&w.base_url).ok();
+        if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()) {
+            return Err(self
+                .error(
+                    "web",
+                    Some("base_url"),
+                    format!("{:?} is not an http(s) URL", w.base_url),
+                )
+                .with_help(Some(
+                    "give the public address people open, e.g. \"https://circle.example/\"".into(),
+                )));
+        }
+        if !w.base_url.ends_with('/') {
+            w.base_url.push('/');
+        }
+        for (key, value) in [
+            ("session_hours", w.session_hours),
+            ("member_link_days", w.member_link_days),
+        ] {
+            if value == 0 {
+                return Err(self.error("web", Some(key), "must be at least 1".into()));
+            }
+        }
+        Ok(w)
+    }
+
     /// Loads and validates every section (for `check`).
     pub fn validate_all(&self) -> Result<(), ConfigError> {
         self.circle()?;
@@ -503,6 +549,7 @@ impl Config {
         self.security()?;
         self.log()?;
         self.server()?;
+        self.web()?;
         self.moderation()?;
         self.oauth2_if_used()?;
         Ok(())

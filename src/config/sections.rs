@@ -322,6 +322,50 @@ pub struct ServerConfig {
     pub listen: String,
 }
 
+/// `[web]`: the admin console, members' own pages and one-click unsubscribe.
+/// Without `listen` nothing listens and mails carry no web links.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// e.g. `127.0.0.1:8080` (behind the admin's reverse proxy); empty for off.
+    pub listen: String,
+    /// The public URL people open, e.g. `https://circle.example/`; links in
+    /// mails use it. Empty: `http://<listen>/`.
+    pub base_url: String,
+    /// An admin's sign-in lasts this long.
+    pub session_hours: u32,
+    /// A member's page link is good for this many days.
+    pub member_link_days: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            listen: String::new(),
+            base_url: String::new(),
+            session_hours: 12,
+            member_link_days: 30,
+        }
+    }
+}
+
+impl WebConfig {
+    /// True when the console is served (and mails may carry web links).
+    pub fn enabled(&self) -> bool {
+        !self.listen.is_empty()
+    }
+
+    /// True when cookies must be marked Secure.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// `base_url` joined with `path` (which starts without a slash).
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path.trim_start_matches('/'))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModerationConfig {

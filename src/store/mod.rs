@@ -26,6 +26,7 @@ mod members;
 pub mod outbox;
 pub mod requests;
 mod stats;
+pub mod web;
 
 use std::time::Duration;
 

@@ -1,0 +1,22 @@
+-- The web console (issue 17). Sessions live here so replicas share them; only
+-- hashes of session tokens and sign-in codes are stored.
+CREATE TABLE web_sessions (
+    token_hash  TEXT    PRIMARY KEY,    -- SHA-256 of the cookie's value, hex
+    admin       TEXT    NOT NULL,       -- the admin's address, lower case
+    csrf        TEXT    NOT NULL,       -- the form token of this session
+    created_at  BIGINT  NOT NULL,
+    expires_at  BIGINT  NOT NULL
+);
+CREATE INDEX web_sessions_expiry ON web_sessions (expires_at);
+
+-- One-time sign-in codes mailed to an admin; also what rate limits count.
+CREATE TABLE web_login_codes (
+    code_hash   TEXT    PRIMARY KEY,    -- SHA-256 of the code, hex
+    admin       TEXT    NOT NULL,       -- the address asked for, lower case
+    client      TEXT    NOT NULL,       -- who asked (the proxy's X-Forwarded-For or the peer)
+    created_at  BIGINT  NOT NULL,
+    expires_at  BIGINT  NOT NULL,
+    used_at     BIGINT
+);
+CREATE INDEX web_login_codes_admin ON web_login_codes (admin, created_at);
+CREATE INDEX web_login_codes_client ON web_login_codes (client, created_at);

@@ -1,0 +1,211 @@
+//! Pages: minijinja templates from templates/web/ built into the binary, and
+//! their words in both languages from templates/web/text/AREA.toml (one file
+//! per area, each with an `[en]` and a `[ja]` table of the same keys). A
+//! template says `{{ t.sign_in }}`; the page's language picks the table.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{Environment, Value, context};
+
+use crate::domain::MailLanguage;
+
+/// The page templates; `base.html` is the frame every page extends.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/web/base.html")),
+    (
+        "message.html",
+        include_str!("../../templates/web/message.html"),
+    ),
+    ("login.html", include_str!("../../templates/web/login.html")),
+    (
+        "admin/overview.html",
+        include_str!("../../templates/web/admin/overview.html"),
+    ),
+];
+
+/// The words of each area; keys must not repeat across files.
+const TEXTS: &[(&str, &str)] = &[
+    (
+        "common",
+        include_str!("../../templates/web/text/common.toml"),
+    ),
+    ("login", include_str!("../../templates/web/text/login.toml")),
+    (
+        "overview",
+        include_str!("../../templates/web/text/overview.toml"),
+    ),
+];
+
+const STYLESHEET: &str = include_str!("../../templates/web/console.css");
+
+pub struct Pages {
+    env: Environment<'static>,
+    en: BTreeMap<String, String>,
+    ja: BTreeMap<String, String>,
+}
+
+/// Built once; the templates are part of the binary (a unit test renders them).
+pub static PAGES: LazyLock<Pages> = LazyLock::new(Pages::embedded);
+
+impl Pages {
+    fn embedded() -> Self {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!(template = name, error = %e, "embedded page template does not parse");
+            }
+        }
+        let (mut en, mut ja) = (BTreeMap::new(), BTreeMap::new());
+        for (area, source) in TEXTS {
+            match toml::from_str::<BTreeMap<String, BTreeMap<String, String>>>(source) {
+                Ok(mut t) => {
+                    en.extend(t.remove("en").unwrap_or_default());
+                    ja.extend(t.remove("ja").unwrap_or_default());
+                }
+                Err(e) => tracing::error!(area, error = %e, "page texts do not parse"),
+            }
+        }
+        Self { env, en, ja }
+    }
+
+    /// The words of `lang`, for templates and for messages built in code.
+    pub fn texts(&self, lang: MailLanguage) -> &BTreeMap<String, String> {
+        match lang {
+            MailLanguage::Ja => &self.ja,
+            MailLanguage::En => &self.en,
+        }
+    }
+
+    /// One word; the key itself when missing (a unit test checks none is).
+    pub fn word(&self, lang: MailLanguage, key: &str) -> String {
+        self.texts(lang)
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    fn render(&self, name: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(ctx)
+    }
+}
+
+/// What a handler returns for a page: a template, its language and data.
+/// The frame's fields (`t`, `lang`, `circle`, `admin`, `csrf`, `nav`) are
+/// added here, so a page's data holds only its own.
+pub struct Page {
+    pub template: &'static str,
+    pub lang: MailLanguage,
+    /// The circle's name, shown in the header.
+    pub circle: String,
+    /// The signed-in admin (shows the admin menu and logout).
+    pub admin: Option<String>,
+    /// The session's CSRF token, for the forms on the page.
+    pub csrf: String,
+    /// Which menu entry is current, e.g. "overview".
+    pub nav: &'static str,
+    pub title: String,
+    pub data: Value,
+}
+
+impl Page {
+    pub fn render(&self) -> Result<String, minijinja::Error> {
+        let ctx = context! {
+            t => Value::from_pairs(PAGES.texts(self.lang).iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            lang => self.lang.as_str(),
+            circle => &self.circle,
+            admin => &self.admin,
+            csrf => &self.csrf,
+            nav => self.nav,
+            title => &self.title,
+            ..self.data.clone()
+        };
+        PAGES.render(self.template, ctx)
+    }
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        match self.render() {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                tracing::error!(template = self.template, error = %e, "page does not render");
+                super::WebError::Internal.into_response()
+            }
+        }
+    }
+}
+
+/// The language for a visitor who is not a member we know: the first of the
+/// browser's languages we have, else the circle's.
+pub fn browser_language(headers: &HeaderMap, circle: MailLanguage) -> MailLanguage {
+    let Some(accept) = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return circle;
+    };
+    for part in accept.split(',') {
+        let tag = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if tag.starts_with("ja") {
+            return MailLanguage::Ja;
+        }
+        if tag.starts_with("en") {
+            return MailLanguage::En;
+        }
+    }
+    circle
+}
+
+/// GET /static/console.css: the one stylesheet (the CSP allows no inline style).
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_both_languages_have_the_same_words() {
+        for (name, _) in TEMPLATES {
+            assert!(
+                PAGES.env.get_template(name).is_ok(),
+                "{name} does not parse"
+            );
+        }
+        let en: Vec<_> = PAGES.en.keys().collect();
+        let ja: Vec<_> = PAGES.ja.keys().collect();
+        assert_eq!(
+            en, ja,
+            "templates/web/text: [en] and [ja] must have the same keys"
+        );
+        assert!(!en.is_empty());
+    }
+
+    #[test]
+    fn the_browser_language_is_used_when_we_have_it() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "fr-FR,ja;q=0.8,en;q=0.5".parse().unwrap(),
+        );
+        assert_eq!(browser_language(&h, MailLanguage::En), MailLanguage::Ja);
+        h.insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
+        assert_eq!(browser_language(&h, MailLanguage::En), MailLanguage::En);
+    }
+}
