@@ -117,6 +117,20 @@ async fn ledger(dir: &Path) -> Vec<(String, String, usize)> {
         .collect()
 }
 
+/// Ledger rows not marked as out of the inbox: an LMTP delivery is in no
+/// folder, so every row should be marked from the start.
+async fn unmoved(dir: &Path) -> i64 {
+    let url = format!("sqlite://{}", dir.join("relay.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open db");
+    sqlx::query("SELECT COUNT(*) AS n FROM inbound_messages WHERE moved_at IS NULL")
+        .fetch_one(&mut conn)
+        .await
+        .expect("ledger")
+        .get("n")
+}
+
 #[tokio::test]
 async fn lmtp_request_by_postfix_ends_in_introductions() {
     let _turn = PORT.lock().await;
@@ -175,6 +189,7 @@ async fn lmtp_request_by_postfix_ends_in_introductions() {
     );
 
     let rows = ledger(dir.path()).await;
+    assert_eq!(unmoved(dir.path()).await, 0, "LMTP rows are in no folder");
     let kinds: Vec<(&str, &str)> = rows
         .iter()
         .map(|(m, k, _)| (m.as_str(), k.as_str()))
@@ -339,6 +354,7 @@ async fn lmtp_kill9_during_a_burst_of_50_loses_nothing_and_doubles_nothing() {
     );
     assert_eq!(ids.len(), REQUESTS);
     assert!(rows.iter().all(|(_, k, _)| k == "request"), "{rows:?}");
+    assert_eq!(unmoved(dir.path()).await, 0, "LMTP rows are in no folder");
 }
 
 #[tokio::test]

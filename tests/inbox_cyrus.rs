@@ -6,7 +6,7 @@ mod inbox_support;
 
 use std::time::{Duration, Instant};
 
-use inbox_support::cyrus::{self, NOIDLE, PUSH};
+use inbox_support::cyrus::{self, NO_NAMESPACE, NOIDLE, PUSH};
 use inbox_support::*;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -59,6 +59,56 @@ async fn cyrus_classic_namespace_puts_bare_folder_names_under_inbox() {
     want.sort();
     assert_eq!(recorder.message_ids(), want, "each handled exactly once");
     assert_eq!(effect_rows(&store).await, 2);
+}
+
+#[tokio::test]
+async fn without_namespace_a_refused_bare_folder_is_made_under_inbox() {
+    cyrus::require_cyrus();
+    let user = "cyrnons";
+    cyrus::reset(NO_NAMESPACE, user).await;
+    let db = tempfile::tempdir().expect("tempdir");
+    let store = temp_store(&db).await;
+    let recorder = Recorder::default();
+    let config = cyrus::config(NO_NAMESPACE, user);
+    let (a, bad) = (new_message_id("nons-a"), new_message_id("nons-fail"));
+    cyrus::append(NO_NAMESPACE, user, "Looking for a nurse", &a).await;
+    cyrus::append(NO_NAMESPACE, user, "FAIL this one", &bad).await;
+
+    let mut probe = cyrus::inbox(config.clone());
+    let problems = probe.ensure_folders().await.expect("logged in");
+    probe.close().await;
+    assert_eq!(
+        problems,
+        [],
+        "Processed refused at the top, made as INBOX.Processed"
+    );
+    let reader = Reader::spawn(
+        cyrus::inbox(config.clone()),
+        store.clone(),
+        recorder.clone(),
+        None,
+    );
+    wait_ids(NO_NAMESPACE, user, "INBOX.Processed", &[&a]).await;
+    wait_ids(NO_NAMESPACE, user, "INBOX.Failed", &[&bad]).await;
+    wait_ids(NO_NAMESPACE, user, "INBOX", &[]).await;
+    reader.stop().await.expect("reader ends cleanly");
+
+    // A second start finds the folders under INBOX without creating any.
+    let b = new_message_id("nons-b");
+    cyrus::append(NO_NAMESPACE, user, "Looking for a coach", &b).await;
+    let reader = Reader::spawn(cyrus::inbox(config), store.clone(), recorder.clone(), None);
+    wait_ids(NO_NAMESPACE, user, "INBOX.Processed", &[&a, &b]).await;
+    reader.stop().await.expect("reader ends cleanly");
+    let mut folders = cyrus::folders(NO_NAMESPACE, user).await;
+    folders.sort();
+    assert_eq!(
+        folders,
+        ["INBOX", "INBOX.Failed", "INBOX.Processed", "INBOX.Spam"],
+        "the three folders under INBOX, nothing else"
+    );
+    let mut want = vec![a, b];
+    want.sort();
+    assert_eq!(recorder.message_ids(), want, "each handled exactly once");
 }
 
 #[tokio::test]

@@ -8,12 +8,14 @@
 #   push    IMAP 127.0.0.1:11043  LMTP 127.0.0.1:11024  with idled (IDLE pushes)
 #   noidle  IMAP 127.0.0.1:11044  LMTP 127.0.0.1:11025  without idled (Debian's
 #           packaged default: IDLE only notices new mail every imapidlepoll s)
+#   nons    IMAP 127.0.0.1:11343  LMTP 127.0.0.1:11324  with idled, NAMESPACE
+#           not offered (a classic server that does not say where folders go)
 STATE="${CYRUS_DIR:-/tmp/circle-relay-cyrus}"
 ROOT="$STATE/root"
 PASSWORD=test
 CYRUS_USERS="cyrus circle $(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/users.txt" | tr '\n' ' ')"
-# instance imap-port lmtp-port idled(yes|no)
-INSTANCES="push:11043:11024:yes noidle:11044:11025:no"
+# instance imap-port lmtp-port idled(yes|no)[:capabilities to suppress]
+INSTANCES="push:11043:11024:yes noidle:11044:11025:no nons:11343:11324:yes:NAMESPACE"
 # Packages unpacked into $ROOT (the libraries Debian's base image may lack too).
 PACKAGES="cyrus-common cyrus-imapd sasl2-bin libical3 libpcre3 libxapian30 libsasl2-2 libsasl2-modules libsasl2-modules-db libjansson4 libicu72 libwrap0 libzephyr4 libclamav12 libxml2"
 

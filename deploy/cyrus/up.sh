@@ -30,7 +30,7 @@ ensure_user() {
     useradd --system --gid mail --no-create-home --home-dir "$STATE" --shell /usr/sbin/nologin cyrus
 }
 
-write_configs() { # name imap lmtp idled
+write_configs() { # name imap lmtp idled [suppressed capabilities]
     local dir="$STATE/$1"
     mkdir -p "$dir"/{conf,lib/socket,spool,run,log,proc}
     cat >"$dir/conf/imapd.conf" <<CONF
@@ -55,6 +55,7 @@ lmtp_downcase_rcpt: yes
 imapidlepoll: 60
 syslog_prefix: cyrus-$1
 servername: cyrus-test
+${5:+suppress_capabilities: $5}
 CONF
     local idled=""
     [ "$4" = yes ] && idled="  idled cmd=\"$ROOT/usr/lib/cyrus/bin/idled -C $dir/conf/imapd.conf\""
@@ -105,7 +106,7 @@ start_log_sink() { # dir
     die "the log sink did not start (see $dir/log/sink.err)"
 }
 
-start_instance() { # name imap lmtp idled
+start_instance() { # name imap lmtp idled [suppressed capabilities]
     local dir="$STATE/$1"
     if port_open "$2"; then
         log "$1 already listening on 127.0.0.1:$2"
@@ -142,7 +143,7 @@ ensure_user
 mkdir -p "$STATE"
 chown cyrus:mail "$STATE"
 for spec in $INSTANCES; do
-    IFS=: read -r name imap lmtp idled <<<"$spec"
-    start_instance "$name" "$imap" "$lmtp" "$idled"
+    IFS=: read -r name imap lmtp idled suppressed <<<"$spec"
+    start_instance "$name" "$imap" "$lmtp" "$idled" $suppressed
 done
 log "ready: $INSTANCES (users: $CYRUS_USERS; password $PASSWORD)"

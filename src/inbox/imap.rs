@@ -67,6 +67,9 @@ pub struct ImapInbox {
     pub(super) namespaces: Namespaces,
     /// Folders the server refused to create, with its answer.
     pub(super) unavailable: HashMap<Folder, FolderProblem>,
+    /// Folders placed under `INBOX<sep>` after the bare name was refused
+    /// (a server without NAMESPACE whose folders live under INBOX).
+    pub(super) under_inbox: HashMap<Folder, String>,
     extra_ca: Option<PathBuf>,
     /// Access tokens, for `auth = "xoauth2"`.
     tokens: Option<crate::oauth2::TokenSource>,
@@ -97,6 +100,7 @@ impl ImapInbox {
             backoff,
             namespaces: Namespaces::default(),
             unavailable: HashMap::new(),
+            under_inbox: HashMap::new(),
             extra_ca: imap_stream::extra_ca_from_env(),
             tokens: None,
         })

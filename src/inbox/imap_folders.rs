@@ -118,7 +118,10 @@ impl ImapInbox {
 
     /// The folder's name on the server (placed in the personal namespace).
     pub fn folder_name(&self, folder: Folder) -> String {
-        self.namespaces.place(self.configured(folder))
+        match self.under_inbox.get(&folder) {
+            Some(name) => name.clone(),
+            None => self.namespaces.place(self.configured(folder)),
+        }
     }
 
     /// The server's refusal to create `folder`, if it refused.
@@ -131,36 +134,72 @@ impl ImapInbox {
     pub(super) async fn ensure_folders_inner(&mut self) -> Result<Vec<FolderProblem>> {
         let t = self.timeouts.command;
         self.session().await?; // connects first: the names depend on the namespaces
+        self.under_inbox.clear();
         let wanted: Vec<(Folder, String)> = [Folder::Processed, Folder::Failed, Folder::Spam]
             .into_iter()
             .map(|f| (f, self.folder_name(f)))
             .collect();
         let prefix = self.namespaces.personal.prefix.clone();
+        let fallback = |name: &str| self.inbox_fallback(name);
+        let fallbacks: Vec<Option<String>> = wanted.iter().map(|(_, n)| fallback(n)).collect();
         let session = self.session().await?;
         let names = list_names(session, t).await?;
         let mut problems = HashMap::new();
-        for (folder, name) in wanted {
+        let mut placed = HashMap::new();
+        for ((folder, name), fallback) in wanted.into_iter().zip(fallbacks) {
             if names.contains(&name) {
                 continue;
             }
-            info!(folder = %name, "creating IMAP folder");
-            match step("CREATE", t, session.create(&name)).await {
-                Ok(()) => {}
-                Err(InboxError::Server { detail, .. }) => {
-                    let setting = setting_of(folder);
-                    let p = FolderProblem {
-                        folder: name,
-                        setting,
-                        answer: server_text(&detail),
-                        prefix: prefix.clone(),
-                    };
-                    problems.insert(folder, p);
-                }
-                Err(e) => return Err(e),
+            if let Some(other) = fallback.as_ref().filter(|f| names.contains(f)) {
+                placed.insert(folder, other.clone()); // made under INBOX by an earlier run
+                continue;
             }
+            info!(folder = %name, "creating IMAP folder");
+            let answer = match create(session, &name, t).await? {
+                None => continue,
+                Some(answer) => answer,
+            };
+            if let Some(other) = fallback {
+                // No NAMESPACE to ask: try where classic servers keep folders, once.
+                info!(folder = %other, refused = %name, %answer, "creating IMAP folder under INBOX instead");
+                if create(session, &other, t).await?.is_none() {
+                    placed.insert(folder, other);
+                    continue;
+                }
+            }
+            let setting = setting_of(folder);
+            let p = FolderProblem {
+                folder: name,
+                setting,
+                answer,
+                prefix: prefix.clone(),
+            };
+            problems.insert(folder, p);
         }
+        self.under_inbox = placed;
         self.unavailable = problems;
         Ok(self.unavailable.values().cloned().collect())
+    }
+
+    /// `INBOX<sep>name` for a bare name on a server that did not say its
+    /// namespaces (no NAMESPACE) but told its separator.
+    fn inbox_fallback(&self, name: &str) -> Option<String> {
+        let sep = self.namespaces.personal.separator?;
+        let bare = !name.contains(sep) && !name.eq_ignore_ascii_case("INBOX");
+        (self.namespaces.guessed && bare).then(|| format!("INBOX{sep}{name}"))
+    }
+}
+
+/// CREATE `name`: `None` when made, the server's answer when refused.
+async fn create(
+    session: &mut Session<ImapStream>,
+    name: &str,
+    t: Duration,
+) -> Result<Option<String>> {
+    match step("CREATE", t, session.create(name)).await {
+        Ok(()) => Ok(None),
+        Err(InboxError::Server { detail, .. }) => Ok(Some(server_text(&detail))),
+        Err(e) => Err(e),
     }
 }
 
@@ -198,7 +237,8 @@ pub(super) async fn discover(
         }
     }
     let separator = step("LIST \"\" \"\"", t, async {
-        let list = session.list(Some(""), Some("")).await?;
+        // async-imap sends the pattern unquoted: None is `""`, Some("") nothing.
+        let list = session.list(Some(""), None).await?;
         let names: Vec<_> = list.try_collect().await?;
         Ok::<_, async_imap::error::Error>(
             names

@@ -27,7 +27,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::error::{InboxError, Result};
 use super::handler::{AfterCommitHook, MessageHandler};
-use super::runner::{NewOutcome, commit_new, earlier_copy, key_of, parse_headers};
+use super::runner::{Arrival, NewOutcome, commit_new, earlier_copy, key_of, parse_headers};
 use super::{MessageKey, Shutdown};
 use crate::config::InboxConfig;
 use crate::store::Store;
@@ -535,7 +535,18 @@ async fn deliver_once<H: MessageHandler>(ctx: &Ctx<'_, H>, raw: &[u8]) -> Result
             )
             .await;
         }
-        match commit_new(ctx.store, ctx.handler, ctx.hook, &key, &headers, raw).await? {
+        let (store, handler, hook) = (ctx.store, ctx.handler, ctx.hook);
+        match commit_new(
+            store,
+            handler,
+            hook,
+            &key,
+            &headers,
+            raw,
+            Arrival::Delivered,
+        )
+        .await?
+        {
             NewOutcome::Committed { .. } | NewOutcome::AlreadyRecorded => Ok(()),
             NewOutcome::Refused(reason) => {
                 warn!(%reason, "message cannot be handled: recorded as failed");
@@ -565,8 +576,11 @@ async fn record<H>(
         size_bytes: u64::try_from(raw.len()).unwrap_or(u64::MAX),
         raw: Some(raw),
     };
-    let mut conn = ctx.store.pool().acquire().await.map_err(StoreError::from)?;
-    ledger::record(&mut conn, &row).await?;
+    // Recorded and marked as in no folder (delivered) in one transaction.
+    let mut tx = ctx.store.pool().begin().await.map_err(StoreError::from)?;
+    ledger::record(&mut tx, &row).await?;
+    ledger::mark_delivered(&mut tx, key_of(key)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 

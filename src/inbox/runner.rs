@@ -288,7 +288,8 @@ impl<H: MessageHandler> Round<'_, H> {
         raw: &[u8],
     ) -> Result<Step> {
         let key = &pending.key;
-        match commit_new(self.store, self.handler, self.hook, key, headers, raw).await? {
+        let (store, handler, hook) = (self.store, self.handler, self.hook);
+        match commit_new(store, handler, hook, key, headers, raw, Arrival::InFolder).await? {
             NewOutcome::Committed { id, folder } => {
                 self.moves.push((key.clone(), id, folder));
                 Ok(if folder == Folder::Failed {
@@ -404,9 +405,7 @@ impl<H: MessageHandler> Round<'_, H> {
                 }
                 Err(e) => return Err(e),
             }
-            for id in ids {
-                self.store.ledger_mark_moved(id).await?;
-            }
+            self.store.ledger_mark_moved_many(&ids).await?;
             debug!(?folder, count = keys.len(), "moved");
         }
         Ok(())
@@ -423,6 +422,14 @@ pub(super) enum NewOutcome {
     Refused(String),
 }
 
+/// Where a message is once handled: in a folder the reader moves it out of,
+/// or delivered (LMTP), in no folder at all: its row is marked moved at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Arrival {
+    InFolder,
+    Delivered,
+}
+
 /// Claims the key in the ledger and lets the handler write the message's
 /// effects in the same transaction, then commits: the one transaction per
 /// message that both the IMAP/Maildir reader and the LMTP intake use.
@@ -433,6 +440,7 @@ pub(super) async fn commit_new<H: MessageHandler>(
     key: &MessageKey,
     headers: &LedgerHeaders,
     raw: &[u8],
+    arrival: Arrival,
 ) -> Result<NewOutcome> {
     let started = std::time::Instant::now();
     let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
@@ -450,7 +458,7 @@ pub(super) async fn commit_new<H: MessageHandler>(
     match handler.handle(&mut tx, &mail).await {
         Ok(handled) => {
             let folder = folder_for(handled.failure.is_some(), handled.kind == KIND_SPAM);
-            commit_handled(tx, key, id, &handled, hook, started).await?;
+            commit_handled(tx, key, id, &handled, hook, started, arrival).await?;
             Ok(NewOutcome::Committed { id, folder })
         }
         Err(e) => {
@@ -471,6 +479,7 @@ async fn commit_handled(
     handled: &Handled,
     hook: Option<&AfterCommitHook>,
     started: std::time::Instant,
+    arrival: Arrival,
 ) -> Result<()> {
     let failure = handled.failure.as_deref();
     let outcome = if failure.is_some() {
@@ -479,6 +488,9 @@ async fn commit_handled(
         OUTCOME_PROCESSED
     };
     ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?;
+    if arrival == Arrival::Delivered {
+        ledger::mark_delivered(&mut tx, key_of(key)).await?;
+    }
     tx.commit().await.map_err(StoreError::from)?;
     if let Some(hook) = hook {
         hook(key);

@@ -1,5 +1,6 @@
-//! Drains the outbox: claim a due row (the attempt is recorded first), apply
-//! the per-address hourly cap, send, record the result. Any number of senders
+//! Drains the outbox: claim a batch of due rows (the attempts are recorded
+//! first), apply the per-address hourly cap, send them side by side, record
+//! the results (one write for the claim, one for the results). Any number of senders
 //! may run against one database; a sender that dies mid-send leaves a lease
 //! that runs out, and the row is sent again at most once more (with the same
 //! Message-ID, so the receiver can tell).
@@ -13,7 +14,8 @@ use crate::shutdown::Shutdown;
 
 use super::transport::{SendError, Transport};
 use crate::domain::EmailAddress;
-use crate::store::{Store, StoreError, outbox::ClaimedMail};
+use crate::store::outbox::{ClaimedMail, SendResult};
+use crate::store::{Store, StoreError};
 
 pub use crate::clock::Clock;
 
@@ -57,16 +59,19 @@ pub struct DrainReport {
 }
 
 impl DrainReport {
-    fn add(&mut self, other: &DrainReport) {
-        self.sent += other.sent;
-        self.retried += other.retried;
-        self.failed += other.failed;
-        self.held += other.held;
+    fn count(&mut self, result: &SendResult) {
+        match result {
+            SendResult::Sent { .. } => self.sent += 1,
+            SendResult::Retry { .. } => self.retried += 1,
+            SendResult::Failed { .. } => self.failed += 1,
+            SendResult::Held { .. } => self.held += 1,
+        }
     }
 }
 
 /// At most this many mails in flight at once per daemon (the lanes). Lanes
 /// overlap SMTP round trips; the transport pools one connection per lane.
+/// A batch of this many is claimed, and recorded, in one write each.
 pub const SEND_CONCURRENCY: usize = 8;
 
 pub struct Sender {
@@ -116,63 +121,75 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// The mail left: record it, trying again for a while if the database
+    /// Records a batch's results, trying again for a while if the database
     /// is busy, because a mail not recorded as sent is sent again once its
     /// claim runs out.
-    async fn record_sent(&self, id: i64) -> Result<(), StoreError> {
+    async fn record(&self, results: &[(i64, SendResult)]) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
         let mut pause = Duration::from_millis(100);
         for _ in 0..8 {
-            match self.store.outbox_sent(id, (self.clock)()).await {
+            match self.store.outbox_record_many(results).await {
                 Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, "cannot record a sent mail yet; retrying");
+                    tracing::warn!(error = %e, "cannot record sent mail yet; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(5));
                 }
                 done => return done,
             }
         }
-        self.store.outbox_sent(id, (self.clock)()).await
+        self.store.outbox_record_many(results).await
     }
 
-    /// Sends every row that is due now, on [`Sender::lanes`] lanes at once.
+    /// Sends every row that is due now, [`Sender::lanes`] at once: claims a
+    /// batch in one write, sends its mails side by side, records the batch
+    /// in one write. Senders never share a row: each claim is a leased UPDATE.
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
-        let workers = (0..self.lanes).map(|_| self.drain_one_by_one());
         let mut report = DrainReport::default();
-        for done in futures_util::future::join_all(workers).await {
-            report.add(&done?);
+        loop {
+            let lanes = i64::try_from(self.lanes).unwrap_or(1);
+            let now = (self.clock)();
+            let batch = self
+                .store
+                .claim_outbox_many(now, self.policy.lease_seconds, lanes)
+                .await?;
+            if batch.is_empty() {
+                return Ok(report);
+            }
+            let sends = batch.iter().map(|mail| self.deliver(mail));
+            let done = futures_util::future::join_all(sends).await;
+            let mut results = Vec::with_capacity(done.len());
+            let mut error = None;
+            for (mail, outcome) in batch.iter().zip(done) {
+                match outcome {
+                    Ok(result) => {
+                        report.count(&result);
+                        results.push((mail.id, result));
+                    }
+                    // The row stays claimed until its lease runs out: handing
+                    // it back could send a mail that already left.
+                    Err(e) => error = Some(e),
+                }
+            }
+            // What was sent is recorded even when another mail of the batch failed.
+            self.record(&results).await?;
+            if let Some(e) = error {
+                return Err(e);
+            }
         }
-        Ok(report)
-    }
-
-    /// One sending lane: claim a due row, send it, until none is left. Lanes
-    /// never share a row: each claim is its own leased UPDATE.
-    async fn drain_one_by_one(&self) -> Result<DrainReport, StoreError> {
-        let mut report = DrainReport::default();
-        while let Some(mail) = self
-            .store
-            .claim_outbox((self.clock)(), self.policy.lease_seconds)
-            .await?
-        {
-            // On a database error the row stays claimed until its lease runs
-            // out: handing it back could send a mail that already left.
-            self.deliver(&mail, &mut report).await?;
-        }
-        Ok(report)
     }
 
     #[tracing::instrument(name = "outbox_mail", skip_all, fields(outbox_id = mail.id, kind = %mail.kind, attempt = mail.attempts))]
-    async fn deliver(
-        &self,
-        mail: &ClaimedMail,
-        report: &mut DrainReport,
-    ) -> Result<(), StoreError> {
+    async fn deliver(&self, mail: &ClaimedMail) -> Result<SendResult, StoreError> {
         let now = (self.clock)();
         let to = match EmailAddress::parse(&mail.to_email) {
             Ok(to) => to,
             Err(e) => {
                 tracing::warn!(error = %e, "recipient address is invalid; mail retired");
-                report.failed += 1;
-                return self.store.outbox_failed(mail.id, &e.to_string()).await;
+                return Ok(SendResult::Failed {
+                    error: e.to_string(),
+                });
             }
         };
         if self
@@ -185,36 +202,35 @@ impl Sender {
         {
             tracing::warn!("hourly cap for this recipient reached; mail held");
             crate::observe::send_failed("held");
-            report.held += 1;
-            return self
-                .store
-                .outbox_held(
-                    mail.id,
-                    "hourly cap for this recipient reached (loop breaker)",
-                )
-                .await;
+            return Ok(SendResult::Held {
+                reason: "hourly cap for this recipient reached (loop breaker)".into(),
+            });
         }
-        match self.transport.send(&self.from, &to, &mail.message).await {
-            Ok(()) => {
-                tracing::info!("mail sent");
-                crate::observe::mail_sent(&mail.kind);
-                report.sent += 1;
-                self.record_sent(mail.id).await
-            }
-            Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
-                let next = now + self.policy.delay_after(mail.attempts);
-                tracing::warn!(error = %e, retry_at = %crate::telemetry::log_time(next), "send failed; will retry");
-                crate::observe::send_failed("temporary");
-                report.retried += 1;
-                self.store.outbox_retry(mail.id, next, &e.to_string()).await
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "send failed for good; mail retired");
-                crate::observe::send_failed("permanent");
-                report.failed += 1;
-                self.store.outbox_failed(mail.id, &e.to_string()).await
-            }
-        }
+        Ok(
+            match self.transport.send(&self.from, &to, &mail.message).await {
+                Ok(()) => {
+                    tracing::info!("mail sent");
+                    crate::observe::mail_sent(&mail.kind);
+                    SendResult::Sent { at: (self.clock)() }
+                }
+                Err(e @ SendError::Transient(_)) if mail.attempts < self.policy.max_attempts => {
+                    let next = now + self.policy.delay_after(mail.attempts);
+                    tracing::warn!(error = %e, retry_at = %crate::telemetry::log_time(next), "send failed; will retry");
+                    crate::observe::send_failed("temporary");
+                    SendResult::Retry {
+                        at: next,
+                        error: e.to_string(),
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "send failed for good; mail retired");
+                    crate::observe::send_failed("permanent");
+                    SendResult::Failed {
+                        error: e.to_string(),
+                    }
+                }
+            },
+        )
     }
 
     /// Runs until shutdown: drains, then sleeps until woken, the next row

@@ -189,6 +189,21 @@ pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// Notes, in the caller's transaction, that the message of `key` is in no
+/// folder: an LMTP delivery, which the ledger alone keeps from the start.
+pub async fn mark_delivered(conn: &mut AnyConnection, key: LedgerKey<'_>) -> Result<()> {
+    sqlx::query(
+        "UPDATE inbound_messages SET moved_at = received_at \
+         WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3 AND moved_at IS NULL",
+    )
+    .bind(key.mailbox)
+    .bind(i64::from(key.uidvalidity))
+    .bind(key.uid)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Notes that the message of ledger row `id` has left the inbox folder.
     pub async fn ledger_mark_moved(&self, id: i64) -> Result<()> {
@@ -197,6 +212,24 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    /// [`Store::ledger_mark_moved`] for many rows in one transaction (one
+    /// write for a batch moved in one command).
+    pub async fn ledger_mark_moved_many(&self, ids: &[i64]) -> Result<()> {
+        let now = unix_now();
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL",
+            )
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -88,6 +88,31 @@ const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', attempts = a
        AND ((status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)) \
      RETURNING id, kind, to_email, message_id, message, attempts";
 
+// The same claims, for up to $3 rows at once (one write per batch of mails).
+const CLAIM_MANY_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \
+     WHERE id IN (SELECT id FROM outbox \
+                  WHERE (status = 'queued' AND next_attempt_at <= $2) \
+                     OR (status = 'sending' AND lease_until <= $2) \
+                  ORDER BY next_attempt_at, id LIMIT $3) \
+     RETURNING id, kind, to_email, message_id, message, attempts";
+
+const CLAIM_MANY_POSTGRES: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \
+     WHERE id IN (SELECT id FROM outbox \
+                  WHERE (status = 'queued' AND next_attempt_at <= $2) \
+                     OR (status = 'sending' AND lease_until <= $2) \
+                  ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+       AND ((status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND lease_until <= $2)) \
+     RETURNING id, kind, to_email, message_id, message, attempts";
+
+/// What became of one claimed mail, to be recorded with the others of its batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    Sent { at: i64 },
+    Retry { at: i64, error: String },
+    Failed { error: String },
+    Held { reason: String },
+}
+
 impl Store {
     /// Claims the next due mail for `lease_seconds`, recording the attempt
     /// before anything is sent.
@@ -110,6 +135,72 @@ impl Store {
             message: row.try_get("message")?,
             attempts: row.try_get("attempts")?,
         }))
+    }
+
+    /// Claims up to `limit` due mails at once (in id order), each leased for
+    /// `lease_seconds` with its attempt recorded before anything is sent.
+    pub async fn claim_outbox_many(
+        &self,
+        now: i64,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMail>> {
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_MANY_SQLITE,
+            Backend::Postgres => CLAIM_MANY_POSTGRES,
+        };
+        let rows = sqlx::query(sql)
+            .bind(now + lease_seconds)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut mails = rows
+            .iter()
+            .map(|row| {
+                Ok(ClaimedMail {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    to_email: row.try_get("to_email")?,
+                    message_id: row.try_get("message_id")?,
+                    message: row.try_get("message")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        mails.sort_by_key(|m| m.id);
+        Ok(mails)
+    }
+
+    /// Records what became of a batch of claimed mails in one transaction
+    /// (one write, not one per mail: senders and the inbox share SQLite's lock).
+    pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, result) in results {
+            let (status, next, error, sent) = match result {
+                SendResult::Sent { at } => ("sent", None, None, Some(*at)),
+                SendResult::Retry { at, error } => {
+                    ("queued", Some(*at), Some(error.as_str()), None)
+                }
+                SendResult::Failed { error } => ("failed", None, Some(error.as_str()), None),
+                SendResult::Held { reason } => ("held", None, Some(reason.as_str()), None),
+            };
+            sqlx::query(
+                "UPDATE outbox SET status = $1, lease_until = NULL, \
+                 next_attempt_at = COALESCE($2, next_attempt_at), \
+                 last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
+                 WHERE id = $5",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(error)
+            .bind(sent)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<()> {

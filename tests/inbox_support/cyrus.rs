@@ -1,6 +1,7 @@
 //! The Cyrus IMAP test servers of `deploy/cyrus/up.sh`: classic namespace
 //! (folders under `INBOX.`), plaintext login, password "test".
-//! `PUSH` runs idled (IDLE pushes); `NOIDLE` does not (Debian's default).
+//! `PUSH` runs idled (IDLE pushes); `NOIDLE` does not (Debian's default);
+//! `NO_NAMESPACE` does not offer NAMESPACE (the client must find INBOX. itself).
 
 use std::time::Duration;
 
@@ -11,12 +12,13 @@ use tokio::net::TcpStream;
 
 pub const PUSH: u16 = 11043;
 pub const NOIDLE: u16 = 11044;
+pub const NO_NAMESPACE: u16 = 11343;
 /// Cyrus's own LMTP, which Postfix uses for the domain cyrus.circle.test.
 pub const PUSH_LMTP: u16 = 11024;
 
 /// Fails (never skips) when the Cyrus servers are not running.
 pub fn require_cyrus() {
-    for port in [PUSH, NOIDLE] {
+    for port in [PUSH, NOIDLE, NO_NAMESPACE] {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err() {
             panic!("Cyrus IMAP 127.0.0.1:{port} is closed: run deploy/cyrus/up.sh first");
