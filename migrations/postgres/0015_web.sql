@@ -20,3 +20,7 @@ CREATE TABLE web_login_codes (
 );
 CREATE INDEX web_login_codes_admin ON web_login_codes (admin, created_at);
 CREATE INDEX web_login_codes_client ON web_login_codes (client, created_at);
+
+-- The overview page counts this week's forwards and introductions by date.
+CREATE INDEX forwards_created ON forwards (created_at);
+CREATE INDEX introductions_created ON introductions (created_at);

@@ -21,6 +21,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("login.html", include_str!("../../templates/web/login.html")),
     (
+        "login_sent.html",
+        include_str!("../../templates/web/login_sent.html"),
+    ),
+    (
+        "login_link.html",
+        include_str!("../../templates/web/login_link.html"),
+    ),
+    (
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
     ),

@@ -60,7 +60,7 @@ fn to_login(path: &str) -> Redirect {
     }
 }
 
-fn url_escape(s: &str) -> String {
+pub fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
