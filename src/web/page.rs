@@ -32,6 +32,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
     ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/web/admin/audit.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -45,6 +49,7 @@ const TEXTS: &[(&str, &str)] = &[
         "overview",
         include_str!("../../templates/web/text/overview.toml"),
     ),
+    ("audit", include_str!("../../templates/web/text/audit.toml")),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
