@@ -61,7 +61,7 @@ impl Console {
 
     async fn ask(&self, email: &str) -> web_support::Response {
         let body = format!("email={}", email.replace('@', "%40"));
-        http(self.port, "POST", "/login", &[FORM], &body).await
+        http(self.port, "POST", "/login", &[FORM, ENGLISH], &body).await
     }
 
     async fn enter(&self, code: &str) -> web_support::Response {
@@ -71,6 +71,7 @@ impl Console {
 }
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const ENGLISH: (&str, &str) = ("Accept-Language", "en");
 
 /// A sign-in mail as its reader finds it: the text, the link, the code.
 #[derive(Debug)]
@@ -131,14 +132,7 @@ async fn until_sign_in_mail(user: &str, n: usize) -> SignInMail {
         .find(|w| w.contains("/login/"))
         .unwrap_or_else(|| panic!("no link in\n{text}"))
         .to_string();
-    let code = text
-        .lines()
-        .find_map(|l| {
-            l.split_whitespace()
-                .find(|w| w.len() == 9 && w.as_bytes()[4] == b'-')
-        })
-        .unwrap_or_else(|| panic!("no code in\n{text}"))
-        .to_string();
+    let code = find_code(&text).unwrap_or_else(|| panic!("no code in\n{text}"));
     SignInMail {
         subject,
         text,
@@ -147,7 +141,16 @@ async fn until_sign_in_mail(user: &str, n: usize) -> SignInMail {
     }
 }
 
-async fn count(db: &str, sql: &str) -> i64 {
+/// The first `XXXX-XXXX` of upper-case letters and digits in `text`.
+fn find_code(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let is = |c: &char| c.is_ascii_uppercase() || c.is_ascii_digit();
+    chars.windows(9).find_map(|w| {
+        (w[4] == '-' && w[..4].iter().all(is) && w[5..].iter().all(is)).then(|| w.iter().collect())
+    })
+}
+
+async fn count(db: &str, sql: &'static str) -> i64 {
     let store = circle_relay::store::Store::connect(&circle_relay::config::DatabaseConfig {
         url: circle_relay::config::DatabaseUrl::new(db),
         ..Default::default()
@@ -193,7 +196,7 @@ async fn the_admin_signs_in_with_the_link_from_their_mailbox_once() {
 
     // A link scanner's GET: the button, no cookie, and the link still works.
     let path = mail.link.trim_start_matches(&c.url(""));
-    let scanned = http(c.port, "GET", path, &[], "").await;
+    let scanned = http(c.port, "GET", path, &[ENGLISH], "").await;
     assert_eq!(scanned.status, 200);
     assert!(
         scanned.body.contains(">Sign in</button>"),

@@ -142,10 +142,11 @@ async fn ask_for_code(
     }
     let next = safe_next(form.next.as_deref()).to_string();
     let typed = form.email.trim().to_string();
+    let lang = browser_language(&headers, state.circle.language);
     if let Some(admin) = admin_address(&state, &typed) {
         let (state, client, next) = (state.clone(), client.0.clone(), next.clone());
         tokio::spawn(async move {
-            if let Err(e) = mail_code(&state, &admin, &client, &next).await {
+            if let Err(e) = mail_code(&state, &admin, &client, &next, lang).await {
                 tracing::error!(error = %e, "web: cannot mail a sign-in code");
             }
         });
@@ -193,6 +194,7 @@ async fn mail_code(
     admin: &EmailAddress,
     client: &str,
     next: &str,
+    lang: MailLanguage,
 ) -> Result<(), MailCodeError> {
     let now = state.now();
     let since = now - CODE_MINUTES * 60;
@@ -211,7 +213,7 @@ async fn mail_code(
     if next != "/admin" {
         link.push_str(&format!("?next={}", session::url_escape(next)));
     }
-    let language = admin_language(state, admin).await;
+    let language = admin_language(state, admin, lang).await;
     let mut tx = state.store.pool().begin().await?;
     let row = NewLoginCode {
         code_hash: &hash,
@@ -241,15 +243,19 @@ async fn mail_code(
     Ok(())
 }
 
-/// The admin's member language, else the circle's.
-async fn admin_language(state: &WebState, admin: &EmailAddress) -> MailLanguage {
+/// The admin's member language, else the language of the browser that asked.
+async fn admin_language(
+    state: &WebState,
+    admin: &EmailAddress,
+    browser: MailLanguage,
+) -> MailLanguage {
     match state.store.member_by_email(admin).await.ok().flatten() {
         Some(m) => match m.mail_language() {
             Some(l) if l.is_japanese() => MailLanguage::Ja,
             Some(_) => MailLanguage::En,
-            None => state.circle.language,
+            None => browser,
         },
-        None => state.circle.language,
+        None => browser,
     }
 }
 
