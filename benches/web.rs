@@ -37,7 +37,14 @@ const PAGES: &[&str] = &[
 
 fn members_csv() -> String {
     let mut csv = String::from("email,name,skills,bio,languages,region,status\n");
-    let skills = ["看護師", "社労士", "piano tuning", "税理士", "first aid", "写真"];
+    let skills = [
+        "看護師",
+        "社労士",
+        "piano tuning",
+        "税理士",
+        "first aid",
+        "写真",
+    ];
     for i in 0..MEMBERS {
         let status = if i % 10 == 0 { "paused" } else { "active" };
         csv.push_str(&format!(
@@ -109,7 +116,13 @@ async fn fill(store: &Store, now: i64) {
         }
     }
     for o in 0..2_000i64 {
-        let status = if o % 50 == 0 { "failed" } else if o % 97 == 0 { "held" } else { "sent" };
+        let status = if o % 50 == 0 {
+            "failed"
+        } else if o % 97 == 0 {
+            "held"
+        } else {
+            "sent"
+        };
         let at = now - span + o * span / 2_000;
         sqlx::query(
             "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, request_id, status, next_attempt_at, created_at, sent_at) \
@@ -127,7 +140,12 @@ async fn fill(store: &Store, now: i64) {
         .expect("outbox");
     }
     for a in 0..1_000i64 {
-        let action = ["web_sign_in", "outbox_retry", "outbox_release", "web_sign_out"][(a % 4) as usize];
+        let action = [
+            "web_sign_in",
+            "outbox_retry",
+            "outbox_release",
+            "web_sign_out",
+        ][(a % 4) as usize];
         sqlx::query(
             "INSERT INTO admin_actions (action, actor, request_id, detail, created_at) \
              VALUES ($1, 'web:wadmin1d@circle.test', $2, '', $3)",
@@ -144,8 +162,14 @@ async fn fill(store: &Store, now: i64) {
     let week = Schedule::new("mon", "08:00", "Asia/Tokyo")
         .and_then(|s| s.latest_due(now))
         .expect("schedule");
-    store.start_digest_run(&week.label, now).await.expect("digest run");
-    store.finish_digest_run(&week.label, now).await.expect("digest run");
+    store
+        .start_digest_run(&week.label, now)
+        .await
+        .expect("digest run");
+    store
+        .finish_digest_run(&week.label, now)
+        .await
+        .expect("digest run");
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -168,7 +192,11 @@ async fn idle_rss(pid: u32) -> u64 {
     while steady < 3 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = rss_kib(pid);
-        steady = if now.abs_diff(last) * 100 < last.max(1) { steady + 1 } else { 0 };
+        steady = if now.abs_diff(last) * 100 < last.max(1) {
+            steady + 1
+        } else {
+            0
+        };
         last = now;
     }
     last
@@ -199,7 +227,10 @@ async fn main() {
     let store = open(&db).await;
     fill(&store, jiff::Timestamp::now().as_second()).await;
     store.close().await;
-    println!("database: {MEMBERS} members, {REQUESTS} requests, 15000 forwards, 1500 introductions, 2000 outbox rows, 1000 admin actions ({:.1} s)", t0.elapsed().as_secs_f64());
+    println!(
+        "database: {MEMBERS} members, {REQUESTS} requests, 15000 forwards, 1500 introductions, 2000 outbox rows, 1000 admin actions ({:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
 
     let without = support::DaemonProcess::run(&config(dir.path(), ""));
     let base_rss = idle_rss(without.pid()).await;
@@ -212,7 +243,10 @@ async fn main() {
 
     let token = web_support::session_for(&db, &format!("{ADMIN}@circle.test")).await;
     let cookie = format!("circle_session={token}");
-    println!("{:<24} {:>9} {:>9} {:>9}", "page", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<24} {:>9} {:>9} {:>9}",
+        "page", "p50 ms", "p99 ms", "max ms"
+    );
     let mut worst = Duration::ZERO;
     for path in PAGES {
         let first = web_support::http(port, "GET", path, &[("Cookie", &cookie)], "").await;
@@ -241,7 +275,11 @@ async fn main() {
     println!(
         "worst p99 {:.2} ms (target ≤ 50: {})",
         worst.as_secs_f64() * 1e3,
-        if worst <= Duration::from_millis(50) { "met" } else { "NOT met" }
+        if worst <= Duration::from_millis(50) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     let added = web_rss.saturating_sub(base_rss);
     println!(

@@ -413,3 +413,126 @@ async fn the_overview_and_audit_pages_speak_the_admins_language() {
     phone.screenshot("overview-ja-phone").await;
     phone.close().await;
 }
+
+/// A form of the console's own kind, for the CSRF check of [`AdminForm`].
+#[derive(serde::Deserialize)]
+struct Note {
+    #[serde(default)]
+    csrf: String,
+    text: String,
+}
+
+impl circle_relay::web::Csrf for Note {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The console's state on a fresh database, as the daemon builds it.
+async fn state(dir: &tempfile::TempDir) -> circle_relay::web::WebState {
+    use circle_relay::config::{
+        CircleConfig, MatchingConfig, Posting, RelayConfig, Secret, WebConfig,
+    };
+    use std::sync::Arc;
+    let store = inbox_support::temp_store(dir).await;
+    store.migrate().await.expect("migrate");
+    let circle = CircleConfig {
+        name: "Care Circle".into(),
+        address: "wrelay1@circle.test".into(),
+        admins: vec!["wadmin1@circle.test".into()],
+        ..Default::default()
+    };
+    let relay = circle_relay::relay::Relay::new(
+        circle.clone(),
+        RelayConfig::default(),
+        MatchingConfig::default(),
+        Secret::new("a-test-secret"),
+        circle_relay::relay::templates::Templates::embedded(),
+    )
+    .expect("relay");
+    let pipeline = circle_relay::pipeline::Pipeline::new(
+        Arc::new(relay),
+        store.clone(),
+        circle_relay::understand::Limits::default(),
+        Posting::Anyone,
+    )
+    .expect("pipeline");
+    circle_relay::web::WebState::new(circle_relay::web::Inner {
+        store,
+        pipeline: Arc::new(pipeline),
+        web: WebConfig {
+            listen: "127.0.0.1:0".into(),
+            base_url: "http://127.0.0.1/".into(),
+            ..Default::default()
+        },
+        circle,
+        tokens: circle_relay::relay::token::TokenKey::new(Secret::new("a-test-secret")),
+        clock: circle_relay::clock::system(),
+        outbox_waker: Arc::new(tokio::sync::Notify::new()),
+    })
+}
+
+#[tokio::test]
+async fn an_admin_post_without_the_sessions_csrf_token_is_refused() {
+    use axum::routing::post;
+    use circle_relay::web::AdminForm;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&dir).await;
+    let (token, now) = ("a-session-token", jiff::Timestamp::now().as_second());
+    let session = circle_relay::store::web::WebSession {
+        admin: "wadmin1@circle.test".into(),
+        csrf: "the-form-token".into(),
+        expires_at: now + 3600,
+    };
+    state
+        .store
+        .web_session_create(&circle_relay::web::session::hash_hex(token), &session, now)
+        .await
+        .expect("a session");
+    let app = axum::Router::new()
+        .route(
+            "/admin/note",
+            post(|AdminForm(admin, note): AdminForm<Note>| async move {
+                format!("{} wrote {}", admin.email, note.text)
+            }),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cookie = format!("circle_session={token}");
+    let post = |body: &'static str, with_cookie: bool| {
+        let cookie = cookie.clone();
+        async move {
+            let mut headers = vec![FORM];
+            if with_cookie {
+                headers.push(("Cookie", cookie.as_str()));
+            }
+            http(port, "POST", "/admin/note", &headers, body).await
+        }
+    };
+    let no_session = post("csrf=the-form-token&text=hi", false).await;
+    assert_eq!(no_session.status, 303);
+    assert!(
+        no_session
+            .header("location")
+            .unwrap_or_default()
+            .starts_with("/login?next=")
+    );
+    for forged in [
+        "text=hi",
+        "csrf=&text=hi",
+        "csrf=another-token&text=hi",
+        "text=hi&csrf=the-form-toke",
+    ] {
+        let r = post(forged, true).await;
+        assert_eq!(r.status, 403, "{forged}: {r:?}");
+        assert!(r.body.contains("This form has expired") && r.body.contains("Nothing was changed"));
+        assert!(!r.body.contains("wrote"), "the handler did not run");
+    }
+    let ok = post("csrf=the-form-token&text=hi", true).await;
+    assert_eq!(
+        (ok.status, ok.body.as_str()),
+        (200, "wadmin1@circle.test wrote hi")
+    );
+}
