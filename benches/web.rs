@@ -212,7 +212,7 @@ fn config(dir: &Path, web: &str) -> std::path::PathBuf {
         RELAY,
         &format!("sqlite://{}", dir.join("relay.db").display()),
         &[ADMIN],
-        &format!("[security]\ntoken_secret = \"a-bench-secret\"\n{web}"),
+        &format!("[security]\ntoken_secret = \"a-bench-secret-long-enough\"\n{web}"),
     )
 }
 

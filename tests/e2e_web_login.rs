@@ -141,6 +141,18 @@ async fn until_sign_in_mail(user: &str, n: usize) -> SignInMail {
     }
 }
 
+/// Waits until the page shows `needle` (a click's page has loaded).
+async fn until_text(browser: &Browser, needle: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !browser.text().await.contains(needle) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never showed {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The first `XXXX-XXXX` of upper-case letters and digits in `text`.
 fn find_code(text: &str) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
@@ -314,6 +326,7 @@ async fn a_typed_code_signs_in_and_a_stranger_gets_the_same_page_and_no_mail() {
     browser.screenshot("login-phone").await;
     browser.fill("email", "wadmin1b@circle.test").await;
     browser.click("Send me a sign-in link").await;
+    until_text(&browser, "Check your mail").await;
     browser.screenshot("login-sent-phone").await;
     let second = until_sign_in_mail("wadmin1b", 2).await;
     assert_ne!(second.code, first.code);

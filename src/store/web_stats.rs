@@ -83,22 +83,26 @@ impl Store {
 
     /// This week's numbers (from `week_start`) and the circle as it stands now.
     pub async fn overview(&self, week_start: i64) -> Result<Overview> {
-        let week = self.weekly_counts(week_start, 1).await?;
-        let (forwards,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM forwards WHERE created_at >= $1")
+        // Independent counts: asked at once, on separate connections.
+        let forwards =
+            sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM forwards WHERE created_at >= $1")
                 .bind(week_start)
-                .fetch_one(self.pool())
-                .await?;
-        let members: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM members GROUP BY status")
-                .fetch_all(self.pool())
-                .await?;
-        let mail: Vec<(String, i64)> = sqlx::query_as(
+                .fetch_one(self.pool());
+        let members = sqlx::query_as::<_, (String, i64)>(
+            "SELECT status, COUNT(*) FROM members GROUP BY status",
+        )
+        .fetch_all(self.pool());
+        let mail = sqlx::query_as::<_, (String, i64)>(
             "SELECT status, COUNT(*) FROM outbox \
              WHERE status IN ('queued', 'sending', 'failed', 'held') GROUP BY status",
         )
-        .fetch_all(self.pool())
-        .await?;
+        .fetch_all(self.pool());
+        let (week, (forwards,), members, mail) = tokio::try_join!(
+            self.weekly_counts(week_start, 1),
+            async { forwards.await.map_err(Into::into) },
+            async { members.await.map_err(super::StoreError::from) },
+            async { mail.await.map_err(super::StoreError::from) },
+        )?;
         let of = |list: &[(String, i64)], words: &[&str]| -> i64 {
             list.iter()
                 .filter(|(s, _)| words.contains(&s.as_str()))
