@@ -207,7 +207,7 @@ async fn mail_code(
         tracing::warn!(admin = %address, client, "web: sign-in codes over the limit; none mailed");
         return Ok(());
     }
-    let code = code::new_code().map_err(WebError::from)?;
+    let code = code::new_code()?;
     let hash = session::hash_hex(&code::normalize(&code));
     let mut link = state.web.link(&format!("login/{}", code::normalize(&code)));
     if next != "/admin" {
