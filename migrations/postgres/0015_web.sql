@@ -20,3 +20,9 @@ CREATE TABLE web_login_codes (
 );
 CREATE INDEX web_login_codes_admin ON web_login_codes (admin, created_at);
 CREATE INDEX web_login_codes_client ON web_login_codes (client, created_at);
+
+-- The overview page counts this week's forwards and introductions by date.
+CREATE INDEX forwards_created ON forwards (created_at);
+CREATE INDEX introductions_created ON introductions (created_at);
+-- Weekly requests and unmatched ones from the index alone (the 12-week chart).
+CREATE INDEX requests_created_status ON requests (created_at, status);

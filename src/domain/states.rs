@@ -142,6 +142,8 @@ stored_words! {
         CommandProfile => "command_profile",
         CommandResumed => "command_resumed",
         CommandUnsubscribed => "command_unsubscribed",
+        /// To an admin who asked the web console for a sign-in link (issue 17).
+        WebLogin => "web_login",
     }
 }
 

@@ -22,6 +22,7 @@ mod subject_tie;
 pub mod templates;
 pub mod token;
 mod waves;
+mod web_login;
 
 use minijinja::{Value, context};
 
@@ -42,6 +43,7 @@ pub use moderation_summary::SummaryRun;
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
+pub use web_login::WebLoginMail;
 
 pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 

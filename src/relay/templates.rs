@@ -52,6 +52,7 @@ const EMBEDDED: &[(&str, &str)] = embedded!(
     "hold_notice",
     "hold_rejected",
     "moderation_summary",
+    "web_login",
     "footer",
 );
 

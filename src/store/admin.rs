@@ -94,6 +94,10 @@ pub enum AdminAction {
     OutboxRetry,
     OutboxDiscard,
     InboxReprocess,
+    /// An admin signed in to the web console (issue 17).
+    WebSignIn,
+    /// An admin signed out of the web console.
+    WebSignOut,
 }
 
 impl AdminAction {
@@ -103,6 +107,8 @@ impl AdminAction {
             Self::OutboxRetry => "outbox_retry",
             Self::OutboxDiscard => "outbox_discard",
             Self::InboxReprocess => "inbox_reprocess",
+            Self::WebSignIn => "web_sign_in",
+            Self::WebSignOut => "web_sign_out",
         }
     }
 }

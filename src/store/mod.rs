@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod requests;
 mod stats;
 pub mod web;
+pub mod web_stats;
 
 use std::time::Duration;
 

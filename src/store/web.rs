@@ -87,6 +87,27 @@ impl Store {
         Ok(())
     }
 
+    /// The same, inside the transaction that queues the code's mail.
+    pub async fn web_login_code_insert_tx(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        code: &NewLoginCode<'_>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(code.code_hash)
+        .bind(code.admin.to_lowercase())
+        .bind(code.client)
+        .bind(now)
+        .bind(code.expires_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Marks a live, unused code used and returns its admin; `None` when the
     /// code is unknown, expired or already used. One UPDATE, so two tabs (or
     /// two replicas) presenting the same code sign in at most once.

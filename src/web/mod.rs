@@ -14,6 +14,7 @@
 
 mod admin;
 mod auth;
+mod code;
 mod error;
 mod member;
 pub mod page;

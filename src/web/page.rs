@@ -21,8 +21,20 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("login.html", include_str!("../../templates/web/login.html")),
     (
+        "login_sent.html",
+        include_str!("../../templates/web/login_sent.html"),
+    ),
+    (
+        "login_link.html",
+        include_str!("../../templates/web/login_link.html"),
+    ),
+    (
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/web/admin/audit.html"),
     ),
 ];
 
@@ -37,6 +49,7 @@ const TEXTS: &[(&str, &str)] = &[
         "overview",
         include_str!("../../templates/web/text/overview.toml"),
     ),
+    ("audit", include_str!("../../templates/web/text/audit.toml")),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");

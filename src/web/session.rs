@@ -60,7 +60,7 @@ fn to_login(path: &str) -> Redirect {
     }
 }
 
-fn url_escape(s: &str) -> String {
+pub fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
@@ -97,7 +97,18 @@ where
     async fn from_request(req: Request, state: &WebState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let admin = Admin::from_request_parts(&mut parts, state).await?;
-        let req = Request::from_parts(parts, body);
+        let bytes = axum::body::to_bytes(body, super::security::MAX_BODY_BYTES)
+            .await
+            .map_err(|_| WebError::BadInput(String::new()).into_response())?;
+        // The token first: a forged form is refused as such, whatever else it holds.
+        let token = url::form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if !same(&token, &admin.csrf) {
+            return Err(WebError::Csrf.into_response());
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         let Form(form) = Form::<T>::from_request(req, state)
             .await
             .map_err(|e| WebError::BadInput(e.body_text()).into_response())?;

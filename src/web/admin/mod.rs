@@ -3,6 +3,7 @@
 //! [`AdminForm`](super::AdminForm) (no CSRF token: refused).
 
 mod audit;
+mod chart;
 mod directory;
 mod mail;
 mod overview;
