@@ -403,6 +403,26 @@ impl Relay {
             .collect()
     }
 
+    /// An admin closes open request `id` from the console: the same as the
+    /// requester closing it (pending members and the requester are told).
+    /// False when there is no such request or it is no longer open.
+    pub async fn close_by_admin(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        id: i64,
+        postgres: bool,
+    ) -> Result<bool, RelayError> {
+        let Some(request) = request_for_update(tx, id, postgres).await? else {
+            return Ok(false);
+        };
+        if request.status != RequestStatus::Open {
+            return Ok(false);
+        }
+        self.close(tx, matcher, &request).await?;
+        Ok(true)
+    }
+
     async fn close(
         &self,
         tx: &mut Tx<'_>,

@@ -94,6 +94,11 @@ pub enum AdminAction {
     OutboxRetry,
     OutboxDiscard,
     InboxReprocess,
+    /// An admin closed a request (the console).
+    RequestClose,
+    /// An admin approved or rejected a held request (the console).
+    HoldApprove,
+    HoldReject,
 }
 
 impl AdminAction {
@@ -103,6 +108,9 @@ impl AdminAction {
             Self::OutboxRetry => "outbox_retry",
             Self::OutboxDiscard => "outbox_discard",
             Self::InboxReprocess => "inbox_reprocess",
+            Self::RequestClose => "request_close",
+            Self::HoldApprove => "hold_approve",
+            Self::HoldReject => "hold_reject",
         }
     }
 }

@@ -24,6 +24,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
     ),
+    (
+        "admin/requests.html",
+        include_str!("../../templates/web/admin/requests.html"),
+    ),
+    (
+        "admin/requests_show.html",
+        include_str!("../../templates/web/admin/requests_show.html"),
+    ),
+    (
+        "admin/requests_held.html",
+        include_str!("../../templates/web/admin/requests_held.html"),
+    ),
+    (
+        "admin/mail.html",
+        include_str!("../../templates/web/admin/mail.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -37,6 +53,11 @@ const TEXTS: &[(&str, &str)] = &[
         "overview",
         include_str!("../../templates/web/text/overview.toml"),
     ),
+    (
+        "requests",
+        include_str!("../../templates/web/text/requests.toml"),
+    ),
+    ("mail", include_str!("../../templates/web/text/mail.toml")),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
