@@ -176,7 +176,8 @@ fn hold_item(state: &WebState, h: &HoldRow, lang: MailLanguage) -> Value {
     }
 }
 
-/// The matcher's reasons for an admin: "Skills: 看護師 (asked: nurse) · Region: 東京".
+/// The matcher's reasons for an admin: "Skill: 看護師 (asked as nurse) · Region: 東京".
+/// A reason in a shape neither reader knows is shown as it was stored.
 fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
     let word = |k: &str| crate::web::page::PAGES.word(lang, k);
     let part = |t: &MatchTerm| {
@@ -186,22 +187,58 @@ fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
             Field::Region => "requests_why_region",
             Field::Language => "requests_why_language",
         });
-        let asked = match t.how {
-            How::Same => String::new(),
-            _ => format!(" ({} {})", word("requests_why_asked"), t.request_term),
+        let asked = match (t.how, lang) {
+            (How::Same, _) => String::new(),
+            (_, MailLanguage::Ja) => format!("（{}{}）", word("requests_why_asked"), t.request_term),
+            (_, MailLanguage::En) => format!(" ({} {})", word("requests_why_asked"), t.request_term),
         };
         format!("{field}: {}{asked}", t.member_term)
     };
-    from_strings(reasons)
+    reasons
         .iter()
-        .map(part)
+        .map(|r| match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+            Some(t) => part(&t),
+            None => r.clone(),
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
 
+/// Reads the matcher's reason phrases (`"nurse" matches their skill "看護師"
+/// (translation)`, `"x" matches "y" in their profile`, `works in 東京`,
+/// `speaks Japanese`).
+fn matcher_term(r: &str) -> Option<MatchTerm> {
+    let term = |field, request: &str, member: &str, how| MatchTerm {
+        request_term: request.trim().to_string(),
+        member_term: member.trim().to_string(),
+        field,
+        how,
+    };
+    if let Some(region) = r.strip_prefix("works in ") {
+        return Some(term(Field::Region, region, region, How::Same));
+    }
+    if let Some(language) = r.strip_prefix("speaks ") {
+        return Some(term(Field::Language, language, language, How::Same));
+    }
+    let (request, rest) = r.strip_prefix('"')?.split_once("\" matches ")?;
+    let (rest, how) = [
+        (" (same meaning)", How::Synonym),
+        (" (translation)", How::Translation),
+        (" (a neighbouring trade)", How::Related),
+    ]
+    .iter()
+    .find_map(|(suffix, how)| rest.strip_suffix(suffix).map(|r| (r, *how)))
+    .unwrap_or((rest, How::Same));
+    if let Some(skill) = rest.strip_prefix("their skill \"") {
+        return Some(term(Field::Skill, request, skill.strip_suffix('"')?, how));
+    }
+    let bio = rest.strip_prefix('"')?.strip_suffix("\" in their profile")?;
+    Some(term(Field::Bio, request, bio, how))
+}
+
 fn forward_item(state: &WebState, f: &ForwardDetail, lang: MailLanguage) -> Value {
     context! {
-        wave => f.wave + 1,
+        wave => f.wave,
         member => requester(&f.member_name, &f.member_email),
         email => &f.member_email,
         state => f.state.as_str(),
@@ -430,4 +467,29 @@ async fn decide(
         None => format!("/admin/requests?done={done}"),
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matchers_reasons_read_as_plain_words() {
+        let reasons: Vec<String> = [
+            "\"nurse\" matches their skill \"看護師\" (translation)",
+            "\"first aid\" matches their skill \"first aid\"",
+            "\"training\" matches \"training\" in their profile",
+            "works in 東京",
+            "something new",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            reasons_text(&reasons, MailLanguage::En),
+            "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new"
+        );
+        assert!(reasons_text(&reasons[..1], MailLanguage::Ja).starts_with("スキル: 看護師（依頼の語：nurse）"));
+        let old = ["nurse → skills: 看護師".to_string()];
+        assert_eq!(reasons_text(&old, MailLanguage::En), "Skill: 看護師 (asked as nurse)");
+    }
 }
