@@ -82,6 +82,18 @@ async fn until_outbox(
     }
 }
 
+/// Waits until a click's navigation has reached a URL containing `part`.
+async fn until_url(browser: &Browser, part: &str) {
+    let start = Instant::now();
+    while !browser.url().await.contains(part) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never reached {part}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until the page at `url` (reloaded) shows `what`.
 async fn until_page_shows(browser: &Browser, url: &str, what: &str) -> String {
     let start = Instant::now();
@@ -164,9 +176,9 @@ async fn releases_a_held_mail_and_sees_it_arrive() {
                 .click()
                 .await
                 .expect("click");
+            until_url(&browser, "/admin/mail?done=released").await;
             let text = browser.text().await;
             assert!(text.contains("送信を再開しました"), "the notice: {text}");
-            assert!(browser.url().await.ends_with("/admin/mail?done=released"));
         }
         browser.close().await;
     }
@@ -220,6 +232,7 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         .click()
         .await
         .expect("click");
+    until_url(&browser, "/admin/requests/1").await;
     let text = until_page_shows(&browser, &c.url("/admin/requests/1"), "Sent").await;
     assert!(text.contains("Carol Nurse"), "the member it went to: {text}");
     assert!(text.contains("Skill: nurse"), "why, in plain words: {text}");
@@ -262,6 +275,7 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
     assert!(show.contains("Status:   open"), "{show}");
 
     browser.click("Close this request").await;
+    until_url(&browser, "/admin/requests/1?done=closed").await;
     let text = browser.text().await;
     assert!(text.contains("The request is closed"), "the notice: {text}");
     assert!(text.contains("Closed") && !text.contains("Close this request"), "{text}");

@@ -133,7 +133,9 @@ fn known(done: &str) -> Option<&str> {
 }
 
 #[derive(Deserialize)]
+/// A form with only the token; a missing token is refused as a wrong one (403).
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 

@@ -316,7 +316,9 @@ async fn mails_of(
 }
 
 #[derive(Deserialize)]
+/// A form with only the token; a missing token is refused as a wrong one (403).
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -406,6 +408,7 @@ async fn held(
 
 #[derive(Deserialize)]
 struct DecideForm {
+    #[serde(default)]
     csrf: String,
     decision: String,
 }
