@@ -192,7 +192,8 @@ fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
             (_, MailLanguage::Ja) => format!("（{}{}）", word("requests_why_asked"), t.request_term),
             (_, MailLanguage::En) => format!(" ({} {})", word("requests_why_asked"), t.request_term),
         };
-        format!("{field}: {}{asked}", t.member_term)
+        let colon = if lang == MailLanguage::Ja { "：" } else { ": " };
+        format!("{field}{colon}{}{asked}", t.member_term)
     };
     reasons
         .iter()
@@ -491,7 +492,7 @@ mod tests {
             reasons_text(&reasons, MailLanguage::En),
             "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new"
         );
-        assert!(reasons_text(&reasons[..1], MailLanguage::Ja).starts_with("スキル: 看護師（依頼の語：nurse）"));
+        assert!(reasons_text(&reasons[..1], MailLanguage::Ja).starts_with("スキル：看護師（依頼の語：nurse）"));
         let old = ["nurse → skills: 看護師".to_string()];
         assert_eq!(reasons_text(&old, MailLanguage::En), "Skill: 看護師 (asked as nurse)");
     }
