@@ -131,10 +131,24 @@ async fn releases_a_held_mail_and_sees_it_arrive() {
     // are over the per-address cap and held.
     let asker = "wasker2@circle.test";
     let relay = "wrelay2@circle.test";
-    send_text(asker, relay, "救命講習の講師を探しています", "", "東京で社員向けの救命講習をしてくださる看護師の方を探しています。").await;
+    send_text(
+        asker,
+        relay,
+        "救命講習の講師を探しています",
+        "",
+        "東京で社員向けの救命講習をしてくださる看護師の方を探しています。",
+    )
+    .await;
     until_outbox(&c.config, "sent", 2).await;
     let long = "2回目のお願い：来月の土曜日に区民センターで開く地域の防災訓練で、応急手当と心肺蘇生のデモをしてくださる看護師さんを探しています";
-    send_text(asker, relay, long, "", "東京で、看護師の方に応急手当の指導をお願いしたいです。").await;
+    send_text(
+        asker,
+        relay,
+        long,
+        "",
+        "東京で、看護師の方に応急手当の指導をお願いしたいです。",
+    )
+    .await;
     let held = until_outbox(&c.config, "held", 2).await;
     let to_asker = held
         .iter()
@@ -160,8 +174,13 @@ async fn releases_a_held_mail_and_sees_it_arrive() {
         browser.screenshot(&format!("requests-list-ja-{tag}")).await;
         browser.goto(&c.url("/admin/requests/2")).await;
         let text = browser.text().await;
-        assert!(text.contains("佐藤 愛子") && text.contains("保留"), "{text}");
-        browser.screenshot(&format!("requests-timeline-ja-{tag}")).await;
+        assert!(
+            text.contains("佐藤 愛子") && text.contains("保留"),
+            "{text}"
+        );
+        browser
+            .screenshot(&format!("requests-timeline-ja-{tag}"))
+            .await;
         browser.goto(&c.url("/admin/mail")).await;
         let text = browser.text().await;
         assert!(text.contains("保留中") && text.contains(asker), "{text}");
@@ -187,11 +206,23 @@ async fn releases_a_held_mail_and_sees_it_arrive() {
         m.subject == to_asker.2
     })
     .await;
-    assert!(arrived.subject.contains("依頼番号 2"), "{}", arrived.subject);
-    assert_eq!(mailbox("wasker2").len(), before_asker + 1, "one mail arrived");
+    assert!(
+        arrived.subject.contains("依頼番号 2"),
+        "{}",
+        arrived.subject
+    );
+    assert_eq!(
+        mailbox("wasker2").len(),
+        before_asker + 1,
+        "one mail arrived"
+    );
     // The other held mail stays held; the release is on record as the admin's.
     let still = until_outbox(&c.config, "held", 1).await;
-    assert_eq!(still, vec![to_member], "only the released mail left the hold");
+    assert_eq!(
+        still,
+        vec![to_member],
+        "only the released mail left the hold"
+    );
     let show = cli(&c.config, &["requests", "show", "2"]);
     assert!(
         show.contains("outbox_release") && show.contains("web:wadmin2@circle.test"),
@@ -216,13 +247,19 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         "We need a registered nurse to teach first aid to our staff in Tokyo.",
     )
     .await;
-    until_mail_where("wmember2c", "the forward", |m| m.subject.contains("first aid")).await;
+    until_mail_where("wmember2c", "the forward", |m| {
+        m.subject.contains("first aid")
+    })
+    .await;
 
     let token = session_for(&c.db, "wadmin2b@circle.test").await;
     let browser = Browser::start(DESKTOP).await;
     browser.with_session(c.port, &token).await;
     let text = until_page_shows(&browser, &c.url("/admin/requests"), subject).await;
-    assert!(text.contains("wasker2b@circle.test") && text.contains("Waiting for answers"), "{text}");
+    assert!(
+        text.contains("wasker2b@circle.test") && text.contains("Waiting for answers"),
+        "{text}"
+    );
     browser.screenshot("requests-list-en-desktop").await;
     browser
         .client
@@ -234,10 +271,19 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         .expect("click");
     until_url(&browser, "/admin/requests/1").await;
     let text = until_page_shows(&browser, &c.url("/admin/requests/1"), "Sent").await;
-    assert!(text.contains("Carol Nurse"), "the member it went to: {text}");
+    assert!(
+        text.contains("Carol Nurse"),
+        "the member it went to: {text}"
+    );
     assert!(text.contains("Skill: nurse"), "why, in plain words: {text}");
-    assert!(text.contains("Request to a member → wmember2c@circle.test"), "{text}");
-    assert!(!text.contains("Dan Accountant"), "not the accountant: {text}");
+    assert!(
+        text.contains("Request to a member → wmember2c@circle.test"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Dan Accountant"),
+        "not the accountant: {text}"
+    );
     browser.screenshot("requests-timeline-en-desktop").await;
     browser.goto(&c.url("/admin/mail")).await;
     browser.screenshot("mail-en-desktop").await;
@@ -256,7 +302,11 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
     )
     .await;
     assert_eq!(refused.status, 403, "{refused:?}");
-    assert!(refused.body.contains("This form has expired"), "{}", refused.body);
+    assert!(
+        refused.body.contains("This form has expired"),
+        "{}",
+        refused.body
+    );
     let forged = http(
         c.port,
         "POST",
@@ -270,7 +320,10 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
     .await;
     assert_eq!(forged.status, 403, "a wrong token too: {forged:?}");
     browser.goto(&c.url("/admin/requests/1")).await;
-    assert!(browser.text().await.contains("Waiting for answers"), "still open");
+    assert!(
+        browser.text().await.contains("Waiting for answers"),
+        "still open"
+    );
     let show = cli(&c.config, &["requests", "show", "1"]);
     assert!(show.contains("Status:   open"), "{show}");
 
@@ -278,11 +331,20 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
     until_url(&browser, "/admin/requests/1?done=closed").await;
     let text = browser.text().await;
     assert!(text.contains("The request is closed"), "the notice: {text}");
-    assert!(text.contains("Closed") && !text.contains("Close this request"), "{text}");
-    assert!(text.contains("wadmin2b@circle.test: closed the request"), "{text}");
+    assert!(
+        text.contains("Closed") && !text.contains("Close this request"),
+        "{text}"
+    );
+    assert!(
+        text.contains("wadmin2b@circle.test: closed the request"),
+        "{text}"
+    );
     let show = cli(&c.config, &["requests", "show", "1"]);
     assert!(show.contains("Status:   closed"), "{show}");
-    until_mail_where("wasker2b", "the closed notice", |m| m.subject.contains("is closed")).await;
+    until_mail_where("wasker2b", "the closed notice", |m| {
+        m.subject.contains("is closed")
+    })
+    .await;
     browser.close().await;
 
     for (size, tag) in [(PHONE, "phone")] {
@@ -291,7 +353,9 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         browser.goto(&c.url("/admin/requests")).await;
         browser.screenshot(&format!("requests-list-en-{tag}")).await;
         browser.goto(&c.url("/admin/requests/1")).await;
-        browser.screenshot(&format!("requests-timeline-en-{tag}")).await;
+        browser
+            .screenshot(&format!("requests-timeline-en-{tag}"))
+            .await;
         browser.goto(&c.url("/admin/mail")).await;
         browser.screenshot(&format!("mail-en-{tag}")).await;
         browser.close().await;

@@ -212,7 +212,10 @@ impl Relay {
             return Ok(None);
         };
         Ok(Some(match decision {
-            Decision::Approve => self.approve(tx, &hold, by, matcher, recent_forwards).await?,
+            Decision::Approve => {
+                self.approve(tx, &hold, by, matcher, recent_forwards)
+                    .await?
+            }
             Decision::Reject => self.reject(tx, &hold, by).await?,
         }))
     }

@@ -127,9 +127,15 @@ async fn mail(
 }
 
 fn known(done: &str) -> Option<&str> {
-    ["released", "retried", "discarded", "reprocessed", "unchanged"]
-        .into_iter()
-        .find(|k| *k == done)
+    [
+        "released",
+        "retried",
+        "discarded",
+        "reprocessed",
+        "unchanged",
+    ]
+    .into_iter()
+    .find(|k| *k == done)
 }
 
 #[derive(Deserialize)]
@@ -152,8 +158,16 @@ async fn change(
     AdminForm(admin, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
     let (action, from, done) = match action.as_str() {
-        "release" => (AdminAction::OutboxRelease, vec![OutboxStatus::Held], "released"),
-        "retry" => (AdminAction::OutboxRetry, vec![OutboxStatus::Failed], "retried"),
+        "release" => (
+            AdminAction::OutboxRelease,
+            vec![OutboxStatus::Held],
+            "released",
+        ),
+        "retry" => (
+            AdminAction::OutboxRetry,
+            vec![OutboxStatus::Failed],
+            "retried",
+        ),
         "discard" => (AdminAction::OutboxDiscard, vec![], "discarded"),
         _ => return Err(WebError::NotFound),
     };
@@ -189,8 +203,8 @@ async fn reprocess(
             "/admin/mail?done=reprocessed".to_string()
         }
         Err(e) => {
-            let problem: String = url::form_urlencoded::byte_serialize(e.to_string().as_bytes())
-                .collect();
+            let problem: String =
+                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
             format!("/admin/mail?problem={problem}")
         }
     };

@@ -39,7 +39,11 @@ pub(super) fn when(state: &WebState, at: i64, lang: MailLanguage) -> String {
     let ja = lang == MailLanguage::Ja;
     let day = human_time::date(at, &zone, ja);
     let clock = jiff::Timestamp::from_second(at)
-        .map(|t| t.to_zoned_datetime(zone.tz.clone()).strftime("%H:%M").to_string())
+        .map(|t| {
+            t.to_zoned_datetime(zone.tz.clone())
+                .strftime("%H:%M")
+                .to_string()
+        })
         .unwrap_or_default();
     if ja {
         format!("{day}{clock}")
@@ -124,7 +128,10 @@ async fn list(
             .finish();
         format!("/admin/requests?{query}")
     };
-    let holds: Vec<Value> = holds.iter().map(|h| hold_item(&state, h, admin.lang)).collect();
+    let holds: Vec<Value> = holds
+        .iter()
+        .map(|h| hold_item(&state, h, admin.lang))
+        .collect();
     let states: Vec<&str> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
     let notice = done_notice(admin.lang, &q.done);
     Ok(admin.page(
@@ -159,7 +166,10 @@ async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
         .await
         .map_err(|e| WebError::Store(e.into()))?;
     let holds = list_holds(&mut conn, true, 50).await?;
-    Ok(holds.into_iter().filter(|h| h.reason.asks_admins()).collect())
+    Ok(holds
+        .into_iter()
+        .filter(|h| h.reason.asks_admins())
+        .collect())
 }
 
 fn hold_item(state: &WebState, h: &HoldRow, lang: MailLanguage) -> Value {
@@ -189,18 +199,28 @@ fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
         });
         let asked = match (t.how, lang) {
             (How::Same, _) => String::new(),
-            (_, MailLanguage::Ja) => format!("（{}{}）", word("requests_why_asked"), t.request_term),
-            (_, MailLanguage::En) => format!(" ({} {})", word("requests_why_asked"), t.request_term),
+            (_, MailLanguage::Ja) => {
+                format!("（{}{}）", word("requests_why_asked"), t.request_term)
+            }
+            (_, MailLanguage::En) => {
+                format!(" ({} {})", word("requests_why_asked"), t.request_term)
+            }
         };
-        let colon = if lang == MailLanguage::Ja { "：" } else { ": " };
+        let colon = if lang == MailLanguage::Ja {
+            "："
+        } else {
+            ": "
+        };
         format!("{field}{colon}{}{asked}", t.member_term)
     };
     reasons
         .iter()
-        .map(|r| match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
-            Some(t) => part(&t),
-            None => r.clone(),
-        })
+        .map(
+            |r| match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+                Some(t) => part(&t),
+                None => r.clone(),
+            },
+        )
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -233,7 +253,9 @@ fn matcher_term(r: &str) -> Option<MatchTerm> {
     if let Some(skill) = rest.strip_prefix("their skill \"") {
         return Some(term(Field::Skill, request, skill.strip_suffix('"')?, how));
     }
-    let bio = rest.strip_prefix('"')?.strip_suffix("\" in their profile")?;
+    let bio = rest
+        .strip_prefix('"')?
+        .strip_suffix("\" in their profile")?;
     Some(term(Field::Bio, request, bio, how))
 }
 
@@ -302,10 +324,7 @@ async fn timeline(
     ))
 }
 
-async fn mails_of(
-    store: &Store,
-    id: i64,
-) -> Result<Vec<crate::store::admin::OutboxRow>, WebError> {
+async fn mails_of(store: &Store, id: i64) -> Result<Vec<crate::store::admin::OutboxRow>, WebError> {
     let filter = OutboxFilter {
         request_id: Some(id),
         limit: 200,
@@ -492,8 +511,14 @@ mod tests {
             reasons_text(&reasons, MailLanguage::En),
             "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new"
         );
-        assert!(reasons_text(&reasons[..1], MailLanguage::Ja).starts_with("スキル：看護師（依頼の語：nurse）"));
+        assert!(
+            reasons_text(&reasons[..1], MailLanguage::Ja)
+                .starts_with("スキル：看護師（依頼の語：nurse）")
+        );
         let old = ["nurse → skills: 看護師".to_string()];
-        assert_eq!(reasons_text(&old, MailLanguage::En), "Skill: 看護師 (asked as nurse)");
+        assert_eq!(
+            reasons_text(&old, MailLanguage::En),
+            "Skill: 看護師 (asked as nurse)"
+        );
     }
 }
