@@ -165,6 +165,24 @@ impl Store {
         rows.iter().map(outbox_row).collect()
     }
 
+    /// The newest `limit` mails in one status, read through the status
+    /// index (the console's Mail page: a few held among many sent).
+    pub async fn outbox_with_status(
+        &self,
+        status: OutboxStatus,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = $1 ORDER BY id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status.as_str())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(outbox_row).collect()
+    }
+
     /// One outbox row and its complete message.
     pub async fn outbox_row(&self, id: i64) -> Result<Option<(OutboxRow, Vec<u8>)>> {
         let sql = format!("SELECT {OUTBOX_COLUMNS}, message FROM outbox WHERE id = $1");

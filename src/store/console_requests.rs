@@ -71,10 +71,27 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-const PAGE_WHERE: &str = "WHERE (CAST($1 AS TEXT) IS NULL OR r.status = $1) \
-     AND (CAST($2 AS TEXT) IS NULL OR LOWER(r.subject) LIKE $2 ESCAPE '\\' \
-          OR LOWER(r.requester_name) LIKE $2 ESCAPE '\\' \
-          OR LOWER(r.requester_email) LIKE $2 ESCAPE '\\')";
+/// The WHERE clause for the filters given (only those, so that a state
+/// filter is read through the status index); `$1` is the state, `$2` the
+/// text, when present, in that order.
+fn page_where(status: bool, text: bool) -> String {
+    let mut parts = Vec::new();
+    if status {
+        parts.push("r.status = $1".to_string());
+    }
+    if text {
+        let n = if status { 2 } else { 1 };
+        parts.push(format!(
+            "(LOWER(r.subject) LIKE ${n} ESCAPE '\\' OR LOWER(r.requester_name) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(r.requester_email) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", parts.join(" AND "))
+    }
+}
 
 impl Store {
     /// A page of requests, newest first, and how many match in all.
@@ -85,15 +102,23 @@ impl Store {
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .map(like_pattern);
+        let filter = page_where(status.is_some(), text.is_some());
+        let n = 1 + usize::from(status.is_some()) + usize::from(text.is_some());
         let sql = format!(
             "SELECT r.id, r.subject, r.requester_name, r.requester_email, r.status, r.created_at, \
              (SELECT COUNT(*) FROM forwards f WHERE f.request_id = r.id) AS forwards, \
              (SELECT COUNT(*) FROM forwards f WHERE f.request_id = r.id AND f.state = 'accepted') AS accepts \
-             FROM requests r {PAGE_WHERE} ORDER BY r.id DESC LIMIT $3 OFFSET $4"
+             FROM requests r {filter} ORDER BY r.id DESC LIMIT ${n} OFFSET ${}",
+            n + 1
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(status)
-            .bind(text.clone())
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let count = format!("SELECT COUNT(*) AS n FROM requests r {filter}");
+        let mut counting = sqlx::query(sqlx::AssertSqlSafe(count));
+        for value in [status.map(str::to_string), text].into_iter().flatten() {
+            query = query.bind(value.clone());
+            counting = counting.bind(value);
+        }
+        let rows = query
             .bind(f.limit.max(1))
             .bind(f.offset.max(0))
             .fetch_all(self.pool())
@@ -115,13 +140,13 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let count = format!("SELECT COUNT(*) AS n FROM requests r {PAGE_WHERE}");
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(count))
-            .bind(status)
-            .bind(text)
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
+        // A short page is the last one: its end is the count.
+        let total: i64 =
+            if (list.len() as i64) < f.limit.max(1) && (f.offset == 0 || !list.is_empty()) {
+                f.offset.max(0) + list.len() as i64
+            } else {
+                counting.fetch_one(self.pool()).await?.try_get("n")?
+            };
         Ok((list, total))
     }
 

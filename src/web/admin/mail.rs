@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::requests::when;
 use crate::domain::MailLanguage;
-use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, OutboxRow, OutboxStatus};
+use crate::store::admin::{AdminAction, AdminChange, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
@@ -77,12 +77,7 @@ struct MailQuery {
 }
 
 async fn rows(state: &WebState, status: OutboxStatus) -> Result<Vec<OutboxRow>, WebError> {
-    let filter = OutboxFilter {
-        status: Some(status),
-        limit: LIST,
-        ..Default::default()
-    };
-    Ok(state.store.outbox_rows(&filter).await?)
+    Ok(state.store.outbox_with_status(status, LIST).await?)
 }
 
 async fn mail(
