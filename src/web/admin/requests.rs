@@ -15,11 +15,11 @@ use crate::domain::human_time::{self, ReaderZone};
 use crate::domain::{MailLanguage, RequestStatus};
 use crate::relay::Decision;
 use crate::relay::reasons::{Field, How, MatchTerm, from_strings};
+use crate::store::Store;
 use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, record_action};
 use crate::store::console_requests::{ForwardDetail, RequestFilter};
 use crate::store::holds::{HoldRow, HoldState, hold_by_id, list_holds};
 use crate::store::requests::forward_counts_since;
-use crate::store::{Backend, Store};
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
 /// Requests per page of the list.
@@ -367,12 +367,11 @@ async fn close(
         .matcher()
         .await
         .map_err(|e| relay_failed(&e))?;
-    let postgres = state.store.backend() == Backend::Postgres;
     let mut tx = state.store.pool().begin().await.map_err(store_err)?;
     let closed = state
         .pipeline
         .relay()
-        .close_by_admin(&mut tx, &matcher, id, postgres)
+        .close_by_admin(&mut tx, &matcher, id)
         .await
         .map_err(|e| relay_failed(&e))?;
     if closed {
