@@ -103,13 +103,32 @@ async fn refusal(store: &Store, id: i64, row: &InboundRaw) -> anyhow::Result<Opt
 }
 
 async fn reprocess(store: &Store, config: &Config, id: i64) -> anyhow::Result<()> {
+    let pipeline = pipeline(config, store)?;
+    let kind = reprocess_with(store, &pipeline, id, &super::outbox::actor()).await?;
+    println!("message {id} handled again: {kind}");
+    if let Some(n) = store.request_of_inbound(id).await? {
+        println!("it is request {n} (`circle-relay requests show {n}`)");
+    }
+    println!("{}", super::send::who_sends(store, 1).await?);
+    Ok(())
+}
+
+/// Handles failed message `id` again through `pipeline`, recording `who` did
+/// it; returns what it was handled as. The error says why it could not be
+/// (refused, or it still fails: that attempt is recorded too). The console
+/// calls this as well.
+pub async fn reprocess_with(
+    store: &Store,
+    pipeline: &Pipeline,
+    id: i64,
+    who: &str,
+) -> anyhow::Result<String> {
     let Some(row) = store.inbound_for_reprocess(id).await? else {
         anyhow::bail!("there is no inbound message {id} (see `circle-relay inbox failed`)");
     };
     if let Some(why) = refusal(store, id, &row).await? {
         anyhow::bail!(why);
     }
-    let pipeline = pipeline(config, store)?;
     let key = MessageKey {
         mailbox: row.mailbox.clone(),
         uidvalidity: row.uidvalidity,
@@ -122,7 +141,6 @@ async fn reprocess(store: &Store, config: &Config, id: i64) -> anyhow::Result<()
         message_id: row.message_id.as_deref(),
         raw: &raw,
     };
-    let who = super::outbox::actor();
     let mut tx = store.pool().begin().await?;
     let handled = pipeline
         .handle(&mut tx, &mail)
@@ -132,24 +150,19 @@ async fn reprocess(store: &Store, config: &Config, id: i64) -> anyhow::Result<()
         // Nothing of this attempt is kept but the record that it was made.
         tx.rollback().await?;
         let detail = format!("still fails: {reason}");
-        note(store, &who, id, &detail).await?;
+        note(store, who, id, &detail).await?;
         anyhow::bail!("message {id} still cannot be handled: {reason}");
     }
     crate::store::ledger::complete(&mut tx, id, &handled.kind, "processed", None).await?;
     let change = AdminChange {
         action: AdminAction::InboxReprocess,
-        actor: &who,
+        actor: who,
         detail: &format!("handled again as {}", handled.kind),
         now: store.now(),
     };
     record_action(&mut tx, &change, None, Some(id), None).await?;
     tx.commit().await?;
-    println!("message {id} handled again: {}", handled.kind);
-    if let Some(n) = store.request_of_inbound(id).await? {
-        println!("it is request {n} (`circle-relay requests show {n}`)");
-    }
-    println!("{}", super::send::who_sends(store, 1).await?);
-    Ok(())
+    Ok(handled.kind)
 }
 
 async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result<()> {

@@ -9,7 +9,7 @@ mod digest;
 mod explain;
 mod generate;
 mod holds;
-mod inbox;
+pub(crate) mod inbox;
 mod init;
 mod match_cmd;
 mod members;

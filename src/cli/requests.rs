@@ -5,12 +5,11 @@ use std::fmt::Display;
 use super::table::Table;
 use std::io::Write;
 
-use sqlx::Row;
-
 use super::RequestsCommand;
 use super::time::CircleTime;
 use crate::config::Config;
 use crate::store::Store;
+use crate::store::admin::OutboxFilter;
 
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
     let time = CircleTime::from_config(config)?;
@@ -65,46 +64,39 @@ async fn show(store: &Store, time: &CircleTime, number: i64) -> anyhow::Result<(
     writeln!(out, "Received: {}", time.show(r.created_at))?;
     writeln!(out, "Status:   {} (wave {})", r.status, r.wave)?;
     writeln!(out, "\n{}\n", r.body.trim_end())?;
-    let forwards = sqlx::query(
-        "SELECT f.wave, f.score, f.reasons, f.state, m.email FROM forwards f \
-         JOIN members m ON m.id = f.member_id WHERE f.request_id = $1 ORDER BY f.wave, f.rank",
-    )
-    .bind(number)
-    .fetch_all(store.pool())
-    .await?;
+    let forwards = store.request_forwards(number).await?;
     writeln!(out, "Forwards:")?;
     if forwards.is_empty() {
         writeln!(out, "  none (nobody fitted)")?;
     }
     for f in &forwards {
-        let reasons: Vec<String> =
-            serde_json::from_str(&f.try_get::<String, _>("reasons")?).unwrap_or_default();
         writeln!(
             out,
             "  wave {} {:<30} {:<9} score {:.2}  {}",
-            f.try_get::<i64, _>("wave")?,
-            f.try_get::<String, _>("email")?,
-            f.try_get::<String, _>("state")?,
-            f.try_get::<f64, _>("score")?,
-            reasons.join("; ")
+            f.wave,
+            f.member_email,
+            f.state.as_str(),
+            f.score,
+            f.reasons.join("; ")
         )?;
     }
-    let mails = sqlx::query(
-        "SELECT id, kind, to_email, status, created_at FROM outbox WHERE request_id = $1 ORDER BY id",
-    )
-    .bind(number)
-    .fetch_all(store.pool())
-    .await?;
+    let filter = OutboxFilter {
+        request_id: Some(number),
+        limit: i64::MAX,
+        ..Default::default()
+    };
+    let mut mails = store.outbox_rows(&filter).await?;
+    mails.reverse();
     writeln!(out, "Mail:")?;
     for m in &mails {
         writeln!(
             out,
             "  {} mail {:<4} {:<18} {:<30} {}",
-            time.show(m.try_get("created_at")?),
-            m.try_get::<i64, _>("id")?,
-            m.try_get::<String, _>("kind")?,
-            m.try_get::<String, _>("to_email")?,
-            m.try_get::<String, _>("status")?
+            time.show(m.created_at),
+            m.id,
+            m.kind,
+            m.to_email,
+            m.status
         )?;
     }
     admin_actions(&mut out, store, time, number).await

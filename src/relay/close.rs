@@ -7,9 +7,30 @@ use super::replies::ReplyOutcome;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::{ForwardState, MailKind, RequestStatus};
 use crate::matching::Matcher;
-use crate::store::requests::{RequestRow, forwards_of, set_forward_state, set_request_state};
+use crate::store::requests::{
+    RequestRow, forwards_of, request_for_update, set_forward_state, set_request_state,
+};
 
 impl Relay {
+    /// An admin closes open request `id` from the console: the same as the
+    /// requester closing it (pending members and the requester are told).
+    /// False when there is no such request or it is no longer open.
+    pub async fn close_by_admin(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        id: i64,
+    ) -> Result<bool, RelayError> {
+        let Some(request) = request_for_update(tx, id).await? else {
+            return Ok(false);
+        };
+        if request.status != RequestStatus::Open {
+            return Ok(false);
+        }
+        self.close(tx, matcher, &request).await?;
+        Ok(true)
+    }
+
     pub(super) async fn close(
         &self,
         tx: &mut Tx<'_>,

@@ -194,15 +194,29 @@ impl Relay {
         matcher: &Matcher,
         recent_forwards: HashMap<i64, u32>,
     ) -> Result<Option<HoldOutcome>, RelayError> {
+        self.decide_by_number_as(tx, hold_id, decision, matcher, recent_forwards, "cli")
+            .await
+    }
+
+    /// The same, recording `by` as who decided (the console: "web:ADMIN").
+    pub async fn decide_by_number_as(
+        &self,
+        tx: &mut Tx<'_>,
+        hold_id: i64,
+        decision: Decision,
+        matcher: &Matcher,
+        recent_forwards: HashMap<i64, u32>,
+        by: &str,
+    ) -> Result<Option<HoldOutcome>, RelayError> {
         let Some(hold) = hold_by_id(tx, hold_id).await? else {
             return Ok(None);
         };
         Ok(Some(match decision {
             Decision::Approve => {
-                self.approve(tx, &hold, "cli", matcher, recent_forwards)
+                self.approve(tx, &hold, by, matcher, recent_forwards)
                     .await?
             }
-            Decision::Reject => self.reject(tx, &hold, "cli").await?,
+            Decision::Reject => self.reject(tx, &hold, by).await?,
         }))
     }
 

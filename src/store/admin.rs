@@ -98,6 +98,11 @@ pub enum AdminAction {
     WebSignIn,
     /// An admin signed out of the web console.
     WebSignOut,
+    /// An admin closed a request (the console).
+    RequestClose,
+    /// An admin approved or rejected a held request (the console).
+    HoldApprove,
+    HoldReject,
 }
 
 impl AdminAction {
@@ -109,6 +114,9 @@ impl AdminAction {
             Self::InboxReprocess => "inbox_reprocess",
             Self::WebSignIn => "web_sign_in",
             Self::WebSignOut => "web_sign_out",
+            Self::RequestClose => "request_close",
+            Self::HoldApprove => "hold_approve",
+            Self::HoldReject => "hold_reject",
         }
     }
 }
@@ -141,6 +149,23 @@ impl Store {
             .bind(filter.to.clone())
             .bind(filter.request_id)
             .bind(filter.limit)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// The newest `limit` mails in one status, read through the status
+    /// index (the console's Mail page: a few held among many sent).
+    pub async fn outbox_with_status(
+        &self,
+        status: OutboxStatus,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = $1 ORDER BY id DESC LIMIT $2"
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(status.as_str())
+            .bind(limit)
             .fetch_all(self.pool())
             .await?)
     }

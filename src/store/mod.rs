@@ -16,6 +16,7 @@ macro_rules! select_members {
 
 pub mod admin;
 pub mod circle;
+pub mod console_requests;
 pub mod copy;
 pub mod diagnose;
 pub mod digest;

@@ -36,6 +36,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/audit.html",
         include_str!("../../templates/web/admin/audit.html"),
     ),
+    (
+        "admin/requests.html",
+        include_str!("../../templates/web/admin/requests.html"),
+    ),
+    (
+        "admin/requests_show.html",
+        include_str!("../../templates/web/admin/requests_show.html"),
+    ),
+    (
+        "admin/requests_held.html",
+        include_str!("../../templates/web/admin/requests_held.html"),
+    ),
+    (
+        "admin/mail.html",
+        include_str!("../../templates/web/admin/mail.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -50,6 +66,11 @@ const TEXTS: &[(&str, &str)] = &[
         include_str!("../../templates/web/text/overview.toml"),
     ),
     ("audit", include_str!("../../templates/web/text/audit.toml")),
+    (
+        "requests",
+        include_str!("../../templates/web/text/requests.toml"),
+    ),
+    ("mail", include_str!("../../templates/web/text/mail.toml")),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");

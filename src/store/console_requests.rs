@@ -1,0 +1,217 @@
+//! What the console's Requests pages read (and `requests show` prints): a
+//! page of requests with their forward and accept counts, and one request's
+//! forwards (with reasons and introductions) and replies. Every list is an
+//! indexed query with a LIMIT: nothing loads all rows.
+
+use sqlx::Row;
+
+use super::{Result, Store, decode};
+use crate::domain::{ForwardState, RequestStatus};
+
+/// Which requests a page shows; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<RequestStatus>,
+    /// Part of the subject, the requester's name or address (any case).
+    pub text: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One line of the requests list.
+#[derive(Debug, Clone)]
+pub struct RequestListRow {
+    pub id: i64,
+    pub subject: String,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub status: RequestStatus,
+    pub created_at: i64,
+    pub forwards: i64,
+    pub accepts: i64,
+}
+
+/// A forward of one request, with who it went to and what came of it.
+#[derive(Debug, Clone)]
+pub struct ForwardDetail {
+    pub id: i64,
+    pub wave: i64,
+    pub member_email: String,
+    pub member_name: String,
+    pub state: ForwardState,
+    pub score: f64,
+    /// The matcher's reason strings ("nurse → skills: 看護師", "region: 東京").
+    pub reasons: Vec<String>,
+    pub created_at: i64,
+    pub answered_at: Option<i64>,
+    /// When the member was introduced to the requester, if they were.
+    pub introduced_at: Option<i64>,
+}
+
+/// A reply recorded for a request: who wrote, and what it meant.
+#[derive(Debug, Clone)]
+pub struct ReplyDetail {
+    pub from_email: String,
+    pub direction: String,
+    pub intent: String,
+    pub created_at: i64,
+}
+
+/// `LIKE` pattern for a text search, with the wildcards in it escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// The WHERE clause for the filters given (only those, so that a state
+/// filter is read through the status index); `$1` is the state, `$2` the
+/// text, when present, in that order.
+fn page_where(status: bool, text: bool) -> String {
+    let mut parts = Vec::new();
+    if status {
+        parts.push("r.status = $1".to_string());
+    }
+    if text {
+        let n = if status { 2 } else { 1 };
+        parts.push(format!(
+            "(LOWER(r.subject) LIKE ${n} ESCAPE '\\' OR LOWER(r.requester_name) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(r.requester_email) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", parts.join(" AND "))
+    }
+}
+
+impl Store {
+    /// A page of requests, newest first, and how many match in all.
+    pub async fn requests_page(&self, f: &RequestFilter) -> Result<(Vec<RequestListRow>, i64)> {
+        let status = f.status.map(RequestStatus::as_str);
+        let text = f
+            .text
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(like_pattern);
+        let filter = page_where(status.is_some(), text.is_some());
+        let n = 1 + usize::from(status.is_some()) + usize::from(text.is_some());
+        let sql = format!(
+            "SELECT r.id, r.subject, r.requester_name, r.requester_email, r.status, r.created_at, \
+             (SELECT COUNT(*) FROM forwards f WHERE f.request_id = r.id) AS forwards, \
+             (SELECT COUNT(*) FROM forwards f WHERE f.request_id = r.id AND f.state = 'accepted') AS accepts \
+             FROM requests r {filter} ORDER BY r.id DESC LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let count = format!("SELECT COUNT(*) AS n FROM requests r {filter}");
+        let mut counting = sqlx::query(sqlx::AssertSqlSafe(count));
+        for value in [status.map(str::to_string), text].into_iter().flatten() {
+            query = query.bind(value.clone());
+            counting = counting.bind(value);
+        }
+        let rows = query
+            .bind(f.limit.max(1))
+            .bind(f.offset.max(0))
+            .fetch_all(self.pool())
+            .await?;
+        let list = rows
+            .iter()
+            .map(|r| {
+                let id = r.try_get("id")?;
+                let word: String = r.try_get("status")?;
+                Ok(RequestListRow {
+                    id,
+                    subject: r.try_get("subject")?,
+                    requester_name: r.try_get("requester_name")?,
+                    requester_email: r.try_get("requester_email")?,
+                    status: decode("requests", id, "status", &word, RequestStatus::from_word)?,
+                    created_at: r.try_get("created_at")?,
+                    forwards: r.try_get("forwards")?,
+                    accepts: r.try_get("accepts")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // A short page is the last one: its end is the count.
+        let total: i64 =
+            if (list.len() as i64) < f.limit.max(1) && (f.offset == 0 || !list.is_empty()) {
+                f.offset.max(0) + list.len() as i64
+            } else {
+                counting.fetch_one(self.pool()).await?.try_get("n")?
+            };
+        Ok((list, total))
+    }
+
+    /// Request `id`'s forwards by wave and rank, with their introductions.
+    pub async fn request_forwards(&self, id: i64) -> Result<Vec<ForwardDetail>> {
+        let rows = sqlx::query(
+            "SELECT f.id, f.wave, f.score, f.reasons, f.state, f.created_at, f.answered_at, \
+             m.email, m.name, i.created_at AS introduced_at FROM forwards f \
+             JOIN members m ON m.id = f.member_id \
+             LEFT JOIN introductions i ON i.forward_id = f.id \
+             WHERE f.request_id = $1 ORDER BY f.wave, f.rank",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let fid = r.try_get("id")?;
+                let word: String = r.try_get("state")?;
+                let reasons: String = r.try_get("reasons")?;
+                Ok(ForwardDetail {
+                    id: fid,
+                    wave: r.try_get("wave")?,
+                    member_email: r.try_get("email")?,
+                    member_name: r.try_get("name")?,
+                    state: decode("forwards", fid, "state", &word, ForwardState::from_word)?,
+                    score: r.try_get("score")?,
+                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                    created_at: r.try_get("created_at")?,
+                    answered_at: r.try_get("answered_at")?,
+                    introduced_at: r.try_get("introduced_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The replies recorded for request `id`, oldest first (at most 200).
+    pub async fn request_replies(&self, id: i64) -> Result<Vec<ReplyDetail>> {
+        let rows = sqlx::query(
+            "SELECT from_email, direction, intent, created_at FROM replies \
+             WHERE request_id = $1 ORDER BY id LIMIT 200",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReplyDetail {
+                    from_email: r.try_get("from_email")?,
+                    direction: r.try_get("direction")?,
+                    intent: r.try_get("intent")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(like_pattern(" Nurse "), "%nurse%");
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}
