@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::directory::{parse_members_csv, write_members_csv};
+use crate::directory::{parse_date, parse_languages, parse_members_csv, write_members_csv};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
 use crate::store::MemberChange;
 
@@ -99,11 +99,7 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
                 name,
                 skills: split_list(&skills),
                 bio,
-                languages: split_list(&languages)
-                    .iter()
-                    .map(|l| Language::parse(l))
-                    .collect::<Result<_, _>>()
-                    .map_err(anyhow::Error::msg)?,
+                languages: parse_languages(&languages).map_err(anyhow::Error::msg)?,
                 region,
                 status: MemberStatus::Active,
                 paused_until: None,
@@ -112,11 +108,9 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
             println!("added {} (member {id})", member.email);
         }
         MembersCommand::Pause { email, until } => {
-            if let Some(d) = &until {
-                jiff::civil::Date::strptime("%Y-%m-%d", d).with_context(|| {
-                    format!("--until {d:?} is not a date (expected YYYY-MM-DD)")
-                })?;
-            }
+            let until = until
+                .map(|d| parse_date(&d).map_err(|e| anyhow::anyhow!("--until {e}")))
+                .transpose()?;
             let m = store
                 .change_member(&EmailAddress::parse(&email)?, MemberChange::Pause { until })
                 .await?;

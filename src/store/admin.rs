@@ -94,6 +94,11 @@ pub enum AdminAction {
     OutboxRetry,
     OutboxDiscard,
     InboxReprocess,
+    /// The web console's directory page.
+    MemberAdd,
+    MemberEdit,
+    MemberRemove,
+    MembersImport,
 }
 
 impl AdminAction {
@@ -103,6 +108,10 @@ impl AdminAction {
             Self::OutboxRetry => "outbox_retry",
             Self::OutboxDiscard => "outbox_discard",
             Self::InboxReprocess => "inbox_reprocess",
+            Self::MemberAdd => "member_add",
+            Self::MemberEdit => "member_edit",
+            Self::MemberRemove => "member_remove",
+            Self::MembersImport => "members_import",
         }
     }
 }

@@ -59,7 +59,7 @@ fn split_stored(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn join_languages(langs: &[Language]) -> String {
+pub(super) fn join_languages(langs: &[Language]) -> String {
     langs
         .iter()
         .map(Language::as_str)
@@ -249,7 +249,7 @@ impl Store {
     }
 }
 
-async fn insert_member(
+pub(super) async fn insert_member(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     m: &Member,
     now: i64,

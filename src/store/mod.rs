@@ -22,6 +22,7 @@ pub mod digest;
 pub mod holds;
 mod leases;
 pub mod ledger;
+mod member_admin;
 mod members;
 pub mod outbox;
 pub mod requests;
@@ -35,6 +36,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseConfig;
 
+pub use member_admin::{ImportPreview, MemberListRow, MemberPage, MemberSearch};
 pub use members::{ImportSummary, MemberChange};
 pub use stats::CircleStats;
 

@@ -24,6 +24,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
     ),
+    (
+        "admin/directory.html",
+        include_str!("../../templates/web/admin/directory.html"),
+    ),
+    (
+        "admin/directory_edit.html",
+        include_str!("../../templates/web/admin/directory_edit.html"),
+    ),
+    (
+        "admin/directory_import.html",
+        include_str!("../../templates/web/admin/directory_import.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -36,6 +48,10 @@ const TEXTS: &[(&str, &str)] = &[
     (
         "overview",
         include_str!("../../templates/web/text/overview.toml"),
+    ),
+    (
+        "directory",
+        include_str!("../../templates/web/text/directory.toml"),
     ),
 ];
 
