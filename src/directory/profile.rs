@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 
 /// A list of language tags (`ja;en`, `ja、en`); the first is the mail language.
 pub fn parse_languages(s: &str) -> Result<Vec<Language>, String> {
@@ -26,6 +26,7 @@ pub enum Field {
     Languages,
     Status,
     PausedUntil,
+    Timezone,
 }
 
 impl Field {
@@ -35,6 +36,7 @@ impl Field {
             Self::Languages => "languages",
             Self::Status => "status",
             Self::PausedUntil => "paused_until",
+            Self::Timezone => "timezone",
         }
     }
 }
@@ -65,6 +67,8 @@ pub struct ProfileInput {
     pub status: String,
     /// `YYYY-MM-DD` or empty; only with status `paused`.
     pub paused_until: String,
+    /// An IANA name such as `Asia/Tokyo`, or empty for the circle's.
+    pub timezone: String,
 }
 
 impl ProfileInput {
@@ -84,6 +88,7 @@ impl ProfileInput {
             region: m.region.clone(),
             status: m.status.as_str().to_string(),
             paused_until: m.paused_until.clone().unwrap_or_default(),
+            timezone: m.timezone_name().unwrap_or_default().to_string(),
         }
     }
 
@@ -119,6 +124,12 @@ impl ProfileInput {
                 }
             },
         };
+        let timezone = match self.timezone.trim() {
+            "" => None,
+            tz => TimeZoneName::parse(tz)
+                .map_err(|e| bad(Field::Timezone, e))
+                .ok(),
+        };
         match email {
             Some(email) if errors.is_empty() => Ok(Member {
                 id: 0,
@@ -130,6 +141,7 @@ impl ProfileInput {
                 region: self.region.trim().to_string(),
                 status,
                 paused_until,
+                timezone,
             }),
             _ => Err(errors),
         }
@@ -148,6 +160,7 @@ pub fn changed_fields(a: &Member, b: &Member) -> Vec<&'static str> {
         ("region", a.region != b.region),
         ("status", a.status != b.status),
         ("paused_until", a.paused_until != b.paused_until),
+        ("timezone", a.timezone != b.timezone),
     ];
     for (name, differs) in checks {
         if differs {
@@ -169,6 +182,7 @@ mod tests {
             languages: "ja;en".into(),
             status: "paused".into(),
             paused_until: "2026-04-30".into(),
+            timezone: "asia/tokyo".into(),
             ..ProfileInput::default()
         }
     }
@@ -179,6 +193,7 @@ mod tests {
         assert_eq!(m.name, "山田 花子");
         assert_eq!(m.skills, vec!["看護師", "助産師", "保健指導"]);
         assert_eq!(m.paused_until.as_deref(), Some("2026-04-30"));
+        assert_eq!(m.timezone_name(), Some("Asia/Tokyo"));
         assert_eq!(ProfileInput::of(&m).to_member().unwrap(), m);
     }
 
@@ -189,6 +204,7 @@ mod tests {
             languages: "ja;日本語".into(),
             status: "gone".into(),
             paused_until: "30/04/2026".into(),
+            timezone: "Tokyo".into(),
             ..input()
         };
         let fields: Vec<Field> = bad

@@ -78,7 +78,7 @@ impl Store {
         .try_get("n")?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, email, name, skills, bio, languages, region, status, paused_until, \
-             hard_bounces FROM members {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
+             timezone, hard_bounces FROM members {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
         )))
         .bind(status)
         .bind(&pattern)
@@ -124,7 +124,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE members SET name = $1, skills = $2, bio = $3, languages = $4, region = $5, \
-             status = $6, paused_until = $7, updated_at = $8 WHERE id = $9",
+             status = $6, paused_until = $7, timezone = $8, updated_at = $9 WHERE id = $10",
         )
         .bind(&m.name)
         .bind(m.skills.join(";"))
@@ -133,6 +133,7 @@ impl Store {
         .bind(&m.region)
         .bind(m.status.as_str())
         .bind(m.paused_until.clone())
+        .bind(m.timezone_name().map(str::to_string))
         .bind(change.now)
         .bind(id)
         .execute(&mut *tx)

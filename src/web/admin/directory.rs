@@ -173,6 +173,8 @@ struct ProfileForm {
     status: String,
     #[serde(default)]
     paused_until: String,
+    #[serde(default)]
+    timezone: String,
 }
 
 impl Csrf for ProfileForm {
@@ -192,6 +194,7 @@ impl ProfileForm {
             region: self.region,
             status: self.status,
             paused_until: self.paused_until,
+            timezone: self.timezone,
         }
     }
 }
@@ -207,6 +210,7 @@ fn form_view(i: &ProfileInput) -> Value {
         region => &i.region,
         status => if i.status.is_empty() { "active" } else { i.status.as_str() },
         paused_until => &i.paused_until,
+        timezone => &i.timezone,
     }
 }
 
