@@ -143,7 +143,7 @@ async fn an_edited_skill_makes_the_next_request_reach_that_member() {
         "First aid class",
     )
     .await;
-    until_processed("wrelay3", 1).await;
+    until_processed(&c.config, "wrelay3", 1).await;
     assert!(
         mailbox("wmember3a").is_empty(),
         "nobody teaches first aid yet"
@@ -180,7 +180,7 @@ async fn an_edited_skill_makes_the_next_request_reach_that_member() {
         "{}",
         forward.text
     );
-    until_processed("wrelay3", 2).await;
+    until_processed(&c.config, "wrelay3", 2).await;
     assert!(
         mailbox("wmember3b").is_empty(),
         "the bookkeeper got nothing"
