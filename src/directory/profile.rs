@@ -219,7 +219,8 @@ mod tests {
                 Field::Email,
                 Field::Languages,
                 Field::Status,
-                Field::PausedUntil
+                Field::PausedUntil,
+                Field::Timezone,
             ]
         );
         let active_with_date = ProfileInput {
