@@ -103,6 +103,13 @@ impl Pipeline {
         Ok(matcher)
     }
 
+    /// Drops the cached matcher: the next message indexes the directory
+    /// again. Called after a change in this process (a web console edit),
+    /// which `members_version` alone may miss within the same second.
+    pub async fn directory_changed(&self) {
+        *self.matcher.write().await = None;
+    }
+
     pub fn relay(&self) -> &Relay {
         &self.relay
     }

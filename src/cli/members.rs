@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::directory::{parse_members_csv, write_members_csv};
+use crate::directory::{parse_date, parse_members_csv, write_members_csv};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 use crate::store::MemberChange;
 
@@ -102,11 +102,9 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
             println!("added {} (member {id})", member.email);
         }
         MembersCommand::Pause { email, until } => {
-            if let Some(d) = &until {
-                jiff::civil::Date::strptime("%Y-%m-%d", d).with_context(|| {
-                    format!("--until {d:?} is not a date (expected YYYY-MM-DD)")
-                })?;
-            }
+            let until = until
+                .map(|d| parse_date(&d).map_err(|e| anyhow::anyhow!("--until {e}")))
+                .transpose()?;
             let m = store
                 .change_member(&EmailAddress::parse(&email)?, MemberChange::Pause { until })
                 .await?;
@@ -154,11 +152,7 @@ async fn import(store: &crate::store::Store, file: &Path, replace: bool) -> anyh
 
 /// `--languages ja,en` as languages; an unknown one is an error.
 fn parse_languages(list: &str) -> anyhow::Result<Vec<Language>> {
-    split_list(list)
-        .iter()
-        .map(|l| Language::parse(l))
-        .collect::<Result<_, _>>()
-        .map_err(anyhow::Error::msg)
+    crate::directory::parse_languages(list).map_err(anyhow::Error::msg)
 }
 
 fn print_table(members: &[Member]) -> std::io::Result<()> {

@@ -43,7 +43,7 @@ pub enum CsvError {
 
 /// Decodes UTF-8 (with or without BOM) or, failing that, Shift_JIS/CP932
 /// (what Japanese Excel saves); anything else is refused rather than guessed.
-fn decode(bytes: &[u8]) -> Result<String, CsvError> {
+pub fn decode_csv(bytes: &[u8]) -> Result<String, CsvError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Ok(s.to_string());
@@ -58,7 +58,7 @@ fn decode(bytes: &[u8]) -> Result<String, CsvError> {
 
 /// Parses a whole directory file. Every bad row is reported; none is skipped.
 pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
-    let text = decode(bytes)?;
+    let text = decode_csv(bytes)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -175,11 +175,7 @@ fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, Strin
     let status = field(6)
         .parse::<MemberStatus>()
         .map_err(|e| format!("status: {e}"))?;
-    let languages = split_list(field(4))
-        .iter()
-        .map(|l| Language::parse(l))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("languages: {e}"))?;
+    let languages = super::parse_languages(field(4)).map_err(|e| format!("languages: {e}"))?;
     let timezone = match field(7) {
         "" => None,
         tz => Some(TimeZoneName::parse(tz).map_err(|e| format!("timezone: {e}"))?),

@@ -2,5 +2,7 @@
 //! of the encodings Japanese spreadsheets save, all or nothing, and writing it back.
 
 mod csv_file;
+mod profile;
 
-pub use csv_file::{CsvError, RowError, parse_members_csv, write_members_csv};
+pub use csv_file::{CsvError, HEADER, RowError, decode_csv, parse_members_csv, write_members_csv};
+pub use profile::{Field, FieldError, ProfileInput, changed_fields, parse_date, parse_languages};

@@ -103,6 +103,11 @@ pub enum AdminAction {
     /// An admin approved or rejected a held request (the console).
     HoldApprove,
     HoldReject,
+    /// The web console's directory page.
+    MemberAdd,
+    MemberEdit,
+    MemberRemove,
+    MembersImport,
 }
 
 impl AdminAction {
@@ -117,6 +122,10 @@ impl AdminAction {
             Self::RequestClose => "request_close",
             Self::HoldApprove => "hold_approve",
             Self::HoldReject => "hold_reject",
+            Self::MemberAdd => "member_add",
+            Self::MemberEdit => "member_edit",
+            Self::MemberRemove => "member_remove",
+            Self::MembersImport => "members_import",
         }
     }
 }

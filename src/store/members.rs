@@ -112,7 +112,7 @@ fn split_stored(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn join_languages(langs: &[Language]) -> String {
+pub(super) fn join_languages(langs: &[Language]) -> String {
     langs
         .iter()
         .map(Language::as_str)
@@ -316,7 +316,11 @@ impl Store {
     }
 }
 
-async fn insert_member(tx: &mut sqlx::Transaction<'_, Any>, m: &Member, now: i64) -> Result<i64> {
+pub(super) async fn insert_member(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    m: &Member,
+    now: i64,
+) -> Result<i64> {
     let q = sqlx::query(
         "INSERT INTO members (email, name, skills, bio, languages, region, status, timezone, \
          email_key, paused_until, created_at, updated_at) \

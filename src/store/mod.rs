@@ -23,6 +23,7 @@ pub mod digest;
 pub mod holds;
 mod leases;
 pub mod ledger;
+mod member_admin;
 mod members;
 pub mod outbox;
 pub mod requests;
@@ -38,6 +39,7 @@ use sqlx::{AnyPool, Executor};
 use crate::clock::Clock;
 use crate::config::DatabaseConfig;
 
+pub use member_admin::{ImportPreview, MemberListRow, MemberPage, MemberSearch};
 pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
 pub use stats::CircleStats;
 

@@ -52,6 +52,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/mail.html",
         include_str!("../../templates/web/admin/mail.html"),
     ),
+    (
+        "admin/directory.html",
+        include_str!("../../templates/web/admin/directory.html"),
+    ),
+    (
+        "admin/directory_edit.html",
+        include_str!("../../templates/web/admin/directory_edit.html"),
+    ),
+    (
+        "admin/directory_import.html",
+        include_str!("../../templates/web/admin/directory_import.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -71,6 +83,10 @@ const TEXTS: &[(&str, &str)] = &[
         include_str!("../../templates/web/text/requests.toml"),
     ),
     ("mail", include_str!("../../templates/web/text/mail.toml")),
+    (
+        "directory",
+        include_str!("../../templates/web/text/directory.toml"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");

@@ -124,7 +124,12 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub async fn start((width, height): (u32, u32)) -> Self {
+    pub async fn start(size: (u32, u32)) -> Self {
+        Self::start_lang(size, "en-US").await
+    }
+
+    /// A browser whose languages (Accept-Language) are `lang`, e.g. "ja".
+    pub async fn start_lang((width, height): (u32, u32), lang: &str) -> Self {
         let port = free_port();
         // Its own process group, so the chromium it starts stops with it.
         let driver = Command::new(chromedriver())
@@ -137,8 +142,9 @@ impl Browser {
         until_listening(port).await;
         let args = serde_json::json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--no-first-run", "--disable-extensions", "--lang=en-US",
+                     "--no-first-run", "--disable-extensions", format!("--lang={lang}"),
                      format!("--window-size={width},{height}")],
+            "prefs": {"intl.accept_languages": lang},
             "binary": "/usr/bin/chromium",
         });
         let mut args = args;
