@@ -78,6 +78,7 @@ impl Daemon {
             token_secret,
             Templates::embedded(),
         )?
+        .with_web(&config.web()?)
         .with_clock(clock.clone())
         .with_moderation(config.moderation()?);
         let pipeline = Pipeline::new(

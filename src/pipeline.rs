@@ -102,6 +102,13 @@ impl Pipeline {
         Ok(matcher)
     }
 
+    /// Drops the cached matcher, so the next message indexes the directory
+    /// again (after a change made in this process, e.g. on a member's page:
+    /// the version check alone can miss a change made in the same second).
+    pub async fn forget_matcher(&self) {
+        *self.matcher.write().await = None;
+    }
+
     pub fn relay(&self) -> &Relay {
         &self.relay
     }

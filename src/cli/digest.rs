@@ -22,7 +22,8 @@ pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
         config.matching()?,
         config.token_secret()?,
         Templates::embedded(),
-    )?;
+    )?
+    .with_web(&config.web()?);
     let store = super::open_store(config).await?;
     let now = crate::store::unix_now();
     let result = match cmd {

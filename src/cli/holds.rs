@@ -58,6 +58,7 @@ pub async fn decide(
         config.token_secret()?,
         Templates::embedded(),
     )?
+    .with_web(&config.web()?)
     .with_clock(crate::clock::DaemonClock::from_env().clock)
     .with_moderation(config.moderation()?);
     let matcher = Matcher::with_default_vocabulary(store.members().await?)

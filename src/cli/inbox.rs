@@ -176,7 +176,8 @@ fn pipeline(config: &Config, store: &Store) -> anyhow::Result<Pipeline> {
         config.matching()?,
         config.token_secret()?,
         Templates::embedded(),
-    )?;
+    )?
+    .with_web(&config.web()?);
     Pipeline::new(
         Arc::new(relay),
         store.clone(),

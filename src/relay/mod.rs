@@ -11,6 +11,7 @@ mod intake;
 pub mod intent;
 pub mod layout;
 mod mail;
+pub mod member_link;
 mod moderation;
 mod moderation_summary;
 pub mod reasons;
@@ -93,6 +94,8 @@ pub struct Relay {
     key: TokenKey,
     templates: Templates,
     clock: Clock,
+    /// `[web]` on: members' mails carry their page and one-click links.
+    web: Option<member_link::WebLinks>,
 }
 
 /// Who a mail goes to, and in which language.
@@ -100,6 +103,8 @@ pub(crate) struct Recipient {
     email: EmailAddress,
     name: String,
     language: MailLanguage,
+    /// Set when the reader is this member: their mails carry their own links.
+    member_id: Option<i64>,
 }
 
 impl Recipient {
@@ -109,6 +114,7 @@ impl Recipient {
             email,
             name: String::new(),
             language,
+            member_id: None,
         }
     }
 
@@ -122,6 +128,7 @@ impl Recipient {
             email: m.email.clone(),
             name: m.name.clone(),
             language,
+            member_id: Some(m.id),
         }
     }
 }
@@ -161,7 +168,23 @@ impl Relay {
             key: TokenKey::new(token_secret),
             templates,
             clock: crate::clock::system(),
+            web: None,
         })
+    }
+
+    /// `[web]` when it is on: mails to members then carry a link to their
+    /// own page in the footer and a one-click `List-Unsubscribe` (RFC 8058).
+    pub fn with_web(mut self, web: &crate::config::WebConfig) -> Self {
+        self.web = web.enabled().then(|| member_link::WebLinks {
+            base_url: web.link(""),
+            member_link_days: web.member_link_days,
+        });
+        self
+    }
+
+    /// The signing key of reply tokens and members' links.
+    pub fn token_key(&self) -> &TokenKey {
+        &self.key
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -226,11 +249,28 @@ impl Relay {
             .map_err(|source| RelayError::CircleAddress { source })
     }
 
+    /// A member's links for this mail: with `[web]` on, to a member, and not
+    /// an admin's notice.
+    fn links_for(&self, q: &Queued) -> Option<member_link::MemberLinks> {
+        let (web, id) = (self.web.as_ref()?, q.to.member_id?);
+        (!q.kind.as_str().starts_with("admin_")).then(|| web.for_member(&self.key, id, self.now()))
+    }
+
     /// Renders a mail and writes it to the outbox; a repeated key is a no-op.
     async fn queue(&self, tx: &mut Tx<'_>, q: Queued) -> Result<bool, RelayError> {
+        let carrier = self.relay.is_carrier(q.to.email.domain());
+        let links = self.links_for(&q);
+        // Carrier phones get mails without links, except the page link in
+        // the answer to `profile`, which the member asked for.
+        let profile_url = links
+            .as_ref()
+            .filter(|_| !carrier || q.kind == MailKind::CommandProfile)
+            .map(|l| l.page.clone());
+        let unsubscribe_page = links.as_ref().map(|l| l.unsubscribe.clone());
         let vars = context! {
             circle => context! { name => self.circle.name.clone(), address => self.address.as_str() },
-            unsubscribe_url => self.unsubscribe_url(),
+            unsubscribe_url => unsubscribe_page.clone().unwrap_or_else(|| self.unsubscribe_url()),
+            profile_url => profile_url,
             ..q.vars
         };
         // An introduction's replies go to the other person; the relay's own
@@ -249,7 +289,7 @@ impl Relay {
                     .as_str()
                     .to_string(),
             ),
-            carrier: self.relay.is_carrier(q.to.email.domain()),
+            carrier,
         };
         let texts = self.templates.render_mail(q.kind.as_str(), &opts, &vars)?;
         let mail = OutgoingMail {
@@ -266,6 +306,7 @@ impl Relay {
             references: q.thread.references,
             auto_submitted: q.auto_submitted,
             list_unsubscribe: self.unsubscribe_url(),
+            one_click_unsubscribe: unsubscribe_page,
         };
         let row = NewOutboxMail {
             idempotency_key: q.key,

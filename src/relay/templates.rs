@@ -198,10 +198,24 @@ impl Templates {
             layout::text(&blocks, &frame).trim_end(),
             footer_lines.join("\n")
         );
+        // The HTML part shows the member's page link as a link of its own
+        // (layout.html), not as the text part's long URL.
+        let profile_url = ctx
+            .get_attr("profile_url")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|u| !u.is_empty() && !for_admin);
+        let html_footer: Vec<String> = footer_lines
+            .iter()
+            .filter(|l| profile_url.as_ref().is_none_or(|u| !l.contains(u.as_str())))
+            .map(|l| reflow::html_inline(l))
+            .collect();
         let html_ctx = minijinja::context! {
             subject => subject.clone(),
             blocks => Value::from(minijinja::value::Serde(layout::html_blocks(&blocks))),
-            footer => footer_lines.iter().map(|l| reflow::html_inline(l)).collect::<Vec<_>>(),
+            footer => html_footer,
+            profile_link => profile_url,
+            profile_label => if lang == "ja" { "プロフィール（確認・変更・一時停止）" } else { "Your profile (change or pause)" },
             unsubscribe_label => if lang == "ja" { "配信停止" } else { "Unsubscribe" },
             ..ctx.clone()
         };

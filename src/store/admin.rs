@@ -94,6 +94,10 @@ pub enum AdminAction {
     OutboxRetry,
     OutboxDiscard,
     InboxReprocess,
+    /// A member changed their own profile on their page.
+    MemberOwnProfile,
+    /// A member paused, resumed or left from their page or a one-click link.
+    MemberOwnStatus,
 }
 
 impl AdminAction {
@@ -103,6 +107,8 @@ impl AdminAction {
             Self::OutboxRetry => "outbox_retry",
             Self::OutboxDiscard => "outbox_discard",
             Self::InboxReprocess => "inbox_reprocess",
+            Self::MemberOwnProfile => "member_profile",
+            Self::MemberOwnStatus => "member_status",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod digest;
 pub mod holds;
 mod leases;
 pub mod ledger;
+pub mod member_page;
 mod members;
 pub mod outbox;
 pub mod requests;

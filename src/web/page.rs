@@ -24,6 +24,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/overview.html",
         include_str!("../../templates/web/admin/overview.html"),
     ),
+    (
+        "member.html",
+        include_str!("../../templates/web/member.html"),
+    ),
+    (
+        "member_leave.html",
+        include_str!("../../templates/web/member_leave.html"),
+    ),
+    (
+        "member_left.html",
+        include_str!("../../templates/web/member_left.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -36,6 +48,10 @@ const TEXTS: &[(&str, &str)] = &[
     (
         "overview",
         include_str!("../../templates/web/text/overview.toml"),
+    ),
+    (
+        "member",
+        include_str!("../../templates/web/text/member.toml"),
     ),
 ];
 
