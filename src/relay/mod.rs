@@ -256,23 +256,31 @@ impl Relay {
         (!q.kind.as_str().starts_with("admin_")).then(|| web.for_member(&self.key, id, self.now()))
     }
 
+    /// What a mail's templates see besides its own data: the circle, and the
+    /// member's links. Carrier phones get mails without links, except the
+    /// page link in the answer to `profile`, which the member asked for.
+    fn frame_vars(
+        &self,
+        q: &Queued,
+        links: Option<&member_link::MemberLinks>,
+        carrier: bool,
+    ) -> Value {
+        let profile_url = links
+            .filter(|_| !carrier || q.kind == MailKind::CommandProfile)
+            .map(|l| l.page.clone());
+        context! {
+            circle => context! { name => self.circle.name.clone(), address => self.address.as_str() },
+            unsubscribe_url => links.map_or_else(|| self.unsubscribe_url(), |l| l.unsubscribe.clone()),
+            profile_url => profile_url,
+            ..q.vars.clone()
+        }
+    }
+
     /// Renders a mail and writes it to the outbox; a repeated key is a no-op.
     async fn queue(&self, tx: &mut Tx<'_>, q: Queued) -> Result<bool, RelayError> {
         let carrier = self.relay.is_carrier(q.to.email.domain());
         let links = self.links_for(&q);
-        // Carrier phones get mails without links, except the page link in
-        // the answer to `profile`, which the member asked for.
-        let profile_url = links
-            .as_ref()
-            .filter(|_| !carrier || q.kind == MailKind::CommandProfile)
-            .map(|l| l.page.clone());
-        let unsubscribe_page = links.as_ref().map(|l| l.unsubscribe.clone());
-        let vars = context! {
-            circle => context! { name => self.circle.name.clone(), address => self.address.as_str() },
-            unsubscribe_url => unsubscribe_page.clone().unwrap_or_else(|| self.unsubscribe_url()),
-            profile_url => profile_url,
-            ..q.vars
-        };
+        let vars = self.frame_vars(&q, links.as_ref(), carrier);
         // An introduction's replies go to the other person; the relay's own
         // mails come back to `circle+TOKEN@domain`.
         let reply_to = match (&q.reply_to, &q.reply_token) {
@@ -306,7 +314,7 @@ impl Relay {
             references: q.thread.references,
             auto_submitted: q.auto_submitted,
             list_unsubscribe: self.unsubscribe_url(),
-            one_click_unsubscribe: unsubscribe_page,
+            one_click_unsubscribe: links.map(|l| l.unsubscribe),
         };
         let row = NewOutboxMail {
             idempotency_key: q.key,

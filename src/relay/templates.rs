@@ -198,18 +198,7 @@ impl Templates {
             layout::text(&blocks, &frame).trim_end(),
             footer_lines.join("\n")
         );
-        // The HTML part shows the member's page link as a link of its own
-        // (layout.html), not as the text part's long URL.
-        let profile_url = ctx
-            .get_attr("profile_url")
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .filter(|u| !u.is_empty() && !for_admin);
-        let html_footer: Vec<String> = footer_lines
-            .iter()
-            .filter(|l| profile_url.as_ref().is_none_or(|u| !l.contains(u.as_str())))
-            .map(|l| reflow::html_inline(l))
-            .collect();
+        let (html_footer, profile_url) = html_footer(&footer_lines, &ctx, for_admin);
         let html_ctx = minijinja::context! {
             subject => subject.clone(),
             blocks => Value::from(minijinja::value::Serde(layout::html_blocks(&blocks))),
@@ -238,6 +227,22 @@ impl Templates {
             .render(ctx)
             .map_err(err)
     }
+}
+
+/// The footer lines of the HTML part, and the member's page link, which it
+/// shows as a link of its own (layout.html) instead of the text part's URL.
+fn html_footer(lines: &[&str], ctx: &Value, for_admin: bool) -> (Vec<String>, Option<String>) {
+    let profile_url = ctx
+        .get_attr("profile_url")
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|u| !u.is_empty() && !for_admin);
+    let html = lines
+        .iter()
+        .filter(|l| profile_url.as_ref().is_none_or(|u| !l.contains(u.as_str())))
+        .map(|l| reflow::html_inline(l))
+        .collect();
+    (html, profile_url)
 }
 
 /// `2026-11-30 – 2026-12-07` as 「11月30日〜12月7日」 / "30 Nov – 7 Dec";
