@@ -247,6 +247,7 @@ fn directory(n: usize) -> Vec<Member> {
                 region: rng.pick(REGIONS).to_string(),
                 status,
                 paused_until: None,
+                timezone: None,
             })
         })
         .collect()

@@ -1,12 +1,16 @@
 //! Writes the relay's main mails, in Japanese and English, as the embedded
 //! templates render them, to `DIR/<kind>-<lang>.html` and `.txt`, for
-//! `scripts/screenshots.sh` to photograph. Usage: `cargo run --example
-//! mail_gallery -- DIR`.
+//! `scripts/screenshots.sh` to photograph, and prints each whole message's
+//! size (MIME, as sent) to `DIR/sizes.txt`. Usage: `cargo run --example
+//! mail_gallery -- DIR`. The English reader is in London (the circle in
+//! Tokyo), so her deadline reads in her own time.
 
 use std::path::PathBuf;
 
+use circle_relay::domain::EmailAddress;
 use circle_relay::domain::human_time::{ReaderZone, deadline, sensible_deadline};
-use circle_relay::relay::templates::{MailOptions, Templates};
+use circle_relay::outbox::{AutoSubmitted, OutgoingMail};
+use circle_relay::relay::templates::{MailOptions, RenderedMail, Templates};
 use minijinja::{Value, context};
 
 const REPLY: &str = "circle+k3j9q2m7x5v8w4t6r1p0@circle.example";
@@ -21,7 +25,7 @@ fn request(ja: bool) -> Value {
     } else {
         context! {
             number => 7, subject => "First aid course for our teachers",
-            body => "Hello,\n\nOur language school in Tokyo needs a nurse or a certified instructor to teach\na half-day first aid and CPR course to 15 teachers.\n\nAny Saturday in January works for us.\n\nThanks,\nGreg",
+            body => "Hello,\n\nOur language school in Tokyo needs a nurse or a certified instructor to teach\na half-day first aid and CPR course to 15 teachers.\n\nAny Saturday in January works for us. Our rooms: https://school.example/rooms\n\nThanks,\nGreg",
             requester_name => "Greg Miller", requester_email => "greg@school.example", status => "open",
         }
     }
@@ -64,19 +68,56 @@ fn digest(ja: bool) -> Value {
     }
 }
 
+/// The whole message as the outbox would send it, for its size.
+fn mime_size(m: &RenderedMail, carrier: bool) -> Result<usize, Box<dyn std::error::Error>> {
+    let to = if carrier {
+        "hana@docomo.ne.jp"
+    } else {
+        "hanako.yamada@example.org"
+    };
+    let mail = OutgoingMail {
+        from: EmailAddress::parse("circle@circle.example")?,
+        from_name: "Care Circle".into(),
+        reply_to: Some(EmailAddress::parse(REPLY)?),
+        to: EmailAddress::parse(to)?,
+        to_name: "Hanako Yamada".into(),
+        subject: m.subject.clone(),
+        text: m.text.clone(),
+        html: m.html.clone(),
+        message_id: "cr.k3j9q2m7x5v8w4t6r1p0.fwd@circle.example".into(),
+        in_reply_to: None,
+        references: vec![],
+        auto_submitted: AutoSubmitted::Generated,
+        list_unsubscribe: "mailto:circle@circle.example?subject=unsubscribe".into(),
+    };
+    Ok(mail.render()?.len())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "gallery".into()));
     std::fs::create_dir_all(&dir)?;
     let t = Templates::embedded();
     let now = 1_796_160_000; // 2026-12-01
-    let zone = ReaderZone::pick(None, "Asia/Tokyo");
+    let circle = ReaderZone::pick(None, "Asia/Tokyo");
+    let mut sizes = String::new();
     for lang in ["ja", "en"] {
         let ja = lang == "ja";
-        let due = sensible_deadline(now + 48 * 3600, now, &zone);
-        let member = if ja {
-            context! { name => "佐藤 健太", email => "kenta.sato@example.org" }
+        // The wave's due time is rounded in the circle's zone; each reader
+        // reads that same instant in their own.
+        let due = sensible_deadline(now + 48 * 3600, now, &circle);
+        let zone = if ja {
+            circle.clone()
         } else {
-            context! { name => "Hanako Yamada", email => "hanako.yamada@example.org" }
+            ReaderZone::pick(Some("Europe/London"), "Asia/Tokyo")
+        };
+        let member = if ja {
+            context! { name => "佐藤 健太", email => "kenta.sato@example.org",
+            skills => "社会保険労務士; 就業規則", bio => "都内で開業している社労士です。",
+            languages => "ja", region => "東京", status => "active" }
+        } else {
+            context! { name => "Hanako Yamada", email => "hanako.yamada@example.org",
+            skills => "registered nurse; first aid instructor", bio => "Nurse teaching first aid and CPR.",
+            languages => "en; ja", region => "Tokyo", status => "active", timezone => "Europe/London" }
         };
         let reasons: Vec<&str> = if ja {
             vec![
@@ -92,12 +133,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ]
         };
         let base = context! {
-            circle => context! { name => if ja { "コーチング・サークル" } else { "Care Circle" }, address => "circle@circle.example" },
+            circle => context! { name => if ja { "コーチング・サークル" } else { "Care Circle" }, address => "circle@circle.example", timezone => "Asia/Tokyo" },
             unsubscribe_url => "mailto:circle@circle.example?subject=unsubscribe",
             request => request(ja), member => member, reasons => reasons,
             deadline => deadline(due, &zone, ja), forwarded => 3, answer_within_hours => 48,
             accept_text => if ja { "はい、お受けします。平日の夕方ならお電話でもご相談いただけます。" } else { "Happy to help! I can do a Saturday in January." },
             reply_direct => true, d => digest(ja),
+            text => if ja { "従業員は何名くらいですか？ パートの方も含めて教えてください。" } else { "How long is the course, and do you have a CPR manikin?" },
         };
         for kind in [
             "forward",
@@ -106,9 +148,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "intro_member",
             "digest",
             "followup",
+            "no_match",
+            "question",
+            "filled",
+            "command_profile",
         ] {
             for carrier in [false, true] {
-                if carrier && kind != "forward" {
+                if carrier && !matches!(kind, "forward" | "intro_member" | "digest") {
                     continue;
                 }
                 let opts = MailOptions {
@@ -123,9 +169,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     dir.join(format!("{name}.txt")),
                     format!("Subject: {}\n\n{}", m.subject, m.text),
                 )?;
+                sizes.push_str(&format!(
+                    "{name:<28} message {:>6} B  html {:>6} B  text {:>5} B\n",
+                    mime_size(&m, carrier)?,
+                    m.html.len(),
+                    m.text.len()
+                ));
             }
         }
     }
+    std::fs::write(dir.join("sizes.txt"), &sizes)?;
+    print!("{sizes}");
     println!("wrote {}", dir.display());
     Ok(())
 }

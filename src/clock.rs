@@ -19,7 +19,12 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub const OFFSET_FILE_ENV: &str = "CIRCLE_RELAY_CLOCK_OFFSET_FILE";
 
 pub fn system() -> Clock {
-    Arc::new(|| jiff::Timestamp::now().as_second())
+    Arc::new(system_now)
+}
+
+/// Now, by the system clock (what [`system`] reads).
+pub fn system_now() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 /// The daemon's clock, and a signal that fires when it was moved (so the
@@ -56,8 +61,7 @@ impl DaemonClock {
                 }
             });
         }
-        let clock: Clock =
-            Arc::new(move || jiff::Timestamp::now().as_second() + offset.load(Ordering::SeqCst));
+        let clock: Clock = Arc::new(move || system_now() + offset.load(Ordering::SeqCst));
         Self { clock, moved }
     }
 }

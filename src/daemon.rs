@@ -55,69 +55,31 @@ impl Daemon {
         let circle = config.circle()?;
         let inbox_config = config.inbox()?;
         let outbound = config.outbound()?;
-        let security = config.security()?;
-        let token_secret = config.token_secret()?;
+        // A bad secret fails before the database is created, as it always did.
+        config.security()?;
+        config.token_secret()?;
         let db = config.database()?;
-        let store =
-            crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create).await?;
-        let address = EmailAddress::parse(&circle.address)?;
-        let circle_address = circle.address.clone();
-        let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
-        let digest = config.digest()?;
-        let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
-        let posting = circle.posting;
         let DaemonClock {
             clock,
             moved: clock_moved,
         } = DaemonClock::from_env();
-        let circle_config = circle.clone();
-        let relay = Relay::new(
-            circle,
-            config.relay()?,
-            config.matching()?,
-            token_secret,
-            Templates::embedded(),
-        )?
-        .with_web(&config.web()?)
-        .with_clock(clock.clone())
-        .with_moderation(config.moderation()?);
-        let pipeline = Pipeline::new(
-            Arc::new(relay),
-            store.clone(),
-            Limits::from(&inbox_config),
-            posting,
-        )
-        .context("circle address")?
-        .with_vocabulary(crate::matching::Vocabulary::load(
-            config.matching()?.vocabulary_path(),
-        )?)
-        .with_trust(TrustSettings::new(
-            &inbox_config.trusted_authserv_id,
-            &inbox_config.spam_header,
-        ));
+        let store = crate::store::diagnose::open(&db, crate::store::diagnose::Missing::Create)
+            .await?
+            .with_clock(clock.clone());
+        let timezone = jiff::tz::TimeZone::get(&circle.timezone)?;
+        let digest = config.digest()?;
+        let digest_schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
+        let pipeline = build_pipeline(config, &store, &clock)?;
         let tokens = oauth2_tokens(config, &store)?;
         let transport = Transport::from_config(&outbound).context("outbound")?;
         let transport = match tokens.clone() {
             Some(t) if outbound.auth == AuthMethod::Xoauth2 => transport.with_tokens(t),
             _ => transport,
         };
-        let sender = Sender::new(
-            store.clone(),
-            transport,
-            address,
-            security.max_mails_per_address_per_hour,
-        )
-        .with_policy(RetryPolicy {
-            lease_seconds: i64::from(outbound.lease_seconds),
-            ..RetryPolicy::default()
-        })
-        .with_clock(clock.clone())
-        // The inbox reader and the scheduler need up to four connections at
-        // once (a transaction and lookups beside it); lanes get the rest.
-        .with_lanes((db.max_connections as usize).saturating_sub(4));
+        let sender = build_sender(config, &store, transport, &clock)?;
         let mut inbox = Inbox::from_config(&inbox_config)
             .context("inbox")?
-            .for_circle(&circle_address);
+            .for_circle(&circle.address);
         // The outbound server signs in otherwise: a notice can still go out.
         let tokens_for_alert = tokens
             .clone()
@@ -138,8 +100,8 @@ impl Daemon {
             clock,
             clock_moved,
             listen: config.server()?.listen,
-            web: web_parts(config, &circle_config)?,
-            oauth2_alert: tokens_for_alert.map(|t| (t, circle_config)),
+            web: web_parts(config, &circle)?,
+            oauth2_alert: tokens_for_alert.map(|t| (t, circle)),
             db_url: db.url.clone(),
         })
     }
@@ -170,13 +132,13 @@ impl Daemon {
         let wake = sender.waker();
         // After each commit the sender is woken, so queued mail leaves at once.
         let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
+        let options = RunOptions {
+            batch_size,
+            after_commit: Some(hook),
+        };
         let reader = {
             let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
             tokio::spawn(async move {
-                let options = RunOptions {
-                    batch_size,
-                    after_commit: Some(hook),
-                };
                 inbox_lease
                     .read_while_held(&mut inbox, &store, pipeline.as_ref(), &options, shutdown)
                     .await;
@@ -207,17 +169,13 @@ impl Daemon {
             },
             shutdown,
         ));
-        for (name, task) in [
+        join_logged([
             ("inbox reader", reader),
             ("outbox sender", sending),
             ("scheduler", scheduler),
             ("outbox wake-up", watching),
-        ] {
-            match task.await {
-                Ok(()) => tracing::info!(task = name, "stopped"),
-                Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
-            }
-        }
+        ])
+        .await;
         if let Some(alerts) = alerts {
             let _ = alerts.await;
         }
@@ -225,6 +183,16 @@ impl Daemon {
             let _ = task.await;
         }
         store.close().await;
+    }
+}
+
+/// Waits for each of the daemon's loops, logging how it stopped.
+async fn join_logged(tasks: [(&str, tokio::task::JoinHandle<()>); 4]) {
+    for (name, task) in tasks {
+        match task.await {
+            Ok(()) => tracing::info!(task = name, "stopped"),
+            Err(e) => tracing::error!(task = name, error = %e, "stopped abnormally"),
+        }
     }
 }
 
@@ -363,6 +331,69 @@ async fn schedule(
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// The relay as the config describes it (`[circle]`, `[relay]`, `[matching]`,
+/// the token secret), with the embedded templates, on the system clock.
+pub fn relay_from_config(config: &Config) -> anyhow::Result<Relay> {
+    Ok(Relay::new(
+        config.circle()?,
+        config.relay()?,
+        config.matching()?,
+        config.token_secret()?,
+        Templates::embedded(),
+    )?
+    .with_web(&config.web()?))
+}
+
+/// The relay on the daemon's clock, and the pipeline that feeds it.
+fn build_pipeline(config: &Config, store: &Store, clock: &Clock) -> anyhow::Result<Pipeline> {
+    let inbox_config = config.inbox()?;
+    let posting = config.circle()?.posting;
+    let relay = relay_from_config(config)?
+        .with_clock(clock.clone())
+        .with_moderation(config.moderation()?);
+    let pipeline = Pipeline::new(
+        Arc::new(relay),
+        store.clone(),
+        Limits::from(&inbox_config),
+        posting,
+    )
+    .context("circle address")?
+    .with_vocabulary(crate::matching::Vocabulary::load(
+        config.matching()?.vocabulary_path(),
+    )?)
+    .with_trust(TrustSettings::new(
+        &inbox_config.trusted_authserv_id,
+        &inbox_config.spam_header,
+    ));
+    Ok(pipeline)
+}
+
+/// The outbox sender over `transport`, on the daemon's clock.
+fn build_sender(
+    config: &Config,
+    store: &Store,
+    transport: Transport,
+    clock: &Clock,
+) -> anyhow::Result<Sender> {
+    let outbound = config.outbound()?;
+    let address = EmailAddress::parse(&config.circle()?.address)?;
+    let db = config.database()?;
+    Ok(Sender::new(
+        store.clone(),
+        transport,
+        address,
+        config.security()?.max_mails_per_address_per_hour,
+    )
+    .with_policy(RetryPolicy {
+        lease_seconds: i64::from(outbound.lease_seconds),
+        ..RetryPolicy::default()
+    })
+    .with_clock(clock.clone())
+    // The inbox reader and the scheduler need up to four connections at
+    // once (a transaction and lookups beside it); lanes get the rest.
+    .with_lanes((db.max_connections as usize).saturating_sub(4)))
 }
 
 /// One token source for the inbox and the outbox when either signs in with

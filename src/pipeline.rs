@@ -11,6 +11,7 @@ use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use crate::matching::{Matcher, Vocabulary};
+use crate::relay::token::ReplyToken;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
 use crate::store::requests::forward_counts_since;
@@ -134,57 +135,56 @@ impl Pipeline {
         let class = self.tie_by_subject(tx, &parsed, class).await?;
         let kind = class.kind();
         tracing::info!(inbound_id = mail.inbound_id, kind, "message understood");
-        let from = parsed
-            .from
-            .as_ref()
-            .and_then(|m| EmailAddress::parse(&m.address).ok());
-        let no_from = || Ok(failed(kind, "no usable From address".into()));
         match class {
-            Classification::Request => {
-                let Some(from) = from else { return no_from() };
+            Classification::Request | Classification::Reply(_) | Classification::Command(_) => {
+                let Some(from) = sender(&parsed) else {
+                    return Ok(failed(kind, "no usable From address".into()));
+                };
                 let got = Got {
                     mail,
                     parsed: &parsed,
                     from,
                     trust: &trust,
                 };
-                if let Some(held) = self.request(tx, &got).await? {
-                    return Ok(held);
-                }
-            }
-            Classification::Reply(token) => {
-                let Some(from) = from else { return no_from() };
-                let got = Got {
-                    mail,
-                    parsed: &parsed,
-                    from,
-                    trust: &trust,
-                };
-                if let Some(reason) = trust.forged() {
-                    return Ok(not_applied(kind, reason));
-                }
-                self.reply(tx, &got, &token.token).await?;
-            }
-            Classification::Command(command) => {
-                let Some(from) = from else { return no_from() };
-                let got = Got {
-                    mail,
-                    parsed: &parsed,
-                    from,
-                    trust: &trust,
-                };
-                if let Some(reason) = trust.forged() {
-                    return Ok(not_applied(kind, reason));
-                }
-                self.command(tx, &got, command).await?;
+                self.sent(tx, &got, class).await
             }
             // Recorded against the member, never answered.
-            Classification::Bounce(report) => self.bounce(tx, mail, &report).await?,
+            Classification::Bounce(report) => {
+                self.bounce(tx, mail, &report).await?;
+                Ok(Handled::processed(kind))
+            }
             Classification::Unreadable => {
-                return Ok(failed(kind, "the message has nothing readable".into()));
+                Ok(failed(kind, "the message has nothing readable".into()))
             }
             // Automatic mail is kept in the ledger and never answered.
-            Classification::AutoReply(_) | Classification::Delay(_) | Classification::Loop(_) => {}
+            Classification::AutoReply(_) | Classification::Delay(_) | Classification::Loop(_) => {
+                Ok(Handled::processed(kind))
+            }
+        }
+    }
+
+    /// A request, reply or command from a usable From address. A forged
+    /// sender's reply or command is not applied.
+    async fn sent(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        got: &Got<'_>,
+        class: Classification,
+    ) -> Result<Handled, HandleError> {
+        let kind = class.kind();
+        if let Classification::Request = class {
+            if let Some(held) = self.request(tx, got).await? {
+                return Ok(held);
+            }
+            return Ok(Handled::processed(kind));
+        }
+        if let Some(reason) = got.trust.forged() {
+            return Ok(not_applied(kind, reason));
+        }
+        match class {
+            Classification::Reply(token) => self.reply(tx, got, &token.token).await?,
+            Classification::Command(command) => self.command(tx, got, command).await?,
+            _ => {}
         }
         Ok(Handled::processed(kind))
     }
@@ -202,11 +202,7 @@ impl Pipeline {
         let request = IncomingRequest {
             inbound_id: Some(got.mail.inbound_id),
             from: from.clone(),
-            from_name: parsed
-                .from
-                .as_ref()
-                .and_then(|m| m.name.clone())
-                .unwrap_or_default(),
+            from_name: sender_name(parsed),
             subject: parsed.subject.clone(),
             body: request_text(&parsed.text),
             message_id: parsed.message_id.clone(),
@@ -237,23 +233,29 @@ impl Pipeline {
             message_id: got.parsed.message_id.clone(),
         };
         let inbound_id = got.mail.inbound_id;
-        // A hold answer, a digest volunteer and a follow-up answer carry tokens of their own.
-        let relay = &self.relay;
+        // An answer to a hold notice first (as always); then the token's kind,
+        // read once, names its flow.
         if let Some(o) = self
             .hold_answer(tx, &matcher, &reply, &got.parsed.subject)
             .await?
         {
             tracing::info!(inbound_id, outcome = ?o, "hold answer handled");
-        } else if let Some(o) = relay
-            .take_volunteer(tx, &self.store, &matcher, &reply)
-            .await?
-        {
-            tracing::info!(inbound_id, outcome = ?o, "volunteer handled");
-        } else if let Some(o) = relay.take_followup_reply(tx, &self.store, &reply).await? {
-            tracing::info!(inbound_id, outcome = ?o, "follow-up answer handled");
-        } else {
-            let o = relay.take_reply(tx, &self.store, &matcher, &reply).await?;
-            tracing::info!(inbound_id, outcome = ?o, "reply handled");
+            return Ok(());
+        }
+        let relay = &self.relay;
+        match ReplyToken::read(token) {
+            ReplyToken::Volunteer(v) => {
+                let o = relay.take_volunteer(tx, &matcher, &reply, &v).await?;
+                tracing::info!(inbound_id, outcome = ?o, "volunteer handled");
+            }
+            ReplyToken::Followup(f) => {
+                let o = relay.take_followup_reply(tx, &reply, &f).await?;
+                tracing::info!(inbound_id, outcome = ?o, "follow-up answer handled");
+            }
+            ReplyToken::Stored(_) => {
+                let o = relay.take_reply(tx, &matcher, &reply).await?;
+                tracing::info!(inbound_id, outcome = ?o, "reply handled");
+            }
         }
         Ok(())
     }
@@ -321,11 +323,7 @@ impl Pipeline {
         let Classification::Request = class else {
             return Ok(class);
         };
-        let Some(from) = parsed
-            .from
-            .as_ref()
-            .and_then(|m| EmailAddress::parse(&m.address).ok())
-        else {
+        let Some(from) = sender(parsed) else {
             return Ok(class);
         };
         Ok(
@@ -342,6 +340,21 @@ impl Pipeline {
             },
         )
     }
+}
+
+/// The From address, when it is a usable one.
+fn sender(parsed: &understand::ParsedMessage) -> Option<EmailAddress> {
+    let from = parsed.from.as_ref()?;
+    EmailAddress::parse(&from.address).ok()
+}
+
+/// The From display name, or nothing.
+fn sender_name(parsed: &understand::ParsedMessage) -> String {
+    parsed
+        .from
+        .as_ref()
+        .and_then(|m| m.name.clone())
+        .unwrap_or_default()
 }
 
 fn failed(kind: &str, reason: String) -> Handled {

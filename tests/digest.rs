@@ -14,6 +14,7 @@ use circle_relay::directory::parse_members_csv;
 use circle_relay::domain::EmailAddress;
 use circle_relay::matching::Matcher;
 use circle_relay::relay::templates::Templates;
+use circle_relay::relay::token::ReplyToken;
 use circle_relay::relay::{FollowupOutcome, IncomingReply, IncomingRequest, Relay, ReplyOutcome};
 use circle_relay::store::Store;
 use sqlx::Row;
@@ -118,16 +119,15 @@ impl Circle {
             new_text: text.into(),
             message_id: Some(format!("{token}@x")),
         };
-        let out = match self
-            .relay
-            .take_volunteer(&mut tx, &self.store, &self.matcher, &r)
-            .await
-            .unwrap()
-        {
-            Some(o) => o,
-            None => self
+        let out = match ReplyToken::read(token) {
+            ReplyToken::Volunteer(v) => self
                 .relay
-                .take_reply(&mut tx, &self.store, &self.matcher, &r)
+                .take_volunteer(&mut tx, &self.matcher, &r, &v)
+                .await
+                .unwrap(),
+            _ => self
+                .relay
+                .take_reply(&mut tx, &self.matcher, &r)
                 .await
                 .unwrap(),
         };
@@ -235,12 +235,12 @@ async fn scripted_week(c: &Circle, due: i64) -> String {
         new_text: "はい、うまくいきました。ありがとうございました！".into(),
         message_id: None,
     };
+    let ReplyToken::Followup(f) = ReplyToken::read(&r.token) else {
+        panic!("{} is not a follow-up token", r.token);
+    };
     assert_eq!(
-        c.relay
-            .take_followup_reply(&mut tx, &c.store, &r)
-            .await
-            .unwrap(),
-        Some(FollowupOutcome::Recorded("yes"))
+        c.relay.take_followup_reply(&mut tx, &r, &f).await.unwrap(),
+        FollowupOutcome::Recorded("yes")
     );
     tx.commit().await.unwrap();
     c.schedule.latest_due(due).unwrap().label

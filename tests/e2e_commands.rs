@@ -179,7 +179,7 @@ async fn members_command_by_mail_in_both_languages() {
         m.subject.contains("Can you help?")
     })
     .await;
-    until_processed(RELAY_USER, inbound).await;
+    until_processed(&config, RELAY_USER, inbound).await;
     assert!(
         !mailbox("cmdja")
             .iter()
@@ -279,7 +279,7 @@ async fn members_command_by_mail_in_both_languages() {
     assert_eq!(state(&config, EN).await, st("left", None));
 
     // Nothing else arrived anywhere; everything inbound was processed.
-    until_processed(RELAY_USER, inbound).await;
+    until_processed(&config, RELAY_USER, inbound).await;
     let relay = mailbox(RELAY_USER);
     assert_eq!(relay.len(), inbound, "the relay's mailbox");
     assert!(relay.iter().all(|m| m.folder == "Processed"));

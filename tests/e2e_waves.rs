@@ -122,7 +122,7 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
         ack.text
     );
     let wave1 = until_forwarded(2).await;
-    until_processed(RELAY_USER, 1).await;
+    until_processed(&config, RELAY_USER, 1).await;
     assert_eq!(forwarded(), wave1, "the first wave is two members");
 
     // One decline is only recorded: nobody new is asked, nobody is answered.
@@ -132,7 +132,7 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
     let first: Vec<_> = wave1.iter().copied().collect();
     decline(first[0]).await;
     inbound += 1;
-    until_processed(RELAY_USER, inbound).await;
+    until_processed(&config, RELAY_USER, inbound).await;
     assert_eq!(forwarded(), wave1, "one decline does not start a wave");
 
     // The whole wave declined: the next wave is asked, until nobody is left.
@@ -140,7 +140,7 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
     inbound += 1;
     for size in [2, 1] {
         let now = until_forwarded(asked.len() + size).await;
-        until_processed(RELAY_USER, inbound).await;
+        until_processed(&config, RELAY_USER, inbound).await;
         let wave: BTreeSet<_> = forwarded().difference(&asked).copied().collect();
         assert_eq!(wave.len(), size, "wave {}: {wave:?}", waves.len() + 1);
         assert_eq!(forwarded(), now, "nobody else was asked");
@@ -175,7 +175,7 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
     // Exactly who got what: one forward per member (their own, in their
     // language, without the requester's address), the requester two mails,
     // the admin one; every inbound message processed.
-    until_processed(RELAY_USER, inbound).await;
+    until_processed(&config, RELAY_USER, inbound).await;
     assert_eq!(inbound, 6);
     assert_eq!(asked.len(), 5, "every member was asked once: {waves:?}");
     for u in MEMBERS_USERS {

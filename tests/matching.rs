@@ -27,6 +27,7 @@ fn member(
         region: region.to_string(),
         status: MemberStatus::Active,
         paused_until: None,
+        timezone: None,
     }
 }
 

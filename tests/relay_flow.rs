@@ -123,7 +123,6 @@ impl Circle {
             .relay
             .take_reply(
                 &mut tx,
-                &self.store,
                 &self.matcher,
                 &IncomingReply {
                     inbound_id: None,

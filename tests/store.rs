@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 use circle_relay::store::{ImportSummary, MemberChange, Store, StoreError};
 use sqlx::Row;
 
@@ -23,6 +23,7 @@ fn member(email: &str, name: &str, skills: &[&str]) -> Member {
         region: "東京".into(),
         status: MemberStatus::Active,
         paused_until: None,
+        timezone: None,
     }
 }
 
@@ -239,6 +240,39 @@ async fn add_refuses_an_existing_address_in_any_case() {
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{backend}: {err}");
         assert_eq!(store.members().await.unwrap().len(), 1, "{backend}");
+    }
+}
+
+/// A member's own time zone: imported, changed by an import, set and cleared
+/// by the setter a member's page uses.
+#[tokio::test]
+async fn a_members_time_zone_is_stored_imported_and_set() {
+    let (_dir, stores) = common::stores().await;
+    let london = TimeZoneName::parse("Europe/London").unwrap();
+    for (backend, store) in stores {
+        let mut m = member("tz@example.org", "T", &["x"]);
+        m.timezone = Some(london.clone());
+        store.import_members(&[m.clone()], false).await.unwrap();
+        let got = store.member_by_email(&m.email).await.unwrap().unwrap();
+        assert_eq!(got.timezone_name(), Some("Europe/London"), "{backend}");
+        m.timezone = None;
+        let s = store.import_members(&[m.clone()], false).await.unwrap();
+        assert_eq!(s.updated, 1, "{backend}: clearing the zone is a change");
+        let got = store.member_by_email(&m.email).await.unwrap().unwrap();
+        assert_eq!(got.timezone, None, "{backend}");
+        let tokyo = TimeZoneName::parse("Asia/Tokyo").unwrap();
+        let set = store
+            .set_member_timezone(&m.email, Some(&tokyo))
+            .await
+            .unwrap();
+        assert_eq!(set.timezone_name(), Some("Asia/Tokyo"), "{backend}");
+        let cleared = store.set_member_timezone(&m.email, None).await.unwrap();
+        assert_eq!(cleared.timezone, None, "{backend}");
+        let err = store
+            .set_member_timezone(&email("nobody@example.org"), Some(&tokyo))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{backend}: {err}");
     }
 }
 

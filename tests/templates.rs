@@ -344,10 +344,11 @@ fn reasons_deadlines_and_plurals_read_naturally() {
     );
 }
 
-const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
-    aiko@example.org,佐藤 愛子,看護師;救命講習,企業向けの救命講習をしています。,ja,東京,\n\
-    beth@example.org,Beth Moore,registered nurse;first aid instructor,Nurse teaching first aid and CPR.,en,Tokyo,\n\
-    hana@docomo.ne.jp,木村 花,看護師;救命講習,病院勤務の看護師。,ja,東京,\n";
+/// Beth lives in London: her deadline reads in her own time.
+const MEMBERS: &str = "email,name,skills,bio,languages,region,status,timezone\n\
+    aiko@example.org,佐藤 愛子,看護師;救命講習,企業向けの救命講習をしています。,ja,東京,,\n\
+    beth@example.org,Beth Moore,registered nurse;first aid instructor,Nurse teaching first aid and CPR.,en,Tokyo,,Europe/London\n\
+    hana@docomo.ne.jp,木村 花,看護師;救命講習,病院勤務の看護師。,ja,東京,,\n";
 
 /// Forwards through the real relay, read back from the outbox as sent.
 #[tokio::test]
@@ -385,7 +386,7 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
                 from: EmailAddress::parse("school@example.net").unwrap(),
                 from_name: "山本 校長".into(),
                 subject: "救命講習の講師（看護師）を探しています".into(),
-                body: "学校の教員向けに、看護師さんに\n救命講習をお願いしたいです。".into(),
+                body: "学校の教員向けに、看護師さんに\n救命講習をお願いしたいです。\n会場: https://school.example.net/hall".into(),
                 message_id: Some("req@example.net".into()),
             },
         )
@@ -395,6 +396,30 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
     assert_eq!(outcome.forwarded_to.len(), 3);
     let zone = ReaderZone::pick(None, "Asia/Tokyo");
     let due = sensible_deadline(now + 48 * 3600, now, &zone);
+    // The wave ends when the forwards say it does.
+    let stored: Option<i64> = sqlx::query("SELECT wave_due_at FROM requests WHERE id = $1")
+        .bind(outcome.request_id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("wave_due_at");
+    assert_eq!(stored, Some(due), "the stored due time is the one shown");
+    let london = ReaderZone::pick(Some("Europe/London"), "Asia/Tokyo");
+    // The requester reads the same deadline, in the circle's time (not a member).
+    let ack: Vec<u8> = sqlx::query("SELECT message FROM outbox WHERE kind = 'ack'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+        .get("message");
+    let ack = mail_parser::MessageParser::default().parse(&ack).unwrap();
+    let ack_text = ack.body_text(0).unwrap().replace(['\r', '\n'], "");
+    assert!(
+        ack_text.contains(&format!(
+            "{}にお返事がない場合は",
+            deadline(due, &zone, true)
+        )),
+        "{ack_text}"
+    );
     let rows = sqlx::query("SELECT to_email, message FROM outbox WHERE kind = 'forward'")
         .fetch_all(store.pool())
         .await
@@ -448,13 +473,23 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
             assert!(!part.contains(&token), "{to}: the token shows in {part}");
         }
         let japanese = to != "beth@example.org";
-        let when = deadline(due, &zone, japanese);
+        let when = deadline(due, if japanese { &zone } else { &london }, japanese);
         assert!(
             text.replace(['\r', '\n', ' '], "")
                 .contains(&when.replace(' ', "")),
             "{to}: {when} in {text}"
         );
+        if !japanese {
+            assert!(
+                !text.contains("Tokyo time"),
+                "Beth reads London time: {text}"
+            );
+        }
         if to.ends_with("@docomo.ne.jp") {
+            assert!(
+                text.contains("school.example.net/hall"),
+                "the sender's address stays readable: {text}"
+            );
             for part in [&subject, &text, &html] {
                 assert!(
                     !part.contains("http") && !part.contains("<a "),
@@ -494,7 +529,6 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
     let outcome = relay
         .take_reply(
             &mut tx,
-            &store,
             &matcher,
             &IncomingReply {
                 inbound_id: None,

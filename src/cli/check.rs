@@ -172,7 +172,7 @@ async fn oauth2(
             let expires = jiff::Timestamp::from_second(token.expires_at)
                 .map(|t| t.to_string())
                 .unwrap_or_default();
-            let left = token.expires_at - crate::store::unix_now();
+            let left = token.expires_at - crate::clock::system_now();
             step(
                 true,
                 format!(

@@ -32,7 +32,7 @@ pub async fn run(cmd: DbCommand, config: &Config) -> anyhow::Result<()> {
     if source_url.expose() == target_url.expose() {
         anyhow::bail!("--to names the database this config already uses");
     }
-    if let Some(holder) = source.running_daemon(crate::store::unix_now()).await? {
+    if let Some(holder) = source.running_daemon(source.now()).await? {
         source.close().await;
         anyhow::bail!(
             "a daemon ({holder}) is reading the inbox of this database: stop every daemon first \

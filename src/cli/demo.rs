@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::daemon::Daemon;
 use crate::directory::parse_members_csv;
 use crate::shutdown::ShutdownTrigger;
+use crate::store::Store;
 
 const MEMBERS: &str = include_str!("../../data/sample-members.csv");
 const FOLDER: &str = "circle-relay-demo";
@@ -52,17 +53,7 @@ pub async fn run() -> anyhow::Result<()> {
 
     let daemon = Daemon::build(&config).await?;
     let store = daemon.store.clone();
-    let members = parse_members_csv(MEMBERS.as_bytes())?;
-    store.import_members(&members, false).await?;
-    for m in &members {
-        println!(
-            "   member  {:<28} {:<14} {}  [{}]",
-            m.email,
-            m.name,
-            m.skills.join(", "),
-            m.status
-        );
-    }
+    import_members(&store).await?;
     let (trigger, shutdown) = ShutdownTrigger::new();
     let running = tokio::spawn(daemon.run(shutdown));
 
@@ -82,6 +73,39 @@ pub async fn run() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     show_requests(&store).await?;
 
+    accept_first_forward(&store, &inbox).await?;
+
+    trigger.trigger();
+    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
+    let count = std::fs::read_dir(&sent).map(|d| d.count()).unwrap_or(0);
+    println!(
+        "\n== Done. {count} mails are in ./{FOLDER}/mail/sent/new (one file each, open them in any mail reader);"
+    );
+    println!(
+        "   the requests are in ./{FOLDER}/mail/inbox/.Processed, the database in ./{FOLDER}/circle-relay.db."
+    );
+    println!("   Try: circle-relay --config {FOLDER}/circle-relay.toml requests show 1");
+    Ok(())
+}
+
+/// Imports the sample directory and lists it.
+async fn import_members(store: &Store) -> anyhow::Result<()> {
+    let members = parse_members_csv(MEMBERS.as_bytes())?;
+    store.import_members(&members, false).await?;
+    for m in &members {
+        println!(
+            "   member  {:<28} {:<14} {}  [{}]",
+            m.email,
+            m.name,
+            m.skills.join(", "),
+            m.status
+        );
+    }
+    Ok(())
+}
+
+/// The nurse answers her forward "yes"; prints the two introductions.
+async fn accept_first_forward(store: &Store, inbox: &Path) -> anyhow::Result<()> {
     println!("\n== 山田 花子 answers her forward from her mail client: 「はい、お受けします。」\n");
     let forward_id: String = sqlx::query(
         "SELECT f.message_id AS id FROM forwards f JOIN members m ON m.id = f.member_id \
@@ -97,9 +121,9 @@ pub async fn run() -> anyhow::Result<()> {
          Subject: Re: request\r\nIn-Reply-To: <{forward_id}>\r\nMessage-ID: <demo-reply@example.org>\r\n\
          Content-Type: text/plain; charset=UTF-8\r\n\r\nはい、お受けします。\r\n\r\n> 依頼の内容\r\n"
     );
-    drop_in(&inbox, "4.reply.eml", &reply)?;
+    drop_in(inbox, "4.reply.eml", &reply)?;
     wait_for(
-        &store,
+        store,
         "SELECT COUNT(*) AS n FROM outbox WHERE kind LIKE 'intro%' AND status = 'sent'",
         2,
     )
@@ -115,17 +139,6 @@ pub async fn run() -> anyhow::Result<()> {
             r.try_get::<String, _>("subject")?
         );
     }
-
-    trigger.trigger();
-    let _ = tokio::time::timeout(Duration::from_secs(10), running).await;
-    let count = std::fs::read_dir(&sent).map(|d| d.count()).unwrap_or(0);
-    println!(
-        "\n== Done. {count} mails are in ./{FOLDER}/mail/sent/new (one file each, open them in any mail reader);"
-    );
-    println!(
-        "   the requests are in ./{FOLDER}/mail/inbox/.Processed, the database in ./{FOLDER}/circle-relay.db."
-    );
-    println!("   Try: circle-relay --config {FOLDER}/circle-relay.toml requests show 1");
     Ok(())
 }
 
@@ -153,7 +166,7 @@ fn drop_in(inbox: &Path, name: &str, raw: &str) -> anyhow::Result<()> {
 }
 
 /// Waits (at most 20 s) until `sql`'s count reaches `n`.
-async fn wait_for(store: &crate::store::Store, sql: &'static str, n: i64) -> anyhow::Result<()> {
+async fn wait_for(store: &Store, sql: &'static str, n: i64) -> anyhow::Result<()> {
     for _ in 0..200 {
         let have: i64 = sqlx::query(sql)
             .fetch_one(store.pool())
@@ -167,7 +180,7 @@ async fn wait_for(store: &crate::store::Store, sql: &'static str, n: i64) -> any
     anyhow::bail!("the demo did not progress in time (waiting for: {sql})")
 }
 
-async fn show_requests(store: &crate::store::Store) -> anyhow::Result<()> {
+async fn show_requests(store: &Store) -> anyhow::Result<()> {
     for r in store.requests().await? {
         println!(
             "   request {} from {}: {}",

@@ -10,22 +10,14 @@ use crate::config::Config;
 use crate::digest::{Schedule, preview, send_now};
 use crate::domain::EmailAddress;
 use crate::relay::Relay;
-use crate::relay::templates::Templates;
 
 pub async fn run(cmd: DigestCommand, config: &Config) -> anyhow::Result<()> {
     let circle = config.circle()?;
     let digest = config.digest()?;
     let schedule = Schedule::new(&digest.weekday, &digest.time, &circle.timezone)?;
-    let relay = Relay::new(
-        circle,
-        config.relay()?,
-        config.matching()?,
-        config.token_secret()?,
-        Templates::embedded(),
-    )?
-    .with_web(&config.web()?);
+    let relay = crate::daemon::relay_from_config(config)?;
     let store = super::open_store(config).await?;
-    let now = crate::store::unix_now();
+    let now = store.now();
     let result = match cmd {
         DigestCommand::Preview { email, html } => {
             let email = EmailAddress::parse(&email).context("not an email address")?;

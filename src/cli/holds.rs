@@ -1,14 +1,16 @@
 //! `requests list --held`, `requests approve N`, `requests reject N`: held
 //! and refused mail (issue 14), decided from the command line.
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Write;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::matching::Matcher;
-use crate::relay::templates::Templates;
-use crate::relay::{Decision, HoldOutcome, Relay};
+use crate::relay::{Decision, HoldOutcome};
 use crate::store::Store;
 use crate::store::holds::list_holds;
 use crate::store::requests::forward_counts_since;
@@ -24,22 +26,19 @@ pub async fn list(store: &Store) -> anyhow::Result<()> {
     let holds = list_holds(&mut conn, false, 500).await?;
     drop(conn);
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<5} {:<10} {:<10} {:<20} {:<30} SUBJECT",
-        "HOLD", "REASON", "STATE", "RECEIVED", "SENDER"
-    )?;
+    let table = Table::new(&[5, 10, 10, 20, 30]);
+    let header = ["HOLD", "REASON", "STATE", "RECEIVED", "SENDER", "SUBJECT"];
+    table.header(&mut out, &header)?;
     for h in &holds {
-        writeln!(
-            out,
-            "{:<5} {:<10} {:<10} {:<20} {:<30} {}",
-            h.id,
-            h.reason.as_str(),
-            h.state.as_str(),
-            when(h.created_at),
-            h.requester_email,
-            h.subject
-        )?;
+        let cells: [&dyn Display; 6] = [
+            &h.id,
+            &h.reason.as_str(),
+            &h.state.as_str(),
+            &when(h.created_at),
+            &h.requester_email,
+            &h.subject,
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} held", holds.len())?;
     Ok(())
@@ -51,16 +50,9 @@ pub async fn decide(
     number: i64,
     decision: Decision,
 ) -> anyhow::Result<()> {
-    let relay = Relay::new(
-        config.circle()?,
-        config.relay()?,
-        config.matching()?,
-        config.token_secret()?,
-        Templates::embedded(),
-    )?
-    .with_web(&config.web()?)
-    .with_clock(crate::clock::DaemonClock::from_env().clock)
-    .with_moderation(config.moderation()?);
+    let relay = crate::daemon::relay_from_config(config)?
+        .with_clock(crate::clock::DaemonClock::from_env().clock)
+        .with_moderation(config.moderation()?);
     let matcher = Matcher::with_default_vocabulary(store.members().await?)
         .context("cannot index the member directory")?;
     let mut tx = store.pool().begin().await?;

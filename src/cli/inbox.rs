@@ -2,6 +2,9 @@
 //! aside, with their reasons, and handling one again once its cause is fixed
 //! (e.g. the sender was added to the directory).
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -11,8 +14,6 @@ use super::time::CircleTime;
 use crate::config::Config;
 use crate::inbox::{InboundMail, MessageHandler, MessageKey};
 use crate::pipeline::Pipeline;
-use crate::relay::Relay;
-use crate::relay::templates::Templates;
 use crate::store::Store;
 use crate::store::admin::{AdminAction, AdminChange, InboundRaw, record_action};
 use crate::understand::Limits;
@@ -44,11 +45,9 @@ pub async fn run(cmd: InboxCommand, config: &Config) -> anyhow::Result<()> {
 async fn failed(store: &Store, time: &CircleTime, limit: i64) -> anyhow::Result<()> {
     let rows = store.inbound_failed(limit).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<6} {:<20} {:<11} {:<30} {:<30} REASON",
-        "ID", "RECEIVED", "KIND", "FROM", "SUBJECT"
-    )?;
+    let table = Table::new(&[6, 20, 11, 30, 30]);
+    let header = ["ID", "RECEIVED", "KIND", "FROM", "SUBJECT", "REASON"];
+    table.header(&mut out, &header)?;
     for r in &rows {
         let subject: String = r
             .subject
@@ -62,16 +61,16 @@ async fn failed(store: &Store, time: &CircleTime, limit: i64) -> anyhow::Result<
         } else {
             " (not kept: too large)"
         };
-        writeln!(
-            out,
-            "{:<6} {:<20} {:<11} {:<30} {:<30} {}{kept}",
-            r.id,
-            time.show(r.received_at),
-            r.kind,
-            r.from_addr.as_deref().unwrap_or("-"),
-            subject,
-            r.error.as_deref().unwrap_or("")
-        )?;
+        let reason = format!("{}{kept}", r.error.as_deref().unwrap_or(""));
+        let cells: [&dyn Display; 6] = [
+            &r.id,
+            &time.show(r.received_at),
+            &r.kind,
+            &r.from_addr.as_deref().unwrap_or("-"),
+            &subject,
+            &reason,
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} message(s)", rows.len())?;
     if !rows.is_empty() {
@@ -141,7 +140,7 @@ async fn reprocess(store: &Store, config: &Config, id: i64) -> anyhow::Result<()
         action: AdminAction::InboxReprocess,
         actor: &who,
         detail: &format!("handled again as {}", handled.kind),
-        now: crate::store::unix_now(),
+        now: store.now(),
     };
     record_action(&mut tx, &change, None, Some(id), None).await?;
     tx.commit().await?;
@@ -158,7 +157,7 @@ async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result
         action: AdminAction::InboxReprocess,
         actor: who,
         detail,
-        now: crate::store::unix_now(),
+        now: store.now(),
     };
     let mut tx = store.pool().begin().await?;
     record_action(&mut tx, &change, None, Some(id), None).await?;
@@ -168,16 +167,8 @@ async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result
 
 /// The daemon's pipeline, on this command's connections.
 fn pipeline(config: &Config, store: &Store) -> anyhow::Result<Pipeline> {
-    let circle = config.circle()?;
-    let posting = circle.posting;
-    let relay = Relay::new(
-        circle,
-        config.relay()?,
-        config.matching()?,
-        config.token_secret()?,
-        Templates::embedded(),
-    )?
-    .with_web(&config.web()?);
+    let posting = config.circle()?.posting;
+    let relay = crate::daemon::relay_from_config(config)?;
     Pipeline::new(
         Arc::new(relay),
         store.clone(),

@@ -1,5 +1,8 @@
 //! `circle-relay members …`
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -8,7 +11,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 use crate::directory::{parse_members_csv, write_members_csv};
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 use crate::store::MemberChange;
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +42,9 @@ pub enum MembersCommand {
         languages: String,
         #[arg(long, default_value = "")]
         region: String,
+        /// IANA name such as `Europe/London`; the circle's when omitted.
+        #[arg(long)]
+        timezone: Option<String>,
     },
     /// Pause a member: no forwards until resumed (or until DATE).
     Pause {
@@ -62,24 +68,7 @@ pub async fn run(cmd: MembersCommand, config: &Config) -> anyhow::Result<()> {
 
 async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::Result<()> {
     match cmd {
-        MembersCommand::Import { file, replace } => {
-            let bytes = read_input(&file)?;
-            let members = parse_members_csv(&bytes)
-                .with_context(|| format!("{} was not imported", file.display()))?;
-            let s = store.import_members(&members, replace).await?;
-            println!(
-                "{} members read: {} added, {} updated, {} unchanged{}",
-                members.len(),
-                s.added,
-                s.updated,
-                s.unchanged,
-                if replace {
-                    format!(", {} marked as left", s.marked_left)
-                } else {
-                    String::new()
-                }
-            );
-        }
+        MembersCommand::Import { file, replace } => import(store, &file, replace).await?,
         MembersCommand::Export => {
             let members = store.members().await?;
             write_members_csv(std::io::stdout().lock(), &members)?;
@@ -92,6 +81,7 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
             bio,
             languages,
             region,
+            timezone,
         } => {
             let member = Member {
                 id: 0,
@@ -99,14 +89,15 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
                 name,
                 skills: split_list(&skills),
                 bio,
-                languages: split_list(&languages)
-                    .iter()
-                    .map(|l| Language::parse(l))
-                    .collect::<Result<_, _>>()
-                    .map_err(anyhow::Error::msg)?,
+                languages: parse_languages(&languages)?,
                 region,
                 status: MemberStatus::Active,
                 paused_until: None,
+                timezone: timezone
+                    .as_deref()
+                    .map(TimeZoneName::parse)
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?,
             };
             let id = store.add_member(&member).await?;
             println!("added {} (member {id})", member.email);
@@ -141,6 +132,36 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
     Ok(())
 }
 
+/// `members import FILE [--replace]`: prints what changed.
+async fn import(store: &crate::store::Store, file: &PathBuf, replace: bool) -> anyhow::Result<()> {
+    let bytes = read_input(file)?;
+    let members = parse_members_csv(&bytes)
+        .with_context(|| format!("{} was not imported", file.display()))?;
+    let s = store.import_members(&members, replace).await?;
+    let left = if replace {
+        format!(", {} marked as left", s.marked_left)
+    } else {
+        String::new()
+    };
+    println!(
+        "{} members read: {} added, {} updated, {} unchanged{left}",
+        members.len(),
+        s.added,
+        s.updated,
+        s.unchanged,
+    );
+    Ok(())
+}
+
+/// `--languages ja,en` as languages; an unknown one is an error.
+fn parse_languages(list: &str) -> anyhow::Result<Vec<Language>> {
+    split_list(list)
+        .iter()
+        .map(|l| Language::parse(l))
+        .collect::<Result<_, _>>()
+        .map_err(anyhow::Error::msg)
+}
+
 fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
     if file.as_os_str() == "-" {
         let mut buf = Vec::new();
@@ -154,23 +175,20 @@ fn read_input(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
 fn print_table(members: &[Member]) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<5} {:<8} {:<32} {:<20} {:<6} SKILLS",
-        "ID", "STATUS", "EMAIL", "NAME", "LANG"
-    )?;
+    let table = Table::new(&[5, 8, 32, 20, 6]);
+    let header = ["ID", "STATUS", "EMAIL", "NAME", "LANG", "SKILLS"];
+    table.header(&mut out, &header)?;
     for m in members {
         let langs: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
-        writeln!(
-            out,
-            "{:<5} {:<8} {:<32} {:<20} {:<6} {}",
-            m.id,
-            m.status,
-            m.email.as_str(),
-            m.name,
-            langs.join(";"),
-            m.skills.join("; ")
-        )?;
+        let cells: [&dyn Display; 6] = [
+            &m.id,
+            &m.status,
+            &m.email.as_str(),
+            &m.name,
+            &langs.join(";"),
+            &m.skills.join("; "),
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} members", members.len())
 }

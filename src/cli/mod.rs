@@ -16,6 +16,7 @@ mod members;
 mod outbox;
 mod requests;
 mod send;
+mod table;
 mod time;
 
 use std::path::PathBuf;

@@ -210,7 +210,7 @@ async fn change(
         action,
         actor: &who,
         detail: "",
-        now: crate::store::unix_now(),
+        now: store.now(),
     };
     let done = match action {
         AdminAction::OutboxDiscard => store.outbox_discard(id, &change).await?,

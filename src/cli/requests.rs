@@ -1,5 +1,8 @@
 //! `circle-relay requests list|show N`
 
+use std::fmt::Display;
+
+use super::table::Table;
 use std::io::Write;
 
 use sqlx::Row;
@@ -29,23 +32,20 @@ pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
 
 async fn list(store: &Store, time: &CircleTime) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<5} {:<10} {:<5} {:<20} {:<30} SUBJECT",
-        "NO.", "STATUS", "WAVE", "RECEIVED", "REQUESTER"
-    )?;
+    let table = Table::new(&[5, 10, 5, 20, 30]);
+    let header = ["NO.", "STATUS", "WAVE", "RECEIVED", "REQUESTER", "SUBJECT"];
+    table.header(&mut out, &header)?;
     let requests = store.requests().await?;
     for r in &requests {
-        writeln!(
-            out,
-            "{:<5} {:<10} {:<5} {:<20} {:<30} {}",
-            r.id,
-            r.status,
-            r.wave,
-            time.show(r.created_at),
-            r.requester_email,
-            r.subject
-        )?;
+        let cells: [&dyn Display; 6] = [
+            &r.id,
+            &r.status,
+            &r.wave,
+            &time.show(r.created_at),
+            &r.requester_email,
+            &r.subject,
+        ];
+        table.row(&mut out, &cells)?;
     }
     writeln!(out, "{} requests", requests.len())?;
     Ok(())

@@ -33,7 +33,7 @@ pub fn sender(config: &Config, store: &Store) -> anyhow::Result<Sender> {
 
 /// Sends every due mail, printing how far it got.
 pub async fn send_due(config: &Config, store: &Store) -> anyhow::Result<DrainReport> {
-    let due = store.outbox_due_count(crate::store::unix_now()).await?;
+    let due = store.outbox_due_count(store.now()).await?;
     println!("sending {due} due mail(s)…");
     let sender = sender(config, store)?;
     let drain = sender.drain();
@@ -43,7 +43,7 @@ pub async fn send_due(config: &Config, store: &Store) -> anyhow::Result<DrainRep
         tokio::select! {
             done = &mut drain => break done?,
             _ = tokio::time::sleep(Duration::from_millis(500)), if live => {
-                let left = store.outbox_due_count(crate::store::unix_now()).await.unwrap_or(0);
+                let left = store.outbox_due_count(store.now()).await.unwrap_or(0);
                 eprint!("\r  {} of {due} handed over ", (due - left).max(0));
                 let _ = std::io::stderr().flush();
             }
@@ -61,7 +61,7 @@ pub async fn send_due(config: &Config, store: &Store) -> anyhow::Result<DrainRep
 
 /// What happens to queued mail when this command ends without sending it.
 pub async fn who_sends(store: &Store, queued: usize) -> anyhow::Result<String> {
-    let now = crate::store::unix_now();
+    let now = store.now();
     let due = store.outbox_due_count(now).await?;
     Ok(match store.running_daemon(now).await? {
         Some(holder) => {

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, split_list};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 
 pub const HEADER: [&str; 7] = [
     "email",
@@ -12,6 +12,9 @@ pub const HEADER: [&str; 7] = [
     "region",
     "status",
 ];
+
+/// Optional columns after [`HEADER`], in this order (SPEC allows them).
+pub const OPTIONAL: [&str; 1] = ["timezone"];
 
 /// One bad row, with the line it starts on (1 = the header).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +35,7 @@ pub enum CsvError {
     Encoding,
     #[error("the file is empty: expected a header row {}", HEADER.join(","))]
     Empty,
-    #[error("line 1: the header must be {} (found {found})", HEADER.join(","))]
+    #[error("line 1: the header must be {} (optionally followed by ,{}) (found {found})", HEADER.join(","), OPTIONAL.join(","))]
     Header { found: String },
     #[error("{} bad row(s), nothing was imported:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Rows(Vec<RowError>),
@@ -74,11 +77,15 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
-    if names != HEADER {
+    let known = HEADER.iter().chain(OPTIONAL.iter());
+    if !(HEADER.len()..=HEADER.len() + OPTIONAL.len()).contains(&names.len())
+        || names.iter().zip(known).any(|(n, k)| n != k)
+    {
         return Err(CsvError::Header {
             found: header.iter().collect::<Vec<_>>().join(","),
         });
     }
+    let columns = names.len();
 
     let lines = LineIndex::new(&text);
     let mut members = Vec::new();
@@ -100,7 +107,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // blank lines at the end of spreadsheet exports
         }
-        match parse_row(&record) {
+        match parse_row(&record, columns) {
             Ok(member) => {
                 if let Some(first) = seen.insert(member.email.key().to_string(), line) {
                     errors.push(RowError {
@@ -154,12 +161,12 @@ impl LineIndex {
     }
 }
 
-fn parse_row(record: &csv::StringRecord) -> Result<Member, String> {
-    if record.len() != HEADER.len() {
+fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, String> {
+    if record.len() != columns {
+        let names: Vec<&str> = HEADER.iter().chain(OPTIONAL.iter()).copied().collect();
         return Err(format!(
-            "expected {} columns ({}), found {}",
-            HEADER.len(),
-            HEADER.join(","),
+            "expected {columns} columns ({}), found {}",
+            names[..columns].join(","),
             record.len()
         ));
     }
@@ -173,6 +180,10 @@ fn parse_row(record: &csv::StringRecord) -> Result<Member, String> {
         .map(|l| Language::parse(l))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("languages: {e}"))?;
+    let timezone = match field(7) {
+        "" => None,
+        tz => Some(TimeZoneName::parse(tz).map_err(|e| format!("timezone: {e}"))?),
+    };
     Ok(Member {
         id: 0,
         email,
@@ -183,13 +194,15 @@ fn parse_row(record: &csv::StringRecord) -> Result<Member, String> {
         region: field(5).to_string(),
         status,
         paused_until: None,
+        timezone,
     })
 }
 
-/// Writes members as UTF-8 CSV with the header, lists joined by `;`.
+/// Writes members as UTF-8 CSV with the header and the optional columns
+/// (empty where the member has none), lists joined by `;`.
 pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(HEADER)?;
+    w.write_record(HEADER.iter().chain(OPTIONAL.iter()))?;
     for m in members {
         let languages: Vec<&str> = m.languages.iter().map(Language::as_str).collect();
         w.write_record([
@@ -200,6 +213,7 @@ pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::
             &languages.join(";"),
             &m.region,
             m.status.as_str(),
+            m.timezone_name().unwrap_or(""),
         ])?;
     }
     w.flush()?;
@@ -242,6 +256,48 @@ mod tests {
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
         assert!(errors[2].message.contains("first on line 2"));
+    }
+
+    #[test]
+    fn an_optional_timezone_column_is_read_checked_and_written() {
+        let csv = "email,name,skills,bio,languages,region,status,timezone\n\
+            a@example.org,Ann,nurse,,en,,,europe/london\n\
+            b@example.org,Bo,nurse,,ja,,,\n\
+            c@example.org,Cy,nurse,,en,,,London\n";
+        let Err(CsvError::Rows(errors)) = parse_members_csv(csv.as_bytes()) else {
+            panic!("expected a row error");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 4);
+        assert!(
+            errors[0]
+                .message
+                .starts_with("timezone: unknown time zone \"London\"")
+                && errors[0].message.contains("Europe/London"),
+            "{}",
+            errors[0]
+        );
+        let good = csv.lines().take(3).collect::<Vec<_>>().join("\n");
+        let members = parse_members_csv(good.as_bytes()).unwrap();
+        assert_eq!(members[0].timezone_name(), Some("Europe/London"));
+        assert_eq!(members[1].timezone, None);
+        let mut out = Vec::new();
+        write_members_csv(&mut out, &members).unwrap();
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.starts_with("email,name,skills,bio,languages,region,status,timezone\n"));
+        assert!(text.contains(",active,Europe/London\n"), "{text}");
+        assert_eq!(parse_members_csv(&out).unwrap(), members);
+        // A row of a file with the column must have it too.
+        let short =
+            "email,name,skills,bio,languages,region,status,timezone\nd@example.org,D,x,,en,,\n";
+        let Err(CsvError::Rows(errors)) = parse_members_csv(short.as_bytes()) else {
+            panic!("expected a row error");
+        };
+        assert!(
+            errors[0].message.contains("expected 8 columns"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

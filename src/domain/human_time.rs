@@ -115,20 +115,24 @@ pub fn date(at: i64, zone: &ReaderZone, japanese: bool) -> String {
     let Ok(ts) = Timestamp::from_second(at) else {
         return String::new();
     };
-    let z = ts.to_zoned_datetime(zone.tz.clone());
+    civil_date(ts.to_zoned_datetime(zone.tz.clone()).date(), japanese)
+}
+
+/// A calendar day (no zone): 「12月24日（木）」, "Thu 24 Dec".
+pub fn civil_date(d: jiff::civil::Date, japanese: bool) -> String {
     if japanese {
         format!(
             "{}月{}日（{}）",
-            z.month(),
-            z.day(),
-            weekday_ja(z.weekday())
+            d.month(),
+            d.day(),
+            weekday_ja(d.weekday())
         )
     } else {
         format!(
             "{} {} {}",
-            weekday_en(z.weekday()),
-            z.day(),
-            MONTHS_EN[usize::from(z.month().unsigned_abs()).saturating_sub(1) % 12]
+            weekday_en(d.weekday()),
+            d.day(),
+            MONTHS_EN[usize::from(d.month().unsigned_abs()).saturating_sub(1) % 12]
         )
     }
 }

@@ -73,6 +73,45 @@ impl fmt::Display for Language {
     }
 }
 
+/// The IANA time zone a member reads times in, such as `Europe/London`:
+/// known to the bundled time zone database, kept in its canonical spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let name = s.trim();
+        let tz = jiff::tz::TimeZone::get(name).map_err(|_| {
+            format!("unknown time zone {s:?} (expected an IANA name such as Europe/London or Asia/Tokyo)")
+        })?;
+        Ok(Self(tz.iana_name().unwrap_or(name).to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TimeZoneName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TimeZoneName> for String {
+    fn from(t: TimeZoneName) -> Self {
+        t.0
+    }
+}
+
+impl fmt::Display for TimeZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// Database id; 0 for a member not stored yet.
@@ -87,6 +126,8 @@ pub struct Member {
     pub status: MemberStatus,
     /// `YYYY-MM-DD`: a paused member becomes active again on this date.
     pub paused_until: Option<String>,
+    /// The zone the member reads times in; `None` = the circle's.
+    pub timezone: Option<TimeZoneName>,
 }
 
 impl Member {
@@ -96,6 +137,11 @@ impl Member {
 
     pub fn mail_language(&self) -> Option<&Language> {
         self.languages.first()
+    }
+
+    /// The member's own time zone name, when the directory has one.
+    pub fn timezone_name(&self) -> Option<&str> {
+        self.timezone.as_ref().map(TimeZoneName::as_str)
     }
 }
 
@@ -120,6 +166,19 @@ mod tests {
             split_list("看護師；助産師、 nurse ;;"),
             vec!["看護師", "助産師", "nurse"]
         );
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_in_their_canonical_spelling() {
+        assert_eq!(
+            TimeZoneName::parse(" europe/london ").unwrap().as_str(),
+            "Europe/London"
+        );
+        assert_eq!(TimeZoneName::parse("UTC").unwrap().as_str(), "UTC");
+        for bad in ["", "London", "Mars/Olympus", "+09:00"] {
+            let e = TimeZoneName::parse(bad).unwrap_err();
+            assert!(e.contains("Europe/London"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -6,5 +6,5 @@ mod member;
 mod states;
 
 pub use email::{EmailAddress, EmailError};
-pub use member::{Language, Member, MemberStatus, split_list};
+pub use member::{Language, Member, MemberStatus, TimeZoneName, split_list};
 pub use states::{ForwardState, MailKind, MailLanguage, ReplyDirection, RequestStatus};

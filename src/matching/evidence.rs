@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 
-use super::index::{Field, Index, affirmed_clauses};
+use super::index::{Field, Index, TermPosting, affirmed_clauses};
 use super::rank::{Tally, language_factor, region_factor};
 use super::request::Query;
 use super::terms::{self, Via};
 use super::text::normalize;
+use super::vocabulary::{Kind, Target};
 use super::{Candidate, Evidence, How, Source};
 
 /// What a full open-vocabulary match on the request's need is worth, next
@@ -59,6 +60,8 @@ pub struct TermHit {
     pub strength: f32,
     /// On a modifier of the member's skill item, not its head.
     pub modifier: bool,
+    /// The last word of the member's phrase, if another (`Index::tails`).
+    pub tail: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,46 +161,36 @@ pub fn gather_terms(
 ) -> HashMap<u32, UnitTally> {
     let mut tallies: HashMap<u32, UnitTally> = HashMap::new();
     for opening in [true, false] {
+        if !opening {
+            // the second pass adds to everyone found so far
+            for m in concept_tallies.keys() {
+                tallies.entry(*m).or_default();
+            }
+        }
         for (ti, qt) in query.terms.iter().enumerate() {
             if qt.covered || qt.opens() != opening {
                 continue;
             }
             for (ki, (key, via)) in qt.term.keys.iter().enumerate() {
-                for p in index.terms.get(key).into_iter().flatten() {
-                    // sound-alikes meet only across scripts (バリスタ, barista)
-                    if *via == Via::Sound && p.latin == qt.term.latin {
-                        continue;
-                    }
-                    let route = (*via).max(p.via);
-                    // two Japanese words meet by their own form, not through
-                    // an English gloss they happen to share (申請, エントリーシート)
-                    if route != Via::Same && !qt.term.latin && !p.latin {
-                        continue;
-                    }
-                    let field = if p.field == Field::Bio {
-                        BIO_FIELD
-                    } else {
-                        SKILL_FIELD
-                    };
-                    let hit = TermHit {
-                        modifier: p.modifier,
-                        term: ti as u32,
-                        key: ki as u16,
-                        via: route,
-                        field: p.field,
-                        strength: field
-                            * via_factor(route)
-                            * if p.context { MEMBER_CONTEXT } else { 1.0 },
-                    };
-                    if opening {
-                        if eligible(p.member) {
-                            tallies.entry(p.member).or_default().offer(hit);
+                let postings = index.terms.get(key).map_or(&[][..], Vec::as_slice);
+                let hit = |p: &TermPosting| term_hit(query, ti, ki, *via, p);
+                if opening {
+                    for p in postings.iter().filter(|p| eligible(p.member)) {
+                        if let Some(h) = hit(p) {
+                            tallies.entry(p.member).or_default().offer(h);
                         }
-                    } else if let Some(t) = tallies.get_mut(&p.member) {
-                        t.offer(hit);
-                    } else if concept_tallies.contains_key(&p.member) {
-                        tallies.entry(p.member).or_default().offer(hit);
                     }
+                } else {
+                    super::rank::for_members(
+                        postings,
+                        |p| p.member,
+                        &mut tallies,
+                        |t, p| {
+                            if let Some(h) = hit(p) {
+                                t.offer(h);
+                            }
+                        },
+                    );
                 }
             }
         }
@@ -205,10 +198,40 @@ pub fn gather_terms(
     tallies
 }
 
+/// A member's posting met by the request's term `ti` under its key `ki`.
+fn term_hit(query: &Query, ti: usize, ki: usize, via: Via, p: &TermPosting) -> Option<TermHit> {
+    let qt = &query.terms[ti];
+    // sound-alikes meet only across scripts (バリスタ, barista)
+    if via == Via::Sound && p.latin == qt.term.latin {
+        return None;
+    }
+    let route = via.max(p.via);
+    // two Japanese words meet by their own form, not through
+    // an English gloss they happen to share (申請, エントリーシート)
+    if route != Via::Same && !qt.term.latin && !p.latin {
+        return None;
+    }
+    let field = if p.field == Field::Bio {
+        BIO_FIELD
+    } else {
+        SKILL_FIELD
+    };
+    Some(TermHit {
+        modifier: p.modifier,
+        tail: p.tail,
+        term: ti as u32,
+        key: ki as u16,
+        via: route,
+        field: p.field,
+        strength: field * via_factor(route) * if p.context { MEMBER_CONTEXT } else { 1.0 },
+    })
+}
+
 /// Score, whether it qualifies, and the phrase it answers: direct evidence
 /// on the head of an asked phrase (its last specific word: "headshot
 /// photographer" → photographer), or on most of the phrase's weight.
 pub fn unit_standing(
+    index: &Index,
     query: &Query,
     weights: &[f32],
     tally: &UnitTally,
@@ -231,10 +254,11 @@ pub fn unit_standing(
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
         .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
+        .filter(|h| !tails_differ(index, query, h))
         .filter(|h| {
-            let covered = coverage(query, weights, tally, h);
-            covered >= PHRASE_COVERAGE
-                || covered >= HEAD_COVERAGE && is_head(query, h.term as usize)
+            let ti = governing_term(query, h.term as usize);
+            let covered = coverage(query, weights, tally, ti);
+            covered >= PHRASE_COVERAGE || covered >= HEAD_COVERAGE && is_head(query, ti)
         })
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
     // one word among many asked ones (the party, not the sushi chef) is
@@ -243,6 +267,44 @@ pub fn unit_standing(
     let best = best.filter(|_| query.alternatives || matched / opening_total >= NEED_COVERAGE);
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A request phrase ending in a generic word names the kind of service
+/// (ピアノの先生: a teacher); a member's phrase ending in another kind of
+/// word names another (ピアノ修理: a repairer), so the shared word is not
+/// direct evidence. Tails of one kind share a key or a curated concept
+/// (先生, 講師, teacher); a tail the vocabulary does not file (方) says nothing.
+fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
+    let ti = h.term as usize;
+    let phrase = query.terms[ti].term.phrase;
+    let Some(last) = query.terms.iter().rposition(|t| t.term.phrase == phrase) else {
+        return false;
+    };
+    let asked = &query.terms[last].term;
+    if last == ti || !asked.generic || h.tail == super::index::NO_TAIL {
+        return false;
+    }
+    let theirs = &index.tails[h.tail as usize];
+    if asked.keys.iter().any(|(k, _)| theirs.keys.contains(k)) {
+        return false;
+    }
+    let concepts = |text: &str| -> Vec<u32> {
+        index
+            .vocab
+            .scan(text, false)
+            .into_iter()
+            .filter_map(|hit| match hit.target {
+                Target::Concept(c) if index.vocab.concepts[c as usize].kind == Kind::Generic => {
+                    Some(c)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    // only a generic word the curated vocabulary files under a kind of
+    // service names one (先生, lessons); 方 or "person" names nobody's trade
+    let mine = concepts(&asked.surface);
+    !mine.is_empty() && !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only
@@ -265,9 +327,33 @@ fn is_head(query: &Query, ti: usize) -> bool {
     last == Some(ti)
 }
 
-/// The share of the hit's phrase (its specific words, by weight) the member has.
-fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, h: &TermHit) -> f32 {
-    let phrase = query.terms[h.term as usize].term.phrase;
+/// Where an asked word is named bare in one asked phrase (a subject
+/// "Mechanic") and with more words in another ("a car mechanic"), the
+/// fuller one says what is wanted. A phrase with a word of its own
+/// (「家具職人」, 「家具の修理」) is its own need.
+fn governing_term(query: &Query, ti: usize) -> usize {
+    let key = |i: usize| query.terms[i].term.keys.first().map(|k| &k.0);
+    let words = |i: usize| {
+        let phrase = query.terms[i].term.phrase;
+        // an asking word, a place or a language ("wanted", "Tokyo") is not part of what is asked
+        (0..query.terms.len())
+            .filter(|&j| query.terms[j].term.phrase == phrase)
+            .filter(|&j| !query.terms[j].covered || query.terms[j].concept.is_some())
+            .filter_map(key)
+            .collect::<Vec<_>>()
+    };
+    let own = words(ti);
+    (0..query.terms.len())
+        .filter(|&j| query.terms[j].opens() && key(j) == key(ti))
+        .map(|j| (j, words(j)))
+        .filter(|(_, w)| own.iter().all(|k| w.contains(k)))
+        .max_by_key(|(j, w)| (w.len(), *j == ti))
+        .map_or(ti, |(j, _)| j)
+}
+
+/// The share of an asked term's phrase (its specific words, by weight) the member has.
+fn coverage(query: &Query, weights: &[f32], tally: &UnitTally, ti: usize) -> f32 {
+    let phrase = query.terms[ti].term.phrase;
     let in_phrase = |i: usize| {
         let t = &query.terms[i];
         t.term.phrase == phrase && !t.term.generic
@@ -343,12 +429,19 @@ fn concept_evidence(
     e: &super::rank::Evidence,
 ) -> Evidence {
     let member = &index.members[m as usize];
-    let (source, words) = match e.field {
-        Field::Skill(i) => (
+    // the member's own skill item with the request's words (就業規則) says
+    // more than the one the concept was indexed under (社会保険労務士)
+    let asked = normalize(&qc.surface);
+    let own = (!e.related)
+        .then(|| member.skills.iter().find(|s| normalize(s).contains(&asked)))
+        .flatten();
+    let (source, words) = match (own, e.field) {
+        (Some(skill), _) => (Source::Skill, skill.clone()),
+        (None, Field::Skill(i)) => (
             Source::Skill,
             member.skills.get(i as usize).cloned().unwrap_or_default(),
         ),
-        Field::Bio => (Source::Profile, bio_phrase(index, m, qc.concept)),
+        (None, Field::Bio) => (Source::Profile, bio_phrase(index, m, qc.concept)),
     };
     let how = if e.related {
         How::Related
@@ -374,7 +467,7 @@ fn bio_phrase(index: &Index, m: u32, concept: u32) -> String {
     let mut fallback = None;
     for clause in affirmed_clauses(&member.bio) {
         for hit in index.vocab.scan(clause, false) {
-            if let super::vocabulary::Target::Concept(c) = hit.target {
+            if let Target::Concept(c) = hit.target {
                 let broader = &index.vocab.concepts[c as usize].broader;
                 if c == concept {
                     return hit.surface;

@@ -47,6 +47,18 @@ pub struct TermPosting {
     /// The word only qualifies another in the member's skill item (ピアノ
     /// of ピアノ調律, bicycle of "bicycle mechanic"): not what they do.
     pub modifier: bool,
+    /// The last word of the member's phrase when it is another word, generic
+    /// or not (修理 of ピアノ修理): index into `Index::tails`, or `NO_TAIL`.
+    pub tail: u32,
+}
+
+pub const NO_TAIL: u32 = u32::MAX;
+
+/// The last word of a member's phrase: as written, and its match keys.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    pub surface: String,
+    pub keys: Vec<String>,
 }
 
 impl TermPosting {
@@ -72,6 +84,8 @@ pub struct Entry {
     /// Languages the member names in their skills or bio (for language pairs).
     pub named_languages: Vec<String>,
     pub lexical_len: f32,
+    /// What the bio says the member does not do (see [`declined_things`]).
+    pub declined: Vec<Declined>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,7 +96,12 @@ pub struct Index {
     pub concepts: HashMap<u32, Vec<Posting>>,
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
     /// Open-vocabulary keys (see `terms`) to the members whose words have them.
+    /// Every posting list here and in `concepts` is sorted by member (members
+    /// are added in order), so the ranker can look members up in it.
     pub terms: HashMap<String, Vec<TermPosting>>,
+    /// The match keys of the phrase tails postings name (see `TermPosting::tail`).
+    pub tails: Vec<Tail>,
+    tail_ids: HashMap<String, u32>,
     pub avg_lexical_len: f32,
 }
 
@@ -102,6 +121,8 @@ impl Index {
             concepts: HashMap::new(),
             lexicon: HashMap::new(),
             terms: HashMap::new(),
+            tails: Vec::new(),
+            tail_ids: HashMap::new(),
             avg_lexical_len: 0.0,
         };
         for (i, m) in members.iter().enumerate() {
@@ -162,6 +183,7 @@ impl Index {
                 .collect(),
             named_languages,
             lexical_len,
+            declined: declined_things(&member.bio),
         });
     }
 
@@ -208,6 +230,25 @@ impl Index {
     /// its keys, one posting per member and key: the best field and route.
     fn add_terms(&mut self, id: u32, member: &Member) {
         let mut best: HashMap<String, TermPosting> = HashMap::new();
+        let (tails, tail_ids) = (&mut self.tails, &mut self.tail_ids);
+        let mut intern = |t: &terms::Term| -> u32 {
+            let keys: Vec<String> = t
+                .keys
+                .iter()
+                .filter(|(_, via)| *via != Via::Sound)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let Some(first) = keys.first().cloned() else {
+                return NO_TAIL;
+            };
+            *tail_ids.entry(first).or_insert_with(|| {
+                tails.push(Tail {
+                    surface: t.surface.clone(),
+                    keys,
+                });
+                (tails.len() - 1) as u32
+            })
+        };
         let mut offer = |text: &str, field: Field| {
             let norm = normalize(text);
             let chars: Vec<char> = norm.chars().collect();
@@ -218,6 +259,11 @@ impl Index {
             for (i, t) in all.iter().enumerate() {
                 let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
                 let modifier = field != Field::Bio && head_of(t.phrase).is_some_and(|h| h != i);
+                let last = all.iter().rposition(|u| u.phrase == t.phrase);
+                let tail = match last {
+                    Some(l) if l != i => intern(&all[l]),
+                    _ => NO_TAIL,
+                };
                 for (key, via) in t.keys.iter().cloned() {
                     let p = TermPosting {
                         member: id,
@@ -226,6 +272,7 @@ impl Index {
                         latin: t.latin,
                         context: in_context,
                         modifier,
+                        tail,
                     };
                     let slot = best.entry(key).or_insert(p);
                     if p.rank() < slot.rank() {
@@ -283,14 +330,91 @@ const NEGATIONS: &[&str] = &[
     " except ",
 ];
 
-/// The clauses of a bio, minus those that say what the member does not do.
-pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+fn clauses(bio: &str) -> impl Iterator<Item = &str> {
     bio.split(['\n', '。', '！', '？', '!', '?', '、', ',', ';', '；', '．'])
         .flat_map(|s| s.split(". ").flat_map(|s| s.split(" but ")))
-        .filter(|c| {
-            let lower = format!(" {} ", c.to_lowercase());
-            !NEGATIONS.iter().any(|n| lower.contains(n))
-        })
+}
+
+fn is_negated(clause: &str) -> bool {
+    let lower = format!(" {} ", clause.to_lowercase());
+    NEGATIONS.iter().any(|n| lower.contains(n))
+}
+
+/// The clauses of a bio, minus those that say what the member does not do.
+pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
+    clauses(bio).filter(|c| !is_negated(c))
+}
+
+/// Words of a negated clause that only say "not", not what is declined.
+const DECLINE_STOP: &[&str] = &[
+    "don't",
+    "doesn't",
+    "won't",
+    "not",
+    "never",
+    "any",
+    "more",
+    "anymore",
+    "longer",
+    "take",
+    "taking",
+    "accept",
+    "accepting",
+    "offer",
+    "offering",
+    "doing",
+    "handle",
+    "provide",
+    "currently",
+    "sorry",
+    "unfortunately",
+    "except",
+    "also",
+];
+
+/// One thing a member's bio declines.
+#[derive(Debug, Clone)]
+pub struct Declined {
+    /// The match keys of each of its words.
+    pub words: Vec<Vec<String>>,
+    /// For translation, the language declined as the target (日本語→英語).
+    pub target: Option<String>,
+}
+
+/// What a bio says the member does not do (「グループレッスンはお受けして
+/// いません」, "I don't do weddings"): per declined thing (the parts of a
+/// negated clause joined by ・, "and", "or"), the match keys of each of its
+/// words; generic words are left out, so a thing with none is dropped.
+pub fn declined_things(bio: &str) -> Vec<Declined> {
+    let mut out = Vec::new();
+    for clause in clauses(bio).filter(|c| is_negated(c)) {
+        let norm = normalize(clause);
+        for part in norm
+            .split(['・', '/'])
+            .flat_map(|p| p.split(" and "))
+            .flat_map(|p| p.split(" or "))
+        {
+            let words: Vec<Vec<String>> = terms::terms(part, 0)
+                .0
+                .into_iter()
+                .filter(|t| {
+                    !t.generic && !t.fragment && !DECLINE_STOP.contains(&t.surface.as_str())
+                })
+                .map(|t| {
+                    t.keys
+                        .into_iter()
+                        .filter(|(_, via)| *via != Via::Sound)
+                        .map(|(k, _)| k)
+                        .collect()
+                })
+                .collect();
+            if !words.is_empty() {
+                let target = super::request::target_language(part);
+                out.push(Declined { words, target });
+            }
+        }
+    }
+    out
 }
 
 /// What [`Index::collect`] finds in a member's fields: concept

@@ -1,7 +1,8 @@
 //! The Japanese–English noun lexicon (`data/lexicon-ja-en.tsv`, a subset of
 //! EDICT by the EDRDG, CC BY-SA 4.0; see data/LEXICON-LICENSE), embedded as
-//! sorted text and searched in place: nothing is parsed or allocated at
-//! start-up, and only the pages a lookup touches are ever read.
+//! sorted text and searched in place: nothing is parsed at start-up; the
+//! first lookup builds an index of line starts (0.7 MB), and only the pages
+//! a lookup touches are ever read.
 //!
 //! Also the kana helpers the bilingual bridge needs: romaji for a reading
 //! (生け花 → いけばな → ikebana) and a consonant skeleton that lets a
@@ -26,26 +27,41 @@ impl Entry {
     }
 }
 
+/// Where each line of the lexicon starts: built on first use (about 0.7 MB
+/// for 180,000 lines), so a lookup is a binary search over whole lines
+/// instead of scanning for line ends at every step.
+fn line_starts() -> &'static [u32] {
+    static STARTS: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    STARTS.get_or_init(|| {
+        let mut starts = vec![0u32];
+        starts.extend(
+            LEXICON
+                .bytes()
+                .enumerate()
+                .filter(|&(i, b)| b == b'\n' && i + 1 < LEXICON.len())
+                .map(|(i, _)| (i + 1) as u32),
+        );
+        starts
+    })
+}
+
+fn line(i: usize) -> &'static str {
+    let starts = line_starts();
+    let start = starts[i] as usize;
+    let end = starts.get(i + 1).map_or(LEXICON.len(), |&e| e as usize - 1);
+    LEXICON[start..end].trim_end_matches('\n')
+}
+
 /// Exact lookup of a (normalised) Japanese form.
 pub fn lookup(form: &str) -> Option<Entry> {
-    let text = LEXICON.as_bytes();
-    let (mut lo, mut hi) = (0usize, text.len());
+    let key = |i: usize| line(i).split('\t').next().unwrap_or("");
+    let (mut lo, mut hi) = (0usize, line_starts().len());
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let start = text[..mid]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        let end = text[start..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(text.len(), |p| start + p);
-        let line = &LEXICON[start..end];
-        let key = line.split('\t').next().unwrap_or("");
-        match form.as_bytes().cmp(key.as_bytes()) {
-            std::cmp::Ordering::Equal => return parse_line(line),
-            std::cmp::Ordering::Less => hi = start,
-            std::cmp::Ordering::Greater => lo = end + 1,
+        match form.as_bytes().cmp(key(mid).as_bytes()) {
+            std::cmp::Ordering::Equal => return parse_line(line(mid)),
+            std::cmp::Ordering::Less => hi = mid,
+            std::cmp::Ordering::Greater => lo = mid + 1,
         }
     }
     None

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::evidence::{self, Group, UnitTally};
-use super::index::{Field, Index};
+use super::index::{Field, Index, Posting};
 use super::request::{Query, QueryConcept};
 use super::{MatchContext, Ranked};
 
@@ -86,7 +86,7 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     for m in units.keys() {
         tallies.entry(*m).or_default();
     }
-    let (mut qualified, mut near) = assess(index, query, tallies, units, max_w);
+    let (qualified, near) = assess(index, query, tallies, units, max_w);
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
         + if opens_units {
             evidence::UNIT_WEIGHT
@@ -94,6 +94,8 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             0.0
         }
         + LEXICAL_WEIGHT;
+    let mut qualified = prune(qualified, top, query.alternatives);
+    let mut near = prune(near, top, false);
     finish(index, query, ctx, &mut qualified);
     finish(index, query, ctx, &mut near);
     let chosen = if query.alternatives {
@@ -131,6 +133,7 @@ fn assess(
     for (m, tally) in tallies {
         let unit = units.remove(&m).unwrap_or_default();
         let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        concept_ok &= !only_topics(index, query, &tally);
         if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
             let held: Vec<u32> = tally
                 .evidence
@@ -140,7 +143,8 @@ fn assess(
                 .collect();
             concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
         }
-        let (unit_score, unit_ok, unit_group) = evidence::unit_standing(query, &weights, &unit);
+        let (unit_score, unit_ok, unit_group) =
+            evidence::unit_standing(index, query, &weights, &unit);
         let s = Scored {
             member: m,
             score: concept_score + unit_score,
@@ -152,7 +156,10 @@ fn assess(
                 unit_group
             },
         };
-        if (concept_ok || unit_ok) && language_pair_ok(index, query, m) {
+        if (concept_ok || unit_ok)
+            && language_pair_ok(index, query, m)
+            && !declines(index, query, m)
+        {
             qualified.push(s);
         } else if s.score > 0.0 {
             near.push(s);
@@ -192,6 +199,25 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
     (concept_score, ok, group)
 }
 
+/// A topic (a home visit, a mode of service) says how, not who: when the
+/// request also asks for words of its own (ピアノ of ピアノの先生), direct
+/// evidence only on topics is not enough.
+fn only_topics(index: &Index, query: &Query, tally: &Tally) -> bool {
+    let asks_words = query.terms.iter().any(|t| t.opens());
+    asks_words
+        && tally
+            .evidence
+            .iter()
+            .filter(|e| {
+                let qc = &query.concepts[e.query_index];
+                qc.need && !qc.generic && !e.related
+            })
+            .all(|e| {
+                let concept = query.concepts[e.query_index].concept;
+                index.vocab.concepts[concept as usize].kind == super::vocabulary::Kind::Topic
+            })
+}
+
 /// The need concept a member's strongest direct evidence is on.
 fn best_concept(query: &Query, tally: &Tally) -> Option<u32> {
     tally
@@ -221,6 +247,38 @@ fn concept_group(query: &Query, qi: usize) -> Group {
         .map_or(Group::Concept(qc.concept), |i| {
             evidence::word_group(query, i)
         })
+}
+
+/// The lowest the soft factors can bring a score to.
+const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
+
+/// Top-k pruning (max-score): the lexical tie-breaker adds at most
+/// `LEXICAL_WEIGHT` and the soft factors only lower a score, so a member
+/// whose evidence plus that is below the k-th best evidence at its lowest
+/// can never enter the shortlist; only the rest get the lexical and soft
+/// factors. With alternatives, each asked thing keeps its own k.
+fn prune(scored: Vec<Scored>, k: usize, per_group: bool) -> Vec<Scored> {
+    if scored.len() <= k {
+        return scored;
+    }
+    let mut groups: Vec<(Option<Group>, Vec<Scored>)> = Vec::new();
+    for s in scored {
+        let key = if per_group { s.group.clone() } else { None };
+        match groups.iter_mut().find(|(g, _)| *g == key) {
+            Some((_, list)) => list.push(s),
+            None => groups.push((key, vec![s])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut list) in groups {
+        if list.len() > k {
+            list.select_nth_unstable_by(k - 1, |a, b| b.score.total_cmp(&a.score));
+            let floor = list[k - 1].score * MIN_FACTOR;
+            list.retain(|s| s.score + LEXICAL_WEIGHT >= floor);
+        }
+        out.extend(list);
+    }
+    out
 }
 
 /// Adds the lexical tie-breaker and the soft factors, then sorts best first.
@@ -279,6 +337,36 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
         .all(|l| e.languages.contains(l) || e.named_languages.contains(l))
 }
 
+/// Whether the member's bio says they do not do something the request
+/// names (every word of a declined thing among the request's words, in
+/// either language): they are a near-miss, never a candidate.
+fn declines(index: &Index, query: &Query, m: u32) -> bool {
+    let declined = &index.entries[m as usize].declined;
+
+    if declined.is_empty() {
+        return false;
+    }
+    let asked: HashSet<&str> = query
+        .terms
+        .iter()
+        .flat_map(|t| t.term.keys.iter())
+        .filter(|(_, via)| *via != super::terms::Via::Sound)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    declined.iter().any(|thing| {
+        // 「日本語→英語の翻訳はお受けしていません」 still takes English→Japanese
+        let same_direction = match (&thing.target, &query.target) {
+            (Some(declined), Some(asked)) => declined == asked,
+            _ => true,
+        };
+        same_direction
+            && thing
+                .words
+                .iter()
+                .all(|keys| keys.iter().any(|k| asked.contains(k.as_str())))
+    })
+}
+
 fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
     let member = &index.members[m as usize];
     if !member.is_active() || ctx.exclude_members.contains(&member.id) {
@@ -313,25 +401,53 @@ fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashM
                 if opening != opens(qc) {
                     continue;
                 }
-                for p in index.concepts.get(&concept).into_iter().flatten() {
-                    let evidence = Evidence {
-                        query_index: qi,
-                        strength: p.strength * factor,
-                        field: p.field,
-                        related: is_related,
-                    };
-                    if opening {
-                        if eligible(p.member) {
-                            tallies.entry(p.member).or_default().offer(evidence);
-                        }
-                    } else if let Some(t) = tallies.get_mut(&p.member) {
-                        t.offer(evidence);
+                let postings = index.concepts.get(&concept).map_or(&[][..], Vec::as_slice);
+                let evidence = |p: &Posting| Evidence {
+                    query_index: qi,
+                    strength: p.strength * factor,
+                    field: p.field,
+                    related: is_related,
+                };
+                if opening {
+                    for p in postings.iter().filter(|p| eligible(p.member)) {
+                        tallies.entry(p.member).or_default().offer(evidence(p));
                     }
+                } else {
+                    for_members(
+                        postings,
+                        |p| p.member,
+                        &mut tallies,
+                        |t, p| t.offer(evidence(p)),
+                    );
                 }
             }
         }
     }
     tallies
+}
+
+/// Offers the postings of members already found: walking a short list, or
+/// (postings are sorted by member) looking each found member up in a long
+/// one, so a common word costs what the candidates cost, not the directory.
+pub(super) fn for_members<P, T>(
+    postings: &[P],
+    member: impl Fn(&P) -> u32,
+    found: &mut HashMap<u32, T>,
+    mut offer: impl FnMut(&mut T, &P),
+) {
+    if postings.len() > 8 * found.len() {
+        for (m, t) in found.iter_mut() {
+            if let Ok(i) = postings.binary_search_by_key(m, &member) {
+                offer(t, &postings[i]);
+            }
+        }
+    } else {
+        for p in postings {
+            if let Some(t) = found.get_mut(&member(p)) {
+                offer(t, p);
+            }
+        }
+    }
 }
 
 /// Whether direct evidence on this request concept can make a candidate.

@@ -40,6 +40,8 @@ pub struct Query {
     pub translation: bool,
     /// Languages named where the need is stated: for translation, a hard pair.
     pub pair: Vec<String>,
+    /// The language asked to translate into, when the request says.
+    pub target: Option<String>,
 }
 
 /// A request word with its role.
@@ -117,26 +119,35 @@ const BACKGROUND_CUES: &[&str] = &[
     "おります。",
     "いつもお世話",
 ];
-/// Words that offer alternatives in what is asked.
-const ALTERNATIVE_CUES: &[&str] = &[
-    " or ",
-    "either",
-    "alternatively",
-    "also fine",
-    "also welcome",
-    "also ok",
-    "または",
-    "もしくは",
-    "あるいは",
-    "の方でも",
-    "でも大丈夫",
-    "でも構",
-    "でも結構",
-    "でも可",
-    "でも歓迎",
-    "でもいい",
-    "か、",
+/// Words that offer alternatives in what is asked, and on which side of
+/// them the alternative things stand: an alternative needs an asked thing
+/// (a trade word or a curated concept) on each such side, so 「東京か、郵送で」
+/// (a place or the post) and "Could you...? or..." are not alternatives.
+const ALTERNATIVE_CUES: &[(&str, Sides)] = &[
+    (" or ", Sides::Both),
+    ("alternatively", Sides::After),
+    ("also fine", Sides::Before),
+    ("also welcome", Sides::Before),
+    ("also ok", Sides::Before),
+    ("または", Sides::Both),
+    ("もしくは", Sides::Both),
+    ("あるいは", Sides::Both),
+    ("の方でも", Sides::Before),
+    ("でも大丈夫", Sides::Before),
+    ("でも構", Sides::Before),
+    ("でも結構", Sides::Before),
+    ("でも可", Sides::Before),
+    ("でも歓迎", Sides::Before),
+    ("でもいい", Sides::Before),
+    ("か、", Sides::Both),
 ];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sides {
+    Before,
+    After,
+    Both,
+}
 
 /// Sentences that add an alternative are part of the need even without a cue.
 const ALTERNATIVE_NEEDS: &[&str] = &[
@@ -184,6 +195,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         if need && !background {
             need_text.push_str(segments[i].0);
             need_text.push('\n');
+            query.alternatives |= names_alternatives(vocab, segments[i].0, hits, &seg_terms[i]);
         }
         add_hits(vocab, &mut query, hits, factor);
         add_terms(
@@ -195,10 +207,6 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             (need, background),
         );
     }
-    let need_norm = normalize(&need_text);
-    query.alternatives = ALTERNATIVE_CUES
-        .iter()
-        .any(|c| format!(" {need_norm} ").contains(c));
     query.translation = query.terms.iter().any(|t| {
         t.need
             && (t.term.surface.contains("翻訳")
@@ -209,8 +217,47 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
                     .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
     });
     query.pair = languages_named(&need_text);
+    query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// Whether a need sentence offers alternatives: a cue with an asked thing
+/// on the side (or sides) where its alternatives stand.
+fn names_alternatives(vocab: &Vocabulary, segment: &str, hits: &[Hit], seg_terms: &[Term]) -> bool {
+    let text = format!(" {} ", normalize(segment));
+    // spans of asked things, in the char offsets of the normalised segment
+    let asked: Vec<(usize, usize)> = seg_terms
+        .iter()
+        .filter(|t| !t.generic && !t.fragment)
+        // a place, a language or an asking word is not an asked thing
+        .filter(|t| {
+            !hits.iter().any(|h| {
+                !matches!(h.target, Target::Concept(_)) && h.start < t.end && t.start < h.end
+            })
+        })
+        .map(|t| (t.start, t.end))
+        .chain(
+            hits.iter()
+                .filter(|h| h.start != usize::MAX)
+                .filter(|h| matches!(h.target, Target::Concept(c) if vocab.concepts[c as usize].kind != Kind::Generic))
+                .map(|h| (h.start, h.end)),
+        )
+        .collect();
+    ALTERNATIVE_CUES.iter().any(|&(cue, sides)| {
+        text.match_indices(cue).any(|(b, m)| {
+            // the leading space shifts offsets by one
+            let start = text[..b].chars().count().saturating_sub(1);
+            let end = start + m.chars().count();
+            let before = asked.iter().any(|&(_, e)| e <= start + 1);
+            let after = asked.iter().any(|&(s, _)| s + 1 >= end);
+            match sides {
+                Sides::Before => before,
+                Sides::After => after,
+                Sides::Both => before && after,
+            }
+        })
+    })
 }
 
 /// (need, background) per segment. The subject and the sentences with a
@@ -460,42 +507,71 @@ fn word_spans(chars: &[char]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Language names, by code, in English and Japanese.
+const LANGUAGE_NAMES: &[(&str, &[&str])] = &[
+    ("en", &["english", "英語"]),
+    ("ja", &["japanese", "日本語"]),
+    (
+        "zh",
+        &[
+            "chinese",
+            "mandarin",
+            "cantonese",
+            "中国語",
+            "北京語",
+            "広東語",
+        ],
+    ),
+    ("ko", &["korean", "韓国語", "朝鮮語"]),
+    ("es", &["spanish", "スペイン語"]),
+    ("fr", &["french", "フランス語"]),
+    ("de", &["german", "ドイツ語"]),
+    ("pt", &["portuguese", "ポルトガル語"]),
+    ("it", &["italian", "イタリア語"]),
+    ("ru", &["russian", "ロシア語"]),
+    ("vi", &["vietnamese", "ベトナム語"]),
+    ("th", &["thai", "タイ語"]),
+    ("tl", &["tagalog", "filipino", "タガログ語", "フィリピン語"]),
+    ("id", &["indonesian", "インドネシア語"]),
+    ("ne", &["nepali", "ネパール語"]),
+    ("ar", &["arabic", "アラビア語"]),
+    ("hi", &["hindi", "ヒンディー語"]),
+    ("nl", &["dutch", "オランダ語"]),
+];
+
+/// The language a text asks to translate into: a language name followed by
+/// に/へ (「日本語に翻訳」) or after "into", "to", →.
+pub fn target_language(text: &str) -> Option<String> {
+    let norm = normalize(text);
+    let mut best: Option<(usize, &str)> = None;
+    for (code, names) in LANGUAGE_NAMES {
+        for n in names.iter() {
+            for (b, _) in norm.match_indices(n) {
+                let after = norm[b + n.len()..].trim_start();
+                let before = norm[..b].trim_end();
+                let target = if n.is_ascii() {
+                    before.ends_with(" into")
+                        || before.ends_with(" to")
+                        || before.ends_with('→')
+                        || before.ends_with("->")
+                } else {
+                    after.starts_with('に') || after.starts_with('へ') || before.ends_with('→')
+                };
+                if target && best.is_none_or(|(p, _)| b < p) {
+                    best = Some((b, code));
+                }
+            }
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
 /// Language names a text mentions (language codes): for language pairs in
 /// translation requests and in translators' profiles.
 pub fn languages_named(text: &str) -> Vec<String> {
-    const NAMES: &[(&str, &[&str])] = &[
-        ("en", &["english", "英語"]),
-        ("ja", &["japanese", "日本語"]),
-        (
-            "zh",
-            &[
-                "chinese",
-                "mandarin",
-                "cantonese",
-                "中国語",
-                "北京語",
-                "広東語",
-            ],
-        ),
-        ("ko", &["korean", "韓国語", "朝鮮語"]),
-        ("es", &["spanish", "スペイン語"]),
-        ("fr", &["french", "フランス語"]),
-        ("de", &["german", "ドイツ語"]),
-        ("pt", &["portuguese", "ポルトガル語"]),
-        ("it", &["italian", "イタリア語"]),
-        ("ru", &["russian", "ロシア語"]),
-        ("vi", &["vietnamese", "ベトナム語"]),
-        ("th", &["thai", "タイ語"]),
-        ("tl", &["tagalog", "filipino", "タガログ語", "フィリピン語"]),
-        ("id", &["indonesian", "インドネシア語"]),
-        ("ne", &["nepali", "ネパール語"]),
-        ("ar", &["arabic", "アラビア語"]),
-        ("hi", &["hindi", "ヒンディー語"]),
-        ("nl", &["dutch", "オランダ語"]),
-    ];
     let norm = normalize(text);
     let words: Vec<&str> = norm.split(|c: char| !c.is_alphanumeric()).collect();
-    NAMES
+    LANGUAGE_NAMES
         .iter()
         .filter(|(_, names)| {
             names.iter().any(|n| {

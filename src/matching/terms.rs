@@ -640,7 +640,7 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     }
     Some(Term {
         surface: lower.to_string(),
-        generic: GENERIC_EN.contains(&lower) || GENERIC_EN.iter().any(|g| stem(g) == stemmed),
+        generic: is_generic_en(lower, &stemmed),
         keys,
         latin: true,
         start,
@@ -648,6 +648,15 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
         phrase,
         fragment: false,
     })
+}
+
+/// A generic word, or its plural ("classes": the stems of class and
+/// classes differ, the stemmer cutting the bare word twice).
+fn is_generic_en(lower: &str, stemmed: &str) -> bool {
+    let singular = [lower.strip_suffix("es"), lower.strip_suffix('s')];
+    GENERIC_EN.contains(&lower)
+        || singular.iter().flatten().any(|s| GENERIC_EN.contains(s))
+        || GENERIC_EN.iter().any(|g| stem(g) == stemmed)
 }
 
 /// Cuts a run of kanji and katakana into the longest lexicon words.

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::MatchError;
+use super::lexicon;
 use super::text::{bounded_levenshtein, is_word, normalize};
 
 /// The vocabulary shipped with circle-relay.
@@ -374,6 +375,9 @@ impl Vocabulary {
                 if targets.is_empty() {
                     continue;
                 }
+                if inside_other_word(chars, start, end) {
+                    continue;
+                }
                 if let Some(stop) = word_end(chars, end) {
                     for &target in targets {
                         hits.push(Hit {
@@ -456,6 +460,35 @@ impl Vocabulary {
             .cloned()
             .collect()
     }
+}
+
+/// A Japanese term that runs on into a longer lexicon word meaning
+/// something else (歯科医 in 歯科医院, a dental clinic) is not that term;
+/// one whose longer word shares a gloss word stays (看護師 in 看護師長).
+fn inside_other_word(chars: &[char], start: usize, end: usize) -> bool {
+    let kanji = |c: char| super::text::is_cjk(c) && !('\u{3041}'..='\u{309F}').contains(&c);
+    if end >= chars.len() || !kanji(chars[end - 1]) || !kanji(chars[end]) {
+        return false;
+    }
+    let short: String = chars[start..end].iter().collect();
+    let Some(own) = lexicon::lookup(&short) else {
+        return false;
+    };
+    let words = |e: &lexicon::Entry| -> Vec<String> {
+        e.glosses()
+            .flat_map(|g| g.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| w.len() >= 3)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let own_words = words(&own);
+    (end + 1..=chars.len().min(end + 3)).rev().any(|j| {
+        if !chars[end..j].iter().all(|&c| kanji(c)) {
+            return false;
+        }
+        let long: String = chars[start..j].iter().collect();
+        lexicon::lookup(&long).is_some_and(|e| !words(&e).iter().any(|w| own_words.contains(w)))
+    })
 }
 
 /// Where a term ending at `end` really ends, if that is a valid end: CJK

@@ -56,7 +56,7 @@ impl Chain {
         .bind(&self.key)
         .bind(&self.configured_sha256)
         .bind(token.expose())
-        .bind(crate::store::unix_now())
+        .bind(self.store.now())
         .execute(self.store.pool())
         .await?;
         Ok(())

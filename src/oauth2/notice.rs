@@ -79,7 +79,7 @@ async fn queue(store: &Store, circle: &CircleConfig, problem: &str) -> anyhow::R
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    let day = crate::store::unix_now() / 86_400;
+    let day = store.now() / 86_400;
     let mut tx = store.pool().begin().await?;
     let mut queued = 0;
     for admin in &circle.admins {
@@ -121,7 +121,7 @@ async fn queue(store: &Store, circle: &CircleConfig, problem: &str) -> anyhow::R
             request_id: None,
             member_id: None,
         };
-        if enqueue(&mut tx, &row, crate::store::unix_now()).await? {
+        if enqueue(&mut tx, &row, store.now()).await? {
             queued += 1;
         }
     }

@@ -40,7 +40,7 @@ impl AccessToken {
         let early = (lifetime / 4).min(Duration::from_secs(60));
         Self {
             secret,
-            expires_at: crate::store::unix_now() + lifetime.as_secs() as i64,
+            expires_at: crate::clock::system_now() + lifetime.as_secs() as i64,
             renew_at: Instant::now() + lifetime - early,
         }
     }
@@ -202,7 +202,7 @@ impl TokenSource {
 
     async fn post(&self, refresh: Option<&Secret>) -> Result<super::grant::Issued, OAuthError> {
         let g = &self.inner.grant;
-        let form = g.form(refresh, crate::store::unix_now())?;
+        let form = g.form(refresh, crate::clock::system_now())?;
         let answer = http::post_form(
             &g.endpoint,
             &form,
@@ -288,7 +288,7 @@ mod tests {
             left <= Duration::from_secs(3540) && left > Duration::from_secs(3530),
             "{left:?}"
         );
-        assert!(hour.expires_at - crate::store::unix_now() >= 3599);
+        assert!(hour.expires_at - crate::clock::system_now() >= 3599);
         let spent = AccessToken::new(Secret::new("c"), Duration::from_secs(0));
         assert!(!spent.usable());
     }

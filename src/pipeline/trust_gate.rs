@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Pipeline, failed, request_text};
+use super::{Pipeline, failed, request_text, sender_name};
 use crate::inbox::{HandleError, Handled, InboundMail};
 use crate::matching::Matcher;
 use crate::relay::{HoldAnswer, HoldOutcome, IncomingReply, IncomingRequest};
@@ -31,11 +31,7 @@ impl Pipeline {
                 .as_ref()
                 .map(|m| m.address.clone())
                 .unwrap_or_default(),
-            requester_name: parsed
-                .from
-                .as_ref()
-                .and_then(|m| m.name.clone())
-                .unwrap_or_default(),
+            requester_name: sender_name(parsed),
             subject: parsed.subject.clone(),
             body: request_text(&parsed.text),
             message_id: parsed.message_id.clone(),

@@ -17,40 +17,39 @@ impl Relay {
         tx: &mut Tx<'_>,
         answer: &Answer<'_>,
     ) -> Result<ReplyOutcome, RelayError> {
-        let Answer {
-            matcher,
-            request,
-            f,
-            member,
-            reply,
-        } = *answer;
+        let (request, f) = (answer.request, answer.f);
         if request.status != RequestStatus::Open || !f.state.may_accept() {
             if f.state == ForwardState::Accepted {
                 return Ok(ReplyOutcome::Recorded);
             }
-            let member_vars =
-                context! { name => member.name.clone(), email => member.email.as_str() };
-            let vars = context! { request => Self::request_vars(request), member => member_vars, token => f.token.clone() };
-            self.queue(
+            let key = format!("already_filled:{}:{}", f.id, self.msg_key(answer.reply));
+            self.notify_member(
                 tx,
-                self.to_member(
-                    format!("already_filled:{}:{}", f.id, self.msg_key(reply)),
-                    MailKind::AlreadyFilled,
-                    member,
-                    f,
-                    vars,
-                    request.id,
-                ),
+                (key, MailKind::AlreadyFilled),
+                request,
+                answer.member,
+                f,
             )
             .await?;
             return Ok(ReplyOutcome::AlreadyFilled);
         }
+        let now = self.now();
+        set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
+        let followup_due = now + i64::from(self.relay.followup_after_days) * 86_400;
+        insert_introduction(tx, f, now, followup_due).await?;
+        tracing::info!(
+            request_id = request.id,
+            forward_id = f.id,
+            member_id = answer.member.id,
+            "accepted; introducing"
+        );
         self.introduce(tx, answer).await?;
-        let filled = self.fill_if_enough(tx, matcher, request, f).await?;
+        let filled = self.fill_if_enough(tx, answer.matcher, request, f).await?;
         Ok(ReplyOutcome::Accepted { filled })
     }
 
-    /// Records the accept and introduces the member and the requester.
+    /// Introduces the member and the requester: each gets the other's
+    /// address as Reply-To, so Reply reaches the other person directly.
     async fn introduce(&self, tx: &mut Tx<'_>, answer: &Answer<'_>) -> Result<(), RelayError> {
         let Answer {
             matcher,
@@ -59,24 +58,8 @@ impl Relay {
             member,
             reply,
         } = *answer;
-        let now = self.now();
-        set_forward_state(tx, f.id, ForwardState::Accepted, now).await?;
-        insert_introduction(
-            tx,
-            f,
-            now,
-            now + i64::from(self.relay.followup_after_days) * 86_400,
-        )
-        .await?;
-        tracing::info!(
-            request_id = request.id,
-            forward_id = f.id,
-            member_id = member.id,
-            "accepted; introducing"
-        );
         let member_vars = context! { name => member.name.clone(), email => member.email.as_str() };
-        // The accepter's own words go to the requester; Reply on either side
-        // reaches the other person directly.
+        // The accepter's own words go to the requester.
         let vars = context! {
             request => Self::request_vars(request), member => member_vars, token => f.token.clone(),
             accept_text => super::intent::own_words(&self.scrub(&reply.new_text, &[])), reply_direct => true,
@@ -95,14 +78,8 @@ impl Relay {
         .about(Some(request.id), Some(member.id))
         .reply_to(member.email.clone());
         self.queue(tx, intro).await?;
-        let mut intro = self.to_member(
-            format!("intro_member:{}", f.id),
-            MailKind::IntroMember,
-            member,
-            f,
-            vars,
-            request.id,
-        );
+        let key = format!("intro_member:{}", f.id);
+        let mut intro = self.to_member(key, MailKind::IntroMember, member, f, vars, request.id);
         intro = intro.reply_to(requester_email);
         intro.thread.message_id = self.message_id(&format!("{}.intro", f.token));
         self.queue(tx, intro).await?;
@@ -143,23 +120,8 @@ impl Relay {
                 let Ok(m) = self.member_of(matcher, other.member_id) else {
                     continue;
                 };
-                let vars = context! {
-                    request => Self::request_vars(request),
-                    member => context! { name => m.name.clone(), email => m.email.as_str() },
-                    token => other.token.clone(),
-                };
-                self.queue(
-                    tx,
-                    self.to_member(
-                        format!("filled:{}", other.id),
-                        MailKind::Filled,
-                        m,
-                        other,
-                        vars,
-                        request.id,
-                    ),
-                )
-                .await?;
+                let key = (format!("filled:{}", other.id), MailKind::Filled);
+                self.notify_member(tx, key, request, m, other).await?;
             }
         }
         Ok(filled)

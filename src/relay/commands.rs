@@ -8,7 +8,8 @@ use minijinja::{Value, context};
 
 use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, Member, MemberStatus};
-use crate::store::circle::{member_by_key, set_member_status};
+use crate::store::circle::set_member_status;
+use crate::store::member_by_key;
 use crate::understand::Command;
 
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ impl Relay {
         tx: &mut Tx<'_>,
         cmd: &IncomingCommand,
     ) -> Result<CommandOutcome, RelayError> {
-        let member = member_by_key(tx, cmd.from.key())
+        let member = member_by_key(&mut **tx, cmd.from.key())
             .await?
             .filter(|m| m.status != MemberStatus::Left);
         let Some(member) = member else {
@@ -115,5 +116,6 @@ fn profile_vars(m: &Member) -> Value {
         region => m.region.clone(),
         status => m.status.as_str(),
         paused_until => m.paused_until.clone(),
+        timezone => m.timezone_name(),
     }
 }

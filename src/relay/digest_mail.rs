@@ -15,22 +15,11 @@ use minijinja::{Value, context};
 
 use super::replies::IncomingReply;
 use super::templates::RenderedMail;
+use super::token::VolunteerToken;
 use super::{Queued, Recipient, Relay, RelayError, ReplyOutcome, Thread, Tx};
 use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
-use crate::store::requests::{NewForward, insert_forward, request_for_update};
-use crate::store::{Backend, Store};
-
-/// `(request, member)` of a volunteer token, without verifying it.
-pub fn volunteer_token_ids(token: &str) -> Option<(i64, i64)> {
-    let rest = token.to_ascii_lowercase();
-    let rest = rest.strip_prefix('v')?;
-    let mut parts = rest.splitn(3, 'x');
-    let request = parts.next()?.parse().ok()?;
-    let member = parts.next()?.parse().ok()?;
-    parts.next().filter(|mac| !mac.is_empty())?;
-    Some((request, member))
-}
+use crate::store::requests::{NewForward, RequestRow, insert_forward, request_for_update};
 
 /// Who gets a digest: a member, or an admin who is not in the directory.
 pub struct DigestRecipient {
@@ -130,68 +119,69 @@ impl Relay {
         self.queue(tx, mail).await
     }
 
-    /// A mail to a volunteer address. `None` when `reply.token` is not a
-    /// volunteer token (the caller then tries the other kinds of token).
+    /// A mail to a volunteer address (`ReplyToken::Volunteer`): the member
+    /// gets the forward they would have had, and the mail is then taken as
+    /// their reply to it.
     pub async fn take_volunteer(
         &self,
         tx: &mut Tx<'_>,
-        store: &Store,
         matcher: &Matcher,
         reply: &IncomingReply,
-    ) -> Result<Option<ReplyOutcome>, RelayError> {
-        let Some((request_id, member_id)) = volunteer_token_ids(&reply.token) else {
-            return Ok(None);
-        };
-        let lower = reply.token.to_ascii_lowercase();
-        let mac = lower.splitn(3, 'x').nth(2).unwrap_or_default();
+        volunteer: &VolunteerToken,
+    ) -> Result<ReplyOutcome, RelayError> {
+        let VolunteerToken {
+            request_id,
+            member_id,
+            ref mac,
+        } = *volunteer;
         if !self
             .key
             .verify(&format!("volunteer:{request_id}:{member_id}"), mac)
         {
             tracing::warn!("volunteer token does not verify; ignored");
-            return Ok(Some(ReplyOutcome::Untrusted));
+            return Ok(ReplyOutcome::Untrusted);
         }
         let Some(member) = matcher.members().iter().find(|m| m.id == member_id) else {
-            return Ok(Some(ReplyOutcome::Untrusted));
+            return Ok(ReplyOutcome::Untrusted);
         };
         if member.email.key() != reply.from.key() {
             self.refuse_volunteer(tx, reply).await?;
-            return Ok(Some(ReplyOutcome::NotYours));
+            return Ok(ReplyOutcome::NotYours);
         }
-        let postgres = store.backend() == Backend::Postgres;
-        let Some(request) = request_for_update(tx, request_id, postgres).await? else {
-            return Ok(Some(ReplyOutcome::Untrusted));
+        let Some(request) = request_for_update(tx, request_id).await? else {
+            return Ok(ReplyOutcome::Untrusted);
         };
-        // The token this member's forward has (or would have had): an existing
-        // forward is reused, so volunteering twice is one forward.
-        let token = self.key.mint(&format!("forward:{request_id}:{member_id}"));
-        let inserted = insert_forward(
-            tx,
-            &NewForward {
-                request_id,
-                member_id,
-                wave: request.wave.max(1),
-                rank: 99,
-                score: 0.0,
-                reasons_json: r#"["volunteered from the digest"]"#.into(),
-                token: token.clone(),
-                requester_token: self.key.mint(&format!("asker:{request_id}:{member_id}")),
-                message_id: self.forward_message_id(&token),
-            },
-            self.now(),
-        )
-        .await?;
+        let token = self.volunteer_forward(tx, &request, member_id).await?;
+        let as_reply = IncomingReply {
+            token,
+            ..reply.clone()
+        };
+        self.take_reply(tx, matcher, &as_reply).await
+    }
+
+    /// The forward a volunteer gets; returns its token. The token is the one
+    /// this member's forward has (or would have had): an existing forward is
+    /// reused, so volunteering twice is one forward.
+    async fn volunteer_forward(
+        &self,
+        tx: &mut Tx<'_>,
+        request: &RequestRow,
+        member_id: i64,
+    ) -> Result<String, RelayError> {
+        let request_id = request.id;
+        let forward = NewForward {
+            rank: 99,
+            reasons_json: r#"["volunteered from the digest"]"#.into(),
+            ..self.forward_row(request_id, member_id, request.wave.max(1))
+        };
+        let inserted = insert_forward(tx, &forward, self.now()).await?;
         tracing::info!(
             request_id,
             member_id,
             new_forward = inserted.is_some(),
             "volunteer from the digest"
         );
-        let as_reply = IncomingReply {
-            token,
-            ..reply.clone()
-        };
-        Ok(Some(self.take_reply(tx, store, matcher, &as_reply).await?))
+        Ok(forward.token)
     }
 
     async fn refuse_volunteer(

@@ -13,12 +13,12 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::intent::{Intent, read_intent};
 use super::replies::IncomingReply;
+use super::token::FollowupToken;
 use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
-use crate::store::circle::{
-    claim_followup, due_followups, introduction, member_by_id, member_by_key, set_outcome,
-};
+use crate::store::Store;
+use crate::store::circle::{claim_followup, due_followups, introduction, set_outcome};
 use crate::store::requests::{RequestRow, request_for_update};
-use crate::store::{Backend, Store};
+use crate::store::{member_by_id, member_by_key};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowupOutcome {
@@ -28,13 +28,6 @@ pub enum FollowupOutcome {
     NotYours,
     /// `yes`, `no` or `other`.
     Recorded(&'static str),
-}
-
-/// `introduction` of a follow-up token, without verifying it.
-fn followup_token_parts(token: &str) -> Option<(i64, String)> {
-    let lower = token.to_ascii_lowercase();
-    let (id, mac) = lower.strip_prefix('f')?.split_once('x')?;
-    Some((id.parse().ok()?, mac.to_string()))
 }
 
 /// Reads an answer to "did it work out?".
@@ -108,11 +101,10 @@ impl Relay {
             if !claim_followup(&mut tx, due.id, self.now()).await? {
                 continue;
             }
-            let postgres = store.backend() == Backend::Postgres;
-            let Some(request) = request_for_update(&mut tx, due.request_id, postgres).await? else {
+            let Some(request) = request_for_update(&mut tx, due.request_id).await? else {
                 continue;
             };
-            let member = member_by_id(&mut tx, due.member_id).await?;
+            let member = member_by_id(&mut *tx, due.member_id).await?;
             let to = self.requester_in_tx(&mut tx, &request).await?;
             let vars = context! {
                 request => Self::request_vars(&request),
@@ -142,7 +134,7 @@ impl Relay {
         request: &RequestRow,
     ) -> Result<Recipient, RelayError> {
         let email = Self::requester_address(request)?;
-        let member = member_by_key(tx, email.key()).await?;
+        let member = member_by_key(&mut **tx, email.key()).await?;
         let language = match &member {
             Some(m) => Recipient::member(m, self.default_language()).language,
             None => request.language,
@@ -155,33 +147,29 @@ impl Relay {
         })
     }
 
-    /// An answer to "did it work out?". `None` when `reply.token` is not a
-    /// follow-up token.
+    /// An answer to "did it work out?" (`ReplyToken::Followup`).
     pub async fn take_followup_reply(
         &self,
         tx: &mut Tx<'_>,
-        store: &Store,
         reply: &IncomingReply,
-    ) -> Result<Option<FollowupOutcome>, RelayError> {
-        let Some((id, mac)) = followup_token_parts(&reply.token) else {
-            return Ok(None);
-        };
-        if !self.key.verify(&format!("followup:{id}"), &mac) {
-            return Ok(Some(FollowupOutcome::Untrusted));
+        followup: &FollowupToken,
+    ) -> Result<FollowupOutcome, RelayError> {
+        let id = followup.introduction_id;
+        if !self.key.verify(&format!("followup:{id}"), &followup.mac) {
+            return Ok(FollowupOutcome::Untrusted);
         }
         let Some(intro) = introduction(tx, id).await? else {
-            return Ok(Some(FollowupOutcome::Untrusted));
+            return Ok(FollowupOutcome::Untrusted);
         };
-        let postgres = store.backend() == Backend::Postgres;
-        let Some(request) = request_for_update(tx, intro.request_id, postgres).await? else {
-            return Ok(Some(FollowupOutcome::Untrusted));
+        let Some(request) = request_for_update(tx, intro.request_id).await? else {
+            return Ok(FollowupOutcome::Untrusted);
         };
         if request.requester_email.to_ascii_lowercase() != reply.from.key() {
             tracing::warn!(
                 introduction_id = id,
                 "follow-up answer from another address; ignored"
             );
-            return Ok(Some(FollowupOutcome::NotYours));
+            return Ok(FollowupOutcome::NotYours);
         }
         let outcome = read_outcome(&reply.new_text);
         set_outcome(tx, id, outcome, reply.new_text.trim(), self.now()).await?;
@@ -194,7 +182,7 @@ impl Relay {
         let mail = Queued::replied(MailKind::FollowupThanks, key, to, vars, thread)
             .about(Some(request.id), Some(intro.member_id));
         self.queue(tx, mail).await?;
-        Ok(Some(FollowupOutcome::Recorded(outcome)))
+        Ok(FollowupOutcome::Recorded(outcome))
     }
 }
 

@@ -33,6 +33,8 @@ pub(super) struct Wave<'a> {
     /// The request as templates see it.
     pub request_ctx: &'a minijinja::Value,
     pub matcher: &'a Matcher,
+    /// When this wave's answers are due (stored on the request, shown in each forward).
+    pub due: i64,
 }
 
 /// A request as written, before it is forwarded.
@@ -80,11 +82,17 @@ impl Relay {
             wave: 1,
             request_ctx: &request_ctx,
             matcher,
+            due: self.wave_due(recorded.created_at),
         };
         let forwarded_to = self
             .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
             .await?;
-        self.acknowledge(tx, msg, &recorded, &request_ctx, forwarded_to.len())
+        let answered_by = (!forwarded_to.is_empty()).then(|| {
+            let zone = requester_member.and_then(Member::timezone_name);
+            self.deadline_in(wave.due, zone, recorded.language)
+        });
+        let outcome = (forwarded_to.len(), answered_by);
+        self.acknowledge(tx, msg, &recorded, &request_ctx, outcome)
             .await?;
         tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
         Ok(RequestOutcome {
@@ -165,23 +173,22 @@ impl Relay {
         let (status, due) = if forwarded_to.is_empty() {
             (RequestStatus::Unmatched, None)
         } else {
-            (
-                RequestStatus::Open,
-                Some(now + i64::from(self.relay.answer_within_hours) * 3600),
-            )
+            (RequestStatus::Open, Some(wave.due))
         };
         set_request_state(tx, wave.request_id, status, 1, due, now).await?;
         Ok(forwarded_to)
     }
 
-    /// Tells the requester what happened (and the admins, when nobody fits).
+    /// Tells the requester what happened (and the admins, when nobody fits):
+    /// `deadline` is when the members forwarded to are asked to answer by,
+    /// `None` when nobody fits.
     async fn acknowledge(
         &self,
         tx: &mut Tx<'_>,
         msg: &IncomingRequest,
         recorded: &RecordedRequest,
         request_ctx: &minijinja::Value,
-        forwarded: usize,
+        (forwarded, deadline): (usize, Option<String>),
     ) -> Result<(), RelayError> {
         let request_id = recorded.id;
         let ack_kind = if forwarded == 0 {
@@ -191,7 +198,7 @@ impl Relay {
         };
         let vars = context! {
             request => request_ctx.clone(), forwarded => forwarded,
-            answer_within_hours => self.relay.answer_within_hours,
+            answer_within_hours => self.relay.answer_within_hours, deadline => deadline,
         };
         let to = super::Recipient {
             email: msg.from.clone(),
@@ -212,6 +219,23 @@ impl Relay {
         Ok(())
     }
 
+    /// A forward of `request_id` to `member_id` with its tokens and
+    /// Message-ID, which are always the same for one request and member.
+    pub(super) fn forward_row(&self, request_id: i64, member_id: i64, wave: i64) -> NewForward {
+        let token = self.key.mint(&format!("forward:{request_id}:{member_id}"));
+        NewForward {
+            request_id,
+            member_id,
+            wave,
+            rank: 0,
+            score: 0.0,
+            reasons_json: "[]".into(),
+            requester_token: self.key.mint(&format!("asker:{request_id}:{member_id}")),
+            message_id: self.forward_message_id(&token),
+            token,
+        }
+    }
+
     /// One forward to one member; false when this member already had it.
     pub(super) async fn forward(
         &self,
@@ -225,32 +249,18 @@ impl Relay {
             wave,
             request_ctx,
             matcher,
+            due,
         } = *of;
         let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
             return Ok(false);
         };
-        let token = self
-            .key
-            .mint(&format!("forward:{request_id}:{}", member.id));
-        let requester_token = self.key.mint(&format!("asker:{request_id}:{}", member.id));
-        let message_id = self.forward_message_id(&token);
-        let inserted = insert_forward(
-            tx,
-            &NewForward {
-                request_id,
-                member_id: member.id,
-                wave,
-                rank: rank as i64,
-                score: f64::from(c.score),
-                reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
-                token: token.clone(),
-                requester_token,
-                message_id: message_id.clone(),
-            },
-            self.now(),
-        )
-        .await?;
-        let Some(forward_id) = inserted else {
+        let row = NewForward {
+            rank: rank as i64,
+            score: f64::from(c.score),
+            reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
+            ..self.forward_row(request_id, member.id, wave)
+        };
+        let Some(forward_id) = insert_forward(tx, &row, self.now()).await? else {
             return Ok(false);
         };
         tracing::info!(
@@ -260,19 +270,19 @@ impl Relay {
             wave,
             "forward queued"
         );
-        let deadline = self.deadline_text(member.mail_language().map(|l| l.as_str()));
+        let deadline = self.deadline_text(due, member);
         let vars = context! {
             request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
-            token => token.clone(), reasons => c.reasons.clone(), deadline => deadline,
+            token => row.token.clone(), reasons => c.reasons.clone(), deadline => deadline,
         };
         let mail = Queued::generated(
             MailKind::Forward,
             format!("forward:{request_id}:{}", member.id),
             super::Recipient::member(member, self.default_language()),
             vars,
-            Thread::start(message_id),
+            Thread::start(row.message_id),
         )
-        .reply_token(token)
+        .reply_token(row.token)
         .about(Some(request_id), Some(member.id));
         self.queue(tx, mail).await?;
         Ok(true)

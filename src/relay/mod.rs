@@ -4,6 +4,7 @@
 
 mod accept;
 mod bounces;
+mod close;
 mod commands;
 mod digest_mail;
 mod followup;
@@ -14,6 +15,7 @@ mod mail;
 pub mod member_link;
 mod moderation;
 mod moderation_summary;
+mod questions;
 pub mod reasons;
 pub mod reflow;
 mod replies;
@@ -32,7 +34,7 @@ use crate::store::outbox::{NewOutboxMail, enqueue};
 
 pub use bounces::{BounceOutcome, HARD_BOUNCE_LIMIT};
 pub use commands::{CommandOutcome, IncomingCommand};
-pub use digest_mail::{DigestRecipient, volunteer_token_ids};
+pub use digest_mail::DigestRecipient;
 pub use followup::{FollowupOutcome, read_outcome};
 pub use intake::{IncomingRequest, RequestOutcome};
 pub(crate) use mail::{Queued, Thread};
@@ -232,15 +234,28 @@ impl Relay {
         }
     }
 
-    /// When an answer is due, as the reader reads it: a sensible hour, in
-    /// their zone when the directory has one, else the circle's, named.
-    fn deadline_text(&self, language: Option<&str>) -> String {
-        use crate::domain::human_time::{ReaderZone, deadline, sensible_deadline};
-        let now = self.now();
+    /// When a wave's answers are due: `answer_within_hours` from `now`,
+    /// moved to a sensible hour in the circle's zone. This instant is both
+    /// stored (the wave ends then) and shown, so the deadline a member reads
+    /// is the one enforced.
+    fn wave_due(&self, now: i64) -> i64 {
+        use crate::domain::human_time::{ReaderZone, sensible_deadline};
         let due = now + i64::from(self.relay.answer_within_hours) * 3600;
-        let zone = ReaderZone::pick(None, &self.circle.timezone);
-        let japanese = language.is_some_and(|l| l == "ja" || l.starts_with("ja-"));
-        deadline(sensible_deadline(due, now, &zone), &zone, japanese)
+        sensible_deadline(due, now, &ReaderZone::pick(None, &self.circle.timezone))
+    }
+
+    /// `due` as `member` reads it: in their own zone when the directory has
+    /// one, else the circle's, named.
+    fn deadline_text(&self, due: i64, member: &Member) -> String {
+        let language = Recipient::member(member, self.default_language()).language;
+        self.deadline_in(due, member.timezone_name(), language)
+    }
+
+    /// `due` in `timezone` (the circle's when `None` or unknown) and `language`.
+    fn deadline_in(&self, due: i64, timezone: Option<&str>, language: MailLanguage) -> String {
+        use crate::domain::human_time::{ReaderZone, deadline};
+        let zone = ReaderZone::pick(timezone, &self.circle.timezone);
+        deadline(due, &zone, language == MailLanguage::Ja)
     }
 
     fn reply_address(&self, token: &str) -> Result<EmailAddress, RelayError> {
@@ -269,7 +284,10 @@ impl Relay {
             .filter(|_| !carrier || q.kind == MailKind::CommandProfile)
             .map(|l| l.page.clone());
         context! {
-            circle => context! { name => self.circle.name.clone(), address => self.address.as_str() },
+            circle => context! {
+                name => self.circle.name.clone(), address => self.address.as_str(),
+                timezone => self.circle.timezone.clone(),
+            },
             unsubscribe_url => links.map_or_else(|| self.unsubscribe_url(), |l| l.unsubscribe.clone()),
             profile_url => profile_url,
             ..q.vars.clone()

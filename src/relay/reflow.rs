@@ -77,7 +77,13 @@ fn is_particle(c: char) -> bool {
 /// that needs no dictionary.
 fn break_after(a: char, b: char) -> bool {
     if "、。，．！？!?）」』】〉》".contains(a) {
-        return !"、。，．！？!?）」』】〉》ー".contains(b);
+        // A weekday's bracket stays with the hour after it: （木）18時.
+        let weekday_hour = a == '）' && b.is_ascii_digit();
+        return !weekday_hour && !"、。，．！？!?）」』】〉》ー".contains(b);
+    }
+    // An honorific お/ご starts a phrase after を, は, が, に: …を<wbr>お送りします.
+    if "をはがに".contains(a) && "おご".contains(b) {
+        return true;
     }
     // Before an opening bracket, except a date's weekday: 12月3日（木）.
     if "「『【〈《".contains(b) || (b == '（' && !a.is_ascii_digit() && a != '日') {
@@ -174,6 +180,51 @@ fn wrap_line(line: &str, cols: usize, indent: &str) -> String {
         .join("\n")
 }
 
+/// Text for a Japanese carrier phone, whose filters reject or hide mail
+/// with URLs: every `http://` and `https://` the sender typed loses its
+/// scheme (any case, full-width colon and slashes too), so the address
+/// still reads (`example.com/form`) but is no link.
+pub fn unlink(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_scheme(rest) {
+        out.push_str(&rest[..at.0]);
+        rest = &rest[at.0 + at.1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the next `http(s)://` starts and how long it is, in bytes.
+fn find_scheme(s: &str) -> Option<(usize, usize)> {
+    s.char_indices()
+        .filter(|(_, c)| matches!(c, 'h' | 'H' | 'ｈ' | 'Ｈ'))
+        .find_map(|(i, _)| scheme_len(&s[i..]).map(|len| (i, len)))
+}
+
+fn scheme_len(s: &str) -> Option<usize> {
+    let norm = |c: char| match c {
+        'ａ'..='ｚ' => char::from_u32(c as u32 - 'ａ' as u32 + 'a' as u32).unwrap_or(c),
+        'Ａ'..='Ｚ' => char::from_u32(c as u32 - 'Ａ' as u32 + 'a' as u32).unwrap_or(c),
+        '：' => ':',
+        '／' => '/',
+        c => c.to_ascii_lowercase(),
+    };
+    let mut len = 0;
+    let mut seen = String::new();
+    for c in s.chars() {
+        seen.push(norm(c));
+        len += c.len_utf8();
+        if seen == "http://" || seen == "https://" {
+            return Some(len);
+        }
+        if !"https://".starts_with(seen.as_str()) && !"http://".starts_with(seen.as_str()) {
+            return None;
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +271,25 @@ mod tests {
             "{w}"
         );
         assert_eq!(w.split_whitespace().count(), 13);
+    }
+
+    #[test]
+    fn unlink_drops_every_scheme_and_keeps_the_address() {
+        assert_eq!(
+            unlink("申込: https://example.com/form?a=1 と HTTP://Example.org／ｘ"),
+            "申込: example.com/form?a=1 と Example.org／ｘ"
+        );
+        assert_eq!(unlink("ｈｔｔｐｓ：／／例え.jp です"), "例え.jp です");
+        assert_eq!(
+            unlink("the HTTP protocol, hhttp://x"),
+            "the HTTP protocol, hx"
+        );
+        assert_eq!(unlink("no links here"), "no links here");
+    }
+
+    #[test]
+    fn phrases_start_at_honorifics_and_a_deadline_holds_together() {
+        let h = html_inline("メールをお送りします。12月3日（木）18時までに");
+        assert_eq!(h, "メールを<wbr>お送りします。<wbr>12月3日（木）18時までに");
     }
 }

@@ -1,9 +1,9 @@
-//! Flows 2 and 4: answers to forwards, questions relayed both ways without
-//! either address, introductions, "filled" notices, and closing by the
-//! requester. A reply is trusted only when its token verifies and it comes
-//! from the address its thread belongs to.
+//! Flows 2 and 4: a reply to one of the relay's threads, checked and handed
+//! to its flow (accept.rs, questions.rs for declines and questions both ways,
+//! close.rs), with what those flows share. A reply is trusted only when its
+//! token verifies and it comes from the address its thread belongs to.
 
-use crate::domain::{ForwardState, MailKind, MailLanguage, ReplyDirection, RequestStatus};
+use crate::domain::{MailKind, MailLanguage, ReplyDirection, RequestStatus};
 use minijinja::{Value, context};
 
 use super::intent::{Intent, read_intent};
@@ -11,10 +11,8 @@ use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, Member};
 use crate::matching::Matcher;
 use crate::store::requests::{
-    ForwardRow, NewReply, RequestRow, TokenOwner, find_token, forward_counts_since, forwards_of,
-    insert_reply, request_for_update, set_forward_state, set_request_state,
+    ForwardRow, NewReply, RequestRow, TokenOwner, find_token, insert_reply, request_for_update,
 };
-use crate::store::{Backend, Store};
 
 /// How long after its request closed a token still counts: late thanks and
 /// "already filled" answers keep working for a while, then the thread is dead.
@@ -63,12 +61,10 @@ impl Relay {
     pub async fn take_reply(
         &self,
         tx: &mut Tx<'_>,
-        store: &Store,
         matcher: &Matcher,
         reply: &IncomingReply,
     ) -> Result<ReplyOutcome, RelayError> {
-        let postgres = store.backend() == Backend::Postgres;
-        let Some((owner, request)) = self.trusted_thread(tx, reply, postgres).await? else {
+        let Some((owner, request)) = self.trusted_thread(tx, reply).await? else {
             return Ok(ReplyOutcome::Untrusted);
         };
         let intent = read_intent(&reply.new_text);
@@ -108,7 +104,6 @@ impl Relay {
         &self,
         tx: &mut Tx<'_>,
         reply: &IncomingReply,
-        postgres: bool,
     ) -> Result<Option<(TokenOwner, RequestRow)>, RelayError> {
         let Some(owner) = find_token(tx, &reply.token).await? else {
             return Ok(None);
@@ -126,7 +121,7 @@ impl Relay {
             TokenOwner::Forward(f) | TokenOwner::AskerOf(f) => f.request_id,
             TokenOwner::Request(r) => r.id,
         };
-        let Some(request) = request_for_update(tx, request_id, postgres).await? else {
+        let Some(request) = request_for_update(tx, request_id).await? else {
             return Ok(None);
         };
         // Tokens of a request closed long ago are no longer honoured.
@@ -306,79 +301,25 @@ impl Relay {
             .about(Some(request_id), Some(member.id))
     }
 
-    async fn decline(
+    /// Tells a member about their forward's request in the forward's thread
+    /// (already filled, filled by others, closed): the mail's templates read
+    /// `request`, `member` and the forward's `token`.
+    pub(super) async fn notify_member(
         &self,
         tx: &mut Tx<'_>,
-        matcher: &Matcher,
+        (key, kind): (String, MailKind),
         request: &RequestRow,
-        f: &ForwardRow,
-    ) -> Result<ReplyOutcome, RelayError> {
-        if f.state == ForwardState::Pending {
-            set_forward_state(tx, f.id, ForwardState::Declined, self.now()).await?;
-        }
-        let forwards = forwards_of(tx, request.id).await?;
-        let wave_open = forwards
-            .iter()
-            .any(|x| x.wave == request.wave && x.id != f.id && x.state == ForwardState::Pending);
-        if request.status == RequestStatus::Open && !wave_open {
-            let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
-            self.next_wave(tx, matcher, recent, request).await?;
-            return Ok(ReplyOutcome::Declined { next_wave: true });
-        }
-        Ok(ReplyOutcome::Declined { next_wave: false })
-    }
-
-    async fn relay_question(
-        &self,
-        tx: &mut Tx<'_>,
-        answer: &Answer<'_>,
-    ) -> Result<ReplyOutcome, RelayError> {
-        let Answer {
-            matcher,
-            request,
-            f,
-            member,
-            reply,
-        } = *answer;
-        let key = format!("question:{}:{}", f.id, self.msg_key(reply));
-        let vars = context! {
-            request => Self::request_vars(request),
-            member => context! { name => member.name.clone() },
-            text => super::intent::own_words(&self.scrub(&reply.new_text, &[member.email.as_str()])),
-        };
-        let requester = self.requester(request, matcher)?;
-        let mid = self.message_id(&format!("{}.{}", f.requester_token, self.key.mint(&key)));
-        let question =
-            Queued::generated(MailKind::Question, key, requester, vars, Thread::start(mid))
-                .reply_token(f.requester_token.clone())
-                .about(Some(request.id), Some(member.id));
-        self.queue(tx, question).await?;
-        Ok(ReplyOutcome::QuestionRelayed)
-    }
-
-    async fn relay_answer(
-        &self,
-        tx: &mut Tx<'_>,
-        request: &RequestRow,
-        f: &ForwardRow,
         member: &Member,
-        reply: &IncomingReply,
-    ) -> Result<ReplyOutcome, RelayError> {
+        f: &ForwardRow,
+    ) -> Result<(), RelayError> {
         let vars = context! {
             request => Self::request_vars(request),
-            member => context! { name => member.name.clone() },
+            member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => f.token.clone(),
-            text => self.scrub(&reply.new_text, &[request.requester_email.as_str()]),
-            // After the introduction, no answer buttons: they would ask again.
-            introduced => f.state == ForwardState::Accepted,
         };
-        let key = format!("answer:{}:{}", f.id, self.msg_key(reply));
-        self.queue(
-            tx,
-            self.to_member(key, MailKind::Answer, member, f, vars, request.id),
-        )
-        .await?;
-        Ok(ReplyOutcome::AnswerRelayed)
+        let mail = self.to_member(key, kind, member, f, vars, request.id);
+        self.queue(tx, mail).await?;
+        Ok(())
     }
 
     /// Text passed from one side to the other loses the other side's address
@@ -402,64 +343,5 @@ impl Relay {
                 }
             })
             .collect()
-    }
-
-    async fn close(
-        &self,
-        tx: &mut Tx<'_>,
-        matcher: &Matcher,
-        request: &RequestRow,
-    ) -> Result<ReplyOutcome, RelayError> {
-        let now = self.now();
-        set_request_state(
-            tx,
-            request.id,
-            RequestStatus::Closed,
-            request.wave,
-            None,
-            now,
-        )
-        .await?;
-        let mut closed = request.clone();
-        closed.status = RequestStatus::Closed;
-        for f in forwards_of(tx, request.id)
-            .await?
-            .iter()
-            .filter(|f| f.state == ForwardState::Pending)
-        {
-            set_forward_state(tx, f.id, ForwardState::Cancelled, now).await?;
-            let Ok(m) = self.member_of(matcher, f.member_id) else {
-                continue;
-            };
-            let vars = context! {
-                request => Self::request_vars(&closed),
-                member => context! { name => m.name.clone() },
-                token => f.token.clone(),
-            };
-            self.queue(
-                tx,
-                self.to_member(
-                    format!("closed:{}", f.id),
-                    MailKind::Closed,
-                    m,
-                    f,
-                    vars,
-                    request.id,
-                ),
-            )
-            .await?;
-        }
-        let vars = context! { request => Self::request_vars(&closed) };
-        let closed = Queued::replied(
-            MailKind::Closed,
-            format!("closed_requester:{}", request.id),
-            self.requester(request, matcher)?,
-            vars,
-            self.requester_thread(request, "closed"),
-        )
-        .about(Some(request.id), None);
-        self.queue(tx, closed).await?;
-        tracing::info!(request_id = request.id, "request closed by the requester");
-        Ok(ReplyOutcome::Closed)
     }
 }

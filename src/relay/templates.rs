@@ -175,7 +175,11 @@ impl Templates {
             reply_address => opts.reply_address.clone(),
             ..ctx.clone()
         };
-        let whole = self.render_one(&name, &ctx)?;
+        let mut whole = self.render_one(&name, &ctx)?;
+        if opts.carrier {
+            // What the sender typed may hold links; a carrier phone gets none.
+            whole = reflow::unlink(&whole);
+        }
         let (subject, body) =
             split_subject(&whole).ok_or_else(|| TemplateError::Shape(name.clone()))?;
         let subject = if opts.carrier {
@@ -365,8 +369,37 @@ pub fn carrier_subject(subject: &str) -> String {
     let room = CARRIER_SUBJECT_CHARS
         .saturating_sub(tail.chars().count() + 1)
         .max(8);
+    if head.is_ascii() {
+        return match cut_words(head, room) {
+            (text, true) => format!("{text}…{tail}"),
+            (text, false) => format!("{text} {tail}").trim_end().to_string(),
+        };
+    }
     let cut: String = head.trim_end().chars().take(room).collect();
     format!("{cut}…{tail}")
+}
+
+/// English in `room` characters: the kind before `? ` or `: ` ("Can you
+/// help? ") goes first, since the mail itself says it, then the rest is cut
+/// between words. True when something was cut.
+fn cut_words(head: &str, room: usize) -> (String, bool) {
+    let head = head.trim_end();
+    if head.chars().count() <= room {
+        return (head.to_string(), false);
+    }
+    let content = match head.split_once("? ").or_else(|| head.split_once(": ")) {
+        Some((_, rest)) if !rest.trim().is_empty() => rest.trim(),
+        _ => head,
+    };
+    if content.chars().count() <= room {
+        return (content.to_string(), false);
+    }
+    let fits: String = content.chars().take(room + 1).collect();
+    let cut = match fits.rfind(' ') {
+        Some(i) if i >= room / 2 => fits[..i].trim_end().to_string(),
+        _ => fits.chars().take(room).collect(),
+    };
+    (cut, true)
 }
 
 #[cfg(test)]
@@ -507,6 +540,16 @@ mod tests {
         assert_eq!(
             carrier_subject("[C] Short (request 3)"),
             "Short (request 3)"
+        );
+        assert_eq!(
+            carrier_subject(
+                "[Care Circle] Can you help? First aid course for our teachers (request 7)"
+            ),
+            "First aid course…(request 7)"
+        );
+        assert_eq!(
+            carrier_subject("[Care Circle] Introduction: Greg Miller (request 7)"),
+            "Greg Miller (request 7)"
         );
     }
 

@@ -42,6 +42,61 @@ impl TokenKey {
     }
 }
 
+/// What a reply token names, read from its shape once (the pipeline hands
+/// each kind to its own flow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyToken {
+    /// `v<request>x<member>x<MAC>`, a digest's volunteer address (digest_mail.rs).
+    Volunteer(VolunteerToken),
+    /// `f<introduction>x<MAC>`, an answer to "did it work out?" (followup.rs).
+    Followup(FollowupToken),
+    /// A minted token kept with its thread or hold in the database.
+    Stored(String),
+}
+
+/// A volunteer token's parts; the MAC is over `volunteer:<request>:<member>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolunteerToken {
+    pub request_id: i64,
+    pub member_id: i64,
+    pub mac: String,
+}
+
+/// A follow-up token's parts; the MAC is over `followup:<introduction>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowupToken {
+    pub introduction_id: i64,
+    pub mac: String,
+}
+
+impl ReplyToken {
+    /// Lowercases and reads `token`; the MAC is checked by the flow.
+    pub fn read(token: &str) -> Self {
+        let lower = token.to_ascii_lowercase();
+        let volunteer = || {
+            let mut parts = lower.strip_prefix('v')?.splitn(3, 'x');
+            let request_id = parts.next()?.parse().ok()?;
+            let member_id = parts.next()?.parse().ok()?;
+            let mac = parts.next().filter(|mac| !mac.is_empty())?.to_string();
+            Some(Self::Volunteer(VolunteerToken {
+                request_id,
+                member_id,
+                mac,
+            }))
+        };
+        let followup = || {
+            let (id, mac) = lower.strip_prefix('f')?.split_once('x')?;
+            Some(Self::Followup(FollowupToken {
+                introduction_id: id.parse().ok()?,
+                mac: mac.to_string(),
+            }))
+        };
+        volunteer()
+            .or_else(followup)
+            .unwrap_or_else(|| Self::Stored(lower.clone()))
+    }
+}
+
 fn base32(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
     let (mut buffer, mut bits) = (0u32, 0u32);
@@ -86,6 +141,29 @@ mod tests {
         assert!(k.verify("forward:1:2:1", &t.to_ascii_uppercase()));
         assert!(!k.verify("forward:1:3:1", &t));
         assert!(!k.verify("forward:1:2:1", &t[..TOKEN_LEN - 1]));
+    }
+
+    #[test]
+    fn reply_tokens_are_read_by_their_shape() {
+        assert_eq!(
+            ReplyToken::read("V12X34Xabc"),
+            ReplyToken::Volunteer(VolunteerToken {
+                request_id: 12,
+                member_id: 34,
+                mac: "abc".into()
+            })
+        );
+        assert_eq!(
+            ReplyToken::read("f7xmac"),
+            ReplyToken::Followup(FollowupToken {
+                introduction_id: 7,
+                mac: "mac".into()
+            })
+        );
+        // Without a MAC, or with words where numbers belong, it is a stored token.
+        for t in ["v12x34x", "vaxbxc", "fxmac", "abcdefghij"] {
+            assert_eq!(ReplyToken::read(t), ReplyToken::Stored(t.into()), "{t}");
+        }
     }
 
     #[test]

@@ -12,11 +12,11 @@ use super::intake::Wave;
 use super::{Queued, Relay, RelayError, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
+use crate::store::Store;
 use crate::store::requests::{
     RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
     set_request_state,
 };
-use crate::store::{Backend, Store};
 
 impl Relay {
     /// Starts the next wave of `request`, or ends it as exhausted.
@@ -34,6 +34,7 @@ impl Relay {
             .map(|f| f.member_id)
             .collect();
         let wave = request.wave + 1;
+        let due = self.wave_due(now);
         let mut forwarded = 0;
         if wave <= i64::from(self.relay.waves) {
             let requester = EmailAddress::parse(&request.requester_email).ok();
@@ -55,6 +56,7 @@ impl Relay {
                 wave,
                 request_ctx: &request_ctx,
                 matcher,
+                due,
             };
             for (rank, c) in shortlist.iter().enumerate() {
                 if self.forward(tx, &of, rank, c).await? {
@@ -63,7 +65,6 @@ impl Relay {
             }
         }
         if forwarded > 0 {
-            let due = now + i64::from(self.relay.answer_within_hours) * 3600;
             set_request_state(tx, request.id, RequestStatus::Open, wave, Some(due), now).await?;
             tracing::info!(
                 request_id = request.id,
@@ -117,9 +118,8 @@ impl Relay {
         let mut moved = 0;
         for id in store.requests_due(now).await? {
             let mut tx = store.pool().begin().await?;
-            let postgres = store.backend() == Backend::Postgres;
             // Re-read under the lock: another daemon may have moved it already.
-            let Some(request) = request_for_update(&mut tx, id, postgres).await? else {
+            let Some(request) = request_for_update(&mut tx, id).await? else {
                 continue;
             };
             if request.status != RequestStatus::Open || request.wave_due_at.is_none_or(|d| d > now)

@@ -2,7 +2,7 @@
 //! outbox wake-up: what is waiting, whether a daemon is running, and the
 //! record of what an admin did by hand (`admin_actions`).
 
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use super::{Result, Store};
 
@@ -71,7 +71,7 @@ pub struct OutboxFilter {
 }
 
 /// One outbox row as an admin sees it (the message itself only on demand).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: i64,
     pub kind: String,
@@ -114,7 +114,7 @@ impl AdminAction {
 }
 
 /// A row of `admin_actions`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AdminActionRow {
     pub action: String,
     pub actor: String,
@@ -127,23 +127,6 @@ pub struct AdminActionRow {
 const OUTBOX_COLUMNS: &str = "id, kind, to_email, subject, message_id, request_id, status, attempts, \
      next_attempt_at, last_error, created_at, sent_at";
 
-fn outbox_row(r: &sqlx::any::AnyRow) -> Result<OutboxRow> {
-    Ok(OutboxRow {
-        id: r.try_get("id")?,
-        kind: r.try_get("kind")?,
-        to_email: r.try_get("to_email")?,
-        subject: r.try_get("subject")?,
-        message_id: r.try_get("message_id")?,
-        request_id: r.try_get("request_id")?,
-        status: r.try_get("status")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        sent_at: r.try_get("sent_at")?,
-    })
-}
-
 impl Store {
     /// Outbox rows, newest first; empty filter fields match everything.
     pub async fn outbox_rows(&self, filter: &OutboxFilter) -> Result<Vec<OutboxRow>> {
@@ -153,14 +136,13 @@ impl Store {
              AND (CAST($2 AS TEXT) IS NULL OR LOWER(to_email) = LOWER(CAST($2 AS TEXT))) \
              AND (CAST($3 AS BIGINT) IS NULL OR request_id = $3) ORDER BY id DESC LIMIT $4"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(filter.status.map(OutboxStatus::as_str))
             .bind(filter.to.clone())
             .bind(filter.request_id)
             .bind(filter.limit)
             .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(outbox_row).collect()
+            .await?)
     }
 
     /// One outbox row and its complete message.
@@ -171,7 +153,7 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         match row {
-            Some(r) => Ok(Some((outbox_row(&r)?, r.try_get("message")?))),
+            Some(r) => Ok(Some((OutboxRow::from_row(&r)?, r.try_get("message")?))),
             None => Ok(None),
         }
     }
@@ -258,7 +240,7 @@ impl Store {
 
     /// What admins did about request `id` (its mails and its inbound message).
     pub async fn admin_actions_for_request(&self, id: i64) -> Result<Vec<AdminActionRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT action, actor, outbox_id, inbound_id, detail, created_at FROM admin_actions \
              WHERE request_id = $1 \
                 OR outbox_id IN (SELECT id FROM outbox WHERE request_id = $1) \
@@ -267,19 +249,7 @@ impl Store {
         )
         .bind(id)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AdminActionRow {
-                    action: r.try_get("action")?,
-                    actor: r.try_get("actor")?,
-                    outbox_id: r.try_get("outbox_id")?,
-                    inbound_id: r.try_get("inbound_id")?,
-                    detail: r.try_get("detail")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 

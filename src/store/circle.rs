@@ -4,27 +4,9 @@
 use sqlx::Row;
 
 use super::Result;
-use super::members::member_from_row;
-use crate::domain::{Member, MemberStatus};
+use crate::domain::MemberStatus;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-/// The member with this (lowercased) address, read inside the transaction.
-pub async fn member_by_key(tx: &mut Tx<'_>, email_key: &str) -> Result<Option<Member>> {
-    let row = sqlx::query(select_members!("WHERE email_key = $1"))
-        .bind(email_key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
-}
-
-pub async fn member_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<Member>> {
-    let row = sqlx::query(select_members!("WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.as_ref().map(member_from_row).transpose()
-}
 
 /// Sets a member's status; `until` only means something for a pause.
 pub async fn set_member_status(
@@ -89,7 +71,7 @@ pub async fn add_hard_bounce(tx: &mut Tx<'_>, member_id: i64, now: i64) -> Resul
 }
 
 /// An introduction whose "did it work out?" is due.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DueFollowup {
     pub id: i64,
     pub request_id: i64,
@@ -97,22 +79,13 @@ pub struct DueFollowup {
 }
 
 pub async fn due_followups(pool: &sqlx::AnyPool, now: i64) -> Result<Vec<DueFollowup>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, request_id, member_id FROM introductions \
          WHERE followup_sent_at IS NULL AND followup_due_at <= $1 ORDER BY id",
     )
     .bind(now)
     .fetch_all(pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DueFollowup {
-                id: r.try_get("id")?,
-                request_id: r.try_get("request_id")?,
-                member_id: r.try_get("member_id")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Claims a follow-up for sending; false when another run already did.
@@ -129,18 +102,12 @@ pub async fn claim_followup(tx: &mut Tx<'_>, id: i64, now: i64) -> Result<bool> 
 
 /// The request and member of an introduction.
 pub async fn introduction(tx: &mut Tx<'_>, id: i64) -> Result<Option<DueFollowup>> {
-    let row = sqlx::query("SELECT id, request_id, member_id FROM introductions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    row.map(|r| {
-        Ok(DueFollowup {
-            id: r.try_get("id")?,
-            request_id: r.try_get("request_id")?,
-            member_id: r.try_get("member_id")?,
-        })
-    })
-    .transpose()
+    Ok(
+        sqlx::query_as("SELECT id, request_id, member_id FROM introductions WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
 }
 
 pub async fn set_outcome(

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, decode};
+use super::{Result, Store, decode_column};
 use crate::domain::RequestStatus;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -127,13 +127,11 @@ impl Store {
             .await?;
         rows.iter()
             .map(|r| {
-                let id = r.try_get("id")?;
-                let status: String = r.try_get("status")?;
                 Ok(WeekRequest {
-                    id,
+                    id: r.try_get("id")?,
                     subject: r.try_get("subject")?,
                     requester_email: r.try_get("requester_email")?,
-                    status: decode("requests", id, "status", &status, RequestStatus::from_word)?,
+                    status: decode_column(r, "requests", "status", RequestStatus::from_word)?,
                     created_at: r.try_get("created_at")?,
                     first_accept_at: r.try_get("first_accept")?,
                 })

@@ -8,7 +8,10 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Result, Store, StoreError, unix_now};
+use super::{Result, Store, StoreError};
+// The rows the inbox claims and records on its own connection are stamped by
+// the system clock: the inbox hands these functions no clock (yet).
+use crate::clock::system_now as unix_now;
 
 /// `outcome` of a row whose handling is still inside its transaction.
 pub const OUTCOME_PENDING: &str = "pending";
@@ -190,7 +193,7 @@ impl Store {
     /// Notes that the message of ledger row `id` has left the inbox folder.
     pub async fn ledger_mark_moved(&self, id: i64) -> Result<()> {
         sqlx::query("UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL")
-            .bind(unix_now())
+            .bind(self.now())
             .bind(id)
             .execute(self.pool())
             .await?;
@@ -244,7 +247,7 @@ impl Store {
         .bind(mailbox)
         .bind(i64::from(uidvalidity))
         .bind(i64::from(last_uid))
-        .bind(unix_now())
+        .bind(self.now())
         .execute(self.pool())
         .await?;
         Ok(())

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Executor, Row};
 
-use super::{Result, Store, StoreError, unix_now};
-use crate::domain::{EmailAddress, Language, Member, MemberStatus};
+use super::{Result, Store, StoreError};
+use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 
 /// What an import changed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -49,7 +50,59 @@ pub(super) fn member_from_row(row: &AnyRow) -> Result<Member> {
         region: row.try_get("region")?,
         status,
         paused_until: row.try_get("paused_until")?,
+        timezone: stored_timezone(row.try_get("timezone")?),
     })
+}
+
+/// The member with this (lowercased) address, from the pool or inside a
+/// transaction (`&mut **tx`).
+pub async fn member_by_key<'e>(
+    db: impl Executor<'e, Database = Any>,
+    key: &str,
+) -> Result<Option<Member>> {
+    let row = sqlx::query(select_members!("WHERE email_key = $1"))
+        .bind(key.to_string())
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// The member with this id, from the pool or inside a transaction.
+pub async fn member_by_id<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: i64,
+) -> Result<Option<Member>> {
+    let row = sqlx::query(select_members!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(member_from_row).transpose()
+}
+
+/// Binds what the CSV holds of a member, in the order `email, name, skills,
+/// bio, languages, region, status, timezone` (the insert and the import's update).
+fn bind_member<'q>(q: Query<'q, Any, AnyArguments>, m: &'q Member) -> Query<'q, Any, AnyArguments> {
+    q.bind(m.email.as_str())
+        .bind(&m.name)
+        .bind(m.skills.join(";"))
+        .bind(&m.bio)
+        .bind(join_languages(&m.languages))
+        .bind(&m.region)
+        .bind(m.status.as_str())
+        .bind(m.timezone_name().map(str::to_string))
+}
+
+/// A stored zone the time zone database no longer knows reads as none (the
+/// circle's), so one odd row never stops mail.
+fn stored_timezone(name: Option<String>) -> Option<TimeZoneName> {
+    let name = name.filter(|n| !n.is_empty())?;
+    match TimeZoneName::parse(&name) {
+        Ok(tz) => Some(tz),
+        Err(e) => {
+            tracing::warn!(error = %e, "a member's stored time zone is unknown; the circle's is used");
+            None
+        }
+    }
 }
 
 fn split_stored(s: &str) -> Vec<String> {
@@ -76,6 +129,7 @@ fn differs(a: &Member, b: &Member) -> bool {
         || a.languages != b.languages
         || a.region != b.region
         || a.status != b.status
+        || a.timezone != b.timezone
 }
 
 impl Store {
@@ -88,19 +142,11 @@ impl Store {
     }
 
     pub async fn member_by_email(&self, email: &EmailAddress) -> Result<Option<Member>> {
-        let row = sqlx::query(select_members!("WHERE email_key = $1"))
-            .bind(email.key())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(member_from_row).transpose()
+        member_by_key(&self.pool, email.key()).await
     }
 
     pub async fn member_by_id(&self, id: i64) -> Result<Option<Member>> {
-        let row = sqlx::query(select_members!("WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(member_from_row).transpose()
+        member_by_id(&self.pool, id).await
     }
 
     /// Adds one member; an existing address is a conflict.
@@ -112,7 +158,7 @@ impl Store {
             )));
         }
         let mut tx = self.pool.begin().await?;
-        let id = insert_member(&mut tx, member, unix_now()).await?;
+        let id = insert_member(&mut tx, member, self.now()).await?;
         tx.commit().await?;
         tracing::info!(member_id = id, "member added");
         Ok(id)
@@ -131,7 +177,7 @@ impl Store {
             .into_iter()
             .map(|m| (m.email.key().to_string(), m))
             .collect();
-        let now = unix_now();
+        let now = self.now();
         let mut summary = ImportSummary::default();
         let mut tx = self.pool.begin().await?;
         for m in incoming {
@@ -141,23 +187,17 @@ impl Store {
                     summary.added += 1;
                 }
                 Some(old) if differs(old, m) => {
-                    sqlx::query(
+                    let q = sqlx::query(
                         "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
                          languages = $5, region = $6, status = $7, \
                          paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
-                         updated_at = $8 WHERE id = $9",
-                    )
-                    .bind(m.email.as_str())
-                    .bind(&m.name)
-                    .bind(m.skills.join(";"))
-                    .bind(&m.bio)
-                    .bind(join_languages(&m.languages))
-                    .bind(&m.region)
-                    .bind(m.status.as_str())
-                    .bind(now)
-                    .bind(old.id)
-                    .execute(&mut *tx)
-                    .await?;
+                         timezone = $8, updated_at = $9 WHERE id = $10",
+                    );
+                    bind_member(q, m)
+                        .bind(now)
+                        .bind(old.id)
+                        .execute(&mut *tx)
+                        .await?;
                     summary.updated += 1;
                 }
                 Some(_) => summary.unchanged += 1,
@@ -203,14 +243,41 @@ impl Store {
         };
         let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
         let mut tx = self.pool.begin().await?;
-        let id = super::circle::member_by_key(&mut tx, email.key())
+        let id = member_by_key(&mut *tx, email.key())
             .await?
             .ok_or_else(not_found)?
             .id;
-        super::circle::set_member_status(&mut tx, id, status, until.as_deref(), unix_now()).await?;
+        super::circle::set_member_status(&mut tx, id, status, until.as_deref(), self.now()).await?;
         tx.commit().await?;
         let member = self.member_by_id(id).await?.ok_or_else(not_found)?;
         tracing::info!(member_id = member.id, status = %member.status, "member status changed");
+        Ok(member)
+    }
+
+    /// Sets (or with `None` clears, back to the circle's) the time zone a
+    /// member reads times in.
+    pub async fn set_member_timezone(
+        &self,
+        email: &EmailAddress,
+        timezone: Option<&TimeZoneName>,
+    ) -> Result<Member> {
+        let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
+        let done =
+            sqlx::query("UPDATE members SET timezone = $1, updated_at = $2 WHERE email_key = $3")
+                .bind(timezone.map(|t| t.as_str().to_string()))
+                .bind(self.now())
+                .bind(email.key())
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found());
+        }
+        let member = self.member_by_email(email).await?.ok_or_else(not_found)?;
+        tracing::info!(
+            member_id = member.id,
+            timezone = member.timezone_name().unwrap_or("circle's"),
+            "member time zone set"
+        );
         Ok(member)
     }
 
@@ -241,7 +308,7 @@ impl Store {
             "UPDATE members SET status = 'active', paused_until = NULL, updated_at = $1 \
              WHERE status = 'paused' AND paused_until IS NOT NULL AND paused_until <= $2",
         )
-        .bind(unix_now())
+        .bind(self.now())
         .bind(today)
         .execute(&self.pool)
         .await?;
@@ -249,27 +316,17 @@ impl Store {
     }
 }
 
-async fn insert_member(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    m: &Member,
-    now: i64,
-) -> Result<i64> {
-    let row = sqlx::query(
-        "INSERT INTO members (email_key, email, name, skills, bio, languages, region, status, \
-         paused_until, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-    )
-    .bind(m.email.key())
-    .bind(m.email.as_str())
-    .bind(&m.name)
-    .bind(m.skills.join(";"))
-    .bind(&m.bio)
-    .bind(join_languages(&m.languages))
-    .bind(&m.region)
-    .bind(m.status.as_str())
-    .bind(m.paused_until.clone())
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
+async fn insert_member(tx: &mut sqlx::Transaction<'_, Any>, m: &Member, now: i64) -> Result<i64> {
+    let q = sqlx::query(
+        "INSERT INTO members (email, name, skills, bio, languages, region, status, timezone, \
+         email_key, paused_until, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
+    );
+    let row = bind_member(q, m)
+        .bind(m.email.key())
+        .bind(m.paused_until.clone())
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
     Ok(row.try_get(0)?)
 }

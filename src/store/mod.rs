@@ -8,7 +8,7 @@
 macro_rules! select_members {
     ($tail:literal) => {
         concat!(
-            "SELECT id, email, name, skills, bio, languages, region, status, paused_until FROM members ",
+            "SELECT id, email, name, skills, bio, languages, region, status, paused_until, timezone FROM members ",
             $tail
         )
     };
@@ -34,9 +34,10 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+use crate::clock::Clock;
 use crate::config::DatabaseConfig;
 
-pub use members::{ImportSummary, MemberChange};
+pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
 pub use stats::CircleStats;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,16 +91,53 @@ pub(crate) fn decode<T>(
         .ok_or_else(|| StoreError::Corrupt(format!("{table} row {id}: unknown {column} {word:?}")))
 }
 
+/// Reads `column` of a row of `table` (which has an `id`) into its enum, as
+/// [`decode`] does.
+pub(crate) fn decode_column<T>(
+    row: &sqlx::any::AnyRow,
+    table: &str,
+    column: &str,
+    from_word: fn(&str) -> Option<T>,
+) -> Result<T> {
+    use sqlx::Row;
+    let id: i64 = row.try_get("id")?;
+    let word: String = row.try_get(column)?;
+    decode(table, id, column, &word, from_word)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
 }
 
-#[derive(Debug, Clone)]
+impl Backend {
+    /// The backend of an open connection or transaction (so a flow that holds
+    /// only the transaction need not be handed the store to learn it).
+    pub fn of(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where the store's own timestamps come from (the daemon's clock).
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("pool", &self.pool)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -145,7 +183,23 @@ impl Store {
             Backend::Postgres => url.to_string(),
         };
         let pool = options.connect(&url).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            clock: crate::clock::system(),
+        })
+    }
+
+    /// Timestamps the store writes by itself (member changes, the ledger's
+    /// moves) come from `clock`, as the relay's do.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the store's clock, as UNIX seconds.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -179,11 +233,6 @@ fn sqlite_url_creating_file(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
-}
-
-/// Now, as UNIX seconds. Kept in one place so tests can reason about time.
-pub fn unix_now() -> i64 {
-    jiff::Timestamp::now().as_second()
 }
 
 #[cfg(test)]

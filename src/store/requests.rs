@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, decode};
+use super::{Backend, Result, Store, decode_column};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
@@ -63,30 +63,16 @@ macro_rules! select_requests {
 }
 
 fn request_from_row(r: &AnyRow) -> Result<RequestRow> {
-    let id = r.try_get("id")?;
-    let word = |column: &str| -> Result<String> { Ok(r.try_get(column)?) };
     Ok(RequestRow {
-        id,
+        id: r.try_get("id")?,
         requester_email: r.try_get("requester_email")?,
         requester_name: r.try_get("requester_name")?,
         subject: r.try_get("subject")?,
         body: r.try_get("body")?,
-        language: decode(
-            "requests",
-            id,
-            "language",
-            &word("language")?,
-            MailLanguage::from_word,
-        )?,
+        language: decode_column(r, "requests", "language", MailLanguage::from_word)?,
         message_id: r.try_get("message_id")?,
         token: r.try_get("token")?,
-        status: decode(
-            "requests",
-            id,
-            "status",
-            &word("status")?,
-            RequestStatus::from_word,
-        )?,
+        status: decode_column(r, "requests", "status", RequestStatus::from_word)?,
         wave: r.try_get("wave")?,
         wave_due_at: r.try_get("wave_due_at")?,
         created_at: r.try_get("created_at")?,
@@ -212,17 +198,15 @@ macro_rules! select_forwards {
 }
 
 fn forward_from_row(r: &AnyRow) -> Result<ForwardRow> {
-    let id = r.try_get("id")?;
-    let state: String = r.try_get("state")?;
     Ok(ForwardRow {
-        id,
+        id: r.try_get("id")?,
         request_id: r.try_get("request_id")?,
         member_id: r.try_get("member_id")?,
         wave: r.try_get("wave")?,
         token: r.try_get("token")?,
         requester_token: r.try_get("requester_token")?,
         message_id: r.try_get("message_id")?,
-        state: decode("forwards", id, "state", &state, ForwardState::from_word)?,
+        state: decode_column(r, "forwards", "state", ForwardState::from_word)?,
     })
 }
 
@@ -264,16 +248,12 @@ pub async fn find_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<TokenOwne
 }
 
 /// The request, read inside the transaction (and, on PostgreSQL, locked
-/// against a concurrent answer to the same request).
-pub async fn request_for_update(
-    tx: &mut Tx<'_>,
-    id: i64,
-    postgres: bool,
-) -> Result<Option<RequestRow>> {
-    let q = if postgres {
-        sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE"))
-    } else {
-        sqlx::query(select_requests!("WHERE id = $1"))
+/// against a concurrent answer to the same request); the transaction knows
+/// its backend.
+pub async fn request_for_update(tx: &mut Tx<'_>, id: i64) -> Result<Option<RequestRow>> {
+    let q = match Backend::of(tx) {
+        Backend::Postgres => sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE")),
+        Backend::Sqlite => sqlx::query(select_requests!("WHERE id = $1")),
     };
     let r = q.bind(id).fetch_optional(&mut **tx).await?;
     r.as_ref().map(request_from_row).transpose()

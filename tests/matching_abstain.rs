@@ -1,0 +1,237 @@
+//! The abstain rules on small made-up directories (trades of neither dev
+//! set): what a bio declines, a word inside a longer word, a bare subject
+//! judged by the fuller phrase, a generic head naming another kind of
+//! service, a topic alone, and alternatives that need an asked thing on
+//! each side.
+
+use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::matching::{MatchContext, Matcher};
+
+fn member(id: i64, email: &str, skills: &[&str], bio: &str, langs: &[&str]) -> Member {
+    Member {
+        id,
+        email: EmailAddress::parse(email).expect("valid test address"),
+        name: email.split('@').next().unwrap_or_default().to_string(),
+        skills: skills.iter().map(|s| s.to_string()).collect(),
+        bio: bio.to_string(),
+        languages: langs
+            .iter()
+            .map(|l| Language::parse(l).expect("tag"))
+            .collect(),
+        region: "Tokyo".to_string(),
+        status: MemberStatus::Active,
+        paused_until: None,
+    }
+}
+
+fn directory() -> Vec<Member> {
+    vec![
+        member(
+            1,
+            "calligrapher@example.org",
+            &["calligraphy lessons", "brush lettering"],
+            "Calligraphy lessons for adults and children. I don't do corporate events.",
+            &["en"],
+        ),
+        member(
+            2,
+            "violin-repair@example.org",
+            &["バイオリン修理", "弓の毛替え"],
+            "弦楽器工房でバイオリンの修理をしています。",
+            &["ja"],
+        ),
+        member(
+            3,
+            "bar-office@example.org",
+            &["会議の運営", "議事録作成"],
+            "弁護士会の事務局に勤めています。",
+            &["ja"],
+        ),
+        member(
+            4,
+            "motorcycle@example.org",
+            &["motorcycle mechanic", "tyre fitting"],
+            "Motorcycle servicing in Saitama.",
+            &["en"],
+        ),
+        member(
+            5,
+            "mobile-massage@example.org",
+            &["出張マッサージ", "指圧"],
+            "ご自宅に伺う出張マッサージです。",
+            &["ja"],
+        ),
+        member(
+            6,
+            "boat@example.org",
+            &["boat mechanic", "outboard engines"],
+            "Marine engines serviced at the harbour.",
+            &["en"],
+        ),
+        member(
+            7,
+            "shodo@example.org",
+            &["書道教室", "書道の個人レッスン"],
+            "書道を教えています。団体レッスンはお受けしていません。",
+            &["ja"],
+        ),
+        member(
+            8,
+            "violin-teacher@example.org",
+            &["バイオリン講師"],
+            "子ども向けのバイオリン教室です。",
+            &["ja"],
+        ),
+        member(
+            9,
+            "potter@example.org",
+            &["pottery classes", "wheel throwing"],
+            "Potter with a small studio.",
+            &["en"],
+        ),
+    ]
+}
+
+fn matcher() -> Matcher {
+    Matcher::with_default_vocabulary(directory()).expect("vocabulary")
+}
+
+fn found(m: &Matcher, subject: &str, body: &str) -> (Vec<String>, Vec<String>) {
+    let r = m.rank_with_near_misses(subject, body, &MatchContext::default(), 3);
+    let emails = |c: &[circle_relay::matching::Candidate]| {
+        c.iter().map(|c| c.email.clone()).collect::<Vec<_>>()
+    };
+    (emails(&r.candidates), emails(&r.near_misses))
+}
+
+#[test]
+fn what_a_bio_declines_is_a_near_miss_in_either_language() {
+    let m = matcher();
+    let (got, near) = found(
+        &m,
+        "Calligraphy demonstration",
+        "We are looking for a calligrapher to demonstrate at our corporate event.",
+    );
+    // the calligrapher declines corporate events; the 書道 teacher does not
+    assert_eq!(got, vec!["shodo@example.org".to_string()]);
+    assert!(
+        near.contains(&"calligrapher@example.org".to_string()),
+        "{near:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "Calligraphy lessons",
+        "Looking for calligraphy lessons for my son.",
+    );
+    assert_eq!(
+        got.first().map(String::as_str),
+        Some("calligrapher@example.org")
+    );
+    let (got, _) = found(
+        &m,
+        "書道の団体レッスン",
+        "書道の団体レッスンをお願いできる方を探しています。",
+    );
+    assert!(!got.contains(&"shodo@example.org".to_string()), "{got:?}");
+    let (got, _) = found(
+        &m,
+        "書道の個人レッスン",
+        "書道の個人レッスンをお願いできる方を探しています。",
+    );
+    assert!(got.contains(&"shodo@example.org".to_string()), "{got:?}");
+}
+
+#[test]
+fn a_term_inside_a_longer_word_is_not_that_term() {
+    // 弁護士 (a lawyer) inside 弁護士会 (the bar association)
+    let (got, _) = found(
+        &matcher(),
+        "弁護士を紹介してください",
+        "相続の件で弁護士を探しています。",
+    );
+    assert!(got.is_empty(), "{got:?}");
+}
+
+#[test]
+fn a_bare_subject_is_judged_by_the_fuller_phrase() {
+    let m = matcher();
+    let (got, _) = found(&m, "Mechanic", "Does anyone know a good boat mechanic?");
+    assert_eq!(got, vec!["boat@example.org".to_string()]);
+    let (got, near) = found(&m, "Mechanic", "Does anyone know a good tractor mechanic?");
+    assert!(got.is_empty(), "{got:?}");
+    assert!(!near.is_empty());
+}
+
+#[test]
+fn a_generic_head_names_the_kind_of_service() {
+    let m = matcher();
+    let (got, _) = found(
+        &m,
+        "バイオリンの先生",
+        "自宅に来ていただけるバイオリンの先生を探しています。",
+    );
+    assert!(
+        !got.contains(&"violin-repair@example.org".to_string()),
+        "{got:?}"
+    );
+    // 出張 (a home visit) alone is how, not who
+    assert!(
+        !got.contains(&"mobile-massage@example.org".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"violin-teacher@example.org".to_string()),
+        "{got:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "バイオリンの修理",
+        "バイオリンの修理をお願いしたいです。",
+    );
+    assert_eq!(
+        got.first().map(String::as_str),
+        Some("violin-repair@example.org")
+    );
+}
+
+#[test]
+fn alternatives_need_an_asked_thing_on_each_side() {
+    let m = matcher();
+    let q = m.understand(
+        "書道の先生",
+        "書道の先生を探しています。東京か、郵送でお願いできる方だと助かります。",
+    );
+    assert!(!q.alternatives);
+    let q = m.understand("", "バイオリンの先生か、ヴィオラの先生を探しています。");
+    assert!(q.alternatives);
+    let q = m.understand(
+        "",
+        "Looking for a boat mechanic; a motorcycle mechanic is also welcome.",
+    );
+    assert!(q.alternatives);
+}
+
+#[test]
+fn evidence_names_the_members_own_skill_item() {
+    // 確定申告 is curated under the licence 税理士; the member lists both
+    let members = vec![member(
+        1,
+        "tax@example.org",
+        &["税理士", "確定申告"],
+        "税理士です。",
+        &["ja"],
+    )];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let got = m.rank(
+        "確定申告",
+        "確定申告をお願いできる方を探しています。",
+        &MatchContext::default(),
+        3,
+    );
+    let first = got
+        .first()
+        .and_then(|c| c.evidence.first())
+        .expect("a candidate with evidence");
+    assert_eq!(first.request, "確定申告");
+    assert_eq!(first.member, "確定申告", "{:?}", got[0].evidence);
+}
