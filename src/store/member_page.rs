@@ -3,7 +3,7 @@
 
 use super::admin::{AdminChange, record_action};
 use super::{Result, Store, StoreError};
-use crate::domain::{Language, Member, MemberStatus};
+use crate::domain::{Language, Member, MemberStatus, TimeZoneName};
 
 /// What a member may change about themselves (name and address stay the
 /// organiser's).
@@ -13,6 +13,8 @@ pub struct ProfileEdit {
     pub bio: String,
     pub languages: Vec<Language>,
     pub region: String,
+    /// `None`: the circle's zone.
+    pub timezone: Option<TimeZoneName>,
 }
 
 impl Store {
@@ -26,13 +28,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let languages: Vec<&str> = edit.languages.iter().map(Language::as_str).collect();
         sqlx::query(
-            "UPDATE members SET skills = $1, bio = $2, languages = $3, region = $4, updated_at = $5 \
-             WHERE id = $6",
+            "UPDATE members SET skills = $1, bio = $2, languages = $3, region = $4, timezone = $5, \
+             updated_at = $6 WHERE id = $7",
         )
         .bind(edit.skills.join(";"))
         .bind(&edit.bio)
         .bind(languages.join(";"))
         .bind(&edit.region)
+        .bind(edit.timezone.as_ref().map(|t| t.as_str().to_string()))
         .bind(change.now)
         .bind(id)
         .execute(&mut *tx)

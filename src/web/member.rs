@@ -144,6 +144,7 @@ impl ProfileForm {
             bio: m.bio.clone(),
             languages: langs.join("; "),
             region: m.region.clone(),
+            timezone: m.timezone_name().unwrap_or_default().to_string(),
         }
     }
 }
@@ -170,6 +171,7 @@ fn profile_page(state: &WebState, v: &Visit, shown: Shown<'_>) -> Page {
         status_text => PAGES.word(lang, &format!("me_status_{}", m.status.as_str())),
         paused_until => m.paused_until.as_deref().map(|d| human_day(d, lang)),
         skills => &m.skills, languages => langs.join(", "), region => &m.region, bio => &m.bio,
+        timezone => m.timezone_name(), circle_timezone => &state.circle.timezone,
         form => Value::from(minijinja::value::Serde(&shown.form)),
         until => shown.until,
         tomorrow => today(state).tomorrow().map(|d| d.to_string()).unwrap_or_default(),
@@ -247,11 +249,14 @@ async fn save_profile(
     };
     let langs: Vec<&str> = edit.languages.iter().map(|l| l.as_str()).collect();
     let detail = format!(
-        "{} changed their profile: skills {}; languages {}; region {}",
+        "{} changed their profile: skills {}; languages {}; region {}; time zone {}",
         v.member.email,
         edit.skills.join("; "),
         langs.join("; "),
-        edit.region
+        edit.region,
+        edit.timezone
+            .as_ref()
+            .map_or("(the circle's)", |t| t.as_str()),
     );
     let actor = v.actor();
     let change = v.change(&state, AdminAction::MemberOwnProfile, &actor, &detail);

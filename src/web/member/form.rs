@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::domain::{Language, MailLanguage, split_list};
+use crate::domain::{Language, MailLanguage, TimeZoneName, split_list};
 use crate::store::member_page::ProfileEdit;
 use crate::web::page::PAGES;
 
@@ -23,6 +23,9 @@ pub struct ProfileForm {
     pub languages: String,
     #[serde(default)]
     pub region: String,
+    /// An IANA name such as Asia/Tokyo; empty for the circle's.
+    #[serde(default)]
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -57,6 +60,12 @@ impl ProfileForm {
         if region.chars().count() > MAX_ITEM_CHARS {
             return Err(problem(lang, "me_err_too_long", &region));
         }
+        let timezone = match self.timezone.trim() {
+            "" => None,
+            name => Some(
+                TimeZoneName::parse(name).map_err(|_| problem(lang, "me_err_timezone", name))?,
+            ),
+        };
         let bio = self.bio.trim().to_string();
         if bio.chars().count() > MAX_BIO_CHARS {
             return Err(problem(lang, "me_err_bio_long", &MAX_BIO_CHARS.to_string()));
@@ -66,6 +75,7 @@ impl ProfileForm {
             bio,
             languages,
             region,
+            timezone,
         })
     }
 }
@@ -114,6 +124,19 @@ mod tests {
         let bad = form("x", "ja; 日本語").check(MailLanguage::En).unwrap_err();
         assert!(bad.contains("日本語"), "{bad}");
         assert!(form("x", "").check(MailLanguage::Ja).is_err());
+        let zone = |z: &str| {
+            ProfileForm {
+                timezone: z.into(),
+                ..form("x", "ja")
+            }
+            .check(MailLanguage::En)
+        };
+        assert_eq!(
+            zone("Europe/London").unwrap().timezone.unwrap().as_str(),
+            "Europe/London"
+        );
+        assert_eq!(zone("").unwrap().timezone, None);
+        assert!(zone("Mars/Olympus").unwrap_err().contains("Mars/Olympus"));
     }
 
     #[test]
