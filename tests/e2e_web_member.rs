@@ -497,6 +497,14 @@ async fn screenshots_of_the_member_pages_in_both_languages() {
             b.screenshot(&format!("member-edit-error-{lang}-{width}"))
                 .await;
             shoot(&b, &unsub, &format!("member-unsubscribe-{lang}-{width}")).await;
+            if lang == "ja" {
+                shoot(
+                    &b,
+                    &c.url("/me/1-1-tampered"),
+                    &format!("member-bad-link-{width}"),
+                )
+                .await;
+            }
             b.close().await;
         }
     }
