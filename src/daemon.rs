@@ -342,7 +342,8 @@ pub fn relay_from_config(config: &Config) -> anyhow::Result<Relay> {
         config.matching()?,
         config.token_secret()?,
         Templates::embedded(),
-    )?)
+    )?
+    .with_web(&config.web()?))
 }
 
 /// The relay on the daemon's clock, and the pipeline that feeds it.

@@ -33,6 +33,7 @@ fn rendered(to: &str, n: usize) -> NewOutboxMail {
         references: vec![],
         auto_submitted: AutoSubmitted::Generated,
         list_unsubscribe: "mailto:circle@circle.test?subject=unsubscribe".into(),
+        one_click_unsubscribe: None,
     };
     NewOutboxMail {
         idempotency_key: format!("test:{n}"),

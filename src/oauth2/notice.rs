@@ -109,6 +109,7 @@ async fn queue(store: &Store, circle: &CircleConfig, problem: &str) -> anyhow::R
             references: vec![],
             auto_submitted: AutoSubmitted::Generated,
             list_unsubscribe: format!("mailto:{}?subject=unsubscribe", from),
+            one_click_unsubscribe: None,
         };
         let row = NewOutboxMail {
             idempotency_key: format!("oauth2-alert:{digest}:{day}:{}", to.key()),

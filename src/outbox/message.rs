@@ -3,7 +3,8 @@
 //! Every mail the relay sends is from the relay itself (so SPF/DMARC hold),
 //! UTF-8 with RFC 2047 headers (lettre encodes them), text and HTML parts,
 //! `Auto-Submitted` (RFC 3834), `X-Auto-Response-Suppress: All` (Exchange),
-//! and a mailto `List-Unsubscribe` (RFC 2369).
+//! and a mailto `List-Unsubscribe` (RFC 2369), led by the member's one-click
+//! https link with `List-Unsubscribe-Post` (RFC 8058) when `[web]` is on.
 
 use lettre::address::Envelope;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -37,6 +38,8 @@ pub struct OutgoingMail {
     pub auto_submitted: AutoSubmitted,
     /// The mailto URL, e.g. `mailto:circle@x.org?subject=unsubscribe`.
     pub list_unsubscribe: String,
+    /// The member's one-click https URL (`[web]` on, a mail to a member).
+    pub one_click_unsubscribe: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +80,16 @@ fn raw_header(name: &'static str, value: String) -> HeaderValue {
 }
 
 impl OutgoingMail {
+    /// `<https://…/u/TOKEN>, <mailto:…>` (RFC 8058 wants the https URL), or
+    /// the mailto alone.
+    fn list_unsubscribe_value(&self) -> String {
+        let mailto = format!("<{}>", header_safe(&self.list_unsubscribe));
+        match &self.one_click_unsubscribe {
+            Some(url) => format!("<{}>, {mailto}", header_safe(url)),
+            None => mailto,
+        }
+    }
+
     pub fn render(&self) -> Result<Vec<u8>, RenderError> {
         let from_addr = lettre_address(&self.from)?;
         let to_addr = lettre_address(&self.to)?;
@@ -102,8 +115,14 @@ impl OutgoingMail {
             .raw_header(raw_header("X-Auto-Response-Suppress", "All".into()))
             .raw_header(raw_header(
                 "List-Unsubscribe",
-                format!("<{}>", header_safe(&self.list_unsubscribe)),
+                self.list_unsubscribe_value(),
             ));
+        if self.one_click_unsubscribe.is_some() {
+            b = b.raw_header(raw_header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        }
         if let Some(r) = &self.reply_to {
             b = b.reply_to(Mailbox::new(None, lettre_address(r)?));
         }
@@ -143,6 +162,7 @@ mod tests {
             references: vec!["orig@example.org".into()],
             auto_submitted: AutoSubmitted::Generated,
             list_unsubscribe: "mailto:circle@circle.test?subject=unsubscribe".into(),
+            one_click_unsubscribe: None,
         }
     }
 
@@ -164,6 +184,21 @@ mod tests {
             raw.contains("=?utf-8?"),
             "Japanese headers are RFC 2047 encoded"
         );
+    }
+
+    #[test]
+    fn a_one_click_url_leads_list_unsubscribe_and_adds_the_post_header() {
+        let plain = String::from_utf8(mail().render().unwrap()).unwrap();
+        assert!(!plain.contains("List-Unsubscribe-Post"));
+        let mut m = mail();
+        m.one_click_unsubscribe = Some("https://circle.example/u/7-abc".into());
+        let raw = String::from_utf8(m.render().unwrap()).unwrap();
+        let unfolded = raw.replace("\r\n ", " ");
+        assert!(
+            unfolded.contains("List-Unsubscribe: <https://circle.example/u/7-abc>, <mailto:circle@circle.test?subject=unsubscribe>"),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl Relay {
                 email: cmd.from.clone(),
                 name: String::new(),
                 language: self.default_language(),
+                member_id: None,
             };
             self.confirm(tx, cmd, to, None, MailKind::CommandHelp, Value::from(()))
                 .await?;

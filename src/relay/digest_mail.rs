@@ -111,6 +111,7 @@ impl Relay {
             email: to.email,
             name: to.name,
             language: to.language,
+            member_id,
         };
         let vars = context! { d => content.clone() };
         let mail = Queued::generated(MailKind::Digest, key, to, vars, Thread::start(mid))

@@ -134,14 +134,16 @@ impl Relay {
         request: &RequestRow,
     ) -> Result<Recipient, RelayError> {
         let email = Self::requester_address(request)?;
-        let language = match member_by_key(&mut **tx, email.key()).await? {
-            Some(m) => Recipient::member(&m, self.default_language()).language,
+        let member = member_by_key(&mut **tx, email.key()).await?;
+        let language = match &member {
+            Some(m) => Recipient::member(m, self.default_language()).language,
             None => request.language,
         };
         Ok(Recipient {
             email,
             name: request.requester_name.clone(),
             language,
+            member_id: member.map(|m| m.id),
         })
     }
 

@@ -204,6 +204,7 @@ impl Relay {
             email: msg.from.clone(),
             name: msg.from_name.clone(),
             language: recorded.language,
+            member_id: recorded.requester_member_id,
         };
         let thread = Thread::answering(self.ack_id(&recorded.token), msg.message_id.clone());
         let key = format!("{ack_kind}:{request_id}");

@@ -12,6 +12,7 @@ mod intake;
 pub mod intent;
 pub mod layout;
 mod mail;
+pub mod member_link;
 mod moderation;
 mod moderation_summary;
 mod questions;
@@ -97,6 +98,8 @@ pub struct Relay {
     key: TokenKey,
     templates: Templates,
     clock: Clock,
+    /// `[web]` on: members' mails carry their page and one-click links.
+    web: Option<member_link::WebLinks>,
 }
 
 /// Who a mail goes to, and in which language.
@@ -104,6 +107,8 @@ pub(crate) struct Recipient {
     email: EmailAddress,
     name: String,
     language: MailLanguage,
+    /// Set when the reader is this member: their mails carry their own links.
+    member_id: Option<i64>,
 }
 
 impl Recipient {
@@ -113,6 +118,7 @@ impl Recipient {
             email,
             name: String::new(),
             language,
+            member_id: None,
         }
     }
 
@@ -126,6 +132,7 @@ impl Recipient {
             email: m.email.clone(),
             name: m.name.clone(),
             language,
+            member_id: Some(m.id),
         }
     }
 }
@@ -165,7 +172,23 @@ impl Relay {
             key: TokenKey::new(token_secret),
             templates,
             clock: crate::clock::system(),
+            web: None,
         })
+    }
+
+    /// `[web]` when it is on: mails to members then carry a link to their
+    /// own page in the footer and a one-click `List-Unsubscribe` (RFC 8058).
+    pub fn with_web(mut self, web: &crate::config::WebConfig) -> Self {
+        self.web = web.enabled().then(|| member_link::WebLinks {
+            base_url: web.link(""),
+            member_link_days: web.member_link_days,
+        });
+        self
+    }
+
+    /// The signing key of reply tokens and members' links.
+    pub fn token_key(&self) -> &TokenKey {
+        &self.key
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -243,16 +266,41 @@ impl Relay {
             .map_err(|source| RelayError::CircleAddress { source })
     }
 
-    /// Renders a mail and writes it to the outbox; a repeated key is a no-op.
-    async fn queue(&self, tx: &mut Tx<'_>, q: Queued) -> Result<bool, RelayError> {
-        let vars = context! {
+    /// A member's links for this mail: with `[web]` on, to a member, and not
+    /// an admin's notice.
+    fn links_for(&self, q: &Queued) -> Option<member_link::MemberLinks> {
+        let (web, id) = (self.web.as_ref()?, q.to.member_id?);
+        (!q.kind.as_str().starts_with("admin_")).then(|| web.for_member(&self.key, id, self.now()))
+    }
+
+    /// What a mail's templates see besides its own data: the circle, and the
+    /// member's links. Carrier phones get mails without links, except the
+    /// page link in the answer to `profile`, which the member asked for.
+    fn frame_vars(
+        &self,
+        q: &Queued,
+        links: Option<&member_link::MemberLinks>,
+        carrier: bool,
+    ) -> Value {
+        let profile_url = links
+            .filter(|_| !carrier || q.kind == MailKind::CommandProfile)
+            .map(|l| l.page.clone());
+        context! {
             circle => context! {
                 name => self.circle.name.clone(), address => self.address.as_str(),
                 timezone => self.circle.timezone.clone(),
             },
-            unsubscribe_url => self.unsubscribe_url(),
-            ..q.vars
-        };
+            unsubscribe_url => links.map_or_else(|| self.unsubscribe_url(), |l| l.unsubscribe.clone()),
+            profile_url => profile_url,
+            ..q.vars.clone()
+        }
+    }
+
+    /// Renders a mail and writes it to the outbox; a repeated key is a no-op.
+    async fn queue(&self, tx: &mut Tx<'_>, q: Queued) -> Result<bool, RelayError> {
+        let carrier = self.relay.is_carrier(q.to.email.domain());
+        let links = self.links_for(&q);
+        let vars = self.frame_vars(&q, links.as_ref(), carrier);
         // An introduction's replies go to the other person; the relay's own
         // mails come back to `circle+TOKEN@domain`.
         let reply_to = match (&q.reply_to, &q.reply_token) {
@@ -269,7 +317,7 @@ impl Relay {
                     .as_str()
                     .to_string(),
             ),
-            carrier: self.relay.is_carrier(q.to.email.domain()),
+            carrier,
         };
         let texts = self.templates.render_mail(q.kind.as_str(), &opts, &vars)?;
         let mail = OutgoingMail {
@@ -286,6 +334,7 @@ impl Relay {
             references: q.thread.references,
             auto_submitted: q.auto_submitted,
             list_unsubscribe: self.unsubscribe_url(),
+            one_click_unsubscribe: links.map(|l| l.unsubscribe),
         };
         let row = NewOutboxMail {
             idempotency_key: q.key,

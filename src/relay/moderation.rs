@@ -293,6 +293,7 @@ impl Relay {
             email,
             name: hold.requester_name.clone(),
             language,
+            member_id: None,
         };
         let mail = Queued::replied(
             MailKind::HoldRejected,

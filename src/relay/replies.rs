@@ -271,6 +271,7 @@ impl Relay {
             email,
             name: request.requester_name.clone(),
             language,
+            member_id: member.map(|m| m.id),
         })
     }
 

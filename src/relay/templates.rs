@@ -203,10 +203,13 @@ impl Templates {
             layout::text(&blocks, &frame).trim_end(),
             footer_lines.join("\n")
         );
+        let (html_footer, profile_url) = html_footer(&footer_lines, &ctx, for_admin);
         let html_ctx = minijinja::context! {
             subject => subject.clone(),
             blocks => Value::from(minijinja::value::Serde(layout::html_blocks(&blocks))),
-            footer => footer_lines.iter().map(|l| reflow::html_inline(l)).collect::<Vec<_>>(),
+            footer => html_footer,
+            profile_link => profile_url,
+            profile_label => if lang == "ja" { "プロフィール（確認・変更・一時停止）" } else { "Your profile (change or pause)" },
             unsubscribe_label => if lang == "ja" { "配信停止" } else { "Unsubscribe" },
             ..ctx.clone()
         };
@@ -229,6 +232,22 @@ impl Templates {
             .render(ctx)
             .map_err(err)
     }
+}
+
+/// The footer lines of the HTML part, and the member's page link, which it
+/// shows as a link of its own (layout.html) instead of the text part's URL.
+fn html_footer(lines: &[&str], ctx: &Value, for_admin: bool) -> (Vec<String>, Option<String>) {
+    let profile_url = ctx
+        .get_attr("profile_url")
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|u| !u.is_empty() && !for_admin);
+    let html = lines
+        .iter()
+        .filter(|l| profile_url.as_ref().is_none_or(|u| !l.contains(u.as_str())))
+        .map(|l| reflow::html_inline(l))
+        .collect();
+    (html, profile_url)
 }
 
 /// `2026-11-30 – 2026-12-07` as 「11月30日〜12月7日」 / "30 Nov – 7 Dec";

@@ -108,6 +108,10 @@ pub enum AdminAction {
     MemberEdit,
     MemberRemove,
     MembersImport,
+    /// A member changed their own profile on their page.
+    MemberOwnProfile,
+    /// A member paused, resumed or left from their page or a one-click link.
+    MemberOwnStatus,
 }
 
 impl AdminAction {
@@ -126,6 +130,8 @@ impl AdminAction {
             Self::MemberEdit => "member_edit",
             Self::MemberRemove => "member_remove",
             Self::MembersImport => "members_import",
+            Self::MemberOwnProfile => "member_profile",
+            Self::MemberOwnStatus => "member_status",
         }
     }
 }

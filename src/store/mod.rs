@@ -24,6 +24,7 @@ pub mod holds;
 mod leases;
 pub mod ledger;
 mod member_admin;
+pub mod member_page;
 mod members;
 pub mod outbox;
 pub mod requests;

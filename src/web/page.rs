@@ -64,6 +64,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/directory_import.html",
         include_str!("../../templates/web/admin/directory_import.html"),
     ),
+    (
+        "member.html",
+        include_str!("../../templates/web/member.html"),
+    ),
+    (
+        "member_leave.html",
+        include_str!("../../templates/web/member_leave.html"),
+    ),
+    (
+        "member_left.html",
+        include_str!("../../templates/web/member_left.html"),
+    ),
 ];
 
 /// The words of each area; keys must not repeat across files.
@@ -86,6 +98,10 @@ const TEXTS: &[(&str, &str)] = &[
     (
         "directory",
         include_str!("../../templates/web/text/directory.toml"),
+    ),
+    (
+        "member",
+        include_str!("../../templates/web/text/member.toml"),
     ),
 ];
 
