@@ -89,6 +89,7 @@ fn mime_size(m: &RenderedMail, carrier: bool) -> Result<usize, Box<dyn std::erro
         references: vec![],
         auto_submitted: AutoSubmitted::Generated,
         list_unsubscribe: "mailto:circle@circle.example?subject=unsubscribe".into(),
+        one_click_unsubscribe: None,
     };
     Ok(mail.render()?.len())
 }
