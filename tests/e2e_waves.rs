@@ -158,7 +158,8 @@ async fn declines_move_the_request_wave_by_wave_until_nobody_is_left() {
     assert!(
         nobody
             .text
-            .replace('\n', "")
+            .split_whitespace()
+            .collect::<String>()
             .contains("メンバー5人にお知らせしました"),
         "{}",
         nobody.text

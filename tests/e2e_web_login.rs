@@ -332,11 +332,8 @@ async fn a_typed_code_signs_in_and_a_stranger_gets_the_same_page_and_no_mail() {
     assert_ne!(second.code, first.code);
     browser.fill("code", &second.code).await;
     browser.click("Sign in").await;
-    assert!(
-        browser.url().await.ends_with("/admin"),
-        "{}",
-        browser.url().await
-    );
+    let landed = browser.until_url("/admin").await;
+    assert!(landed.ends_with("/admin"), "{landed}");
     let text = browser.text().await;
     assert!(
         text.contains("This week")

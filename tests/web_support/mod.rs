@@ -5,7 +5,6 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,9 +130,7 @@ impl Browser {
     /// A browser whose languages (Accept-Language) are `lang`, e.g. "ja".
     pub async fn start_lang((width, height): (u32, u32), lang: &str) -> Self {
         let port = free_port();
-        // Its own process group, so the chromium it starts stops with it.
         let driver = Command::new(chromedriver())
-            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -168,15 +165,21 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// What a person reads on the page (the body's rendered text).
+    /// What a person reads on the page (the body's rendered text). A page
+    /// still loading after a click is read again once it has loaded.
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .expect("a body")
-            .text()
-            .await
-            .expect("its text")
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let read = async {
+                let body = self.client.find(Locator::Css("body")).await?;
+                body.text().await
+            };
+            match read.await {
+                Ok(text) => return text,
+                Err(e) if Instant::now() >= deadline => panic!("the page's text: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Waits until the page's address contains `part` (a click's navigation
@@ -239,19 +242,15 @@ impl Browser {
         path
     }
 
+    /// Ends the WebDriver session (chromium quits), then the driver stops.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        // Drop stops the driver and what it started.
     }
 }
 
 impl Drop for Browser {
-    /// Kills chromedriver's whole group: chromium too, even when a test
-    /// panicked before `close` (else its processes outlive the test).
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.driver.id())])
-            .status();
+        let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
 }
