@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use sha2::{Digest, Sha256};
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
 };
@@ -122,8 +121,7 @@ impl LmtpIntake {
     /// The ledger key of a delivered message: the digest of its bytes, so an
     /// MTA's retry of the same message (after a lost 250) finds its row.
     fn key_of(&self, raw: &[u8]) -> MessageKey {
-        let digest = Sha256::digest(raw);
-        let uid = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let uid = crate::crypto::sha256_hex(raw);
         MessageKey {
             mailbox: self.mailbox_id.clone(),
             uidvalidity: 0,

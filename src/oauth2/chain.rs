@@ -2,7 +2,6 @@
 //! 0013) the moment they arrive, so a restart or a replica uses the newest.
 //! Never logged: only this module and the token request see them.
 
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::config::Secret;
@@ -19,7 +18,7 @@ pub struct Chain {
 
 impl Chain {
     pub fn new(store: Store, key: String, configured: Secret) -> Self {
-        let configured_sha256 = hex(&Sha256::digest(configured.expose().as_bytes()));
+        let configured_sha256 = crate::crypto::sha256_hex(configured.expose().as_bytes());
         Self {
             store,
             key,
@@ -61,8 +60,4 @@ impl Chain {
         .await?;
         Ok(())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

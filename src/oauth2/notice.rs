@@ -74,11 +74,7 @@ pub fn spawn(
 /// Queues one notice per admin; returns how many were new.
 async fn queue(store: &Store, circle: &CircleConfig, problem: &str) -> anyhow::Result<usize> {
     let from = EmailAddress::parse(&circle.address)?;
-    let digest: String = Sha256::digest(problem.as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::crypto::hex(&Sha256::digest(problem.as_bytes())[..8]);
     let day = store.now() / 86_400;
     let mut tx = store.pool().begin().await?;
     let mut queued = 0;

@@ -33,12 +33,7 @@ impl TokenKey {
     pub fn verify(&self, purpose: &str, presented: &str) -> bool {
         let expected = self.mint(purpose);
         let presented = presented.to_ascii_lowercase();
-        expected.len() == presented.len()
-            && expected
-                .bytes()
-                .zip(presented.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        crate::crypto::constant_time_eq(expected.as_bytes(), presented.as_bytes())
     }
 }
 

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use super::{WebError, WebState};
 use crate::domain::{EmailAddress, MailLanguage};
@@ -121,11 +120,7 @@ where
 
 /// Constant-time equality of two secrets.
 pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    crate::crypto::constant_time_eq(a.as_bytes(), b.as_bytes())
 }
 
 /// 32 random bytes as hex: session tokens, CSRF tokens.
@@ -134,15 +129,11 @@ pub fn random_token() -> Result<String, WebError> {
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| WebError::Internal)?;
-    Ok(hex(&bytes))
+    Ok(crate::crypto::hex(&bytes))
 }
 
 pub fn hash_hex(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::crypto::sha256_hex(secret.as_bytes())
 }
 
 /// Starts a session for `admin`: stores it and returns the cookie to set.
