@@ -137,7 +137,12 @@ async fn main() {
         support::lmtp_intake_port()
     );
     let imap_config = setup(imap_dir.path(), "relay5@circle.test", &imap, "nurse6");
-    let lmtp_config = setup(lmtp_dir.path(), "relay5@lmtp.circle.test", &lmtp, "latnurse");
+    let lmtp_config = setup(
+        lmtp_dir.path(),
+        "relay5@lmtp.circle.test",
+        &lmtp,
+        "latnurse",
+    );
     let _imap_daemon = support::DaemonProcess::run(&imap_config);
     let _lmtp_daemon = support::DaemonProcess::run(&lmtp_config);
     tokio::time::sleep(Duration::from_secs(2)).await; // logged in and idling, listening

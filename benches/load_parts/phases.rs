@@ -97,7 +97,11 @@ impl Phases {
                 );
             }
         };
-        line("intake (handled by the daemon)", self.span(|s| s.handled), "requests");
+        line(
+            "intake (handled by the daemon)",
+            self.span(|s| s.handled),
+            "requests",
+        );
         line("outbox (handed to Postfix)", self.span(|s| s.sent), "mails");
         line(
             "delivery (Postfix -> Dovecot, in Maildirs)",

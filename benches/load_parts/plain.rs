@@ -10,15 +10,40 @@ use tokio::net::TcpStream;
 
 use super::support;
 
-/// The user the plain mails go to (deploy/mailstack/users/intake.txt).
-pub const PLAIN_USER: &str = "loadplain";
+/// The users the plain mails go to (deploy/mailstack/users/intake.txt):
+/// as many mailboxes as the load's mails go to (8 members' and the
+/// requesters'), since Dovecot delivers to one mailbox at a time.
+pub const PLAIN_USERS: [&str; 9] = [
+    "loadplain1",
+    "loadplain2",
+    "loadplain3",
+    "loadplain4",
+    "loadplain5",
+    "loadplain6",
+    "loadplain7",
+    "loadplain8",
+    "loadplain9",
+];
+
+fn delivered() -> usize {
+    PLAIN_USERS.iter().map(|u| support::inbox_count(u)).sum()
+}
+
+fn reset() {
+    for u in PLAIN_USERS {
+        support::reset_user(u);
+    }
+}
 
 /// Reads one SMTP reply (all its lines); panics unless it starts with `code`.
 async fn expect(r: &mut BufReader<TcpStream>, code: &str) {
     loop {
         let mut line = String::new();
         r.read_line(&mut line).await.expect("SMTP reply");
-        assert!(line.starts_with(code), "SMTP: expected {code}, got {line:?}");
+        assert!(
+            line.starts_with(code),
+            "SMTP: expected {code}, got {line:?}"
+        );
         if line.as_bytes().get(3) != Some(&b'-') {
             return;
         }
@@ -38,8 +63,12 @@ async fn lane(lane: usize, count: usize) {
         .await
         .expect("write");
     expect(&mut r, "250").await;
-    let to = format!("{PLAIN_USER}@{}", support::DOMAIN);
     for n in 0..count {
+        let to = format!(
+            "{}@{}",
+            PLAIN_USERS[(lane + n) % PLAIN_USERS.len()],
+            support::DOMAIN
+        );
         let envelope = format!("MAIL FROM:<asker6@circle.test>\r\nRCPT TO:<{to}>\r\nDATA\r\n");
         r.get_mut()
             .write_all(envelope.as_bytes())
@@ -62,7 +91,7 @@ async fn lane(lane: usize, count: usize) {
 /// Submits `mails` over `lanes` connections; returns the mails/s from the
 /// first submission to the last mail in the Maildir, and the submission rate.
 pub async fn stack_rate(mails: usize, lanes: usize) -> (f64, f64) {
-    support::reset_user(PLAIN_USER);
+    reset();
     let t0 = Instant::now();
     let per_lane = mails.div_ceil(lanes);
     let sends: Vec<_> = (0..lanes)
@@ -73,16 +102,16 @@ pub async fn stack_rate(mails: usize, lanes: usize) -> (f64, f64) {
     }
     let submitted = t0.elapsed();
     let total = per_lane * lanes;
-    while support::inbox_count(PLAIN_USER) < total {
+    while delivered() < total {
         assert!(
             t0.elapsed() < Duration::from_secs(300),
             "plain delivery: {} of {total} after 5 minutes",
-            support::inbox_count(PLAIN_USER)
+            delivered()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = t0.elapsed();
-    support::reset_user(PLAIN_USER);
+    reset();
     (
         total as f64 / took.as_secs_f64(),
         total as f64 / submitted.as_secs_f64(),
