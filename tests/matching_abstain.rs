@@ -236,3 +236,42 @@ fn evidence_names_the_members_own_skill_item() {
     assert_eq!(first.request, "確定申告");
     assert_eq!(first.member, "確定申告", "{:?}", got[0].evidence);
 }
+
+#[test]
+fn a_former_trade_is_not_a_current_one() {
+    let members = vec![
+        member(
+            1,
+            "former-nurse@example.org",
+            &["元看護師", "アロマハンドトリートメント"],
+            "以前は看護師として病院に勤務していました。",
+            &["ja"],
+        ),
+        member(2, "nurse@example.org", &["看護師", "訪問看護"], "", &["ja"]),
+        member(
+            3,
+            "ex-paramedic@example.org",
+            &["first aid training"],
+            "Retired paramedic, now teaching first aid to schools.",
+            &["en"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let ranked = |subject: &str, body: &str| -> Vec<String> {
+        m.rank(subject, body, &MatchContext::default(), 3)
+            .into_iter()
+            .map(|c| c.email)
+            .collect()
+    };
+    assert_eq!(
+        ranked("看護師さん", "看護師さんを探しています。"),
+        vec!["nurse@example.org"]
+    );
+    assert_eq!(
+        ranked(
+            "Paramedic",
+            "We are looking for a paramedic for our marathon."
+        ),
+        Vec::<String>::new()
+    );
+}

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::former::is_former;
 use super::terms::{self, Via};
 use super::text::{normalize, tokens};
 use super::vocabulary::{Target, Vocabulary};
@@ -137,6 +138,9 @@ impl Index {
     fn add_member(&mut self, id: u32, member: &Member) {
         let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
+            if is_former(skill) {
+                continue; // 元看護師: not a trade they offer
+            }
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
             self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits);
         }
@@ -282,7 +286,9 @@ impl Index {
             }
         };
         for (i, skill) in member.skills.iter().enumerate() {
-            offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
+            if !is_former(skill) {
+                offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
+            }
         }
         for clause in affirmed_clauses(&member.bio) {
             offer(clause, Field::Bio);
@@ -340,9 +346,10 @@ fn is_negated(clause: &str) -> bool {
     NEGATIONS.iter().any(|n| lower.contains(n))
 }
 
-/// The clauses of a bio, minus those that say what the member does not do.
+/// The clauses of a bio, minus those that say what the member does not do
+/// or no longer does (「以前は獣医師として勤務していました」).
 pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
-    clauses(bio).filter(|c| !is_negated(c))
+    clauses(bio).filter(|c| !is_negated(c) && !is_former(c))
 }
 
 /// Words of a negated clause that only say "not", not what is declined.

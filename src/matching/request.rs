@@ -461,6 +461,11 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
         "hope",
         "wish",
         "wishing",
+        // "someone for piano tuning": what the person is wanted for
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
     ];
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
@@ -654,6 +659,21 @@ mod tests {
                 .map(|c| c.weight)
         };
         assert!(w("bookkeeping") > w("tax_accountant"));
+    }
+
+    #[test]
+    fn someone_for_a_job_names_the_need_not_its_context() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "Could anyone recommend someone for harpsichord voicing? It is for our school.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(term("harpsichord").is_some_and(QueryTerm::opens));
+        assert!(term("voicing").is_some_and(QueryTerm::opens));
+        // "for our school" is still what it is for, not what is wanted
+        assert!(term("school").is_some_and(|t| t.background));
     }
 
     #[test]

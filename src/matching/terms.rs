@@ -88,6 +88,23 @@ const GENERIC_EN: &[&str] = &[
     "local",
     "small",
     "new",
+    // how big, how soon, how good: they describe the job, not the trade
+    // ("a short harp recital": the harpist is wanted, not "short")
+    "short",
+    "long",
+    "big",
+    "large",
+    "little",
+    "simple",
+    "quick",
+    "good",
+    "great",
+    "nice",
+    "reliable",
+    "experienced",
+    "affordable",
+    "urgent",
+    "regular",
     "personal",
     "general",
     "basic",
@@ -881,5 +898,15 @@ mod tests {
         assert!(shares_key("コピーライター", "copywriting"));
         assert!(shares_key("生け花", "ikebana"));
         assert!(!shares_key("左官", "house painter"));
+    }
+
+    #[test]
+    fn descriptive_adjectives_never_name_the_trade() {
+        let found = terms("a short harp recital for a large party", 0).0;
+        let generic = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.generic);
+        assert_eq!(generic("short"), Some(true));
+        assert_eq!(generic("large"), Some(true));
+        assert_eq!(generic("harp"), Some(false));
+        assert_eq!(generic("recital"), Some(false));
     }
 }
