@@ -197,7 +197,9 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             need_text.push('\n');
             query.alternatives |= names_alternatives(vocab, segments[i].0, hits, &seg_terms[i]);
         }
-        add_hits(vocab, &mut query, hits, factor);
+        let chars: Vec<char> = normalize(segments[i].0).chars().collect();
+        let context = context_spans(&chars, true);
+        add_hits(vocab, &mut query, hits, factor, &context);
         add_terms(
             vocab,
             &mut query,
@@ -298,11 +300,26 @@ fn segment_roles(
         .collect()
 }
 
-fn add_hits(vocab: &Vocabulary, query: &mut Query, hits: &[Hit], factor: f32) {
+/// Adds a segment's curated hits; a concept named inside a context phrase
+/// ("for our new website") is background, not the need.
+fn add_hits(
+    vocab: &Vocabulary,
+    query: &mut Query,
+    hits: &[Hit],
+    factor: f32,
+    context: &[(usize, usize)],
+) {
     for hit in hits {
         match hit.target {
             Target::Concept(id) => {
                 let kind = vocab.concepts[id as usize].kind;
+                let in_context = hit.start != usize::MAX
+                    && context.iter().any(|&(s, e)| hit.start >= s && hit.end <= e);
+                let factor = if in_context {
+                    factor.min(BACKGROUND_FACTOR)
+                } else {
+                    factor
+                };
                 add_concept(query, id, kind, factor, &hit.surface);
             }
             Target::Place(p) if vocab.places[p as usize].area == "online" => {
@@ -353,6 +370,9 @@ fn add_terms(
         let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
         let mut term = t.clone();
         term.phrase += phrase_base;
+        // a word the curated vocabulary files as generic ("licensed", 資格)
+        // says little about the trade, whatever the directory holds
+        term.generic |= concept.is_some_and(|c| vocab.concepts[c as usize].kind == Kind::Generic);
         query.terms.push(QueryTerm {
             term,
             need,
@@ -440,6 +460,9 @@ fn is_kana_particle(c: char) -> bool {
     ('\u{3041}'..='\u{309F}').contains(&c)
 }
 
+/// Subjects that start a main clause after a fronted "For our …" phrase.
+const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
+
 fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
     const LOOKING: &[&str] = &[
         "look",
@@ -484,12 +507,21 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
             _ => false,
         };
         if starts {
-            let end = text
+            let punct = text
                 .char_indices()
                 .skip_while(|(b, _)| text[..*b].chars().count() < e)
                 .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | ')' | '/'))
                 .map_or(chars.len(), |(b, _)| text[..b].chars().count());
-            spans.push((e, end));
+            // "For our new website we'd like drone footage": the main
+            // clause's subject ends the context
+            let clause = words[wi + 1..]
+                .iter()
+                .find(|&&(s, e)| {
+                    let w: String = chars[s..e].iter().collect();
+                    MAIN_CLAUSE.contains(&w.as_str())
+                })
+                .map_or(chars.len(), |&(s, _)| s);
+            spans.push((e, punct.min(clause)));
         }
     }
     spans
@@ -674,6 +706,34 @@ mod tests {
         assert!(term("voicing").is_some_and(QueryTerm::opens));
         // "for our school" is still what it is for, not what is wanted
         assert!(term("school").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn a_fronted_for_phrase_ends_where_the_main_clause_starts() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "For our new brewery we would like hop-garden consulting.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(term("brewery").is_some_and(|t| t.background));
+        assert!(term("hop").is_some_and(|t| !t.background));
+    }
+
+    #[test]
+    fn a_curated_word_in_a_context_phrase_is_background() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "For our new website we would like hop-garden consulting.",
+        );
+        let web = q
+            .concepts
+            .iter()
+            .find(|c| v.concepts[c.concept as usize].id == "web_development");
+        assert!(web.is_some_and(|c| !c.need), "{:?}", q.concepts);
     }
 
     #[test]

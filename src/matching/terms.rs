@@ -136,6 +136,14 @@ const GENERIC_EN: &[&str] = &[
     "fixing",
     "maintenance",
     "installation",
+    // the job done to a thing, like "repair": the thing names the trade
+    // ("someone who can replace the tatami")
+    "replace",
+    "replacement",
+    "replacing",
+    "redo",
+    "fix",
+    "install",
     "restoration",
     "tuition",
     "consultation",
@@ -607,6 +615,14 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
                 i += 1;
             }
             japanese_terms(&chars, start, i, phrase, &mut out);
+            // a word written with okurigana runs on into the next noun
+            // (茅葺き屋根, 生け花教室): one phrase, as if written in kanji
+            if let Some(end) = out.last().map(|t| t.end).filter(|&e| e > i) {
+                i = end;
+                if chars.get(i).is_some_and(|&c| is_kanji(c) || is_katakana(c)) {
+                    continue;
+                }
+            }
             // AのB is one phrase whose head is B
             if chars.get(i) != Some(&'の') {
                 phrase += 1;
@@ -901,12 +917,25 @@ mod tests {
     }
 
     #[test]
+    fn okurigana_keeps_a_noun_phrase_together() {
+        let found = terms("茅葺き屋根の修理", 0).0;
+        let phrase = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert!(phrase("屋根").is_some());
+        assert_eq!(phrase("茅葺き"), phrase("屋根"));
+        // a verb's okurigana followed by kana still ends the phrase
+        let found = terms("畳を張り替えてほしい。襖も", 0).0;
+        let phrase = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert_ne!(phrase("畳"), phrase("襖"));
+    }
+
+    #[test]
     fn descriptive_adjectives_never_name_the_trade() {
-        let found = terms("a short harp recital for a large party", 0).0;
+        let found = terms("a short harp recital for a large party; replace strings", 0).0;
         let generic = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.generic);
         assert_eq!(generic("short"), Some(true));
         assert_eq!(generic("large"), Some(true));
         assert_eq!(generic("harp"), Some(false));
         assert_eq!(generic("recital"), Some(false));
+        assert_eq!(generic("replace"), Some(true));
     }
 }
