@@ -63,13 +63,14 @@ pub struct Tail {
 }
 
 impl TermPosting {
-    /// Skills before bio, heads before modifiers, the word itself before a
-    /// translation.
-    fn rank(&self) -> (bool, u8, bool, Via) {
+    /// Heads before modifiers (畳 heading a bio phrase is direct evidence,
+    /// 畳 of the skill 「畳の表替え」 is not), skills before bio, the word
+    /// itself before a translation.
+    fn rank(&self) -> (bool, bool, u8, Via) {
         (
             self.context,
-            u8::from(self.field == Field::Bio),
             self.modifier,
+            u8::from(self.field == Field::Bio),
             self.via,
         )
     }

@@ -218,10 +218,35 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
                     .iter()
                     .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
     });
+    if query.translation {
+        demote_language_names(&mut query);
+    }
     query.pair = languages_named(&need_text);
     query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// In a request for translation or interpreting, a curated concept named
+/// only by a language ("korean", 韓国語) is the pair, which is checked as a
+/// hard constraint, not the trade (a Korean teacher or a Korean interpreter
+/// for a Korean translation).
+fn demote_language_names(query: &mut Query) {
+    let is_language = |surface: &str| {
+        let norm = normalize(surface);
+        LANGUAGE_NAMES
+            .iter()
+            .any(|(_, names)| names.contains(&norm.as_str()))
+    };
+    for c in query
+        .concepts
+        .iter_mut()
+        .filter(|c| is_language(&c.surface))
+    {
+        c.need = false;
+        c.weight = c.weight.min(Kind::Generic.weight());
+        c.generic = true;
+    }
 }
 
 /// Whether a need sentence offers alternatives: a cue with an asked thing
@@ -734,6 +759,26 @@ mod tests {
             .iter()
             .find(|c| v.concepts[c.concept as usize].id == "web_development");
         assert!(web.is_some_and(|c| !c.need), "{:?}", q.concepts);
+    }
+
+    #[test]
+    fn a_language_name_is_the_pair_of_a_translation_not_its_trade() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Korean to Japanese translation",
+            "We need a translator.",
+        );
+        assert!(q.translation);
+        assert!(q.pair.contains(&"ko".to_string()), "{:?}", q.pair);
+        let korean = q
+            .concepts
+            .iter()
+            .find(|c| c.surface.to_lowercase() == "korean");
+        assert!(korean.is_none_or(|c| !c.need && c.generic), "{korean:?}");
+        // outside translation, the language still names lessons
+        let q = understand(&v, "Korean lessons", "Looking for Korean lessons.");
+        assert!(q.concepts.iter().any(|c| c.need && !c.generic));
     }
 
     #[test]
