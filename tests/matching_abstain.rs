@@ -274,4 +274,8 @@ fn a_former_trade_is_not_a_current_one() {
         ),
         Vec::<String>::new()
     );
+    // the former nurse is named for the admins, not forwarded to
+    let r = m.rank_with_near_misses("看護師さん", "", &MatchContext::default(), 3);
+    let near: Vec<&str> = r.near_misses.iter().map(|c| c.email.as_str()).collect();
+    assert!(near.contains(&"former-nurse@example.org"), "{near:?}");
 }

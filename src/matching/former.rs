@@ -1,7 +1,7 @@
 //! A trade a member used to have is not one they offer: 「元看護師」,
 //! "former nurse", "retired teacher", 「以前は獣医師として勤務していました」.
-//! Such skill items and bio clauses are left out of the evidence, like a
-//! declined one, so a request for that trade does not reach them.
+//! Such skill items and bio clauses are weak evidence (context): they can
+//! make a near-miss the admins are told about, never a candidate.
 
 use super::lexicon;
 use super::text::normalize;

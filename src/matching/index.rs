@@ -139,14 +139,13 @@ impl Index {
     fn add_member(&mut self, id: u32, member: &Member) {
         let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
-            if is_former(skill) {
-                continue; // 元看護師: not a trade they offer
-            }
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
-            self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits);
+            let strength = SKILLS_STRENGTH * former_factor(skill);
+            self.collect(skill, field, strength, id, &mut hits);
         }
         for clause in affirmed_clauses(&member.bio) {
-            self.collect(clause, Field::Bio, BIO_STRENGTH, id, &mut hits);
+            let strength = BIO_STRENGTH * former_factor(clause);
+            self.collect(clause, Field::Bio, strength, id, &mut hits);
         }
         let Hits {
             found,
@@ -255,6 +254,8 @@ impl Index {
             })
         };
         let mut offer = |text: &str, field: Field| {
+            // a former trade (元看護師) is context: it orders near-misses only
+            let former = is_former(text);
             let norm = normalize(text);
             let chars: Vec<char> = norm.chars().collect();
             let context = super::request::context_spans(&chars, false);
@@ -262,7 +263,7 @@ impl Index {
             // the head of a phrase is its last specific word
             let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
             for (i, t) in all.iter().enumerate() {
-                let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+                let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
                 let modifier = field != Field::Bio && head_of(t.phrase).is_some_and(|h| h != i);
                 let last = all.iter().rposition(|u| u.phrase == t.phrase);
                 let tail = match last {
@@ -287,9 +288,7 @@ impl Index {
             }
         };
         for (i, skill) in member.skills.iter().enumerate() {
-            if !is_former(skill) {
-                offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
-            }
+            offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
         }
         for clause in affirmed_clauses(&member.bio) {
             offer(clause, Field::Bio);
@@ -315,6 +314,15 @@ impl Index {
         }
         len
     }
+}
+
+/// What a trade the member no longer practises (元看護師, "retired
+/// paramedic") is worth next to a current one: below the abstain threshold,
+/// so it can make a near-miss for the admins, never a candidate.
+const FORMER_FACTOR: f32 = 0.35;
+
+fn former_factor(text: &str) -> f32 {
+    if is_former(text) { FORMER_FACTOR } else { 1.0 }
 }
 
 /// Words that turn a clause of a profile into what the member does not do
@@ -347,10 +355,9 @@ fn is_negated(clause: &str) -> bool {
     NEGATIONS.iter().any(|n| lower.contains(n))
 }
 
-/// The clauses of a bio, minus those that say what the member does not do
-/// or no longer does (「以前は獣医師として勤務していました」).
+/// The clauses of a bio, minus those that say what the member does not do.
 pub fn affirmed_clauses(bio: &str) -> impl Iterator<Item = &str> {
-    clauses(bio).filter(|c| !is_negated(c) && !is_former(c))
+    clauses(bio).filter(|c| !is_negated(c))
 }
 
 /// Words of a negated clause that only say "not", not what is declined.

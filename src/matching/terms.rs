@@ -569,7 +569,8 @@ pub fn stem(word: &str) -> String {
             break;
         }
     }
-    w
+    // chefs → chef → chev, as chef itself
+    f_to_v(&w)
 }
 
 /// knife/knives, shelf/shelves, loaf/loaves meet at one stem: a final
