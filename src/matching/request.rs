@@ -197,8 +197,14 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             need_text.push('\n');
             query.alternatives |= names_alternatives(vocab, segments[i].0, hits, &seg_terms[i]);
         }
+        // only what the requester has ("our new website") is background for
+        // a curated word; "a cleaner for move-out cleaning" names the service
         let chars: Vec<char> = normalize(segments[i].0).chars().collect();
-        let context = context_spans(&chars, true);
+        let after_for = context_spans(&chars, false);
+        let context: Vec<(usize, usize)> = context_spans(&chars, true)
+            .into_iter()
+            .filter(|s| !after_for.contains(s))
+            .collect();
         add_hits(vocab, &mut query, hits, factor, &context);
         add_terms(
             vocab,
@@ -397,7 +403,10 @@ fn add_terms(
         term.phrase += phrase_base;
         // a word the curated vocabulary files as generic ("licensed", 資格)
         // says little about the trade, whatever the directory holds
-        term.generic |= concept.is_some_and(|c| vocab.concepts[c as usize].kind == Kind::Generic);
+        // and so does a word of a place, a language or an asking phrase
+        // ("English-speaking", "Tokyo-based"): it is no part of the trade
+        term.generic |= !over.is_empty()
+            && concept.is_none_or(|c| vocab.concepts[c as usize].kind == Kind::Generic);
         query.terms.push(QueryTerm {
             term,
             need,
@@ -759,6 +768,19 @@ mod tests {
             .iter()
             .find(|c| v.concepts[c.concept as usize].id == "web_development");
         assert!(web.is_some_and(|c| !c.need), "{:?}", q.concepts);
+    }
+
+    #[test]
+    fn a_service_after_for_stays_the_need() {
+        let v = vocab();
+        let q = understand(&v, "English-speaking assistant for bookkeeping", "");
+        assert!(
+            q.concepts.iter().any(|c| c.need && !c.generic),
+            "{:?}",
+            q.concepts
+        );
+        let speaking = q.terms.iter().find(|t| t.term.surface == "speaking");
+        assert!(speaking.is_some_and(|t| t.term.generic), "{speaking:?}");
     }
 
     #[test]
