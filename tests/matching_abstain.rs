@@ -279,3 +279,24 @@ fn a_former_trade_is_not_a_current_one() {
     let near: Vec<&str> = r.near_misses.iter().map(|c| c.email.as_str()).collect();
     assert!(near.contains(&"former-nurse@example.org"), "{near:?}");
 }
+
+#[test]
+fn a_trade_word_in_a_bio_does_not_turn_a_repairer_into_a_teacher() {
+    // the skill's ピアノ only qualifies 調律; the bio's own ピアノ does not
+    // make the tuner a piano teacher either
+    let members = vec![member(
+        1,
+        "tuner@example.org",
+        &["ピアノ調律"],
+        "ピアノが大好きです。ご家庭のピアノを調律します。",
+        &["ja"],
+    )];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let r = m.rank_with_near_misses(
+        "ピアノの先生",
+        "ピアノの先生を探しています。",
+        &MatchContext::default(),
+        3,
+    );
+    assert!(r.candidates.is_empty(), "{:?}", r.candidates);
+}

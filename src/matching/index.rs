@@ -63,14 +63,13 @@ pub struct Tail {
 }
 
 impl TermPosting {
-    /// Heads before modifiers (畳 heading a bio phrase is direct evidence,
-    /// 畳 of the skill 「畳の表替え」 is not), skills before bio, the word
-    /// itself before a translation.
-    fn rank(&self) -> (bool, bool, u8, Via) {
+    /// Skills before bio, heads before modifiers, the word itself before a
+    /// translation.
+    fn rank(&self) -> (bool, u8, bool, Via) {
         (
             self.context,
-            self.modifier,
             u8::from(self.field == Field::Bio),
+            self.modifier,
             self.via,
         )
     }
