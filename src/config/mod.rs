@@ -230,6 +230,17 @@ impl Config {
         self.error_at(section, key, message, report::Part::Value)
     }
 
+    /// `[section] key` is empty although `kind` needs it.
+    fn required(&self, section: &str, key: &str, kind: &str) -> ConfigError {
+        self.required_as(section, key, kind, "")
+    }
+
+    /// The same, with a hint on what to write after the message.
+    fn required_as(&self, section: &str, key: &str, kind: &str, hint: &str) -> ConfigError {
+        let message = format!("required when kind = \"{kind}\"{hint}");
+        self.error(section, Some(key), message)
+    }
+
     /// An error about `[section] key`, naming the environment variable when
     /// one set it, or else pointing at the key's line in the file.
     fn error_at(
@@ -345,26 +356,19 @@ impl Config {
     pub fn inbox(&self) -> Result<InboxConfig, ConfigError> {
         let i: InboxConfig = self.section("inbox")?;
         match i.kind {
-            InboxKind::Imap if i.host.is_empty() => Err(self.error(
+            InboxKind::Imap if i.host.is_empty() => Err(self.required("inbox", "host", "imap")),
+            InboxKind::Imap if i.username.is_empty() => {
+                Err(self.required("inbox", "username", "imap"))
+            }
+            InboxKind::Lmtp if i.listen.is_empty() => Err(self.required_as(
                 "inbox",
-                Some("host"),
-                "required when kind = \"imap\"".into(),
+                "listen",
+                "lmtp",
+                " (\"unix:/path\" or \"127.0.0.1:PORT\")",
             )),
-            InboxKind::Imap if i.username.is_empty() => Err(self.error(
-                "inbox",
-                Some("username"),
-                "required when kind = \"imap\"".into(),
-            )),
-            InboxKind::Lmtp if i.listen.is_empty() => Err(self.error(
-                "inbox",
-                Some("listen"),
-                "required when kind = \"lmtp\" (\"unix:/path\" or \"127.0.0.1:PORT\")".into(),
-            )),
-            InboxKind::Maildir if i.path.is_empty() => Err(self.error(
-                "inbox",
-                Some("path"),
-                "required when kind = \"maildir\"".into(),
-            )),
+            InboxKind::Maildir if i.path.is_empty() => {
+                Err(self.required("inbox", "path", "maildir"))
+            }
             _ if i.batch_size == 0 => {
                 Err(self.error("inbox", Some("batch_size"), "must be at least 1".into()))
             }
@@ -379,16 +383,12 @@ impl Config {
     pub fn outbound(&self) -> Result<OutboundConfig, ConfigError> {
         let o: OutboundConfig = self.section("outbound")?;
         match o.kind {
-            OutboundKind::Smtp if o.host.is_empty() => Err(self.error(
-                "outbound",
-                Some("host"),
-                "required when kind = \"smtp\"".into(),
-            )),
-            OutboundKind::Maildir if o.path.is_empty() => Err(self.error(
-                "outbound",
-                Some("path"),
-                "required when kind = \"maildir\"".into(),
-            )),
+            OutboundKind::Smtp if o.host.is_empty() => {
+                Err(self.required("outbound", "host", "smtp"))
+            }
+            OutboundKind::Maildir if o.path.is_empty() => {
+                Err(self.required("outbound", "path", "maildir"))
+            }
             _ if o.lease_seconds == 0 => Err(self.error(
                 "outbound",
                 Some("lease_seconds"),
