@@ -224,7 +224,7 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     .await;
     until_inbox("asker9", 4, Duration::from_secs(20)).await;
     until_inbox("mem8", 4, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    until_processed(&config, "relay9", 4).await;
     let asker = inbox_mails("asker9");
     assert_eq!(asker.len(), 4, "one acknowledgement per request");
     assert_eq!(counts(&asker, |m| m.in_reply_to.as_str()).len(), 4);
