@@ -225,7 +225,7 @@ pub async fn until_delivered(config: &std::path::Path, sender: &str) {
     wait_until(
         MAIL_TIMEOUT,
         "Postfix delivered the relay's mail",
-        || async { !postfix_queue_holds_from(&sender) },
+        || async { !postfix_queue_holds_from(sender) },
     )
     .await;
 }
