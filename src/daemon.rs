@@ -314,6 +314,15 @@ async fn schedule(
     }
 }
 
+/// A scheduler step's result; an error is logged and counts as a step
+/// that did nothing (the next minute tries again).
+fn or_logged<T: Default, E: std::fmt::Display>(step: &str, result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "scheduler: {step}");
+        T::default()
+    })
+}
+
 /// Waves that timed out move on to their next candidates; true when any did.
 async fn move_waves(store: &Store, pipeline: &Pipeline) -> bool {
     let matcher = match pipeline.matcher().await {
@@ -323,66 +332,49 @@ async fn move_waves(store: &Store, pipeline: &Pipeline) -> bool {
             return false;
         }
     };
-    match pipeline.relay().expire_waves(store, &matcher).await {
-        Ok(0) => false,
-        Ok(n) => {
-            tracing::info!(requests = n, "waves moved on");
-            true
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "scheduler: waves");
-            false
-        }
+    let n = or_logged(
+        "waves",
+        pipeline.relay().expire_waves(store, &matcher).await,
+    );
+    if n > 0 {
+        tracing::info!(requests = n, "waves moved on");
     }
+    n > 0
 }
 
 /// The "did it work out?" follow-ups that are due; true when any was queued.
 async fn send_followups(relay: &Relay, store: &Store) -> bool {
-    match relay.send_due_followups(store).await {
-        Ok(0) => false,
-        Ok(n) => {
-            tracing::info!(followups = n, "follow-ups queued");
-            true
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "scheduler: follow-ups");
-            false
-        }
+    let n = or_logged("follow-ups", relay.send_due_followups(store).await);
+    if n > 0 {
+        tracing::info!(followups = n, "follow-ups queued");
     }
+    n > 0
 }
 
 /// The weekly digest when its time has come; true when any was queued.
 async fn send_digests(relay: &Relay, store: &Store, schedule: &Schedule, now: i64) -> bool {
-    match crate::digest::send_due_digests(relay, store, schedule, now).await {
-        Ok(run) if run.sent > 0 => {
-            tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
-            true
-        }
-        Ok(_) => false,
-        Err(e) => {
-            tracing::error!(error = %e, "scheduler: digest");
-            false
-        }
+    let run = or_logged(
+        "digest",
+        crate::digest::send_due_digests(relay, store, schedule, now).await,
+    );
+    if run.sent > 0 {
+        tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
     }
+    run.sent > 0
 }
 
 /// Holds that expired and the admins' daily summary; true when mail was queued.
 async fn moderation_summary(relay: &Relay, store: &Store) -> bool {
-    match relay.moderation_step(store).await {
-        Ok(run) if run.expired + run.summarized > 0 => {
-            tracing::info!(
-                expired = run.expired,
-                summarized = run.summarized,
-                "moderation summary queued"
-            );
-            true
-        }
-        Ok(_) => false,
-        Err(e) => {
-            tracing::error!(error = %e, "scheduler: moderation");
-            false
-        }
+    let run = or_logged("moderation", relay.moderation_step(store).await);
+    let queued = run.expired + run.summarized > 0;
+    if queued {
+        tracing::info!(
+            expired = run.expired,
+            summarized = run.summarized,
+            "moderation summary queued"
+        );
     }
+    queued
 }
 
 /// Dated pauses end on the circle's calendar day.
@@ -392,9 +384,7 @@ async fn end_pauses(store: &Store, timezone: &jiff::tz::TimeZone, now: i64) {
         .to_zoned_datetime(timezone.clone())
         .date()
         .to_string();
-    if let Err(e) = store.end_pauses(&today).await {
-        tracing::error!(error = %e, "scheduler: pauses");
-    }
+    or_logged("pauses", store.end_pauses(&today).await);
 }
 
 /// The relay as the config describes it (`[circle]`, `[relay]`, `[matching]`,
