@@ -71,9 +71,9 @@ pub struct UnitTally {
 
 impl UnitTally {
     fn offer(&mut self, h: TermHit) {
-        // a direct hit (the head of the member's phrase, or a bio word)
-        // beats a stronger one on a modifier of a skill item: 畳 in
-        // 「畳の表替え」 is not direct, 畳 in the bio is
+        // a direct hit under one of the term's keys (a head, or a bio
+        // word) beats a stronger one under another key that only
+        // qualifies the member's skill item: it can carry a match
         let direct = |x: &TermHit| !x.modifier && x.strength >= DIRECT_STRENGTH;
         match self.hits.iter_mut().find(|x| x.term == h.term) {
             Some(x) if direct(&h) && !direct(x) => *x = h,
