@@ -14,8 +14,8 @@ use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
-use crate::relay::Relay;
 use crate::relay::templates::Templates;
+use crate::relay::{Relay, RelayError, SummaryRun};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
@@ -304,7 +304,7 @@ async fn schedule(
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "scheduler: digest"),
         }
-        match relay.moderation_step(&store).await {
+        match moderation_step(relay, &store).await {
             Ok(run) if run.expired + run.summarized > 0 => {
                 tracing::info!(
                     expired = run.expired,
@@ -331,6 +331,14 @@ async fn schedule(
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// The scheduler's moderation step in one transaction of its own.
+async fn moderation_step(relay: &Relay, store: &Store) -> Result<SummaryRun, RelayError> {
+    let mut tx = store.begin().await?;
+    let run = relay.moderation_step(&mut tx).await?;
+    tx.commit().await?;
+    Ok(run)
 }
 
 /// The relay as the config describes it (`[circle]`, `[relay]`, `[matching]`,

@@ -156,7 +156,7 @@ async fn send_week(
         ..DigestRun::default()
     };
     for m in members.iter().filter(|m| m.is_active()) {
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin().await?;
         if !claim_digest(&mut tx, &w.label, m.id, now).await? {
             run.already_sent += 1;
             continue;
@@ -192,7 +192,7 @@ async fn send_week(
         };
         let language = relay.mail_language(None);
         let (content, _) = fit(relay, &week, w, &reader, language)?;
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin().await?;
         let to = DigestRecipient {
             email: admin.clone(),
             name: String::new(),

@@ -4,7 +4,7 @@
 
 use sqlx::{FromRow, Row};
 
-use super::{Result, Store};
+use super::{Result, Store, Tx};
 
 impl Store {
     /// Whether any queued mail is due at `now` (cheap: the outbox_due index).
@@ -230,7 +230,7 @@ impl Store {
         to: &str,
         reset_attempts: bool,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let discard_note = (to == "failed").then(|| format!("discarded by {}", change.actor));
         let sql = format!(
@@ -304,7 +304,7 @@ pub struct AdminChange<'a> {
 
 /// Records an admin's change inside the caller's transaction.
 pub async fn record_action(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx<'_>,
     change: &AdminChange<'_>,
     outbox_id: Option<i64>,
     inbound_id: Option<i64>,

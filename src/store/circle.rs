@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::Result;
 use crate::domain::MemberStatus;
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
 /// Sets a member's status; `until` only means something for a pause.
 pub async fn set_member_status(

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use super::{Result, Store, decode_column};
 use crate::domain::RequestStatus;
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeekRequest {

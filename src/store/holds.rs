@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::{Result, StoreError};
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
 /// Why a message was held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

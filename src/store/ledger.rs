@@ -8,10 +8,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Result, Store, StoreError};
-// The rows the inbox claims and records on its own connection are stamped by
-// the system clock: the inbox hands these functions no clock (yet).
-use crate::clock::system_now as unix_now;
+use super::{Result, Store, StoreError, Tx};
 
 /// `outcome` of a row whose handling is still inside its transaction.
 pub const OUTCOME_PENDING: &str = "pending";
@@ -117,9 +114,10 @@ pub async fn find_by_message_id(
 
 /// Claims `key` inside the caller's transaction: a `pending` row whose id the
 /// handler's effects can refer to. `None` when the key is already recorded
-/// (another reader got there first): the caller must roll back.
+/// (another reader got there first): the caller must roll back. The row is
+/// stamped by the transaction's (the store's) clock.
 pub async fn claim(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     key: LedgerKey<'_>,
     headers: &LedgerHeaders,
     size_bytes: u64,
@@ -139,8 +137,8 @@ pub async fn claim(
     .bind(headers.subject.clone())
     .bind(size_i64(size_bytes)?)
     .bind(raw.to_vec())
-    .bind(unix_now())
-    .fetch_optional(&mut *conn)
+    .bind(tx.now())
+    .fetch_optional(&mut **tx)
     .await?;
     row.map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
         .transpose()
@@ -164,8 +162,9 @@ pub async fn complete(
     Ok(())
 }
 
-/// Writes a complete row unless `key` is already recorded; returns whether it did.
-pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<bool> {
+/// Writes a complete row, received at `now` (by the store's clock), unless
+/// `key` is already recorded; returns whether it did.
+pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO inbound_messages \
          (mailbox, uidvalidity, uid, message_id, from_addr, subject, kind, outcome, error, size_bytes, raw, received_at) \
@@ -183,7 +182,7 @@ pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<
     .bind(row.error)
     .bind(size_i64(row.size_bytes)?)
     .bind(row.raw.map(<[u8]>::to_vec))
-    .bind(unix_now())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -218,8 +217,8 @@ impl Store {
     /// [`Store::ledger_mark_moved`] for many rows in one transaction (one
     /// write for a batch moved in one command).
     pub async fn ledger_mark_moved_many(&self, ids: &[i64]) -> Result<()> {
-        let now = unix_now();
-        let mut tx = self.pool().begin().await?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
         for id in ids {
             sqlx::query(
                 "UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL",

@@ -106,7 +106,7 @@ impl Store {
                 member.email
             )));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let id = insert_member(&mut tx, member, change.now).await?;
         record_action(&mut tx, change, None, None, None).await?;
         tx.commit().await?;
@@ -121,7 +121,7 @@ impl Store {
         m: &Member,
         change: &AdminChange<'_>,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE members SET name = $1, skills = $2, bio = $3, languages = $4, region = $5, \
              status = $6, paused_until = $7, timezone = $8, updated_at = $9 WHERE id = $10",
@@ -149,7 +149,7 @@ impl Store {
 
     /// Records a change made elsewhere (an import, which commits on its own).
     pub async fn record_admin_change(&self, change: &AdminChange<'_>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         record_action(&mut tx, change, None, None, None).await?;
         tx.commit().await?;
         Ok(())

@@ -6,7 +6,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Executor, Row};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, Tx};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 
 /// What an import changed.
@@ -157,7 +157,7 @@ impl Store {
                 member.email
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id = insert_member(&mut tx, member, self.now()).await?;
         tx.commit().await?;
         tracing::info!(member_id = id, "member added");
@@ -179,7 +179,7 @@ impl Store {
             .collect();
         let now = self.now();
         let mut summary = ImportSummary::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for m in incoming {
             match existing.get(m.email.key()) {
                 None => {
@@ -242,7 +242,7 @@ impl Store {
             MemberChange::Leave => (MemberStatus::Left, None),
         };
         let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id = member_by_key(&mut *tx, email.key())
             .await?
             .ok_or_else(not_found)?
@@ -316,11 +316,7 @@ impl Store {
     }
 }
 
-pub(super) async fn insert_member(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    m: &Member,
-    now: i64,
-) -> Result<i64> {
+pub(super) async fn insert_member(tx: &mut Tx<'_>, m: &Member, now: i64) -> Result<i64> {
     let q = sqlx::query(
         "INSERT INTO members (email, name, skills, bio, languages, region, status, timezone, \
          email_key, paused_until, created_at, updated_at) \

@@ -115,15 +115,54 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// The backend of an open connection or transaction (so a flow that holds
-    /// only the transaction need not be handed the store to learn it).
-    pub fn of(conn: &sqlx::AnyConnection) -> Self {
-        if conn.backend_name() == "PostgreSQL" {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
+/// A transaction that knows its backend and the store's clock: what relay
+/// flows and store functions take, so none needs the [`Store`] only to ask
+/// which database it is on or what time it is. It derefs to the connection,
+/// so `&mut **tx` is an executor, as with sqlx's own transaction.
+pub struct Tx<'c> {
+    inner: sqlx::Transaction<'c, sqlx::Any>,
+    backend: Backend,
+    clock: Clock,
+}
+
+impl Tx<'_> {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Now, by the store's clock, as UNIX seconds.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -220,6 +259,15 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Begins a transaction on the pool (see [`Tx`]).
+    pub async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+            backend: self.backend,
+            clock: self.clock.clone(),
+        })
     }
 
     pub async fn close(&self) {

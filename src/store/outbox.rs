@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Backend, Result, Store};
+use super::{Backend, Result, Store, Tx};
 
 /// A mail to write into the outbox, already rendered.
 #[derive(Debug, Clone)]
@@ -44,11 +44,7 @@ pub struct OutboxCounts {
 
 /// Queues a mail inside the caller's transaction. Returns false when a mail
 /// with the same idempotency key was already queued (nothing is written).
-pub async fn enqueue(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    mail: &NewOutboxMail,
-    now: i64,
-) -> Result<bool> {
+pub async fn enqueue(tx: &mut Tx<'_>, mail: &NewOutboxMail, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
          request_id, member_id, status, attempts, next_attempt_at, created_at) \
@@ -175,7 +171,7 @@ impl Store {
     /// Records what became of a batch of claimed mails in one transaction
     /// (one write, not one per mail: senders and the inbox share SQLite's lock).
     pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for (id, result) in results {
             let (status, next, error, sent) = match result {
                 SendResult::Sent { at } => ("sent", None, None, Some(*at)),

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use super::{Backend, Result, Store, decode_column};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -251,7 +251,7 @@ pub async fn find_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<TokenOwne
 /// against a concurrent answer to the same request); the transaction knows
 /// its backend.
 pub async fn request_for_update(tx: &mut Tx<'_>, id: i64) -> Result<Option<RequestRow>> {
-    let q = match Backend::of(tx) {
+    let q = match tx.backend() {
         Backend::Postgres => sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE")),
         Backend::Sqlite => sqlx::query(select_requests!("WHERE id = $1")),
     };

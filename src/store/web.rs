@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Result, Store};
+use super::{Result, Store, Tx};
 
 /// A signed-in admin, as the session row has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ impl Store {
     /// The same, inside the transaction that queues the code's mail.
     pub async fn web_login_code_insert_tx(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx<'_>,
         code: &NewLoginCode<'_>,
         now: i64,
     ) -> Result<()> {

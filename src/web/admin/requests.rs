@@ -367,7 +367,7 @@ async fn close(
         .matcher()
         .await
         .map_err(|e| relay_failed(&e))?;
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let closed = state
         .pipeline
         .relay()
@@ -405,7 +405,7 @@ async fn held(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Page, WebError> {
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let hold = hold_by_id(&mut tx, id).await?;
     tx.rollback().await.map_err(store_err)?;
     let Some(hold) = hold else {
@@ -457,7 +457,7 @@ async fn decide(
         .map_err(|e| relay_failed(&e))?;
     let relay = state.pipeline.relay();
     let who = actor(&admin);
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
         .decide_by_number_as(&mut tx, id, decision, &matcher, recent, &who)
