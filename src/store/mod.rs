@@ -34,11 +34,12 @@ pub mod web_stats;
 
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::clock::Clock;
 use crate::config::DatabaseConfig;
+use crate::domain::{ForwardState, MailLanguage, RequestStatus};
 
 pub use member_admin::{ImportPreview, MemberListRow, MemberPage, MemberSearch};
 pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
@@ -98,7 +99,7 @@ pub(crate) fn decode<T>(
 /// Reads `column` of a row of `table` (which has an `id`) into its enum, as
 /// [`decode`] does.
 pub(crate) fn decode_column<T>(
-    row: &sqlx::any::AnyRow,
+    row: &AnyRow,
     table: &str,
     column: &str,
     from_word: fn(&str) -> Option<T>,
@@ -107,6 +108,69 @@ pub(crate) fn decode_column<T>(
     let id: i64 = row.try_get("id")?;
     let word: String = row.try_get(column)?;
     decode(table, id, column, &word, from_word)
+}
+
+/// A stored word that no value of its enum stands for.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown word {0:?}")]
+pub struct UnknownWord(pub String);
+
+/// Row structs hold the stored states as their enums: each column decodes
+/// from its word, and an unknown word is [`UnknownWord`], which [`from_row`]
+/// turns into the error that names the row.
+macro_rules! stored_word_columns {
+    ($($name:ty),+ $(,)?) => {$(
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let word = <&str as sqlx::Decode<sqlx::Any>>::decode(value)?;
+                Self::from_word(word).ok_or_else(|| UnknownWord(word.to_string()).into())
+            }
+        }
+    )+};
+}
+
+stored_word_columns!(RequestStatus, ForwardState, MailLanguage,);
+
+/// Maps a row of `table` (which has an `id`) with `T`'s `FromRow`: a stored
+/// word no state knows is `StoreError::Corrupt("requests row 7: unknown
+/// status \"opened\"")`, naming the row.
+pub(crate) fn from_row<T>(table: &str, row: &AnyRow) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    T::from_row(row).map_err(|e| corrupt_row(table, row, &e).unwrap_or_else(|| e.into()))
+}
+
+/// The error naming the row for a stored word its enum does not know.
+fn corrupt_row(table: &str, row: &AnyRow, e: &sqlx::Error) -> Option<StoreError> {
+    let sqlx::Error::ColumnDecode { index, source } = e else {
+        return None;
+    };
+    let UnknownWord(word) = source.downcast_ref::<UnknownWord>()?;
+    let id: i64 = sqlx::Row::try_get(row, "id").ok()?;
+    // sqlx names the column as a quoted string.
+    let column = index.trim_matches('"');
+    Some(StoreError::Corrupt(format!(
+        "{table} row {id}: unknown {column} {word:?}"
+    )))
+}
+
+/// [`from_row`] for every row.
+pub(crate) fn from_rows<T>(table: &str, rows: &[AnyRow]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    rows.iter().map(|r| from_row(table, r)).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
