@@ -96,20 +96,6 @@ pub(crate) fn decode<T>(
         .ok_or_else(|| StoreError::Corrupt(format!("{table} row {id}: unknown {column} {word:?}")))
 }
 
-/// Reads `column` of a row of `table` (which has an `id`) into its enum, as
-/// [`decode`] does.
-pub(crate) fn decode_column<T>(
-    row: &AnyRow,
-    table: &str,
-    column: &str,
-    from_word: fn(&str) -> Option<T>,
-) -> Result<T> {
-    use sqlx::Row;
-    let id: i64 = row.try_get("id")?;
-    let word: String = row.try_get(column)?;
-    decode(table, id, column, &word, from_word)
-}
-
 /// A stored word that no value of its enum stands for.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown word {0:?}")]
