@@ -83,19 +83,6 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Decodes a word stored in `table.column` of row `id` into its enum; an
-/// unknown word is an error that names the row.
-pub(crate) fn decode<T>(
-    table: &str,
-    id: i64,
-    column: &str,
-    word: &str,
-    from_word: fn(&str) -> Option<T>,
-) -> Result<T> {
-    from_word(word)
-        .ok_or_else(|| StoreError::Corrupt(format!("{table} row {id}: unknown {column} {word:?}")))
-}
-
 /// A stored word that no value of its enum stands for.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown word {0:?}")]
@@ -125,7 +112,11 @@ macro_rules! stored_word_columns {
     )+};
 }
 
-stored_word_columns!(RequestStatus, ForwardState, MailLanguage,);
+stored_word_columns!(
+    RequestStatus,
+    ForwardState,
+    MailLanguage,
+);
 
 /// Maps a row of `table` (which has an `id`) with `T`'s `FromRow`: a stored
 /// word no state knows is `StoreError::Corrupt("requests row 7: unknown
@@ -340,15 +331,29 @@ fn sqlite_url_creating_file(url: &str) -> String {
 #[cfg(test)]
 mod decode_tests {
     use super::*;
-    use crate::domain::RequestStatus;
 
-    #[test]
-    fn an_unknown_stored_word_names_its_row() {
-        assert_eq!(
-            decode("requests", 7, "status", "open", RequestStatus::from_word).ok(),
-            Some(RequestStatus::Open)
-        );
-        let e = decode("requests", 7, "status", "opened", RequestStatus::from_word).unwrap_err();
+    #[derive(Debug, sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        status: RequestStatus,
+    }
+
+    async fn read(sql: &'static str) -> Result<Row> {
+        install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        let row = sqlx::query(sql).fetch_one(&mut conn).await?;
+        from_row("requests", &row)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_word_names_its_row() {
+        let fine = read("SELECT 7 AS id, 'open' AS status").await.unwrap();
+        assert_eq!((fine.id, fine.status), (7, RequestStatus::Open));
+        let e = read("SELECT 7 AS id, 'opened' AS status")
+            .await
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "stored data is invalid: requests row 7: unknown status \"opened\""
