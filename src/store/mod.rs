@@ -116,6 +116,8 @@ stored_word_columns!(
     RequestStatus,
     ForwardState,
     MailLanguage,
+    holds::HoldReason,
+    holds::HoldState,
 );
 
 /// Maps a row of `table` (which has an `id`) with `T`'s `FromRow`: a stored
