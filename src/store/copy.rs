@@ -257,12 +257,11 @@ async fn count<'e, E>(executor: E, table: &str) -> Result<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) AS n FROM {table}"
     )))
     .fetch_one(executor)
-    .await?;
-    Ok(row.try_get("n")?)
+    .await?)
 }
 
 /// PostgreSQL's id sequences continue after the copied ids (`tables`: those
