@@ -68,14 +68,13 @@ impl Store {
     pub async fn search_members(&self, q: &MemberSearch) -> Result<MemberPage> {
         let status = q.status.map(MemberStatus::as_str);
         let pattern = like_pattern(&q.text);
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM members {FILTER}"
         )))
         .bind(status)
         .bind(&pattern)
         .fetch_one(self.pool())
-        .await?
-        .try_get("n")?;
+        .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, email, name, skills, bio, languages, region, status, paused_until, \
              timezone, hard_bounces FROM members {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
