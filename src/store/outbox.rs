@@ -1,8 +1,6 @@
 //! The outbox table: queued in the transaction that causes a mail, claimed
 //! with a lease by whichever sender gets there first, never deleted.
 
-use sqlx::Row;
-
 use super::{Backend, Result, Store, Tx};
 
 /// A mail to write into the outbox, already rendered.
@@ -21,7 +19,7 @@ pub struct NewOutboxMail {
 }
 
 /// A row claimed for sending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedMail {
     pub id: i64,
     pub kind: String,
@@ -117,20 +115,11 @@ impl Store {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
-        let row = sqlx::query(sql)
+        Ok(sqlx::query_as(sql)
             .bind(now + lease_seconds)
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(ClaimedMail {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            to_email: row.try_get("to_email")?,
-            message_id: row.try_get("message_id")?,
-            message: row.try_get("message")?,
-            attempts: row.try_get("attempts")?,
-        }))
+            .await?)
     }
 
     /// Claims up to `limit` due mails at once (in id order), each leased for
@@ -145,25 +134,12 @@ impl Store {
             Backend::Sqlite => CLAIM_MANY_SQLITE,
             Backend::Postgres => CLAIM_MANY_POSTGRES,
         };
-        let rows = sqlx::query(sql)
+        let mut mails: Vec<ClaimedMail> = sqlx::query_as(sql)
             .bind(now + lease_seconds)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        let mut mails = rows
-            .iter()
-            .map(|row| {
-                Ok(ClaimedMail {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    to_email: row.try_get("to_email")?,
-                    message_id: row.try_get("message_id")?,
-                    message: row.try_get("message")?,
-                    attempts: row.try_get("attempts")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         mails.sort_by_key(|m| m.id);
         Ok(mails)
     }
@@ -249,7 +225,7 @@ impl Store {
     /// those in flight ahead of mail `id` (claimed by a sender, lower id):
     /// concurrent senders then agree on which mail is over the cap.
     pub async fn outbox_sent_to_since(&self, to_email: &str, since: i64, id: i64) -> Result<i64> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM outbox WHERE LOWER(to_email) = LOWER($1) \
              AND ((status = 'sent' AND sent_at >= $2) OR (status = 'sending' AND id < $3))",
         )
@@ -257,29 +233,27 @@ impl Store {
         .bind(since)
         .bind(id)
         .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
+        .await?)
     }
 
     /// When the next queued mail falls due, if any.
     pub async fn outbox_next_due(&self) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT MIN(CASE WHEN status = 'queued' THEN next_attempt_at ELSE lease_until END) AS due \
              FROM outbox WHERE status IN ('queued', 'sending')",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("due")?)
+        .await?)
     }
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
         let mut c = OutboxCounts::default();
-        for r in rows {
-            let n: i64 = r.try_get("n")?;
-            match r.try_get::<String, _>("status")?.as_str() {
+        for (status, n) in rows {
+            match status.as_str() {
                 "queued" => c.queued = n,
                 "sending" => c.sending = n,
                 "sent" => c.sent = n,
