@@ -157,19 +157,7 @@ impl Store {
                 SendResult::Failed { error } => ("failed", None, Some(error.as_str()), None),
                 SendResult::Held { reason } => ("held", None, Some(reason.as_str()), None),
             };
-            sqlx::query(
-                "UPDATE outbox SET status = $1, lease_until = NULL, \
-                 next_attempt_at = COALESCE($2, next_attempt_at), \
-                 last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
-                 WHERE id = $5",
-            )
-            .bind(status)
-            .bind(next)
-            .bind(error)
-            .bind(sent)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
+            finish(&mut *tx, *id, status, next, error, sent).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -205,20 +193,7 @@ impl Store {
         error: Option<&str>,
         sent_at: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = $1, lease_until = NULL, \
-             next_attempt_at = COALESCE($2, next_attempt_at), \
-             last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
-             WHERE id = $5",
-        )
-        .bind(status)
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(sent_at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        finish(&self.pool, id, status, next_attempt_at, error, sent_at).await
     }
 
     /// Mails to `to_email` (case-insensitively) sent since `since`, plus
@@ -264,4 +239,30 @@ impl Store {
         }
         Ok(c)
     }
+}
+
+/// Ends a claim: the mail's new status, when it is due again, its last
+/// error and when it was sent (what is `None` stays as it was).
+async fn finish<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: i64,
+    status: &str,
+    next_attempt_at: Option<i64>,
+    error: Option<&str>,
+    sent_at: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = $1, lease_until = NULL, \
+         next_attempt_at = COALESCE($2, next_attempt_at), \
+         last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
+         WHERE id = $5",
+    )
+    .bind(status)
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(sent_at)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }
