@@ -65,18 +65,7 @@ impl Store {
     }
 
     pub async fn web_login_code_insert(&self, code: &NewLoginCode<'_>, now: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(code.code_hash)
-        .bind(code.admin.to_lowercase())
-        .bind(code.client)
-        .bind(now)
-        .bind(code.expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        insert_login_code(self.pool(), code, now).await
     }
 
     /// The same, inside the transaction that queues the code's mail.
@@ -86,18 +75,7 @@ impl Store {
         code: &NewLoginCode<'_>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(code.code_hash)
-        .bind(code.admin.to_lowercase())
-        .bind(code.client)
-        .bind(now)
-        .bind(code.expires_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        insert_login_code(&mut **tx, code, now).await
     }
 
     /// Marks a live, unused code used and returns its admin; `None` when the
@@ -138,4 +116,23 @@ impl Store {
         .fetch_one(self.pool())
         .await?)
     }
+}
+
+async fn insert_login_code<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    code: &NewLoginCode<'_>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(code.code_hash)
+    .bind(code.admin.to_lowercase())
+    .bind(code.client)
+    .bind(now)
+    .bind(code.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
 }
