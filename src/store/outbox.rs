@@ -164,36 +164,30 @@ impl Store {
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<()> {
-        self.finish_outbox(id, "sent", None, None, Some(now)).await
+        finish(&self.pool, id, "sent", None, None, Some(now)).await
     }
 
     /// Back to the queue after a temporary failure, due again at `next_attempt_at`.
     pub async fn outbox_retry(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
-        self.finish_outbox(id, "queued", Some(next_attempt_at), Some(error), None)
-            .await
+        finish(
+            &self.pool,
+            id,
+            "queued",
+            Some(next_attempt_at),
+            Some(error),
+            None,
+        )
+        .await
     }
 
     /// Retired for good (kept, with its last error).
     pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.finish_outbox(id, "failed", None, Some(error), None)
-            .await
+        finish(&self.pool, id, "failed", None, Some(error), None).await
     }
 
     /// Kept but not sent: the per-address hourly cap was reached (a loop breaker).
     pub async fn outbox_held(&self, id: i64, reason: &str) -> Result<()> {
-        self.finish_outbox(id, "held", None, Some(reason), None)
-            .await
-    }
-
-    async fn finish_outbox(
-        &self,
-        id: i64,
-        status: &str,
-        next_attempt_at: Option<i64>,
-        error: Option<&str>,
-        sent_at: Option<i64>,
-    ) -> Result<()> {
-        finish(&self.pool, id, status, next_attempt_at, error, sent_at).await
+        finish(&self.pool, id, "held", None, Some(reason), None).await
     }
 
     /// Mails to `to_email` (case-insensitively) sent since `since`, plus
