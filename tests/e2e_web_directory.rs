@@ -221,7 +221,7 @@ async fn a_csv_with_two_bad_rows_shows_both_lines_and_applies_nothing() {
     );
     assert!(text.contains("Line 3") && text.contains("Line 5"), "{text}");
     assert!(
-        text.contains("email:") && text.contains("retired"),
+        text.contains("“not-an-address” needs one @") && text.contains("“retired” is not a status"),
         "the reasons: {text}"
     );
     assert!(

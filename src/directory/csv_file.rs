@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
+use super::Problem;
+use crate::domain::{EmailAddress, Language, Member, split_list};
 
 pub const HEADER: [&str; 7] = [
     "email",
@@ -20,12 +21,22 @@ pub const OPTIONAL: [&str; 1] = ["timezone"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub message: String,
+    pub problem: Problem,
+}
+
+impl RowError {
+    /// What is wrong, as the command line says it ("email: …").
+    pub fn message(&self) -> String {
+        match self.problem.field() {
+            Some(field) => format!("{}: {}", field.as_str(), self.problem),
+            None => self.problem.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.message())
     }
 }
 
@@ -98,7 +109,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
                 let line = e.position().map_or(0, |p| lines.line_of(p.byte()));
                 errors.push(RowError {
                     line,
-                    message: format!("unreadable row: {e}"),
+                    problem: Problem::Unreadable(e.to_string()),
                 });
                 continue;
             }
@@ -112,13 +123,16 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
                 if let Some(first) = seen.insert(member.email.key().to_string(), line) {
                     errors.push(RowError {
                         line,
-                        message: format!("{} appears again (first on line {first})", member.email),
+                        problem: Problem::Duplicate {
+                            email: member.email.to_string(),
+                            first,
+                        },
                     });
                 } else {
                     members.push(member);
                 }
             }
-            Err(message) => errors.push(RowError { line, message }),
+            Err(problem) => errors.push(RowError { line, problem }),
         }
     }
     if errors.is_empty() {
@@ -161,24 +175,22 @@ impl LineIndex {
     }
 }
 
-fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, String> {
+fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, Problem> {
     if record.len() != columns {
         let names: Vec<&str> = HEADER.iter().chain(OPTIONAL.iter()).copied().collect();
-        return Err(format!(
-            "expected {columns} columns ({}), found {}",
-            names[..columns].join(","),
-            record.len()
-        ));
+        return Err(Problem::Columns {
+            expected: columns,
+            names: names[..columns].join(","),
+            found: record.len(),
+        });
     }
     let field = |i: usize| record.get(i).unwrap_or("").trim();
-    let email = EmailAddress::parse(field(0)).map_err(|e| format!("email: {e}"))?;
-    let status = field(6)
-        .parse::<MemberStatus>()
-        .map_err(|e| format!("status: {e}"))?;
-    let languages = super::parse_languages(field(4)).map_err(|e| format!("languages: {e}"))?;
+    let email = EmailAddress::parse(field(0)).map_err(Problem::Email)?;
+    let status = super::status(field(6))?;
+    let languages = super::languages(field(4))?;
     let timezone = match field(7) {
         "" => None,
-        tz => Some(TimeZoneName::parse(tz).map_err(|e| format!("timezone: {e}"))?),
+        tz => Some(super::timezone(tz)?),
     };
     Ok(Member {
         id: 0,
@@ -251,7 +263,7 @@ mod tests {
         };
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
-        assert!(errors[2].message.contains("first on line 2"));
+        assert!(errors[2].message().contains("first on line 2"));
     }
 
     #[test]
@@ -267,9 +279,9 @@ mod tests {
         assert_eq!(errors[0].line, 4);
         assert!(
             errors[0]
-                .message
+                .message()
                 .starts_with("timezone: unknown time zone \"London\"")
-                && errors[0].message.contains("Europe/London"),
+                && errors[0].message().contains("Europe/London"),
             "{}",
             errors[0]
         );
@@ -290,7 +302,7 @@ mod tests {
             panic!("expected a row error");
         };
         assert!(
-            errors[0].message.contains("expected 8 columns"),
+            errors[0].message().contains("expected 8 columns"),
             "{}",
             errors[0]
         );

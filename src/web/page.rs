@@ -103,6 +103,10 @@ const TEXTS: &[(&str, &str)] = &[
         "member",
         include_str!("../../templates/web/text/member.toml"),
     ),
+    (
+        "problems",
+        include_str!("../../templates/web/text/problems.toml"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
@@ -261,6 +265,23 @@ mod tests {
             "templates/web/text: [en] and [ja] must have the same keys"
         );
         assert!(!en.is_empty());
+    }
+
+    #[test]
+    fn no_word_is_defined_in_two_areas() {
+        // A key in two files would silently take the later file's words.
+        let mut seen = BTreeMap::new();
+        for (area, source) in TEXTS {
+            let t: BTreeMap<String, BTreeMap<String, String>> = toml::from_str(source).unwrap();
+            for key in t["en"].keys().chain(t["ja"].keys()) {
+                if let Some(other) = seen.insert(key.clone(), *area) {
+                    assert_eq!(
+                        other, *area,
+                        "{key} is in both {other}.toml and {area}.toml"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! recorded in `admin_actions` and makes the next match use the new profile.
 
 mod import;
+mod words;
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::directory::{FieldError, ProfileInput, changed_fields, write_members_csv};
+use crate::directory::{FieldError, Problem, ProfileInput, changed_fields, write_members_csv};
 use crate::domain::{Language, Member, MemberStatus};
 use crate::store::admin::{AdminAction, AdminChange};
 use crate::store::{MemberListRow, MemberSearch, StoreError};
@@ -223,20 +224,12 @@ fn profile_page(
     errors: &[FieldError],
     notice: Option<String>,
 ) -> Page {
-    // Next to each field: what is wrong in the admin's words, and the rule's own text.
+    // Next to each field: what is wrong, in the admin's language.
     let errors: BTreeMap<&str, Value> = errors
         .iter()
         .map(|e| {
-            let key = format!("dir_bad_{}", e.field.as_str());
-            let text = if e.message.contains("already in the directory") {
-                PAGES.word(admin.lang, "dir_email_taken")
-            } else {
-                PAGES.word(admin.lang, &key)
-            };
-            (
-                e.field.as_str(),
-                context! { text => text, detail => &e.message },
-            )
+            let text = words::problem(&e.problem, admin.lang);
+            (e.field.as_str(), context! { text => text })
         })
         .collect();
     let problem = (!errors.is_empty()).then(|| PAGES.word(admin.lang, "dir_form_problem"));
@@ -286,7 +279,10 @@ async fn add(
         Err(StoreError::Conflict(message)) => {
             let errors = [FieldError {
                 field: crate::directory::Field::Email,
-                message,
+                problem: Problem::EmailTaken {
+                    email: member.email.to_string(),
+                    message,
+                },
             }];
             Ok(refused(&state, &admin, None, &input, &errors))
         }

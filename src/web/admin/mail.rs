@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::requests::when;
 use crate::domain::MailLanguage;
 use crate::store::admin::{AdminAction, AdminChange, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
@@ -47,7 +46,8 @@ fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
 }
 
 /// What the templates show of outbox rows (also the request timeline's mail).
-pub(super) fn mail_items(state: &WebState, rows: &[OutboxRow], lang: MailLanguage) -> Vec<Value> {
+pub(super) fn mail_items(admin: &Admin, rows: &[OutboxRow]) -> Vec<Value> {
+    let lang = admin.lang;
     rows.iter()
         .map(|r| {
             let (error, detail) = error_words(r.last_error.as_deref(), lang);
@@ -62,7 +62,7 @@ pub(super) fn mail_items(state: &WebState, rows: &[OutboxRow], lang: MailLanguag
                 error, detail,
                 request => r.request_id.map(|n| format!("/admin/requests/{n}")),
                 request_id => r.request_id,
-                when => when(state, r.sent_at.unwrap_or(r.created_at), lang),
+                when => admin.when(r.sent_at.unwrap_or(r.created_at)),
             }
         })
         .collect()
@@ -87,9 +87,9 @@ async fn mail(
 ) -> Result<Page, WebError> {
     let lang = admin.lang;
     let counts = state.store.outbox_counts().await?;
-    let held = mail_items(&state, &rows(&state, OutboxStatus::Held).await?, lang);
-    let failed = mail_items(&state, &rows(&state, OutboxStatus::Failed).await?, lang);
-    let queued = mail_items(&state, &rows(&state, OutboxStatus::Queued).await?, lang);
+    let held = mail_items(&admin, &rows(&state, OutboxStatus::Held).await?);
+    let failed = mail_items(&admin, &rows(&state, OutboxStatus::Failed).await?);
+    let queued = mail_items(&admin, &rows(&state, OutboxStatus::Queued).await?);
     let inbound: Vec<Value> = state
         .store
         .inbound_failed(LIST)
@@ -102,7 +102,7 @@ async fn mail(
                 subject => m.subject.as_deref().unwrap_or(""),
                 reason => m.error.as_deref().unwrap_or(""),
                 kept => m.has_raw,
-                when => when(&state, m.received_at, lang),
+                when => admin.when(m.received_at),
             }
         })
         .collect();
