@@ -231,6 +231,7 @@ pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MemberStatus;
 
     const GOOD: &str = "email,name,skills,bio,languages,region,status\n\
         a@example.org,山田 花子,看護師；助産師、保健指導,\"助産師です, よろしく\",ja;en,東京,\n\
