@@ -287,6 +287,9 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     tour(&c, &page).await;
 }
 
+/// Phone and desktop widths, taller than a screen so a shot shows a whole page.
+const TOUR: [((u32, u32), &str); 2] = [((PHONE.0, 1800), "phone"), ((DESKTOP.0, 1600), "desktop")];
+
 /// Every console page in English and Japanese at phone and desktop width,
 /// as console-PAGE-LANG-SIZE.png; each page must read in its language.
 async fn tour(c: &Console, member_page: &str) {
@@ -321,7 +324,7 @@ async fn tour(c: &Console, member_page: &str) {
             "保留中の依頼を承認",
         ),
     ];
-    for (size, tag) in [(PHONE, "phone"), (DESKTOP, "desktop")] {
+    for (size, tag) in TOUR {
         for lang in ["en", "ja"] {
             let browser = c.browser(size, lang).await;
             for (name, path, en, ja) in &pages {
@@ -353,13 +356,22 @@ async fn a_message_set_aside_is_handled_again_from_the_mail_page() {
     let text = until_page_shows(&browser, &c.url("/admin/mail"), FIRST).await;
     assert!(text.contains("Messages set aside"), "{text}");
     assert!(text.contains(ASKER), "{text}");
+    assert!(
+        text.contains("The sender is not a member of the circle yet."),
+        "why, in plain words: {text}"
+    );
     for u in [NURSE, ACCOUNTANT, "wasker6"] {
         assert!(subjects(u).is_empty(), "{u} got {:?}", subjects(u));
     }
     browser.screenshot("mail-set-aside-en-desktop").await;
     let ja = c.browser(PHONE, "ja").await;
     ja.goto(&c.url("/admin/mail")).await;
-    assert!(ja.text().await.contains("もう一度処理する"));
+    let text = ja.text().await;
+    assert!(text.contains("もう一度処理する"), "{text}");
+    assert!(
+        text.contains("送信者はまだサークルのメンバーではありません"),
+        "{text}"
+    );
     ja.screenshot("mail-set-aside-ja-phone").await;
     ja.close().await;
 

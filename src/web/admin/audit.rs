@@ -73,10 +73,41 @@ fn row(r: &AuditRow, admin: &Admin, texts: &std::collections::BTreeMap<String, S
         .get(&format!("action_{}", r.action))
         .cloned()
         .unwrap_or_else(|| r.action.replace('_', " "));
+    // A decision on a held request links to it instead of naming it "hold N".
+    let hold = r
+        .action
+        .starts_with("hold_")
+        .then(|| r.detail.strip_prefix("hold ")?.parse::<i64>().ok())
+        .flatten();
+    let detail = match hold {
+        Some(_) => String::new(),
+        None => detail_words(r, texts),
+    };
     context! {
-        when => admin.when(r.created_at), who, from, what, detail => &r.detail,
+        when => admin.when(r.created_at), who, from, what, detail, hold,
         request => r.request_id, mail => r.outbox_id, inbound => r.inbound_id,
     }
+}
+
+/// A directory edit's detail ("a@x.org: skills, region") with the fields
+/// in the page's words; any other detail as it was recorded.
+fn detail_words(r: &AuditRow, texts: &std::collections::BTreeMap<String, String>) -> String {
+    let edits = ["member_edit", "member_remove"];
+    let Some((who, fields)) = r
+        .detail
+        .rsplit_once(": ")
+        .filter(|_| edits.contains(&r.action.as_str()))
+    else {
+        return r.detail.clone();
+    };
+    let words: Vec<&str> = fields
+        .split(", ")
+        .map(|f| match texts.get(&format!("dir_field_{f}")) {
+            Some(w) => w.as_str(),
+            None => f,
+        })
+        .collect();
+    format!("{who}: {}", words.join(", "))
 }
 
 #[cfg(test)]

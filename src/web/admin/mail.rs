@@ -45,6 +45,16 @@ fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
     (PAGES.word(lang, key), e.to_string())
 }
 
+/// Why an incoming message was set aside, in the admin's words where the
+/// reason is a known one; any other as it was stored.
+fn reason_words(reason: &str, lang: MailLanguage) -> String {
+    if reason.starts_with("request from an address that is not an active member") {
+        PAGES.word(lang, "mail_reason_not_member")
+    } else {
+        reason.to_string()
+    }
+}
+
 /// What the templates show of outbox rows (also the request timeline's mail).
 pub(super) fn mail_items(admin: &Admin, rows: &[OutboxRow]) -> Vec<Value> {
     let lang = admin.lang;
@@ -96,11 +106,12 @@ async fn mail(
         .await?
         .iter()
         .map(|m| {
+            let reason = reason_words(m.error.as_deref().unwrap_or(""), lang);
             context! {
                 id => m.id,
                 from => m.from_addr.as_deref().unwrap_or(""),
                 subject => m.subject.as_deref().unwrap_or(""),
-                reason => m.error.as_deref().unwrap_or(""),
+                reason,
                 kept => m.has_raw,
                 when => admin.when(m.received_at),
             }
