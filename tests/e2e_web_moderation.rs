@@ -162,7 +162,16 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     })
     .await;
     let browser = c.browser(DESKTOP, "en-US").await;
-    let text = until_page_shows(&browser, &c.url("/admin/requests"), FIRST).await;
+    // The overview says first that something waits for the admin.
+    until_page_shows(
+        &browser,
+        &c.url("/admin"),
+        "Requests waiting for your approval: 1",
+    )
+    .await;
+    browser.screenshot("overview-held-en-desktop").await;
+    click_css(&browser, "a[href='/admin/requests?status=held']").await;
+    let text = until_page_shows(&browser, &c.url("/admin/requests?status=held"), FIRST).await;
     assert!(text.contains("Waiting for your approval (1)"), "{text}");
     click_css(&browser, "a.row[href='/admin/requests/held/1']").await;
     browser.until_url("/admin/requests/held/1").await;

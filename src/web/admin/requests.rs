@@ -136,7 +136,7 @@ fn done_notice(lang: MailLanguage, done: &str) -> Option<String> {
 }
 
 /// Held requests waiting for a decision (moderation), newest first.
-async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
+pub(super) async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
     let mut conn = store
         .pool()
         .acquire()
