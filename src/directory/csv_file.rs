@@ -84,19 +84,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         }
         Some(Ok(h)) => h,
     };
-    let names: Vec<String> = header
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let known = HEADER.iter().chain(OPTIONAL.iter());
-    if !(HEADER.len()..=HEADER.len() + OPTIONAL.len()).contains(&names.len())
-        || names.iter().zip(known).any(|(n, k)| n != k)
-    {
-        return Err(CsvError::Header {
-            found: header.iter().collect::<Vec<_>>().join(","),
-        });
-    }
-    let columns = names.len();
+    let columns = header_columns(&header)?;
 
     let lines = LineIndex::new(&text);
     let mut members = Vec::new();
@@ -140,6 +128,24 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
     } else {
         Err(CsvError::Rows(errors))
     }
+}
+
+/// How many columns a good header row names (the required ones, then
+/// optional ones in order), or why it is not one.
+fn header_columns(header: &csv::StringRecord) -> Result<usize, CsvError> {
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let known = HEADER.iter().chain(OPTIONAL.iter());
+    if !(HEADER.len()..=HEADER.len() + OPTIONAL.len()).contains(&names.len())
+        || names.iter().zip(known).any(|(n, k)| n != k)
+    {
+        return Err(CsvError::Header {
+            found: header.iter().collect::<Vec<_>>().join(","),
+        });
+    }
+    Ok(names.len())
 }
 
 /// Line numbers as an editor shows them, whatever ends the lines: the csv
