@@ -335,6 +335,37 @@ async fn tour(c: &Console, member_page: &str) {
     ];
     for (size, tag) in TOUR {
         for lang in ["en", "ja"] {
+            // Signed out: the sign-in page, and what it says after an address.
+            let guest = Browser::start_lang(size, lang).await;
+            guest.goto(&c.url("/login")).await;
+            let want = if lang == "ja" {
+                "ログイン"
+            } else {
+                "Sign in"
+            };
+            assert!(guest.text().await.contains(want), "login in {lang}");
+            guest
+                .screenshot(&format!("console-login-{lang}-{tag}"))
+                .await;
+            guest.fill("email", "someone@circle.test").await;
+            click_css(&guest, "form[action='/login'] button").await;
+            let want = if lang == "ja" {
+                "メールをご確認ください"
+            } else {
+                "Check your mail"
+            };
+            let start = Instant::now();
+            while !guest.text().await.contains(want) {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "login-sent in {lang}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            guest
+                .screenshot(&format!("console-login-sent-{lang}-{tag}"))
+                .await;
+            guest.close().await;
             let browser = c.browser(size, lang).await;
             for (name, path, en, ja) in &pages {
                 browser.goto(&c.url(path)).await;
