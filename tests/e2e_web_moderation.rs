@@ -210,6 +210,15 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
         "{text}"
     );
     assert!(!text.contains("Dan Accountant"), "{text}");
+    assert!(
+        text.contains("Held request 1"),
+        "the decision links its hold: {text}"
+    );
+    browser
+        .client
+        .find(Locator::Css("a[href='/admin/requests/held/1']"))
+        .await
+        .expect("a link to the held request");
 
     // Closed by the organiser: both sides are told who closed it.
     browser.click("Close this request").await;

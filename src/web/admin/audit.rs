@@ -73,12 +73,7 @@ fn row(r: &AuditRow, admin: &Admin, texts: &std::collections::BTreeMap<String, S
         .get(&format!("action_{}", r.action))
         .cloned()
         .unwrap_or_else(|| r.action.replace('_', " "));
-    // A decision on a held request links to it instead of naming it "hold N".
-    let hold = r
-        .action
-        .starts_with("hold_")
-        .then(|| r.detail.strip_prefix("hold ")?.parse::<i64>().ok())
-        .flatten();
+    let hold = hold_of(&r.action, &r.detail);
     let detail = match hold {
         Some(_) => String::new(),
         None => detail_words(r, texts),
@@ -87,6 +82,15 @@ fn row(r: &AuditRow, admin: &Admin, texts: &std::collections::BTreeMap<String, S
         when => admin.when(r.created_at), who, from, what, detail, hold,
         request => r.request_id, mail => r.outbox_id, inbound => r.inbound_id,
     }
+}
+
+/// The held request a decision was about ("hold N"), to link to it
+/// instead of naming it.
+pub(super) fn hold_of(action: &str, detail: &str) -> Option<i64> {
+    action
+        .starts_with("hold_")
+        .then(|| detail.strip_prefix("hold ")?.parse::<i64>().ok())
+        .flatten()
 }
 
 /// A directory edit's detail ("a@x.org: skills, region") with the fields

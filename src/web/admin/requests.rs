@@ -281,7 +281,11 @@ async fn timeline(
         .admin_actions_for_request(id)
         .await?
         .iter()
-        .map(|a| context! { action => &a.action, actor => &a.actor, detail => &a.detail, outbox_id => a.outbox_id, when => admin.when(a.created_at) })
+        .map(|a| {
+            let hold = super::audit::hold_of(&a.action, &a.detail);
+            let detail = if hold.is_some() { "" } else { a.detail.as_str() };
+            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
+        })
         .collect();
     let notice = done_notice(lang, &q.done);
     Ok(admin.page(
