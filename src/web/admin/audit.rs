@@ -76,7 +76,7 @@ fn row(r: &AuditRow, admin: &Admin, texts: &std::collections::BTreeMap<String, S
     let hold = hold_of(&r.action, &r.detail);
     let detail = match hold {
         Some(_) => String::new(),
-        None => detail_words(r, texts),
+        None => super::audit_details::words(&r.action, &r.detail, texts),
     };
     context! {
         when => admin.when(r.created_at), who, from, what, detail, hold,
@@ -91,27 +91,6 @@ pub(super) fn hold_of(action: &str, detail: &str) -> Option<i64> {
         .starts_with("hold_")
         .then(|| detail.strip_prefix("hold ")?.parse::<i64>().ok())
         .flatten()
-}
-
-/// A directory edit's detail ("a@x.org: skills, region") with the fields
-/// in the page's words; any other detail as it was recorded.
-fn detail_words(r: &AuditRow, texts: &std::collections::BTreeMap<String, String>) -> String {
-    let edits = ["member_edit", "member_remove"];
-    let Some((who, fields)) = r
-        .detail
-        .rsplit_once(": ")
-        .filter(|_| edits.contains(&r.action.as_str()))
-    else {
-        return r.detail.clone();
-    };
-    let words: Vec<&str> = fields
-        .split(", ")
-        .map(|f| match texts.get(&format!("dir_field_{f}")) {
-            Some(w) => w.as_str(),
-            None => f,
-        })
-        .collect();
-    format!("{who}: {}", words.join(", "))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! [`AdminForm`](super::AdminForm) (no CSRF token: refused).
 
 mod audit;
+mod audit_details;
 mod chart;
 mod directory;
 mod mail;
