@@ -325,8 +325,8 @@ async fn tour(c: &Console, member_page: &str) {
         (
             "directory",
             "/admin/directory".into(),
-            "Carol Nurse",
-            "Carol Nurse",
+            "English",
+            "英語",
         ),
         (
             "member-form",

@@ -208,6 +208,26 @@ impl IntoResponse for Page {
     }
 }
 
+/// A member's languages by name in the page's language ("日本語, English";
+/// 「日本語、英語」); a tag without a name stays as typed.
+pub fn language_names(langs: &[crate::domain::Language], lang: MailLanguage) -> String {
+    let names: Vec<String> = langs
+        .iter()
+        .map(|l| {
+            PAGES
+                .texts(lang)
+                .get(&format!("lang_name_{}", l.as_str()))
+                .cloned()
+                .unwrap_or_else(|| l.as_str().to_string())
+        })
+        .collect();
+    names.join(if lang == MailLanguage::Ja {
+        "、"
+    } else {
+        ", "
+    })
+}
+
 /// The language for a visitor who is not a member we know: the first of the
 /// browser's languages we have, else the circle's.
 pub fn browser_language(headers: &HeaderMap, circle: MailLanguage) -> MailLanguage {

@@ -61,14 +61,14 @@ struct ListQuery {
 }
 
 /// One member as the list shows them.
-fn row_view(r: MemberListRow) -> Value {
+fn row_view(r: MemberListRow, lang: crate::domain::MailLanguage) -> Value {
     let m = r.member;
     context! {
         id => m.id,
         name => m.name,
         email => m.email.as_str(),
         skills => m.skills,
-        languages => languages(&m.languages),
+        languages => crate::web::page::language_names(&m.languages, lang),
         region => m.region,
         status => m.status.as_str(),
         paused_until => m.paused_until,
@@ -115,7 +115,11 @@ async fn list(
     } else {
         page * PER_PAGE + 1
     };
-    let rows: Vec<Value> = found.rows.into_iter().map(row_view).collect();
+    let rows: Vec<Value> = found
+        .rows
+        .into_iter()
+        .map(|r| row_view(r, admin.lang))
+        .collect();
     let shown = first + rows.len() as i64 - i64::from(first > 0);
     let data = context! {
         q => &q.q,
