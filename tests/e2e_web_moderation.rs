@@ -322,12 +322,7 @@ async fn tour(c: &Console, member_page: &str) {
         ),
         ("held", "/admin/requests/held/2".into(), "Rejected", "却下"),
         ("mail", "/admin/mail".into(), "Held", "保留"),
-        (
-            "directory",
-            "/admin/directory".into(),
-            "English",
-            "英語",
-        ),
+        ("directory", "/admin/directory".into(), "English", "英語"),
         (
             "member-form",
             "/admin/directory/1".into(),

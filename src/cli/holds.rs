@@ -58,7 +58,7 @@ pub async fn decide(
     let mut tx = store.pool().begin().await?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
-        .decide_by_number(&mut tx, number, decision, &matcher, recent)
+        .decide_by_number(&mut tx, number, decision, &matcher, recent, "cli")
         .await?;
     tx.commit().await?;
     match outcome {

@@ -75,7 +75,29 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
-    let header = match records.next() {
+    let columns = header_columns(records.next())?;
+    let lines = LineIndex::new(&text);
+    let mut rows = Rows::default();
+    for record in records {
+        match record {
+            Ok(record) => {
+                let line = lines.line_at(record.position());
+                rows.add(&record, line, columns);
+            }
+            Err(e) => rows.errors.push(RowError {
+                line: lines.line_at(e.position()),
+                problem: Problem::Unreadable(e.to_string()),
+            }),
+        }
+    }
+    rows.finish()
+}
+
+/// Checks the header row; returns how many columns each row must have.
+fn header_columns(
+    header: Option<Result<csv::StringRecord, csv::Error>>,
+) -> Result<usize, CsvError> {
+    let header = match header {
         None => return Err(CsvError::Empty),
         Some(Err(e)) => {
             return Err(CsvError::Header {
@@ -84,55 +106,6 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         }
         Some(Ok(h)) => h,
     };
-    let columns = header_columns(&header)?;
-
-    let lines = LineIndex::new(&text);
-    let mut members = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.line_of(p.byte()));
-                errors.push(RowError {
-                    line,
-                    problem: Problem::Unreadable(e.to_string()),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue; // blank lines at the end of spreadsheet exports
-        }
-        match parse_row(&record, columns) {
-            Ok(member) => {
-                if let Some(first) = seen.insert(member.email.key().to_string(), line) {
-                    errors.push(RowError {
-                        line,
-                        problem: Problem::Duplicate {
-                            email: member.email.to_string(),
-                            first,
-                        },
-                    });
-                } else {
-                    members.push(member);
-                }
-            }
-            Err(problem) => errors.push(RowError { line, problem }),
-        }
-    }
-    if errors.is_empty() {
-        Ok(members)
-    } else {
-        Err(CsvError::Rows(errors))
-    }
-}
-
-/// How many columns a good header row names (the required ones, then
-/// optional ones in order), or why it is not one.
-fn header_columns(header: &csv::StringRecord) -> Result<usize, CsvError> {
     let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
@@ -146,6 +119,48 @@ fn header_columns(header: &csv::StringRecord) -> Result<usize, CsvError> {
         });
     }
     Ok(names.len())
+}
+
+/// The members read so far and every bad row, with the line each address
+/// was first seen on (an address twice is an error, not a silent update).
+#[derive(Default)]
+struct Rows {
+    members: Vec<Member>,
+    errors: Vec<RowError>,
+    seen: HashMap<String, u64>,
+}
+
+impl Rows {
+    fn add(&mut self, record: &csv::StringRecord, line: u64, columns: usize) {
+        if record.iter().all(|f| f.trim().is_empty()) {
+            return; // blank lines at the end of spreadsheet exports
+        }
+        match parse_row(record, columns) {
+            Ok(member) => {
+                if let Some(first) = self.seen.insert(member.email.key().to_string(), line) {
+                    self.errors.push(RowError {
+                        line,
+                        problem: Problem::Duplicate {
+                            email: member.email.to_string(),
+                            first,
+                        },
+                    });
+                } else {
+                    self.members.push(member);
+                }
+            }
+            Err(problem) => self.errors.push(RowError { line, problem }),
+        }
+    }
+
+    /// All the members, or every error: the import is all or nothing.
+    fn finish(self) -> Result<Vec<Member>, CsvError> {
+        if self.errors.is_empty() {
+            Ok(self.members)
+        } else {
+            Err(CsvError::Rows(self.errors))
+        }
+    }
 }
 
 /// Line numbers as an editor shows them, whatever ends the lines: the csv
@@ -169,6 +184,11 @@ impl LineIndex {
             }
         }
         Self { starts }
+    }
+
+    /// The line of a record (or error) at `position`; 0 where the reader knows none.
+    fn line_at(&self, position: Option<&csv::Position>) -> u64 {
+        position.map_or(0, |p| self.line_of(p.byte()))
     }
 
     /// The 1-based line of a record starting at `byte`.

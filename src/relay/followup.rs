@@ -135,16 +135,7 @@ impl Relay {
     ) -> Result<Recipient, RelayError> {
         let email = Self::requester_address(request)?;
         let member = member_by_key(&mut **tx, email.key()).await?;
-        let language = match &member {
-            Some(m) => Recipient::member(m, self.default_language()).language,
-            None => request.language,
-        };
-        Ok(Recipient {
-            email,
-            name: request.requester_name.clone(),
-            language,
-            member_id: member.map(|m| m.id),
-        })
+        Ok(self.requester_as(request, email, member.as_ref()))
     }
 
     /// An answer to "did it work out?" (`ReplyToken::Followup`).

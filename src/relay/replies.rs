@@ -263,16 +263,27 @@ impl Relay {
             .members()
             .iter()
             .find(|m| m.email.key() == email.key());
+        Ok(self.requester_as(request, email, member))
+    }
+
+    /// The requester at `email`: in their own language when they are a
+    /// member, else in the request's.
+    pub(super) fn requester_as(
+        &self,
+        request: &RequestRow,
+        email: EmailAddress,
+        member: Option<&Member>,
+    ) -> Recipient {
         let language = match member {
             Some(m) => Recipient::member(m, self.default_language()).language,
             None => request.language,
         };
-        Ok(Recipient {
+        Recipient {
             email,
             name: request.requester_name.clone(),
             language,
             member_id: member.map(|m| m.id),
-        })
+        }
     }
 
     /// A mail to the requester in their acknowledgement's thread:

@@ -11,7 +11,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::domain::MailLanguage;
-use crate::store::admin::{AdminAction, AdminChange, OutboxRow, OutboxStatus};
+use crate::store::admin::{AdminAction, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
@@ -178,16 +178,8 @@ async fn change(
         _ => return Err(WebError::NotFound),
     };
     let who = format!("web:{}", admin.email);
-    let change = AdminChange {
-        action,
-        actor: &who,
-        detail: "",
-        now: state.now(),
-    };
-    let changed = match action {
-        AdminAction::OutboxDiscard => state.store.outbox_discard(id, &change).await?,
-        _ => state.store.outbox_requeue(id, &from, &change).await?,
-    };
+    let changed =
+        crate::cli::outbox::apply(&state.store, id, action, &from, &who, state.now()).await?;
     if changed {
         state.outbox_waker.notify_one();
     }

@@ -16,7 +16,7 @@ use crate::relay::Decision;
 use crate::relay::reasons::{Field, How, MatchTerm, from_strings};
 use crate::store::Store;
 use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, record_action};
-use crate::store::console_requests::{ForwardDetail, RequestFilter};
+use crate::store::console_requests::{ForwardDetail, RequestFilter, RequestListRow};
 use crate::store::holds::{HoldRow, HoldState, hold_by_id, list_holds};
 use crate::store::requests::forward_counts_since;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
@@ -83,31 +83,9 @@ async fn list(
     } else {
         state.store.requests_page(&filter).await?
     };
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            context! {
-                id => r.id,
-                href => format!("/admin/requests/{}", r.id),
-                subject => &r.subject,
-                requester => requester(&r.requester_name, &r.requester_email),
-                state => r.status.as_str(),
-                tone => tone(r.status),
-                when => admin.when(r.created_at),
-                forwards => r.forwards,
-                accepts => r.accepts,
-            }
-        })
-        .collect();
+    let items: Vec<Value> = rows.iter().map(|r| request_item(&admin, r)).collect();
     let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
-    let link = |p: i64| {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("status", &q.status)
-            .append_pair("q", &q.q)
-            .append_pair("page", &p.to_string())
-            .finish();
-        format!("/admin/requests?{query}")
-    };
+    let link = |p: i64| page_link(&q, p);
     let holds: Vec<Value> = holds.iter().map(|h| hold_item(&admin, h)).collect();
     let states: Vec<&str> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
     let notice = done_notice(admin.lang, &q.done);
@@ -125,6 +103,31 @@ async fn list(
             next => (page < pages).then(|| link(page + 1)),
         },
     ))
+}
+
+/// One row of the requests list.
+fn request_item(admin: &Admin, r: &RequestListRow) -> Value {
+    context! {
+        id => r.id,
+        href => format!("/admin/requests/{}", r.id),
+        subject => &r.subject,
+        requester => requester(&r.requester_name, &r.requester_email),
+        state => r.status.as_str(),
+        tone => tone(r.status),
+        when => admin.when(r.created_at),
+        forwards => r.forwards,
+        accepts => r.accepts,
+    }
+}
+
+/// The list's page `p`, with the same filter.
+fn page_link(q: &ListQuery, p: i64) -> String {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("status", &q.status)
+        .append_pair("q", &q.q)
+        .append_pair("page", &p.to_string())
+        .finish();
+    format!("/admin/requests?{query}")
 }
 
 /// The notice after a POST's redirect (`?done=KEY`), in the admin's words.
@@ -442,7 +445,7 @@ async fn decide(
     let mut tx = state.store.pool().begin().await.map_err(store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
-        .decide_by_number_as(&mut tx, id, decision, &matcher, recent, &who)
+        .decide_by_number(&mut tx, id, decision, &matcher, recent, &who)
         .await
         .map_err(|e| relay_failed(&e))?;
     use crate::relay::HoldOutcome as O;
