@@ -420,8 +420,22 @@ async fn a_message_set_aside_is_handled_again_from_the_mail_page() {
     ja.close().await;
 
     // The admin adds the sender as a member, then handles the message again.
-    browser.goto(&c.url("/admin/directory/new")).await;
-    browser.fill("email", ASKER).await;
+    browser.goto(&c.url("/admin/mail")).await;
+    browser.click("Add the sender as a member").await;
+    browser.until_url("/admin/directory/new?email=").await;
+    let typed = browser
+        .client
+        .find(Locator::Css("input[name='email']"))
+        .await
+        .expect("the address field")
+        .prop("value")
+        .await
+        .expect("its value");
+    assert_eq!(
+        typed.as_deref(),
+        Some(ASKER),
+        "the form starts with the sender"
+    );
     browser.fill("name", "Greg Asker").await;
     browser.fill("languages", "en").await;
     browser.click("Add a member").await;

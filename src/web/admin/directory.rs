@@ -255,8 +255,19 @@ fn profile_page(
     admin.page(state, "admin/directory_edit.html", "directory", title, data)
 }
 
-async fn new_form(State(state): State<WebState>, admin: Admin) -> Page {
-    profile_page(&state, &admin, None, &ProfileInput::default(), &[], None)
+#[derive(Debug, Default, Deserialize)]
+struct NewQuery {
+    /// An address to start with (the Mail page's "add the sender").
+    #[serde(default)]
+    email: String,
+}
+
+async fn new_form(State(state): State<WebState>, admin: Admin, Query(q): Query<NewQuery>) -> Page {
+    let input = ProfileInput {
+        email: q.email.trim().to_string(),
+        ..ProfileInput::default()
+    };
+    profile_page(&state, &admin, None, &input, &[], None)
 }
 
 async fn add(

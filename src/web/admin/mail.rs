@@ -45,10 +45,13 @@ fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
     (PAGES.word(lang, key), e.to_string())
 }
 
+/// How the inbox records a request from an address not in the directory.
+const NOT_A_MEMBER: &str = "request from an address that is not an active member";
+
 /// Why an incoming message was set aside, in the admin's words where the
 /// reason is a known one; any other as it was stored.
 fn reason_words(reason: &str, lang: MailLanguage) -> String {
-    if reason.starts_with("request from an address that is not an active member") {
+    if reason.starts_with(NOT_A_MEMBER) {
         PAGES.word(lang, "mail_reason_not_member")
     } else {
         reason.to_string()
@@ -106,12 +109,24 @@ async fn mail(
         .await?
         .iter()
         .map(|m| {
-            let reason = reason_words(m.error.as_deref().unwrap_or(""), lang);
+            let error = m.error.as_deref().unwrap_or("");
+            let reason = reason_words(error, lang);
+            // A request from someone not yet a member: the form to add them, filled in.
+            let add = error
+                .starts_with(NOT_A_MEMBER)
+                .then(|| m.from_addr.as_deref())
+                .flatten()
+                .map(|a| {
+                    format!(
+                        "/admin/directory/new?email={}",
+                        crate::web::session::url_escape(a)
+                    )
+                });
             context! {
                 id => m.id,
                 from => m.from_addr.as_deref().unwrap_or(""),
                 subject => m.subject.as_deref().unwrap_or(""),
-                reason,
+                reason, add,
                 kept => m.has_raw,
                 when => admin.when(m.received_at),
             }
