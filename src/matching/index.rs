@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::former::is_former;
 use super::terms::{self, Via};
 use super::text::{normalize, tokens};
 use super::vocabulary::{Target, Vocabulary};
@@ -138,10 +139,12 @@ impl Index {
         let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
-            self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits);
+            let strength = SKILLS_STRENGTH * former_factor(skill);
+            self.collect(skill, field, strength, id, &mut hits);
         }
         for clause in affirmed_clauses(&member.bio) {
-            self.collect(clause, Field::Bio, BIO_STRENGTH, id, &mut hits);
+            let strength = BIO_STRENGTH * former_factor(clause);
+            self.collect(clause, Field::Bio, strength, id, &mut hits);
         }
         let Hits {
             found,
@@ -250,6 +253,8 @@ impl Index {
             })
         };
         let mut offer = |text: &str, field: Field| {
+            // a former trade (元看護師) is context: it orders near-misses only
+            let former = is_former(text);
             let norm = normalize(text);
             let chars: Vec<char> = norm.chars().collect();
             let context = super::request::context_spans(&chars, false);
@@ -257,7 +262,7 @@ impl Index {
             // the head of a phrase is its last specific word
             let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
             for (i, t) in all.iter().enumerate() {
-                let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+                let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
                 let modifier = field != Field::Bio && head_of(t.phrase).is_some_and(|h| h != i);
                 let last = all.iter().rposition(|u| u.phrase == t.phrase);
                 let tail = match last {
@@ -308,6 +313,15 @@ impl Index {
         }
         len
     }
+}
+
+/// What a trade the member no longer practises (元看護師, "retired
+/// paramedic") is worth next to a current one: below the abstain threshold,
+/// so it can make a near-miss for the admins, never a candidate.
+const FORMER_FACTOR: f32 = 0.35;
+
+fn former_factor(text: &str) -> f32 {
+    if is_former(text) { FORMER_FACTOR } else { 1.0 }
 }
 
 /// Words that turn a clause of a profile into what the member does not do
