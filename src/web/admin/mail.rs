@@ -114,7 +114,7 @@ async fn mail(
             // A request from someone not yet a member: the form to add them, filled in.
             let add = error
                 .starts_with(NOT_A_MEMBER)
-                .then(|| m.from_addr.as_deref())
+                .then_some(m.from_addr.as_deref())
                 .flatten()
                 .map(|a| {
                     format!(
