@@ -116,6 +116,25 @@ pub enum AdminAction {
 }
 
 impl AdminAction {
+    /// Every action, for checks that each has its words (the audit page's labels).
+    pub const ALL: [AdminAction; 15] = [
+        Self::OutboxRelease,
+        Self::OutboxRetry,
+        Self::OutboxDiscard,
+        Self::InboxReprocess,
+        Self::WebSignIn,
+        Self::WebSignOut,
+        Self::RequestClose,
+        Self::HoldApprove,
+        Self::HoldReject,
+        Self::MemberAdd,
+        Self::MemberEdit,
+        Self::MemberRemove,
+        Self::MembersImport,
+        Self::MemberOwnProfile,
+        Self::MemberOwnStatus,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OutboxRelease => "outbox_release",
