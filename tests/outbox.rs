@@ -257,7 +257,14 @@ async fn hourly_cap_counts_mail_sent_earlier_to_the_address_in_any_case() {
             3,
         )
         .with_clock(clock_at(&now));
-        queue(&store, &[rendered("Loop@Example.org", 0), rendered("loop@example.org", 1)]).await;
+        queue(
+            &store,
+            &[
+                rendered("Loop@Example.org", 0),
+                rendered("loop@example.org", 1),
+            ],
+        )
+        .await;
         let first = sender.drain().await.unwrap();
         assert_eq!((first.sent, first.held), (2, 0), "{backend}: under the cap");
         let sent_at: Vec<i64> =

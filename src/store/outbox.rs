@@ -1,15 +1,11 @@
 //! The outbox table: queued in the transaction that causes a mail, claimed
 //! with a lease by whichever sender gets there first, never deleted.
 
-<<<<<<< HEAD
 use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Backend, Result, Store};
-=======
 use super::{Backend, Result, Store, Tx};
->>>>>>> main
 
 /// A mail to write into the outbox, already rendered.
 #[derive(Debug, Clone)]
@@ -156,12 +152,8 @@ impl Store {
     /// (one write, not one per mail: senders and the inbox share SQLite's lock).
     /// Mails sent at the same second are marked in one statement.
     pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
-<<<<<<< HEAD
-        let mut tx = self.pool.begin().await?;
-        let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
-=======
         let mut tx = self.begin().await?;
->>>>>>> main
+        let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
         for (id, result) in results {
             let (status, next, error) = match result {
                 SendResult::Sent { at } => {
@@ -175,20 +167,7 @@ impl Store {
                 SendResult::Failed { error } => ("failed", None, error.as_str()),
                 SendResult::Held { reason } => ("held", None, reason.as_str()),
             };
-<<<<<<< HEAD
-            sqlx::query(
-                "UPDATE outbox SET status = $1, lease_until = NULL, \
-                 next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3 WHERE id = $4",
-            )
-            .bind(status)
-            .bind(next)
-            .bind(error)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
-=======
-            finish(&mut *tx, *id, status, next, error, sent).await?;
->>>>>>> main
+            finish(&mut *tx, *id, status, next, Some(error), None).await?;
         }
         for (at, ids) in &sent {
             let sql = format!(
@@ -313,14 +292,14 @@ impl Store {
     }
 }
 
-<<<<<<< HEAD
 /// `$first, $first+1, …` for `n` bound values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
-=======
+}
+
 /// Ends a claim: the mail's new status, when it is due again, its last
 /// error and when it was sent (what is `None` stays as it was).
 async fn finish<'e>(
@@ -345,5 +324,4 @@ async fn finish<'e>(
     .execute(db)
     .await?;
     Ok(())
->>>>>>> main
 }
