@@ -291,12 +291,7 @@ impl Index {
     /// The keys of every word of one skill item or bio clause, with the
     /// posting each would make (member and field filled in by the caller);
     /// the same text (a skill many members list) is worked out once.
-    fn text_terms(
-        &mut self,
-        text: &str,
-        bio: bool,
-        memo: &mut Memo,
-    ) -> std::rc::Rc<[(String, TermPosting)]> {
+    fn text_terms(&mut self, text: &str, bio: bool, memo: &mut Memo) -> TextTerms {
         let norm = normalize(text);
         if let Some(found) = memo.terms.get(&(norm.clone(), bio)) {
             return found.clone();
@@ -328,7 +323,7 @@ impl Index {
                 out.push((key, p));
             }
         }
-        let out: std::rc::Rc<[(String, TermPosting)]> = out.into();
+        let out: TextTerms = out.into();
         memo.keep_terms(norm, bio, &out);
         out
     }
@@ -485,10 +480,13 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
 #[derive(Default)]
 struct Memo {
     scans: HashMap<String, std::rc::Rc<[Target]>>,
-    terms: HashMap<(String, bool), std::rc::Rc<[(String, TermPosting)]>>,
+    terms: HashMap<(String, bool), TextTerms>,
 }
 
 const MEMO_LIMIT: usize = 50_000;
+
+/// A text's terms: each key with the posting it makes (see `Index::text_terms`).
+type TextTerms = std::rc::Rc<[(String, TermPosting)]>;
 
 impl Memo {
     fn keep_scan(&mut self, text: &str, targets: &std::rc::Rc<[Target]>) {
@@ -497,12 +495,7 @@ impl Memo {
         }
     }
 
-    fn keep_terms(
-        &mut self,
-        norm: String,
-        bio: bool,
-        found: &std::rc::Rc<[(String, TermPosting)]>,
-    ) {
+    fn keep_terms(&mut self, norm: String, bio: bool, found: &TextTerms) {
         if self.terms.len() < MEMO_LIMIT {
             self.terms.insert((norm, bio), found.clone());
         }
