@@ -6,7 +6,7 @@ inclusive). Braces inside strings, chars and comments are skipped. Used to
 check the style rule "no function over 60 lines on the message path, none
 over 80 anywhere".
 
-    scripts/function_lengths.py [DIR ...] [--top N] [--over N]
+    scripts/function_lengths.py [DIR ...] [--top N] [--over N]   (defaults: src, 5, 60)
 """
 import re
 import statistics
@@ -101,7 +101,7 @@ def functions(path):
 
 
 def main(argv):
-    dirs, top, over = [], 5, None
+    dirs, top, over = [], 5, 60
     it = iter(argv)
     for a in it:
         if a == "--top":

@@ -14,8 +14,8 @@ use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
-use crate::relay::Relay;
 use crate::relay::templates::Templates;
+use crate::relay::{Relay, RelayError, SummaryRun};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
@@ -26,13 +26,8 @@ pub struct Daemon {
     pub store: Store,
     pub pipeline: Arc<Pipeline>,
     pub sender: Arc<Sender>,
-    inbox: Inbox,
-    batch_size: usize,
-    inbox_lease: InboxLease,
-    timezone: jiff::tz::TimeZone,
-    digest_schedule: Schedule,
-    clock: Clock,
-    clock_moved: Arc<tokio::sync::Notify>,
+    reader: Reader,
+    timing: Timing,
     /// `[server] listen`: where /healthz and /metrics are served; empty for off.
     listen: String,
     /// Where the admins are mailed when OAuth2 sign-in fails and sending still works.
@@ -77,28 +72,21 @@ impl Daemon {
             _ => transport,
         };
         let sender = build_sender(config, &store, transport, &clock)?;
-        let mut inbox = Inbox::from_config(&inbox_config)
-            .context("inbox")?
-            .for_circle(&circle.address);
         // The outbound server signs in otherwise: a notice can still go out.
         let tokens_for_alert = tokens
             .clone()
             .filter(|_| outbound.auth != AuthMethod::Xoauth2);
-        if let Some(t) = tokens.filter(|_| inbox_config.auth == AuthMethod::Xoauth2) {
-            inbox = inbox.with_tokens(t);
-        }
-        let inbox_lease = InboxLease::new(inbox.mailbox_id(), inbox_config.lease_seconds);
         Ok(Self {
             store,
             pipeline: Arc::new(pipeline),
             sender: Arc::new(sender),
-            inbox,
-            batch_size: inbox_config.batch_size as usize,
-            inbox_lease,
-            timezone,
-            digest_schedule,
-            clock,
-            clock_moved,
+            reader: Reader::new(&inbox_config, &circle.address, tokens)?,
+            timing: Timing {
+                timezone,
+                digest_schedule,
+                clock,
+                clock_moved,
+            },
             listen: config.server()?.listen,
             web: web_parts(config, &circle)?,
             oauth2_alert: tokens_for_alert.map(|t| (t, circle)),
@@ -112,38 +100,20 @@ impl Daemon {
             store,
             pipeline,
             sender,
-            mut inbox,
-            batch_size,
-            inbox_lease,
-            timezone,
-            digest_schedule,
-            clock,
-            clock_moved,
+            reader,
+            timing,
             listen,
             oauth2_alert,
             db_url,
             web,
         } = self;
+        let clock = timing.clock.clone();
         let server = serve(&listen, &store, &clock, &shutdown).await;
         let console = match web {
             Some(parts) => serve_web(parts, &store, &pipeline, &sender, &clock, &shutdown).await,
             None => None,
         };
-        let wake = sender.waker();
-        // After each commit the sender is woken, so queued mail leaves at once.
-        let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
-        let options = RunOptions {
-            batch_size,
-            after_commit: Some(hook),
-        };
-        let reader = {
-            let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
-            tokio::spawn(async move {
-                inbox_lease
-                    .read_while_held(&mut inbox, &store, pipeline.as_ref(), &options, shutdown)
-                    .await;
-            })
-        };
+        let reader = spawn_reader(reader, &store, &pipeline, &sender, &shutdown);
         let alerts = crate::oauth2::notice::spawn(oauth2_alert, &store, sender.waker(), &shutdown);
         let sending = {
             let (sender, shutdown) = (sender.clone(), shutdown.clone());
@@ -161,12 +131,7 @@ impl Daemon {
             store.clone(),
             pipeline.clone(),
             sender.clone(),
-            Timing {
-                timezone,
-                digest_schedule,
-                clock,
-                clock_moved,
-            },
+            timing,
             shutdown,
         ));
         join_logged([
@@ -176,14 +141,68 @@ impl Daemon {
             ("outbox wake-up", watching),
         ])
         .await;
-        if let Some(alerts) = alerts {
-            let _ = alerts.await;
-        }
-        for task in [server, console].into_iter().flatten() {
+        for task in [alerts, server, console].into_iter().flatten() {
             let _ = task.await;
         }
         store.close().await;
     }
+}
+
+/// The inbox and how it is read: only while this daemon holds its lease.
+struct Reader {
+    inbox: Inbox,
+    lease: InboxLease,
+    batch_size: usize,
+}
+
+impl Reader {
+    /// The configured inbox, signing in with `tokens` where `[inbox] auth` is XOAUTH2.
+    fn new(
+        config: &crate::config::InboxConfig,
+        circle_address: &str,
+        tokens: Option<crate::oauth2::TokenSource>,
+    ) -> anyhow::Result<Self> {
+        let mut inbox = Inbox::from_config(config)
+            .context("inbox")?
+            .for_circle(circle_address);
+        if let Some(t) = tokens.filter(|_| config.auth == AuthMethod::Xoauth2) {
+            inbox = inbox.with_tokens(t);
+        }
+        let lease = InboxLease::new(inbox.mailbox_id(), config.lease_seconds);
+        Ok(Self {
+            inbox,
+            lease,
+            batch_size: config.batch_size as usize,
+        })
+    }
+}
+
+/// Starts the inbox reader; after each commit it wakes the sender, so queued
+/// mail leaves at once.
+fn spawn_reader(
+    reader: Reader,
+    store: &Store,
+    pipeline: &Arc<Pipeline>,
+    sender: &Sender,
+    shutdown: &Shutdown,
+) -> tokio::task::JoinHandle<()> {
+    let Reader {
+        mut inbox,
+        lease,
+        batch_size,
+    } = reader;
+    let wake = sender.waker();
+    let hook: Arc<dyn Fn(&MessageKey) + Send + Sync> = Arc::new(move |_| wake.notify_one());
+    let options = RunOptions {
+        batch_size,
+        after_commit: Some(hook),
+    };
+    let (store, pipeline, shutdown) = (store.clone(), pipeline.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        lease
+            .read_while_held(&mut inbox, &store, pipeline.as_ref(), &options, shutdown)
+            .await;
+    })
 }
 
 /// Waits for each of the daemon's loops, logging how it stopped.
@@ -269,68 +288,111 @@ async fn schedule(
     timing: Timing,
     mut shutdown: Shutdown,
 ) {
-    let Timing {
-        timezone,
-        digest_schedule,
-        clock,
-        clock_moved,
-    } = timing;
     while !shutdown.is_triggered() {
-        match pipeline.matcher().await {
-            Ok(matcher) => match pipeline.relay().expire_waves(&store, &matcher).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(requests = n, "waves moved on");
-                    sender.waker().notify_one();
-                }
-                Err(e) => tracing::error!(error = %e, "scheduler: waves"),
-            },
-            Err(e) => tracing::error!(error = %e, "scheduler: directory"),
-        }
         let relay = pipeline.relay();
-        match relay.send_due_followups(&store).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::info!(followups = n, "follow-ups queued");
-                sender.waker().notify_one();
-            }
-            Err(e) => tracing::error!(error = %e, "scheduler: follow-ups"),
+        let clock = &timing.clock;
+        // Each step that queued mail wakes the sender at once.
+        let wake = || sender.waker().notify_one();
+        if move_waves(&store, &pipeline).await {
+            wake();
         }
-        match crate::digest::send_due_digests(relay, &store, &digest_schedule, clock()).await {
-            Ok(run) if run.sent > 0 => {
-                tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
-                sender.waker().notify_one();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "scheduler: digest"),
+        if send_followups(relay, &store).await {
+            wake();
         }
-        match relay.moderation_step(&store).await {
-            Ok(run) if run.expired + run.summarized > 0 => {
-                tracing::info!(
-                    expired = run.expired,
-                    summarized = run.summarized,
-                    "moderation summary queued"
-                );
-                sender.waker().notify_one();
-            }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "scheduler: moderation"),
+        if send_digests(relay, &store, &timing.digest_schedule, clock()).await {
+            wake();
         }
-        // Pauses end on the circle's calendar day.
-        let today = jiff::Timestamp::from_second(clock())
-            .unwrap_or_else(|_| jiff::Timestamp::now())
-            .to_zoned_datetime(timezone.clone())
-            .date()
-            .to_string();
-        if let Err(e) = store.end_pauses(&today).await {
-            tracing::error!(error = %e, "scheduler: pauses");
+        if moderation_summary(relay, &store).await {
+            wake();
         }
+        end_pauses(&store, &timing.timezone, clock()).await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-            _ = clock_moved.notified() => {}
+            _ = timing.clock_moved.notified() => {}
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// A scheduler step's result; an error is logged and counts as a step
+/// that did nothing (the next minute tries again).
+fn or_logged<T: Default, E: std::fmt::Display>(step: &str, result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "scheduler: {step}");
+        T::default()
+    })
+}
+
+/// Waves that timed out move on to their next candidates; true when any did.
+async fn move_waves(store: &Store, pipeline: &Pipeline) -> bool {
+    let matcher = match pipeline.matcher().await {
+        Ok(matcher) => matcher,
+        Err(e) => {
+            tracing::error!(error = %e, "scheduler: directory");
+            return false;
+        }
+    };
+    let n = or_logged(
+        "waves",
+        pipeline.relay().expire_waves(store, &matcher).await,
+    );
+    if n > 0 {
+        tracing::info!(requests = n, "waves moved on");
+    }
+    n > 0
+}
+
+/// The "did it work out?" follow-ups that are due; true when any was queued.
+async fn send_followups(relay: &Relay, store: &Store) -> bool {
+    let n = or_logged("follow-ups", relay.send_due_followups(store).await);
+    if n > 0 {
+        tracing::info!(followups = n, "follow-ups queued");
+    }
+    n > 0
+}
+
+/// The weekly digest when its time has come; true when any was queued.
+async fn send_digests(relay: &Relay, store: &Store, schedule: &Schedule, now: i64) -> bool {
+    let run = or_logged(
+        "digest",
+        crate::digest::send_due_digests(relay, store, schedule, now).await,
+    );
+    if run.sent > 0 {
+        tracing::info!(week = %run.week, digests = run.sent, "weekly digest queued");
+    }
+    run.sent > 0
+}
+
+/// The moderation step in one transaction of its own.
+async fn moderation_in_tx(relay: &Relay, store: &Store) -> Result<SummaryRun, RelayError> {
+    let mut tx = store.begin().await?;
+    let run = relay.moderation_step(&mut tx).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+/// Holds that expired and the admins' daily summary; true when mail was queued.
+async fn moderation_summary(relay: &Relay, store: &Store) -> bool {
+    let run = or_logged("moderation", moderation_in_tx(relay, store).await);
+    let queued = run.expired + run.summarized > 0;
+    if queued {
+        tracing::info!(
+            expired = run.expired,
+            summarized = run.summarized,
+            "moderation summary queued"
+        );
+    }
+    queued
+}
+
+/// Dated pauses end on the circle's calendar day.
+async fn end_pauses(store: &Store, timezone: &jiff::tz::TimeZone, now: i64) {
+    let today = jiff::Timestamp::from_second(now)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_zoned_datetime(timezone.clone())
+        .date()
+        .to_string();
+    or_logged("pauses", store.end_pauses(&today).await);
 }
 
 /// The relay as the config describes it (`[circle]`, `[relay]`, `[matching]`,

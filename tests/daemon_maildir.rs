@@ -11,7 +11,7 @@ use std::time::Duration;
 use circle_relay::daemon::Daemon;
 use circle_relay::directory::parse_members_csv;
 use circle_relay::shutdown::ShutdownTrigger;
-use support::{MEMBERS, config, drop_in, files, parsed, until_files};
+use support::{MEMBERS, config, drop_in, files, parsed, until_files, until_settled};
 
 #[tokio::test]
 async fn a_request_flows_through_to_introductions() {
@@ -38,7 +38,7 @@ async fn a_request_flows_through_to_introductions() {
          We need a nurse to teach first aid and CPR to our teachers in Tokyo.\n\nGreg\n",
     );
     let mails = until_files(&sent, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_settled(&inbox, &daemon_store, 1).await;
     assert_eq!(
         files(&sent).len(),
         2,
@@ -70,7 +70,7 @@ async fn a_request_flows_through_to_introductions() {
         ),
     );
     let all = until_files(&sent, 4).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_settled(&inbox, &daemon_store, 2).await;
     assert_eq!(files(&sent).len(), 4, "two introductions, nothing else");
     let intros: Vec<_> = all
         .iter()

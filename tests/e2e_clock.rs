@@ -8,7 +8,13 @@ mod support;
 
 use std::time::Duration;
 
-use support::{DaemonProcess, import_members, inbox_mails, submit_raw, until_inbox, write_config};
+use support::{
+    DaemonProcess, import_members, inbox_mails, submit_raw, until_delivered, until_inbox,
+    until_processed, write_config,
+};
+
+/// The circle's address: the envelope sender of all it sends.
+const RELAY: &str = "relay2@circle.test";
 
 const HOUR: i64 = 3600;
 
@@ -69,7 +75,8 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
         first[0].subject
     );
     until_inbox("asker2", 1, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The request handled and all it caused delivered.
+    until_processed(&config, "relay2", 1).await;
     assert!(
         inbox_mails("nurse4").is_empty(),
         "the first wave is one member"
@@ -91,7 +98,8 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
         "{}",
         second[0].subject
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // All the timed-out wave caused is delivered.
+    until_delivered(&config, RELAY).await;
     assert_eq!(
         inbox_mails("asker2").len(),
         1,
@@ -107,7 +115,7 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
         .expect("the requester is told nobody was available");
     assert!(!told.text.contains("nurse3@circle.test") && !told.text.contains("nurse4@circle.test"));
     until_inbox("relayadmin", 1, Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    until_delivered(&config, RELAY).await;
     assert_eq!(
         inbox_mails("asker2").len(),
         2,

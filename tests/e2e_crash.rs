@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use circle_relay::outbox::SEND_CONCURRENCY;
 use support::{
-    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, write_config,
+    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, until_processed,
+    write_config,
 };
 
 const REQUESTS: usize = 20;
@@ -99,7 +100,9 @@ async fn sigkill_during_a_burst_loses_nothing_and_doubles_nothing() {
     until_inbox("carol", REQUESTS, Duration::from_secs(90)).await;
     until_inbox("alice", REQUESTS, Duration::from_secs(60)).await;
     until_inbox("bob", REQUESTS, Duration::from_secs(60)).await;
-    tokio::time::sleep(Duration::from_secs(3)).await; // a late double would land now
+    // Every request handled and nothing left to send: a late double (a
+    // killed sender's claim sent again) has been delivered by now.
+    until_processed(&config, "circle", REQUESTS).await;
     drop(daemon);
 
     let mut resent = 0;

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use circle_relay::outbox::SEND_CONCURRENCY;
 use sqlx::{Connection, Row};
 use support::{
-    DaemonProcess, import_members, inbox_mails, submit_request, until_inbox, until_mail,
+    DaemonProcess, import_members, inbox_mails, submit_request, until_delivered, until_inbox,
+    until_mail,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
@@ -318,7 +319,9 @@ async fn lmtp_kill9_during_a_burst_of_50_loses_nothing_and_doubles_nothing() {
     }
     burst.await.expect("burst");
     until_inbox("lmasker2", REQUESTS, Duration::from_secs(120)).await;
-    tokio::time::sleep(Duration::from_secs(3)).await; // a late double would land now
+    // Every request acknowledged and nothing left to send: a late double (a
+    // killed sender's claim sent again) has been delivered by now.
+    until_delivered(&config, CIRCLE).await;
     drop(daemon);
 
     let acks = inbox_mails("lmasker2");

@@ -6,9 +6,8 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use support::{mailbox, until_mail};
+use support::{mailbox, until_mail, until_processed};
 
 const USERS: &[&str] = &["relay", "relayadmin", "nurse1", "nurse2", "coach1", "asker"];
 const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
@@ -102,7 +101,8 @@ async fn a_japanese_request_by_smtp_ends_in_introductions() {
         nurse2.iter().any(|m| m.text.contains("is filled")),
         "the other nurse is told"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The request and the accept handled, and all they caused delivered.
+    until_processed(&config, "relay", 2).await;
     assert!(mailbox("coach1").is_empty(), "the coach was never bothered");
     assert_eq!(
         mailbox("asker").len(),
@@ -260,7 +260,8 @@ async fn auto_replies_spoofs_questions_close_and_late_accepts() {
         late.iter().any(|m| m.text.contains("締め切られました")),
         "late accept told it is closed"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The request and its six answers handled, and all they caused delivered.
+    until_processed(&config, "relay2", 7).await;
     assert_eq!(
         mailbox("stranger").len(),
         1,

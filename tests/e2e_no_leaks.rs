@@ -11,7 +11,8 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    DaemonProcess, Mail, import_members, inbox_mails, submit_raw, until_inbox, write_config,
+    DaemonProcess, Mail, import_members, inbox_mails, submit_raw, until_inbox, until_processed,
+    write_config,
 };
 
 const ASKER: &str = "asker@circle.test";
@@ -179,7 +180,8 @@ async fn no_mail_shows_an_address_before_the_introduction() {
     .await;
     until_inbox("asker", 5, Duration::from_secs(30)).await;
     until_inbox("nurse2", 4, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Both requests and their five answers handled, and all they caused delivered.
+    until_processed(&config, "relay", 7).await;
 
     let mut checked = 0;
     for member in MEMBERS {

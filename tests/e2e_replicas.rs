@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::{
-    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, write_config,
+    DaemonProcess, Mail, import_members, inbox_mails, submit_request, until_inbox, until_processed,
+    write_config,
 };
 
 const LEASE_SECONDS: u64 = 6;
@@ -81,7 +82,9 @@ async fn two_daemons_share_a_burst_of_50_requests_without_doubles() {
         let user = member.trim_end_matches("@circle.test");
         until_inbox(user, *n as usize, Duration::from_secs(60)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await; // anything doubled would arrive now
+    // Every request handled and nothing left to send: anything doubled has
+    // been delivered by now.
+    until_processed(&config, "relay8", 50).await;
 
     let acks_now = inbox_mails("asker8");
     assert_eq!(acks_now.len(), 50, "one mail per request, nothing else");
@@ -221,7 +224,7 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     .await;
     until_inbox("asker9", 4, Duration::from_secs(20)).await;
     until_inbox("mem8", 4, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    until_processed(&config, "relay9", 4).await;
     let asker = inbox_mails("asker9");
     assert_eq!(asker.len(), 4, "one acknowledgement per request");
     assert_eq!(counts(&asker, |m| m.in_reply_to.as_str()).len(), 4);

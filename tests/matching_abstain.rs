@@ -236,3 +236,67 @@ fn evidence_names_the_members_own_skill_item() {
     assert_eq!(first.request, "確定申告");
     assert_eq!(first.member, "確定申告", "{:?}", got[0].evidence);
 }
+
+#[test]
+fn a_former_trade_is_not_a_current_one() {
+    let members = vec![
+        member(
+            1,
+            "former-nurse@example.org",
+            &["元看護師", "アロマハンドトリートメント"],
+            "以前は看護師として病院に勤務していました。",
+            &["ja"],
+        ),
+        member(2, "nurse@example.org", &["看護師", "訪問看護"], "", &["ja"]),
+        member(
+            3,
+            "ex-paramedic@example.org",
+            &["first aid training"],
+            "Retired paramedic, now teaching first aid to schools.",
+            &["en"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let ranked = |subject: &str, body: &str| -> Vec<String> {
+        m.rank(subject, body, &MatchContext::default(), 3)
+            .into_iter()
+            .map(|c| c.email)
+            .collect()
+    };
+    assert_eq!(
+        ranked("看護師さん", "看護師さんを探しています。"),
+        vec!["nurse@example.org"]
+    );
+    assert_eq!(
+        ranked(
+            "Paramedic",
+            "We are looking for a paramedic for our marathon."
+        ),
+        Vec::<String>::new()
+    );
+    // the former nurse is named for the admins, not forwarded to
+    let r = m.rank_with_near_misses("看護師さん", "", &MatchContext::default(), 3);
+    let near: Vec<&str> = r.near_misses.iter().map(|c| c.email.as_str()).collect();
+    assert!(near.contains(&"former-nurse@example.org"), "{near:?}");
+}
+
+#[test]
+fn a_trade_word_in_a_bio_does_not_turn_a_repairer_into_a_teacher() {
+    // the skill's ピアノ only qualifies 調律; the bio's own ピアノ does not
+    // make the tuner a piano teacher either
+    let members = vec![member(
+        1,
+        "tuner@example.org",
+        &["ピアノ調律"],
+        "ピアノが大好きです。ご家庭のピアノを調律します。",
+        &["ja"],
+    )];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let r = m.rank_with_near_misses(
+        "ピアノの先生",
+        "ピアノの先生を探しています。",
+        &MatchContext::default(),
+        3,
+    );
+    assert!(r.candidates.is_empty(), "{:?}", r.candidates);
+}

@@ -100,17 +100,24 @@ struct Targets {
 
 fn targets(set: &str) -> Option<Targets> {
     match set {
+        // the targets (success@3 0.95, nDCG@3 0.85, abstain 0.90)
+        // where they are met; abstain below it where it is not yet (measured
+        // 2026-12-02: coaching 0.960 / 0.953 / 0.833, makers 0.953 / 0.931 /
+        // 1.000, village 0.955 / 0.930 / 0.875)
         "coaching" => Some(Targets {
-            success: 0.90,
-            ndcg: 0.75,
+            success: 0.95,
+            ndcg: 0.85,
             abstain: 0.80,
         }),
-        // below the targets on success and nDCG (measured 0.884 and
-        // 0.850): these floors keep what has been reached
         "makers" => Some(Targets {
-            success: 0.85,
-            ndcg: 0.80,
+            success: 0.95,
+            ndcg: 0.85,
             abstain: 0.90,
+        }),
+        "village" => Some(Targets {
+            success: 0.95,
+            ndcg: 0.85,
+            abstain: 0.875,
         }),
         _ => None,
     }

@@ -6,70 +6,96 @@ use crate::inbox::Inbox;
 use crate::outbox::Transport;
 
 pub async fn run(config: &Config) -> anyhow::Result<()> {
-    let mut failures = 0;
-    let mut step = |ok: bool, what: String| {
-        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
-        if !ok {
-            failures += 1;
-        }
-    };
+    let mut steps = Steps::default();
     match config.validate_all() {
-        Ok(()) => step(true, format!("config {} is valid", config.origin())),
+        Ok(()) => steps.report(true, format!("config {} is valid", config.origin())),
         Err(e) => {
-            step(false, format!("config: {e}"));
+            steps.report(false, format!("config: {e}"));
             anyhow::bail!("the config is not valid");
         }
     }
     for missing in missing_passwords(config) {
-        step(false, missing);
+        steps.report(false, missing);
     }
-    let secret = config.token_secret();
-    step(
-        secret.is_ok(),
-        match secret {
-            Ok(_) => "token secret is set".into(),
-            Err(e) => e.to_string(),
-        },
+    steps.outcome(
+        config
+            .token_secret()
+            .map(|_| "token secret is set".into())
+            .map_err(|e| e.to_string()),
     );
+    let (opened, tokens) = database(config, &mut steps).await?;
+    for (ok, line) in inbox_steps(config, tokens.clone()).await? {
+        steps.report(ok, line);
+    }
+    sender_trust(&config.inbox()?, &config.circle()?.posting);
+    let (what, sent) = reach_outbound(config, tokens).await?;
+    steps.outcome(
+        sent.map(|()| format!("{what}: reachable"))
+            .map_err(|e| format!("{what}: {e}")),
+    );
+    if let Some(store) = opened {
+        store.close().await;
+    }
+    steps.finish()
+}
+
+/// Prints each step as it is checked and counts the failures.
+#[derive(Default)]
+struct Steps {
+    failures: usize,
+}
+
+impl Steps {
+    fn report(&mut self, ok: bool, what: String) {
+        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            self.failures += 1;
+        }
+    }
+
+    /// A step whose line says what was found, or what is wrong.
+    fn outcome(&mut self, line: Result<String, String>) {
+        match line {
+            Ok(line) => self.report(true, line),
+            Err(line) => self.report(false, line),
+        }
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if self.failures > 0 {
+            anyhow::bail!("{} check(s) failed", self.failures);
+        }
+        println!("all checks passed");
+        Ok(())
+    }
+}
+
+/// Opens the database (never creating it) and, with XOAUTH2, signs in.
+/// The store is kept open to the end: the token source stores a rotated
+/// refresh token in it.
+async fn database(
+    config: &Config,
+    steps: &mut Steps,
+) -> anyhow::Result<(Option<crate::store::Store>, Tokens)> {
     let db = config.database()?;
-    let mut tokens = None;
-    // Kept open to the end: the token source stores a rotated refresh token in it.
-    let mut opened = None;
     match super::open_store_creating(config, crate::store::diagnose::Missing::Refuse).await {
         Ok(store) => {
-            tokens = oauth2(config, &store, &mut step).await;
+            let tokens = oauth2(config, &store, steps).await;
             let members = store.members().await.map(|m| m.len()).unwrap_or(0);
-            step(
+            steps.report(
                 true,
                 format!(
                     "database {} is reachable and migrated ({members} members)",
                     db.url
                 ),
             );
-            opened = Some(store);
+            Ok((Some(store), tokens))
         }
-        Err(e) => step(false, format!("{e:#}")),
+        Err(e) => {
+            steps.report(false, format!("{e:#}"));
+            Ok((None, None))
+        }
     }
-    for (ok, line) in inbox_steps(config, tokens.clone()).await? {
-        step(ok, line);
-    }
-    sender_trust(&config.inbox()?, &config.circle()?.posting);
-    let (what, sent) = reach_outbound(config, tokens).await?;
-    step(
-        sent.is_ok(),
-        match sent {
-            Ok(()) => format!("{what}: reachable"),
-            Err(e) => format!("{what}: {e}"),
-        },
-    );
-    if let Some(store) = opened {
-        store.close().await;
-    }
-    if failures > 0 {
-        anyhow::bail!("{failures} check(s) failed");
-    }
-    println!("all checks passed");
-    Ok(())
 }
 
 type Tokens = Option<crate::oauth2::TokenSource>;
@@ -157,13 +183,13 @@ async fn reach_outbound(
 async fn oauth2(
     config: &Config,
     store: &crate::store::Store,
-    step: &mut impl FnMut(bool, String),
+    steps: &mut Steps,
 ) -> Option<crate::oauth2::TokenSource> {
     let tokens = match crate::daemon::oauth2_tokens(config, store) {
         Ok(Some(t)) => t,
         Ok(None) => return None,
         Err(e) => {
-            step(false, format!("OAuth2: {e:#}"));
+            steps.report(false, format!("OAuth2: {e:#}"));
             return None;
         }
     };
@@ -173,7 +199,7 @@ async fn oauth2(
                 .map(|t| t.to_string())
                 .unwrap_or_default();
             let left = token.expires_at - crate::clock::system_now();
-            step(
+            steps.report(
                 true,
                 format!(
                     "OAuth2: signed in as {}; the access token expires at {expires} (in {left} s)",
@@ -181,37 +207,36 @@ async fn oauth2(
                 ),
             );
         }
-        Err(e) => step(false, format!("OAuth2 ({}): {e}", tokens.identity())),
+        Err(e) => steps.report(false, format!("OAuth2 ({}): {e}", tokens.identity())),
     }
     Some(tokens)
 }
 
 /// A user name with no password cannot log in; say which and how to set it.
 fn missing_passwords(config: &Config) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Ok(i) = config.inbox()
-        && i.kind == InboxKind::Imap
-        && i.auth != AuthMethod::Xoauth2
-        && !i.username.is_empty()
-        && i.password.is_empty()
-    {
-        found.push(format!(
-            "[inbox] username {} has no password: set CIRCLE_RELAY_INBOX_PASSWORD (or [inbox] password)",
-            i.username
-        ));
-    }
-    if let Ok(o) = config.outbound()
-        && o.kind == OutboundKind::Smtp
-        && o.auth != AuthMethod::Xoauth2
-        && !o.username.is_empty()
-        && o.password.is_empty()
-    {
-        found.push(format!(
-            "[outbound] username {} has no password: set CIRCLE_RELAY_OUTBOUND_PASSWORD (or [outbound] password)",
-            o.username
-        ));
-    }
-    found
+    let inbox = config
+        .inbox()
+        .ok()
+        .filter(|i| i.kind == InboxKind::Imap)
+        .map(|i| ("inbox", i.auth, i.username, i.password.is_empty()));
+    let outbound = config
+        .outbound()
+        .ok()
+        .filter(|o| o.kind == OutboundKind::Smtp)
+        .map(|o| ("outbound", o.auth, o.username, o.password.is_empty()));
+    [inbox, outbound]
+        .into_iter()
+        .flatten()
+        .filter(|(_, auth, username, no_password)| {
+            *auth != AuthMethod::Xoauth2 && !username.is_empty() && *no_password
+        })
+        .map(|(section, _, username, _)| {
+            format!(
+                "[{section}] username {username} has no password: set CIRCLE_RELAY_{}_PASSWORD (or [{section}] password)",
+                section.to_uppercase()
+            )
+        })
+        .collect()
 }
 
 /// Whether the relay believes the receiving server about senders (a note,

@@ -92,41 +92,58 @@ async fn dispatch(cmd: MembersCommand, store: &crate::store::Store) -> anyhow::R
                 region,
                 status: MemberStatus::Active,
                 paused_until: None,
-                timezone: timezone
-                    .as_deref()
-                    .map(TimeZoneName::parse)
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("--timezone: {e}"))?,
+                timezone: parse_timezone(timezone.as_deref())?,
             };
             let id = store.add_member(&member).await?;
             println!("added {} (member {id})", member.email);
         }
-        MembersCommand::Pause { email, until } => {
-            let until = until
-                .map(|d| parse_date(&d).map_err(|e| anyhow::anyhow!("--until {e}")))
-                .transpose()?;
-            let m = store
-                .change_member(&EmailAddress::parse(&email)?, MemberChange::Pause { until })
-                .await?;
-            match &m.paused_until {
-                Some(d) => println!("paused {} until {d}", m.email),
-                None => println!("paused {}", m.email),
-            }
-        }
+        MembersCommand::Pause { email, until } => pause(store, &email, until).await?,
         MembersCommand::Resume { email } => {
-            let m = store
-                .change_member(&EmailAddress::parse(&email)?, MemberChange::Resume)
-                .await?;
+            let m = change(store, &email, MemberChange::Resume).await?;
             println!("resumed {}", m.email);
         }
         MembersCommand::Remove { email } => {
-            let m = store
-                .change_member(&EmailAddress::parse(&email)?, MemberChange::Leave)
-                .await?;
+            let m = change(store, &email, MemberChange::Leave).await?;
             println!("{} is marked as left (history is kept)", m.email);
         }
     }
     Ok(())
+}
+
+/// `--timezone`, when given.
+fn parse_timezone(timezone: Option<&str>) -> anyhow::Result<Option<TimeZoneName>> {
+    timezone
+        .map(TimeZoneName::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--timezone: {e}"))
+}
+
+/// `members pause EMAIL [--until DATE]`.
+async fn pause(
+    store: &crate::store::Store,
+    email: &str,
+    until: Option<String>,
+) -> anyhow::Result<()> {
+    let until = until
+        .map(|d| parse_date(&d).map_err(|e| anyhow::anyhow!("--until {e}")))
+        .transpose()?;
+    let m = change(store, email, MemberChange::Pause { until }).await?;
+    match &m.paused_until {
+        Some(d) => println!("paused {} until {d}", m.email),
+        None => println!("paused {}", m.email),
+    }
+    Ok(())
+}
+
+/// Changes one member's status; the member as it is now.
+async fn change(
+    store: &crate::store::Store,
+    email: &str,
+    change: MemberChange,
+) -> anyhow::Result<Member> {
+    Ok(store
+        .change_member(&EmailAddress::parse(email)?, change)
+        .await?)
 }
 
 /// `members import FILE [--replace]`: prints what changed.

@@ -13,7 +13,7 @@ pub(crate) mod inbox;
 mod init;
 mod match_cmd;
 mod members;
-mod outbox;
+pub(crate) mod outbox;
 mod requests;
 mod send;
 mod table;

@@ -199,23 +199,36 @@ async fn release(store: &Store, id: Option<i64>, all_held: bool) -> anyhow::Resu
     Ok(())
 }
 
+/// Releases, retries (mail in one of the `from` states) or discards one
+/// outbox row, recorded as done by `who`; false when the row was in no
+/// state the action applies to. The console's buttons do the same.
+pub(crate) async fn apply(
+    store: &Store,
+    id: i64,
+    action: AdminAction,
+    from: &[OutboxStatus],
+    who: &str,
+    now: i64,
+) -> Result<bool, crate::store::StoreError> {
+    let change = AdminChange {
+        action,
+        actor: who,
+        detail: "",
+        now,
+    };
+    match action {
+        AdminAction::OutboxDiscard => store.outbox_discard(id, &change).await,
+        _ => store.outbox_requeue(id, from, &change).await,
+    }
+}
+
 async fn change(
     store: &Store,
     id: i64,
     action: AdminAction,
     from: &[OutboxStatus],
 ) -> anyhow::Result<()> {
-    let who = actor();
-    let change = AdminChange {
-        action,
-        actor: &who,
-        detail: "",
-        now: store.now(),
-    };
-    let done = match action {
-        AdminAction::OutboxDiscard => store.outbox_discard(id, &change).await?,
-        _ => store.outbox_requeue(id, from, &change).await?,
-    };
+    let done = apply(store, id, action, from, &actor(), store.now()).await?;
     let Some((row, _)) = store.outbox_row(id).await? else {
         anyhow::bail!("there is no mail {id} in the outbox (see `circle-relay outbox list`)");
     };

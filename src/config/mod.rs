@@ -230,6 +230,22 @@ impl Config {
         self.error_at(section, key, message, report::Part::Value)
     }
 
+    /// `[section] key` is below its smallest allowed value.
+    fn at_least(&self, section: &str, key: &str, min: u32) -> ConfigError {
+        self.error(section, Some(key), format!("must be at least {min}"))
+    }
+
+    /// `[section] key` is empty although `kind` needs it.
+    fn required(&self, section: &str, key: &str, kind: &str) -> ConfigError {
+        self.required_as(section, key, kind, "")
+    }
+
+    /// The same, with a hint on what to write after the message.
+    fn required_as(&self, section: &str, key: &str, kind: &str, hint: &str) -> ConfigError {
+        let message = format!("required when kind = \"{kind}\"{hint}");
+        self.error(section, Some(key), message)
+    }
+
     /// An error about `[section] key`, naming the environment variable when
     /// one set it, or else pointing at the key's line in the file.
     fn error_at(
@@ -333,11 +349,7 @@ impl Config {
             ));
         }
         if d.max_connections == 0 {
-            return Err(self.error(
-                "database",
-                Some("max_connections"),
-                "must be at least 1".into(),
-            ));
+            return Err(self.at_least("database", "max_connections", 1));
         }
         Ok(d)
     }
@@ -345,33 +357,22 @@ impl Config {
     pub fn inbox(&self) -> Result<InboxConfig, ConfigError> {
         let i: InboxConfig = self.section("inbox")?;
         match i.kind {
-            InboxKind::Imap if i.host.is_empty() => Err(self.error(
-                "inbox",
-                Some("host"),
-                "required when kind = \"imap\"".into(),
-            )),
-            InboxKind::Imap if i.username.is_empty() => Err(self.error(
-                "inbox",
-                Some("username"),
-                "required when kind = \"imap\"".into(),
-            )),
-            InboxKind::Lmtp if i.listen.is_empty() => Err(self.error(
-                "inbox",
-                Some("listen"),
-                "required when kind = \"lmtp\" (\"unix:/path\" or \"127.0.0.1:PORT\")".into(),
-            )),
-            InboxKind::Maildir if i.path.is_empty() => Err(self.error(
-                "inbox",
-                Some("path"),
-                "required when kind = \"maildir\"".into(),
-            )),
-            _ if i.batch_size == 0 => {
-                Err(self.error("inbox", Some("batch_size"), "must be at least 1".into()))
+            InboxKind::Imap if i.host.is_empty() => Err(self.required("inbox", "host", "imap")),
+            InboxKind::Imap if i.username.is_empty() => {
+                Err(self.required("inbox", "username", "imap"))
             }
+            InboxKind::Lmtp if i.listen.is_empty() => Err(self.required_as(
+                "inbox",
+                "listen",
+                "lmtp",
+                " (\"unix:/path\" or \"127.0.0.1:PORT\")",
+            )),
+            InboxKind::Maildir if i.path.is_empty() => {
+                Err(self.required("inbox", "path", "maildir"))
+            }
+            _ if i.batch_size == 0 => Err(self.at_least("inbox", "batch_size", 1)),
             // Renewed every third of it: below 3 s a slow database round trip loses it.
-            _ if i.lease_seconds < 3 => {
-                Err(self.error("inbox", Some("lease_seconds"), "must be at least 3".into()))
-            }
+            _ if i.lease_seconds < 3 => Err(self.at_least("inbox", "lease_seconds", 3)),
             _ => Ok(i),
         }
     }
@@ -379,21 +380,13 @@ impl Config {
     pub fn outbound(&self) -> Result<OutboundConfig, ConfigError> {
         let o: OutboundConfig = self.section("outbound")?;
         match o.kind {
-            OutboundKind::Smtp if o.host.is_empty() => Err(self.error(
-                "outbound",
-                Some("host"),
-                "required when kind = \"smtp\"".into(),
-            )),
-            OutboundKind::Maildir if o.path.is_empty() => Err(self.error(
-                "outbound",
-                Some("path"),
-                "required when kind = \"maildir\"".into(),
-            )),
-            _ if o.lease_seconds == 0 => Err(self.error(
-                "outbound",
-                Some("lease_seconds"),
-                "must be at least 1".into(),
-            )),
+            OutboundKind::Smtp if o.host.is_empty() => {
+                Err(self.required("outbound", "host", "smtp"))
+            }
+            OutboundKind::Maildir if o.path.is_empty() => {
+                Err(self.required("outbound", "path", "maildir"))
+            }
+            _ if o.lease_seconds == 0 => Err(self.at_least("outbound", "lease_seconds", 1)),
             _ => Ok(o),
         }
     }
@@ -401,7 +394,7 @@ impl Config {
     pub fn matching(&self) -> Result<MatchingConfig, ConfigError> {
         let m: MatchingConfig = self.section("matching")?;
         if m.shortlist == 0 {
-            return Err(self.error("matching", Some("shortlist"), "must be at least 1".into()));
+            return Err(self.at_least("matching", "shortlist", 1));
         }
         Ok(m)
     }
@@ -414,7 +407,7 @@ impl Config {
             ("accepts_wanted", r.accepts_wanted),
         ] {
             if v == 0 {
-                return Err(self.error("relay", Some(key), "must be at least 1".into()));
+                return Err(self.at_least("relay", key, 1));
             }
         }
         Ok(r)
@@ -450,11 +443,7 @@ impl Config {
     pub fn security(&self) -> Result<SecurityConfig, ConfigError> {
         let s: SecurityConfig = self.section("security")?;
         if s.max_mails_per_address_per_hour == 0 {
-            return Err(self.error(
-                "security",
-                Some("max_mails_per_address_per_hour"),
-                "must be at least 1".into(),
-            ));
+            return Err(self.at_least("security", "max_mails_per_address_per_hour", 1));
         }
         Ok(s)
     }
@@ -479,11 +468,7 @@ impl Config {
     pub fn moderation(&self) -> Result<ModerationConfig, ConfigError> {
         let m: ModerationConfig = self.section("moderation")?;
         if m.expire_days == 0 {
-            return Err(self.error(
-                "moderation",
-                Some("expire_days"),
-                "must be at least 1".into(),
-            ));
+            return Err(self.at_least("moderation", "expire_days", 1));
         }
         Ok(m)
     }
@@ -531,7 +516,7 @@ impl Config {
             ("member_link_days", w.member_link_days),
         ] {
             if value == 0 {
-                return Err(self.error("web", Some(key), "must be at least 1".into()));
+                return Err(self.at_least("web", key, 1));
             }
         }
         Ok(w)

@@ -164,35 +164,26 @@ fn secrets_never_appear_in_debug_output() {
     assert!(!dbg.contains("hunter2"), "{dbg}");
 }
 
+/// The error `validate_all` finds in a config file of `text`.
+fn invalid(text: &str) -> ConfigError {
+    load(text, &[]).unwrap().validate_all().unwrap_err()
+}
+
 const OAUTH_INBOX: &str = "[inbox]\nkind = \"imap\"\nhost = \"imap.example.org\"\nusername = \"circle@example.org\"\nauth = \"xoauth2\"\n";
 
 #[test]
 fn oauth2_keys_are_checked_for_the_provider_and_name_section_and_key() {
-    let e = load(
-        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\n"),
-        &[],
-    )
-    .unwrap()
-    .validate_all()
-    .unwrap_err();
+    let e = invalid(&format!(
+        "{OAUTH_INBOX}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\n"
+    ));
     assert_eq!(e.place, "[oauth2] tenant_id");
     assert!(e.message.contains("microsoft"), "{e}");
-    let e = load(
-        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"generic\"\nclient_id = \"app\"\ntoken_url = \"http://idp.example.org/token\"\n"),
-        &[],
-    )
-    .unwrap()
-    .validate_all()
-    .unwrap_err();
+    let e = invalid(&format!(
+        "{OAUTH_INBOX}[oauth2]\nprovider = \"generic\"\nclient_id = \"app\"\ntoken_url = \"http://idp.example.org/token\"\n"
+    ));
     assert_eq!(e.place, "[oauth2] token_url");
     assert!(e.message.contains("https"), "{e}");
-    let e = load(
-        &format!("{OAUTH_INBOX}[oauth2]\nprovider = \"yahoo\"\n"),
-        &[],
-    )
-    .unwrap()
-    .validate_all()
-    .unwrap_err();
+    let e = invalid(&format!("{OAUTH_INBOX}[oauth2]\nprovider = \"yahoo\"\n"));
     assert_eq!(e.place, "[oauth2] provider");
 }
 

@@ -155,58 +155,93 @@ async fn send_week(
         week: w.label.clone(),
         ..DigestRun::default()
     };
+    let send = Week {
+        relay,
+        store,
+        week: &week,
+        w,
+        now,
+    };
     for m in members.iter().filter(|m| m.is_active()) {
-        let mut tx = store.pool().begin().await?;
-        if !claim_digest(&mut tx, &w.label, m.id, now).await? {
-            run.already_sent += 1;
-            continue;
+        run.count(send.to_member(m).await?);
+    }
+    // Admins outside the directory: the outbox's idempotency key is their claim.
+    for admin in relay.admin_addresses() {
+        if !members.iter().any(|m| m.email.key() == admin.key()) {
+            run.count(send.to_outside_admin(&admin).await?);
+        }
+    }
+    store.finish_digest_run(&w.label, now).await?;
+    tracing::info!(week = %w.label, sent = run.sent, already_sent = run.already_sent, "digest run finished");
+    Ok(run)
+}
+
+impl DigestRun {
+    /// Counts one reader: sent now, or had it already.
+    fn count(&mut self, sent: bool) {
+        if sent {
+            self.sent += 1;
+        } else {
+            self.already_sent += 1;
+        }
+    }
+}
+
+/// One week's digest run: what every reader's digest is made of.
+struct Week<'a> {
+    relay: &'a Relay,
+    store: &'a Store,
+    week: &'a WeekData,
+    w: &'a DigestWeek,
+    now: i64,
+}
+
+impl Week<'_> {
+    /// Queues a member's digest unless it is already claimed for this week;
+    /// the claim and the outbox row commit together. True when queued now.
+    async fn to_member(&self, m: &Member) -> Result<bool, DigestError> {
+        let mut tx = self.store.begin().await?;
+        if !claim_digest(&mut tx, &self.w.label, m.id, self.now).await? {
+            return Ok(false);
         }
         let reader = Reader {
             member_id: Some(m.id),
             email_key: m.email.key(),
-            admin: is_admin(relay, &m.email),
+            admin: is_admin(self.relay, &m.email),
         };
-        let language = relay.mail_language(Some(m));
-        let (content, _) = fit(relay, &week, w, &reader, language)?;
-        relay
-            .queue_digest(
-                &mut tx,
-                DigestRecipient::member(m, language),
-                &w.label,
-                &content,
-            )
+        let language = self.relay.mail_language(Some(m));
+        let (content, _) = fit(self.relay, self.week, self.w, &reader, language)?;
+        let to = DigestRecipient::member(m, language);
+        self.relay
+            .queue_digest(&mut tx, to, &self.w.label, &content)
             .await?;
         tx.commit().await?;
-        tracing::info!(member_id = m.id, week = %w.label, "digest queued");
-        run.sent += 1;
+        tracing::info!(member_id = m.id, week = %self.w.label, "digest queued");
+        Ok(true)
     }
-    // Admins outside the directory: the outbox's idempotency key is their claim.
-    for admin in relay.admin_addresses() {
-        if members.iter().any(|m| m.email.key() == admin.key()) {
-            continue;
-        }
+
+    /// Queues the digest of an admin who is not in the directory; false when
+    /// the outbox already had it.
+    async fn to_outside_admin(&self, admin: &EmailAddress) -> Result<bool, DigestError> {
         let reader = Reader {
             member_id: None,
             email_key: admin.key(),
             admin: true,
         };
-        let language = relay.mail_language(None);
-        let (content, _) = fit(relay, &week, w, &reader, language)?;
-        let mut tx = store.pool().begin().await?;
+        let language = self.relay.mail_language(None);
+        let (content, _) = fit(self.relay, self.week, self.w, &reader, language)?;
+        let mut tx = self.store.begin().await?;
         let to = DigestRecipient {
             email: admin.clone(),
             name: String::new(),
             language,
             member_id: None,
         };
-        if relay.queue_digest(&mut tx, to, &w.label, &content).await? {
-            run.sent += 1;
-        } else {
-            run.already_sent += 1;
-        }
+        let queued = self
+            .relay
+            .queue_digest(&mut tx, to, &self.w.label, &content)
+            .await?;
         tx.commit().await?;
+        Ok(queued)
     }
-    store.finish_digest_run(&w.label, now).await?;
-    tracing::info!(week = %w.label, sent = run.sent, already_sent = run.already_sent, "digest run finished");
-    Ok(run)
 }

@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
+use super::Problem;
+use crate::domain::{EmailAddress, Language, Member, split_list};
 
 pub const HEADER: [&str; 7] = [
     "email",
@@ -20,12 +21,22 @@ pub const OPTIONAL: [&str; 1] = ["timezone"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub message: String,
+    pub problem: Problem,
+}
+
+impl RowError {
+    /// What is wrong, as the command line says it ("email: …").
+    pub fn message(&self) -> String {
+        match self.problem.field() {
+            Some(field) => format!("{}: {}", field.as_str(), self.problem),
+            None => self.problem.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.message())
     }
 }
 
@@ -64,7 +75,29 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut records = reader.records();
-    let header = match records.next() {
+    let columns = header_columns(records.next())?;
+    let lines = LineIndex::new(&text);
+    let mut rows = Rows::default();
+    for record in records {
+        match record {
+            Ok(record) => {
+                let line = lines.line_at(record.position());
+                rows.add(&record, line, columns);
+            }
+            Err(e) => rows.errors.push(RowError {
+                line: lines.line_at(e.position()),
+                problem: Problem::Unreadable(e.to_string()),
+            }),
+        }
+    }
+    rows.finish()
+}
+
+/// Checks the header row; returns how many columns each row must have.
+fn header_columns(
+    header: Option<Result<csv::StringRecord, csv::Error>>,
+) -> Result<usize, CsvError> {
+    let header = match header {
         None => return Err(CsvError::Empty),
         Some(Err(e)) => {
             return Err(CsvError::Header {
@@ -85,46 +118,48 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
             found: header.iter().collect::<Vec<_>>().join(","),
         });
     }
-    let columns = names.len();
+    Ok(names.len())
+}
 
-    let lines = LineIndex::new(&text);
-    let mut members = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    for record in records {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| lines.line_of(p.byte()));
-                errors.push(RowError {
-                    line,
-                    message: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
+/// The members read so far and every bad row, with the line each address
+/// was first seen on (an address twice is an error, not a silent update).
+#[derive(Default)]
+struct Rows {
+    members: Vec<Member>,
+    errors: Vec<RowError>,
+    seen: HashMap<String, u64>,
+}
+
+impl Rows {
+    fn add(&mut self, record: &csv::StringRecord, line: u64, columns: usize) {
         if record.iter().all(|f| f.trim().is_empty()) {
-            continue; // blank lines at the end of spreadsheet exports
+            return; // blank lines at the end of spreadsheet exports
         }
-        match parse_row(&record, columns) {
+        match parse_row(record, columns) {
             Ok(member) => {
-                if let Some(first) = seen.insert(member.email.key().to_string(), line) {
-                    errors.push(RowError {
+                if let Some(first) = self.seen.insert(member.email.key().to_string(), line) {
+                    self.errors.push(RowError {
                         line,
-                        message: format!("{} appears again (first on line {first})", member.email),
+                        problem: Problem::Duplicate {
+                            email: member.email.to_string(),
+                            first,
+                        },
                     });
                 } else {
-                    members.push(member);
+                    self.members.push(member);
                 }
             }
-            Err(message) => errors.push(RowError { line, message }),
+            Err(problem) => self.errors.push(RowError { line, problem }),
         }
     }
-    if errors.is_empty() {
-        Ok(members)
-    } else {
-        Err(CsvError::Rows(errors))
+
+    /// All the members, or every error: the import is all or nothing.
+    fn finish(self) -> Result<Vec<Member>, CsvError> {
+        if self.errors.is_empty() {
+            Ok(self.members)
+        } else {
+            Err(CsvError::Rows(self.errors))
+        }
     }
 }
 
@@ -151,6 +186,11 @@ impl LineIndex {
         Self { starts }
     }
 
+    /// The line of a record (or error) at `position`; 0 where the reader knows none.
+    fn line_at(&self, position: Option<&csv::Position>) -> u64 {
+        position.map_or(0, |p| self.line_of(p.byte()))
+    }
+
     /// The 1-based line of a record starting at `byte`.
     fn line_of(&self, byte: u64) -> u64 {
         let at = match self.starts.binary_search(&byte) {
@@ -161,24 +201,22 @@ impl LineIndex {
     }
 }
 
-fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, String> {
+fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, Problem> {
     if record.len() != columns {
         let names: Vec<&str> = HEADER.iter().chain(OPTIONAL.iter()).copied().collect();
-        return Err(format!(
-            "expected {columns} columns ({}), found {}",
-            names[..columns].join(","),
-            record.len()
-        ));
+        return Err(Problem::Columns {
+            expected: columns,
+            names: names[..columns].join(","),
+            found: record.len(),
+        });
     }
     let field = |i: usize| record.get(i).unwrap_or("").trim();
-    let email = EmailAddress::parse(field(0)).map_err(|e| format!("email: {e}"))?;
-    let status = field(6)
-        .parse::<MemberStatus>()
-        .map_err(|e| format!("status: {e}"))?;
-    let languages = super::parse_languages(field(4)).map_err(|e| format!("languages: {e}"))?;
+    let email = EmailAddress::parse(field(0)).map_err(Problem::Email)?;
+    let status = super::status(field(6))?;
+    let languages = super::languages(field(4))?;
     let timezone = match field(7) {
         "" => None,
-        tz => Some(TimeZoneName::parse(tz).map_err(|e| format!("timezone: {e}"))?),
+        tz => Some(super::timezone(tz)?),
     };
     Ok(Member {
         id: 0,
@@ -219,6 +257,7 @@ pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MemberStatus;
 
     const GOOD: &str = "email,name,skills,bio,languages,region,status\n\
         a@example.org,山田 花子,看護師；助産師、保健指導,\"助産師です, よろしく\",ja;en,東京,\n\
@@ -251,7 +290,7 @@ mod tests {
         };
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
-        assert!(errors[2].message.contains("first on line 2"));
+        assert!(errors[2].message().contains("first on line 2"));
     }
 
     #[test]
@@ -267,9 +306,9 @@ mod tests {
         assert_eq!(errors[0].line, 4);
         assert!(
             errors[0]
-                .message
+                .message()
                 .starts_with("timezone: unknown time zone \"London\"")
-                && errors[0].message.contains("Europe/London"),
+                && errors[0].message().contains("Europe/London"),
             "{}",
             errors[0]
         );
@@ -290,7 +329,7 @@ mod tests {
             panic!("expected a row error");
         };
         assert!(
-            errors[0].message.contains("expected 8 columns"),
+            errors[0].message().contains("expected 8 columns"),
             "{}",
             errors[0]
         );

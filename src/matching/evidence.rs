@@ -69,7 +69,13 @@ pub struct UnitTally {
 
 impl UnitTally {
     fn offer(&mut self, h: TermHit) {
+        // a direct hit under one of the term's keys (a head, or a bio
+        // word) beats a stronger one under another key that only
+        // qualifies the member's skill item: it can carry a match
+        let direct = |x: &TermHit| !x.modifier && x.strength >= DIRECT_STRENGTH;
         match self.hits.iter_mut().find(|x| x.term == h.term) {
+            Some(x) if direct(&h) && !direct(x) => *x = h,
+            Some(x) if direct(x) && !direct(&h) => {}
             Some(x) if x.strength < h.strength => *x = h,
             Some(_) => {}
             None => self.hits.push(h),

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::former::is_former;
 use super::terms::{self, Via};
 use super::text::{normalize, tokens};
 use super::vocabulary::{Target, Vocabulary};
@@ -146,10 +147,12 @@ impl Index {
         let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
-            self.collect(skill, field, SKILLS_STRENGTH, id, &mut hits, memo);
+            let strength = SKILLS_STRENGTH * former_factor(skill);
+            self.collect(skill, field, strength, id, &mut hits, memo);
         }
         for clause in affirmed_clauses(&member.bio) {
-            self.collect(clause, Field::Bio, BIO_STRENGTH, id, &mut hits, memo);
+            let strength = BIO_STRENGTH * former_factor(clause);
+            self.collect(clause, Field::Bio, strength, id, &mut hits, memo);
         }
         let Hits {
             found,
@@ -292,8 +295,10 @@ impl Index {
     /// posting each would make (member and field filled in by the caller);
     /// the same text (a skill many members list) is worked out once.
     fn text_terms(&mut self, text: &str, bio: bool, memo: &mut Memo) -> TextTerms {
+        // a former trade (元看護師) is context: it orders near-misses only
+        let former = is_former(text);
         let norm = normalize(text);
-        if let Some(found) = memo.terms.get(&(norm.clone(), bio)) {
+        if let Some(found) = memo.terms.get(&(norm.clone(), bio, former)) {
             return found.clone();
         }
         let chars: Vec<char> = norm.chars().collect();
@@ -303,7 +308,7 @@ impl Index {
         let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
         let mut out = Vec::new();
         for (i, t) in all.iter().enumerate() {
-            let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+            let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
             let modifier = !bio && head_of(t.phrase).is_some_and(|h| h != i);
             let last = all.iter().rposition(|u| u.phrase == t.phrase);
             let tail = match last {
@@ -324,7 +329,7 @@ impl Index {
             }
         }
         let out: TextTerms = out.into();
-        memo.keep_terms(norm, bio, &out);
+        memo.keep_terms((norm, bio, former), &out);
         out
     }
 
@@ -365,6 +370,15 @@ impl Index {
         }
         len
     }
+}
+
+/// What a trade the member no longer practises (元看護師, "retired
+/// paramedic") is worth next to a current one: below the abstain threshold,
+/// so it can make a near-miss for the admins, never a candidate.
+const FORMER_FACTOR: f32 = 0.35;
+
+fn former_factor(text: &str) -> f32 {
+    if is_former(text) { FORMER_FACTOR } else { 1.0 }
 }
 
 /// Words that turn a clause of a profile into what the member does not do
@@ -480,7 +494,8 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
 #[derive(Default)]
 struct Memo {
     scans: HashMap<String, std::rc::Rc<[Target]>>,
-    terms: HashMap<(String, bool), TextTerms>,
+    /// By normalised text, whether it is a bio clause, whether it is a former trade.
+    terms: HashMap<(String, bool, bool), TextTerms>,
 }
 
 const MEMO_LIMIT: usize = 50_000;
@@ -495,9 +510,9 @@ impl Memo {
         }
     }
 
-    fn keep_terms(&mut self, norm: String, bio: bool, found: &TextTerms) {
+    fn keep_terms(&mut self, key: (String, bool, bool), found: &TextTerms) {
         if self.terms.len() < MEMO_LIMIT {
-            self.terms.insert((norm, bio), found.clone());
+            self.terms.insert(key, found.clone());
         }
     }
 }

@@ -7,6 +7,7 @@
 pub mod bm25;
 pub mod eml;
 mod evidence;
+mod former;
 mod index;
 mod lexicon;
 mod rank;

@@ -197,7 +197,15 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             need_text.push('\n');
             query.alternatives |= names_alternatives(vocab, segments[i].0, hits, &seg_terms[i]);
         }
-        add_hits(vocab, &mut query, hits, factor);
+        // only what the requester has ("our new website") is background for
+        // a curated word; "a cleaner for move-out cleaning" names the service
+        let chars: Vec<char> = normalize(segments[i].0).chars().collect();
+        let after_for = context_spans(&chars, false);
+        let context: Vec<(usize, usize)> = context_spans(&chars, true)
+            .into_iter()
+            .filter(|s| !after_for.contains(s))
+            .collect();
+        add_hits(vocab, &mut query, hits, factor, &context);
         add_terms(
             vocab,
             &mut query,
@@ -216,10 +224,35 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
                     .iter()
                     .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
     });
+    if query.translation {
+        demote_language_names(&mut query);
+    }
     query.pair = languages_named(&need_text);
     query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// In a request for translation or interpreting, a curated concept named
+/// only by a language ("korean", 韓国語) is the pair, which is checked as a
+/// hard constraint, not the trade (a Korean teacher or a Korean interpreter
+/// for a Korean translation).
+fn demote_language_names(query: &mut Query) {
+    let is_language = |surface: &str| {
+        let norm = normalize(surface);
+        LANGUAGE_NAMES
+            .iter()
+            .any(|(_, names)| names.contains(&norm.as_str()))
+    };
+    for c in query
+        .concepts
+        .iter_mut()
+        .filter(|c| is_language(&c.surface))
+    {
+        c.need = false;
+        c.weight = c.weight.min(Kind::Generic.weight());
+        c.generic = true;
+    }
 }
 
 /// Whether a need sentence offers alternatives: a cue with an asked thing
@@ -298,11 +331,26 @@ fn segment_roles(
         .collect()
 }
 
-fn add_hits(vocab: &Vocabulary, query: &mut Query, hits: &[Hit], factor: f32) {
+/// Adds a segment's curated hits; a concept named inside a context phrase
+/// ("for our new website") is background, not the need.
+fn add_hits(
+    vocab: &Vocabulary,
+    query: &mut Query,
+    hits: &[Hit],
+    factor: f32,
+    context: &[(usize, usize)],
+) {
     for hit in hits {
         match hit.target {
             Target::Concept(id) => {
                 let kind = vocab.concepts[id as usize].kind;
+                let in_context = hit.start != usize::MAX
+                    && context.iter().any(|&(s, e)| hit.start >= s && hit.end <= e);
+                let factor = if in_context {
+                    factor.min(BACKGROUND_FACTOR)
+                } else {
+                    factor
+                };
                 add_concept(query, id, kind, factor, &hit.surface);
             }
             Target::Place(p) if vocab.places[p as usize].area == "online" => {
@@ -353,6 +401,12 @@ fn add_terms(
         let in_context = context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
         let mut term = t.clone();
         term.phrase += phrase_base;
+        // a word the curated vocabulary files as generic ("licensed", 資格)
+        // says little about the trade, whatever the directory holds
+        // and so does a word of a place, a language or an asking phrase
+        // ("English-speaking", "Tokyo-based"): it is no part of the trade
+        term.generic |= !over.is_empty()
+            && concept.is_none_or(|c| vocab.concepts[c as usize].kind == Kind::Generic);
         query.terms.push(QueryTerm {
             term,
             need,
@@ -440,6 +494,9 @@ fn is_kana_particle(c: char) -> bool {
     ('\u{3041}'..='\u{309F}').contains(&c)
 }
 
+/// Subjects that start a main clause after a fronted "For our …" phrase.
+const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
+
 fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
     const LOOKING: &[&str] = &[
         "look",
@@ -461,6 +518,11 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
         "hope",
         "wish",
         "wishing",
+        // "someone for piano tuning": what the person is wanted for
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
     ];
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
@@ -479,12 +541,21 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
             _ => false,
         };
         if starts {
-            let end = text
+            let punct = text
                 .char_indices()
                 .skip_while(|(b, _)| text[..*b].chars().count() < e)
                 .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | ')' | '/'))
                 .map_or(chars.len(), |(b, _)| text[..b].chars().count());
-            spans.push((e, end));
+            // "For our new website we'd like drone footage": the main
+            // clause's subject ends the context
+            let clause = words[wi + 1..]
+                .iter()
+                .find(|&&(s, e)| {
+                    let w: String = chars[s..e].iter().collect();
+                    MAIN_CLAUSE.contains(&w.as_str())
+                })
+                .map_or(chars.len(), |&(s, _)| s);
+            spans.push((e, punct.min(clause)));
         }
     }
     spans
@@ -654,6 +725,82 @@ mod tests {
                 .map(|c| c.weight)
         };
         assert!(w("bookkeeping") > w("tax_accountant"));
+    }
+
+    #[test]
+    fn someone_for_a_job_names_the_need_not_its_context() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "Could anyone recommend someone for harpsichord voicing? It is for our school.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(term("harpsichord").is_some_and(QueryTerm::opens));
+        assert!(term("voicing").is_some_and(QueryTerm::opens));
+        // "for our school" is still what it is for, not what is wanted
+        assert!(term("school").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn a_fronted_for_phrase_ends_where_the_main_clause_starts() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "For our new brewery we would like hop-garden consulting.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(term("brewery").is_some_and(|t| t.background));
+        assert!(term("hop").is_some_and(|t| !t.background));
+    }
+
+    #[test]
+    fn a_curated_word_in_a_context_phrase_is_background() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "For our new website we would like hop-garden consulting.",
+        );
+        let web = q
+            .concepts
+            .iter()
+            .find(|c| v.concepts[c.concept as usize].id == "web_development");
+        assert!(web.is_some_and(|c| !c.need), "{:?}", q.concepts);
+    }
+
+    #[test]
+    fn a_service_after_for_stays_the_need() {
+        let v = vocab();
+        let q = understand(&v, "English-speaking assistant for bookkeeping", "");
+        assert!(
+            q.concepts.iter().any(|c| c.need && !c.generic),
+            "{:?}",
+            q.concepts
+        );
+        let speaking = q.terms.iter().find(|t| t.term.surface == "speaking");
+        assert!(speaking.is_some_and(|t| t.term.generic), "{speaking:?}");
+    }
+
+    #[test]
+    fn a_language_name_is_the_pair_of_a_translation_not_its_trade() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Korean to Japanese translation",
+            "We need a translator.",
+        );
+        assert!(q.translation);
+        assert!(q.pair.contains(&"ko".to_string()), "{:?}", q.pair);
+        let korean = q
+            .concepts
+            .iter()
+            .find(|c| c.surface.to_lowercase() == "korean");
+        assert!(korean.is_none_or(|c| !c.need && c.generic), "{korean:?}");
+        // outside translation, the language still names lessons
+        let q = understand(&v, "Korean lessons", "Looking for Korean lessons.");
+        assert!(q.concepts.iter().any(|c| c.need && !c.generic));
     }
 
     #[test]

@@ -88,6 +88,23 @@ const GENERIC_EN: &[&str] = &[
     "local",
     "small",
     "new",
+    // how big, how soon, how good: they describe the job, not the trade
+    // ("a short harp recital": the harpist is wanted, not "short")
+    "short",
+    "long",
+    "big",
+    "large",
+    "little",
+    "simple",
+    "quick",
+    "good",
+    "great",
+    "nice",
+    "reliable",
+    "experienced",
+    "affordable",
+    "urgent",
+    "regular",
     "personal",
     "general",
     "basic",
@@ -114,11 +131,38 @@ const GENERIC_EN: &[&str] = &[
     "care",
     "english",
     "japanese",
+    // a language is the pair or the mail's language, not the trade
+    // ("a Korean interpreter" for a Korean translation)
+    "korean",
+    "chinese",
+    "mandarin",
+    "cantonese",
+    "french",
+    "german",
+    "spanish",
+    "portuguese",
+    "italian",
+    "russian",
+    "vietnamese",
+    "thai",
+    "indonesian",
+    "tagalog",
+    "arabic",
+    "dutch",
+    "swedish",
     "repair",
     "repairs",
     "fixing",
     "maintenance",
     "installation",
+    // the job done to a thing, like "repair": the thing names the trade
+    // ("someone who can replace the tatami")
+    "replace",
+    "replacement",
+    "replacing",
+    "redo",
+    "fix",
+    "install",
     "restoration",
     "tuition",
     "consultation",
@@ -199,6 +243,11 @@ const GENERIC_JA: &[&str] = &[
     "修繕",
     "補修",
     "お手入れ",
+    // the job done to a thing (葺き替え, 張り替え): the thing names the trade
+    "替え",
+    "張り替え",
+    "取り替え",
+    "直し",
 ];
 /// Function words and words of every request ("looking", "help", "please").
 const STOP_EN: &[&str] = &[
@@ -512,7 +561,7 @@ const STOP_JA: &[&str] = &[
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
-    let mut w = word.trim_end_matches("'s").to_string();
+    let mut w = f_to_v(word.trim_end_matches("'s"));
     for _ in 0..2 {
         let before = w.clone();
         strip_suffix(&mut w);
@@ -520,7 +569,23 @@ pub fn stem(word: &str) -> String {
             break;
         }
     }
-    w
+    // chefs → chef → chev, as chef itself
+    f_to_v(&w)
+}
+
+/// knife/knives, shelf/shelves, loaf/loaves meet at one stem: a final
+/// f or fe is written v (life and safe keep theirs: live and save differ).
+fn f_to_v(word: &str) -> String {
+    if ["life", "safe"].contains(&word) || word.ends_with("ff") || word.len() < 4 {
+        return word.to_string();
+    }
+    if let Some(base) = word.strip_suffix("fe") {
+        format!("{base}ve")
+    } else if let Some(base) = word.strip_suffix('f') {
+        format!("{base}v")
+    } else {
+        word.to_string()
+    }
 }
 
 fn strip_suffix(w: &mut String) {
@@ -590,6 +655,14 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
                 i += 1;
             }
             japanese_terms(&chars, start, i, phrase, &mut out);
+            // a word written with okurigana runs on into the next noun
+            // (茅葺き屋根, 生け花教室): one phrase, as if written in kanji
+            if let Some(end) = out.last().map(|t| t.end).filter(|&e| e > i) {
+                i = end;
+                if chars.get(i).is_some_and(|&c| is_kanji(c) || is_katakana(c)) {
+                    continue;
+                }
+            }
             // AのB is one phrase whose head is B
             if chars.get(i) != Some(&'の') {
                 phrase += 1;
@@ -714,8 +787,13 @@ fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)
             return None;
         }
         let form: String = chars[i..j].iter().collect();
+        // a two-character form ending in kana is a verb's stem when more
+        // kana follow (研ぎます), a noun at the end of a word (包丁研ぎ, 研ぎ直し)
+        let word_ends = !chars.get(j).is_some_and(|&c| is_hiragana(c));
         lexicon::lookup(&form)
-            .filter(|_| chars[j - 1] != 'の' && !is_hiragana(chars[j - 1]) || j - i >= 3)
+            .filter(|_| {
+                chars[j - 1] != 'の' && (!is_hiragana(chars[j - 1]) || word_ends) || j - i >= 3
+            })
             .map(|e| (j, e))
     })
 }
@@ -870,6 +948,11 @@ mod tests {
         assert_eq!(stem("interpreter"), stem("interpreting"));
         assert_eq!(stem("baker"), stem("bakery"));
         assert_eq!(stem("caterer"), stem("catering"));
+        assert_eq!(stem("knife"), stem("knives"));
+        assert_eq!(stem("shelf"), stem("shelves"));
+        assert_eq!(stem("chef"), stem("chefs"));
+        assert_ne!(stem("life"), stem("live"));
+        assert_eq!(stem("staff"), "staff");
     }
 
     #[test]
@@ -880,6 +963,10 @@ mod tests {
             vec!["パーソナル", "トレーナー"]
         );
         assert_eq!(surfaces("ｶﾞｲﾄﾞ"), vec!["ガイド"]);
+        assert_eq!(surfaces("包丁研ぎ"), vec!["包丁", "研ぎ"]);
+        assert!(!surfaces("研ぎます").contains(&"研ぎ".to_string()));
+        let found = terms("屋根の葺き替え", 0).0;
+        assert!(found.iter().all(|t| t.surface != "替え" || t.generic));
     }
 
     #[test]
@@ -889,5 +976,30 @@ mod tests {
         assert!(shares_key("コピーライター", "copywriting"));
         assert!(shares_key("生け花", "ikebana"));
         assert!(!shares_key("左官", "house painter"));
+    }
+
+    #[test]
+    fn okurigana_keeps_a_noun_phrase_together() {
+        let found = terms("茅葺き屋根の修理", 0).0;
+        let phrase = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert!(phrase("屋根").is_some());
+        assert_eq!(phrase("茅葺き"), phrase("屋根"));
+        // a verb's okurigana followed by kana still ends the phrase
+        let found = terms("畳を張り替えてほしい。襖も", 0).0;
+        let phrase = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert_ne!(phrase("畳"), phrase("襖"));
+    }
+
+    #[test]
+    fn descriptive_adjectives_never_name_the_trade() {
+        let found = terms("a short harp recital for a large party; replace strings", 0).0;
+        let generic = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.generic);
+        assert_eq!(generic("short"), Some(true));
+        assert_eq!(generic("large"), Some(true));
+        assert_eq!(generic("harp"), Some(false));
+        assert_eq!(generic("recital"), Some(false));
+        assert_eq!(generic("replace"), Some(true));
+        let found = terms("korean interpreter", 0).0;
+        assert_eq!(found.first().map(|t| t.generic), Some(true));
     }
 }

@@ -117,22 +117,10 @@ pub fn parse(body: &str) -> Vec<Block> {
                     .collect();
                 framed(name, &f, paragraphs(&inner.join("\n")))
             }
-            "button" | "fact" | "stat" => {
-                // Consecutive lines of one kind make one block.
-                if let Some(last) = blocks.last_mut()
-                    && extend(last, name, &f)
-                {
-                    continue;
-                }
-                let mut b = Block::Buttons { buttons: vec![] };
-                if name == "fact" {
-                    b = Block::Facts { facts: vec![] };
-                } else if name == "stat" {
-                    b = Block::Stats { stats: vec![] };
-                }
-                extend(&mut b, name, &f);
-                b
-            }
+            "button" | "fact" | "stat" => match listed(&mut blocks, name, &f) {
+                Some(block) => block,
+                None => continue,
+            },
             // An unknown directive is shown as text rather than lost.
             _ => Block::Paragraph {
                 text: line.trim().to_string(),
@@ -142,6 +130,23 @@ pub fn parse(body: &str) -> Vec<Block> {
     }
     push_paragraphs(&mut blocks, &mut para);
     blocks
+}
+
+/// Consecutive lines of one kind make one block: the line joins the last
+/// block when it is of its kind (None), or starts a new block.
+fn listed(blocks: &mut [Block], name: &str, f: &[String]) -> Option<Block> {
+    if let Some(last) = blocks.last_mut()
+        && extend(last, name, f)
+    {
+        return None;
+    }
+    let mut block = match name {
+        "fact" => Block::Facts { facts: vec![] },
+        "stat" => Block::Stats { stats: vec![] },
+        _ => Block::Buttons { buttons: vec![] },
+    };
+    extend(&mut block, name, f);
+    Some(block)
 }
 
 fn framed(name: &str, f: &[String], paragraphs: Vec<String>) -> Block {

@@ -185,21 +185,9 @@ impl Relay {
         Ok(Some(outcome))
     }
 
-    /// `requests approve N` / `requests reject N`: decides any hold by number.
+    /// `requests approve N` / `requests reject N` (`by` "cli") and the
+    /// console (`by` "web:ADMIN"): decides any hold by number, recording who.
     pub async fn decide_by_number(
-        &self,
-        tx: &mut Tx<'_>,
-        hold_id: i64,
-        decision: Decision,
-        matcher: &Matcher,
-        recent_forwards: HashMap<i64, u32>,
-    ) -> Result<Option<HoldOutcome>, RelayError> {
-        self.decide_by_number_as(tx, hold_id, decision, matcher, recent_forwards, "cli")
-            .await
-    }
-
-    /// The same, recording `by` as who decided (the console: "web:ADMIN").
-    pub async fn decide_by_number_as(
         &self,
         tx: &mut Tx<'_>,
         hold_id: i64,

@@ -263,16 +263,27 @@ impl Relay {
             .members()
             .iter()
             .find(|m| m.email.key() == email.key());
+        Ok(self.requester_as(request, email, member))
+    }
+
+    /// The requester at `email`: in their own language when they are a
+    /// member, else in the request's.
+    pub(super) fn requester_as(
+        &self,
+        request: &RequestRow,
+        email: EmailAddress,
+        member: Option<&Member>,
+    ) -> Recipient {
         let language = match member {
             Some(m) => Recipient::member(m, self.default_language()).language,
             None => request.language,
         };
-        Ok(Recipient {
+        Recipient {
             email,
             name: request.requester_name.clone(),
             language,
             member_id: member.map(|m| m.id),
-        })
+        }
     }
 
     /// A mail to the requester in their acknowledgement's thread:
@@ -312,10 +323,25 @@ impl Relay {
         member: &Member,
         f: &ForwardRow,
     ) -> Result<(), RelayError> {
+        self.notify_member_with(tx, (key, kind), request, member, f, context! {})
+            .await
+    }
+
+    /// [`Self::notify_member`] with more template variables (`extra`).
+    pub(super) async fn notify_member_with(
+        &self,
+        tx: &mut Tx<'_>,
+        (key, kind): (String, MailKind),
+        request: &RequestRow,
+        member: &Member,
+        f: &ForwardRow,
+        extra: Value,
+    ) -> Result<(), RelayError> {
         let vars = context! {
             request => Self::request_vars(request),
             member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => f.token.clone(),
+            ..extra
         };
         let mail = self.to_member(key, kind, member, f, vars, request.id);
         self.queue(tx, mail).await?;

@@ -294,21 +294,17 @@ mod tests {
 
     #[test]
     fn close_and_questions() {
-        for t in [
-            "close",
-            "Closed, thanks",
-            "締め切り",
-            "解決しました。ありがとうございました",
+        for (t, intent) in [
+            ("close", Close),
+            ("Closed, thanks", Close),
+            ("締め切り", Close),
+            ("解決しました。ありがとうございました", Close),
+            ("What dates are you thinking of?", Other),
+            ("日程はいつ頃でしょうか？", Other),
+            ("", Other),
+            ("Notebook", Other),
         ] {
-            assert_eq!(read_intent(t), Close, "{t}");
-        }
-        for t in [
-            "What dates are you thinking of?",
-            "日程はいつ頃でしょうか？",
-            "",
-            "Notebook",
-        ] {
-            assert_eq!(read_intent(t), Other, "{t}");
+            assert_eq!(read_intent(t), intent, "{t}");
         }
         assert_eq!(read_intent("My eyes hurt"), Other, "no 'yes' inside words");
     }

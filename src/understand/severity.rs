@@ -233,19 +233,12 @@ const MAILBOX_FULL: &[&str] = &[
     "容量",
 ];
 
-/// Too large, or full in other words: soft.
+/// Too large, or full in other words than [`MAILBOX_FULL`] (checked before
+/// the unknown-address lists, these after them): soft.
 const FULL: &[&str] = &[
     "size limit exceeded",
     "mail size limit",
     "number of messages",
-    "mailbox full",
-    "mailbox is full",
-    "mail box full",
-    "mailbox has exceeded",
-    "mailfolder is full",
-    "full mailbox",
-    "quota",
-    "insufficient storage",
     "insufficient disk",
     "over the limit",
     "exceeded storage",
@@ -265,7 +258,6 @@ const FULL: &[&str] = &[
     "line limit exceeded",
     "line too long",
     "line length exceeded",
-    "容量",
     "いっぱい",
 ];
 

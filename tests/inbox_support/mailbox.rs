@@ -209,17 +209,23 @@ pub async fn until_processed(config: &std::path::Path, relay_user: &str, n: usiz
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    until_delivered(config, &format!("{relay_user}@{DOMAIN}")).await;
+}
+
+/// Waits until what the relay `config` describes has queued is delivered:
+/// nothing is left to send in its outbox and nothing from `sender` (the
+/// circle's address) waits in Postfix's queue.
+pub async fn until_delivered(config: &std::path::Path, sender: &str) {
     let store = store_of(config).await;
     wait_until(MAIL_TIMEOUT, "the relay's outbox is sent", || {
         outbox_unsent(&store)
     })
     .await;
     store.close().await;
-    let sender = format!("{relay_user}@{DOMAIN}");
     wait_until(
         MAIL_TIMEOUT,
         "Postfix delivered the relay's mail",
-        || async { !postfix_queue_holds_from(&sender) },
+        || async { !postfix_queue_holds_from(sender) },
     )
     .await;
 }

@@ -56,6 +56,28 @@ pub async fn until_files(dir: &Path, n: usize) -> Vec<PathBuf> {
     panic!("{} never held {n} files: {:?}", dir.display(), files(dir));
 }
 
+/// Waits (bounded) until the daemon has moved `n` messages from `inbox` to
+/// `.Processed` and sent all it queued: a message's mails are queued in the
+/// transaction that handles it, so no more are coming for those messages.
+pub async fn until_settled(inbox: &Path, store: &circle_relay::store::Store, n: usize) {
+    let processed = inbox.join(".Processed/cur");
+    for _ in 0..200 {
+        let unsent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')")
+                .fetch_one(store.pool())
+                .await
+                .expect("count the outbox");
+        if files(&processed).len() >= n && unsent == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{} messages of {n} processed, or mail left unsent",
+        files(&processed).len()
+    );
+}
+
 pub fn parsed(path: &Path) -> (String, String, String) {
     let raw = std::fs::read(path).unwrap();
     let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
