@@ -76,7 +76,9 @@ fn near_misses(ja: bool) -> Vec<Value> {
     } else {
         "Their skill “care worker” is a neighbouring trade to “nurse”, not the one asked for."
     };
-    vec![context! { name => if ja { "鈴木 一郎" } else { "Ichiro Suzuki" }, email => "ichiro@example.org", why => vec![why] }]
+    vec![
+        context! { name => if ja { "鈴木 一郎" } else { "Ichiro Suzuki" }, email => "ichiro@example.org", why => vec![why] },
+    ]
 }
 
 /// The whole message as the outbox would send it, for its size.

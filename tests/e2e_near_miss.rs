@@ -57,13 +57,32 @@ async fn a_near_miss_is_named_to_the_admins_and_sent_nothing() {
         .split_once("近かったメンバー")
         .map(|(_, rest)| rest.to_string())
         .unwrap_or_else(|| panic!("the alert names nobody:\n{}", alert.text));
-    for want in ["阿部 健 <nmbook@circle.test>", "スキル「記帳代行」", "「税理士」に近い分野"] {
-        assert!(named.contains(&flat(want)), "missing {want:?} in:\n{}", alert.text);
+    for want in [
+        "阿部 健 <nmbook@circle.test>",
+        "スキル「記帳代行」",
+        "「税理士」に近い分野",
+    ] {
+        assert!(
+            named.contains(&flat(want)),
+            "missing {want:?} in:\n{}",
+            alert.text
+        );
     }
-    for never in ["nmbook2", "伊藤", "nmbook3", "古川", "nmasker", "金美香", "nmcoach"] {
+    for never in [
+        "nmbook2",
+        "伊藤",
+        "nmbook3",
+        "古川",
+        "nmasker",
+        "金美香",
+        "nmcoach",
+    ] {
         assert!(!named.contains(never), "{never} named in:\n{}", alert.text);
     }
-    assert!(flat(&alert.text).contains(words), "the alert carries the request");
+    assert!(
+        flat(&alert.text).contains(words),
+        "the alert carries the request"
+    );
     assert_eq!(mailbox("nmadmin").len(), 1, "one alert, nothing else");
 
     // The requester is told nobody fits, and about nobody.
@@ -71,7 +90,10 @@ async fn a_near_miss_is_named_to_the_admins_and_sent_nothing() {
     assert_eq!(asker.len(), 1, "only the no-match mail: {asker:?}");
     assert!(asker[0].text.contains("税理士の方を探しています"));
     for never in ["nmbook", "阿部", "記帳代行"] {
-        assert!(!asker[0].text.contains(never), "{never} told to the requester");
+        assert!(
+            !asker[0].text.contains(never),
+            "{never} told to the requester"
+        );
     }
 
     // Nobody was forwarded the request.

@@ -412,7 +412,10 @@ impl Relay {
         };
         let near_misses = near_miss::view(near, self.default_language() == MailLanguage::Ja);
         let console_link = self.web.as_ref().map(|w| {
-            format!("{}/admin/requests/{request_id}", w.base_url.trim_end_matches('/'))
+            format!(
+                "{}/admin/requests/{request_id}",
+                w.base_url.trim_end_matches('/')
+            )
         });
         for admin in &self.circle.admins {
             let Ok(email) = EmailAddress::parse(admin) else {

@@ -26,9 +26,10 @@ pub(super) fn nameable(
 ) -> Vec<Candidate> {
     near.into_iter()
         .filter(|c| {
-            matcher.members().iter().any(|m| {
-                m.id == c.member_id && m.is_active() && m.email.key() != requester.key()
-            })
+            matcher
+                .members()
+                .iter()
+                .any(|m| m.id == c.member_id && m.is_active() && m.email.key() != requester.key())
         })
         .take(MAX_NAMED)
         .collect()
@@ -171,8 +172,14 @@ mod tests {
         ] {
             assert!(has(&text, want), "missing {want:?} in:\n{text}");
         }
-        assert!(!text.contains("console"), "no console without [web]:\n{text}");
-        assert!(!text.contains("記帳代行」"), "no Japanese quoting in English");
+        assert!(
+            !text.contains("console"),
+            "no console without [web]:\n{text}"
+        );
+        assert!(
+            !text.contains("記帳代行」"),
+            "no Japanese quoting in English"
+        );
     }
 
     #[test]
