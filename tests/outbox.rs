@@ -48,7 +48,7 @@ fn rendered(to: &str, n: usize) -> NewOutboxMail {
 }
 
 async fn queue(store: &Store, mails: &[NewOutboxMail]) -> usize {
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     let mut added = 0;
     for m in mails {
         if enqueue(&mut tx, m, T0).await.unwrap() {
