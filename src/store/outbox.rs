@@ -1,6 +1,10 @@
 //! The outbox table: queued in the transaction that causes a mail, claimed
 //! with a lease by whichever sender gets there first, never deleted.
 
+use std::collections::HashMap;
+
+use sqlx::Row;
+
 use super::{Backend, Result, Store, Tx};
 
 /// A mail to write into the outbox, already rendered.
@@ -146,18 +150,36 @@ impl Store {
 
     /// Records what became of a batch of claimed mails in one transaction
     /// (one write, not one per mail: senders and the inbox share SQLite's lock).
+    /// Mails sent at the same second are marked in one statement.
     pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
         let mut tx = self.begin().await?;
+        let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
         for (id, result) in results {
-            let (status, next, error, sent) = match result {
-                SendResult::Sent { at } => ("sent", None, None, Some(*at)),
-                SendResult::Retry { at, error } => {
-                    ("queued", Some(*at), Some(error.as_str()), None)
+            let (status, next, error) = match result {
+                SendResult::Sent { at } => {
+                    match sent.iter_mut().find(|(t, _)| t == at) {
+                        Some((_, ids)) => ids.push(*id),
+                        None => sent.push((*at, vec![*id])),
+                    }
+                    continue;
                 }
-                SendResult::Failed { error } => ("failed", None, Some(error.as_str()), None),
-                SendResult::Held { reason } => ("held", None, Some(reason.as_str()), None),
+                SendResult::Retry { at, error } => ("queued", Some(*at), error.as_str()),
+                SendResult::Failed { error } => ("failed", None, error.as_str()),
+                SendResult::Held { reason } => ("held", None, reason.as_str()),
             };
-            finish(&mut *tx, *id, status, next, error, sent).await?;
+            finish(&mut *tx, *id, status, next, Some(error), None).await?;
+        }
+        for (at, ids) in &sent {
+            let sql = format!(
+                "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1 WHERE id IN ({})",
+                placeholders(2, ids.len())
+            );
+            // Only numbered placeholders are formatted in; the values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*at);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -188,6 +210,41 @@ impl Store {
     /// Kept but not sent: the per-address hourly cap was reached (a loop breaker).
     pub async fn outbox_held(&self, id: i64, reason: &str) -> Result<()> {
         finish(&self.pool, id, "held", None, Some(reason), None).await
+    }
+
+    /// For each claimed mail of a batch (`id`, recipient), what
+    /// [`Store::outbox_sent_to_since`] says, in one query for the batch: mails
+    /// to the same recipient sent since `since`, plus those in flight ahead of it.
+    pub async fn outbox_sent_to_since_many(
+        &self,
+        mails: &[(i64, &str)],
+        since: i64,
+    ) -> Result<HashMap<i64, i64>> {
+        if mails.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The single query's condition once per mail, as one statement.
+        let sql = (0..mails.len())
+            .map(|i| {
+                let (id, to) = (2 + 2 * i, 3 + 2 * i);
+                format!(
+                    "SELECT CAST(${id} AS BIGINT) AS mail, COUNT(*) AS n FROM outbox \
+                     WHERE LOWER(to_email) = LOWER(${to}) \
+                     AND ((status = 'sent' AND sent_at >= $1) OR (status = 'sending' AND id < ${id}))"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
+        for (id, to) in mails {
+            query = query.bind(*id).bind(*to);
+        }
+        let mut counts = HashMap::with_capacity(mails.len());
+        for row in query.fetch_all(&self.pool).await? {
+            counts.insert(row.try_get::<i64, _>("mail")?, row.try_get::<i64, _>("n")?);
+        }
+        Ok(counts)
     }
 
     /// Mails to `to_email` (case-insensitively) sent since `since`, plus
@@ -233,6 +290,14 @@ impl Store {
         }
         Ok(c)
     }
+}
+
+/// `$first, $first+1, …` for `n` bound values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Ends a claim: the mail's new status, when it is due again, its last

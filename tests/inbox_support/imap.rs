@@ -19,7 +19,7 @@ use super::*;
 pub type TestSession = Session<TcpStream>;
 
 pub async fn imap_login(user: &str) -> TestSession {
-    let tcp = TcpStream::connect(IMAP).await.expect("IMAP connect");
+    let tcp = TcpStream::connect(*IMAP).await.expect("IMAP connect");
     let mut client = async_imap::Client::new(tcp);
     client
         .read_response()
