@@ -219,28 +219,6 @@ impl Vocabulary {
     }
 
     fn build(raw: RawVocabulary) -> Result<Self, MatchError> {
-        let ids: HashMap<&str, u32> = raw
-            .concept
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.as_str(), i as u32))
-            .collect();
-        if ids.len() != raw.concept.len() {
-            return Err(MatchError::Vocabulary(
-                "concept: the same id is used twice".into(),
-            ));
-        }
-        let lookup = |from: &str, list: &[String]| -> Result<Vec<u32>, MatchError> {
-            list.iter()
-                .map(|id| {
-                    ids.get(id.as_str()).copied().ok_or_else(|| {
-                        MatchError::Vocabulary(format!(
-                            "concept {from:?}: broader/related names an unknown concept {id:?}"
-                        ))
-                    })
-                })
-                .collect()
-        };
         let mut vocab = Self {
             concepts: Vec::new(),
             places: Vec::new(),
@@ -250,30 +228,7 @@ impl Vocabulary {
             fuzzy: Vec::new(),
             phrases: HashMap::new(),
         };
-        for (i, c) in raw.concept.iter().enumerate() {
-            let target = Target::Concept(i as u32);
-            for name in c.ja.iter().chain(&c.en) {
-                vocab.add_term(name, target);
-            }
-            for a in &c.abbr {
-                vocab.abbreviations.insert(a.clone(), i as u32);
-            }
-            vocab.concepts.push(Concept {
-                id: c.id.clone(),
-                kind: c.kind,
-                broader: lookup(&c.id, &c.broader)?,
-                related: lookup(&c.id, &c.related)?,
-            });
-        }
-        // "related" is a symmetric neighbourhood; keep it so whichever side declared it.
-        for i in 0..vocab.concepts.len() {
-            for r in vocab.concepts[i].related.clone() {
-                let back = &mut vocab.concepts[r as usize].related;
-                if !back.contains(&(i as u32)) {
-                    back.push(i as u32);
-                }
-            }
-        }
+        vocab.add_concepts(&raw.concept)?;
         for (i, p) in raw.place.iter().enumerate() {
             for name in &p.names {
                 vocab.add_term(name, Target::Place(i as u32));
@@ -293,6 +248,56 @@ impl Vocabulary {
             vocab.add_term(cue, Target::Need);
         }
         Ok(vocab)
+    }
+
+    /// The concepts with their names, abbreviations and links; "related" is
+    /// made symmetric, whichever side declared it.
+    fn add_concepts(&mut self, raw: &[RawConcept]) -> Result<(), MatchError> {
+        let ids: HashMap<&str, u32> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i as u32))
+            .collect();
+        if ids.len() != raw.len() {
+            return Err(MatchError::Vocabulary(
+                "concept: the same id is used twice".into(),
+            ));
+        }
+        let lookup = |from: &str, list: &[String]| -> Result<Vec<u32>, MatchError> {
+            list.iter()
+                .map(|id| {
+                    ids.get(id.as_str()).copied().ok_or_else(|| {
+                        MatchError::Vocabulary(format!(
+                            "concept {from:?}: broader/related names an unknown concept {id:?}"
+                        ))
+                    })
+                })
+                .collect()
+        };
+        for (i, c) in raw.iter().enumerate() {
+            let target = Target::Concept(i as u32);
+            for name in c.ja.iter().chain(&c.en) {
+                self.add_term(name, target);
+            }
+            for a in &c.abbr {
+                self.abbreviations.insert(a.clone(), i as u32);
+            }
+            self.concepts.push(Concept {
+                id: c.id.clone(),
+                kind: c.kind,
+                broader: lookup(&c.id, &c.broader)?,
+                related: lookup(&c.id, &c.related)?,
+            });
+        }
+        for i in 0..self.concepts.len() {
+            for r in self.concepts[i].related.clone() {
+                let back = &mut self.concepts[r as usize].related;
+                if !back.contains(&(i as u32)) {
+                    back.push(i as u32);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn add_term(&mut self, term: &str, target: Target) {

@@ -200,37 +200,14 @@ impl Store {
                     summary.added += 1;
                 }
                 Some(old) if differs(old, m) => {
-                    let q = sqlx::query(
-                        "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
-                         languages = $5, region = $6, status = $7, \
-                         paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
-                         timezone = $8, updated_at = $9 WHERE id = $10",
-                    );
-                    bind_member(q, m)
-                        .bind(now)
-                        .bind(old.id)
-                        .execute(&mut *tx)
-                        .await?;
+                    update_member(&mut tx, old.id, m, now).await?;
                     summary.updated += 1;
                 }
                 Some(_) => summary.unchanged += 1,
             }
         }
         if replace {
-            let keep: std::collections::HashSet<&str> =
-                incoming.iter().map(|m| m.email.key()).collect();
-            for old in existing.values() {
-                if !keep.contains(old.email.key()) && old.status != MemberStatus::Left {
-                    sqlx::query(
-                        "UPDATE members SET status = 'left', paused_until = NULL, updated_at = $1 WHERE id = $2",
-                    )
-                    .bind(now)
-                    .bind(old.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    summary.marked_left += 1;
-                }
-            }
+            summary.marked_left = mark_absent_left(&mut tx, &existing, incoming, now).await?;
         }
         tx.commit().await?;
         tracing::info!(
@@ -342,4 +319,45 @@ pub(super) async fn insert_member(tx: &mut Tx<'_>, m: &Member, now: i64) -> Resu
         .fetch_one(&mut **tx)
         .await?;
     Ok(from_row::<(i64,)>("members", &row)?.0)
+}
+
+/// Writes `m` over the member row `id` (an import's changed row).
+async fn update_member(tx: &mut Tx<'_>, id: i64, m: &Member, now: i64) -> Result<()> {
+    let q = sqlx::query(
+        "UPDATE members SET email = $1, name = $2, skills = $3, bio = $4, \
+         languages = $5, region = $6, status = $7, \
+         paused_until = CASE WHEN $7 = 'paused' THEN paused_until ELSE NULL END, \
+         timezone = $8, updated_at = $9 WHERE id = $10",
+    );
+    bind_member(q, m)
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Marks `left` every existing member an import with `replace` no longer
+/// lists; returns how many.
+async fn mark_absent_left(
+    tx: &mut Tx<'_>,
+    existing: &HashMap<String, Member>,
+    incoming: &[Member],
+    now: i64,
+) -> Result<usize> {
+    let keep: std::collections::HashSet<&str> = incoming.iter().map(|m| m.email.key()).collect();
+    let mut marked = 0;
+    for old in existing.values() {
+        if !keep.contains(old.email.key()) && old.status != MemberStatus::Left {
+            sqlx::query(
+                "UPDATE members SET status = 'left', paused_until = NULL, updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(old.id)
+            .execute(&mut **tx)
+            .await?;
+            marked += 1;
+        }
+    }
+    Ok(marked)
 }
