@@ -140,7 +140,10 @@ pub fn concept_phrase_ok(
         let phrase = t.term.phrase;
         let (mut total, mut got) = (0.0, 0.0);
         for (j, u) in query.terms.iter().enumerate() {
-            if u.term.phrase != phrase || u.term.generic {
+            // a word of another curated concept in the phrase (home visit of
+            // "vet home visit") is weighed as that concept, not as the rest
+            let other = u.concept.is_some_and(|c| c != concept);
+            if u.term.phrase != phrase || u.term.generic || other {
                 continue;
             }
             total += idf[j];
