@@ -300,3 +300,92 @@ fn a_trade_word_in_a_bio_does_not_turn_a_repairer_into_a_teacher() {
     );
     assert!(r.candidates.is_empty(), "{:?}", r.candidates);
 }
+
+#[test]
+fn an_activity_in_a_bio_is_not_the_person_who_does_it() {
+    // who runs "drumming workshops" teaches drumming; a request for a
+    // drummer (either language) is a near-miss for them, while a request
+    // for the workshops themselves still finds them, and a drummer's own
+    // "drummer" is direct evidence
+    let members = vec![
+        member(
+            1,
+            "workshops@example.org",
+            &["community music leader"],
+            "I lead a community band and run drumming workshops for schools.",
+            &["en"],
+        ),
+        member(
+            2,
+            "player@example.org",
+            &["session musician"],
+            "Drummer for weddings and parties in Tokyo.",
+            &["en"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (found_en, near_en) = found(&m, "Drummer wanted", "Looking for a drummer for our party.");
+    assert_eq!(found_en, vec!["player@example.org"], "near: {near_en:?}");
+    let (found_ja, _) = found(
+        &m,
+        "ドラマーの方",
+        "パーティーで演奏してくださるドラマーの方を探しています。",
+    );
+    assert!(
+        !found_ja.contains(&"workshops@example.org".to_string()),
+        "{found_ja:?}"
+    );
+    let (found_w, _) = found(
+        &m,
+        "Drumming workshop",
+        "Looking for someone to run a drumming workshop at our school.",
+    );
+    assert!(
+        found_w.contains(&"workshops@example.org".to_string()),
+        "{found_w:?}"
+    );
+}
+
+#[test]
+fn one_animal_trade_is_not_another() {
+    // a vet, a pet sitter and a dog trainer are different trades: a request
+    // for one reaches the others only as near-misses, and a topic (a home
+    // visit) alone never carries a request that names a trade
+    let members = vec![
+        member(
+            1,
+            "vet@example.org",
+            &["獣医師", "小動物の診療"],
+            "動物病院を開業しています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "sitter@example.org",
+            &["pet sitter", "home visits"],
+            "Pet sitter: home visits while you travel.",
+            &["en"],
+        ),
+        member(
+            3,
+            "mobile-tuner@example.org",
+            &["出張ピアノ調律"],
+            "ご自宅に伺って調律します。",
+            &["ja"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (got, near) = found(
+        &m,
+        "Vet home visit",
+        "Does anyone know a vet who does home visits for a rabbit?",
+    );
+    assert_eq!(got, vec!["vet@example.org"], "near: {near:?}");
+    assert!(near.contains(&"sitter@example.org".to_string()), "{near:?}");
+    let (got, _) = found(
+        &m,
+        "ペットシッター",
+        "旅行中に猫の世話をしてくれるペットシッターを探しています。",
+    );
+    assert_eq!(got, vec!["sitter@example.org"]);
+}

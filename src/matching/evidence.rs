@@ -262,7 +262,7 @@ pub fn unit_standing(
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
-        .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
+        .filter(|h| !lone_kanji_stretched(query, h) && !modifier_only(query, h))
         .filter(|h| !tails_differ(index, query, h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
@@ -276,6 +276,28 @@ pub fn unit_standing(
     let best = best.filter(|_| query.alternatives || matched / opening_total >= NEED_COVERAGE);
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A word that only qualifies the member's phrase is no direct evidence:
+/// in a skill item (ピアノ of ピアノ修理); in a bio, an activity qualifying
+/// another word ("singing workshops") when the request asks for the person
+/// who does it (a singer, 歌手): who runs singing workshops teaches, and is
+/// not thereby a singer. A request for the activity itself still meets it.
+fn modifier_only(query: &Query, h: &TermHit) -> bool {
+    h.modifier && (h.field != Field::Bio || names_agent(&query.terms[h.term as usize].term.surface))
+}
+
+/// Whether a request word names a person by what they do: English agent
+/// suffixes, a katakana loan of one (シンガー, アーティスト), or a Japanese
+/// agent suffix (歌手, 演奏者, 写真家, 調律師).
+fn names_agent(surface: &str) -> bool {
+    let w = surface.to_lowercase();
+    let latin = ["er", "or", "ist", "ian"];
+    let kana = ["ー", "スト", "ニスト", "アン"];
+    let kanji = ['手', '者', '家', '師', '士', '員'];
+    (w.is_ascii() && w.len() > 4 && latin.iter().any(|s| w.ends_with(s)))
+        || (!w.is_ascii() && w.chars().count() > 2 && kana.iter().any(|s| w.ends_with(s)))
+        || (w.chars().count() >= 2 && w.chars().last().is_some_and(|c| kanji.contains(&c)))
 }
 
 /// A request phrase ending in a generic word names the kind of service
