@@ -389,3 +389,100 @@ fn one_animal_trade_is_not_another() {
     );
     assert_eq!(got, vec!["sitter@example.org"]);
 }
+
+#[test]
+fn a_broad_trade_with_a_specialty_asks_for_that_specialty() {
+    // coaching has narrower kinds: a coach asked for with words of their
+    // own (a relative clause, "who can help with") must have them; a
+    // specific trade's words only describe the task (any customs broker
+    // files the papers); a coordinated ask of two known trades needs no more
+    let members = vec![
+        member(
+            1,
+            "life-coach@example.org",
+            &["コーチング", "life coaching"],
+            "目標設定を一緒に考えるコーチです。",
+            &["ja", "en"],
+        ),
+        member(
+            2,
+            "sleep-coach@example.org",
+            &["睡眠改善コーチング"],
+            "睡眠の習慣を整えるコーチです。",
+            &["ja"],
+        ),
+        member(
+            3,
+            "speaking-coach@example.org",
+            &["public speaking coaching"],
+            "I coach executives for talks and pitches.",
+            &["en"],
+        ),
+        member(
+            4,
+            "broker@example.org",
+            &["通関士", "輸入通関"],
+            "横浜港で通関業務をしています。",
+            &["ja", "en"],
+        ),
+        member(
+            5,
+            "piano@example.org",
+            &["ピアノ教室"],
+            "子どもから大人までのピアノ教室です。",
+            &["ja"],
+        ),
+        member(
+            6,
+            "guitar@example.org",
+            &["ギター教室"],
+            "アコースティックギターを教えています。",
+            &["ja"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (got, near) = found(
+        &m,
+        "睡眠改善を伴走してくれるコーチ",
+        "睡眠の改善を一緒に進めてくれるコーチの方を探しています。",
+    );
+    assert_eq!(got, vec!["sleep-coach@example.org"], "near: {near:?}");
+    assert!(
+        near.contains(&"life-coach@example.org".to_string()),
+        "{near:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "Coach for public speaking",
+        "Looking for a coach who can help with public speaking before my first keynote.",
+    );
+    assert_eq!(got, vec!["speaking-coach@example.org"]);
+    let (got, _) = found(
+        &m,
+        "コーチ",
+        "コーチングを受けたいです。どなたか紹介していただけませんか。",
+    );
+    assert!(
+        got.contains(&"life-coach@example.org".to_string()),
+        "{got:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "通関士",
+        "輸入の書類の手続きをお願いできる通関士の方を探しています。",
+    );
+    assert_eq!(got, vec!["broker@example.org"]);
+    let (got, _) = found(
+        &m,
+        "Customs broker",
+        "Looking for a customs broker who can handle the paperwork for a shipment of furniture.",
+    );
+    assert_eq!(got, vec!["broker@example.org"]);
+    let (mut got, _) = found(
+        &m,
+        "ピアノとギターの先生",
+        "ピアノとギターを教えてくださる先生を探しています。",
+    );
+    got.sort();
+    assert_eq!(got, vec!["guitar@example.org", "piano@example.org"]);
+}

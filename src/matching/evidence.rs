@@ -160,6 +160,54 @@ pub fn concept_phrase_ok(
     !any
 }
 
+/// A broad trade (one the curated vocabulary has narrower kinds of:
+/// coaching, a doctor, a music teacher) named with words of its own
+/// (「英語学習を伴走してくれるコーチ」, "a coach for my career change")
+/// asks for that specialty: the member must have direct evidence on at
+/// least one of those words, else they are a near-miss. A specific trade's
+/// words describe the task (「手続きをお願いできる通関士」: any customs
+/// broker does the procedure) and only order. Curated breadth, not how many
+/// members share the word: in a circle of customs brokers 通関士 is common
+/// and still specific.
+pub fn specialty_ok(
+    index: &Index,
+    query: &Query,
+    unit: &UnitTally,
+    held: &[u32],
+    concept: u32,
+) -> bool {
+    let concepts = &index.vocab.concepts;
+    let broad = concepts.iter().any(|c| c.broader.contains(&concept));
+    if !broad || query.alternatives {
+        return true;
+    }
+    let segments: Vec<u32> = query
+        .terms
+        .iter()
+        .filter(|t| t.concept == Some(concept) && t.need && !t.background)
+        .map(|t| t.segment)
+        .collect();
+    // a word of its own, or a curated skill (public speaking); another
+    // trade named beside it (コーチかカウンセラー) is a coordinated ask
+    let skill = |c: u32| c != concept && concepts[c as usize].kind == Kind::Skill;
+    let asked: Vec<(usize, &super::request::QueryTerm)> = query
+        .terms
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| segments.contains(&t.segment) && t.need && !t.background)
+        .filter(|(_, t)| !t.term.generic && !t.is_fragment())
+        .filter(|(_, t)| !t.covered || t.concept.is_some_and(skill))
+        .collect();
+    asked.is_empty()
+        || asked.iter().any(|(i, t)| match t.concept {
+            Some(c) if t.covered => held.contains(&c),
+            _ => unit
+                .hits
+                .iter()
+                .any(|h| h.term as usize == *i && h.strength >= DIRECT_STRENGTH),
+        })
+}
+
 /// Walks the postings of the request's terms: terms that can open a
 /// candidate first, then the others for members already found.
 pub fn gather_terms(

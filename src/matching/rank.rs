@@ -141,7 +141,8 @@ fn assess(
                 .filter(|e| !e.related)
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
-            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
+            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
+                && evidence::specialty_ok(index, query, &unit, &held, c);
         }
         let (unit_score, unit_ok, unit_group) =
             evidence::unit_standing(index, query, &weights, &unit);
