@@ -12,7 +12,17 @@
 //! for an empty PostgreSQL database instead of a new SQLite file;
 //! `LOAD_INTAKE=lmtp` for the LMTP intake: the backlog then waits in
 //! Postfix's queue for lmtp.circle.test and is flushed once the daemon listens).
+//! It prints where the time goes, phase by phase (intake, outbox, Postfix to
+//! Dovecot), and first what the stack alone delivers per second (plain mails
+//! over 8 SMTP connections), so the daemon's share is visible. Against a
+//! second stack of one's own: `MAILSTACK_DIR=… MAILSTACK_SMTP_PORT=…` (and
+//! the other ports of deploy/mailstack/common.sh) for both up.sh and the bench;
+//! `LOAD_PLAIN_ONLY=1` stops after the stack's own rate.
 
+#[path = "load_parts/phases.rs"]
+mod phases;
+#[path = "load_parts/plain.rs"]
+mod plain;
 #[path = "../tests/inbox_support/mod.rs"]
 mod support;
 
@@ -120,6 +130,21 @@ fn request(n: usize) -> String {
          MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n",
         support::encode_word(&subject)
     )
+}
+
+/// CPU seconds (user + system) process `pid` has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: fields 14 and 15 are utime, stime.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
@@ -244,10 +269,25 @@ async fn main() {
          8 submitters, a new SMTP connection per mail)"
     );
 
+    let (plain_rate, plain_submit) = plain::stack_rate(requests, 8).await;
+    println!(
+        "the stack alone: {requests} plain mails over 8 SMTP connections delivered at {plain_rate:.0} mails/s \
+         (submitted at {plain_submit:.0}/s; load {})",
+        load_average()
+    );
+    if std::env::var("LOAD_PLAIN_ONLY").is_ok_and(|v| v == "1") {
+        return; // tuning the stack: its own rate is all that is asked
+    }
+
     let clock_env = clock.to_string_lossy().to_string();
+    // LOAD_RUST_LOG: the daemon's log filter (e.g. sqlx::query=debug to count statements).
+    let log = std::env::var("LOAD_RUST_LOG").unwrap_or_else(|_| "warn".into());
     let daemon = support::DaemonProcess::run_with_env(
         &config,
-        &[("CIRCLE_RELAY_CLOCK_OFFSET_FILE", &clock_env)],
+        &[
+            ("CIRCLE_RELAY_CLOCK_OFFSET_FILE", &clock_env),
+            ("RUST_LOG", &log),
+        ],
     );
     let pid = daemon.pid();
     let t0 = Instant::now();
@@ -256,9 +296,12 @@ async fn main() {
     }
     let mut last_print = Instant::now();
     let mut page;
+    let mut phases = phases::Phases::default();
+    let spool = phases::postfix_spool();
     // The daemon's own part, apart from the mail stack's delivery: every
     // request handled, then every mail handed to the SMTP server.
     let (mut all_handled, mut all_sent) = (None, None);
+    let mut cpu_handled = 0.0;
     loop {
         page = scrape(&address).await;
         let answered = support::inbox_count("asker6");
@@ -270,8 +313,16 @@ async fn main() {
             &page,
             "circle_relay_messages_total{kind=\"request\",outcome=\"processed\"}",
         );
+        phases.add(phases::Sample {
+            at: t0.elapsed(),
+            handled: handled as f64,
+            sent: phases::total(&page, "circle_relay_mails_sent_total"),
+            delivered: delivered + answered,
+            queued: phases::postfix_queue(&spool),
+        });
         if all_handled.is_none() && handled >= requests as u64 {
             all_handled = Some(t0.elapsed());
+            cpu_handled = cpu_seconds(pid);
         }
         if all_handled.is_some() && all_sent.is_none() && waiting == 0 {
             all_sent = Some(t0.elapsed());
@@ -294,10 +345,22 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = t0.elapsed();
+    println!("where the time went (load {}):", load_average());
+    phases.report((
+        phases::total(&page, "circle_relay_message_processing_seconds_sum"),
+        phases::total(&page, "circle_relay_message_processing_seconds_count"),
+    ));
     tokio::time::sleep(Duration::from_secs(2)).await; // a double would land now
     let doubles = (support::inbox_count("asker6") + members_mail())
         .saturating_sub(requests + sample(&page, "circle_relay_forwards_total") as usize);
     println!("mails delivered more than once: {doubles}");
+    println!(
+        "the daemon's CPU: {:.1} s until every request was handled, {:.1} s in all: {:.1} ms a request \
+         (user + system; what the load average does not change)",
+        cpu_handled,
+        cpu_seconds(pid),
+        cpu_seconds(pid) * 1000.0 / requests as f64,
+    );
     if let (Some(h), Some(s)) = (all_handled, all_sent) {
         let mails = requests as f64 + sample(&page, "circle_relay_forwards_total") as f64;
         println!(
@@ -322,7 +385,7 @@ async fn main() {
     );
     println!(
         "{requests} requests end to end through the {intake} in {:.1} s: {:.1} requests/s (target >= {target}: {}); \
-         {forwards} forwards delivered; peak RSS {:.1} MB (target < 100: {})",
+         {forwards} forwards delivered; peak RSS {:.1} MB (target < 100: {}); load {}",
         took.as_secs_f64(),
         requests as f64 / took.as_secs_f64(),
         if requests as f64 / took.as_secs_f64() >= target {
@@ -332,6 +395,13 @@ async fn main() {
         },
         peak as f64 / 1024.0,
         if peak < 100 * 1024 { "met" } else { "not met" },
+        load_average(),
+    );
+    println!(
+        "the stack alone carries at most {:.0} requests/s of this mix ({:.1} mails a request at \
+         {plain_rate:.0} mails/s)",
+        plain_rate * requests as f64 / mails as f64,
+        mails as f64 / requests as f64,
     );
 
     // An hour of idling, a minute of daemon time every 200 ms.
@@ -363,14 +433,16 @@ fn use_lmtp_intake(config: &std::path::Path) {
         &format!("address = \"{RELAY}@circle.test\""),
         &format!("address = \"{RELAY}@lmtp.circle.test\""),
     );
-    let text =
-        format!("{head}[inbox]\nkind = \"lmtp\"\nlisten = \"127.0.0.1:11049\"\n[outbound]{tail}");
+    let text = format!(
+        "{head}[inbox]\nkind = \"lmtp\"\nlisten = \"127.0.0.1:{}\"\n[outbound]{tail}",
+        support::lmtp_intake_port()
+    );
     std::fs::write(config, text).expect("config");
 }
 
 /// Once the daemon listens, tells Postfix to deliver its deferred mail now.
 async fn flush_when_listening() {
-    while tokio::net::TcpStream::connect("127.0.0.1:11049")
+    while tokio::net::TcpStream::connect(("127.0.0.1", support::lmtp_intake_port()))
         .await
         .is_err()
     {
@@ -384,4 +456,12 @@ async fn flush_when_listening() {
         .status()
         .expect("postqueue runs");
     assert!(status.success(), "postqueue -f failed");
+}
+
+/// The 1-minute load average, to print beside every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }

@@ -67,7 +67,7 @@ async fn open(db: &str) -> Store {
 /// Requests, forwards, introductions, outbox rows and admin actions spread
 /// over the last 12 weeks; nothing left for the daemon to do.
 async fn fill(store: &Store, now: i64) {
-    let mut tx = store.pool().begin().await.expect("begin");
+    let mut tx = store.begin().await.expect("begin");
     let span = 12 * 7 * 86_400;
     for r in 1..=REQUESTS {
         let at = now - span + r * span / REQUESTS;

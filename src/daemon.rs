@@ -14,8 +14,8 @@ use crate::domain::EmailAddress;
 use crate::inbox::{Inbox, InboxLease, MessageKey, RunOptions};
 use crate::outbox::{RetryPolicy, Sender, Transport};
 use crate::pipeline::Pipeline;
-use crate::relay::Relay;
 use crate::relay::templates::Templates;
+use crate::relay::{Relay, RelayError, SummaryRun};
 use crate::shutdown::{Shutdown, ShutdownTrigger};
 use crate::store::Store;
 use crate::understand::Limits;
@@ -363,9 +363,17 @@ async fn send_digests(relay: &Relay, store: &Store, schedule: &Schedule, now: i6
     run.sent > 0
 }
 
+/// The moderation step in one transaction of its own.
+async fn moderation_in_tx(relay: &Relay, store: &Store) -> Result<SummaryRun, RelayError> {
+    let mut tx = store.begin().await?;
+    let run = relay.moderation_step(&mut tx).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
 /// Holds that expired and the admins' daily summary; true when mail was queued.
 async fn moderation_summary(relay: &Relay, store: &Store) -> bool {
-    let run = or_logged("moderation", relay.moderation_step(store).await);
+    let run = or_logged("moderation", moderation_in_tx(relay, store).await);
     let queued = run.expired + run.summarized > 0;
     if queued {
         tracing::info!(

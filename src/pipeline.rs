@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, Transaction};
+use crate::store::Tx;
 use tokio::sync::RwLock;
 
 use crate::config::Posting;
@@ -116,7 +116,7 @@ impl Pipeline {
 
     async fn dispatch(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
     ) -> Result<Handled, HandleError> {
         let parsed = match understand::parse(mail.raw, &self.limits) {
@@ -167,7 +167,7 @@ impl Pipeline {
     /// sender's reply or command is not applied.
     async fn sent(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         got: &Got<'_>,
         class: Classification,
     ) -> Result<Handled, HandleError> {
@@ -193,7 +193,7 @@ impl Pipeline {
     /// never answered) with the message's verdict.
     async fn request(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         got: &Got<'_>,
     ) -> Result<Option<Handled>, HandleError> {
         let from = &got.from;
@@ -220,7 +220,7 @@ impl Pipeline {
     /// A reply under one of the relay's tokens.
     async fn reply(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         got: &Got<'_>,
         token: &str,
     ) -> Result<(), HandleError> {
@@ -263,7 +263,7 @@ impl Pipeline {
     /// A bounce: counted against the member it names.
     async fn bounce(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
         report: &understand::BounceReport,
     ) -> Result<(), HandleError> {
@@ -276,7 +276,7 @@ impl Pipeline {
     /// A member's command (pause, resume, profile, …).
     async fn command(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         got: &Got<'_>,
         command: understand::Command,
     ) -> Result<(), HandleError> {
@@ -316,7 +316,7 @@ impl Pipeline {
     /// from a client that dropped Reply-To and References (relay/subject_tie.rs).
     async fn tie_by_subject(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         parsed: &understand::ParsedMessage,
         class: Classification,
     ) -> Result<Classification, HandleError> {
@@ -379,7 +379,7 @@ mod trust_gate;
 impl MessageHandler for Pipeline {
     async fn handle(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
     ) -> Result<Handled, HandleError> {
         self.dispatch(tx, mail).await

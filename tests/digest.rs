@@ -82,7 +82,7 @@ impl Circle {
     }
 
     async fn request(&self, n: i64, subject: &str, body: &str) -> i64 {
-        let mut tx = self.store.pool().begin().await.unwrap();
+        let mut tx = self.store.begin().await.unwrap();
         let out = self
             .relay
             .take_request(
@@ -111,7 +111,7 @@ impl Circle {
     }
 
     async fn reply(&self, from: &str, token: &str, text: &str) -> ReplyOutcome {
-        let mut tx = self.store.pool().begin().await.unwrap();
+        let mut tx = self.store.begin().await.unwrap();
         let r = IncomingReply {
             inbound_id: None,
             from: EmailAddress::parse(from).unwrap(),
@@ -227,7 +227,7 @@ async fn scripted_week(c: &Circle, due: i64) -> String {
     c.set(start + 3 * 86_400);
     assert_eq!(c.relay.send_due_followups(&c.store).await.unwrap(), 2);
     let token = c.relay.followup_token(1);
-    let mut tx = c.store.pool().begin().await.unwrap();
+    let mut tx = c.store.begin().await.unwrap();
     let r = IncomingReply {
         inbound_id: None,
         from: EmailAddress::parse("school@example.net").unwrap(),

@@ -221,7 +221,7 @@ async fn a_csv_with_two_bad_rows_shows_both_lines_and_applies_nothing() {
     );
     assert!(text.contains("Line 3") && text.contains("Line 5"), "{text}");
     assert!(
-        text.contains("email:") && text.contains("retired"),
+        text.contains("“not-an-address” needs one @") && text.contains("“retired” is not a status"),
         "the reasons: {text}"
     );
     assert!(
@@ -429,6 +429,23 @@ async fn screenshots_of_the_list_the_form_and_the_import_errors() {
                 },
             )
             .await;
+            // What is wrong, in the page's language (item 3 of the gaps).
+            let text = browser.text().await;
+            let (email, language) = if lang == "ja" {
+                (
+                    "「not an address」に空白や",
+                    "「日本語」は言語コードではありません",
+                )
+            } else {
+                (
+                    "“not an address” has a space",
+                    "“日本語” is not a language code",
+                )
+            };
+            assert!(
+                text.contains(email) && text.contains(language),
+                "{lang}: {text}"
+            );
             browser
                 .screenshot(&format!("directory-form-{width}-{lang}"))
                 .await;
@@ -452,6 +469,28 @@ async fn screenshots_of_the_list_the_form_and_the_import_errors() {
             let text = until_text(&browser, if lang == "ja" { "4行目" } else { "Line 4" }).await;
             let line = if lang == "ja" { "4行目" } else { "Line 4" };
             assert!(text.contains(line), "{lang}: {text}");
+            let rows = if lang == "ja" {
+                [
+                    "送信できるメールアドレスではありません",
+                    "「日本語」は言語コードではありません",
+                    "「retired」は状態として使えません",
+                ]
+            } else {
+                [
+                    "“not-an-address” needs one @",
+                    "“日本語” is not a language code",
+                    "“retired” is not a status",
+                ]
+            };
+            for row in rows {
+                assert!(text.contains(row), "{lang}: {row}: {text}");
+            }
+            if lang == "ja" {
+                assert!(
+                    !text.contains("unknown status"),
+                    "no English on the Japanese page: {text}"
+                );
+            }
             browser
                 .screenshot(&format!("directory-import-errors-{width}-{lang}"))
                 .await;

@@ -341,7 +341,7 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         "{text}"
     );
     assert!(
-        text.contains("wadmin2@circle.test: closed the request"),
+        text.contains("wadmin2@circle.test: Closed the request"),
         "{text}"
     );
     let show = cli(&c.config, &["requests", "show", "1"]);

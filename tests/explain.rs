@@ -308,7 +308,11 @@ async fn a_stored_message_is_explained_by_its_ledger_id() {
         size_bytes: raw.len() as u64,
         raw: Some(&raw),
     };
-    assert!(record(&mut conn, &row).await.expect("recorded"));
+    assert!(
+        record(&mut conn, &row, store.now())
+            .await
+            .expect("recorded")
+    );
     drop(conn);
     let id: i64 = sqlx::query_scalar("SELECT id FROM inbound_messages")
         .fetch_one(store.pool())

@@ -22,7 +22,7 @@ fn hold(reason: HoldReason, email: &str) -> NewHold {
 async fn holds_are_decided_once_and_summarised_once() {
     let (_dir, stores) = common::stores().await;
     for (backend, store) in stores {
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let a = insert_hold(&mut tx, &hold(HoldReason::NonMember, "Ann@X.test"), 100)
             .await
             .unwrap();

@@ -48,7 +48,7 @@ fn rendered(to: &str, n: usize) -> NewOutboxMail {
 }
 
 async fn queue(store: &Store, mails: &[NewOutboxMail]) -> usize {
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     let mut added = 0;
     for m in mails {
         if enqueue(&mut tx, m, T0).await.unwrap() {
@@ -239,6 +239,49 @@ async fn hourly_cap_holds_mail_to_one_address() {
             (report.sent, report.held),
             (4, 2),
             "{backend}: 3 to loop@, 1 to other@"
+        );
+        assert_eq!(delivered(out.path()).len(), 4, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn hourly_cap_counts_mail_sent_earlier_to_the_address_in_any_case() {
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        let out = tempfile::tempdir().unwrap();
+        let now = Arc::new(AtomicI64::new(T0));
+        let sender = Sender::new(
+            store.clone(),
+            maildir(out.path()),
+            addr("circle@circle.test"),
+            3,
+        )
+        .with_clock(clock_at(&now));
+        queue(
+            &store,
+            &[
+                rendered("Loop@Example.org", 0),
+                rendered("loop@example.org", 1),
+            ],
+        )
+        .await;
+        let first = sender.drain().await.unwrap();
+        assert_eq!((first.sent, first.held), (2, 0), "{backend}: under the cap");
+        let sent_at: Vec<i64> =
+            sqlx::query_scalar("SELECT sent_at FROM outbox WHERE status = 'sent' ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(sent_at, vec![T0, T0], "{backend}: each sent mail stamped");
+        now.store(T0 + 600, Ordering::SeqCst);
+        let later: Vec<_> = (2..5).map(|n| rendered("LOOP@example.org", n)).collect();
+        queue(&store, &later).await;
+        queue(&store, &[rendered("other@example.org", 9)]).await;
+        let second = sender.drain().await.unwrap();
+        assert_eq!(
+            (second.sent, second.held),
+            (2, 2),
+            "{backend}: one more to loop@ (2 sent ten minutes ago), 1 to other@"
         );
         assert_eq!(delivered(out.path()).len(), 4, "{backend}");
     }

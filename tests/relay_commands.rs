@@ -47,7 +47,7 @@ async fn setup(store: &Store) -> Relay {
 }
 
 async fn command(relay: &Relay, store: &Store, from: &str, line: &str, n: u32) -> CommandOutcome {
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     let out = relay
         .take_command(
             &mut tx,
@@ -236,7 +236,7 @@ async fn a_paused_member_gets_no_forward_and_list_unsubscribe_works() {
         let relay = setup(&store).await;
         command(&relay, &store, "aiko@example.org", "休止", 1).await;
         let matcher = Matcher::with_default_vocabulary(store.members().await.unwrap()).unwrap();
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let outcome = relay
             .take_request(
                 &mut tx,
@@ -317,7 +317,7 @@ async fn hard_bounces_pause_a_member_and_policy_rejections_do_not_count() {
             ..Default::default()
         };
         for _ in 0..5 {
-            let mut tx = store.pool().begin().await.unwrap();
+            let mut tx = store.begin().await.unwrap();
             let out = relay
                 .take_bounce(&mut tx, &report(Severity::Policy), None)
                 .await
@@ -327,7 +327,7 @@ async fn hard_bounces_pause_a_member_and_policy_rejections_do_not_count() {
         }
         let mut paused = vec![];
         for _ in 0..3 {
-            let mut tx = store.pool().begin().await.unwrap();
+            let mut tx = store.begin().await.unwrap();
             paused.push(
                 relay
                     .take_bounce(&mut tx, &report(Severity::Hard), None)

@@ -76,7 +76,7 @@ impl Circle {
     }
 
     async fn request(&self) -> i64 {
-        let mut tx = self.store.pool().begin().await.unwrap();
+        let mut tx = self.store.begin().await.unwrap();
         let outcome = self
             .relay
             .take_request(
@@ -118,7 +118,7 @@ impl Circle {
     }
 
     async fn reply(&self, from: &str, token: &str, text: &str, n: i64) -> ReplyOutcome {
-        let mut tx = self.store.pool().begin().await.unwrap();
+        let mut tx = self.store.begin().await.unwrap();
         let outcome = self
             .relay
             .take_reply(

@@ -96,7 +96,7 @@ async fn an_english_request_is_forwarded_to_a_japanese_nurse_and_acknowledged() 
     for (backend, store) in stores {
         let matcher = directory(&store).await;
         let relay = relay();
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let outcome = relay
             .take_request(
                 &mut tx,
@@ -198,7 +198,7 @@ async fn when_nobody_fits_nobody_is_bothered() {
     let (_dir, stores) = common::stores().await;
     for (backend, store) in stores {
         let matcher = directory(&store).await;
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         let outcome = relay()
             .take_request(
                 &mut tx,

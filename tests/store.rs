@@ -347,3 +347,91 @@ async fn a_lease_has_one_holder_until_it_runs_out() {
         );
     }
 }
+
+/// A stored word no enum knows is an error naming the table, the row and the
+/// word, however the row is read (one request, or the list). The schema's
+/// CHECKs keep unknown states out, so the test writes an unknown language.
+#[tokio::test]
+async fn an_unknown_stored_word_names_its_row() {
+    use circle_relay::domain::MailLanguage;
+    use circle_relay::store::requests::{NewRequest, insert_request};
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in &stores {
+        let mut tx = store.begin().await.unwrap();
+        let request = NewRequest {
+            inbound_id: None,
+            requester_email: "asker@example.org".into(),
+            requester_name: "Asker".into(),
+            requester_member_id: None,
+            subject: "Looking for a nurse".into(),
+            body: "Please.".into(),
+            language: MailLanguage::En,
+            message_id: None,
+        };
+        let id = insert_request(&mut tx, &request, 1_000).await.unwrap();
+        tx.commit().await.unwrap();
+        let fine = store.request(id).await.unwrap().expect("stored");
+        assert_eq!(fine.subject, "Looking for a nurse", "{backend}");
+        assert_eq!(fine.language, MailLanguage::En, "{backend}");
+        sqlx::query("UPDATE requests SET language = 'fr' WHERE id = $1")
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let expected =
+            format!("stored data is invalid: requests row {id}: unknown language \"fr\"");
+        let one = store.request(id).await.unwrap_err();
+        assert!(matches!(one, StoreError::Corrupt(_)), "{backend}: {one:?}");
+        assert_eq!(one.to_string(), expected, "{backend}");
+        let all = store.requests().await.unwrap_err();
+        assert_eq!(all.to_string(), expected, "{backend}");
+    }
+}
+
+/// The ledger's rows are stamped by the store's clock (the daemon's, which
+/// tests move), not the system's.
+#[tokio::test]
+async fn the_ledger_is_stamped_by_the_stores_clock() {
+    use circle_relay::store::ledger::{self, LedgerHeaders, LedgerKey, NewLedgerRow};
+    use std::sync::Arc;
+    const T: i64 = 1_700_000_000;
+    let (_dir, stores) = common::stores().await;
+    for (backend, store) in stores {
+        let store = store.with_clock(Arc::new(|| T));
+        let key = |uid| LedgerKey {
+            mailbox: "INBOX",
+            uidvalidity: 1,
+            uid,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let claimed = ledger::claim(&mut tx, key("1"), &LedgerHeaders::default(), 3, b"raw")
+            .await
+            .unwrap()
+            .expect("claimed");
+        tx.commit().await.unwrap();
+        let row = NewLedgerRow {
+            key: key("2"),
+            headers: LedgerHeaders::default(),
+            kind: "duplicate",
+            outcome: "processed",
+            error: None,
+            size_bytes: 3,
+            raw: None,
+        };
+        let mut conn = store.pool().acquire().await.unwrap();
+        assert!(ledger::record(&mut conn, &row, store.now()).await.unwrap());
+        drop(conn);
+        let recorded = store.ledger_lookup(key("2")).await.unwrap().expect("row");
+        store
+            .ledger_mark_moved_many(&[claimed, recorded.id])
+            .await
+            .unwrap();
+        let stamps: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT received_at, moved_at FROM inbound_messages WHERE mailbox = 'INBOX' ORDER BY id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(stamps, vec![(T, T), (T, T)], "{backend}");
+    }
+}

@@ -375,7 +375,7 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
     )
     .unwrap()
     .with_clock(Arc::new(move || now));
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     let outcome = relay
         .take_request(
             &mut tx,
@@ -525,7 +525,7 @@ async fn forwards_through_the_relay_read_well_in_every_client() {
     .await
     .unwrap()
     .get("token");
-    let mut tx = store.pool().begin().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
     let outcome = relay
         .take_reply(
             &mut tx,

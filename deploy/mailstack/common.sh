@@ -8,9 +8,14 @@ for f in "$(dirname "${BASH_SOURCE[0]}")"/users/*.txt; do
     [ -e "$f" ] && USERS="$USERS $(grep -v '^#' "$f" | tr '\n' ' ' || true)"
 done
 PASSWORD=test
-SMTP_PORT=10025
-IMAP_PORT=10143
-IMAPS_PORT=10993
+# Ports (and the LMTP servers Postfix routes the test domains to); a second
+# stack of one's own sets MAILSTACK_DIR and these, e.g. for a benchmark that
+# tunes the stack without touching the shared one.
+SMTP_PORT="${MAILSTACK_SMTP_PORT:-10025}"
+IMAP_PORT="${MAILSTACK_IMAP_PORT:-10143}"
+IMAPS_PORT="${MAILSTACK_IMAPS_PORT:-10993}"
+CYRUS_LMTP_PORT="${MAILSTACK_CYRUS_LMTP_PORT:-11024}"
+LMTP_INTAKE_PORT="${MAILSTACK_LMTP_INTAKE_PORT:-11049}"
 
 log() { echo "mailstack: $*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -70,8 +70,9 @@ make_certificates() {
     chmod 600 "$ssl/key.pem" "$ssl/ca.key"
 }
 
-render() { # template → file, replacing @STATE@
-    sed -e "s|@STATE@|$STATE|g" "$HERE/$1" >"$2"
+render() { # template → file, replacing @STATE@ and the ports
+    sed -e "s|@STATE@|$STATE|g" -e "s|@SMTP_PORT@|$SMTP_PORT|g" -e "s|@IMAP_PORT@|$IMAP_PORT|g" \
+        -e "s|@IMAPS_PORT@|$IMAPS_PORT|g" "$HERE/$1" >"$2"
 }
 
 write_configs() {
@@ -79,7 +80,7 @@ write_configs() {
         "$STATE/lib/postfix" "$STATE/mail/$DOMAIN" "$STATE/log"
     render dovecot.conf.in "$STATE/dovecot/dovecot.conf"
     render main.cf.in "$STATE/postfix/main.cf"
-    cp "$HERE/master.cf" "$STATE/postfix/master.cf"
+    render master.cf "$STATE/postfix/master.cf"
     : >"$STATE/dovecot/users.new"
     : >"$STATE/postfix/vmailbox.new"
     local u
@@ -91,7 +92,8 @@ write_configs() {
     # Any user of the LMTP-routed test domains (see transport_maps in main.cf.in):
     # the server behind each transport decides who exists.
     printf '@cyrus.%s OK\n@lmtp.%s OK\n' "$DOMAIN" "$DOMAIN" >>"$STATE/postfix/vmailbox.new"
-    printf 'cyrus.%s lmtp:inet:127.0.0.1:11024\nlmtp.%s lmtp:inet:127.0.0.1:11049\n' "$DOMAIN" "$DOMAIN" \
+    printf 'cyrus.%s lmtp:inet:127.0.0.1:%s\nlmtp.%s lmtp:inet:127.0.0.1:%s\n' \
+        "$DOMAIN" "$CYRUS_LMTP_PORT" "$DOMAIN" "$LMTP_INTAKE_PORT" \
         >"$STATE/postfix/transport"
     mv "$STATE/dovecot/users.new" "$STATE/dovecot/users"
     mv "$STATE/postfix/vmailbox.new" "$STATE/postfix/vmailbox"

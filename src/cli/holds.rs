@@ -55,7 +55,7 @@ pub async fn decide(
         .with_moderation(config.moderation()?);
     let matcher = Matcher::with_default_vocabulary(store.members().await?)
         .context("cannot index the member directory")?;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
         .decide_by_number(&mut tx, number, decision, &matcher, recent, "cli")

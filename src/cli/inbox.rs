@@ -141,7 +141,7 @@ pub async fn reprocess_with(
         message_id: row.message_id.as_deref(),
         raw: &raw,
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let handled = pipeline
         .handle(&mut tx, &mail)
         .await
@@ -172,7 +172,7 @@ async fn note(store: &Store, who: &str, id: i64, detail: &str) -> anyhow::Result
         detail,
         now: store.now(),
     };
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     record_action(&mut tx, &change, None, Some(id), None).await?;
     tx.commit().await?;
     Ok(())

@@ -200,7 +200,7 @@ impl Week<'_> {
     /// Queues a member's digest unless it is already claimed for this week;
     /// the claim and the outbox row commit together. True when queued now.
     async fn to_member(&self, m: &Member) -> Result<bool, DigestError> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         if !claim_digest(&mut tx, &self.w.label, m.id, self.now).await? {
             return Ok(false);
         }
@@ -230,7 +230,7 @@ impl Week<'_> {
         };
         let language = self.relay.mail_language(None);
         let (content, _) = fit(self.relay, self.week, self.w, &reader, language)?;
-        let mut tx = self.store.pool().begin().await?;
+        let mut tx = self.store.begin().await?;
         let to = DigestRecipient {
             email: admin.clone(),
             name: String::new(),

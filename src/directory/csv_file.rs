@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
+use super::Problem;
+use crate::domain::{EmailAddress, Language, Member, split_list};
 
 pub const HEADER: [&str; 7] = [
     "email",
@@ -20,12 +21,22 @@ pub const OPTIONAL: [&str; 1] = ["timezone"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: u64,
-    pub message: String,
+    pub problem: Problem,
+}
+
+impl RowError {
+    /// What is wrong, as the command line says it ("email: …").
+    pub fn message(&self) -> String {
+        match self.problem.field() {
+            Some(field) => format!("{}: {}", field.as_str(), self.problem),
+            None => self.problem.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        write!(f, "line {}: {}", self.line, self.message())
     }
 }
 
@@ -75,7 +86,7 @@ pub fn parse_members_csv(bytes: &[u8]) -> Result<Vec<Member>, CsvError> {
             }
             Err(e) => rows.errors.push(RowError {
                 line: lines.line_at(e.position()),
-                message: format!("unreadable row: {e}"),
+                problem: Problem::Unreadable(e.to_string()),
             }),
         }
     }
@@ -129,13 +140,16 @@ impl Rows {
                 if let Some(first) = self.seen.insert(member.email.key().to_string(), line) {
                     self.errors.push(RowError {
                         line,
-                        message: format!("{} appears again (first on line {first})", member.email),
+                        problem: Problem::Duplicate {
+                            email: member.email.to_string(),
+                            first,
+                        },
                     });
                 } else {
                     self.members.push(member);
                 }
             }
-            Err(message) => self.errors.push(RowError { line, message }),
+            Err(problem) => self.errors.push(RowError { line, problem }),
         }
     }
 
@@ -187,24 +201,22 @@ impl LineIndex {
     }
 }
 
-fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, String> {
+fn parse_row(record: &csv::StringRecord, columns: usize) -> Result<Member, Problem> {
     if record.len() != columns {
         let names: Vec<&str> = HEADER.iter().chain(OPTIONAL.iter()).copied().collect();
-        return Err(format!(
-            "expected {columns} columns ({}), found {}",
-            names[..columns].join(","),
-            record.len()
-        ));
+        return Err(Problem::Columns {
+            expected: columns,
+            names: names[..columns].join(","),
+            found: record.len(),
+        });
     }
     let field = |i: usize| record.get(i).unwrap_or("").trim();
-    let email = EmailAddress::parse(field(0)).map_err(|e| format!("email: {e}"))?;
-    let status = field(6)
-        .parse::<MemberStatus>()
-        .map_err(|e| format!("status: {e}"))?;
-    let languages = super::parse_languages(field(4)).map_err(|e| format!("languages: {e}"))?;
+    let email = EmailAddress::parse(field(0)).map_err(Problem::Email)?;
+    let status = super::status(field(6))?;
+    let languages = super::languages(field(4))?;
     let timezone = match field(7) {
         "" => None,
-        tz => Some(TimeZoneName::parse(tz).map_err(|e| format!("timezone: {e}"))?),
+        tz => Some(super::timezone(tz)?),
     };
     Ok(Member {
         id: 0,
@@ -245,6 +257,7 @@ pub fn write_members_csv<W: std::io::Write>(out: W, members: &[Member]) -> csv::
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MemberStatus;
 
     const GOOD: &str = "email,name,skills,bio,languages,region,status\n\
         a@example.org,山田 花子,看護師；助産師、保健指導,\"助産師です, よろしく\",ja;en,東京,\n\
@@ -277,7 +290,7 @@ mod tests {
         };
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5, 6], "{errors:?}");
-        assert!(errors[2].message.contains("first on line 2"));
+        assert!(errors[2].message().contains("first on line 2"));
     }
 
     #[test]
@@ -293,9 +306,9 @@ mod tests {
         assert_eq!(errors[0].line, 4);
         assert!(
             errors[0]
-                .message
+                .message()
                 .starts_with("timezone: unknown time zone \"London\"")
-                && errors[0].message.contains("Europe/London"),
+                && errors[0].message().contains("Europe/London"),
             "{}",
             errors[0]
         );
@@ -316,7 +329,7 @@ mod tests {
             panic!("expected a row error");
         };
         assert!(
-            errors[0].message.contains("expected 8 columns"),
+            errors[0].message().contains("expected 8 columns"),
             "{}",
             errors[0]
         );

@@ -2,7 +2,12 @@
 //! of the encodings Japanese spreadsheets save, all or nothing, and writing it back.
 
 mod csv_file;
+mod problem;
 mod profile;
 
 pub use csv_file::{CsvError, HEADER, RowError, decode_csv, parse_members_csv, write_members_csv};
-pub use profile::{Field, FieldError, ProfileInput, changed_fields, parse_date, parse_languages};
+pub use problem::Problem;
+pub use profile::{
+    Field, FieldError, ProfileInput, changed_fields, languages, parse_date, parse_languages,
+    status, timezone,
+};

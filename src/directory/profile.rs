@@ -4,19 +4,57 @@
 
 use std::fmt;
 
+use super::Problem;
 use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName, split_list};
 
 /// A list of language tags (`ja;en`, `ja、en`); the first is the mail language.
 pub fn parse_languages(s: &str) -> Result<Vec<Language>, String> {
-    split_list(s).iter().map(|l| Language::parse(l)).collect()
+    languages(s).map_err(|p| p.to_string())
+}
+
+/// [`parse_languages`], saying which tag is wrong.
+pub fn languages(s: &str) -> Result<Vec<Language>, Problem> {
+    split_list(s)
+        .iter()
+        .map(|l| {
+            Language::parse(l).map_err(|message| Problem::Language {
+                tag: l.clone(),
+                message,
+            })
+        })
+        .collect()
 }
 
 /// A day as `YYYY-MM-DD` (what `members pause --until` and the forms take).
 pub fn parse_date(s: &str) -> Result<String, String> {
+    date(s).map_err(|p| p.to_string())
+}
+
+fn date(s: &str) -> Result<String, Problem> {
     let s = s.trim();
     jiff::civil::Date::strptime("%Y-%m-%d", s)
         .map(|d| d.to_string())
-        .map_err(|_| format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-30)"))
+        .map_err(|_| Problem::Date {
+            value: s.to_string(),
+            message: format!("{s:?} is not a date (expected YYYY-MM-DD, e.g. 2026-04-30)"),
+        })
+}
+
+/// A member status as typed (empty is active).
+pub fn status(s: &str) -> Result<MemberStatus, Problem> {
+    s.parse::<MemberStatus>()
+        .map_err(|message| Problem::Status {
+            word: s.trim().to_string(),
+            message,
+        })
+}
+
+/// An IANA time zone name as typed.
+pub fn timezone(s: &str) -> Result<TimeZoneName, Problem> {
+    TimeZoneName::parse(s).map_err(|message| Problem::Timezone {
+        name: s.trim().to_string(),
+        message,
+    })
 }
 
 /// A form field that can be wrong.
@@ -41,16 +79,16 @@ impl Field {
     }
 }
 
-/// What is wrong with one field, in the parser's words.
+/// What is wrong with one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: Field,
-    pub message: String,
+    pub problem: Problem,
 }
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field.as_str(), self.message)
+        write!(f, "{}: {}", self.field.as_str(), self.problem)
     }
 }
 
@@ -95,26 +133,21 @@ impl ProfileInput {
     /// The member these fields describe, or every field that is wrong.
     pub fn to_member(&self) -> Result<Member, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut bad = |field, message: String| errors.push(FieldError { field, message });
+        let mut bad = |field, problem: Problem| errors.push(FieldError { field, problem });
         let email = EmailAddress::parse(self.email.trim())
-            .map_err(|e| bad(Field::Email, e.to_string()))
+            .map_err(|e| bad(Field::Email, Problem::Email(e)))
             .ok();
-        let languages = parse_languages(&self.languages)
+        let languages = languages(&self.languages)
             .map_err(|e| bad(Field::Languages, e))
             .unwrap_or_default();
-        let status = self
-            .status
-            .parse::<MemberStatus>()
+        let status = status(&self.status)
             .map_err(|e| bad(Field::Status, e))
             .unwrap_or(MemberStatus::Active);
         let paused_until = match self.paused_until.trim() {
             "" => None,
-            d => match parse_date(d) {
+            d => match date(d) {
                 Ok(_) if status != MemberStatus::Paused => {
-                    bad(
-                        Field::PausedUntil,
-                        "a pause date needs the status paused (or clear the date)".into(),
-                    );
+                    bad(Field::PausedUntil, Problem::PauseNeedsPaused);
                     None
                 }
                 Ok(d) => Some(d),
@@ -126,9 +159,7 @@ impl ProfileInput {
         };
         let timezone = match self.timezone.trim() {
             "" => None,
-            tz => TimeZoneName::parse(tz)
-                .map_err(|e| bad(Field::Timezone, e))
-                .ok(),
+            tz => timezone(tz).map_err(|e| bad(Field::Timezone, e)).ok(),
         };
         match email {
             Some(email) if errors.is_empty() => Ok(Member {
@@ -229,5 +260,22 @@ mod tests {
         };
         let errors = active_with_date.to_member().unwrap_err();
         assert_eq!(errors[0].field, Field::PausedUntil);
+        assert_eq!(errors[0].problem, Problem::PauseNeedsPaused);
+    }
+
+    #[test]
+    fn a_problem_names_what_was_typed_and_keeps_the_english() {
+        let bad = ProfileInput {
+            languages: "ja;日本語".into(),
+            timezone: "Tokyo".into(),
+            ..input()
+        };
+        let errors = bad.to_member().unwrap_err();
+        assert!(matches!(&errors[0].problem, Problem::Language { tag, .. } if tag == "日本語"));
+        assert_eq!(
+            errors[0].to_string(),
+            "languages: invalid language tag \"日本語\" (expected e.g. ja, en)"
+        );
+        assert!(matches!(&errors[1].problem, Problem::Timezone { name, .. } if name == "Tokyo"));
     }
 }

@@ -180,7 +180,7 @@ fn weekday_en(w: Weekday) -> &'static str {
 }
 
 /// "Tokyo time" from `Asia/Tokyo`; UTC stays UTC.
-fn zone_name_en(iana: &str) -> String {
+pub fn zone_name_en(iana: &str) -> String {
     match iana {
         "UTC" | "Etc/UTC" | "" => "UTC".to_string(),
         _ => {
@@ -190,7 +190,7 @@ fn zone_name_en(iana: &str) -> String {
     }
 }
 
-fn zone_name_ja(iana: &str) -> String {
+pub fn zone_name_ja(iana: &str) -> String {
     let known = [
         ("Asia/Tokyo", "日本時間"),
         ("UTC", "協定世界時"),

@@ -7,4 +7,5 @@ mod states;
 
 pub use email::{EmailAddress, EmailError};
 pub use member::{Language, Member, MemberStatus, TimeZoneName, split_list};
+pub(crate) use states::stored_words;
 pub use states::{ForwardState, MailKind, MailLanguage, ReplyDirection, RequestStatus};

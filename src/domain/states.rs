@@ -43,6 +43,9 @@ macro_rules! stored_words {
     };
 }
 
+// The store's own stored words (`holds`) are declared the same way.
+pub(crate) use stored_words;
+
 stored_words! {
     /// `requests.status`.
     RequestStatus {

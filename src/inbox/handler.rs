@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sqlx::{Any, Transaction};
+use crate::store::Tx;
 
 use super::MessageKey;
 use crate::store::StoreError;
@@ -82,7 +82,7 @@ pub trait MessageHandler: Send + Sync {
     /// Writes the message's effects through `tx`; the runner commits.
     fn handle(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
     ) -> impl Future<Output = Result<Handled, HandleError>> + Send;
 }

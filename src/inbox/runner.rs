@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use sqlx::{Any, Transaction};
+use crate::store::Tx;
 
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
@@ -369,7 +369,7 @@ impl<H: MessageHandler> Round<'_, H> {
             .acquire()
             .await
             .map_err(StoreError::from)?;
-        ledger::record(&mut conn, row).await?;
+        ledger::record(&mut conn, row, self.store.now()).await?;
         drop(conn);
         match self.queue_if_recorded(&pending.key).await? {
             true => Ok(step),
@@ -444,7 +444,7 @@ pub(super) async fn commit_new<H: MessageHandler>(
 ) -> Result<NewOutcome> {
     let started = std::time::Instant::now();
     let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
-    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let mut tx = store.begin().await.map_err(StoreError::from)?;
     let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
         tx.rollback().await.map_err(StoreError::from)?;
         return Ok(NewOutcome::AlreadyRecorded);
@@ -473,7 +473,7 @@ pub(super) async fn commit_new<H: MessageHandler>(
 }
 
 async fn commit_handled(
-    mut tx: Transaction<'static, Any>,
+    mut tx: Tx<'static>,
     key: &MessageKey,
     id: i64,
     handled: &Handled,

@@ -2,8 +2,6 @@
 //! 0013) the moment they arrive, so a restart or a replica uses the newest.
 //! Never logged: only this module and the token request see them.
 
-use sqlx::Row;
-
 use crate::config::Secret;
 use crate::store::{Store, StoreError};
 
@@ -30,15 +28,15 @@ impl Chain {
     /// The refresh token to use now: the newest of the chain that started
     /// from the configured token, else the configured one (a new grant).
     pub async fn current(&self) -> Result<Secret, StoreError> {
-        let row = sqlx::query(
+        let row: Option<(String, String)> = sqlx::query_as(
             "SELECT configured_sha256, refresh_token FROM oauth2_grants WHERE grant_key = $1",
         )
         .bind(&self.key)
         .fetch_optional(self.store.pool())
         .await?;
         Ok(match row {
-            Some(r) if r.try_get::<String, _>("configured_sha256")? == self.configured_sha256 => {
-                Secret::new(r.try_get::<String, _>("refresh_token")?)
+            Some((configured, refresh)) if configured == self.configured_sha256 => {
+                Secret::new(refresh)
             }
             _ => self.configured.clone(),
         })

@@ -76,7 +76,7 @@ async fn queue(store: &Store, circle: &CircleConfig, problem: &str) -> anyhow::R
     let from = EmailAddress::parse(&circle.address)?;
     let digest = crate::crypto::hex(&Sha256::digest(problem.as_bytes())[..8]);
     let day = store.now() / 86_400;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin().await?;
     let mut queued = 0;
     for admin in &circle.admins {
         let Ok(to) = EmailAddress::parse(admin) else {

@@ -157,7 +157,17 @@ impl Sender {
             if batch.is_empty() {
                 return Ok(report);
             }
-            let sends = batch.iter().map(|mail| self.deliver(mail));
+            // The hourly cap's counts for the whole batch, in one query.
+            let recipients: Vec<(i64, &str)> =
+                batch.iter().map(|m| (m.id, m.to_email.as_str())).collect();
+            let sent_before = self
+                .store
+                .outbox_sent_to_since_many(&recipients, now - 3600)
+                .await?;
+            let sends = batch.iter().map(|mail| {
+                let before = sent_before.get(&mail.id).copied().unwrap_or(0);
+                self.deliver(mail, before)
+            });
             let done = futures_util::future::join_all(sends).await;
             let mut results = Vec::with_capacity(done.len());
             let mut error = None;
@@ -180,8 +190,14 @@ impl Sender {
         }
     }
 
+    /// Sends one claimed mail; `sent_before`: mails to its recipient sent in
+    /// the last hour or in flight ahead of it (the hourly cap's count).
     #[tracing::instrument(name = "outbox_mail", skip_all, fields(outbox_id = mail.id, kind = %mail.kind, attempt = mail.attempts))]
-    async fn deliver(&self, mail: &ClaimedMail) -> Result<SendResult, StoreError> {
+    async fn deliver(
+        &self,
+        mail: &ClaimedMail,
+        sent_before: i64,
+    ) -> Result<SendResult, StoreError> {
         let now = (self.clock)();
         let to = match EmailAddress::parse(&mail.to_email) {
             Ok(to) => to,
@@ -192,11 +208,7 @@ impl Sender {
                 });
             }
         };
-        if self
-            .store
-            .outbox_sent_to_since(to.as_str(), now - 3600, mail.id)
-            .await?
-            >= self.cap_per_hour
+        if sent_before >= self.cap_per_hour
             // An admin who released a held mail has looked at it: it goes out.
             && !self.store.outbox_released(mail.id).await?
         {

@@ -1,7 +1,7 @@
 //! The pipeline's sender-trust steps (issue 14): spam kept aside, requests
 //! screened and held, answers to hold notices.
 
-use sqlx::{Any, Transaction};
+use crate::store::Tx;
 
 use super::{Pipeline, failed, request_text, sender_name};
 use crate::inbox::{HandleError, Handled, InboundMail};
@@ -17,7 +17,7 @@ impl Pipeline {
     /// summary, and the message goes to the spam folder.
     pub(super) async fn keep_spam(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
         parsed: &ParsedMessage,
         why: &str,
@@ -49,7 +49,7 @@ impl Pipeline {
     /// daily limit); `Some` is the message's verdict then.
     pub(super) async fn screen(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         matcher: &Matcher,
         request: &IncomingRequest,
         trust: &Trust,
@@ -99,7 +99,7 @@ impl Pipeline {
     /// An answer to a hold notice, when the reply's token is a hold's.
     pub(super) async fn hold_answer(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         matcher: &Matcher,
         reply: &IncomingReply,
         subject: &str,

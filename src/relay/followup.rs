@@ -93,11 +93,12 @@ impl Relay {
     }
 
     /// Asks every requester whose introduction is due. Each introduction is
-    /// its own transaction and is claimed first, so two daemons ask once.
+    /// its own transaction and is claimed first, so two daemons ask once;
+    /// committing one by one is why this takes the store, not a [`Tx`].
     pub async fn send_due_followups(&self, store: &Store) -> Result<usize, RelayError> {
         let mut sent = 0;
         for due in due_followups(store.pool(), self.now()).await? {
-            let mut tx = store.pool().begin().await?;
+            let mut tx = store.begin().await?;
             if !claim_followup(&mut tx, due.id, self.now()).await? {
                 continue;
             }

@@ -46,7 +46,7 @@ use templates::{TemplateError, Templates};
 use token::TokenKey;
 pub use web_login::WebLoginMail;
 
-pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+pub use crate::store::Tx;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {

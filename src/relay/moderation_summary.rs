@@ -6,9 +6,8 @@
 use minijinja::context;
 
 use super::moderation::reason_texts;
-use super::{Queued, Recipient, Relay, RelayError, Thread};
+use super::{Queued, Recipient, Relay, RelayError, Thread, Tx};
 use crate::domain::{EmailAddress, MailKind};
-use crate::store::Store;
 use crate::store::holds::{
     HoldRow, HoldState, decide_hold, holds_to_expire, holds_to_summarize, mark_summarized,
 };
@@ -22,20 +21,20 @@ pub struct SummaryRun {
 }
 
 impl Relay {
-    /// Expires due holds and queues the daily summary when there is one.
-    pub async fn moderation_step(&self, store: &Store) -> Result<SummaryRun, RelayError> {
+    /// Expires due holds and queues the daily summary when there is one, in
+    /// the caller's transaction (one for the whole step).
+    pub async fn moderation_step(&self, tx: &mut Tx<'_>) -> Result<SummaryRun, RelayError> {
         let now = self.now();
-        let mut tx = store.pool().begin().await?;
         let expire_before = now - i64::from(self.moderation.expire_days) * 86_400;
         let mut expired = Vec::new();
-        for h in holds_to_expire(&mut tx, expire_before).await? {
-            if decide_hold(&mut tx, h.id, HoldState::Expired, "expiry", now).await? {
+        for h in holds_to_expire(tx, expire_before).await? {
+            if decide_hold(tx, h.id, HoldState::Expired, "expiry", now).await? {
                 tracing::info!(hold_id = h.id, "hold expired");
                 expired.push(h);
             }
         }
         // Yesterday's and older holds: a summary a day, whatever arrives today.
-        let held = holds_to_summarize(&mut tx, self.start_of_today()).await?;
+        let held = holds_to_summarize(tx, self.start_of_today()).await?;
         let held: Vec<HoldRow> = held
             .into_iter()
             .filter(|h| !expired.iter().any(|e| e.id == h.id))
@@ -46,16 +45,15 @@ impl Relay {
         };
         if !held.is_empty() || !expired.is_empty() {
             let ids: Vec<i64> = held.iter().chain(&expired).map(|h| h.id).collect();
-            self.queue_summary(&mut tx, &held, &expired, &ids).await?;
-            mark_summarized(&mut tx, &ids, now).await?;
+            self.queue_summary(tx, &held, &expired, &ids).await?;
+            mark_summarized(tx, &ids, now).await?;
         }
-        tx.commit().await?;
         Ok(run)
     }
 
     async fn queue_summary(
         &self,
-        tx: &mut super::Tx<'_>,
+        tx: &mut Tx<'_>,
         held: &[HoldRow],
         expired: &[HoldRow],
         ids: &[i64],

@@ -323,10 +323,25 @@ impl Relay {
         member: &Member,
         f: &ForwardRow,
     ) -> Result<(), RelayError> {
+        self.notify_member_with(tx, (key, kind), request, member, f, context! {})
+            .await
+    }
+
+    /// [`Self::notify_member`] with more template variables (`extra`).
+    pub(super) async fn notify_member_with(
+        &self,
+        tx: &mut Tx<'_>,
+        (key, kind): (String, MailKind),
+        request: &RequestRow,
+        member: &Member,
+        f: &ForwardRow,
+        extra: Value,
+    ) -> Result<(), RelayError> {
         let vars = context! {
             request => Self::request_vars(request),
             member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => f.token.clone(),
+            ..extra
         };
         let mail = self.to_member(key, kind, member, f, vars, request.id);
         self.queue(tx, mail).await?;

@@ -108,7 +108,9 @@ impl Relay {
     }
 
     /// Moves every request whose wave timed out to its next wave. Each
-    /// request is its own transaction; returns how many moved.
+    /// request is its own transaction (a replica sees it moved at once, and
+    /// one failure holds back no other), which is why this takes the store,
+    /// not a [`Tx`]; returns how many moved.
     pub async fn expire_waves(
         &self,
         store: &Store,
@@ -117,7 +119,7 @@ impl Relay {
         let now = self.now();
         let mut moved = 0;
         for id in store.requests_due(now).await? {
-            let mut tx = store.pool().begin().await?;
+            let mut tx = store.begin().await?;
             // Re-read under the lock: another daemon may have moved it already.
             let Some(request) = request_for_update(&mut tx, id).await? else {
                 continue;

@@ -2,9 +2,7 @@
 //! outbox wake-up: what is waiting, whether a daemon is running, and the
 //! record of what an admin did by hand (`admin_actions`).
 
-use sqlx::{FromRow, Row};
-
-use super::{Result, Store};
+use super::{Result, Store, Tx, from_rows};
 
 impl Store {
     /// Whether any queued mail is due at `now` (cheap: the outbox_due index).
@@ -14,28 +12,23 @@ impl Store {
 
     /// How many queued mails are due at `now`.
     pub async fn outbox_due_count(&self, now: i64) -> Result<i64> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued' AND next_attempt_at <= $1",
         )
         .bind(now)
         .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("n")?)
+        .await?)
     }
 
     /// The holder of a live inbox lease: a daemon is running (and sending).
     pub async fn running_daemon(&self, now: i64) -> Result<Option<String>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT holder FROM leases WHERE name LIKE 'inbox:%' AND expires_at > $1 \
              ORDER BY expires_at DESC LIMIT 1",
         )
         .bind(now)
         .fetch_optional(self.pool())
-        .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("holder")?),
-            None => None,
-        })
+        .await?)
     }
 }
 
@@ -87,6 +80,14 @@ pub struct OutboxRow {
     pub sent_at: Option<i64>,
 }
 
+/// An outbox row with its complete message.
+#[derive(sqlx::FromRow)]
+struct OutboxRowWithMessage {
+    #[sqlx(flatten)]
+    row: OutboxRow,
+    message: Vec<u8>,
+}
+
 /// A change an admin made by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminAction {
@@ -115,6 +116,25 @@ pub enum AdminAction {
 }
 
 impl AdminAction {
+    /// Every action, for checks that each has its words (the audit page's labels).
+    pub const ALL: [AdminAction; 15] = [
+        Self::OutboxRelease,
+        Self::OutboxRetry,
+        Self::OutboxDiscard,
+        Self::InboxReprocess,
+        Self::WebSignIn,
+        Self::WebSignOut,
+        Self::RequestClose,
+        Self::HoldApprove,
+        Self::HoldReject,
+        Self::MemberAdd,
+        Self::MemberEdit,
+        Self::MemberRemove,
+        Self::MembersImport,
+        Self::MemberOwnProfile,
+        Self::MemberOwnStatus,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OutboxRelease => "outbox_release",
@@ -188,14 +208,11 @@ impl Store {
     /// One outbox row and its complete message.
     pub async fn outbox_row(&self, id: i64) -> Result<Option<(OutboxRow, Vec<u8>)>> {
         let sql = format!("SELECT {OUTBOX_COLUMNS}, message FROM outbox WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<OutboxRowWithMessage> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        match row {
-            Some(r) => Ok(Some((OutboxRow::from_row(&r)?, r.try_get("message")?))),
-            None => Ok(None),
-        }
+        Ok(row.map(|r| (r.row, r.message)))
     }
 
     /// Moves mail `id` from one of `from` to `queued`, due at `now`, and
@@ -230,7 +247,7 @@ impl Store {
         to: &str,
         reset_attempts: bool,
     ) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let states: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let discard_note = (to == "failed").then(|| format!("discarded by {}", change.actor));
         let sql = format!(
@@ -240,7 +257,7 @@ impl Store {
              WHERE id = $5 AND status IN ({}) RETURNING request_id",
             states.join(", ")
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let changed: Option<Option<i64>> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(to)
             .bind(change.now)
             .bind(i64::from(reset_attempts))
@@ -248,11 +265,10 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(row) = row else {
+        let Some(request_id) = changed else {
             tx.rollback().await?;
             return Ok(false);
         };
-        let request_id: Option<i64> = row.try_get("request_id")?;
         record_action(&mut tx, change, Some(id), None, request_id).await?;
         tx.commit().await?;
         Ok(true)
@@ -269,13 +285,13 @@ impl Store {
 
     /// Whether an admin released mail `id`: it then goes out past the hourly cap.
     pub async fn outbox_released(&self, id: i64) -> Result<bool> {
-        let row = sqlx::query(
+        let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM admin_actions WHERE outbox_id = $1 AND action = 'outbox_release'",
         )
         .bind(id)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(n > 0)
     }
 
     /// What admins did about request `id` (its mails and its inbound message).
@@ -304,7 +320,7 @@ pub struct AdminChange<'a> {
 
 /// Records an admin's change inside the caller's transaction.
 pub async fn record_action(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx<'_>,
     change: &AdminChange<'_>,
     outbox_id: Option<i64>,
     inbound_id: Option<i64>,
@@ -327,7 +343,7 @@ pub async fn record_action(
 }
 
 /// A message the inbox moved aside (ledger outcome `failed`), as `inbox failed` lists it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FailedInbound {
     pub id: i64,
     pub kind: String,
@@ -335,8 +351,17 @@ pub struct FailedInbound {
     pub subject: Option<String>,
     pub error: Option<String>,
     pub received_at: i64,
-    /// Whether the raw message was kept (not over the size limit).
+    /// Whether the raw message was kept (not over the size limit); read
+    /// from [`FailedRow`]'s integer, as `Any` carries no booleans.
+    #[sqlx(skip)]
     pub has_raw: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct FailedRow {
+    #[sqlx(flatten)]
+    inbound: FailedInbound,
+    has_raw: i64,
 }
 
 impl Store {
@@ -350,55 +375,46 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FailedInbound {
-                    id: r.try_get("id")?,
-                    kind: r.try_get("kind")?,
-                    from_addr: r.try_get("from_addr")?,
-                    subject: r.try_get("subject")?,
-                    error: r.try_get("error")?,
-                    received_at: r.try_get("received_at")?,
-                    has_raw: r.try_get::<i64, _>("has_raw")? == 1,
-                })
+        let rows: Vec<FailedRow> = from_rows("inbound_messages", &rows)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FailedInbound {
+                has_raw: r.has_raw == 1,
+                ..r.inbound
             })
-            .collect()
+            .collect())
     }
 
     /// A ledger row for reprocessing: (mailbox, uidvalidity, uid, outcome,
     /// message_id, raw).
     pub async fn inbound_for_reprocess(&self, id: i64) -> Result<Option<InboundRaw>> {
-        let row = sqlx::query(
+        let row: Option<InboundRecord> = sqlx::query_as(
             "SELECT mailbox, uidvalidity, uid, outcome, message_id, raw FROM inbound_messages WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let uidvalidity: i64 = r.try_get("uidvalidity")?;
+        let Some(InboundRecord { raw, uidvalidity }) = row else {
+            return Ok(None);
+        };
         Ok(Some(InboundRaw {
-            mailbox: r.try_get("mailbox")?,
             uidvalidity: u32::try_from(uidvalidity)
                 .map_err(|_| super::StoreError::Corrupt(format!("uidvalidity {uidvalidity}")))?,
-            uid: r.try_get("uid")?,
-            outcome: r.try_get("outcome")?,
-            message_id: r.try_get("message_id")?,
-            raw: r.try_get("raw")?,
+            ..raw
         }))
     }
 
     /// Rows that message `id`'s handling committed (requests, replies,
     /// bounces): handling it again could double them.
     pub async fn inbound_effects(&self, id: i64) -> Result<i64> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM requests WHERE inbound_id = $1) \
                   + (SELECT COUNT(*) FROM replies WHERE inbound_id = $1) \
                   + (SELECT COUNT(*) FROM bounces WHERE inbound_id = $1) AS n",
         )
         .bind(id)
         .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("n")?)
+        .await?)
     }
 
     /// The request a message became, if it became one.
@@ -413,12 +429,21 @@ impl Store {
 }
 
 /// What reprocessing needs of a ledger row.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InboundRaw {
     pub mailbox: String,
+    /// Read from [`InboundRecord`]'s integer (checked to fit).
+    #[sqlx(skip)]
     pub uidvalidity: u32,
     pub uid: String,
     pub outcome: String,
     pub message_id: Option<String>,
     pub raw: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct InboundRecord {
+    #[sqlx(flatten)]
+    raw: InboundRaw,
+    uidvalidity: i64,
 }

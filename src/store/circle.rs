@@ -1,12 +1,8 @@
 //! Members looking after themselves (flow 5), follow-ups (flow 7) and
 //! bounces, written in the caller's transaction.
 
-use sqlx::Row;
-
-use super::Result;
+use super::{Result, Tx};
 use crate::domain::MemberStatus;
-
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// Sets a member's status; `until` only means something for a pause.
 pub async fn set_member_status(
@@ -60,14 +56,13 @@ pub async fn insert_bounce(tx: &mut Tx<'_>, b: &NewBounce<'_>, now: i64) -> Resu
 
 /// Counts one more hard bounce; returns the member's new total.
 pub async fn add_hard_bounce(tx: &mut Tx<'_>, member_id: i64, now: i64) -> Result<i64> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "UPDATE members SET hard_bounces = hard_bounces + 1, updated_at = $1 WHERE id = $2 RETURNING hard_bounces",
     )
     .bind(now)
     .bind(member_id)
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get(0)?)
+    .await?)
 }
 
 /// An introduction whose "did it work out?" is due.

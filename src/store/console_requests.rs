@@ -3,9 +3,7 @@
 //! forwards (with reasons and introductions) and replies. Every list is an
 //! indexed query with a LIMIT: nothing loads all rows.
 
-use sqlx::Row;
-
-use super::{Result, Store, decode};
+use super::{Result, Store, from_rows};
 use crate::domain::{ForwardState, RequestStatus};
 
 /// Which requests a page shows; empty fields match everything.
@@ -19,7 +17,7 @@ pub struct RequestFilter {
 }
 
 /// One line of the requests list.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RequestListRow {
     pub id: i64,
     pub subject: String,
@@ -32,24 +30,45 @@ pub struct RequestListRow {
 }
 
 /// A forward of one request, with who it went to and what came of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ForwardDetail {
     pub id: i64,
     pub wave: i64,
+    #[sqlx(rename = "email")]
     pub member_email: String,
+    #[sqlx(rename = "name")]
     pub member_name: String,
     pub state: ForwardState,
     pub score: f64,
-    /// The matcher's reason strings ("nurse → skills: 看護師", "region: 東京").
-    pub reasons: Vec<String>,
+    #[sqlx(try_from = "String")]
+    pub reasons: Reasons,
     pub created_at: i64,
     pub answered_at: Option<i64>,
     /// When the member was introduced to the requester, if they were.
     pub introduced_at: Option<i64>,
 }
 
+/// The matcher's reason strings ("nurse → skills: 看護師", "region: 東京"),
+/// stored as a JSON list; a list that does not read is none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reasons(pub Vec<String>);
+
+impl From<String> for Reasons {
+    fn from(json: String) -> Self {
+        Self(serde_json::from_str(&json).unwrap_or_default())
+    }
+}
+
+impl std::ops::Deref for Reasons {
+    type Target = Vec<String>;
+
+    fn deref(&self) -> &Vec<String> {
+        &self.0
+    }
+}
+
 /// A reply recorded for a request: who wrote, and what it meant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReplyDetail {
     pub from_email: String,
     pub direction: String,
@@ -113,7 +132,7 @@ impl Store {
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         let count = format!("SELECT COUNT(*) AS n FROM requests r {filter}");
-        let mut counting = sqlx::query(sqlx::AssertSqlSafe(count));
+        let mut counting = sqlx::query_scalar(sqlx::AssertSqlSafe(count));
         for value in [status.map(str::to_string), text].into_iter().flatten() {
             query = query.bind(value.clone());
             counting = counting.bind(value);
@@ -123,29 +142,13 @@ impl Store {
             .bind(f.offset.max(0))
             .fetch_all(self.pool())
             .await?;
-        let list = rows
-            .iter()
-            .map(|r| {
-                let id = r.try_get("id")?;
-                let word: String = r.try_get("status")?;
-                Ok(RequestListRow {
-                    id,
-                    subject: r.try_get("subject")?,
-                    requester_name: r.try_get("requester_name")?,
-                    requester_email: r.try_get("requester_email")?,
-                    status: decode("requests", id, "status", &word, RequestStatus::from_word)?,
-                    created_at: r.try_get("created_at")?,
-                    forwards: r.try_get("forwards")?,
-                    accepts: r.try_get("accepts")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let list: Vec<RequestListRow> = from_rows("requests", &rows)?;
         // A short page is the last one: its end is the count.
         let total: i64 =
             if (list.len() as i64) < f.limit.max(1) && (f.offset == 0 || !list.is_empty()) {
                 f.offset.max(0) + list.len() as i64
             } else {
-                counting.fetch_one(self.pool()).await?.try_get("n")?
+                counting.fetch_one(self.pool()).await?
             };
         Ok((list, total))
     }
@@ -162,46 +165,18 @@ impl Store {
         .bind(id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let fid = r.try_get("id")?;
-                let word: String = r.try_get("state")?;
-                let reasons: String = r.try_get("reasons")?;
-                Ok(ForwardDetail {
-                    id: fid,
-                    wave: r.try_get("wave")?,
-                    member_email: r.try_get("email")?,
-                    member_name: r.try_get("name")?,
-                    state: decode("forwards", fid, "state", &word, ForwardState::from_word)?,
-                    score: r.try_get("score")?,
-                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                    created_at: r.try_get("created_at")?,
-                    answered_at: r.try_get("answered_at")?,
-                    introduced_at: r.try_get("introduced_at")?,
-                })
-            })
-            .collect()
+        from_rows("forwards", &rows)
     }
 
     /// The replies recorded for request `id`, oldest first (at most 200).
     pub async fn request_replies(&self, id: i64) -> Result<Vec<ReplyDetail>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT from_email, direction, intent, created_at FROM replies \
              WHERE request_id = $1 ORDER BY id LIMIT 200",
         )
         .bind(id)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReplyDetail {
-                    from_email: r.try_get("from_email")?,
-                    direction: r.try_get("direction")?,
-                    intent: r.try_get("intent")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 

@@ -9,7 +9,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Row, TypeInfo, ValueRef};
 
-use super::{Backend, Result, Store, StoreError};
+use super::{Backend, Result, Store, StoreError, Tx};
 
 /// Tables never copied: the migrator's own, and leases (reset).
 const SKIPPED: &[&str] = &["_sqlx_migrations", "leases", "sqlite_sequence"];
@@ -68,7 +68,7 @@ pub async fn copy_all(
             });
         }
     }
-    let mut tx = target.pool().begin().await?;
+    let mut tx = target.begin().await?;
     let mut counts = Vec::new();
     let mut with_ids = Vec::new();
     for t in &tables {
@@ -142,7 +142,7 @@ enum Value {
 
 async fn copy_table(
     source: &Store,
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut Tx<'_>,
     table: &str,
     columns: &[Column],
 ) -> std::result::Result<i64, CopyError> {
@@ -257,20 +257,16 @@ async fn count<'e, E>(executor: E, table: &str) -> Result<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(*) AS n FROM {table}"
     )))
     .fetch_one(executor)
-    .await?;
-    Ok(row.try_get("n")?)
+    .await?)
 }
 
 /// PostgreSQL's id sequences continue after the copied ids (`tables`: those
 /// with an integer `id`).
-async fn reset_sequences(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    tables: &[String],
-) -> Result<()> {
+async fn reset_sequences(tx: &mut Tx<'_>, tables: &[String]) -> Result<()> {
     for t in tables {
         let (seq,): (Option<String>,) = sqlx::query_as("SELECT pg_get_serial_sequence($1, 'id')")
             .bind(t)

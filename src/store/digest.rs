@@ -1,14 +1,13 @@
 //! What the weekly digest reports, and the once-per-week bookkeeping.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, decode_column};
+use super::{Result, Store, from_rows};
 use crate::domain::RequestStatus;
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct WeekRequest {
     pub id: i64,
     pub subject: String,
@@ -16,6 +15,7 @@ pub struct WeekRequest {
     pub status: RequestStatus,
     pub created_at: i64,
     /// When the first member accepted, if anyone did.
+    #[sqlx(rename = "first_accept")]
     pub first_accept_at: Option<i64>,
 }
 
@@ -125,30 +125,17 @@ impl Store {
             .bind(to)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(WeekRequest {
-                    id: r.try_get("id")?,
-                    subject: r.try_get("subject")?,
-                    requester_email: r.try_get("requester_email")?,
-                    status: decode_column(r, "requests", "status", RequestStatus::from_word)?,
-                    created_at: r.try_get("created_at")?,
-                    first_accept_at: r.try_get("first_accept")?,
-                })
-            })
-            .collect()
+        from_rows("requests", &rows)
     }
 
     /// Whether this week's digest run finished.
     pub async fn digest_run_finished(&self, week: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT finished_at FROM digest_runs WHERE week = $1")
-            .bind(week)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<Option<i64>, _>("finished_at")?.is_some(),
-            None => false,
-        })
+        let finished: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT finished_at FROM digest_runs WHERE week = $1")
+                .bind(week)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(finished.flatten().is_some())
     }
 
     pub async fn start_digest_run(&self, week: &str, now: i64) -> Result<()> {

@@ -1,50 +1,26 @@
 //! Held mail (`holds`, migration 0014): requests waiting for an admin, and
 //! refused or spam mail the admins' daily summary names.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::{Result, Tx, from_row, from_rows};
+use crate::domain::stored_words;
 
-use super::{Result, StoreError};
-
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-/// Why a message was held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldReason {
-    /// A non-member under `posting = "moderated"`: the admins decide.
-    NonMember,
-    /// A non-member under `posting = "members"`: not answered, only summarised.
-    Refused,
-    /// The trusted server says the From domain failed authentication.
-    Forged,
-    /// Over `max_requests_per_sender_per_day`.
-    Rate,
-    /// The receiving server marked it as spam.
-    Spam,
+stored_words! {
+    /// `holds.reason`: why a message was held.
+    HoldReason {
+        /// A non-member under `posting = "moderated"`: the admins decide.
+        NonMember => "non_member",
+        /// A non-member under `posting = "members"`: not answered, only summarised.
+        Refused => "refused",
+        /// The trusted server says the From domain failed authentication.
+        Forged => "forged",
+        /// Over `max_requests_per_sender_per_day`.
+        Rate => "rate",
+        /// The receiving server marked it as spam.
+        Spam => "spam",
+    }
 }
 
 impl HoldReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NonMember => "non_member",
-            Self::Refused => "refused",
-            Self::Forged => "forged",
-            Self::Rate => "rate",
-            Self::Spam => "spam",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "non_member" => Self::NonMember,
-            "refused" => Self::Refused,
-            "forged" => Self::Forged,
-            "rate" => Self::Rate,
-            "spam" => Self::Spam,
-            other => return Err(StoreError::Corrupt(format!("hold reason {other:?}"))),
-        })
-    }
-
     /// Held for a decision (the admins get a notice); the others only appear
     /// in the daily summary, since answering them would be backscatter.
     pub fn asks_admins(self) -> bool {
@@ -52,32 +28,13 @@ impl HoldReason {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldState {
-    Held,
-    Approved,
-    Rejected,
-    Expired,
-}
-
-impl HoldState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Held => "held",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Expired => "expired",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "held" => Self::Held,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            "expired" => Self::Expired,
-            other => return Err(StoreError::Corrupt(format!("hold state {other:?}"))),
-        })
+stored_words! {
+    /// `holds.state`.
+    HoldState {
+        Held => "held",
+        Approved => "approved",
+        Rejected => "rejected",
+        Expired => "expired",
     }
 }
 
@@ -93,7 +50,7 @@ pub struct NewHold {
     pub message_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct HoldRow {
     pub id: i64,
     pub inbound_id: Option<i64>,
@@ -120,37 +77,24 @@ macro_rules! select_holds {
     };
 }
 
-fn from_row(r: &AnyRow) -> Result<HoldRow> {
-    Ok(HoldRow {
-        id: r.try_get("id")?,
-        inbound_id: r.try_get("inbound_id")?,
-        reason: HoldReason::parse(&r.try_get::<String, _>("reason")?)?,
-        detail: r.try_get("detail")?,
-        state: HoldState::parse(&r.try_get::<String, _>("state")?)?,
-        requester_email: r.try_get("requester_email")?,
-        requester_name: r.try_get("requester_name")?,
-        subject: r.try_get("subject")?,
-        body: r.try_get("body")?,
-        message_id: r.try_get("message_id")?,
-        request_id: r.try_get("request_id")?,
-        decided_by: r.try_get("decided_by")?,
-        created_at: r.try_get("created_at")?,
-    })
+fn hold_from_row(r: &sqlx::any::AnyRow) -> Result<HoldRow> {
+    from_row("holds", r)
 }
 
 /// Records a hold; returns its number. A message handled again (`inbox
 /// reprocess`) keeps the hold it already has, so it is listed once.
 pub async fn insert_hold(tx: &mut Tx<'_>, h: &NewHold, now: i64) -> Result<i64> {
     if let Some(inbound_id) = h.inbound_id {
-        let existing = sqlx::query("SELECT id FROM holds WHERE inbound_id = $1 AND state = 'held'")
-            .bind(inbound_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(row) = existing {
-            return Ok(row.try_get(0)?);
+        let existing =
+            sqlx::query_scalar("SELECT id FROM holds WHERE inbound_id = $1 AND state = 'held'")
+                .bind(inbound_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some(id) = existing {
+            return Ok(id);
         }
     }
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO holds (inbound_id, reason, detail, state, requester_email, requester_name, \
          subject, body, message_id, created_at) \
          VALUES ($1, $2, $3, 'held', $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -165,8 +109,7 @@ pub async fn insert_hold(tx: &mut Tx<'_>, h: &NewHold, now: i64) -> Result<i64> 
     .bind(h.message_id.clone())
     .bind(now)
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get(0)?)
+    .await?)
 }
 
 pub async fn set_hold_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<()> {
@@ -183,7 +126,7 @@ pub async fn hold_by_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<HoldRo
         .bind(token.to_ascii_lowercase())
         .fetch_optional(&mut **tx)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(hold_from_row).transpose()
 }
 
 pub async fn hold_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<HoldRow>> {
@@ -191,7 +134,7 @@ pub async fn hold_by_id(tx: &mut Tx<'_>, id: i64) -> Result<Option<HoldRow>> {
         .bind(id)
         .fetch_optional(&mut **tx)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    row.as_ref().map(hold_from_row).transpose()
 }
 
 /// Holds, newest first; only undecided ones when `open_only`.
@@ -206,7 +149,7 @@ pub async fn list_holds(
         select_holds!("ORDER BY id DESC LIMIT $1")
     };
     let rows = sqlx::query(sql).bind(limit).fetch_all(conn).await?;
-    rows.iter().map(from_row).collect()
+    from_rows("holds", &rows)
 }
 
 /// Decides an undecided hold; false when it was already decided (a second
@@ -250,7 +193,7 @@ pub async fn holds_to_expire(tx: &mut Tx<'_>, before: i64) -> Result<Vec<HoldRow
     .bind(before)
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(from_row).collect()
+    from_rows("holds", &rows)
 }
 
 /// Holds recorded before `before` that no daily summary named yet.
@@ -261,7 +204,7 @@ pub async fn holds_to_summarize(tx: &mut Tx<'_>, before: i64) -> Result<Vec<Hold
     .bind(before)
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(from_row).collect()
+    from_rows("holds", &rows)
 }
 
 pub async fn mark_summarized(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<()> {
@@ -277,12 +220,11 @@ pub async fn mark_summarized(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<(
 
 /// Requests from `email` recorded since `since` (for the daily limit).
 pub async fn requests_from_since(tx: &mut Tx<'_>, email: &str, since: i64) -> Result<i64> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM requests WHERE LOWER(requester_email) = LOWER($1) AND created_at >= $2",
     )
     .bind(email)
     .bind(since)
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get(0)?)
+    .await?)
 }

@@ -5,13 +5,9 @@
 //! placeholders, UNIX-second integers, `INSERT … ON CONFLICT DO NOTHING` and a
 //! branch on whether a row came back.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
-use super::{Result, Store, StoreError};
-// The rows the inbox claims and records on its own connection are stamped by
-// the system clock: the inbox hands these functions no clock (yet).
-use crate::clock::system_now as unix_now;
+use super::{Result, Store, StoreError, Tx};
 
 /// `outcome` of a row whose handling is still inside its transaction.
 pub const OUTCOME_PENDING: &str = "pending";
@@ -29,7 +25,7 @@ pub struct LedgerKey<'a> {
 }
 
 /// What the ledger knows about one message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LedgerEntry {
     pub id: i64,
     pub kind: String,
@@ -70,23 +66,13 @@ pub struct LedgerHeaders {
     pub subject: Option<String>,
 }
 
-fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry> {
-    Ok(LedgerEntry {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        outcome: row.try_get("outcome")?,
-        error: row.try_get("error")?,
-        moved_at: row.try_get("moved_at")?,
-    })
-}
-
 fn size_i64(size: u64) -> Result<i64> {
     i64::try_from(size).map_err(|_| StoreError::Corrupt(format!("message size {size} too large")))
 }
 
 /// The ledger row of `key`, if any.
 pub async fn lookup(conn: &mut AnyConnection, key: LedgerKey<'_>) -> Result<Option<LedgerEntry>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, kind, outcome, error, moved_at FROM inbound_messages \
          WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3",
     )
@@ -94,8 +80,7 @@ pub async fn lookup(conn: &mut AnyConnection, key: LedgerKey<'_>) -> Result<Opti
     .bind(i64::from(key.uidvalidity))
     .bind(key.uid)
     .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(entry_from_row).transpose()
+    .await?)
 }
 
 /// The first earlier row (of any mailbox) with this Message-ID that was not
@@ -104,28 +89,28 @@ pub async fn find_by_message_id(
     conn: &mut AnyConnection,
     message_id: &str,
 ) -> Result<Option<LedgerEntry>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, kind, outcome, error, moved_at FROM inbound_messages \
          WHERE message_id = $1 AND kind <> 'duplicate' AND outcome <> 'pending' \
          ORDER BY id LIMIT 1",
     )
     .bind(message_id)
     .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(entry_from_row).transpose()
+    .await?)
 }
 
 /// Claims `key` inside the caller's transaction: a `pending` row whose id the
 /// handler's effects can refer to. `None` when the key is already recorded
-/// (another reader got there first): the caller must roll back.
+/// (another reader got there first): the caller must roll back. The row is
+/// stamped by the transaction's (the store's) clock.
 pub async fn claim(
-    conn: &mut AnyConnection,
+    tx: &mut Tx<'_>,
     key: LedgerKey<'_>,
     headers: &LedgerHeaders,
     size_bytes: u64,
     raw: &[u8],
 ) -> Result<Option<i64>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO inbound_messages \
          (mailbox, uidvalidity, uid, message_id, from_addr, subject, kind, outcome, size_bytes, raw, received_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 'pending', $7, $8, $9) \
@@ -139,11 +124,9 @@ pub async fn claim(
     .bind(headers.subject.clone())
     .bind(size_i64(size_bytes)?)
     .bind(raw.to_vec())
-    .bind(unix_now())
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| r.try_get::<i64, _>("id").map_err(StoreError::from))
-        .transpose()
+    .bind(tx.now())
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 /// Completes a claimed row with what the handler decided (same transaction).
@@ -164,8 +147,9 @@ pub async fn complete(
     Ok(())
 }
 
-/// Writes a complete row unless `key` is already recorded; returns whether it did.
-pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<bool> {
+/// Writes a complete row, received at `now` (by the store's clock), unless
+/// `key` is already recorded; returns whether it did.
+pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO inbound_messages \
          (mailbox, uidvalidity, uid, message_id, from_addr, subject, kind, outcome, error, size_bytes, raw, received_at) \
@@ -183,7 +167,7 @@ pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>) -> Result<
     .bind(row.error)
     .bind(size_i64(row.size_bytes)?)
     .bind(row.raw.map(<[u8]>::to_vec))
-    .bind(unix_now())
+    .bind(now)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -218,8 +202,8 @@ impl Store {
     /// [`Store::ledger_mark_moved`] for many rows in one transaction (one
     /// write for a batch moved in one command).
     pub async fn ledger_mark_moved_many(&self, ids: &[i64]) -> Result<()> {
-        let now = unix_now();
-        let mut tx = self.pool().begin().await?;
+        let now = self.now();
+        let mut tx = self.begin().await?;
         for id in ids {
             sqlx::query(
                 "UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL",
@@ -241,22 +225,24 @@ impl Store {
 
     /// How many ledger rows a mailbox has (tests, `check`).
     pub async fn ledger_count(&self, mailbox: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM inbound_messages WHERE mailbox = $1")
-            .bind(mailbox)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(row.try_get("n")?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) AS n FROM inbound_messages WHERE mailbox = $1")
+                .bind(mailbox)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 
     /// The UIDVALIDITY and highest UID the reader saw last for `mailbox`.
     pub async fn mailbox_state(&self, mailbox: &str) -> Result<Option<(u32, u32)>> {
-        let row = sqlx::query("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
-            .bind(mailbox)
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let validity: i64 = row.try_get("uidvalidity")?;
-        let last: i64 = row.try_get("last_uid")?;
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1")
+                .bind(mailbox)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((validity, last)) = row else {
+            return Ok(None);
+        };
         let corrupt =
             |what: &str, v: i64| StoreError::Corrupt(format!("mailbox_state.{what} = {v}"));
         Ok(Some((

@@ -68,14 +68,13 @@ impl Store {
     pub async fn search_members(&self, q: &MemberSearch) -> Result<MemberPage> {
         let status = q.status.map(MemberStatus::as_str);
         let pattern = like_pattern(&q.text);
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM members {FILTER}"
         )))
         .bind(status)
         .bind(&pattern)
         .fetch_one(self.pool())
-        .await?
-        .try_get("n")?;
+        .await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id, email, name, skills, bio, languages, region, status, paused_until, \
              timezone, hard_bounces FROM members {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
@@ -106,7 +105,7 @@ impl Store {
                 member.email
             )));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let id = insert_member(&mut tx, member, change.now).await?;
         record_action(&mut tx, change, None, None, None).await?;
         tx.commit().await?;
@@ -121,7 +120,7 @@ impl Store {
         m: &Member,
         change: &AdminChange<'_>,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE members SET name = $1, skills = $2, bio = $3, languages = $4, region = $5, \
              status = $6, paused_until = $7, timezone = $8, updated_at = $9 WHERE id = $10",
@@ -149,7 +148,7 @@ impl Store {
 
     /// Records a change made elsewhere (an import, which commits on its own).
     pub async fn record_admin_change(&self, change: &AdminChange<'_>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin().await?;
         record_action(&mut tx, change, None, None, None).await?;
         tx.commit().await?;
         Ok(())

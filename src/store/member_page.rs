@@ -25,7 +25,7 @@ impl Store {
         edit: &ProfileEdit,
         change: &AdminChange<'_>,
     ) -> Result<Member> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let languages: Vec<&str> = edit.languages.iter().map(Language::as_str).collect();
         sqlx::query(
             "UPDATE members SET skills = $1, bio = $2, languages = $3, region = $4, timezone = $5, \
@@ -56,7 +56,7 @@ impl Store {
         until: Option<&str>,
         change: &AdminChange<'_>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         super::circle::set_member_status(&mut tx, id, status, until, change.now).await?;
         record_action(&mut tx, change, None, None, None).await?;
         tx.commit().await?;

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, Executor, Row};
+use sqlx::{Any, Executor};
 
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, Tx, from_row};
 use crate::domain::{EmailAddress, Language, Member, MemberStatus, TimeZoneName};
 
 /// What an import changed.
@@ -27,30 +27,43 @@ pub enum MemberChange {
     Leave,
 }
 
+/// A `members` row as stored (`select_members!`'s columns).
+#[derive(sqlx::FromRow)]
+struct MemberRecord {
+    id: i64,
+    email: String,
+    name: String,
+    skills: String,
+    bio: String,
+    languages: String,
+    region: String,
+    status: String,
+    paused_until: Option<String>,
+    timezone: Option<String>,
+}
+
 pub(super) fn member_from_row(row: &AnyRow) -> Result<Member> {
-    let email: String = row.try_get("email")?;
-    let email = EmailAddress::parse(&email)
+    let r: MemberRecord = from_row("members", row)?;
+    let email = EmailAddress::parse(&r.email)
         .map_err(|e| StoreError::Corrupt(format!("member address: {e}")))?;
-    let status: String = row.try_get("status")?;
-    let status = status
+    let status = r
+        .status
         .parse::<MemberStatus>()
         .map_err(StoreError::Corrupt)?;
-    let skills: String = row.try_get("skills")?;
-    let languages: String = row.try_get("languages")?;
     Ok(Member {
-        id: row.try_get("id")?,
+        id: r.id,
         email,
-        name: row.try_get("name")?,
-        skills: split_stored(&skills),
-        bio: row.try_get("bio")?,
-        languages: split_stored(&languages)
+        name: r.name,
+        skills: split_stored(&r.skills),
+        bio: r.bio,
+        languages: split_stored(&r.languages)
             .iter()
             .filter_map(|l| Language::parse(l).ok())
             .collect(),
-        region: row.try_get("region")?,
+        region: r.region,
         status,
-        paused_until: row.try_get("paused_until")?,
-        timezone: stored_timezone(row.try_get("timezone")?),
+        paused_until: r.paused_until,
+        timezone: stored_timezone(r.timezone),
     })
 }
 
@@ -157,7 +170,7 @@ impl Store {
                 member.email
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id = insert_member(&mut tx, member, self.now()).await?;
         tx.commit().await?;
         tracing::info!(member_id = id, "member added");
@@ -179,7 +192,7 @@ impl Store {
             .collect();
         let now = self.now();
         let mut summary = ImportSummary::default();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for m in incoming {
             match existing.get(m.email.key()) {
                 None => {
@@ -242,7 +255,7 @@ impl Store {
             MemberChange::Leave => (MemberStatus::Left, None),
         };
         let not_found = || StoreError::NotFound(format!("{email} is not in the directory"));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let id = member_by_key(&mut *tx, email.key())
             .await?
             .ok_or_else(not_found)?
@@ -284,22 +297,22 @@ impl Store {
     /// Changes whenever a member is added or changed: (count, a checksum of
     /// who is active, the latest change), for caches of the directory.
     pub async fn members_version(&self) -> Result<(i64, i64)> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT COUNT(*) AS n, \
              CAST(COALESCE(SUM(CASE WHEN status = 'active' THEN id ELSE 0 END), 0) * 1000003 \
                + COALESCE(MAX(updated_at), 0) AS BIGINT) AS v FROM members",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok((row.try_get("n")?, row.try_get("v")?))
+        .await?)
     }
 
     /// When the first member was added: the circle's beginning.
     pub async fn first_member_added_at(&self) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT MIN(created_at) AS t FROM members")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("t")?)
+        Ok(
+            sqlx::query_scalar("SELECT MIN(created_at) AS t FROM members")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Members whose pause ended on or before `today` (YYYY-MM-DD) become active.
@@ -316,11 +329,7 @@ impl Store {
     }
 }
 
-pub(super) async fn insert_member(
-    tx: &mut sqlx::Transaction<'_, Any>,
-    m: &Member,
-    now: i64,
-) -> Result<i64> {
+pub(super) async fn insert_member(tx: &mut Tx<'_>, m: &Member, now: i64) -> Result<i64> {
     let q = sqlx::query(
         "INSERT INTO members (email, name, skills, bio, languages, region, status, timezone, \
          email_key, paused_until, created_at, updated_at) \
@@ -332,5 +341,5 @@ pub(super) async fn insert_member(
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-    Ok(row.try_get(0)?)
+    Ok(from_row::<(i64,)>("members", &row)?.0)
 }

@@ -34,11 +34,12 @@ pub mod web_stats;
 
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 use crate::clock::Clock;
 use crate::config::DatabaseConfig;
+use crate::domain::{ForwardState, MailLanguage, RequestStatus};
 
 pub use member_admin::{ImportPreview, MemberListRow, MemberPage, MemberSearch};
 pub use members::{ImportSummary, MemberChange, member_by_id, member_by_key};
@@ -82,31 +83,73 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Decodes a word stored in `table.column` of row `id` into its enum; an
-/// unknown word is an error that names the row.
-pub(crate) fn decode<T>(
-    table: &str,
-    id: i64,
-    column: &str,
-    word: &str,
-    from_word: fn(&str) -> Option<T>,
-) -> Result<T> {
-    from_word(word)
-        .ok_or_else(|| StoreError::Corrupt(format!("{table} row {id}: unknown {column} {word:?}")))
+/// A stored word that no value of its enum stands for.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown word {0:?}")]
+pub struct UnknownWord(pub String);
+
+/// Row structs hold the stored states as their enums: each column decodes
+/// from its word, and an unknown word is [`UnknownWord`], which [`from_row`]
+/// turns into the error that names the row.
+macro_rules! stored_word_columns {
+    ($($name:ty),+ $(,)?) => {$(
+        impl sqlx::Type<sqlx::Any> for $name {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <String as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $name {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                let word = <&str as sqlx::Decode<sqlx::Any>>::decode(value)?;
+                Self::from_word(word).ok_or_else(|| UnknownWord(word.to_string()).into())
+            }
+        }
+    )+};
 }
 
-/// Reads `column` of a row of `table` (which has an `id`) into its enum, as
-/// [`decode`] does.
-pub(crate) fn decode_column<T>(
-    row: &sqlx::any::AnyRow,
-    table: &str,
-    column: &str,
-    from_word: fn(&str) -> Option<T>,
-) -> Result<T> {
-    use sqlx::Row;
-    let id: i64 = row.try_get("id")?;
-    let word: String = row.try_get(column)?;
-    decode(table, id, column, &word, from_word)
+stored_word_columns!(
+    RequestStatus,
+    ForwardState,
+    MailLanguage,
+    holds::HoldReason,
+    holds::HoldState,
+);
+
+/// Maps a row of `table` (which has an `id`) with `T`'s `FromRow`: a stored
+/// word no state knows is `StoreError::Corrupt("requests row 7: unknown
+/// status \"opened\"")`, naming the row.
+pub(crate) fn from_row<T>(table: &str, row: &AnyRow) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    T::from_row(row).map_err(|e| corrupt_row(table, row, &e).unwrap_or_else(|| e.into()))
+}
+
+/// The error naming the row for a stored word its enum does not know.
+fn corrupt_row(table: &str, row: &AnyRow, e: &sqlx::Error) -> Option<StoreError> {
+    let sqlx::Error::ColumnDecode { index, source } = e else {
+        return None;
+    };
+    let UnknownWord(word) = source.downcast_ref::<UnknownWord>()?;
+    let id: i64 = sqlx::Row::try_get(row, "id").ok()?;
+    // sqlx names the column as a quoted string.
+    let column = index.trim_matches('"');
+    Some(StoreError::Corrupt(format!(
+        "{table} row {id}: unknown {column} {word:?}"
+    )))
+}
+
+/// [`from_row`] for every row.
+pub(crate) fn from_rows<T>(table: &str, rows: &[AnyRow]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    rows.iter().map(|r| from_row(table, r)).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,15 +158,54 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// The backend of an open connection or transaction (so a flow that holds
-    /// only the transaction need not be handed the store to learn it).
-    pub fn of(conn: &sqlx::AnyConnection) -> Self {
-        if conn.backend_name() == "PostgreSQL" {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
+/// A transaction that knows its backend and the store's clock: what relay
+/// flows and store functions take, so none needs the [`Store`] only to ask
+/// which database it is on or what time it is. It derefs to the connection,
+/// so `&mut **tx` is an executor, as with sqlx's own transaction.
+pub struct Tx<'c> {
+    inner: sqlx::Transaction<'c, sqlx::Any>,
+    backend: Backend,
+    clock: Clock,
+}
+
+impl Tx<'_> {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Now, by the store's clock, as UNIX seconds.
+    pub fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,6 +304,15 @@ impl Store {
         &self.pool
     }
 
+    /// Begins a transaction on the pool (see [`Tx`]).
+    pub async fn begin(&self) -> Result<Tx<'static>, sqlx::Error> {
+        Ok(Tx {
+            inner: self.pool.begin().await?,
+            backend: self.backend,
+            clock: self.clock.clone(),
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -242,15 +333,29 @@ fn sqlite_url_creating_file(url: &str) -> String {
 #[cfg(test)]
 mod decode_tests {
     use super::*;
-    use crate::domain::RequestStatus;
 
-    #[test]
-    fn an_unknown_stored_word_names_its_row() {
-        assert_eq!(
-            decode("requests", 7, "status", "open", RequestStatus::from_word).ok(),
-            Some(RequestStatus::Open)
-        );
-        let e = decode("requests", 7, "status", "opened", RequestStatus::from_word).unwrap_err();
+    #[derive(Debug, sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        status: RequestStatus,
+    }
+
+    async fn read(sql: &'static str) -> Result<Row> {
+        install_default_drivers();
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect("sqlite::memory:")
+            .await
+            .expect("in-memory SQLite");
+        let row = sqlx::query(sql).fetch_one(&mut conn).await?;
+        from_row("requests", &row)
+    }
+
+    #[tokio::test]
+    async fn an_unknown_stored_word_names_its_row() {
+        let fine = read("SELECT 7 AS id, 'open' AS status").await.unwrap();
+        assert_eq!((fine.id, fine.status), (7, RequestStatus::Open));
+        let e = read("SELECT 7 AS id, 'opened' AS status")
+            .await
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "stored data is invalid: requests row 7: unknown status \"opened\""

@@ -1,9 +1,11 @@
 //! The outbox table: queued in the transaction that causes a mail, claimed
 //! with a lease by whichever sender gets there first, never deleted.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
-use super::{Backend, Result, Store};
+use super::{Backend, Result, Store, Tx};
 
 /// A mail to write into the outbox, already rendered.
 #[derive(Debug, Clone)]
@@ -21,7 +23,7 @@ pub struct NewOutboxMail {
 }
 
 /// A row claimed for sending.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClaimedMail {
     pub id: i64,
     pub kind: String,
@@ -44,11 +46,7 @@ pub struct OutboxCounts {
 
 /// Queues a mail inside the caller's transaction. Returns false when a mail
 /// with the same idempotency key was already queued (nothing is written).
-pub async fn enqueue(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    mail: &NewOutboxMail,
-    now: i64,
-) -> Result<bool> {
+pub async fn enqueue(tx: &mut Tx<'_>, mail: &NewOutboxMail, now: i64) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
          request_id, member_id, status, attempts, next_attempt_at, created_at) \
@@ -121,20 +119,11 @@ impl Store {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
-        let row = sqlx::query(sql)
+        Ok(sqlx::query_as(sql)
             .bind(now + lease_seconds)
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(ClaimedMail {
-            id: row.try_get("id")?,
-            kind: row.try_get("kind")?,
-            to_email: row.try_get("to_email")?,
-            message_id: row.try_get("message_id")?,
-            message: row.try_get("message")?,
-            attempts: row.try_get("attempts")?,
-        }))
+            .await?)
     }
 
     /// Claims up to `limit` due mails at once (in id order), each leased for
@@ -149,111 +138,120 @@ impl Store {
             Backend::Sqlite => CLAIM_MANY_SQLITE,
             Backend::Postgres => CLAIM_MANY_POSTGRES,
         };
-        let rows = sqlx::query(sql)
+        let mut mails: Vec<ClaimedMail> = sqlx::query_as(sql)
             .bind(now + lease_seconds)
             .bind(now)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        let mut mails = rows
-            .iter()
-            .map(|row| {
-                Ok(ClaimedMail {
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    to_email: row.try_get("to_email")?,
-                    message_id: row.try_get("message_id")?,
-                    message: row.try_get("message")?,
-                    attempts: row.try_get("attempts")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         mails.sort_by_key(|m| m.id);
         Ok(mails)
     }
 
     /// Records what became of a batch of claimed mails in one transaction
     /// (one write, not one per mail: senders and the inbox share SQLite's lock).
+    /// Mails sent at the same second are marked in one statement.
     pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
+        let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
         for (id, result) in results {
-            let (status, next, error, sent) = match result {
-                SendResult::Sent { at } => ("sent", None, None, Some(*at)),
-                SendResult::Retry { at, error } => {
-                    ("queued", Some(*at), Some(error.as_str()), None)
+            let (status, next, error) = match result {
+                SendResult::Sent { at } => {
+                    match sent.iter_mut().find(|(t, _)| t == at) {
+                        Some((_, ids)) => ids.push(*id),
+                        None => sent.push((*at, vec![*id])),
+                    }
+                    continue;
                 }
-                SendResult::Failed { error } => ("failed", None, Some(error.as_str()), None),
-                SendResult::Held { reason } => ("held", None, Some(reason.as_str()), None),
+                SendResult::Retry { at, error } => ("queued", Some(*at), error.as_str()),
+                SendResult::Failed { error } => ("failed", None, error.as_str()),
+                SendResult::Held { reason } => ("held", None, reason.as_str()),
             };
-            sqlx::query(
-                "UPDATE outbox SET status = $1, lease_until = NULL, \
-                 next_attempt_at = COALESCE($2, next_attempt_at), \
-                 last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
-                 WHERE id = $5",
-            )
-            .bind(status)
-            .bind(next)
-            .bind(error)
-            .bind(sent)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
+            finish(&mut *tx, *id, status, next, Some(error), None).await?;
+        }
+        for (at, ids) in &sent {
+            let sql = format!(
+                "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1 WHERE id IN ({})",
+                placeholders(2, ids.len())
+            );
+            // Only numbered placeholders are formatted in; the values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*at);
+            for id in ids {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<()> {
-        self.finish_outbox(id, "sent", None, None, Some(now)).await
+        finish(&self.pool, id, "sent", None, None, Some(now)).await
     }
 
     /// Back to the queue after a temporary failure, due again at `next_attempt_at`.
     pub async fn outbox_retry(&self, id: i64, next_attempt_at: i64, error: &str) -> Result<()> {
-        self.finish_outbox(id, "queued", Some(next_attempt_at), Some(error), None)
-            .await
+        finish(
+            &self.pool,
+            id,
+            "queued",
+            Some(next_attempt_at),
+            Some(error),
+            None,
+        )
+        .await
     }
 
     /// Retired for good (kept, with its last error).
     pub async fn outbox_failed(&self, id: i64, error: &str) -> Result<()> {
-        self.finish_outbox(id, "failed", None, Some(error), None)
-            .await
+        finish(&self.pool, id, "failed", None, Some(error), None).await
     }
 
     /// Kept but not sent: the per-address hourly cap was reached (a loop breaker).
     pub async fn outbox_held(&self, id: i64, reason: &str) -> Result<()> {
-        self.finish_outbox(id, "held", None, Some(reason), None)
-            .await
+        finish(&self.pool, id, "held", None, Some(reason), None).await
     }
 
-    async fn finish_outbox(
+    /// For each claimed mail of a batch (`id`, recipient), what
+    /// [`Store::outbox_sent_to_since`] says, in one query for the batch: mails
+    /// to the same recipient sent since `since`, plus those in flight ahead of it.
+    pub async fn outbox_sent_to_since_many(
         &self,
-        id: i64,
-        status: &str,
-        next_attempt_at: Option<i64>,
-        error: Option<&str>,
-        sent_at: Option<i64>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET status = $1, lease_until = NULL, \
-             next_attempt_at = COALESCE($2, next_attempt_at), \
-             last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
-             WHERE id = $5",
-        )
-        .bind(status)
-        .bind(next_attempt_at)
-        .bind(error)
-        .bind(sent_at)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        mails: &[(i64, &str)],
+        since: i64,
+    ) -> Result<HashMap<i64, i64>> {
+        if mails.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The single query's condition once per mail, as one statement.
+        let sql = (0..mails.len())
+            .map(|i| {
+                let (id, to) = (2 + 2 * i, 3 + 2 * i);
+                format!(
+                    "SELECT CAST(${id} AS BIGINT) AS mail, COUNT(*) AS n FROM outbox \
+                     WHERE LOWER(to_email) = LOWER(${to}) \
+                     AND ((status = 'sent' AND sent_at >= $1) OR (status = 'sending' AND id < ${id}))"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since);
+        for (id, to) in mails {
+            query = query.bind(*id).bind(*to);
+        }
+        let mut counts = HashMap::with_capacity(mails.len());
+        for row in query.fetch_all(&self.pool).await? {
+            counts.insert(row.try_get::<i64, _>("mail")?, row.try_get::<i64, _>("n")?);
+        }
+        Ok(counts)
     }
 
     /// Mails to `to_email` (case-insensitively) sent since `since`, plus
     /// those in flight ahead of mail `id` (claimed by a sender, lower id):
     /// concurrent senders then agree on which mail is over the cap.
     pub async fn outbox_sent_to_since(&self, to_email: &str, since: i64, id: i64) -> Result<i64> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT COUNT(*) AS n FROM outbox WHERE LOWER(to_email) = LOWER($1) \
              AND ((status = 'sent' AND sent_at >= $2) OR (status = 'sending' AND id < $3))",
         )
@@ -261,29 +259,27 @@ impl Store {
         .bind(since)
         .bind(id)
         .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
+        .await?)
     }
 
     /// When the next queued mail falls due, if any.
     pub async fn outbox_next_due(&self) -> Result<Option<i64>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT MIN(CASE WHEN status = 'queued' THEN next_attempt_at ELSE lease_until END) AS due \
              FROM outbox WHERE status IN ('queued', 'sending')",
         )
         .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("due")?)
+        .await?)
     }
 
     pub async fn outbox_counts(&self) -> Result<OutboxCounts> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
         let mut c = OutboxCounts::default();
-        for r in rows {
-            let n: i64 = r.try_get("n")?;
-            match r.try_get::<String, _>("status")?.as_str() {
+        for (status, n) in rows {
+            match status.as_str() {
                 "queued" => c.queued = n,
                 "sending" => c.sending = n,
                 "sent" => c.sent = n,
@@ -294,4 +290,38 @@ impl Store {
         }
         Ok(c)
     }
+}
+
+/// `$first, $first+1, …` for `n` bound values.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Ends a claim: the mail's new status, when it is due again, its last
+/// error and when it was sent (what is `None` stays as it was).
+async fn finish<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    id: i64,
+    status: &str,
+    next_attempt_at: Option<i64>,
+    error: Option<&str>,
+    sent_at: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = $1, lease_until = NULL, \
+         next_attempt_at = COALESCE($2, next_attempt_at), \
+         last_error = COALESCE($3, last_error), sent_at = COALESCE($4, sent_at) \
+         WHERE id = $5",
+    )
+    .bind(status)
+    .bind(next_attempt_at)
+    .bind(error)
+    .bind(sent_at)
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -2,13 +2,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::{Backend, Result, Store, decode_column};
+use super::{Backend, Result, Store, from_row, from_rows};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+use super::Tx;
 
 #[derive(Debug, Clone)]
 pub struct NewRequest {
@@ -22,7 +19,7 @@ pub struct NewRequest {
     pub message_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RequestRow {
     pub id: i64,
     pub requester_email: String,
@@ -62,27 +59,13 @@ macro_rules! select_requests {
     };
 }
 
-fn request_from_row(r: &AnyRow) -> Result<RequestRow> {
-    Ok(RequestRow {
-        id: r.try_get("id")?,
-        requester_email: r.try_get("requester_email")?,
-        requester_name: r.try_get("requester_name")?,
-        subject: r.try_get("subject")?,
-        body: r.try_get("body")?,
-        language: decode_column(r, "requests", "language", MailLanguage::from_word)?,
-        message_id: r.try_get("message_id")?,
-        token: r.try_get("token")?,
-        status: decode_column(r, "requests", "status", RequestStatus::from_word)?,
-        wave: r.try_get("wave")?,
-        wave_due_at: r.try_get("wave_due_at")?,
-        created_at: r.try_get("created_at")?,
-        closed_at: r.try_get("closed_at")?,
-    })
+fn request_from_row(r: &sqlx::any::AnyRow) -> Result<RequestRow> {
+    from_row("requests", r)
 }
 
 /// Inserts a request; returns its number.
 pub async fn insert_request(tx: &mut Tx<'_>, r: &NewRequest, now: i64) -> Result<i64> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO requests (inbound_id, requester_email, requester_name, requester_member_id, \
          subject, body, language, message_id, status, wave, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', 0, $9, $9) RETURNING id",
@@ -97,8 +80,7 @@ pub async fn insert_request(tx: &mut Tx<'_>, r: &NewRequest, now: i64) -> Result
     .bind(r.message_id.clone())
     .bind(now)
     .fetch_one(&mut **tx)
-    .await?;
-    Ok(row.try_get(0)?)
+    .await?)
 }
 
 /// Sets the requester's thread token (minted from the request number).
@@ -138,7 +120,7 @@ pub async fn set_request_state(
 /// Inserts a forward unless this member already has one for this request.
 /// Returns its id, or None when it existed (idempotent by request and member).
 pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result<Option<i64>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO forwards (request_id, member_id, wave, rank, score, reasons, token, \
          requester_token, message_id, state, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) \
@@ -155,8 +137,7 @@ pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result
     .bind(&f.message_id)
     .bind(now)
     .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
+    .await?)
 }
 
 impl Store {
@@ -172,11 +153,11 @@ impl Store {
         let rows = sqlx::query(select_requests!("ORDER BY id"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(request_from_row).collect()
+        from_rows("requests", &rows)
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ForwardRow {
     pub id: i64,
     pub request_id: i64,
@@ -197,17 +178,8 @@ macro_rules! select_forwards {
     };
 }
 
-fn forward_from_row(r: &AnyRow) -> Result<ForwardRow> {
-    Ok(ForwardRow {
-        id: r.try_get("id")?,
-        request_id: r.try_get("request_id")?,
-        member_id: r.try_get("member_id")?,
-        wave: r.try_get("wave")?,
-        token: r.try_get("token")?,
-        requester_token: r.try_get("requester_token")?,
-        message_id: r.try_get("message_id")?,
-        state: decode_column(r, "forwards", "state", ForwardState::from_word)?,
-    })
+fn forward_from_row(r: &sqlx::any::AnyRow) -> Result<ForwardRow> {
+    from_row("forwards", r)
 }
 
 /// Which thread a reply token belongs to.
@@ -251,7 +223,7 @@ pub async fn find_token(tx: &mut Tx<'_>, token: &str) -> Result<Option<TokenOwne
 /// against a concurrent answer to the same request); the transaction knows
 /// its backend.
 pub async fn request_for_update(tx: &mut Tx<'_>, id: i64) -> Result<Option<RequestRow>> {
-    let q = match Backend::of(tx) {
+    let q = match tx.backend() {
         Backend::Postgres => sqlx::query(select_requests!("WHERE id = $1 FOR UPDATE")),
         Backend::Sqlite => sqlx::query(select_requests!("WHERE id = $1")),
     };
@@ -266,7 +238,7 @@ pub async fn forwards_of(tx: &mut Tx<'_>, request_id: i64) -> Result<Vec<Forward
     .bind(request_id)
     .fetch_all(&mut **tx)
     .await?;
-    rows.iter().map(forward_from_row).collect()
+    from_rows("forwards", &rows)
 }
 
 pub async fn set_forward_state(
@@ -341,33 +313,25 @@ pub async fn insert_introduction(
 impl Store {
     /// Open requests whose current wave ran out of time.
     pub async fn requests_due(&self, now: i64) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_scalar(
             "SELECT id FROM requests WHERE status = 'open' AND wave_due_at IS NOT NULL AND wave_due_at <= $1 ORDER BY id",
         )
         .bind(now)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| r.try_get("id").map_err(Into::into))
-            .collect()
+        .await?)
     }
 }
 
 /// Forwards each member received since `since`, for fairness and the weekly cap.
 pub async fn forward_counts_since(tx: &mut Tx<'_>, since: i64) -> Result<HashMap<i64, u32>> {
-    let rows = sqlx::query(
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT member_id, COUNT(*) AS n FROM forwards WHERE created_at >= $1 GROUP BY member_id",
     )
     .bind(since)
     .fetch_all(&mut **tx)
     .await?;
-    let mut counts = HashMap::new();
-    for r in rows {
-        let n: i64 = r.try_get("n")?;
-        counts.insert(
-            r.try_get("member_id")?,
-            u32::try_from(n).unwrap_or(u32::MAX),
-        );
-    }
-    Ok(counts)
+    Ok(rows
+        .into_iter()
+        .map(|(member, n)| (member, u32::try_from(n).unwrap_or(u32::MAX)))
+        .collect())
 }

@@ -1,12 +1,10 @@
 //! The web console's sessions and sign-in codes (migration 0015). Only SHA-256
 //! hashes of the secrets are stored: a copy of the database signs nobody in.
 
-use sqlx::Row;
-
-use super::{Result, Store};
+use super::{Result, Store, Tx};
 
 /// A signed-in admin, as the session row has it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct WebSession {
     pub admin: String,
     /// The form token every POST of this session must carry.
@@ -46,20 +44,14 @@ impl Store {
 
     /// The live session with this token hash, if any.
     pub async fn web_session(&self, token_hash: &str, now: i64) -> Result<Option<WebSession>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT admin, csrf, expires_at FROM web_sessions \
              WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(self.pool())
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(WebSession {
-            admin: r.try_get("admin")?,
-            csrf: r.try_get("csrf")?,
-            expires_at: r.try_get("expires_at")?,
-        }))
+        .await?)
     }
 
     /// Ends one session (logout); expired ones are swept at the same time.
@@ -73,39 +65,17 @@ impl Store {
     }
 
     pub async fn web_login_code_insert(&self, code: &NewLoginCode<'_>, now: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(code.code_hash)
-        .bind(code.admin.to_lowercase())
-        .bind(code.client)
-        .bind(now)
-        .bind(code.expires_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        insert_login_code(self.pool(), code, now).await
     }
 
     /// The same, inside the transaction that queues the code's mail.
     pub async fn web_login_code_insert_tx(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tx: &mut Tx<'_>,
         code: &NewLoginCode<'_>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(code.code_hash)
-        .bind(code.admin.to_lowercase())
-        .bind(code.client)
-        .bind(now)
-        .bind(code.expires_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        insert_login_code(&mut **tx, code, now).await
     }
 
     /// Marks a live, unused code used and returns its admin; `None` when the
@@ -116,17 +86,14 @@ impl Store {
         code_hash: &str,
         now: i64,
     ) -> Result<Option<String>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_scalar(
             "UPDATE web_login_codes SET used_at = $2 \
              WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING admin",
         )
         .bind(code_hash)
         .bind(now)
         .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| r.try_get::<String, _>("admin"))
-            .transpose()
-            .map_err(Into::into)
+        .await?)
     }
 
     /// Codes asked for since `since`, for one address and for one client (the
@@ -137,7 +104,7 @@ impl Store {
         client: &str,
         since: i64,
     ) -> Result<(i64, i64)> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT \
                COALESCE(SUM(CASE WHEN admin = $1 THEN 1 ELSE 0 END), 0) AS by_admin, \
                COALESCE(SUM(CASE WHEN client = $2 THEN 1 ELSE 0 END), 0) AS by_client \
@@ -147,7 +114,25 @@ impl Store {
         .bind(client)
         .bind(since)
         .fetch_one(self.pool())
-        .await?;
-        Ok((row.try_get("by_admin")?, row.try_get("by_client")?))
+        .await?)
     }
+}
+
+async fn insert_login_code<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    code: &NewLoginCode<'_>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO web_login_codes (code_hash, admin, client, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(code.code_hash)
+    .bind(code.admin.to_lowercase())
+    .bind(code.client)
+    .bind(now)
+    .bind(code.expires_at)
+    .execute(db)
+    .await?;
+    Ok(())
 }

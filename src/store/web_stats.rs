@@ -3,8 +3,6 @@
 //! in a few milliseconds; no rows are loaded), and `admin_actions` newest
 //! first, a page at a time.
 
-use sqlx::Row;
-
 use super::{Result, Store};
 
 pub const WEEK: i64 = 7 * 86_400;
@@ -32,7 +30,7 @@ pub struct Overview {
 }
 
 /// A row of the audit page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub action: String,
@@ -49,7 +47,7 @@ impl Store {
     pub async fn weekly_counts(&self, start: i64, weeks: usize) -> Result<Vec<WeekCounts>> {
         let mut out = vec![WeekCounts::default(); weeks];
         let end = start + WEEK * weeks as i64;
-        let rows = sqlx::query(
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT (created_at - $1) / 604800 AS w, COUNT(*) AS n, \
                COALESCE(SUM(CASE WHEN status = 'unmatched' THEN 1 ELSE 0 END), 0) AS u \
              FROM requests WHERE created_at >= $1 AND created_at < $2 \
@@ -59,13 +57,13 @@ impl Store {
         .bind(end)
         .fetch_all(self.pool())
         .await?;
-        for r in &rows {
-            if let Some(week) = slot(&mut out, r.try_get("w")?) {
-                week.requests = r.try_get("n")?;
-                week.unmatched = r.try_get("u")?;
+        for (w, n, u) in rows {
+            if let Some(week) = slot(&mut out, w) {
+                week.requests = n;
+                week.unmatched = u;
             }
         }
-        let rows = sqlx::query(
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT (created_at - $1) / 604800 AS w, COUNT(*) AS n FROM introductions \
              WHERE created_at >= $1 AND created_at < $2 GROUP BY (created_at - $1) / 604800",
         )
@@ -73,9 +71,9 @@ impl Store {
         .bind(end)
         .fetch_all(self.pool())
         .await?;
-        for r in &rows {
-            if let Some(week) = slot(&mut out, r.try_get("w")?) {
-                week.introductions = r.try_get("n")?;
+        for (w, n) in rows {
+            if let Some(week) = slot(&mut out, w) {
+                week.introductions = n;
             }
         }
         Ok(out)
@@ -125,28 +123,14 @@ impl Store {
 
     /// `admin_actions` newest first: `limit` rows after skipping `offset`.
     pub async fn audit_page(&self, offset: i64, limit: i64) -> Result<Vec<AuditRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, action, actor, outbox_id, inbound_id, request_id, detail, created_at \
              FROM admin_actions ORDER BY id DESC LIMIT $1 OFFSET $2",
         )
         .bind(limit)
         .bind(offset)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get("id")?,
-                    action: r.try_get("action")?,
-                    actor: r.try_get("actor")?,
-                    outbox_id: r.try_get("outbox_id")?,
-                    inbound_id: r.try_get("inbound_id")?,
-                    request_id: r.try_get("request_id")?,
-                    detail: r.try_get("detail")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 

@@ -214,7 +214,7 @@ async fn mail_code(
         link.push_str(&format!("?next={}", session::url_escape(next)));
     }
     let language = admin_language(state, admin, lang).await;
-    let mut tx = state.store.pool().begin().await?;
+    let mut tx = state.store.begin().await?;
     let row = NewLoginCode {
         code_hash: &hash,
         admin: &address,
@@ -327,7 +327,6 @@ async fn record(
     };
     let mut tx = state
         .store
-        .pool()
         .begin()
         .await
         .map_err(crate::store::StoreError::from)?;

@@ -162,7 +162,6 @@ struct Shown<'a> {
 fn profile_page(state: &WebState, v: &Visit, shown: Shown<'_>) -> Page {
     let m = &v.member;
     let lang = v.lang;
-    let langs: Vec<&str> = m.languages.iter().map(|l| l.as_str()).collect();
     let data = context! {
         token => &v.token,
         left => m.status == MemberStatus::Left,
@@ -170,7 +169,7 @@ fn profile_page(state: &WebState, v: &Visit, shown: Shown<'_>) -> Page {
         name => &m.name, email => m.email.as_str(),
         status_text => PAGES.word(lang, &format!("me_status_{}", m.status.as_str())),
         paused_until => m.paused_until.as_deref().map(|d| human_day(d, lang)),
-        skills => &m.skills, languages => langs.join(", "), region => &m.region, bio => &m.bio,
+        skills => &m.skills, languages => crate::web::page::language_names(&m.languages, lang), region => &m.region, bio => &m.bio,
         timezone => m.timezone_name(), circle_timezone => &state.circle.timezone,
         form => Value::from(minijinja::value::Serde(&shown.form)),
         until => shown.until,

@@ -103,6 +103,10 @@ const TEXTS: &[(&str, &str)] = &[
         "member",
         include_str!("../../templates/web/text/member.toml"),
     ),
+    (
+        "problems",
+        include_str!("../../templates/web/text/problems.toml"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
@@ -204,6 +208,26 @@ impl IntoResponse for Page {
     }
 }
 
+/// A member's languages by name in the page's language ("日本語, English";
+/// 「日本語、英語」); a tag without a name stays as typed.
+pub fn language_names(langs: &[crate::domain::Language], lang: MailLanguage) -> String {
+    let names: Vec<String> = langs
+        .iter()
+        .map(|l| {
+            PAGES
+                .texts(lang)
+                .get(&format!("lang_name_{}", l.as_str()))
+                .cloned()
+                .unwrap_or_else(|| l.as_str().to_string())
+        })
+        .collect();
+    names.join(if lang == MailLanguage::Ja {
+        "、"
+    } else {
+        ", "
+    })
+}
+
 /// The language for a visitor who is not a member we know: the first of the
 /// browser's languages we have, else the circle's.
 pub fn browser_language(headers: &HeaderMap, circle: MailLanguage) -> MailLanguage {
@@ -261,6 +285,23 @@ mod tests {
             "templates/web/text: [en] and [ja] must have the same keys"
         );
         assert!(!en.is_empty());
+    }
+
+    #[test]
+    fn no_word_is_defined_in_two_areas() {
+        // A key in two files would silently take the later file's words.
+        let mut seen = BTreeMap::new();
+        for (area, source) in TEXTS {
+            let t: BTreeMap<String, BTreeMap<String, String>> = toml::from_str(source).unwrap();
+            for key in t["en"].keys().chain(t["ja"].keys()) {
+                if let Some(other) = seen.insert(key.clone(), *area) {
+                    assert_eq!(
+                        other, *area,
+                        "{key} is in both {other}.toml and {area}.toml"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::de::DeserializeOwned;
 
 use super::{WebError, WebState};
+use crate::domain::human_time::ReaderZone;
 use crate::domain::{EmailAddress, MailLanguage};
 use crate::store::web::WebSession;
 
@@ -24,6 +25,9 @@ pub struct Admin {
     pub csrf: String,
     /// The admin's member language, else the browser's, else the circle's.
     pub lang: MailLanguage,
+    /// The time zone pages show times in: the admin's member time zone,
+    /// else the circle's.
+    pub zone: ReaderZone,
 }
 
 impl FromRequestParts<WebState> for Admin {
@@ -42,11 +46,12 @@ impl FromRequestParts<WebState> for Admin {
         let Some(session) = session else {
             return Err(to_login(parts.uri.path()).into_response());
         };
-        let lang = admin_language(state, &session.admin, &parts.headers).await;
+        let (lang, zone) = admin_prefs(state, &session.admin, &parts.headers).await;
         Ok(Self {
             email: session.admin,
             csrf: session.csrf,
             lang,
+            zone,
         })
     }
 }
@@ -63,20 +68,24 @@ pub fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn admin_language(
+/// The admin's language and time zone: their member profile's, else the
+/// browser's language and the circle's zone.
+async fn admin_prefs(
     state: &WebState,
     admin: &str,
     headers: &axum::http::HeaderMap,
-) -> MailLanguage {
+) -> (MailLanguage, ReaderZone) {
     let member = match EmailAddress::parse(admin) {
         Ok(email) => state.store.member_by_email(&email).await.ok().flatten(),
         Err(_) => None,
     };
-    match member.as_ref().and_then(|m| m.mail_language()) {
+    let lang = match member.as_ref().and_then(|m| m.mail_language()) {
         Some(l) if l.is_japanese() => MailLanguage::Ja,
         Some(_) => MailLanguage::En,
         None => super::page::browser_language(headers, state.circle.language),
-    }
+    };
+    let own = member.as_ref().and_then(|m| m.timezone_name());
+    (lang, ReaderZone::pick(own, &state.circle.timezone))
 }
 
 /// A form that carries the CSRF token in a field named `csrf`.

@@ -9,8 +9,8 @@ use async_imap::Session;
 use circle_relay::config::{DatabaseConfig, DatabaseUrl, InboxConfig, InboxKind, Tls};
 use circle_relay::inbox::{HandleError, Handled, InboundMail, MessageHandler};
 use circle_relay::store::Store;
+use circle_relay::store::Tx;
 use futures_util::TryStreamExt;
-use sqlx::{Any, Transaction};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
@@ -19,7 +19,7 @@ use super::*;
 pub type TestSession = Session<TcpStream>;
 
 pub async fn imap_login(user: &str) -> TestSession {
-    let tcp = TcpStream::connect(IMAP).await.expect("IMAP connect");
+    let tcp = TcpStream::connect(*IMAP).await.expect("IMAP connect");
     let mut client = async_imap::Client::new(tcp);
     client
         .read_response()
@@ -124,7 +124,7 @@ impl Recorder {
 impl MessageHandler for Recorder {
     async fn handle(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
     ) -> Result<Handled, HandleError> {
         let text = String::from_utf8_lossy(mail.raw);

@@ -32,7 +32,7 @@ async fn expect(reader: &mut BufReader<TcpStream>, code: &str) {
 
 /// Submits one message to Postfix over a real SMTP conversation.
 pub async fn send_mail(to: &str, subject: &str, message_id: &str, body_bytes: usize) {
-    let stream = TcpStream::connect(SMTP).await.expect("SMTP connect");
+    let stream = TcpStream::connect(*SMTP).await.expect("SMTP connect");
     let mut r = BufReader::new(stream);
     expect(&mut r, "220").await;
     let mut body = String::from("Hello circle.\r\n");

@@ -3,12 +3,29 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-pub const SMTP: (&str, u16) = ("127.0.0.1", 10025);
-pub const IMAP: (&str, u16) = ("127.0.0.1", 10143);
+/// The stack's SMTP and IMAP: 10025 and 10143 unless MAILSTACK_SMTP_PORT /
+/// MAILSTACK_IMAP_PORT name a second stack's (deploy/mailstack/common.sh).
+pub static SMTP: LazyLock<(&str, u16)> =
+    LazyLock::new(|| ("127.0.0.1", port_from_env("MAILSTACK_SMTP_PORT", 10025)));
+pub static IMAP: LazyLock<(&str, u16)> =
+    LazyLock::new(|| ("127.0.0.1", port_from_env("MAILSTACK_IMAP_PORT", 10143)));
 pub const DOMAIN: &str = "circle.test";
+
+/// A port from `var`, else `default` (a bad value is a test setup error).
+pub fn port_from_env(var: &str, default: u16) -> u16 {
+    std::env::var(var).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{var}={v:?} is not a port number"))
+    })
+}
+
+/// Where Postfix delivers lmtp.circle.test: a daemon's LMTP intake listens there.
+pub fn lmtp_intake_port() -> u16 {
+    port_from_env("MAILSTACK_LMTP_INTAKE_PORT", 11049)
+}
 
 pub fn stack_dir() -> PathBuf {
     std::env::var_os("MAILSTACK_DIR")
@@ -24,7 +41,7 @@ pub fn script(name: &str) -> PathBuf {
 
 /// Fails (never skips) when the stack is not running.
 pub fn require_stack() {
-    for (what, addr) in [("SMTP", SMTP), ("IMAP", IMAP)] {
+    for (what, addr) in [("SMTP", *SMTP), ("IMAP", *IMAP)] {
         if std::net::TcpStream::connect_timeout(
             &format!("{}:{}", addr.0, addr.1)
                 .parse()
@@ -177,7 +194,7 @@ pub fn postfix_queue_holds_from(sender: &str) -> bool {
 /// Whether Postfix takes `address` as a recipient (RCPT only; nothing is sent).
 fn postfix_routes(address: &str) -> bool {
     use std::io::{BufRead, Write};
-    let Ok(stream) = std::net::TcpStream::connect(SMTP) else {
+    let Ok(stream) = std::net::TcpStream::connect(*SMTP) else {
         return false;
     };
     let mut r = std::io::BufReader::new(stream);

@@ -4,6 +4,7 @@
 //! recorded in `admin_actions` and makes the next match use the new profile.
 
 mod import;
+mod words;
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::directory::{FieldError, ProfileInput, changed_fields, write_members_csv};
+use crate::directory::{FieldError, Problem, ProfileInput, changed_fields, write_members_csv};
 use crate::domain::{Language, Member, MemberStatus};
 use crate::store::admin::{AdminAction, AdminChange};
 use crate::store::{MemberListRow, MemberSearch, StoreError};
@@ -60,14 +61,14 @@ struct ListQuery {
 }
 
 /// One member as the list shows them.
-fn row_view(r: MemberListRow) -> Value {
+fn row_view(r: MemberListRow, lang: crate::domain::MailLanguage) -> Value {
     let m = r.member;
     context! {
         id => m.id,
         name => m.name,
         email => m.email.as_str(),
         skills => m.skills,
-        languages => languages(&m.languages),
+        languages => crate::web::page::language_names(&m.languages, lang),
         region => m.region,
         status => m.status.as_str(),
         paused_until => m.paused_until,
@@ -114,7 +115,11 @@ async fn list(
     } else {
         page * PER_PAGE + 1
     };
-    let rows: Vec<Value> = found.rows.into_iter().map(row_view).collect();
+    let rows: Vec<Value> = found
+        .rows
+        .into_iter()
+        .map(|r| row_view(r, admin.lang))
+        .collect();
     let shown = first + rows.len() as i64 - i64::from(first > 0);
     let data = context! {
         q => &q.q,
@@ -223,20 +228,12 @@ fn profile_page(
     errors: &[FieldError],
     notice: Option<String>,
 ) -> Page {
-    // Next to each field: what is wrong in the admin's words, and the rule's own text.
+    // Next to each field: what is wrong, in the admin's language.
     let errors: BTreeMap<&str, Value> = errors
         .iter()
         .map(|e| {
-            let key = format!("dir_bad_{}", e.field.as_str());
-            let text = if e.message.contains("already in the directory") {
-                PAGES.word(admin.lang, "dir_email_taken")
-            } else {
-                PAGES.word(admin.lang, &key)
-            };
-            (
-                e.field.as_str(),
-                context! { text => text, detail => &e.message },
-            )
+            let text = words::problem(&e.problem, admin.lang);
+            (e.field.as_str(), context! { text => text })
         })
         .collect();
     let problem = (!errors.is_empty()).then(|| PAGES.word(admin.lang, "dir_form_problem"));
@@ -258,8 +255,19 @@ fn profile_page(
     admin.page(state, "admin/directory_edit.html", "directory", title, data)
 }
 
-async fn new_form(State(state): State<WebState>, admin: Admin) -> Page {
-    profile_page(&state, &admin, None, &ProfileInput::default(), &[], None)
+#[derive(Debug, Default, Deserialize)]
+struct NewQuery {
+    /// An address to start with (the Mail page's "add the sender").
+    #[serde(default)]
+    email: String,
+}
+
+async fn new_form(State(state): State<WebState>, admin: Admin, Query(q): Query<NewQuery>) -> Page {
+    let input = ProfileInput {
+        email: q.email.trim().to_string(),
+        ..ProfileInput::default()
+    };
+    profile_page(&state, &admin, None, &input, &[], None)
 }
 
 async fn add(
@@ -286,7 +294,10 @@ async fn add(
         Err(StoreError::Conflict(message)) => {
             let errors = [FieldError {
                 field: crate::directory::Field::Email,
-                message,
+                problem: Problem::EmailTaken {
+                    email: member.email.to_string(),
+                    message,
+                },
             }];
             Ok(refused(&state, &admin, None, &input, &errors))
         }

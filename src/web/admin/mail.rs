@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::requests::when;
 use crate::domain::MailLanguage;
 use crate::store::admin::{AdminAction, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
@@ -46,8 +45,22 @@ fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
     (PAGES.word(lang, key), e.to_string())
 }
 
+/// How the inbox records a request from an address not in the directory.
+const NOT_A_MEMBER: &str = "request from an address that is not an active member";
+
+/// Why an incoming message was set aside, in the admin's words where the
+/// reason is a known one; any other as it was stored.
+fn reason_words(reason: &str, lang: MailLanguage) -> String {
+    if reason.starts_with(NOT_A_MEMBER) {
+        PAGES.word(lang, "mail_reason_not_member")
+    } else {
+        reason.to_string()
+    }
+}
+
 /// What the templates show of outbox rows (also the request timeline's mail).
-pub(super) fn mail_items(state: &WebState, rows: &[OutboxRow], lang: MailLanguage) -> Vec<Value> {
+pub(super) fn mail_items(admin: &Admin, rows: &[OutboxRow]) -> Vec<Value> {
+    let lang = admin.lang;
     rows.iter()
         .map(|r| {
             let (error, detail) = error_words(r.last_error.as_deref(), lang);
@@ -62,7 +75,7 @@ pub(super) fn mail_items(state: &WebState, rows: &[OutboxRow], lang: MailLanguag
                 error, detail,
                 request => r.request_id.map(|n| format!("/admin/requests/{n}")),
                 request_id => r.request_id,
-                when => when(state, r.sent_at.unwrap_or(r.created_at), lang),
+                when => admin.when(r.sent_at.unwrap_or(r.created_at)),
             }
         })
         .collect()
@@ -87,22 +100,35 @@ async fn mail(
 ) -> Result<Page, WebError> {
     let lang = admin.lang;
     let counts = state.store.outbox_counts().await?;
-    let held = mail_items(&state, &rows(&state, OutboxStatus::Held).await?, lang);
-    let failed = mail_items(&state, &rows(&state, OutboxStatus::Failed).await?, lang);
-    let queued = mail_items(&state, &rows(&state, OutboxStatus::Queued).await?, lang);
+    let held = mail_items(&admin, &rows(&state, OutboxStatus::Held).await?);
+    let failed = mail_items(&admin, &rows(&state, OutboxStatus::Failed).await?);
+    let queued = mail_items(&admin, &rows(&state, OutboxStatus::Queued).await?);
     let inbound: Vec<Value> = state
         .store
         .inbound_failed(LIST)
         .await?
         .iter()
         .map(|m| {
+            let error = m.error.as_deref().unwrap_or("");
+            let reason = reason_words(error, lang);
+            // A request from someone not yet a member: the form to add them, filled in.
+            let add = error
+                .starts_with(NOT_A_MEMBER)
+                .then_some(m.from_addr.as_deref())
+                .flatten()
+                .map(|a| {
+                    format!(
+                        "/admin/directory/new?email={}",
+                        crate::web::session::url_escape(a)
+                    )
+                });
             context! {
                 id => m.id,
                 from => m.from_addr.as_deref().unwrap_or(""),
                 subject => m.subject.as_deref().unwrap_or(""),
-                reason => m.error.as_deref().unwrap_or(""),
+                reason, add,
                 kept => m.has_raw,
-                when => when(&state, m.received_at, lang),
+                when => admin.when(m.received_at),
             }
         })
         .collect();

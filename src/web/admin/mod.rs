@@ -3,6 +3,7 @@
 //! [`AdminForm`](super::AdminForm) (no CSRF token: refused).
 
 mod audit;
+mod audit_details;
 mod chart;
 mod directory;
 mod mail;
@@ -15,6 +16,8 @@ use minijinja::Value;
 
 use super::page::PAGES;
 use super::{Admin, Page, WebError, WebState};
+use crate::domain::MailLanguage;
+use crate::domain::human_time::{self, ReaderZone};
 
 pub fn routes() -> Router<WebState> {
     Router::new()
@@ -31,6 +34,12 @@ pub fn routes() -> Router<WebState> {
 }
 
 impl Admin {
+    /// A time as this admin reads it, in their zone and naming it:
+    /// "Wed 2 Dec, 14:05 JST" / 「12月2日（水）14:05（日本時間）」.
+    pub fn when(&self, at: i64) -> String {
+        when_in(&self.zone, at, self.lang)
+    }
+
     /// A page in this admin's language, with the menu showing `nav`.
     pub fn page(
         &self,
@@ -50,5 +59,57 @@ impl Admin {
             title: PAGES.word(self.lang, title_key),
             data,
         }
+    }
+}
+
+/// A time in `zone`, with the zone named (pages are read from anywhere, and
+/// an admin's own zone may differ from the circle's).
+pub fn when_in(zone: &ReaderZone, at: i64, lang: MailLanguage) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(at) else {
+        return String::new();
+    };
+    let z = ts.to_zoned_datetime(zone.tz.clone());
+    let ja = lang == MailLanguage::Ja;
+    let day = human_time::date(at, zone, ja);
+    let clock = z.strftime("%H:%M").to_string();
+    if ja {
+        return format!("{day}{clock}（{}）", human_time::zone_name_ja(&zone.name));
+    }
+    // "JST", "GMT", "CET"; zones whose abbreviation is only an offset ("+04") by city.
+    let abbr = z.strftime("%Z").to_string();
+    if !abbr.is_empty() && abbr.chars().all(|c| c.is_ascii_alphabetic()) {
+        format!("{day}, {clock} {abbr}")
+    } else {
+        format!("{day}, {clock} ({})", human_time::zone_name_en(&zone.name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_name_their_zone() {
+        // Wed 2 Dec 2026 05:05 UTC.
+        let at = 1_796_187_900;
+        let tokyo = ReaderZone::pick(None, "Asia/Tokyo");
+        assert_eq!(
+            when_in(&tokyo, at, MailLanguage::En),
+            "Wed 2 Dec, 14:05 JST"
+        );
+        assert_eq!(
+            when_in(&tokyo, at, MailLanguage::Ja),
+            "12月2日（水）14:05（日本時間）"
+        );
+        let london = ReaderZone::pick(Some("Europe/London"), "Asia/Tokyo");
+        assert_eq!(
+            when_in(&london, at, MailLanguage::En),
+            "Wed 2 Dec, 05:05 GMT"
+        );
+        let dubai = ReaderZone::pick(Some("Asia/Dubai"), "Asia/Tokyo");
+        assert_eq!(
+            when_in(&dubai, at, MailLanguage::En),
+            "Wed 2 Dec, 09:05 (Dubai time)"
+        );
     }
 }

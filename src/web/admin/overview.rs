@@ -30,6 +30,8 @@ async fn overview(State(state): State<WebState>, admin: Admin) -> Result<Page, W
         state.store.overview(this_week),
         state.store.weekly_counts(first, WEEKS)
     )?;
+    // Requests waiting for an admin's approval (moderation): the first thing to do.
+    let held = super::requests::open_holds(&state.store).await?.len();
     let lang = admin.lang;
     let labels: Vec<String> = (0..WEEKS)
         .map(|i| short_date(first + WEEK * i as i64, &tz, lang))
@@ -46,7 +48,7 @@ async fn overview(State(state): State<WebState>, admin: Admin) -> Result<Page, W
         "admin/overview.html",
         "overview",
         "overview_title",
-        context! { n => numbers_context(&numbers), chart, rows, since },
+        context! { n => numbers_context(&numbers), chart, rows, since, held },
     ))
 }
 

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use crate::domain::human_time::{self, ReaderZone};
 use crate::domain::{MailLanguage, RequestStatus};
 use crate::relay::Decision;
 use crate::relay::reasons::{Field, How, MatchTerm, from_strings};
@@ -31,25 +30,6 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/requests/{id}", get(timeline))
         .route("/admin/requests/{id}/close", post(close))
         .route("/admin/requests/held/{id}", get(held).post(decide))
-}
-
-/// A time as the circle reads it: "Wed 2 Dec, 09:15" / 「12月2日（水）9:15」.
-pub(super) fn when(state: &WebState, at: i64, lang: MailLanguage) -> String {
-    let zone = ReaderZone::pick(None, &state.circle.timezone);
-    let ja = lang == MailLanguage::Ja;
-    let day = human_time::date(at, &zone, ja);
-    let clock = jiff::Timestamp::from_second(at)
-        .map(|t| {
-            t.to_zoned_datetime(zone.tz.clone())
-                .strftime("%H:%M")
-                .to_string()
-        })
-        .unwrap_or_default();
-    if ja {
-        format!("{day}{clock}")
-    } else {
-        format!("{day}, {clock}")
-    }
 }
 
 /// The list's GET form: `status` (a request state, or `held`), `q`, `page`.
@@ -103,16 +83,10 @@ async fn list(
     } else {
         state.store.requests_page(&filter).await?
     };
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|r| request_item(&state, r, admin.lang))
-        .collect();
+    let items: Vec<Value> = rows.iter().map(|r| request_item(&admin, r)).collect();
     let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
     let link = |p: i64| page_link(&q, p);
-    let holds: Vec<Value> = holds
-        .iter()
-        .map(|h| hold_item(&state, h, admin.lang))
-        .collect();
+    let holds: Vec<Value> = holds.iter().map(|h| hold_item(&admin, h)).collect();
     let states: Vec<&str> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
     let notice = done_notice(admin.lang, &q.done);
     Ok(admin.page(
@@ -132,7 +106,7 @@ async fn list(
 }
 
 /// One row of the requests list.
-fn request_item(state: &WebState, r: &RequestListRow, lang: MailLanguage) -> Value {
+fn request_item(admin: &Admin, r: &RequestListRow) -> Value {
     context! {
         id => r.id,
         href => format!("/admin/requests/{}", r.id),
@@ -140,7 +114,7 @@ fn request_item(state: &WebState, r: &RequestListRow, lang: MailLanguage) -> Val
         requester => requester(&r.requester_name, &r.requester_email),
         state => r.status.as_str(),
         tone => tone(r.status),
-        when => when(state, r.created_at, lang),
+        when => admin.when(r.created_at),
         forwards => r.forwards,
         accepts => r.accepts,
     }
@@ -165,7 +139,7 @@ fn done_notice(lang: MailLanguage, done: &str) -> Option<String> {
 }
 
 /// Held requests waiting for a decision (moderation), newest first.
-async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
+pub(super) async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
     let mut conn = store
         .pool()
         .acquire()
@@ -178,7 +152,7 @@ async fn open_holds(store: &Store) -> Result<Vec<HoldRow>, WebError> {
         .collect())
 }
 
-fn hold_item(state: &WebState, h: &HoldRow, lang: MailLanguage) -> Value {
+fn hold_item(admin: &Admin, h: &HoldRow) -> Value {
     context! {
         id => h.id,
         href => format!("/admin/requests/held/{}", h.id),
@@ -186,7 +160,7 @@ fn hold_item(state: &WebState, h: &HoldRow, lang: MailLanguage) -> Value {
         requester => requester(&h.requester_name, &h.requester_email),
         email => &h.requester_email,
         reason => h.reason.as_str(),
-        when => when(state, h.created_at, lang),
+        when => admin.when(h.created_at),
         body => &h.body,
         state => h.state.as_str(),
     }
@@ -265,7 +239,8 @@ fn matcher_term(r: &str) -> Option<MatchTerm> {
     Some(term(Field::Bio, request, bio, how))
 }
 
-fn forward_item(state: &WebState, f: &ForwardDetail, lang: MailLanguage) -> Value {
+fn forward_item(admin: &Admin, f: &ForwardDetail) -> Value {
+    let lang = admin.lang;
     context! {
         wave => f.wave,
         member => requester(&f.member_name, &f.member_email),
@@ -273,9 +248,9 @@ fn forward_item(state: &WebState, f: &ForwardDetail, lang: MailLanguage) -> Valu
         state => f.state.as_str(),
         why => reasons_text(&f.reasons, lang),
         score => format!("{:.2}", f.score),
-        sent => when(state, f.created_at, lang),
-        answered => f.answered_at.map(|t| when(state, t, lang)),
-        introduced => f.introduced_at.map(|t| when(state, t, lang)),
+        sent => admin.when(f.created_at),
+        answered => f.answered_at.map(|t| admin.when(t)),
+        introduced => f.introduced_at.map(|t| admin.when(t)),
     }
 }
 
@@ -294,22 +269,26 @@ async fn timeline(
         .request_forwards(id)
         .await?
         .iter()
-        .map(|f| forward_item(&state, f, lang))
+        .map(|f| forward_item(&admin, f))
         .collect();
     let replies: Vec<Value> = state
         .store
         .request_replies(id)
         .await?
         .iter()
-        .map(|x| context! { from => &x.from_email, intent => &x.intent, direction => &x.direction, when => when(&state, x.created_at, lang) })
+        .map(|x| context! { from => &x.from_email, intent => &x.intent, direction => &x.direction, when => admin.when(x.created_at) })
         .collect();
-    let mails = super::mail::mail_items(&state, &mails_of(&state.store, id).await?, lang);
+    let mails = super::mail::mail_items(&admin, &mails_of(&state.store, id).await?);
     let actions: Vec<Value> = state
         .store
         .admin_actions_for_request(id)
         .await?
         .iter()
-        .map(|a| context! { action => &a.action, actor => &a.actor, detail => &a.detail, outbox_id => a.outbox_id, when => when(&state, a.created_at, lang) })
+        .map(|a| {
+            let hold = super::audit::hold_of(&a.action, &a.detail);
+            let detail = if hold.is_some() { "" } else { a.detail.as_str() };
+            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
+        })
         .collect();
     let notice = done_notice(lang, &q.done);
     Ok(admin.page(
@@ -323,8 +302,8 @@ async fn timeline(
             requester => requester(&r.requester_name, &r.requester_email),
             email => &r.requester_email,
             state => r.status.as_str(), tone => tone(r.status),
-            when => when(&state, r.created_at, lang),
-            closed => r.closed_at.map(|t| when(&state, t, lang)),
+            when => admin.when(r.created_at),
+            closed => r.closed_at.map(|t| admin.when(t)),
             open => r.status == RequestStatus::Open,
         },
     ))
@@ -373,7 +352,7 @@ async fn close(
         .matcher()
         .await
         .map_err(|e| relay_failed(&e))?;
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let closed = state
         .pipeline
         .relay()
@@ -411,7 +390,7 @@ async fn held(
     admin: Admin,
     Path(id): Path<i64>,
 ) -> Result<Page, WebError> {
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let hold = hold_by_id(&mut tx, id).await?;
     tx.rollback().await.map_err(store_err)?;
     let Some(hold) = hold else {
@@ -423,7 +402,7 @@ async fn held(
         "requests",
         "requests_held_title",
         context! {
-            hold => hold_item(&state, &hold, admin.lang),
+            hold => hold_item(&admin, &hold),
             undecided => hold.state == HoldState::Held,
             request_href => hold.request_id.map(|n| format!("/admin/requests/{n}")),
             decided_by => hold.decided_by,
@@ -463,7 +442,7 @@ async fn decide(
         .map_err(|e| relay_failed(&e))?;
     let relay = state.pipeline.relay();
     let who = actor(&admin);
-    let mut tx = state.store.pool().begin().await.map_err(store_err)?;
+    let mut tx = state.store.begin().await.map_err(store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
         .decide_by_number(&mut tx, id, decision, &matcher, recent, &who)

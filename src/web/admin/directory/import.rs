@@ -91,7 +91,7 @@ pub async fn preview(
 /// What reading a file came to.
 enum Outcome {
     /// The file as a whole cannot be read (encoding, header).
-    Unreadable(String),
+    Unreadable(CsvError),
     /// Some rows are bad: every one, by line.
     BadRows(Vec<crate::directory::RowError>),
     Good {
@@ -104,7 +104,7 @@ enum Outcome {
 async fn read(state: &WebState, bytes: &[u8]) -> Result<Outcome, WebError> {
     let text = match decode_csv(bytes) {
         Ok(t) => t,
-        Err(e) => return Ok(Outcome::Unreadable(e.to_string())),
+        Err(e) => return Ok(Outcome::Unreadable(e)),
     };
     match parse_members_csv(text.as_bytes()) {
         Ok(members) => {
@@ -116,7 +116,7 @@ async fn read(state: &WebState, bytes: &[u8]) -> Result<Outcome, WebError> {
             })
         }
         Err(CsvError::Rows(errors)) => Ok(Outcome::BadRows(errors)),
-        Err(e) => Ok(Outcome::Unreadable(e.to_string())),
+        Err(e) => Ok(Outcome::Unreadable(e)),
     }
 }
 
@@ -137,14 +137,15 @@ fn listed(m: &Member, fields: &[&str], lang: MailLanguage) -> Value {
 fn outcome_page(state: &WebState, admin: &Admin, outcome: Outcome) -> Response {
     let lang = admin.lang;
     match outcome {
-        Outcome::Unreadable(detail) => {
+        Outcome::Unreadable(e) => {
+            let detail = super::words::file_problem(&e, lang);
             let problem = format!("{}\n{detail}", PAGES.word(lang, "dir_import_unreadable"));
             refused(import_page(state, admin, context! { problem }))
         }
         Outcome::BadRows(errors) => {
             let rows: Vec<Value> = errors
                 .iter()
-                .map(|e| context! { line => e.line, message => &e.message })
+                .map(|e| context! { line => e.line, message => super::words::problem(&e.problem, lang) })
                 .collect();
             let problem = PAGES
                 .word(lang, "dir_import_bad_rows")
