@@ -3,10 +3,8 @@
 //! translation), whether it qualifies, and the structured explanation each
 //! candidate carries.
 
-use std::collections::HashMap;
-
 use super::index::{Field, Index, TermPosting, affirmed_clauses};
-use super::rank::{Tally, language_factor, region_factor};
+use super::rank::{MemberMap, Tally, language_factor, region_factor};
 use super::request::Query;
 use super::terms::{self, Via};
 use super::text::normalize;
@@ -214,9 +212,9 @@ pub fn gather_terms(
     index: &Index,
     query: &Query,
     eligible: &dyn Fn(u32) -> bool,
-    concept_tallies: &HashMap<u32, Tally>,
-) -> HashMap<u32, UnitTally> {
-    let mut tallies: HashMap<u32, UnitTally> = HashMap::new();
+    concept_tallies: &MemberMap<Tally>,
+) -> MemberMap<UnitTally> {
+    let mut tallies: MemberMap<UnitTally> = MemberMap::default();
     for opening in [true, false] {
         if !opening {
             // the second pass adds to everyone found so far

@@ -110,11 +110,18 @@ impl Index {
     pub fn build(mut vocab: Vocabulary, members: Vec<Member>) -> Self {
         // A member's own skill items become matchable phrases, so a request
         // quoting a trade the vocabulary lacks still finds its owner.
+        // (adding a phrase again changes nothing, so each is offered once)
+        let mut offered = std::collections::HashSet::new();
         for m in &members {
             for skill in &m.skills {
-                vocab.add_phrase(&normalize(skill));
+                let phrase = normalize(skill);
+                if !offered.contains(&phrase) {
+                    vocab.add_phrase(&phrase);
+                    offered.insert(phrase);
+                }
             }
         }
+        drop(offered);
         let mut index = Self {
             vocab,
             members: Vec::new(),
@@ -126,8 +133,9 @@ impl Index {
             tail_ids: HashMap::new(),
             avg_lexical_len: 0.0,
         };
+        let mut memo = Memo::default();
         for (i, m) in members.iter().enumerate() {
-            index.add_member(i as u32, m);
+            index.add_member(i as u32, m, &mut memo);
         }
         let total: f32 = index.entries.iter().map(|e| e.lexical_len).sum();
         index.avg_lexical_len = (total / members.len().max(1) as f32).max(1.0);
@@ -135,16 +143,16 @@ impl Index {
         index
     }
 
-    fn add_member(&mut self, id: u32, member: &Member) {
+    fn add_member(&mut self, id: u32, member: &Member, memo: &mut Memo) {
         let mut hits = Hits::default();
         for (i, skill) in member.skills.iter().enumerate() {
             let field = Field::Skill(i.min(u16::MAX as usize) as u16);
             let strength = SKILLS_STRENGTH * former_factor(skill);
-            self.collect(skill, field, strength, id, &mut hits);
+            self.collect(skill, field, strength, id, &mut hits, memo);
         }
         for clause in affirmed_clauses(&member.bio) {
             let strength = BIO_STRENGTH * former_factor(clause);
-            self.collect(clause, Field::Bio, strength, id, &mut hits);
+            self.collect(clause, Field::Bio, strength, id, &mut hits, memo);
         }
         let Hits {
             found,
@@ -152,8 +160,8 @@ impl Index {
             mut online,
         } = hits;
         // The region field is the member's own statement of where they work.
-        for hit in self.vocab.scan(&member.region, false) {
-            if let Target::Place(p) = hit.target {
+        for &target in self.scan_targets(&member.region, memo).iter() {
+            if let Target::Place(p) = target {
                 if self.vocab.places[p as usize].area == "online" {
                     online = true;
                 } else if !places.contains(&p) {
@@ -169,7 +177,7 @@ impl Index {
             .map(|&p| self.vocab.places[p as usize].area.clone())
             .collect();
         let lexical_len = self.add_tokens(id, member);
-        self.add_terms(id, member);
+        self.add_terms(id, member, memo);
         let named_languages = super::request::languages_named(&format!(
             "{}\n{}",
             member.skills.join("\n"),
@@ -190,7 +198,15 @@ impl Index {
         });
     }
 
-    fn collect(&self, text: &str, field: Field, strength: f32, member: u32, hits: &mut Hits) {
+    fn collect(
+        &self,
+        text: &str,
+        field: Field,
+        strength: f32,
+        member: u32,
+        hits: &mut Hits,
+        memo: &mut Memo,
+    ) {
         let Hits {
             found,
             places,
@@ -210,8 +226,8 @@ impl Index {
                 };
             }
         };
-        for hit in self.vocab.scan(text, false) {
-            match hit.target {
+        for &target in self.scan_targets(text, memo).iter() {
+            match target {
                 Target::Concept(c) => {
                     keep(c, strength);
                     for &b in &self.vocab.concepts[c as usize].broader {
@@ -229,78 +245,119 @@ impl Index {
         }
     }
 
+    /// What the vocabulary finds in a text (worked out once per text).
+    fn scan_targets(&self, text: &str, memo: &mut Memo) -> std::rc::Rc<[Target]> {
+        if let Some(targets) = memo.scans.get(text) {
+            return targets.clone();
+        }
+        let targets: std::rc::Rc<[Target]> = self
+            .vocab
+            .scan(text, false)
+            .into_iter()
+            .map(|h| h.target)
+            .collect();
+        memo.keep_scan(text, &targets);
+        targets
+    }
+
     /// Indexes every word of the member's skills and (affirmed) bio under
     /// its keys, one posting per member and key: the best field and route.
-    fn add_terms(&mut self, id: u32, member: &Member) {
+    fn add_terms(&mut self, id: u32, member: &Member, memo: &mut Memo) {
         let mut best: HashMap<String, TermPosting> = HashMap::new();
-        let (tails, tail_ids) = (&mut self.tails, &mut self.tail_ids);
-        let mut intern = |t: &terms::Term| -> u32 {
-            let keys: Vec<String> = t
-                .keys
-                .iter()
-                .filter(|(_, via)| *via != Via::Sound)
-                .map(|(k, _)| k.clone())
-                .collect();
-            let Some(first) = keys.first().cloned() else {
-                return NO_TAIL;
-            };
-            *tail_ids.entry(first).or_insert_with(|| {
-                tails.push(Tail {
-                    surface: t.surface.clone(),
-                    keys,
-                });
-                (tails.len() - 1) as u32
-            })
-        };
-        let mut offer = |text: &str, field: Field| {
-            // a former trade (元看護師) is context: it orders near-misses only
-            let former = is_former(text);
-            let norm = normalize(text);
-            let chars: Vec<char> = norm.chars().collect();
-            let context = super::request::context_spans(&chars, false);
-            let all = terms::terms(&norm, 0).0;
-            // the head of a phrase is its last specific word
-            let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
-            for (i, t) in all.iter().enumerate() {
-                let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
-                let last = all.iter().rposition(|u| u.phrase == t.phrase);
-                // in a bio only an activity qualifying another word, generic
-                // or not, is marked ("singing workshops"): bio phrases run long
-                let modifier = if field == Field::Bio {
-                    is_gerund(t) && last.is_some_and(|l| l != i)
-                } else {
-                    head_of(t.phrase).is_some_and(|h| h != i)
+        let mut offer = |index: &mut Self, text: &str, field: Field| {
+            for (key, p) in index.text_terms(text, field == Field::Bio, memo).iter() {
+                let p = TermPosting {
+                    member: id,
+                    field,
+                    ..*p
                 };
-                let tail = match last {
-                    Some(l) if l != i => intern(&all[l]),
-                    _ => NO_TAIL,
-                };
-                for (key, via) in t.keys.iter().cloned() {
-                    let p = TermPosting {
-                        member: id,
-                        field,
-                        via,
-                        latin: t.latin,
-                        context: in_context,
-                        modifier,
-                        tail,
-                    };
-                    let slot = best.entry(key).or_insert(p);
-                    if p.rank() < slot.rank() {
-                        *slot = p;
+                match best.get_mut(key) {
+                    Some(slot) if p.rank() < slot.rank() => *slot = p,
+                    Some(_) => {}
+                    None => {
+                        best.insert(key.clone(), p);
                     }
                 }
             }
         };
         for (i, skill) in member.skills.iter().enumerate() {
-            offer(skill, Field::Skill(i.min(u16::MAX as usize) as u16));
+            offer(self, skill, Field::Skill(i.min(u16::MAX as usize) as u16));
         }
         for clause in affirmed_clauses(&member.bio) {
-            offer(clause, Field::Bio);
+            offer(self, clause, Field::Bio);
         }
         for (key, p) in best {
             self.terms.entry(key).or_default().push(p);
         }
+    }
+
+    /// The keys of every word of one skill item or bio clause, with the
+    /// posting each would make (member and field filled in by the caller);
+    /// the same text (a skill many members list) is worked out once.
+    fn text_terms(&mut self, text: &str, bio: bool, memo: &mut Memo) -> TextTerms {
+        // a former trade (元看護師) is context: it orders near-misses only
+        let former = is_former(text);
+        let norm = normalize(text);
+        if let Some(found) = memo.terms.get(&(norm.clone(), bio, former)) {
+            return found.clone();
+        }
+        let chars: Vec<char> = norm.chars().collect();
+        let context = super::request::context_spans(&chars, false);
+        let all = terms::terms(&norm, 0).0;
+        // the head of a phrase is its last specific word
+        let head_of = |phrase: u32| all.iter().rposition(|u| u.phrase == phrase && !u.generic);
+        let mut out = Vec::new();
+        for (i, t) in all.iter().enumerate() {
+            let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
+            let last = all.iter().rposition(|u| u.phrase == t.phrase);
+            // in a bio only an activity qualifying another word, generic
+            // or not, is marked ("singing workshops"): bio phrases run long
+            let modifier = if bio {
+                is_gerund(t) && last.is_some_and(|l| l != i)
+            } else {
+                head_of(t.phrase).is_some_and(|h| h != i)
+            };
+            let tail = match last {
+                Some(l) if l != i => self.intern_tail(&all[l]),
+                _ => NO_TAIL,
+            };
+            for (key, via) in t.keys.iter().cloned() {
+                let p = TermPosting {
+                    member: 0,
+                    field: Field::Bio,
+                    via,
+                    latin: t.latin,
+                    context: in_context,
+                    modifier,
+                    tail,
+                };
+                out.push((key, p));
+            }
+        }
+        let out: TextTerms = out.into();
+        memo.keep_terms((norm, bio, former), &out);
+        out
+    }
+
+    /// The tail's id in `tails`, added on first sight.
+    fn intern_tail(&mut self, t: &terms::Term) -> u32 {
+        let keys: Vec<String> = t
+            .keys
+            .iter()
+            .filter(|(_, via)| *via != Via::Sound)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let Some(first) = keys.first().cloned() else {
+            return NO_TAIL;
+        };
+        let tails = &mut self.tails;
+        *self.tail_ids.entry(first).or_insert_with(|| {
+            tails.push(Tail {
+                surface: t.surface.clone(),
+                keys,
+            });
+            (tails.len() - 1) as u32
+        })
     }
 
     fn add_tokens(&mut self, id: u32, member: &Member) -> f32 {
@@ -435,6 +492,35 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
         }
     }
     out
+}
+
+/// Work the index build does once per distinct text (the same skill item
+/// in many profiles): what the vocabulary finds in it, and its terms. Kept
+/// only while building, and only up to `MEMO_LIMIT` texts of each kind.
+#[derive(Default)]
+struct Memo {
+    scans: HashMap<String, std::rc::Rc<[Target]>>,
+    /// By normalised text, whether it is a bio clause, whether it is a former trade.
+    terms: HashMap<(String, bool, bool), TextTerms>,
+}
+
+const MEMO_LIMIT: usize = 50_000;
+
+/// A text's terms: each key with the posting it makes (see `Index::text_terms`).
+type TextTerms = std::rc::Rc<[(String, TermPosting)]>;
+
+impl Memo {
+    fn keep_scan(&mut self, text: &str, targets: &std::rc::Rc<[Target]>) {
+        if self.scans.len() < MEMO_LIMIT {
+            self.scans.insert(text.to_string(), targets.clone());
+        }
+    }
+
+    fn keep_terms(&mut self, key: (String, bool, bool), found: &TextTerms) {
+        if self.terms.len() < MEMO_LIMIT {
+            self.terms.insert(key, found.clone());
+        }
+    }
 }
 
 /// What [`Index::collect`] finds in a member's fields: concept

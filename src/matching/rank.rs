@@ -65,6 +65,34 @@ impl Tally {
     }
 }
 
+/// Maps keyed by member index (a request touches thousands of entries in a
+/// large directory): a multiplying hash instead of SipHash, as the keys are
+/// small integers the index assigns, not input anyone chooses.
+pub(super) type MemberMap<T> = HashMap<u32, T, std::hash::BuildHasherDefault<MemberHasher>>;
+
+#[derive(Default)]
+pub(super) struct MemberHasher(u64);
+
+impl std::hash::Hasher for MemberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
 /// A member's standing for one request.
 struct Scored {
     member: u32,
@@ -94,10 +122,16 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             0.0
         }
         + LEXICAL_WEIGHT;
-    let mut qualified = prune(qualified, top, query.alternatives);
-    let mut near = prune(near, top, false);
-    finish(index, query, ctx, &mut qualified);
-    finish(index, query, ctx, &mut near);
+    let qualified = prune(qualified, top, query.alternatives);
+    let near = prune(near, top, false);
+    let qualified = finish(
+        index,
+        query,
+        ctx,
+        qualified,
+        (!query.alternatives).then_some(top),
+    );
+    let near = finish(index, query, ctx, near, Some(top));
     let chosen = if query.alternatives {
         spread(qualified, top)
     } else {
@@ -123,8 +157,8 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
 fn assess(
     index: &Index,
     query: &Query,
-    tallies: HashMap<u32, Tally>,
-    mut units: HashMap<u32, UnitTally>,
+    tallies: MemberMap<Tally>,
+    mut units: MemberMap<UnitTally>,
     max_w: f32,
 ) -> (Vec<Scored>, Vec<Scored>) {
     let weights = evidence::term_weights(index, query);
@@ -285,22 +319,54 @@ fn prune(scored: Vec<Scored>, k: usize, per_group: bool) -> Vec<Scored> {
     out
 }
 
-/// Adds the lexical tie-breaker and the soft factors, then sorts best first.
-fn finish(index: &Index, query: &Query, ctx: &MatchContext, scored: &mut [Scored]) {
-    let candidates: HashSet<u32> = scored.iter().map(|s| s.member).collect();
+/// Adds the lexical tie-breaker and the soft factors, then sorts best first;
+/// with `keep`, only the best `keep` are returned, and the soft factors are
+/// worked out only for members who can still be among them.
+fn finish(
+    index: &Index,
+    query: &Query,
+    ctx: &MatchContext,
+    mut scored: Vec<Scored>,
+    keep: Option<usize>,
+) -> Vec<Scored> {
+    let candidates: Vec<u32> = scored.iter().map(|s| s.member).collect();
     let lexical = lexical_scores(index, &query.tokens, &candidates);
     let best_lexical = lexical
-        .values()
+        .iter()
         .copied()
         .fold(0.0, f32::max)
         .max(f32::EPSILON);
-    for s in scored.iter_mut() {
-        let lex = lexical.get(&s.member).copied().unwrap_or(0.0) / best_lexical;
-        s.score = (s.score + LEXICAL_WEIGHT * lex)
-            * constraint_factor(index, query, s.member)
-            * fairness(ctx, index, s.member);
+    for (s, lex) in scored.iter_mut().zip(lexical) {
+        s.score += LEXICAL_WEIGHT * (lex / best_lexical);
     }
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.member.cmp(&b.member)));
+    let soft = |s: &mut Scored| {
+        s.score =
+            s.score * constraint_factor(index, query, s.member) * fairness(ctx, index, s.member)
+    };
+    let Some(k) = keep else {
+        scored.iter_mut().for_each(soft);
+        scored.sort_by(best_first);
+        return scored;
+    };
+    // The soft factors only lower a score: once the next score before them
+    // is below the k-th best after them, nobody further can enter.
+    scored.sort_by(best_first);
+    let mut best: Vec<Scored> = Vec::with_capacity(k + 1);
+    for mut s in scored {
+        if best.len() >= k && best[k - 1].score > s.score {
+            break;
+        }
+        soft(&mut s);
+        let at = best.partition_point(|b| best_first(b, &s).is_lt());
+        best.insert(at, s);
+        best.truncate(k);
+    }
+    best
+}
+
+/// Highest score first; equal scores by member, so the order is stable.
+fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then(a.member.cmp(&b.member))
 }
 
 /// When the request offers alternatives, the best of each before the
@@ -388,13 +454,13 @@ fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
 }
 
 /// Walks the postings of each request concept and of its related concepts.
-fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashMap<u32, Tally> {
+fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> MemberMap<Tally> {
     // Only evidence on a specific need concept (direct, or related for the
     // near-misses admins are told about) opens a tally in the first pass.
     // The second pass (background mentions, generic words such as "研修"
     // with the longest postings) only adds to members already found. The cost follows the postings of the request's own needs, not
     // the size of the directory.
-    let mut tallies: HashMap<u32, Tally> = HashMap::new();
+    let mut tallies: MemberMap<Tally> = MemberMap::default();
     for opening in [true, false] {
         for (qi, qc) in query.concepts.iter().enumerate() {
             let related = &index.vocab.concepts[qc.concept as usize].related;
@@ -436,7 +502,7 @@ fn gather(index: &Index, query: &Query, eligible: &dyn Fn(u32) -> bool) -> HashM
 pub(super) fn for_members<P, T>(
     postings: &[P],
     member: impl Fn(&P) -> u32,
-    found: &mut HashMap<u32, T>,
+    found: &mut MemberMap<T>,
     mut offer: impl FnMut(&mut T, &P),
 ) {
     if postings.len() > 8 * found.len() {
@@ -459,14 +525,14 @@ fn opens(qc: &QueryConcept) -> bool {
     qc.need && !qc.generic
 }
 
-/// BM25 over profile tokens, for the candidates only.
-fn lexical_scores(
-    index: &Index,
-    tokens: &[String],
-    candidates: &HashSet<u32>,
-) -> HashMap<u32, f32> {
+/// BM25 over profile tokens, for the candidates only (one score per
+/// candidate, in their order).
+fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f32> {
     let n = index.members.len() as f32;
-    let mut scores: HashMap<u32, f32> = HashMap::new();
+    let mut scores = vec![0.0f32; candidates.len()];
+    // where each candidate's score is, by member: walking a long posting
+    // list then costs an array read per posting, not a hash lookup
+    let mut slot: Vec<u32> = Vec::new();
     let mut seen = HashSet::new();
     for t in tokens {
         if !seen.insert(t) {
@@ -477,23 +543,28 @@ fn lexical_scores(
         };
         let df = postings.len() as f32;
         let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-        let mut add = |m: u32, tf: f32| {
+        let bm25 = |m: u32, tf: f32| {
             let len = index.entries[m as usize].lexical_len / index.avg_lexical_len;
-            let s = idf * tf * (BM25_K1 + 1.0) / (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * len));
-            *scores.entry(m).or_default() += s;
+            idf * tf * (BM25_K1 + 1.0) / (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * len))
         };
         // Postings are sorted by member: for a long list and few candidates,
         // look the candidates up instead of walking the list.
         if postings.len() > 8 * candidates.len() {
-            for &m in candidates {
+            for (c, &m) in candidates.iter().enumerate() {
                 if let Ok(i) = postings.binary_search_by_key(&m, |p| p.0) {
-                    add(m, postings[i].1);
+                    scores[c] += bm25(m, postings[i].1);
                 }
             }
         } else {
+            if slot.is_empty() {
+                slot = vec![u32::MAX; index.members.len()];
+                for (c, &m) in candidates.iter().enumerate() {
+                    slot[m as usize] = c as u32;
+                }
+            }
             for &(m, tf) in postings {
-                if candidates.contains(&m) {
-                    add(m, tf);
+                if let Some(&c) = slot.get(m as usize).filter(|&&c| c != u32::MAX) {
+                    scores[c as usize] += bm25(m, tf);
                 }
             }
         }
@@ -505,41 +576,79 @@ fn lexical_scores(
 /// cover lowers the score; it does not exclude (requests often say
 /// "preferably").
 fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
-    region_factor(index, query, m).0 * language_factor(index, query, m).0
+    region_fit(index, query, m).factor() * language_fit(index, query, m).0
 }
 
-pub(super) fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+/// How a member's places meet the request's (the reason is worded only for
+/// the shortlist, so ranking thousands of members formats no text).
+enum RegionFit {
+    NotAsked,
+    Place,
+    Online,
+    SameArea,
+    Elsewhere,
+}
+
+impl RegionFit {
+    fn factor(&self) -> f32 {
+        match self {
+            Self::NotAsked | Self::Place | Self::Online => 1.0,
+            Self::SameArea => REGION_SAME_AREA,
+            Self::Elsewhere => REGION_MISMATCH,
+        }
+    }
+}
+
+fn region_fit(index: &Index, query: &Query, m: u32) -> RegionFit {
     let e = &index.entries[m as usize];
     if query.places.is_empty() {
-        return (1.0, None);
+        return RegionFit::NotAsked;
     }
     if query.places.iter().any(|p| e.places.contains(p)) {
-        let region = &index.members[m as usize].region;
-        return (1.0, Some(format!("works in {region}")));
+        return RegionFit::Place;
     }
     if query.online_ok && e.online {
-        return (1.0, Some("works online".to_string()));
+        return RegionFit::Online;
     }
     let same_area = query
         .places
         .iter()
         .any(|&p| e.areas.contains(&index.vocab.places[p as usize].area));
     if same_area {
-        (REGION_SAME_AREA, None)
+        RegionFit::SameArea
     } else {
-        (REGION_MISMATCH, None)
+        RegionFit::Elsewhere
     }
 }
 
-pub(super) fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+pub(super) fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+    let fit = region_fit(index, query, m);
+    let reason = match fit {
+        RegionFit::Place => Some(format!("works in {}", index.members[m as usize].region)),
+        RegionFit::Online => Some("works online".to_string()),
+        _ => None,
+    };
+    (fit.factor(), reason)
+}
+
+/// The language factor, and the language the member speaks that was asked.
+fn language_fit<'q>(index: &Index, query: &'q Query, m: u32) -> (f32, Option<&'q String>) {
     if query.languages.is_empty() {
         return (1.0, None);
     }
     let e = &index.entries[m as usize];
     match query.languages.iter().find(|l| e.languages.contains(l)) {
-        Some(l) => (1.0, Some(format!("speaks {}", language_name(l)))),
+        Some(l) => (1.0, Some(l)),
         None => (LANGUAGE_MISMATCH, None),
     }
+}
+
+pub(super) fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
+    let (factor, spoken) = language_fit(index, query, m);
+    (
+        factor,
+        spoken.map(|l| format!("speaks {}", language_name(l))),
+    )
 }
 
 fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {

@@ -729,7 +729,15 @@ fn is_generic_en(lower: &str, stemmed: &str) -> bool {
     let singular = [lower.strip_suffix("es"), lower.strip_suffix('s')];
     GENERIC_EN.contains(&lower)
         || singular.iter().flatten().any(|s| GENERIC_EN.contains(s))
-        || GENERIC_EN.iter().any(|g| stem(g) == stemmed)
+        || generic_stems().contains(stemmed)
+}
+
+/// The stems of the generic words, computed once (every Latin word of every
+/// profile and request is checked against them).
+fn generic_stems() -> &'static std::collections::HashSet<String> {
+    static STEMS: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    STEMS.get_or_init(|| GENERIC_EN.iter().map(|g| stem(g)).collect())
 }
 
 /// Cuts a run of kanji and katakana into the longest lexicon words.
