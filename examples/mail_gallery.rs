@@ -68,6 +68,19 @@ fn digest(ja: bool) -> Value {
     }
 }
 
+/// Who almost fitted, as the unmatched alert names them (the relay words
+/// the matcher's evidence this way in `relay/near_miss.rs`).
+fn near_misses(ja: bool) -> Vec<Value> {
+    let why = if ja {
+        "スキル「給与計算」は、ご依頼の「社労士」に近い分野ですが、同じ職種ではありません。"
+    } else {
+        "Their skill “care worker” is a neighbouring trade to “nurse”, not the one asked for."
+    };
+    vec![
+        context! { name => if ja { "鈴木 一郎" } else { "Ichiro Suzuki" }, email => "ichiro@example.org", why => vec![why] },
+    ]
+}
+
 /// The whole message as the outbox would send it, for its size.
 fn mime_size(m: &RenderedMail, carrier: bool) -> Result<usize, Box<dyn std::error::Error>> {
     let to = if carrier {
@@ -139,7 +152,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             request => request(ja), member => member, reasons => reasons,
             deadline => deadline(due, &zone, ja), forwarded => 3, answer_within_hours => 48,
             accept_text => if ja { "はい、お受けします。平日の夕方ならお電話でもご相談いただけます。" } else { "Happy to help! I can do a Saturday in January." },
-            reply_direct => true, d => digest(ja),
+            reply_direct => true, d => digest(ja), near_misses => near_misses(ja),
+            reason_ja => "条件に合うメンバーが見つからず、どなたにも転送していません",
+            reason_en => "no member fits this request; it was forwarded to nobody",
             text => if ja { "従業員は何名くらいですか？ パートの方も含めて教えてください。" } else { "How long is the course, and do you have a CPR manikin?" },
         };
         for kind in [
@@ -153,6 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "question",
             "filled",
             "command_profile",
+            "admin_alert",
         ] {
             for carrier in [false, true] {
                 if carrier && !matches!(kind, "forward" | "intro_member" | "digest") {

@@ -84,7 +84,7 @@ impl Relay {
             matcher,
             due: self.wave_due(recorded.created_at),
         };
-        let forwarded_to = self
+        let (forwarded_to, near) = self
             .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
             .await?;
         let answered_by = (!forwarded_to.is_empty()).then(|| {
@@ -94,6 +94,12 @@ impl Relay {
         let outcome = (forwarded_to.len(), answered_by);
         self.acknowledge(tx, msg, &recorded, &request_ctx, outcome)
             .await?;
+        if forwarded_to.is_empty() {
+            let near = super::near_miss::nameable(near, matcher, &msg.from);
+            let reason = AlertReason::Unmatched;
+            self.alert_admins_naming(tx, request_id, &request_ctx, reason, &near)
+                .await?;
+        }
         tracing::info!(request_id, forwards = forwarded_to.len(), "request handled");
         Ok(RequestOutcome {
             request_id,
@@ -143,7 +149,9 @@ impl Relay {
     }
 
     /// Forwards the request to the best members; it stays open for an
-    /// answer, or is unmatched when nobody fits. Returns who got it.
+    /// answer, or is unmatched when nobody fits. Returns who got it, and
+    /// who almost fitted (from the same ranking; only ever named to the
+    /// admins, never forwarded to).
     async fn first_wave(
         &self,
         tx: &mut Tx<'_>,
@@ -151,21 +159,21 @@ impl Relay {
         recent_forwards: std::collections::HashMap<i64, u32>,
         msg: &IncomingRequest,
         now: i64,
-    ) -> Result<Vec<i64>, RelayError> {
+    ) -> Result<(Vec<i64>, Vec<Candidate>), RelayError> {
         let ctx = MatchContext {
             exclude_emails: vec![msg.from.clone()],
             recent_forwards,
             weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
             ..MatchContext::default()
         };
-        let shortlist = wave.matcher.rank(
+        let ranked = wave.matcher.rank_with_near_misses(
             &msg.subject,
             &msg.body,
             &ctx,
             self.matching.shortlist as usize,
         );
         let mut forwarded_to = Vec::new();
-        for (rank, c) in shortlist.iter().enumerate() {
+        for (rank, c) in ranked.candidates.iter().enumerate() {
             if self.forward(tx, wave, rank, c).await? {
                 forwarded_to.push(c.member_id);
             }
@@ -176,11 +184,10 @@ impl Relay {
             (RequestStatus::Open, Some(wave.due))
         };
         set_request_state(tx, wave.request_id, status, 1, due, now).await?;
-        Ok(forwarded_to)
+        Ok((forwarded_to, ranked.near_misses))
     }
 
-    /// Tells the requester what happened (and the admins, when nobody fits):
-    /// `deadline` is when the members forwarded to are asked to answer by,
+    /// Tells the requester what happened: `deadline` is when the members forwarded to are asked to answer by,
     /// `None` when nobody fits.
     async fn acknowledge(
         &self,
@@ -212,10 +219,6 @@ impl Relay {
             .reply_token(recorded.token.clone())
             .about(Some(request_id), recorded.requester_member_id);
         self.queue(tx, ack).await?;
-        if forwarded == 0 {
-            self.alert_admins(tx, request_id, request_ctx, AlertReason::Unmatched)
-                .await?;
-        }
         Ok(())
     }
 

@@ -15,6 +15,7 @@ mod mail;
 pub mod member_link;
 mod moderation;
 mod moderation_summary;
+mod near_miss;
 mod questions;
 pub mod reasons;
 pub mod reflow;
@@ -385,6 +386,20 @@ impl Relay {
         request_ctx: &Value,
         reason: AlertReason,
     ) -> Result<(), RelayError> {
+        self.alert_admins_naming(tx, request_id, request_ctx, reason, &[])
+            .await
+    }
+
+    /// [`Relay::alert_admins`] naming who almost fitted (`near`: never
+    /// forwarded to, never told to the requester), for a person to decide.
+    async fn alert_admins_naming(
+        &self,
+        tx: &mut Tx<'_>,
+        request_id: i64,
+        request_ctx: &Value,
+        reason: AlertReason,
+        near: &[crate::matching::Candidate],
+    ) -> Result<(), RelayError> {
         let (reason_ja, reason_en) = match reason {
             AlertReason::Unmatched => (
                 "条件に合うメンバーが見つからず、どなたにも転送していません",
@@ -395,11 +410,21 @@ impl Relay {
                 "nobody was available for this request",
             ),
         };
+        let near_misses = near_miss::view(near, self.default_language() == MailLanguage::Ja);
+        let console_link = self.web.as_ref().map(|w| {
+            format!(
+                "{}/admin/requests/{request_id}",
+                w.base_url.trim_end_matches('/')
+            )
+        });
         for admin in &self.circle.admins {
             let Ok(email) = EmailAddress::parse(admin) else {
                 continue;
             };
-            let vars = context! { request => request_ctx.clone(), reason_ja => reason_ja, reason_en => reason_en };
+            let vars = context! {
+                request => request_ctx.clone(), reason_ja => reason_ja, reason_en => reason_en,
+                near_misses => near_misses.clone(), console_link => console_link.clone(),
+            };
             let key = format!("admin:{}:{request_id}:{}", reason.as_str(), email.key());
             let to = Recipient::address(email, self.default_language());
             let mid = self.message_id(&format!(
