@@ -300,3 +300,189 @@ fn a_trade_word_in_a_bio_does_not_turn_a_repairer_into_a_teacher() {
     );
     assert!(r.candidates.is_empty(), "{:?}", r.candidates);
 }
+
+#[test]
+fn an_activity_in_a_bio_is_not_the_person_who_does_it() {
+    // who runs "drumming workshops" teaches drumming; a request for a
+    // drummer (either language) is a near-miss for them, while a request
+    // for the workshops themselves still finds them, and a drummer's own
+    // "drummer" is direct evidence
+    let members = vec![
+        member(
+            1,
+            "workshops@example.org",
+            &["community music leader"],
+            "I lead a community band and run drumming workshops for schools.",
+            &["en"],
+        ),
+        member(
+            2,
+            "player@example.org",
+            &["session musician"],
+            "Drummer for weddings and parties in Tokyo.",
+            &["en"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (found_en, near_en) = found(&m, "Drummer wanted", "Looking for a drummer for our party.");
+    assert_eq!(found_en, vec!["player@example.org"], "near: {near_en:?}");
+    let (found_ja, _) = found(
+        &m,
+        "ドラマーの方",
+        "パーティーで演奏してくださるドラマーの方を探しています。",
+    );
+    assert!(
+        !found_ja.contains(&"workshops@example.org".to_string()),
+        "{found_ja:?}"
+    );
+    let (found_w, _) = found(
+        &m,
+        "Drumming workshop",
+        "Looking for someone to run a drumming workshop at our school.",
+    );
+    assert!(
+        found_w.contains(&"workshops@example.org".to_string()),
+        "{found_w:?}"
+    );
+}
+
+#[test]
+fn one_animal_trade_is_not_another() {
+    // a vet, a pet sitter and a dog trainer are different trades: a request
+    // for one reaches the others only as near-misses, and a topic (a home
+    // visit) alone never carries a request that names a trade
+    let members = vec![
+        member(
+            1,
+            "vet@example.org",
+            &["獣医師", "小動物の診療"],
+            "動物病院を開業しています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "sitter@example.org",
+            &["pet sitter", "home visits"],
+            "Pet sitter: home visits while you travel.",
+            &["en"],
+        ),
+        member(
+            3,
+            "mobile-tuner@example.org",
+            &["出張ピアノ調律"],
+            "ご自宅に伺って調律します。",
+            &["ja"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (got, near) = found(
+        &m,
+        "Vet home visit",
+        "Does anyone know a vet who does home visits for a rabbit?",
+    );
+    assert_eq!(got, vec!["vet@example.org"], "near: {near:?}");
+    assert!(near.contains(&"sitter@example.org".to_string()), "{near:?}");
+    let (got, _) = found(
+        &m,
+        "ペットシッター",
+        "旅行中に猫の世話をしてくれるペットシッターを探しています。",
+    );
+    assert_eq!(got, vec!["sitter@example.org"]);
+}
+
+#[test]
+fn a_broad_trade_with_a_specialty_asks_for_that_specialty() {
+    // coaching has narrower kinds: a coach asked for with words of their
+    // own (a relative clause, "who can help with") must have them; a
+    // specific trade's words only describe the task (any customs broker
+    // files the papers); a coordinated ask of two known trades needs no more
+    let members = vec![
+        member(
+            1,
+            "life-coach@example.org",
+            &["コーチング", "life coaching"],
+            "目標設定を一緒に考えるコーチです。",
+            &["ja", "en"],
+        ),
+        member(
+            2,
+            "sleep-coach@example.org",
+            &["睡眠改善コーチング"],
+            "睡眠の習慣を整えるコーチです。",
+            &["ja"],
+        ),
+        member(
+            3,
+            "speaking-coach@example.org",
+            &["public speaking coaching"],
+            "I coach executives for talks and pitches.",
+            &["en"],
+        ),
+        member(
+            4,
+            "broker@example.org",
+            &["通関士", "輸入通関"],
+            "横浜港で通関業務をしています。",
+            &["ja", "en"],
+        ),
+        member(
+            5,
+            "piano@example.org",
+            &["ピアノ教室"],
+            "子どもから大人までのピアノ教室です。",
+            &["ja"],
+        ),
+        member(
+            6,
+            "guitar@example.org",
+            &["ギター教室"],
+            "アコースティックギターを教えています。",
+            &["ja"],
+        ),
+    ];
+    let m = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let (got, near) = found(
+        &m,
+        "睡眠改善を伴走してくれるコーチ",
+        "睡眠の改善を一緒に進めてくれるコーチの方を探しています。",
+    );
+    assert_eq!(got, vec!["sleep-coach@example.org"], "near: {near:?}");
+    assert!(
+        near.contains(&"life-coach@example.org".to_string()),
+        "{near:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "Coach for public speaking",
+        "Looking for a coach who can help with public speaking before my first keynote.",
+    );
+    assert_eq!(got, vec!["speaking-coach@example.org"]);
+    let (got, _) = found(
+        &m,
+        "コーチ",
+        "コーチングを受けたいです。どなたか紹介していただけませんか。",
+    );
+    assert!(
+        got.contains(&"life-coach@example.org".to_string()),
+        "{got:?}"
+    );
+    let (got, _) = found(
+        &m,
+        "通関士",
+        "輸入の書類の手続きをお願いできる通関士の方を探しています。",
+    );
+    assert_eq!(got, vec!["broker@example.org"]);
+    let (got, _) = found(
+        &m,
+        "Customs broker",
+        "Looking for a customs broker who can handle the paperwork for a shipment of furniture.",
+    );
+    assert_eq!(got, vec!["broker@example.org"]);
+    let (mut got, _) = found(
+        &m,
+        "ピアノとギターの先生",
+        "ピアノとギターを教えてくださる先生を探しています。",
+    );
+    got.sort();
+    assert_eq!(got, vec!["guitar@example.org", "piano@example.org"]);
+}

@@ -138,7 +138,10 @@ pub fn concept_phrase_ok(
         let phrase = t.term.phrase;
         let (mut total, mut got) = (0.0, 0.0);
         for (j, u) in query.terms.iter().enumerate() {
-            if u.term.phrase != phrase || u.term.generic {
+            // a word of another curated concept in the phrase (home visit of
+            // "vet home visit") is weighed as that concept, not as the rest
+            let other = u.concept.is_some_and(|c| c != concept);
+            if u.term.phrase != phrase || u.term.generic || other {
                 continue;
             }
             total += idf[j];
@@ -153,6 +156,54 @@ pub fn concept_phrase_ok(
         }
     }
     !any
+}
+
+/// A broad trade (one the curated vocabulary has narrower kinds of:
+/// coaching, a doctor, a music teacher) named with words of its own
+/// (「英語学習を伴走してくれるコーチ」, "a coach for my career change")
+/// asks for that specialty: the member must have direct evidence on at
+/// least one of those words, else they are a near-miss. A specific trade's
+/// words describe the task (「手続きをお願いできる通関士」: any customs
+/// broker does the procedure) and only order. Curated breadth, not how many
+/// members share the word: in a circle of customs brokers 通関士 is common
+/// and still specific.
+pub fn specialty_ok(
+    index: &Index,
+    query: &Query,
+    unit: &UnitTally,
+    held: &[u32],
+    concept: u32,
+) -> bool {
+    let concepts = &index.vocab.concepts;
+    let broad = concepts.iter().any(|c| c.broader.contains(&concept));
+    if !broad || query.alternatives {
+        return true;
+    }
+    let segments: Vec<u32> = query
+        .terms
+        .iter()
+        .filter(|t| t.concept == Some(concept) && t.need && !t.background)
+        .map(|t| t.segment)
+        .collect();
+    // a word of its own, or a curated skill (public speaking); another
+    // trade named beside it (コーチかカウンセラー) is a coordinated ask
+    let skill = |c: u32| c != concept && concepts[c as usize].kind == Kind::Skill;
+    let asked: Vec<(usize, &super::request::QueryTerm)> = query
+        .terms
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| segments.contains(&t.segment) && t.need && !t.background)
+        .filter(|(_, t)| !t.term.generic && !t.is_fragment())
+        .filter(|(_, t)| !t.covered || t.concept.is_some_and(skill))
+        .collect();
+    asked.is_empty()
+        || asked.iter().any(|(i, t)| match t.concept {
+            Some(c) if t.covered => held.contains(&c),
+            _ => unit
+                .hits
+                .iter()
+                .any(|h| h.term as usize == *i && h.strength >= DIRECT_STRENGTH),
+        })
 }
 
 /// Walks the postings of the request's terms: terms that can open a
@@ -257,7 +308,7 @@ pub fn unit_standing(
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
-        .filter(|h| !lone_kanji_stretched(query, h) && !h.modifier)
+        .filter(|h| !lone_kanji_stretched(query, h) && !modifier_only(query, h))
         .filter(|h| !tails_differ(index, query, h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
@@ -271,6 +322,28 @@ pub fn unit_standing(
     let best = best.filter(|_| query.alternatives || matched / opening_total >= NEED_COVERAGE);
     let group = best.map(|h| word_group(query, h.term as usize));
     (score, best.is_some(), group)
+}
+
+/// A word that only qualifies the member's phrase is no direct evidence:
+/// in a skill item (ピアノ of ピアノ修理); in a bio, an activity qualifying
+/// another word ("singing workshops") when the request asks for the person
+/// who does it (a singer, 歌手): who runs singing workshops teaches, and is
+/// not thereby a singer. A request for the activity itself still meets it.
+fn modifier_only(query: &Query, h: &TermHit) -> bool {
+    h.modifier && (h.field != Field::Bio || names_agent(&query.terms[h.term as usize].term.surface))
+}
+
+/// Whether a request word names a person by what they do: English agent
+/// suffixes, a katakana loan of one (シンガー, アーティスト), or a Japanese
+/// agent suffix (歌手, 演奏者, 写真家, 調律師).
+fn names_agent(surface: &str) -> bool {
+    let w = surface.to_lowercase();
+    let latin = ["er", "or", "ist", "ian"];
+    let kana = ["ー", "スト", "ニスト", "アン"];
+    let kanji = ['手', '者', '家', '師', '士', '員'];
+    (w.is_ascii() && w.len() > 4 && latin.iter().any(|s| w.ends_with(s)))
+        || (!w.is_ascii() && w.chars().count() > 2 && kana.iter().any(|s| w.ends_with(s)))
+        || (w.chars().count() >= 2 && w.chars().last().is_some_and(|c| kanji.contains(&c)))
 }
 
 /// A request phrase ending in a generic word names the kind of service

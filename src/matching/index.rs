@@ -309,8 +309,14 @@ impl Index {
         let mut out = Vec::new();
         for (i, t) in all.iter().enumerate() {
             let in_context = former || context.iter().any(|&(s, e)| t.start >= s && t.end <= e);
-            let modifier = !bio && head_of(t.phrase).is_some_and(|h| h != i);
             let last = all.iter().rposition(|u| u.phrase == t.phrase);
+            // in a bio only an activity qualifying another word, generic
+            // or not, is marked ("singing workshops"): bio phrases run long
+            let modifier = if bio {
+                is_gerund(t) && last.is_some_and(|l| l != i)
+            } else {
+                head_of(t.phrase).is_some_and(|h| h != i)
+            };
             let tail = match last {
                 Some(l) if l != i => self.intern_tail(&all[l]),
                 _ => NO_TAIL,
@@ -524,4 +530,9 @@ struct Hits {
     found: HashMap<u32, Posting>,
     places: Vec<u32>,
     online: bool,
+}
+
+/// An English -ing word (singing, cooking): an activity, not a person.
+fn is_gerund(t: &terms::Term) -> bool {
+    t.latin && t.surface.len() > 5 && t.surface.ends_with("ing")
 }

@@ -175,7 +175,8 @@ fn assess(
                 .filter(|e| !e.related)
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
-            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c);
+            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
+                && evidence::specialty_ok(index, query, &unit, &held, c);
         }
         let (unit_score, unit_ok, unit_group) =
             evidence::unit_standing(index, query, &weights, &unit);
@@ -234,11 +235,17 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
 }
 
 /// A topic (a home visit, a mode of service) says how, not who: when the
-/// request also asks for words of its own (ピアノ of ピアノの先生), direct
-/// evidence only on topics is not enough.
+/// request also asks for words of its own (ピアノ of ピアノの先生) or names
+/// a trade (a vet who makes home visits), direct evidence only on topics
+/// is not enough.
 fn only_topics(index: &Index, query: &Query, tally: &Tally) -> bool {
+    let is_topic = |c: u32| index.vocab.concepts[c as usize].kind == super::vocabulary::Kind::Topic;
     let asks_words = query.terms.iter().any(|t| t.opens());
-    asks_words
+    let names_trade = query
+        .concepts
+        .iter()
+        .any(|qc| qc.need && !qc.generic && !is_topic(qc.concept));
+    (asks_words || names_trade)
         && tally
             .evidence
             .iter()
@@ -246,10 +253,7 @@ fn only_topics(index: &Index, query: &Query, tally: &Tally) -> bool {
                 let qc = &query.concepts[e.query_index];
                 qc.need && !qc.generic && !e.related
             })
-            .all(|e| {
-                let concept = query.concepts[e.query_index].concept;
-                index.vocab.concepts[concept as usize].kind == super::vocabulary::Kind::Topic
-            })
+            .all(|e| is_topic(query.concepts[e.query_index].concept))
 }
 
 /// The need concept a member's strongest direct evidence is on.

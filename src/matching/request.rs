@@ -59,6 +59,8 @@ pub struct QueryTerm {
     /// In the phrase the asking words point at (「Xの方を探しています」,
     /// "looking for X"), not in a clause that only describes it.
     pub primary: bool,
+    /// Which segment (0 the subject, then the body's sentences) it is in.
+    pub segment: u32,
 }
 
 impl QueryTerm {
@@ -209,7 +211,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         add_terms(
             vocab,
             &mut query,
-            segments[i].0,
+            (i as u32, segments[i].0),
             hits,
             &seg_terms[i],
             (need, background),
@@ -378,7 +380,7 @@ fn add_hits(
 fn add_terms(
     vocab: &Vocabulary,
     query: &mut Query,
-    segment: &str,
+    (seg, segment): (u32, &str),
     hits: &[Hit],
     seg_terms: &[Term],
     (need, background): (bool, bool),
@@ -414,6 +416,7 @@ fn add_terms(
             covered: !over.is_empty(),
             concept,
             primary: primary.as_ref().is_none_or(|p| p.contains(&t.phrase)),
+            segment: seg,
         });
     }
 }
