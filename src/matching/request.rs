@@ -217,15 +217,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
             (need, background),
         );
     }
-    query.translation = query.terms.iter().any(|t| {
-        t.need
-            && (t.term.surface.contains("翻訳")
-                || t.term.surface.contains("通訳")
-                || t.term
-                    .keys
-                    .iter()
-                    .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
-    });
+    query.translation = asks_translation(&query);
     if query.translation {
         demote_language_names(&mut query);
     }
@@ -233,6 +225,19 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// Whether a needed word asks for translation or interpreting.
+fn asks_translation(query: &Query) -> bool {
+    query.terms.iter().any(|t| {
+        t.need
+            && (t.term.surface.contains("翻訳")
+                || t.term.surface.contains("通訳")
+                || t.term
+                    .keys
+                    .iter()
+                    .any(|(k, _)| k == "w:transl" || k == "w:interpret"))
+    })
 }
 
 /// In a request for translation or interpreting, a curated concept named
@@ -500,33 +505,36 @@ fn is_kana_particle(c: char) -> bool {
 /// Subjects that start a main clause after a fronted "For our …" phrase.
 const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
 
+/// Words before "for" that make it part of the asking ("looking for a …"),
+/// not the start of a context.
+const LOOKING: &[&str] = &[
+    "look",
+    "looking",
+    "search",
+    "searching",
+    "ask",
+    "asking",
+    "hunt",
+    "hunting",
+    "call",
+    "calling",
+    "seek",
+    "seeking",
+    "thanks",
+    "thank",
+    "you",
+    "hoping",
+    "hope",
+    "wish",
+    "wishing",
+    // "someone for piano tuning": what the person is wanted for
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+];
+
 fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
-    const LOOKING: &[&str] = &[
-        "look",
-        "looking",
-        "search",
-        "searching",
-        "ask",
-        "asking",
-        "hunt",
-        "hunting",
-        "call",
-        "calling",
-        "seek",
-        "seeking",
-        "thanks",
-        "thank",
-        "you",
-        "hoping",
-        "hope",
-        "wish",
-        "wishing",
-        // "someone for piano tuning": what the person is wanted for
-        "someone",
-        "somebody",
-        "anyone",
-        "anybody",
-    ];
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
     let mut spans = Vec::new();
@@ -544,24 +552,29 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
             _ => false,
         };
         if starts {
-            let punct = text
-                .char_indices()
-                .skip_while(|(b, _)| text[..*b].chars().count() < e)
-                .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | ')' | '/'))
-                .map_or(chars.len(), |(b, _)| text[..b].chars().count());
-            // "For our new website we'd like drone footage": the main
-            // clause's subject ends the context
-            let clause = words[wi + 1..]
-                .iter()
-                .find(|&&(s, e)| {
-                    let w: String = chars[s..e].iter().collect();
-                    MAIN_CLAUSE.contains(&w.as_str())
-                })
-                .map_or(chars.len(), |&(s, _)| s);
-            spans.push((e, punct.min(clause)));
+            spans.push((e, context_end(chars, &text, &words[wi + 1..], e)));
         }
     }
     spans
+}
+
+/// Where a context that starts at char `start` ends: at the next
+/// punctuation, or where a main clause's subject begins ("For our new
+/// website we'd like drone footage").
+fn context_end(chars: &[char], text: &str, rest: &[(usize, usize)], start: usize) -> usize {
+    let punct = text
+        .char_indices()
+        .skip_while(|(b, _)| text[..*b].chars().count() < start)
+        .find(|(_, c)| matches!(c, ',' | ';' | ':' | '(' | ')' | '/'))
+        .map_or(chars.len(), |(b, _)| text[..b].chars().count());
+    let clause = rest
+        .iter()
+        .find(|&&(s, e)| {
+            let w: String = chars[s..e].iter().collect();
+            MAIN_CLAUSE.contains(&w.as_str())
+        })
+        .map_or(chars.len(), |&(s, _)| s);
+    punct.min(clause)
 }
 
 fn word_spans(chars: &[char]) -> Vec<(usize, usize)> {
