@@ -3,6 +3,8 @@
 //! translation), whether it qualifies, and the structured explanation each
 //! candidate carries.
 
+use std::collections::HashMap;
+
 use super::index::{Field, Index, TermPosting, affirmed_clauses};
 use super::rank::{MemberMap, Tally, language_factor, region_factor};
 use super::request::Query;
@@ -167,17 +169,54 @@ pub fn concept_phrase_ok(
 /// broker does the procedure) and only order. Curated breadth, not how many
 /// members share the word: in a circle of customs brokers 通関士 is common
 /// and still specific.
-pub fn specialty_ok(
-    index: &Index,
-    query: &Query,
-    unit: &UnitTally,
-    held: &[u32],
-    concept: u32,
-) -> bool {
+///
+/// The asked words depend only on the request and the trade, so they are
+/// worked out once per trade and request ([`Specialties`]), not per member.
+#[derive(Default)]
+pub struct Specialties(HashMap<u32, Option<Vec<Asked>>>);
+
+/// One word asked beside a broad trade: the query term's index, and its
+/// curated concept when the word is one.
+pub struct Asked {
+    term: usize,
+    concept: Option<u32>,
+    covered: bool,
+}
+
+impl Specialties {
+    /// Whether the member (`unit`, `held` concepts) has evidence for the
+    /// specialty asked of `concept`, if any is asked.
+    pub fn ok(
+        &mut self,
+        index: &Index,
+        query: &Query,
+        unit: &UnitTally,
+        held: &[u32],
+        concept: u32,
+    ) -> bool {
+        let asked = self
+            .0
+            .entry(concept)
+            .or_insert_with(|| specialty_asks(index, query, concept));
+        let Some(asked) = asked else { return true };
+        asked.is_empty()
+            || asked.iter().any(|a| match a.concept {
+                Some(c) if a.covered => held.contains(&c),
+                _ => unit
+                    .hits
+                    .iter()
+                    .any(|h| h.term as usize == a.term && h.strength >= DIRECT_STRENGTH),
+            })
+    }
+}
+
+/// The words asked beside `concept`, or None when it is no broad trade (or
+/// the request names alternatives) and nothing more is asked.
+fn specialty_asks(index: &Index, query: &Query, concept: u32) -> Option<Vec<Asked>> {
     let concepts = &index.vocab.concepts;
     let broad = concepts.iter().any(|c| c.broader.contains(&concept));
     if !broad || query.alternatives {
-        return true;
+        return None;
     }
     let segments: Vec<u32> = query
         .terms
@@ -188,22 +227,20 @@ pub fn specialty_ok(
     // a word of its own, or a curated skill (public speaking); another
     // trade named beside it (コーチかカウンセラー) is a coordinated ask
     let skill = |c: u32| c != concept && concepts[c as usize].kind == Kind::Skill;
-    let asked: Vec<(usize, &super::request::QueryTerm)> = query
+    let asked = query
         .terms
         .iter()
         .enumerate()
         .filter(|(_, t)| segments.contains(&t.segment) && t.need && !t.background)
         .filter(|(_, t)| !t.term.generic && !t.is_fragment())
         .filter(|(_, t)| !t.covered || t.concept.is_some_and(skill))
-        .collect();
-    asked.is_empty()
-        || asked.iter().any(|(i, t)| match t.concept {
-            Some(c) if t.covered => held.contains(&c),
-            _ => unit
-                .hits
-                .iter()
-                .any(|h| h.term as usize == *i && h.strength >= DIRECT_STRENGTH),
+        .map(|(term, t)| Asked {
+            term,
+            concept: t.concept,
+            covered: t.covered,
         })
+        .collect();
+    Some(asked)
 }
 
 /// Walks the postings of the request's terms: terms that can open a

@@ -162,6 +162,7 @@ fn assess(
     max_w: f32,
 ) -> (Vec<Scored>, Vec<Scored>) {
     let weights = evidence::term_weights(index, query);
+    let mut specialties = evidence::Specialties::default();
     let mut qualified = Vec::new();
     let mut near = Vec::new();
     for (m, tally) in tallies {
@@ -176,7 +177,7 @@ fn assess(
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
             concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
-                && evidence::specialty_ok(index, query, &unit, &held, c);
+                && specialties.ok(index, query, &unit, &held, c);
         }
         let (unit_score, unit_ok, unit_group) =
             evidence::unit_standing(index, query, &weights, &unit);
