@@ -271,6 +271,28 @@ fn init_writes_a_sample_config_and_creates_the_database() {
     );
 }
 
+/// The command a missing config's error suggests works: `--config` names a
+/// file that does not exist yet, and init writes it there.
+#[test]
+fn init_writes_the_config_file_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.toml");
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .arg("init")
+        .current_dir(dir.path())
+        .env_remove("CIRCLE_RELAY_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    ok(out);
+    assert!(stdout.contains("elsewhere.toml"), "{stdout}");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("[security]") && written.contains("token_secret"));
+    assert!(!dir.path().join("circle-relay.toml").exists());
+}
+
 #[test]
 fn config_errors_name_the_file_and_the_key() {
     let dir = tempfile::tempdir().unwrap();

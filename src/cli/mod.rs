@@ -150,7 +150,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Man { out_dir } => return generate::man(out_dir.as_deref()),
         _ => {}
     }
-    let config = Config::load(cli.config.as_deref())?;
+    let config = match (&cli.command, cli.config.as_deref()) {
+        // `init` writes the file it is given: that it is missing is expected
+        (Command::Init { .. }, Some(path)) if !path.exists() => Config::embedded()?,
+        (_, path) => Config::load(path)?,
+    };
     let log = config.log()?;
     let format = match cli.log_format.as_deref() {
         Some("json") => LogFormat::Json,

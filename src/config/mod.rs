@@ -106,6 +106,9 @@ pub struct Config {
     text: Option<String>,
 }
 
+/// The origin named in errors when no file is read.
+const EMBEDDED: &str = "(embedded defaults)";
+
 impl Config {
     /// Loads `path` (or `./circle-relay.toml`; when that default is missing the
     /// embedded defaults apply) and the process environment.
@@ -124,10 +127,24 @@ impl Config {
                 if p.exists() {
                     (DEFAULT_PATH.to_string(), Some(read(&p)?))
                 } else {
-                    ("(embedded defaults)".to_string(), None)
+                    (EMBEDDED.to_string(), None)
                 }
             }
         };
+        Self::from_text(origin, text, env)
+    }
+
+    /// The embedded defaults and the environment: for `init`, whose file
+    /// does not exist yet.
+    pub fn embedded() -> Result<Self, ConfigError> {
+        Self::from_text(EMBEDDED.to_string(), None, std::env::vars())
+    }
+
+    fn from_text(
+        origin: String,
+        text: Option<String>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let table = match &text {
             Some(t) => {
                 toml::from_str::<toml::Table>(t).map_err(|e| syntax_error(&origin, t, &e))?
@@ -174,7 +191,7 @@ impl Config {
 
     /// True when no file was read.
     pub fn is_embedded_default(&self) -> bool {
-        self.origin == "(embedded defaults)"
+        self.origin == EMBEDDED
     }
 
     fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
