@@ -101,23 +101,6 @@ async fn console(posting: &str) -> Console {
     }
 }
 
-/// Waits until the page at `url` (reloaded) shows `what`; its text.
-async fn until_page_shows(browser: &Browser, url: &str, what: &str) -> String {
-    let start = Instant::now();
-    loop {
-        browser.goto(url).await;
-        let text = browser.text().await;
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{url} never showed {what:?}: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
 /// Clicks the element `css` (a link or button the page has).
 async fn click_css(browser: &Browser, css: &str) {
     browser
@@ -163,15 +146,14 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     .await;
     let browser = c.browser(DESKTOP, "en-US").await;
     // The overview says first that something waits for the admin.
-    until_page_shows(
-        &browser,
-        &c.url("/admin"),
-        "Requests waiting for your approval: 1",
-    )
-    .await;
+    browser
+        .until_page_shows(&c.url("/admin"), "Requests waiting for your approval: 1")
+        .await;
     browser.screenshot("overview-held-en-desktop").await;
     click_css(&browser, "a[href='/admin/requests?status=held']").await;
-    let text = until_page_shows(&browser, &c.url("/admin/requests?status=held"), FIRST).await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/requests?status=held"), FIRST)
+        .await;
     assert!(text.contains("Waiting for your approval (1)"), "{text}");
     click_css(&browser, "a.row[href='/admin/requests/held/1']").await;
     browser.until_url("/admin/requests/held/1").await;
@@ -204,7 +186,9 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     .await;
     assert!(!forward.raw_contains(ASKER), "the requester stays hidden");
     until_mail_where("wasker6", "the acknowledgement", |_| true).await;
-    let text = until_page_shows(&browser, &c.url("/admin/requests/1"), "Carol Nurse").await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/requests/1"), "Carol Nurse")
+        .await;
     assert!(
         text.contains("wadmin6@circle.test: Approved a held request"),
         "{text}"
@@ -250,7 +234,9 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     })
     .await;
     let ja = c.browser(DESKTOP, "ja").await;
-    let text = until_page_shows(&ja, &c.url("/admin/requests/held/2"), SECOND_BODY).await;
+    let text = ja
+        .until_page_shows(&c.url("/admin/requests/held/2"), SECOND_BODY)
+        .await;
     assert!(text.contains("メンバー以外から"), "{text}");
     assert!(
         text.contains("（日本時間）"),
@@ -286,7 +272,9 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
     );
 
     // The audit page names every decision in plain words, in both languages.
-    let text = until_page_shows(&browser, &c.url("/admin/audit"), "Rejected a held request").await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/audit"), "Rejected a held request")
+        .await;
     assert!(
         text.contains("Approved a held request") && text.contains("Closed the request"),
         "{text}"
@@ -397,7 +385,7 @@ async fn a_message_set_aside_is_handled_again_from_the_mail_page() {
     // Not a member yet: the request is set aside, nobody gets anything.
     send_text(ASKER, RELAY, FIRST, "", FIRST_BODY).await;
     let browser = c.browser(DESKTOP, "en-US").await;
-    let text = until_page_shows(&browser, &c.url("/admin/mail"), FIRST).await;
+    let text = browser.until_page_shows(&c.url("/admin/mail"), FIRST).await;
     assert!(text.contains("Messages set aside"), "{text}");
     assert!(text.contains(ASKER), "{text}");
     assert!(
@@ -464,12 +452,9 @@ async fn a_message_set_aside_is_handled_again_from_the_mail_page() {
         show.contains("inbox_reprocess") && show.contains("web:wadmin6@circle.test"),
         "{show}"
     );
-    let text = until_page_shows(
-        &browser,
-        &c.url("/admin/audit"),
-        "Handled an incoming mail again",
-    )
-    .await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/audit"), "Handled an incoming mail again")
+        .await;
     assert!(text.contains("Added a member"), "{text}");
     browser.close().await;
 }

@@ -97,23 +97,6 @@ async fn until_url(browser: &Browser, part: &str) {
     }
 }
 
-/// Waits until the page at `url` (reloaded) shows `what`.
-async fn until_page_shows(browser: &Browser, url: &str, what: &str) -> String {
-    let start = Instant::now();
-    loop {
-        browser.goto(url).await;
-        let text = browser.text().await;
-        if text.contains(what) {
-            return text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{url} never showed {what:?}: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
 const HELD_MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
     wmember2a@circle.test,佐藤 愛子,看護師; nurse; first aid,,ja,東京,active\n\
     wadmin2@circle.test,管理 花子,会計,,ja,大阪,active\n";
@@ -260,7 +243,9 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
     let token = session_for(&c.db, "wadmin2@circle.test").await;
     let browser = Browser::start(DESKTOP).await;
     browser.with_session(c.port, &token).await;
-    let text = until_page_shows(&browser, &c.url("/admin/requests"), subject).await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/requests"), subject)
+        .await;
     assert!(
         text.contains("wasker2@circle.test") && text.contains("Waiting for answers"),
         "{text}"
@@ -275,7 +260,9 @@ async fn a_request_by_smtp_shows_its_timeline_and_closes_only_with_the_form_toke
         .await
         .expect("click");
     until_url(&browser, "/admin/requests/1").await;
-    let text = until_page_shows(&browser, &c.url("/admin/requests/1"), "Sent").await;
+    let text = browser
+        .until_page_shows(&c.url("/admin/requests/1"), "Sent")
+        .await;
     assert!(
         text.contains("Carol Nurse"),
         "the member it went to: {text}"

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::admin::{AdminChange, record_action};
-use super::members::{insert_member, join_languages, member_from_row};
+use super::members::{bind_profile, insert_member, member_from_row};
 use super::{Result, Store, StoreError};
 use crate::directory::changed_fields;
 use crate::domain::{Member, MemberStatus};
@@ -121,22 +121,16 @@ impl Store {
         change: &AdminChange<'_>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let q = sqlx::query(
             "UPDATE members SET name = $1, skills = $2, bio = $3, languages = $4, region = $5, \
-             status = $6, paused_until = $7, timezone = $8, updated_at = $9 WHERE id = $10",
-        )
-        .bind(&m.name)
-        .bind(m.skills.join(";"))
-        .bind(&m.bio)
-        .bind(join_languages(&m.languages))
-        .bind(&m.region)
-        .bind(m.status.as_str())
-        .bind(m.paused_until.clone())
-        .bind(m.timezone_name().map(str::to_string))
-        .bind(change.now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+             status = $6, timezone = $7, paused_until = $8, updated_at = $9 WHERE id = $10",
+        );
+        let done = bind_profile(q, m)
+            .bind(m.paused_until.clone())
+            .bind(change.now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("member {id}")));
         }

@@ -95,8 +95,16 @@ pub async fn member_by_id<'e>(
 /// Binds what the CSV holds of a member, in the order `email, name, skills,
 /// bio, languages, region, status, timezone` (the insert and the import's update).
 fn bind_member<'q>(q: Query<'q, Any, AnyArguments>, m: &'q Member) -> Query<'q, Any, AnyArguments> {
-    q.bind(m.email.as_str())
-        .bind(&m.name)
+    bind_profile(q.bind(m.email.as_str()), m)
+}
+
+/// Binds a member's profile without the address, in the order `name, skills,
+/// bio, languages, region, status, timezone`.
+pub(super) fn bind_profile<'q>(
+    q: Query<'q, Any, AnyArguments>,
+    m: &'q Member,
+) -> Query<'q, Any, AnyArguments> {
+    q.bind(&m.name)
         .bind(m.skills.join(";"))
         .bind(&m.bio)
         .bind(join_languages(&m.languages))

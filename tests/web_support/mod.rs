@@ -199,6 +199,24 @@ impl Browser {
         }
     }
 
+    /// Loads `url` again until the page shows `what` (the daemon acts in
+    /// the background); the page's text.
+    pub async fn until_page_shows(&self, url: &str, what: &str) -> String {
+        let start = Instant::now();
+        loop {
+            self.goto(url).await;
+            let text = self.text().await;
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{url} never showed {what:?}: {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
     pub async fn url(&self) -> String {
         self.client
             .current_url()
