@@ -12,8 +12,9 @@ mod web_support;
 
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use inbox_support::{DaemonProcess, imap_login, require_stack, reset_user, setup_circle};
+use inbox_support::{
+    DaemonProcess, fetch_all, imap_login, require_stack, reset_user, setup_circle,
+};
 use web_support::{Browser, DESKTOP, PHONE, free_port, http, until_listening, web_section};
 
 const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
@@ -86,26 +87,15 @@ struct SignInMail {
 async fn imap_inbox(user: &str) -> Vec<(String, String)> {
     let mut s = imap_login(user).await;
     s.select("INBOX").await.expect("select INBOX");
-    let uids = s.uid_search("ALL").await.expect("search");
     let mut mails = Vec::new();
-    if !uids.is_empty() {
-        let set: Vec<String> = uids.iter().map(u32::to_string).collect();
-        let fetches: Vec<_> = s
-            .uid_fetch(set.join(","), "(UID BODY.PEEK[])")
-            .await
-            .expect("fetch")
-            .try_collect()
-            .await
-            .expect("fetch");
-        for f in &fetches {
-            let m = mail_parser::MessageParser::default()
-                .parse(f.body().unwrap_or_default())
-                .expect("a mail");
-            mails.push((
-                m.subject().unwrap_or("").to_string(),
-                m.body_text(0).unwrap_or_default().to_string(),
-            ));
-        }
+    for f in &fetch_all(&mut s, "(UID BODY.PEEK[])").await {
+        let m = mail_parser::MessageParser::default()
+            .parse(f.body().unwrap_or_default())
+            .expect("a mail");
+        mails.push((
+            m.subject().unwrap_or("").to_string(),
+            m.body_text(0).unwrap_or_default().to_string(),
+        ));
     }
     let _ = s.logout().await;
     mails

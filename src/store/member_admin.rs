@@ -2,8 +2,6 @@
 //! search, one member's edit, and an import's preview; each change is
 //! recorded in `admin_actions` in the same transaction.
 
-use std::collections::HashMap;
-
 use sqlx::Row;
 
 use super::admin::{AdminChange, record_action};
@@ -150,12 +148,7 @@ impl Store {
 
     /// What `import_members(incoming, false)` would change, without changing it.
     pub async fn import_preview(&self, incoming: &[Member]) -> Result<ImportPreview> {
-        let existing: HashMap<String, Member> = self
-            .members()
-            .await?
-            .into_iter()
-            .map(|m| (m.email.key().to_string(), m))
-            .collect();
+        let existing = self.members_by_key().await?;
         let mut preview = ImportPreview::default();
         for m in incoming {
             match existing.get(m.email.key()) {

@@ -185,6 +185,16 @@ impl Store {
         Ok(id)
     }
 
+    /// Every member, by address key (an import's view of who is there).
+    pub(super) async fn members_by_key(&self) -> Result<HashMap<String, Member>> {
+        Ok(self
+            .members()
+            .await?
+            .into_iter()
+            .map(|m| (m.email.key().to_string(), m))
+            .collect())
+    }
+
     /// Adds or updates every member of `incoming` in one transaction. With
     /// `replace`, members not in `incoming` are marked `left` (never deleted).
     pub async fn import_members(
@@ -192,12 +202,7 @@ impl Store {
         incoming: &[Member],
         replace: bool,
     ) -> Result<ImportSummary> {
-        let existing: HashMap<String, Member> = self
-            .members()
-            .await?
-            .into_iter()
-            .map(|m| (m.email.key().to_string(), m))
-            .collect();
+        let existing = self.members_by_key().await?;
         let now = self.now();
         let mut summary = ImportSummary::default();
         let mut tx = self.begin().await?;

@@ -33,6 +33,21 @@ pub async fn imap_login(user: &str) -> TestSession {
         .expect("login")
 }
 
+/// `items` of every message in the selected folder, in one UID FETCH.
+pub async fn fetch_all(s: &mut TestSession, items: &str) -> Vec<async_imap::types::Fetch> {
+    let uids = s.uid_search("ALL").await.expect("search");
+    if uids.is_empty() {
+        return Vec::new();
+    }
+    let set: Vec<String> = uids.iter().map(u32::to_string).collect();
+    s.uid_fetch(set.join(","), items)
+        .await
+        .expect("fetch")
+        .try_collect()
+        .await
+        .expect("fetch")
+}
+
 /// Message-IDs of every message in `folder` (deleted-flagged ones included);
 /// empty when the folder does not exist.
 pub async fn folder_message_ids(user: &str, folder: &str) -> Vec<String> {
@@ -41,29 +56,14 @@ pub async fn folder_message_ids(user: &str, folder: &str) -> Vec<String> {
         let _ = s.logout().await;
         return Vec::new();
     }
-    let uids = s.uid_search("ALL").await.expect("search");
     let mut ids = Vec::new();
-    if !uids.is_empty() {
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let fetches: Vec<_> = s
-            .uid_fetch(set, "(UID BODY.PEEK[HEADER])")
-            .await
-            .expect("fetch")
-            .try_collect()
-            .await
-            .expect("fetch");
-        for f in &fetches {
-            let header = f.header().unwrap_or_default();
-            let m = mail_parser::MessageParser::new().parse_headers(header);
-            ids.push(
-                m.and_then(|m| m.message_id().map(|x| format!("<{x}>")))
-                    .unwrap_or_default(),
-            );
-        }
+    for f in &fetch_all(&mut s, "(UID BODY.PEEK[HEADER])").await {
+        let header = f.header().unwrap_or_default();
+        let m = mail_parser::MessageParser::new().parse_headers(header);
+        ids.push(
+            m.and_then(|m| m.message_id().map(|x| format!("<{x}>")))
+                .unwrap_or_default(),
+        );
     }
     ids.sort();
     let _ = s.logout().await;
