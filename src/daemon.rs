@@ -441,7 +441,6 @@ fn build_sender(
 ) -> anyhow::Result<Sender> {
     let outbound = config.outbound()?;
     let address = EmailAddress::parse(&config.circle()?.address)?;
-    let db = config.database()?;
     Ok(Sender::new(
         store.clone(),
         transport,
@@ -453,9 +452,9 @@ fn build_sender(
         ..RetryPolicy::default()
     })
     .with_clock(clock.clone())
-    // The inbox reader and the scheduler need up to four connections at
-    // once (a transaction and lookups beside it); lanes get the rest.
-    .with_lanes((db.max_connections as usize).saturating_sub(4)))
+    // The lanes share the sender's one write at a time: they hold no
+    // database connection of their own while they send.
+    .with_lanes(crate::outbox::SEND_CONCURRENCY))
 }
 
 /// One token source for the inbox and the outbox when either signs in with

@@ -11,7 +11,7 @@ use super::{Queued, Relay, RelayError, Thread, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{Candidate, MatchContext, Matcher};
 use crate::store::requests::{
-    NewForward, NewRequest, insert_forward, insert_request, set_request_state, set_request_token,
+    NewForward, NewRequest, insert_forward, insert_request, set_first_wave,
 };
 
 /// What the relay needs to know of a request message.
@@ -85,7 +85,7 @@ impl Relay {
             due: self.wave_due(recorded.created_at),
         };
         let (forwarded_to, near) = self
-            .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
+            .first_wave(tx, &wave, recent_forwards, msg, &recorded)
             .await?;
         let answered_by = (!forwarded_to.is_empty()).then(|| {
             let zone = requester_member.and_then(Member::timezone_name);
@@ -109,7 +109,7 @@ impl Relay {
 
     /// Writes the request (what members will read: the requester's own
     /// address, e.g. in a signature, and relay addresses are hidden until an
-    /// introduction) and its thread token.
+    /// introduction) and mints its thread token (stored by `first_wave`).
     async fn record_request(
         &self,
         tx: &mut Tx<'_>,
@@ -134,8 +134,8 @@ impl Relay {
         };
         let now = self.now();
         let id = insert_request(tx, &row, now).await?;
+        // Stored with the first wave's state, in one statement.
         let token = self.key.mint(&format!("request:{id}"));
-        set_request_token(tx, id, &token).await?;
         tracing::info!(request_id = id, "request recorded");
         Ok(RecordedRequest {
             id,
@@ -158,7 +158,7 @@ impl Relay {
         wave: &Wave<'_>,
         recent_forwards: std::collections::HashMap<i64, u32>,
         msg: &IncomingRequest,
-        now: i64,
+        recorded: &RecordedRequest,
     ) -> Result<(Vec<i64>, Vec<Candidate>), RelayError> {
         let ctx = MatchContext {
             exclude_emails: vec![msg.from.clone()],
@@ -183,7 +183,8 @@ impl Relay {
         } else {
             (RequestStatus::Open, Some(wave.due))
         };
-        set_request_state(tx, wave.request_id, status, 1, due, now).await?;
+        let (token, now) = (&recorded.token, recorded.created_at);
+        set_first_wave(tx, wave.request_id, token, status, due, now).await?;
         Ok((forwarded_to, ranked.near_misses))
     }
 

@@ -93,6 +93,32 @@ pub async fn set_request_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<
     Ok(())
 }
 
+/// [`set_request_state`] for a new request's first wave, with its thread
+/// token (minted from its id), in one statement.
+pub async fn set_first_wave(
+    tx: &mut Tx<'_>,
+    id: i64,
+    token: &str,
+    status: RequestStatus,
+    wave_due_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE requests SET token = $1, status = $2, wave = 1, wave_due_at = $3, updated_at = $4, \
+         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END \
+         WHERE id = $5",
+    )
+    .bind(token)
+    .bind(status.as_str())
+    .bind(wave_due_at)
+    .bind(now)
+    .bind(id)
+    .bind(i64::from(status.is_final()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_request_state(
     tx: &mut Tx<'_>,
     id: i64,
