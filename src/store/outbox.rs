@@ -67,6 +67,53 @@ pub async fn enqueue(tx: &mut Tx<'_>, mail: &NewOutboxMail, now: i64) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// [`enqueue`] for several mails in one statement (a request's forwards and
+/// acknowledgement); a mail whose key was already queued is skipped. Rows get
+/// their ids in the order given. Returns how many were written.
+pub async fn enqueue_many(tx: &mut Tx<'_>, mails: &[NewOutboxMail], now: i64) -> Result<u64> {
+    let mut written = 0;
+    // 9 values a row: well under either backend's limit of bound values.
+    for chunk in mails.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let v = |k: usize| format!("${}", 2 + 8 * i + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, 'queued', 0, $1, $1)",
+                    v(0),
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(4),
+                    v(5),
+                    v(6),
+                    v(7)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
+             request_id, member_id, status, attempts, next_attempt_at, created_at) \
+             VALUES {rows} ON CONFLICT (idempotency_key) DO NOTHING"
+        );
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for m in chunk {
+            query = query
+                .bind(&m.idempotency_key)
+                .bind(&m.kind)
+                .bind(&m.to_email)
+                .bind(&m.message_id)
+                .bind(&m.subject)
+                .bind(m.message.clone())
+                .bind(m.request_id)
+                .bind(m.member_id);
+        }
+        written += query.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
+}
+
 // A row is due when it is queued and its time has come, or when a sender
 // claimed it and its lease ran out (that sender died mid-send).
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \

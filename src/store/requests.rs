@@ -166,6 +166,57 @@ pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result
     .await?)
 }
 
+/// [`insert_forward`] for several forwards in one statement: the ids of
+/// those written, by member (a member who already had one is left out).
+pub async fn insert_forwards(
+    tx: &mut Tx<'_>,
+    forwards: &[NewForward],
+    now: i64,
+) -> Result<HashMap<i64, i64>> {
+    let mut ids = HashMap::with_capacity(forwards.len());
+    for chunk in forwards.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let v = |k: usize| format!("${}", 2 + 9 * i + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', $1)",
+                    v(0),
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(4),
+                    v(5),
+                    v(6),
+                    v(7),
+                    v(8)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO forwards (request_id, member_id, wave, rank, score, reasons, token, \
+             requester_token, message_id, state, created_at) VALUES {rows} \
+             ON CONFLICT (request_id, member_id) DO NOTHING RETURNING member_id, id"
+        );
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for f in chunk {
+            query = query
+                .bind(f.request_id)
+                .bind(f.member_id)
+                .bind(f.wave)
+                .bind(f.rank)
+                .bind(f.score)
+                .bind(&f.reasons_json)
+                .bind(&f.token)
+                .bind(&f.requester_token)
+                .bind(&f.message_id);
+        }
+        ids.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(ids)
+}
+
 impl Store {
     pub async fn request(&self, id: i64) -> Result<Option<RequestRow>> {
         let row = sqlx::query(select_requests!("WHERE id = $1"))
