@@ -318,7 +318,7 @@ async fn record(
     admin: &str,
     now: i64,
 ) -> Result<(), WebError> {
-    let actor = format!("web:{admin}");
+    let actor = session::actor(admin);
     let change = AdminChange {
         action,
         actor: &actor,

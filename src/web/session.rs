@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{WebError, WebState};
@@ -91,6 +92,32 @@ async fn admin_prefs(
 /// A form that carries the CSRF token in a field named `csrf`.
 pub trait Csrf {
     fn csrf(&self) -> &str;
+}
+
+/// A form with only the token (a button's POST); a missing token is refused
+/// as a wrong one (403).
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl Csrf for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// How the audit (`admin_actions`) names an admin acting in the console.
+pub fn actor(email: &str) -> String {
+    format!("web:{email}")
+}
+
+impl Admin {
+    /// This admin as the audit names them ([`actor`]).
+    pub fn actor(&self) -> String {
+        actor(&self.email)
+    }
 }
 
 /// An admin's POSTed form, accepted only with the session's CSRF token.
