@@ -70,7 +70,7 @@ impl DaemonProcess {
         while self.times_logged(line) < n {
             assert!(
                 start.elapsed() < within,
-                "the daemon (pid {}) did not log {line:?} {n} times within {within:?}:\n{}",
+                "the daemon (pid {}) did not log {line:?} (time {n}) within {within:?}:\n{}",
                 self.pid(),
                 self.logged()
             );
