@@ -250,11 +250,7 @@ async fn admin_language(
     browser: MailLanguage,
 ) -> MailLanguage {
     match state.store.member_by_email(admin).await.ok().flatten() {
-        Some(m) => match m.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => browser,
-        },
+        Some(m) => m.language_or(browser),
         None => browser,
     }
 }

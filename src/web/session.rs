@@ -80,11 +80,8 @@ async fn admin_prefs(
         Ok(email) => state.store.member_by_email(&email).await.ok().flatten(),
         Err(_) => None,
     };
-    let lang = match member.as_ref().and_then(|m| m.mail_language()) {
-        Some(l) if l.is_japanese() => MailLanguage::Ja,
-        Some(_) => MailLanguage::En,
-        None => super::page::browser_language(headers, state.circle.language),
-    };
+    let browser = super::page::browser_language(headers, state.circle.language);
+    let lang = member.as_ref().map_or(browser, |m| m.language_or(browser));
     let own = member.as_ref().and_then(|m| m.timezone_name());
     (lang, ReaderZone::pick(own, &state.circle.timezone))
 }
