@@ -400,4 +400,58 @@ mod tests {
         assert_eq!(p.delay_after(4), 480);
         assert_eq!(p.delay_after(30), 3600);
     }
+
+    fn claimed(id: i64) -> (ClaimedMail, i64) {
+        let mail = ClaimedMail {
+            id,
+            kind: "ack".into(),
+            to_email: "a@example.org".into(),
+            message_id: format!("m{id}"),
+            message: Vec::new(),
+            attempts: 1,
+        };
+        (mail, 0)
+    }
+
+    #[test]
+    fn lanes_claim_for_free_lanes_and_stop_when_nothing_is_due() {
+        let mut lanes = Lanes::default();
+        let (results, claim) = lanes.next_write(0, 8).expect("a first claim");
+        assert_eq!((results.len(), claim), (0, 8));
+        // Three were due: the queue is empty, no claim alone follows.
+        let started = lanes.written(Ok((1..=3).map(claimed).collect()));
+        assert_eq!(started.len(), 3);
+        assert!(lanes.next_write(3, 8).is_none());
+        // A result is recorded with a claim for every lane not sending.
+        lanes.sent(1, Ok(SendResult::Sent { at: 5 }));
+        let (results, claim) = lanes.next_write(2, 8).expect("a record");
+        assert_eq!((results.len(), claim), (1, 6));
+        assert!(lanes.written(Ok(Vec::new())).is_empty());
+        lanes.sent(2, Ok(SendResult::Sent { at: 5 }));
+        lanes.sent(3, Ok(SendResult::Failed { error: "x".into() }));
+        let (results, _) = lanes.next_write(0, 8).expect("the last record");
+        assert_eq!(results.len(), 2);
+        lanes.written(Ok(Vec::new()));
+        assert!(
+            lanes.next_write(0, 8).is_none(),
+            "nothing due, nothing to record"
+        );
+        let report = lanes.finish().expect("no error");
+        assert_eq!((report.sent, report.failed), (2, 1));
+    }
+
+    #[test]
+    fn lanes_after_an_error_record_but_claim_nothing() {
+        let mut lanes = Lanes::default();
+        lanes.next_write(0, 8);
+        lanes.written(Ok((1..=2).map(claimed).collect()));
+        lanes.sent(1, Err(StoreError::Corrupt("gone".into())));
+        assert!(lanes.next_write(1, 8).is_none(), "no claim after an error");
+        lanes.sent(2, Ok(SendResult::Sent { at: 5 }));
+        let (results, claim) = lanes.next_write(0, 8).expect("the sent one is recorded");
+        assert_eq!((results.len(), claim), (1, 0));
+        lanes.written(Ok(Vec::new()));
+        assert!(lanes.next_write(0, 8).is_none());
+        assert!(lanes.finish().is_err());
+    }
 }
