@@ -197,15 +197,7 @@ impl SmtpClient {
                 conn
             }
         };
-        // Our own EHLO (lettre keeps no word of PIPELINING), before AUTH.
-        let ehlo = conn.command(Ehlo::new(self.hello.clone()));
-        let pipelining = match tokio::time::timeout(STEP_TIMEOUT, ehlo).await {
-            Ok(Ok(r)) => r
-                .message()
-                .any(|l| l.trim().eq_ignore_ascii_case("PIPELINING")),
-            Ok(Err(e)) => return Err(transient("EHLO refused by", &e)),
-            Err(e) => return Err(within("EHLO")(e)),
-        };
+        let pipelining = self.offers_pipelining(&mut conn).await?;
         if let Err(e) = self.login(&mut conn).await {
             conn.abort().await;
             return Err(e);
@@ -215,6 +207,24 @@ impl SmtpClient {
             pipelining,
             used: Instant::now(),
         })
+    }
+
+    /// Whether the server offers PIPELINING: our own EHLO, before AUTH
+    /// (lettre keeps no word of it).
+    async fn offers_pipelining(&self, conn: &mut AsyncSmtpConnection) -> Result<bool, SendError> {
+        let ehlo = conn.command(Ehlo::new(self.hello.clone()));
+        match tokio::time::timeout(STEP_TIMEOUT, ehlo).await {
+            Ok(Ok(r)) => Ok(r
+                .message()
+                .any(|l| l.trim().eq_ignore_ascii_case("PIPELINING"))),
+            Ok(Err(e)) => Err(SendError::Transient(format!(
+                "EHLO refused by {}:{}: {e}",
+                self.host, self.port
+            ))),
+            Err(_) => Err(SendError::Transient(format!(
+                "EHLO timed out after {STEP_TIMEOUT:?}"
+            ))),
+        }
     }
 
     /// Logs in with the password, or with XOAUTH2 for `auth = "xoauth2"`.
