@@ -166,7 +166,8 @@ mod tests {
             "Mia Lund <mia@circle.example>",
             "“chef for parties” in their profile meets “chef”",
             "nobody was sent this request",
-            "forward this mail to them yourself",
+            "forward it through the relay: circle-relay requests forward 12 EMAIL.",
+            "when they accept, the requester is introduced",
             "circle-relay members import",
             "circle-relay requests show 12",
         ] {
@@ -195,13 +196,15 @@ mod tests {
             "Ken Abe <ken@circle.example>",
             "スキル「記帳代行」は、ご依頼の「税理士」に近い分野ですが、同じ職種ではありません。",
             "どなたにも転送していません",
-            "ご自分のメールソフトから",
+            "circle-relay requests forward 12 メールアドレス",
+            "「メンバーに転送する」",
+            "依頼のページ：https://circle.example/admin/requests/12",
             "circle-relay members import",
             "https://circle.example/admin/requests/12",
         ] {
             assert!(has(&text, want), "missing {want:?} in:\n{text}");
         }
-        for english in ["Their skill", "neighbouring", "Who came close"] {
+        for english in ["Their skill", "neighbouring", "Who came close", "EMAIL"] {
             assert!(!text.contains(english), "{english} in:\n{text}");
         }
     }

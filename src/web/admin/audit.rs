@@ -119,6 +119,7 @@ mod tests {
             A::MembersImport => 12,
             A::MemberOwnProfile => 13,
             A::MemberOwnStatus => 14,
+            A::RequestForward => 15,
         }
     }
 

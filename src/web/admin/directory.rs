@@ -170,8 +170,19 @@ struct ProfileForm {
     skills: String,
     #[serde(default)]
     bio: String,
+    /// An older form's typed tags; the lists below win when sent.
     #[serde(default)]
     languages: String,
+    #[serde(default)]
+    lang1: String,
+    #[serde(default)]
+    lang2: String,
+    #[serde(default)]
+    lang3: String,
+    #[serde(default)]
+    lang4: String,
+    #[serde(default)]
+    lang5: String,
     #[serde(default)]
     region: String,
     #[serde(default)]
@@ -195,7 +206,16 @@ impl ProfileForm {
             name: self.name,
             skills: self.skills,
             bio: self.bio,
-            languages: self.languages,
+            languages: crate::web::page::chosen_languages(
+                &[
+                    self.lang1.as_str(),
+                    self.lang2.as_str(),
+                    self.lang3.as_str(),
+                    self.lang4.as_str(),
+                    self.lang5.as_str(),
+                ],
+                &self.languages,
+            ),
             region: self.region,
             status: self.status,
             paused_until: self.paused_until,
@@ -205,8 +225,9 @@ impl ProfileForm {
 }
 
 /// The form's fields for the template.
-fn form_view(i: &ProfileInput) -> Value {
+fn form_view(i: &ProfileInput, lang: crate::domain::MailLanguage) -> Value {
     context! {
+        language_lists => crate::web::page::language_choices(&i.languages, lang),
         email => &i.email,
         name => &i.name,
         skills => &i.skills,
@@ -242,7 +263,7 @@ fn profile_page(
         None => ("dir_add_title", "/admin/directory/new".to_string()),
     };
     let data = context! {
-        form => form_view(input),
+        form => form_view(input, admin.lang),
         errors => errors,
         problem => problem,
         notice => notice,

@@ -25,37 +25,72 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/mail/inbound/{id}/reprocess", post(reprocess))
 }
 
-/// A mail's last error in the admin's words (the server's own words kept
-/// as the detail).
-fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
+/// A mail's last error in the admin's words, and what the mail server said
+/// (kept verbatim; the page labels it as such). `bad_address`: the
+/// recipient is no address at all (the error is then the relay's own).
+fn error_words(error: Option<&str>, bad_address: bool, lang: MailLanguage) -> (String, String) {
     let Some(e) = error.map(str::trim).filter(|e| !e.is_empty()) else {
         return (String::new(), String::new());
     };
-    let key = if e.starts_with("hourly cap") {
-        "mail_error_cap"
+    let (key, said) = if bad_address {
+        ("mail_error_bad_address", "")
+    } else if e.starts_with("hourly cap") {
+        ("mail_error_cap", "")
     } else if e.starts_with("discarded by") {
-        "mail_error_discarded"
-    } else if e.starts_with("permanent failure") {
-        "mail_error_refused"
-    } else if e.starts_with("temporary failure") {
-        "mail_error_temporary"
+        ("mail_error_discarded", "")
+    } else if let Some(said) = e.strip_prefix("permanent failure:") {
+        ("mail_error_refused", said)
+    } else if let Some(said) = e.strip_prefix("temporary failure:") {
+        ("mail_error_temporary", said)
     } else {
         return (e.to_string(), String::new());
     };
-    (PAGES.word(lang, key), e.to_string())
+    (PAGES.word(lang, key), said.trim().to_string())
 }
 
 /// How the inbox records a request from an address not in the directory.
 const NOT_A_MEMBER: &str = "request from an address that is not an active member";
 
 /// Why an incoming message was set aside, in the admin's words where the
-/// reason is a known one; any other as it was stored.
-fn reason_words(reason: &str, lang: MailLanguage) -> String {
-    if reason.starts_with(NOT_A_MEMBER) {
-        PAGES.word(lang, "mail_reason_not_member")
-    } else {
-        reason.to_string()
+/// reason is one the relay writes (`pipeline.rs`, `inbox/runner.rs`), with
+/// what another program said kept verbatim as the detail; any other
+/// reason as it was stored.
+fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String) {
+    let word = |k: &str| PAGES.word(lang, k);
+    let r = reason.trim();
+    if r.starts_with(NOT_A_MEMBER) {
+        return (word("mail_reason_not_member"), String::new());
     }
+    if r == "no usable From address" {
+        return (word("mail_reason_no_from"), String::new());
+    }
+    if r == "the message has nothing readable" {
+        return (word("mail_reason_nothing_readable"), String::new());
+    }
+    if let Some(why) = r
+        .strip_prefix("not applied: ")
+        .and_then(|w| w.strip_suffix(" at the trusted server"))
+    {
+        return (word("mail_reason_not_applied"), why.to_string());
+    }
+    if let Some((size, max)) = too_large(r) {
+        let text = word("mail_reason_too_large")
+            .replace("{size}", &size)
+            .replace("{max}", &max);
+        return (text, String::new());
+    }
+    if kind == "unreadable" {
+        return (word("mail_reason_cannot_read"), r.to_string());
+    }
+    (r.to_string(), String::new())
+}
+
+/// "message of 123 bytes exceeds max_message_bytes (100)": the two numbers.
+fn too_large(r: &str) -> Option<(String, String)> {
+    let rest = r.strip_prefix("message of ")?;
+    let (size, rest) = rest.split_once(" bytes exceeds max_message_bytes (")?;
+    let max = rest.strip_suffix(')')?;
+    Some((size.to_string(), max.to_string()))
 }
 
 /// What the templates show of outbox rows (also the request timeline's mail).
@@ -63,7 +98,8 @@ pub(super) fn mail_items(admin: &Admin, rows: &[OutboxRow]) -> Vec<Value> {
     let lang = admin.lang;
     rows.iter()
         .map(|r| {
-            let (error, detail) = error_words(r.last_error.as_deref(), lang);
+            let bad_address = crate::domain::EmailAddress::parse(&r.to_email).is_err();
+            let (error, detail) = error_words(r.last_error.as_deref(), bad_address, lang);
             context! {
                 id => r.id,
                 kind => &r.kind,
@@ -110,7 +146,7 @@ async fn mail(
         .iter()
         .map(|m| {
             let error = m.error.as_deref().unwrap_or("");
-            let reason = reason_words(error, lang);
+            let (reason, detail) = reason_words(&m.kind, error, lang);
             // A request from someone not yet a member: the form to add them, filled in.
             let add = error
                 .starts_with(NOT_A_MEMBER)
@@ -126,7 +162,7 @@ async fn mail(
                 id => m.id,
                 from => m.from_addr.as_deref().unwrap_or(""),
                 subject => m.subject.as_deref().unwrap_or(""),
-                reason, add,
+                reason, detail, add,
                 kept => m.has_raw,
                 when => admin.when(m.received_at),
             }
@@ -222,4 +258,46 @@ async fn reprocess(
         }
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inboxs_reasons_read_in_the_pages_language() {
+        let ja = MailLanguage::Ja;
+        for (kind, stored, want) in [
+            ("request", "request from an address that is not an active member (hold 3)", "メンバーではありません"),
+            ("request", "no usable From address", "差出人アドレス"),
+            ("unreadable", "the message has nothing readable", "読める本文"),
+            ("reply", "not applied: DMARC fail for x.org at the trusted server", "確認できなかった"),
+            ("error", "message of 2000 bytes exceeds max_message_bytes (1000)", "2000バイト（上限は1000バイト"),
+            ("unreadable", "headers are not valid", "読み取れません"),
+        ] {
+            let (words, _) = reason_words(kind, stored, ja);
+            assert!(words.contains(want), "{stored}: {words}");
+            assert!(!words.is_ascii(), "English on a Japanese page: {words}");
+        }
+        let (_, detail) = reason_words("reply", "not applied: DMARC fail for x.org at the trusted server", ja);
+        assert_eq!(detail, "DMARC fail for x.org", "the server's verdict, verbatim");
+        let (words, detail) = reason_words("request", "something new", ja);
+        assert_eq!((words.as_str(), detail.as_str()), ("something new", ""));
+    }
+
+    #[test]
+    fn a_mails_error_is_worded_and_the_servers_words_kept() {
+        let ja = MailLanguage::Ja;
+        let (words, said) = error_words(
+            Some("permanent failure: permanent error (550): 5.1.1 User unknown"),
+            false,
+            ja,
+        );
+        assert_eq!(words, "受信側のサーバーが受け取りを拒否しました。");
+        assert_eq!(said, "permanent error (550): 5.1.1 User unknown");
+        let (words, said) = error_words(Some("address \"x\" has no single '@'"), true, ja);
+        assert!(words.contains("有効なメールアドレスではない") && said.is_empty(), "{words}");
+        let (words, _) = error_words(Some("hourly cap for this recipient reached (loop breaker)"), false, ja);
+        assert!(words.contains("上限"), "{words}");
+    }
 }

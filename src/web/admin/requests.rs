@@ -4,6 +4,8 @@
 //! and what admins did. An open request can be closed here; a held one
 //! (moderation) approved or rejected at `/admin/requests/held/N`.
 
+mod forward;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,6 +32,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/requests/{id}", get(timeline))
         .route("/admin/requests/{id}/close", post(close))
         .route("/admin/requests/held/{id}", get(held).post(decide))
+        .merge(forward::routes())
 }
 
 /// The list's GET form: `status` (a request state, or `held`), `q`, `page`.
@@ -43,6 +46,11 @@ struct ListQuery {
     page: Option<i64>,
     #[serde(default)]
     done: String,
+    /// Whom a forward by hand was about (its notice names them).
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    n: u32,
 }
 
 /// The tag colour of a request state.
@@ -195,14 +203,48 @@ fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
     };
     reasons
         .iter()
-        .map(
-            |r| match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+        .map(|r| {
+            if let Some(key) = fixed_reason(r) {
+                return word(key);
+            }
+            match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+                Some(t) if t.field == Field::Language => part(&MatchTerm {
+                    member_term: language_words(&t.member_term, lang),
+                    ..t
+                }),
                 Some(t) => part(&t),
                 None => r.clone(),
-            },
-        )
+            }
+        })
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// The reasons stored as fixed phrases, and their words on the page.
+fn fixed_reason(r: &str) -> Option<&'static str> {
+    match r.trim() {
+        crate::relay::BY_HAND_REASON => Some("requests_why_by_hand"),
+        "volunteered from the digest" => Some("requests_why_volunteer"),
+        "works online" => Some("requests_why_online"),
+        _ => None,
+    }
+}
+
+/// A language the matcher named in English ("Japanese") or as a tag
+/// ("ja"), by its name in the page's language; an unknown one as stored.
+fn language_words(name: &str, lang: MailLanguage) -> String {
+    let code = crate::web::page::LANGUAGE_CODES
+        .iter()
+        .find(|c| {
+            c.eq_ignore_ascii_case(name.trim())
+                || crate::web::page::PAGES.word(MailLanguage::En, &format!("lang_name_{c}"))
+                    == name.trim()
+        })
+        .copied();
+    match code {
+        Some(c) => crate::web::page::PAGES.word(lang, &format!("lang_name_{c}")),
+        None => name.to_string(),
+    }
 }
 
 /// Reads the matcher's reason phrases (`"nurse" matches their skill "看護師"
@@ -290,14 +332,19 @@ async fn timeline(
             context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
         })
         .collect();
-    let notice = done_notice(lang, &q.done);
+    let (notice, problem) = match forward::outcome(lang, &q.done, &q.who, q.n) {
+        Some((true, text)) => (Some(text), None),
+        Some((false, text)) => (None, Some(text)),
+        None => (done_notice(lang, &q.done), None),
+    };
+    let forward_to = forward::choices(&state, &admin, &r).await?;
     Ok(admin.page(
         &state,
         "admin/requests_show.html",
         "requests",
         "requests_show_title",
         context! {
-            id, forwards, replies, mails, actions, notice,
+            id, forwards, replies, mails, actions, notice, problem, forward_to,
             subject => &r.subject, body => r.body.trim_end(),
             requester => requester(&r.requester_name, &r.requester_email),
             email => &r.requester_email,
@@ -488,16 +535,28 @@ mod tests {
             "\"training\" matches \"training\" in their profile",
             "works in 東京",
             "something new",
+            "speaks Japanese",
+            "chosen by an admin",
         ]
         .map(String::from)
         .to_vec();
         assert_eq!(
             reasons_text(&reasons, MailLanguage::En),
-            "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new"
+            "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new · Language: Japanese · Chosen by an admin"
         );
         assert!(
             reasons_text(&reasons[..1], MailLanguage::Ja)
                 .starts_with("スキル：看護師（依頼の語：nurse）")
+        );
+        let ja = reasons_text(&reasons, MailLanguage::Ja);
+        assert!(
+            ja.ends_with("言語：日本語 · 管理者が選んで転送"),
+            "no English on a Japanese page: {ja}"
+        );
+        let more = ["works online", "volunteered from the digest", "language: en"].map(String::from);
+        assert_eq!(
+            reasons_text(&more, MailLanguage::Ja),
+            "オンライン対応 · 週のダイジェストから本人が申し出 · 言語：英語"
         );
         let old = ["nurse → skills: 看護師".to_string()];
         assert_eq!(
