@@ -133,7 +133,9 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
     browser.screenshot("forward-en-desktop").await;
     let csrf = browser
         .client
-        .find(Locator::Css("form[action='/admin/requests/1/forward'] input[name='csrf']"))
+        .find(Locator::Css(
+            "form[action='/admin/requests/1/forward'] input[name='csrf']",
+        ))
         .await
         .expect("the form's token")
         .prop("value")
@@ -222,10 +224,7 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
     // reason for the paused member, the requester and the one at the weekly
     // limit (1 here); forwarded to the coach.
     send_text(ASKER, RELAY, SECOND, "", SECOND_BODY).await;
-    until_mail_where("wadmin7", "the second alert", |m| {
-        words(m).contains(SECOND)
-    })
-    .await;
+    until_mail_where("wadmin7", "the second alert", |m| words(m).contains(SECOND)).await;
     for (who, why) in [
         (PAUSED, "is paused and gets no forwards"),
         (ASKER, "sent this request"),
@@ -261,7 +260,11 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
     assert_eq!(count("wmember7b"), 0, "the paused member gets nothing");
     assert_eq!(count("wadmin7"), 2, "the two alerts");
     let asker: Vec<String> = mailbox("wasker7").into_iter().map(|m| m.subject).collect();
-    assert_eq!(asker.len(), 4, "two no-match mails, two introductions: {asker:?}");
+    assert_eq!(
+        asker.len(),
+        4,
+        "two no-match mails, two introductions: {asker:?}"
+    );
 
     screenshots(port, &db).await;
     browser.close().await;
@@ -292,7 +295,11 @@ async fn screenshots(port: u16, db: &str) {
                 b.goto(&format!("http://127.0.0.1:{port}/admin/requests/{n}"))
                     .await;
                 let text = b.text().await;
-                let want = if lang == "ja" { "転送先" } else { "Who it went to" };
+                let want = if lang == "ja" {
+                    "転送先"
+                } else {
+                    "Who it went to"
+                };
                 assert!(text.contains(want), "{name} in {lang}: {text}");
                 b.screenshot(&format!("{name}-{lang}-{tag}")).await;
             }

@@ -8,8 +8,8 @@ use std::io::Write;
 use super::RequestsCommand;
 use super::time::CircleTime;
 use crate::config::Config;
-use crate::store::Store;
 use crate::relay::ByHand;
+use crate::store::Store;
 use crate::store::admin::OutboxFilter;
 use crate::store::requests::forward_counts_since;
 
@@ -26,9 +26,7 @@ pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
             super::holds::decide(config, &store, number, crate::relay::Decision::Reject).await
         }
         RequestsCommand::Show { number } => show(&store, &time, number).await,
-        RequestsCommand::Forward { number, email } => {
-            forward(config, &store, number, &email).await
-        }
+        RequestsCommand::Forward { number, email } => forward(config, &store, number, &email).await,
     };
     store.close().await;
     result

@@ -268,19 +268,42 @@ mod tests {
     fn the_inboxs_reasons_read_in_the_pages_language() {
         let ja = MailLanguage::Ja;
         for (kind, stored, want) in [
-            ("request", "request from an address that is not an active member (hold 3)", "メンバーではありません"),
+            (
+                "request",
+                "request from an address that is not an active member (hold 3)",
+                "メンバーではありません",
+            ),
             ("request", "no usable From address", "差出人アドレス"),
-            ("unreadable", "the message has nothing readable", "読める本文"),
-            ("reply", "not applied: DMARC fail for x.org at the trusted server", "確認できなかった"),
-            ("error", "message of 2000 bytes exceeds max_message_bytes (1000)", "2000バイト（上限は1000バイト"),
+            (
+                "unreadable",
+                "the message has nothing readable",
+                "読める本文",
+            ),
+            (
+                "reply",
+                "not applied: DMARC fail for x.org at the trusted server",
+                "確認できなかった",
+            ),
+            (
+                "error",
+                "message of 2000 bytes exceeds max_message_bytes (1000)",
+                "2000バイト（上限は1000バイト",
+            ),
             ("unreadable", "headers are not valid", "読み取れません"),
         ] {
             let (words, _) = reason_words(kind, stored, ja);
             assert!(words.contains(want), "{stored}: {words}");
             assert!(!words.is_ascii(), "English on a Japanese page: {words}");
         }
-        let (_, detail) = reason_words("reply", "not applied: DMARC fail for x.org at the trusted server", ja);
-        assert_eq!(detail, "DMARC fail for x.org", "the server's verdict, verbatim");
+        let (_, detail) = reason_words(
+            "reply",
+            "not applied: DMARC fail for x.org at the trusted server",
+            ja,
+        );
+        assert_eq!(
+            detail, "DMARC fail for x.org",
+            "the server's verdict, verbatim"
+        );
         let (words, detail) = reason_words("request", "something new", ja);
         assert_eq!((words.as_str(), detail.as_str()), ("something new", ""));
     }
@@ -296,8 +319,15 @@ mod tests {
         assert_eq!(words, "受信側のサーバーが受け取りを拒否しました。");
         assert_eq!(said, "permanent error (550): 5.1.1 User unknown");
         let (words, said) = error_words(Some("address \"x\" has no single '@'"), true, ja);
-        assert!(words.contains("有効なメールアドレスではない") && said.is_empty(), "{words}");
-        let (words, _) = error_words(Some("hourly cap for this recipient reached (loop breaker)"), false, ja);
+        assert!(
+            words.contains("有効なメールアドレスではない") && said.is_empty(),
+            "{words}"
+        );
+        let (words, _) = error_words(
+            Some("hourly cap for this recipient reached (loop breaker)"),
+            false,
+            ja,
+        );
         assert!(words.contains("上限"), "{words}");
     }
 }

@@ -553,7 +553,12 @@ mod tests {
             ja.ends_with("言語：日本語 · 管理者が選んで転送"),
             "no English on a Japanese page: {ja}"
         );
-        let more = ["works online", "volunteered from the digest", "language: en"].map(String::from);
+        let more = [
+            "works online",
+            "volunteered from the digest",
+            "language: en",
+        ]
+        .map(String::from);
         assert_eq!(
             reasons_text(&more, MailLanguage::Ja),
             "オンライン対応 · 週のダイジェストから本人が申し出 · 言語：英語"

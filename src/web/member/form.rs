@@ -53,7 +53,13 @@ fn problem(lang: MailLanguage, key: &str, value: &str) -> String {
 impl ProfileForm {
     /// The chosen languages as stored (`ja;en`), the first the mail language.
     pub fn language_tags(&self) -> String {
-        let lists = [&self.lang1, &self.lang2, &self.lang3, &self.lang4, &self.lang5];
+        let lists = [
+            &self.lang1,
+            &self.lang2,
+            &self.lang3,
+            &self.lang4,
+            &self.lang5,
+        ];
         crate::web::page::chosen_languages(&lists.map(String::as_str), &self.languages)
     }
 
