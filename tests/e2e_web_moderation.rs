@@ -425,7 +425,7 @@ async fn a_message_set_aside_is_handled_again_from_the_mail_page() {
         "the form starts with the sender"
     );
     browser.fill("name", "Greg Asker").await;
-    browser.fill("languages", "en").await;
+    browser.choose("lang1", "en").await;
     browser.click("Add a member").await;
     browser.until_url("done=added").await;
     browser.goto(&c.url("/admin/mail")).await;
