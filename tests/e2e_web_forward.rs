@@ -95,7 +95,9 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
         web_support::web_section(port)
     );
     let config = setup_circle(dir.path(), "wrelay7", &["wadmin7"], MEMBERS, &extra);
-    let _daemon = DaemonProcess::run(&config);
+    // The receiving server's verdict is trusted (a forged command is set aside).
+    let trust = [("CIRCLE_RELAY_INBOX_TRUSTED_AUTHSERV_ID", "mx.circle.test")];
+    let _daemon = DaemonProcess::run_with_env(&config, &trust);
     until_listening(port).await;
     let db = format!("sqlite://{}", dir.path().join("relay.db").display());
     let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
@@ -130,7 +132,14 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
     assert_eq!(near, [BOOKKEEPER], "who came close");
     let all = option_values(&browser, "select[name='member'] option").await;
     assert_eq!(all, ["", BOOKKEEPER, COACH], "active, not the requester");
-    browser.screenshot("forward-en-desktop").await;
+    shots(
+        port,
+        &db,
+        "/admin/requests/1",
+        "forward-choice",
+        ("Forward to a member", "メンバーに転送する"),
+    )
+    .await;
     let csrf = browser
         .client
         .find(Locator::Css(
@@ -251,7 +260,20 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
         m.message_id.contains(".intro@") && m.text.contains(COACH)
     })
     .await;
+    // A forged "pause" in the coach's name is set aside, not applied; the
+    // Mail page says why in the page's words, the server's verdict verbatim.
+    let forged =
+        "Authentication-Results: mx.circle.test; dmarc=fail (p=reject) header.from=circle.test\n";
+    send_text(COACH, RELAY, "pause", forged, "").await;
+    let page = browser
+        .until_page_shows(&url("/admin/mail"), "could not confirm who sent it")
+        .await;
+    assert!(page.contains("(DMARC failed for circle.test)"), "{page}");
     until_processed(&config, "wrelay7", 0).await;
+    assert_eq!(
+        inbox_support::member_status(&config, COACH).as_deref(),
+        Some("active")
+    );
 
     // Who got what, and nothing else.
     let count = |u: &str| mailbox(u).len();
@@ -266,7 +288,26 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
         "two no-match mails, two introductions: {asker:?}"
     );
 
-    screenshots(port, &db).await;
+    for (path, name, words) in [
+        (
+            "/admin/mail",
+            "mail-reasons",
+            ("could not confirm who sent it", "差出人を確認できなかった"),
+        ),
+        (
+            "/admin/requests/1",
+            "forward-accepted",
+            ("Chosen by an admin", "管理者が選んで転送"),
+        ),
+        ("/admin/requests/2", "forward-cli", ("Dan Roe", "Dan Roe")),
+        (
+            "/admin/audit",
+            "audit-forward",
+            ("Forwarded the request to a member", "依頼をメンバーに転送"),
+        ),
+    ] {
+        shots(port, &db, path, name, words).await;
+    }
     browser.close().await;
 }
 
@@ -284,25 +325,20 @@ async fn option_values(browser: &Browser, css: &str) -> Vec<String> {
     values
 }
 
-/// The request pages in both languages at phone and desktop width.
-async fn screenshots(port: u16, db: &str) {
-    for (size, tag) in [(PHONE, "phone"), (DESKTOP, "desktop")] {
+/// `path` in both languages at phone and desktop width (taller than a
+/// screen, to show the whole page), as NAME-LANG-SIZE.png; each must read
+/// in its language (`words`: what it shows in English and in Japanese).
+async fn shots(port: u16, db: &str, path: &str, name: &str, words: (&str, &str)) {
+    for (size, tag) in [((PHONE.0, 1800), "phone"), ((DESKTOP.0, 1400), "desktop")] {
         for lang in ["en", "ja"] {
             let token = session_for(db, ADMIN).await;
             let b = Browser::start_lang(size, lang).await;
             b.with_session(port, &token).await;
-            for (n, name) in [("1", "forward-accepted"), ("2", "forward-cli")] {
-                b.goto(&format!("http://127.0.0.1:{port}/admin/requests/{n}"))
-                    .await;
-                let text = b.text().await;
-                let want = if lang == "ja" {
-                    "転送先"
-                } else {
-                    "Who it went to"
-                };
-                assert!(text.contains(want), "{name} in {lang}: {text}");
-                b.screenshot(&format!("{name}-{lang}-{tag}")).await;
-            }
+            b.goto(&format!("http://127.0.0.1:{port}{path}")).await;
+            let text = b.text().await;
+            let want = if lang == "ja" { words.1 } else { words.0 };
+            assert!(text.contains(want), "{name} in {lang}: {text}");
+            b.screenshot(&format!("{name}-{lang}-{tag}")).await;
             b.close().await;
         }
     }

@@ -184,6 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn with_the_console_the_alert_links_the_requests_page() {
+        let text = render(
+            "en",
+            &[bookkeeper()],
+            Some("https://circle.example/admin/requests/12"),
+        );
+        for want in [
+            "circle-relay requests forward 12 EMAIL, or choose them under \"Forward to a member\"",
+            "The request's page: https://circle.example/admin/requests/12",
+        ] {
+            assert!(has(&text, want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    #[test]
     fn the_japanese_alert_names_the_near_misses_in_japanese() {
         let text = render(
             "ja",

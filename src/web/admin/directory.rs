@@ -253,7 +253,13 @@ fn profile_page(
     let errors: BTreeMap<&str, Value> = errors
         .iter()
         .map(|e| {
-            let text = words::problem(&e.problem, admin.lang);
+            // The form offers languages in lists: say to choose, not to type.
+            let text = match &e.problem {
+                Problem::Language { tag, .. } => PAGES
+                    .word(admin.lang, "problem_language_list")
+                    .replace("{value}", tag),
+                p => words::problem(p, admin.lang),
+            };
             (e.field.as_str(), context! { text => text })
         })
         .collect();

@@ -71,7 +71,7 @@ fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String
         .strip_prefix("not applied: ")
         .and_then(|w| w.strip_suffix(" at the trusted server"))
     {
-        return (word("mail_reason_not_applied"), why.to_string());
+        return not_applied(why, lang);
     }
     if let Some((size, max)) = too_large(r) {
         let text = word("mail_reason_too_large")
@@ -83,6 +83,29 @@ fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String
         return (word("mail_reason_cannot_read"), r.to_string());
     }
     (r.to_string(), String::new())
+}
+
+/// A forged sender's message: the trusted server's verdict (as
+/// `understand/auth_results.rs` words it) in the page's words; a verdict of
+/// another shape is kept as recorded.
+fn not_applied(why: &str, lang: MailLanguage) -> (String, String) {
+    let verdict = [
+        ("DMARC failed for ", "mail_auth_dmarc"),
+        ("SPF and DKIM failed for ", "mail_auth_spf_dkim"),
+    ]
+    .iter()
+    .find_map(|(prefix, key)| {
+        why.strip_prefix(prefix)
+            .map(|domain| PAGES.word(lang, key).replace("{domain}", domain))
+    });
+    let (verdict, detail) = match verdict {
+        Some(v) => (v, String::new()),
+        None => (PAGES.word(lang, "mail_auth_unknown"), why.to_string()),
+    };
+    let text = PAGES
+        .word(lang, "mail_reason_not_applied")
+        .replace("{why}", &verdict);
+    (text, detail)
 }
 
 /// "message of 123 bytes exceeds max_message_bytes (100)": the two numbers.
