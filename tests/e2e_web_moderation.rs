@@ -193,7 +193,17 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
         text.contains("wadmin6@circle.test: Approved a held request"),
         "{text}"
     );
-    assert!(!text.contains("Dan Accountant"), "{text}");
+    // It went to the nurse only (the accountant is offered under "Forward to
+    // a member", below the list of who it went to).
+    let went_to = text
+        .split_once("Who it went to")
+        .and_then(|(_, rest)| rest.split_once("Forward to a member"))
+        .map(|(list, _)| list)
+        .unwrap_or_else(|| panic!("who it went to, then the forward form: {text}"));
+    assert!(
+        went_to.contains("Carol Nurse") && !went_to.contains("Dan Accountant"),
+        "{text}"
+    );
     assert!(
         text.contains("Held request 1"),
         "the decision links its hold: {text}"

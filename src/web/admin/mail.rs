@@ -146,6 +146,9 @@ struct MailQuery {
     done: String,
     #[serde(default)]
     problem: String,
+    /// The stored reason of a message that still fails.
+    #[serde(default)]
+    why: String,
 }
 
 async fn rows(state: &WebState, status: OutboxStatus) -> Result<Vec<OutboxRow>, WebError> {
@@ -192,7 +195,7 @@ async fn mail(
         })
         .collect();
     let notice = known(&q.done).map(|k| PAGES.word(lang, &format!("mail_done_{k}")));
-    let problem = (!q.problem.is_empty()).then(|| q.problem.clone());
+    let problem = problem_words(&q.problem, &q.why, lang);
     Ok(admin.page(
         &state,
         "admin/mail.html",
@@ -275,12 +278,52 @@ async fn reprocess(
             "/admin/mail?done=reprocessed".to_string()
         }
         Err(e) => {
-            let problem: String =
-                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
-            format!("/admin/mail?problem={problem}")
+            let (key, why) = reprocess_problem(&e.to_string());
+            let why = crate::web::session::url_escape(&why);
+            format!("/admin/mail?problem={key}&why={why}")
         }
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+/// Why "Handle again" did nothing, as a word key (the page words it) and,
+/// when the message still fails, its stored reason. The shapes are the ones
+/// `cli::inbox::reprocess_with` says.
+fn reprocess_problem(error: &str) -> (&'static str, String) {
+    if let Some((_, reason)) = error.split_once(" still cannot be handled: ") {
+        return ("still", reason.to_string());
+    }
+    let key = if error.starts_with("there is no inbound message") {
+        "missing"
+    } else if error.contains("was handled already") || error.contains("could double them") {
+        "done"
+    } else if error.contains("is being handled right now") {
+        "busy"
+    } else if error.contains("was not kept") {
+        "not_kept"
+    } else {
+        tracing::warn!(error, "web: handling a message again failed");
+        "failed"
+    };
+    (key, String::new())
+}
+
+/// The problem line of the Mail page after a refused "Handle again".
+fn problem_words(key: &str, why: &str, lang: MailLanguage) -> Option<String> {
+    const KNOWN: &[&str] = &["still", "missing", "done", "busy", "not_kept", "failed"];
+    let key = KNOWN.iter().find(|k| **k == key)?;
+    let mut text = PAGES.word(lang, &format!("mail_problem_{key}"));
+    if *key == "still" {
+        let (reason, detail) = reason_words("", why, lang);
+        text = text.replace("{reason}", &reason);
+        if !detail.is_empty() {
+            text.push_str(&format!(
+                " {} {detail}",
+                PAGES.word(lang, "mail_as_recorded")
+            ));
+        }
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -329,6 +372,29 @@ mod tests {
         );
         let (words, detail) = reason_words("request", "something new", ja);
         assert_eq!((words.as_str(), detail.as_str()), ("something new", ""));
+    }
+
+    #[test]
+    fn a_refused_handle_again_is_said_in_the_pages_words() {
+        let ja = MailLanguage::Ja;
+        let (key, why) = reprocess_problem(
+            "message 4 still cannot be handled: request from an address that is not an active member (hold 2)",
+        );
+        assert_eq!(key, "still");
+        let text = problem_words(key, &why, ja).unwrap();
+        assert!(
+            text.contains("送信者はまだサークルのメンバーではありません"),
+            "{text}"
+        );
+        let (key, _) = reprocess_problem(
+            "message 4 was handled already; handling it again could send its mails twice",
+        );
+        assert!(!problem_words(key, "", ja).unwrap().is_ascii());
+        assert_eq!(
+            problem_words("made up <b>text</b>", "", ja),
+            None,
+            "only known problems"
+        );
     }
 
     #[test]
