@@ -113,25 +113,37 @@ impl Relay {
             // Another press of the same button got there first.
             return Ok(Err(Refusal::AlreadyForwarded(chosen.email)));
         }
-        let change = AdminChange {
-            action: AdminAction::RequestForward,
-            actor: by.actor,
-            detail: member.email.as_str(),
-            now: self.now(),
-        };
-        record_action(tx, &change, None, None, Some(request.id)).await?;
-        tracing::info!(
-            request_id = request.id,
-            member_id = member.id,
-            reopened,
-            "forwarded by hand"
-        );
+        self.record_by_hand(tx, by, member, reopened).await?;
         Ok(Ok(Forwarded {
             member_id: member.id,
             name: member.name.clone(),
             email: chosen.email,
             reopened,
         }))
+    }
+
+    /// The admin's action, with the request it was about.
+    async fn record_by_hand(
+        &self,
+        tx: &mut Tx<'_>,
+        by: &ByHand<'_>,
+        member: &Member,
+        reopened: bool,
+    ) -> Result<(), RelayError> {
+        let change = AdminChange {
+            action: AdminAction::RequestForward,
+            actor: by.actor,
+            detail: member.email.as_str(),
+            now: self.now(),
+        };
+        record_action(tx, &change, None, None, Some(by.request_id)).await?;
+        tracing::info!(
+            request_id = by.request_id,
+            member_id = member.id,
+            reopened,
+            "forwarded by hand"
+        );
+        Ok(())
     }
 
     /// The member a request may be forwarded to by hand, or why not.

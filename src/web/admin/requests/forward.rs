@@ -206,14 +206,20 @@ async fn forward(
         Err(refusal) => refusal,
     };
     tx.rollback().await.map_err(super::store_err)?;
-    Ok(match refusal {
-        Refusal::NoSuchRequest(_) => return Err(WebError::NotFound),
-        Refusal::RequestOver { .. } => back("fwd_over", "", 0),
-        Refusal::NotAMember(e) => back("fwd_not_member", &e, 0),
-        Refusal::Requester(e) => back("fwd_requester", &e, 0),
-        Refusal::NotActive { email, .. } => back("fwd_not_active", &email, 0),
-        Refusal::AlreadyForwarded(e) => back("fwd_already", &e, 0),
-        Refusal::OverCap { email, count, .. } => back("fwd_full", &email, count),
+    let (done, who, n) = refused(refusal).ok_or(WebError::NotFound)?;
+    Ok(back(done, &who, n))
+}
+
+/// A refusal as the page's notice key, whom it names, and a count.
+fn refused(refusal: Refusal) -> Option<(&'static str, String, u32)> {
+    Some(match refusal {
+        Refusal::NoSuchRequest(_) => return None,
+        Refusal::RequestOver { .. } => ("fwd_over", String::new(), 0),
+        Refusal::NotAMember(e) => ("fwd_not_member", e, 0),
+        Refusal::Requester(e) => ("fwd_requester", e, 0),
+        Refusal::NotActive { email, .. } => ("fwd_not_active", email, 0),
+        Refusal::AlreadyForwarded(e) => ("fwd_already", e, 0),
+        Refusal::OverCap { email, count, .. } => ("fwd_full", email, count),
     })
 }
 
