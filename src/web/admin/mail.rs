@@ -89,16 +89,7 @@ fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String
 /// `understand/auth_results.rs` words it) in the page's words; a verdict of
 /// another shape is kept as recorded.
 fn not_applied(why: &str, lang: MailLanguage) -> (String, String) {
-    let verdict = [
-        ("DMARC failed for ", "mail_auth_dmarc"),
-        ("SPF and DKIM failed for ", "mail_auth_spf_dkim"),
-    ]
-    .iter()
-    .find_map(|(prefix, key)| {
-        why.strip_prefix(prefix)
-            .map(|domain| PAGES.word(lang, key).replace("{domain}", domain))
-    });
-    let (verdict, detail) = match verdict {
+    let (verdict, detail) = match verdict_words(why, lang) {
         Some(v) => (v, String::new()),
         None => (PAGES.word(lang, "mail_auth_unknown"), why.to_string()),
     };
@@ -106,6 +97,20 @@ fn not_applied(why: &str, lang: MailLanguage) -> (String, String) {
         .word(lang, "mail_reason_not_applied")
         .replace("{why}", &verdict);
     (text, detail)
+}
+
+/// The trusted server's verdict on a sender in the page's words, when it is
+/// one of the shapes `understand/auth_results.rs` writes.
+pub(super) fn verdict_words(why: &str, lang: MailLanguage) -> Option<String> {
+    [
+        ("DMARC failed for ", "mail_auth_dmarc"),
+        ("SPF and DKIM failed for ", "mail_auth_spf_dkim"),
+    ]
+    .iter()
+    .find_map(|(prefix, key)| {
+        why.strip_prefix(prefix)
+            .map(|domain| PAGES.word(lang, key).replace("{domain}", domain))
+    })
 }
 
 /// "message of 123 bytes exceeds max_message_bytes (100)": the two numbers.

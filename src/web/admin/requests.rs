@@ -450,11 +450,34 @@ async fn held(
         "requests_held_title",
         context! {
             hold => hold_item(&admin, &hold),
+            detail => hold_detail(&hold, admin.lang),
             undecided => hold.state == HoldState::Held,
             request_href => hold.request_id.map(|n| format!("/admin/requests/{n}")),
             decided_by => hold.decided_by,
         },
     ))
+}
+
+/// What the relay noted about why it held a request, in the page's words
+/// (the reason itself is already named); a note of another shape (a spam
+/// header's value) as recorded.
+fn hold_detail(hold: &HoldRow, lang: MailLanguage) -> Option<String> {
+    use crate::store::holds::HoldReason as R;
+    let d = hold.detail.trim();
+    let worded = match hold.reason {
+        R::NonMember | R::Refused => return None,
+        R::Forged => super::mail::verdict_words(d, lang),
+        R::Rate => d
+            .strip_prefix("more than ")
+            .and_then(|r| r.strip_suffix(" requests from this address within a day"))
+            .map(|n| {
+                crate::web::page::PAGES
+                    .word(lang, "requests_hold_rate")
+                    .replace("{n}", n)
+            }),
+        R::Spam => None,
+    };
+    worded.or_else(|| (!d.is_empty()).then(|| d.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -526,6 +549,42 @@ async fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn why_a_request_was_held_reads_in_japanese() {
+        use crate::store::holds::{HoldReason, HoldState};
+        let hold = |reason, detail: &str| HoldRow {
+            id: 1,
+            inbound_id: None,
+            reason,
+            detail: detail.into(),
+            state: HoldState::Held,
+            requester_email: "a@x.org".into(),
+            requester_name: String::new(),
+            subject: String::new(),
+            body: String::new(),
+            message_id: None,
+            request_id: None,
+            decided_by: None,
+            created_at: 0,
+        };
+        let ja = MailLanguage::Ja;
+        let forged = hold(HoldReason::Forged, "DMARC failed for x.org");
+        assert_eq!(
+            hold_detail(&forged, ja).as_deref(),
+            Some("x.org のDMARC認証に失敗")
+        );
+        let rate = hold(
+            HoldReason::Rate,
+            "more than 5 requests from this address within a day",
+        );
+        assert_eq!(
+            hold_detail(&rate, ja).as_deref(),
+            Some("このアドレスから1日に5件を超える依頼がありました。")
+        );
+        let member = hold(HoldReason::NonMember, "not an active member");
+        assert_eq!(hold_detail(&member, ja), None, "the reason says it already");
+    }
 
     #[test]
     fn the_matchers_reasons_read_as_plain_words() {
