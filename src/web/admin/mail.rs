@@ -55,7 +55,7 @@ const NOT_A_MEMBER: &str = "request from an address that is not an active member
 /// reason is one the relay writes (`pipeline.rs`, `inbox/runner.rs`), with
 /// what another program said kept verbatim as the detail; any other
 /// reason as it was stored.
-fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String) {
+pub(super) fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String) {
     let word = |k: &str| PAGES.word(lang, k);
     let r = reason.trim();
     if r.starts_with(NOT_A_MEMBER) {

@@ -328,7 +328,10 @@ async fn timeline(
         .iter()
         .map(|a| {
             let hold = super::audit::hold_of(&a.action, &a.detail);
-            let detail = if hold.is_some() { "" } else { a.detail.as_str() };
+            let detail = match hold {
+                Some(_) => String::new(),
+                None => super::audit_details::words(&a.action, &a.detail, lang),
+            };
             context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
         })
         .collect();
