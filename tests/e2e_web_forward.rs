@@ -112,9 +112,9 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
     for want in [
         "近かったメンバー",
         "阿部健<wmember7a@circle.test>",
-        "circle-relayrequestsforward1メールアドレス",
+        "コマンド：circle-relayrequestsforward1メールアドレス",
         "「メンバーに転送する」",
-        &flat(&format!("依頼のページ：{}", url("/admin/requests/1"))),
+        &flat(&format!("コンソール：{}", url("/admin/requests/1"))),
     ] {
         assert!(text.contains(want), "missing {want:?} in:\n{}", alert.text);
     }

@@ -166,7 +166,8 @@ mod tests {
             "Mia Lund <mia@circle.example>",
             "“chef for parties” in their profile meets “chef”",
             "nobody was sent this request",
-            "forward it through the relay: circle-relay requests forward 12 EMAIL.",
+            "forward it through the relay: the command below with their address.",
+            "Command: circle-relay requests forward 12 EMAIL",
             "when they accept, the requester is introduced",
             "circle-relay members import",
             "circle-relay requests show 12",
@@ -191,8 +192,8 @@ mod tests {
             Some("https://circle.example/admin/requests/12"),
         );
         for want in [
-            "circle-relay requests forward 12 EMAIL, or choose them under \"Forward to a member\"",
-            "The request's page: https://circle.example/admin/requests/12",
+            "with their address, or \"Forward to a member\" on the request's page in the console.",
+            "Console: https://circle.example/admin/requests/12",
         ] {
             assert!(has(&text, want), "missing {want:?} in:\n{text}");
         }
@@ -211,9 +212,10 @@ mod tests {
             "Ken Abe <ken@circle.example>",
             "スキル「記帳代行」は、ご依頼の「税理士」に近い分野ですが、同じ職種ではありません。",
             "どなたにも転送していません",
-            "circle-relay requests forward 12 メールアドレス",
-            "「メンバーに転送する」",
-            "依頼のページ：https://circle.example/admin/requests/12",
+            "下のコマンドにその方のメールアドレスを入れて実行するか、",
+            "コマンド：circle-relay requests forward 12 メールアドレス",
+            "「メンバーに転送する」で選んでください。",
+            "コンソール：https://circle.example/admin/requests/12",
             "circle-relay members import",
             "https://circle.example/admin/requests/12",
         ] {
