@@ -128,6 +128,10 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
         .until_page_shows(&url("/admin/requests/1"), "Forward to a member")
         .await;
     assert!(page.contains("open again once it is forwarded"), "{page}");
+    assert!(
+        page.contains("Their skill “記帳代行” is a neighbouring trade to “税理士”"),
+        "why the bookkeeper came close, as the alert says: {page}"
+    );
     let near = option_values(&browser, "optgroup:first-of-type option").await;
     assert_eq!(near, [BOOKKEEPER], "who came close");
     let all = option_values(&browser, "select[name='member'] option").await;

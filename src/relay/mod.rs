@@ -44,6 +44,7 @@ pub use intake::{IncomingRequest, RequestOutcome};
 pub(crate) use mail::{Queued, Thread};
 pub use moderation::{Decision, HoldAnswer, HoldOutcome, read_decision};
 pub use moderation_summary::SummaryRun;
+pub use near_miss::view as near_miss_words;
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;

@@ -37,7 +37,7 @@ pub(super) fn nameable(
 
 /// The near-misses as the alert's template reads them: `name`, `email` and
 /// `why` (one sentence a piece of evidence) in the alert's language.
-pub(super) fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
+pub fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
     near.iter()
         .map(|c| {
             let why: Vec<String> = c

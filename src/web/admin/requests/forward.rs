@@ -12,7 +12,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::domain::{EmailAddress, MailLanguage, Member, RequestStatus};
-use crate::matching::{MatchContext, Matcher};
+use crate::matching::{Candidate, MatchContext, Matcher};
 use crate::relay::{ByHand, Refusal};
 use crate::store::requests::{RequestRow, forward_counts_since};
 use crate::web::page::PAGES;
@@ -61,6 +61,8 @@ pub(super) async fn choices(
             && requester.as_ref().is_none_or(|q| q.key() != m.email.key())
     };
     let close = came_close(&matcher, r, &asked, requester.as_ref());
+    let why = crate::relay::near_miss_words(&close, admin.lang == MailLanguage::Ja);
+    let close: Vec<i64> = close.iter().map(|c| c.member_id).collect();
     let cap = state.pipeline.relay().weekly_cap();
     let option = |m: &Member| option(m, recent.get(&m.id).copied().unwrap_or(0), cap, admin.lang);
     let members = matcher.members();
@@ -78,19 +80,19 @@ pub(super) async fn choices(
     others.sort_by_key(|m| label_name(m).to_lowercase());
     let others: Vec<Value> = others.into_iter().map(option).collect();
     Ok(Some(context! {
-        near, others,
+        near, others, why,
         reopens => r.status != RequestStatus::Open,
     }))
 }
 
 /// Who the matcher found some evidence for, best first (the shortlist it
-/// would have sent to, then the near-misses the alert names).
+/// would have sent to, then the near-misses the alert names), active.
 fn came_close(
     matcher: &Matcher,
     r: &RequestRow,
     asked: &HashSet<i64>,
     requester: Option<&EmailAddress>,
-) -> Vec<i64> {
+) -> Vec<Candidate> {
     let ctx = MatchContext {
         exclude_emails: requester.cloned().into_iter().collect(),
         exclude_members: asked.clone(),
@@ -98,14 +100,20 @@ fn came_close(
         weekly_cap: None,
     };
     let ranked = matcher.rank_with_near_misses(&r.subject, &r.body, &ctx, CLOSE);
-    let mut ids: Vec<i64> = Vec::new();
-    for c in ranked.candidates.iter().chain(&ranked.near_misses) {
-        if !ids.contains(&c.member_id) {
-            ids.push(c.member_id);
+    let active = |c: &Candidate| {
+        matcher
+            .members()
+            .iter()
+            .any(|m| m.id == c.member_id && m.is_active())
+    };
+    let mut close: Vec<Candidate> = Vec::new();
+    for c in ranked.candidates.into_iter().chain(ranked.near_misses) {
+        if active(&c) && !close.iter().any(|x| x.member_id == c.member_id) {
+            close.push(c);
         }
     }
-    ids.truncate(CLOSE);
-    ids
+    close.truncate(CLOSE);
+    close
 }
 
 fn label_name(m: &Member) -> &str {
