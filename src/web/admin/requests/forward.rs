@@ -182,7 +182,7 @@ async fn forward(
         .await
         .map_err(|e| super::relay_failed(&e))?;
     let relay = state.pipeline.relay();
-    let actor = super::actor(&admin);
+    let actor = admin.actor();
     let mut tx = state.store.begin().await.map_err(super::store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let by = ByHand {
