@@ -132,7 +132,7 @@ async fn an_admin_forwards_an_unmatched_request_to_a_chosen_member() {
         page.contains("Their skill “記帳代行” is a neighbouring trade to “税理士”"),
         "why the bookkeeper came close, as the alert says: {page}"
     );
-    let near = option_values(&browser, "optgroup:first-of-type option").await;
+    let near = option_values(&browser, "optgroup[label='Came close'] option").await;
     assert_eq!(near, [BOOKKEEPER], "who came close");
     let all = option_values(&browser, "select[name='member'] option").await;
     assert_eq!(all, ["", BOOKKEEPER, COACH], "active, not the requester");

@@ -322,20 +322,7 @@ async fn timeline(
         .map(|x| context! { from => &x.from_email, intent => &x.intent, direction => &x.direction, when => admin.when(x.created_at) })
         .collect();
     let mails = super::mail::mail_items(&admin, &mails_of(&state.store, id).await?);
-    let actions: Vec<Value> = state
-        .store
-        .admin_actions_for_request(id)
-        .await?
-        .iter()
-        .map(|a| {
-            let hold = super::audit::hold_of(&a.action, &a.detail);
-            let detail = match hold {
-                Some(_) => String::new(),
-                None => super::audit_details::words(&a.action, &a.detail, lang),
-            };
-            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
-        })
-        .collect();
+    let actions = action_items(&admin, &state.store.admin_actions_for_request(id).await?);
     let (notice, problem) = match forward::outcome(lang, &q.done, &q.who, q.n) {
         Some((true, text)) => (Some(text), None),
         Some((false, text)) => (None, Some(text)),
@@ -358,6 +345,22 @@ async fn timeline(
             open => r.status == RequestStatus::Open,
         },
     ))
+}
+
+/// What admins did about a request, for its page (details in the admin's words).
+fn action_items(admin: &Admin, actions: &[crate::store::admin::AdminActionRow]) -> Vec<Value> {
+    let lang = admin.lang;
+    actions
+        .iter()
+        .map(|a| {
+            let hold = super::audit::hold_of(&a.action, &a.detail);
+            let detail = match hold {
+                Some(_) => String::new(),
+                None => super::audit_details::words(&a.action, &a.detail, lang),
+            };
+            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
+        })
+        .collect()
 }
 
 async fn mails_of(store: &Store, id: i64) -> Result<Vec<crate::store::admin::OutboxRow>, WebError> {

@@ -60,39 +60,42 @@ pub(super) async fn choices(
             && !asked.contains(&m.id)
             && requester.as_ref().is_none_or(|q| q.key() != m.email.key())
     };
-    let close = came_close(&matcher, r, &asked, requester.as_ref());
+    let (fit, close) = came_close(&matcher, r, &asked, requester.as_ref());
     let why = crate::relay::near_miss_words(&close, admin.lang == MailLanguage::Ja);
     let close: Vec<i64> = close.iter().map(|c| c.member_id).collect();
     let cap = state.pipeline.relay().weekly_cap();
     let option = |m: &Member| option(m, recent.get(&m.id).copied().unwrap_or(0), cap, admin.lang);
     let members = matcher.members();
-    let near: Vec<Value> = close
-        .iter()
-        .filter_map(|id| members.iter().find(|m| m.id == *id))
-        .filter(eligible)
-        .map(option)
-        .collect();
+    let listed = |ids: &[i64]| -> Vec<Value> {
+        ids.iter()
+            .filter_map(|id| members.iter().find(|m| m.id == *id))
+            .filter(eligible)
+            .map(option)
+            .collect()
+    };
+    let (fit_options, near) = (listed(&fit), listed(&close));
     let mut others: Vec<&Member> = members
         .iter()
         .filter(eligible)
-        .filter(|m| !close.contains(&m.id))
+        .filter(|m| !close.contains(&m.id) && !fit.contains(&m.id))
         .collect();
     others.sort_by_key(|m| label_name(m).to_lowercase());
     let others: Vec<Value> = others.into_iter().map(option).collect();
     Ok(Some(context! {
-        near, others, why,
+        fit => fit_options, near, others, why,
         reopens => r.status != RequestStatus::Open,
     }))
 }
 
-/// Who the matcher found some evidence for, best first (the shortlist it
-/// would have sent to, then the near-misses the alert names), active.
+/// Who the matcher would forward to now (members who fit and were not
+/// asked, e.g. past the shortlist) and who came close (the near-misses the
+/// alert names), active, best first.
 fn came_close(
     matcher: &Matcher,
     r: &RequestRow,
     asked: &HashSet<i64>,
     requester: Option<&EmailAddress>,
-) -> Vec<Candidate> {
+) -> (Vec<i64>, Vec<Candidate>) {
     let ctx = MatchContext {
         exclude_emails: requester.cloned().into_iter().collect(),
         exclude_members: asked.clone(),
@@ -106,14 +109,19 @@ fn came_close(
             .iter()
             .any(|m| m.id == c.member_id && m.is_active())
     };
-    let mut close: Vec<Candidate> = Vec::new();
-    for c in ranked.candidates.into_iter().chain(ranked.near_misses) {
-        if active(&c) && !close.iter().any(|x| x.member_id == c.member_id) {
-            close.push(c);
-        }
-    }
-    close.truncate(CLOSE);
-    close
+    let fit: Vec<i64> = ranked
+        .candidates
+        .iter()
+        .filter(|c| active(c))
+        .map(|c| c.member_id)
+        .collect();
+    let close: Vec<Candidate> = ranked
+        .near_misses
+        .into_iter()
+        .filter(|c| active(c) && !fit.contains(&c.member_id))
+        .take(CLOSE)
+        .collect();
+    (fit, close)
 }
 
 fn label_name(m: &Member) -> &str {
