@@ -306,12 +306,24 @@ async fn schedule(
             wake();
         }
         end_pauses(&store, &timing.timezone, clock()).await;
+        release_memory(&store).await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = timing.clock_moved.notified() => {}
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// Once a pass, what a burst left behind goes back to the OS: the idle
+/// database connections beyond two, and the heap's free pages
+/// (`crate::memory`). Without it the daemon idled at its peak RSS.
+async fn release_memory(store: &Store) {
+    let closed =
+        crate::memory::shed_idle_connections(store.pool(), crate::memory::IDLE_CONNECTIONS_KEPT)
+            .await;
+    let released = crate::memory::release_free_memory();
+    tracing::debug!(closed, released, "scheduler: memory released");
 }
 
 /// A scheduler step's result; an error is logged and counts as a step
