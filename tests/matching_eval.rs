@@ -187,7 +187,8 @@ fn run_set(set: &EvalSet, verbose: bool) -> (Figures, Figures) {
             exclude_emails: req.from.iter().cloned().collect(),
             ..MatchContext::default()
         };
-        let found = matcher.rank(&req.subject, &req.body, &ctx, 3);
+        let ranked = matcher.rank_with_near_misses(&req.subject, &req.body, &ctx, 3);
+        let found = &ranked.candidates;
         let emails: Vec<String> = found.iter().map(|c| c.email.clone()).collect();
         ours.add(label, &emails, &requester, members);
         let text = format!("{}\n{}", req.subject, req.body);
@@ -202,12 +203,54 @@ fn run_set(set: &EvalSet, verbose: bool) -> (Figures, Figures) {
                 "{}/{id} abstain={} want={:?}",
                 set.name, label.abstain, label.relevant
             );
-            for c in &found {
+            for c in found {
                 println!("    {:.3} {} {:?}", c.score, c.email, c.reasons);
+            }
+            for c in &ranked.near_misses {
+                println!("    near {:.3} {} {:?}", c.score, c.email, c.reasons);
+            }
+            if std::env::var_os("MATCH_EVAL_QUERY").is_some() {
+                print_query(&matcher, &req);
             }
         }
     }
     (ours, base)
+}
+
+/// The request's words with their roles (MATCH_EVAL_QUERY=1), to see why a
+/// request found nobody.
+fn print_query(matcher: &Matcher, req: &RequestText) {
+    let q = matcher.understand(&req.subject, &req.body);
+    let words: Vec<String> = q
+        .terms
+        .iter()
+        .map(|t| {
+            let flag = |b: bool, c: char| if b { c } else { '.' };
+            format!(
+                "{}[{}{}{}{}{}]",
+                t.term.surface,
+                flag(t.opens(), 'O'),
+                flag(t.need, 'n'),
+                flag(t.primary, 'p'),
+                flag(t.background, 'b'),
+                flag(t.covered, 'c'),
+            )
+        })
+        .collect();
+    println!("    terms: {}", words.join(" "));
+    let concepts: Vec<String> = q
+        .concepts
+        .iter()
+        .map(|c| {
+            format!(
+                "{}({:.2}{})",
+                c.surface,
+                c.weight,
+                if c.need { "n" } else { "" }
+            )
+        })
+        .collect();
+    println!("    concepts: {}", concepts.join(" "));
 }
 
 fn assert_targets(set: &str, ours: &Figures, base: &Figures, t: &Targets) {

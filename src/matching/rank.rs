@@ -402,10 +402,13 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
         return true;
     }
     let e = &index.entries[m as usize];
+    // a profile that names a pair ("Indonesian-Japanese translation") works
+    // in that pair, whatever else its owner speaks
+    let named_pair = e.named_languages.len() >= 2;
     query
         .pair
         .iter()
-        .all(|l| e.languages.contains(l) || e.named_languages.contains(l))
+        .all(|l| e.named_languages.contains(l) || !named_pair && e.languages.contains(l))
 }
 
 /// Whether the member's bio says they do not do something the request

@@ -97,9 +97,71 @@ impl Query {
 fn sentences(text: &str) -> Vec<&str> {
     text.split(['\n', '。', '！', '？', '!', '?'])
         .flat_map(|s| s.split(". "))
+        .flat_map(clauses)
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// Main clauses joined in one sentence ("We have a brochure, and we need a
+/// translator"): what the requester has and what they ask are judged apart.
+fn clauses(sentence: &str) -> Vec<&str> {
+    const JOINS: &[&str] = &[
+        ", and we ",
+        ", but we ",
+        ", so we ",
+        ", and i ",
+        ", but i ",
+        ", so i ",
+        "; ",
+    ];
+    let lower = sentence.to_ascii_lowercase();
+    let mut cuts: Vec<usize> = JOINS
+        .iter()
+        .flat_map(|j| lower.match_indices(j).map(|(b, _)| b + 1))
+        .collect();
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for cut in cuts {
+        out.push(&sentence[from..cut]);
+        from = cut;
+    }
+    out.push(&sentence[from..]);
+    out
+}
+
+/// Mail clients wrap long lines: a sentence that runs on to the next line
+/// ("We are looking for a" / "machine learning engineer") is one sentence.
+/// A line runs on when it does not end a sentence and the next line goes on
+/// in lower case, or when it ends in a Japanese particle or a comma (、).
+fn join_wrapped_lines(body: &str) -> String {
+    const RUNS_ON: &[char] = &[
+        'を', 'に', 'が', 'は', 'で', 'と', 'の', 'や', 'も', 'へ', '、', '，',
+    ];
+    let mut out = String::with_capacity(body.len());
+    let mut lines = body.lines().map(str::trim_end).peekable();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        let Some(next) = lines.peek() else { break };
+        let last = line.chars().last();
+        let ends = last.is_none_or(|c| ".!?:;。！？".contains(c));
+        let lower_next = next
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_lowercase());
+        let particle = last.is_some_and(|c| RUNS_ON.contains(&c));
+        let latin_end = last.is_some_and(|c| c.is_ascii_alphanumeric() || c == ',');
+        if ends || next.trim().is_empty() {
+            out.push('\n');
+        } else if particle {
+            // Japanese runs on without a space
+        } else if latin_end && lower_next {
+            out.push(' ');
+        } else {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Sentences that describe what the requester already has or brings.
@@ -173,8 +235,9 @@ const ALTERNATIVE_NEEDS: &[&str] = &[
 /// Reads a request's subject and body (greeting and signature may remain:
 /// they rarely name a trade).
 pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
+    let joined = join_wrapped_lines(body);
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
-    segments.extend(sentences(body).into_iter().map(|s| (s, false)));
+    segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
     let scans: Vec<_> = segments
         .iter()
         .map(|(s, is_subject)| (vocab.scan(s, true), *is_subject))
@@ -393,7 +456,7 @@ fn add_terms(
     let chars: Vec<char> = normalize(segment).chars().collect();
     let context = context_spans(&chars, true);
     let phrase_base = query.terms.last().map_or(0, |t| t.term.phrase + 1);
-    let primary = primary_phrases(hits, seg_terms, &context);
+    let primary = primary_phrases(&chars, hits, seg_terms, &context);
     for t in seg_terms {
         // members' own skill items (phrases) are not the curated layer
         let over: Vec<&Hit> = hits
@@ -430,6 +493,7 @@ fn add_terms(
 /// for X"), before a Japanese one (「Xを探しています」). `None` when the
 /// segment has no cue: then every phrase counts (a subject, an alternative).
 fn primary_phrases(
+    chars: &[char],
     hits: &[Hit],
     seg_terms: &[Term],
     context: &[(usize, usize)],
@@ -469,8 +533,28 @@ fn primary_phrases(
             before.or(after)
         };
         out.extend(pick.map(|t| t.phrase));
+        // "would love to book a tandem flight": after "to" comes a verb, and
+        // what it is done to is asked too
+        if latin && let Some(verb) = after.filter(|t| infinitive(chars, cue, t)) {
+            let object = seg_terms
+                .iter()
+                .filter(usable)
+                .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
+            out.extend(object.map(|t| t.phrase));
+        }
     }
     Some(out)
+}
+
+/// Whether the word after an English cue is a verb in the infinitive: the
+/// cue ends in "to" ("want to"), or only "to" stands between them.
+fn infinitive(chars: &[char], cue: &Hit, t: &Term) -> bool {
+    let gap: String = chars
+        .get(cue.end..t.start)
+        .map_or_else(String::new, |g| g.iter().collect());
+    let gap = gap.trim();
+    let cue_to = cue.surface.to_lowercase().ends_with(" to");
+    cue_to && gap.is_empty() || gap == "to"
 }
 
 /// Char spans of context phrases in a normalised English sentence: from
@@ -549,6 +633,16 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
                 }
             }
             "our" | "my" => possessive,
+            // where and when it is for ("near Mt Fuji", "before a long
+            // tour"), not what is wanted; "look after" is the asking
+            "near" | "around" | "before" | "during" => true,
+            "after" => {
+                wi == 0 || {
+                    let (ps, pe) = words[wi - 1];
+                    let prev: String = chars[ps..pe].iter().collect();
+                    !prev.starts_with("look")
+                }
+            }
             _ => false,
         };
         if starts {
@@ -705,6 +799,69 @@ mod tests {
             .iter()
             .map(|c| v.concepts[c.concept as usize].id.clone())
             .collect()
+    }
+
+    #[test]
+    fn a_sentence_wrapped_over_lines_is_one_sentence() {
+        let v = vocab();
+        let body = "We make lamps in Nara. We are looking for a\nglassblower who could make shades.\n\nThanks,\nAnn";
+        let q = understand(&v, "Hello", body);
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(
+            term("glassblower").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        let joined = join_wrapped_lines(
+            "ランプの工房です。吹きガラスの職人と\n一緒に作れる方を探しています。\n\nAnn\nNara",
+        );
+        assert_eq!(
+            joined,
+            "ランプの工房です。吹きガラスの職人と一緒に作れる方を探しています。\n\nAnn\nNara"
+        );
+    }
+
+    #[test]
+    fn what_an_infinitive_is_done_to_is_asked_too() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "I would love to book a guided glacier walk near Mt Tsurugi.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(
+            term("glacier").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        // where it is, is no part of what is asked
+        assert!(
+            term("tsurugi").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Van service before a long road trip", "");
+        assert!(term_in(&q, "van").is_some_and(QueryTerm::opens));
+        assert!(term_in(&q, "trip").is_some_and(|t| !t.opens()));
+    }
+
+    fn term_in<'q>(q: &'q Query, w: &str) -> Option<&'q QueryTerm> {
+        q.terms.iter().find(|t| t.term.surface == w)
+    }
+
+    #[test]
+    fn what_the_requester_has_and_what_they_ask_are_apart() {
+        let v = vocab();
+        let body =
+            "We have a paper lantern from a shrine, and we need a glassblower to make a new globe.";
+        let q = understand(&v, "Hello", body);
+        assert!(
+            term_in(&q, "glassblower").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        assert!(term_in(&q, "lantern").is_some_and(|t| t.background));
     }
 
     #[test]

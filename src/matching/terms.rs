@@ -117,6 +117,9 @@ const GENERIC_EN: &[&str] = &[
     "agent",
     "provider",
     "practitioner",
+    // "a rakugo performer", "a shamisen player": the art names the trade
+    "performer",
+    "player",
     "owner",
     "thing",
     "stuff",
@@ -448,6 +451,7 @@ const STOP_EN: &[&str] = &[
     "able",
     "sure",
     "around",
+    "near",
     "while",
     "his",
     "her",
@@ -561,7 +565,11 @@ const STOP_JA: &[&str] = &[
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
-    let mut w = f_to_v(word.trim_end_matches("'s"));
+    let word = word.trim_end_matches("'s");
+    if let Some(root) = analysis_root(word) {
+        return root;
+    }
+    let mut w = f_to_v(word);
     for _ in 0..2 {
         let before = w.clone();
         strip_suffix(&mut w);
@@ -569,8 +577,34 @@ pub fn stem(word: &str) -> String {
             break;
         }
     }
+    if w.len() < word.len() {
+        undouble(&mut w);
+    }
     // chefs → chef → chev, as chef itself
     f_to_v(&w)
+}
+
+/// analyst, analysis, analyse, analyze, analytics: one stem (the Greek
+/// -lysis family's forms differ before any suffix the stemmer knows).
+fn analysis_root(word: &str) -> Option<String> {
+    const ENDS: &[&str] = &[
+        "lysis", "lyses", "lysts", "lyst", "lysed", "lyses", "lyser", "lysing", "lyse", "lyzed",
+        "lyzer", "lyzing", "lyze", "lytics", "lytical", "lytic",
+    ];
+    ENDS.iter().find_map(|end| {
+        let base = word.strip_suffix(end)?;
+        (base.len() >= 2).then(|| format!("{base}ly"))
+    })
+}
+
+/// planner, planning → plan; programmer → program: a consonant doubled
+/// before a suffix is written once.
+fn undouble(w: &mut String) {
+    let b = w.as_bytes();
+    let n = b.len();
+    if n >= 4 && b[n - 1] == b[n - 2] && b"bdgmnprt".contains(&b[n - 1]) {
+        w.pop();
+    }
 }
 
 /// knife/knives, shelf/shelves, loaf/loaves meet at one stem: a final
@@ -765,6 +799,7 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
         match longest {
             Some((j, entry)) => {
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
+                let j = loanword_end(chars, i, j, end);
                 push_japanese(chars, i, j, Some(entry), phrase, out);
                 i = j;
             }
@@ -775,6 +810,23 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
         }
     }
     flush_unknown(chars, &mut unknown_from, end, phrase, out);
+}
+
+/// A katakana word cannot end before a small kana or a long-vowel mark: リサーチャー
+/// is リサーチ with the agent ending (researcher), not リサーチ and ャー. The
+/// word runs on over them and keeps the lexicon word's glosses.
+fn loanword_end(chars: &[char], i: usize, j: usize, end: usize) -> usize {
+    const SMALL: &[char] = &[
+        'ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ャ', 'ュ', 'ョ', 'ッ', 'ヮ', 'ー',
+    ];
+    if !chars[i..j].iter().all(|&c| is_katakana(c)) {
+        return j;
+    }
+    let mut k = j;
+    while k < end && SMALL.contains(&chars[k]) {
+        k += 1;
+    }
+    k
 }
 
 fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)> {
@@ -938,6 +990,32 @@ mod tests {
                 })
             })
         })
+    }
+
+    #[test]
+    fn agent_nouns_and_their_activity_share_a_stem() {
+        for (a, b) in [
+            ("planner", "plan"),
+            ("planning", "plan"),
+            ("programmer", "programming"),
+            ("programmer", "program"),
+            ("analyst", "analysis"),
+            ("analyse", "analytics"),
+            ("analyzer", "analysis"),
+            ("runner", "running"),
+        ] {
+            assert_eq!(stem(a), stem(b), "{a} / {b}");
+        }
+        assert_eq!(stem("tester"), stem("testing"));
+        assert_eq!(stem("tester"), stem("test"));
+    }
+
+    #[test]
+    fn a_katakana_agent_ending_stays_on_its_word() {
+        let found = surfaces("ＵＸリサーチャー");
+        assert!(found.contains(&"リサーチャー".to_string()), "{found:?}");
+        assert!(!found.iter().any(|s| s.starts_with('ャ')), "{found:?}");
+        assert!(shares_key("リサーチャー", "researcher"));
     }
 
     #[test]
