@@ -266,10 +266,17 @@ pub fn gather_terms(
             for (ki, (key, via)) in qt.term.keys.iter().enumerate() {
                 let postings = index.terms.get(key).map_or(&[][..], Vec::as_slice);
                 let hit = |p: &TermPosting| term_hit(query, ti, ki, *via, p);
+                let compound = compound_modifier(query, ti, key);
+                let offer = |t: &mut UnitTally, h: TermHit| {
+                    t.offer(h);
+                    if let Some(mi) = compound {
+                        t.offer(TermHit { term: mi, ..h });
+                    }
+                };
                 if opening {
                     for p in postings.iter().filter(|p| eligible(p.member)) {
                         if let Some(h) = hit(p) {
-                            tallies.entry(p.member).or_default().offer(h);
+                            offer(tallies.entry(p.member).or_default(), h);
                         }
                     }
                 } else {
@@ -279,7 +286,7 @@ pub fn gather_terms(
                         &mut tallies,
                         |t, p| {
                             if let Some(h) = hit(p) {
-                                t.offer(h);
+                                offer(t, h);
                             }
                         },
                     );
@@ -288,6 +295,15 @@ pub fn gather_terms(
         }
     }
     tallies
+}
+
+/// A two-word key ("machine learning" on learning) met as a whole covers
+/// the word before the head too: 機械学習 is machine learning, not only
+/// learning.
+fn compound_modifier(query: &Query, ti: usize, key: &str) -> Option<u32> {
+    let phrase = query.terms[ti].term.phrase;
+    (ti > 0 && key.contains(' ') && query.terms[ti - 1].term.phrase == phrase)
+        .then(|| (ti - 1) as u32)
 }
 
 /// A member's posting met by the request's term `ti` under its key `ki`.
@@ -326,7 +342,7 @@ pub fn unit_standing(
     index: &Index,
     query: &Query,
     weights: &[f32],
-    tally: &UnitTally,
+    (m, tally): (u32, &UnitTally),
 ) -> (f32, bool, Option<Group>) {
     let opening_total: f32 = query
         .terms
@@ -347,6 +363,7 @@ pub fn unit_standing(
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
         .filter(|h| !lone_kanji_stretched(query, h) && !modifier_only(query, h))
         .filter(|h| !tails_differ(index, query, h))
+        .filter(|h| !specialty_differs(index, query, (m, tally), h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
             let covered = coverage(query, weights, tally, ti);
@@ -419,6 +436,49 @@ fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     // service names one (先生, lessons); 方 or "person" names nobody's trade
     let mine = concepts(&asked.surface);
     !mine.is_empty() && !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
+}
+
+/// The directory's own words say which trades come in kinds: a request
+/// phrase that names its head with words of its own (「輸入車の車検」, "a
+/// Python developer") asks for that kind, and a member's skill item that
+/// names the same head with other words (「オートバイの車検」, "Go backend
+/// developer") is another kind of it. Without evidence anywhere in their
+/// profile for one of the request's own words, the shared head is no
+/// direct evidence (a near-miss). A member whose item is the bare head
+/// ("developer") still has it. Curated or not, the words decide.
+fn specialty_differs(
+    index: &Index,
+    query: &Query,
+    (m, tally): (u32, &UnitTally),
+    h: &TermHit,
+) -> bool {
+    let Field::Skill(i) = h.field else {
+        return false;
+    };
+    if h.modifier {
+        return false;
+    }
+    let ti = h.term as usize;
+    let phrase = query.terms[ti].term.phrase;
+    let own: Vec<usize> = (0..query.terms.len())
+        .filter(|&j| j != ti && query.terms[j].term.phrase == phrase && query.terms[j].opens())
+        .collect();
+    if own.is_empty() || tally.hits.iter().any(|x| own.contains(&(x.term as usize))) {
+        return false;
+    }
+    let Some((key, _)) = query.terms[ti].term.keys.get(h.key as usize) else {
+        return false;
+    };
+    let Some(skill) = index.members[m as usize].skills.get(i as usize) else {
+        return false;
+    };
+    let theirs = terms::terms(&normalize(skill), 0).0;
+    let Some(head) = theirs.iter().find(|t| t.keys.iter().any(|(k, _)| k == key)) else {
+        return false;
+    };
+    theirs
+        .iter()
+        .any(|t| t.phrase == head.phrase && t.start != head.start && !t.generic && !t.fragment)
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only

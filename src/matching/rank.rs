@@ -180,7 +180,7 @@ fn assess(
                 && specialties.ok(index, query, &unit, &held, c);
         }
         let (unit_score, unit_ok, unit_group) =
-            evidence::unit_standing(index, query, &weights, &unit);
+            evidence::unit_standing(index, query, &weights, (m, &unit));
         let s = Scored {
             member: m,
             score: concept_score + unit_score,

@@ -269,6 +269,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         let context: Vec<(usize, usize)> = context_spans(&chars, true)
             .into_iter()
             .filter(|s| !after_for.contains(s))
+            .chain(setting_spans(&chars))
             .collect();
         add_hits(vocab, &mut query, hits, factor, &context);
         add_terms(
@@ -586,6 +587,51 @@ fn is_kana_particle(c: char) -> bool {
     ('\u{3041}'..='\u{309F}').contains(&c)
 }
 
+/// Words after "for" that make it who or what the job is for, not the task.
+const FOR_WHOM: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "our",
+    "my",
+    "your",
+    "his",
+    "her",
+    "their",
+    "this",
+    "that",
+    "these",
+    "those",
+    "us",
+    "me",
+    "him",
+    "them",
+    "it",
+    "kids",
+    "children",
+    "adults",
+    "beginners",
+    "seniors",
+    "students",
+    "people",
+    "everyone",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "several",
+    "about",
+    "around",
+    "up",
+    "at",
+    "least",
+    "half",
+    "next",
+    "some",
+];
+
 /// Subjects that start a main clause after a fronted "For our …" phrase.
 const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
 
@@ -618,6 +664,31 @@ const LOOKING: &[&str] = &[
     "anybody",
 ];
 
+/// Where and when it is for ("near Mt Fuji", "before a long tour"), not
+/// what is wanted; "look after" is the asking.
+fn is_setting(chars: &[char], words: &[(usize, usize)], wi: usize) -> bool {
+    let word = |i: usize| -> String { chars[words[i].0..words[i].1].iter().collect() };
+    match word(wi).as_str() {
+        "near" | "around" | "before" | "during" => true,
+        "after" => wi == 0 || !word(wi - 1).starts_with("look"),
+        _ => false,
+    }
+}
+
+/// The spans of setting phrases alone: background for a curated word too
+/// (a "tour" in "before a long tour" is not asked for).
+fn setting_spans(chars: &[char]) -> Vec<(usize, usize)> {
+    let text: String = chars.iter().collect();
+    let words = word_spans(chars);
+    (0..words.len())
+        .filter(|&wi| is_setting(chars, &words, wi))
+        .map(|wi| {
+            let e = words[wi].1;
+            (e, context_end(chars, &text, &words[wi + 1..], e))
+        })
+        .collect()
+}
+
 fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
@@ -626,24 +697,23 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
         let w: String = chars[s..e].iter().collect();
         let starts = match w.as_str() {
             "for" => {
-                wi == 0 || {
-                    let (ps, pe) = words[wi - 1];
-                    let prev: String = chars[ps..pe].iter().collect();
-                    !LOOKING.contains(&prev.as_str())
-                }
+                let word = |i: usize| -> String { chars[words[i].0..words[i].1].iter().collect() };
+                let after_looking = wi > 0 && LOOKING.contains(&word(wi - 1).as_str());
+                // "a technician for cell culture": a bare noun after "for"
+                // is the task; "for our shop", "for a wedding", "for kids" is context
+                let task = wi > 0
+                    && words.get(wi + 1).is_some_and(|_| {
+                        let next = word(wi + 1);
+                        !FOR_WHOM.contains(&next.as_str())
+                            && !next.starts_with(|c: char| c.is_ascii_digit())
+                    })
+                    && chars[words[wi - 1].1..words[wi].0]
+                        .iter()
+                        .all(|c| *c == ' ');
+                !after_looking && !task
             }
             "our" | "my" => possessive,
-            // where and when it is for ("near Mt Fuji", "before a long
-            // tour"), not what is wanted; "look after" is the asking
-            "near" | "around" | "before" | "during" => true,
-            "after" => {
-                wi == 0 || {
-                    let (ps, pe) = words[wi - 1];
-                    let prev: String = chars[ps..pe].iter().collect();
-                    !prev.starts_with("look")
-                }
-            }
-            _ => false,
+            _ => is_setting(chars, &words, wi),
         };
         if starts {
             spans.push((e, context_end(chars, &text, &words[wi + 1..], e)));
@@ -844,6 +914,13 @@ mod tests {
         let q = understand(&v, "Van service before a long road trip", "");
         assert!(term_in(&q, "van").is_some_and(QueryTerm::opens));
         assert!(term_in(&q, "trip").is_some_and(|t| !t.opens()));
+        // a curated word there is background too: the trip is no need
+        let q = understand(&v, "Van service before a guided tour", "");
+        let tour = q
+            .concepts
+            .iter()
+            .find(|c| v.concepts[c.concept as usize].id == "tour_guide");
+        assert!(tour.is_some_and(|c| !c.need), "{:?}", q.concepts);
     }
 
     fn term_in<'q>(q: &'q Query, w: &str) -> Option<&'q QueryTerm> {
@@ -862,6 +939,29 @@ mod tests {
             q.terms
         );
         assert!(term_in(&q, "lantern").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn a_bare_noun_after_for_is_the_task() {
+        let v = vocab();
+        let q = understand(&v, "Technician for glass annealing, two weeks", "");
+        assert!(
+            term_in(&q, "annealing").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Technician for our glass studio", "");
+        assert!(
+            term_in(&q, "glass").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Glass lessons for kids", "");
+        assert!(
+            term_in(&q, "kids").is_none_or(|t| t.background),
+            "{:?}",
+            q.terms
+        );
     }
 
     #[test]
