@@ -481,6 +481,49 @@ fn specialty_differs(
         .any(|t| t.phrase == head.phrase && t.start != head.start && !t.generic && !t.fragment)
 }
 
+/// The same for a member's own skill item taken as a phrase of the
+/// directory (someone's item "developer" met inside the asked "Haskell
+/// developer"): whoever it reaches needs evidence for the request's own
+/// words beside it, unless their item is that bare phrase itself.
+pub fn phrase_concept_ok(
+    index: &Index,
+    query: &Query,
+    (m, unit): (u32, &UnitTally),
+    concept: u32,
+) -> bool {
+    if index.vocab.concepts[concept as usize].kind != Kind::Phrase {
+        return true;
+    }
+    let Some(qc) = query.concepts.iter().find(|q| q.concept == concept) else {
+        return true;
+    };
+    let inside = normalize(&qc.surface);
+    let phrases: Vec<u32> = query
+        .terms
+        .iter()
+        .filter(|t| t.need && inside.contains(&t.term.surface))
+        .map(|t| t.term.phrase)
+        .collect();
+    let own: Vec<usize> = (0..query.terms.len())
+        .filter(|&j| {
+            let t = &query.terms[j];
+            phrases.contains(&t.term.phrase)
+                && !inside.contains(&t.term.surface)
+                && t.need
+                && t.primary
+                && !t.background
+                && !t.term.generic
+                && !t.is_fragment()
+        })
+        .collect();
+    own.is_empty()
+        || unit.hits.iter().any(|h| own.contains(&(h.term as usize)))
+        || index.members[m as usize]
+            .skills
+            .iter()
+            .any(|s| normalize(s) == inside)
+}
+
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only
 /// in its own form in a skill item (庭 → 庭師), never through one of its
 /// glosses (家 → house cleaning) or a word somewhere in a bio.

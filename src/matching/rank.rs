@@ -177,7 +177,8 @@ fn assess(
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
             concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
-                && specialties.ok(index, query, &unit, &held, c);
+                && specialties.ok(index, query, &unit, &held, c)
+                && evidence::phrase_concept_ok(index, query, (m, &unit), c);
         }
         let (unit_score, unit_ok, unit_group) =
             evidence::unit_standing(index, query, &weights, (m, &unit));
