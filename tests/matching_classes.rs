@@ -235,3 +235,42 @@ fn a_duration_names_no_trade() {
     );
     assert!(found.is_empty(), "{found:?}");
 }
+
+#[test]
+fn a_compound_the_lexicon_lacks_meets_its_romaji_both_ways() {
+    let members = vec![
+        member(
+            1,
+            "urushi@example.org",
+            &["銀継ぎ", "漆の器"],
+            "漆と銀で器を直します。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "glass@example.org",
+            &["glass repair"],
+            "I repair glass.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Gintsugi for a cracked cup",
+        "Looking for someone who does gintsugi.",
+    );
+    assert_eq!(found, vec!["urushi@example.org"]);
+    let members = vec![member(
+        1,
+        "en@example.org",
+        &["gintsugi"],
+        "Silver joinery.",
+        &["en"],
+    )];
+    let found = shortlist(
+        members,
+        "銀継ぎをお願いしたい",
+        "銀継ぎをお願いできる方を探しています。",
+    );
+    assert_eq!(found, vec!["en@example.org"]);
+}

@@ -749,10 +749,14 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     // romanised Japanese (ikebana, omotenashi) meets its kana and kanji
     if lower.len() >= 4
         && let Some(kana) = lexicon::kana_of_romaji(lower)
-        && let Some(entry) = lexicon::lookup(&kana)
     {
-        keys.push((format!("j:{kana}"), Via::Translation));
-        gloss_keys(&entry, &mut keys);
+        match lexicon::lookup(&kana) {
+            Some(entry) => {
+                keys.push((format!("j:{kana}"), Via::Translation));
+                gloss_keys(&entry, &mut keys);
+            }
+            None => keys.extend(reading_tail_keys(&kana)),
+        }
     }
     Some(Term {
         surface: lower.to_string(),
@@ -807,9 +811,17 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
             .max_by_key(|(j, _)| *j);
         match longest {
             Some((j, entry)) => {
+                let lone_kanji = unknown_from == Some(i.wrapping_sub(1)) && is_kanji(chars[i - 1]);
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
                 let j = loanword_end(chars, i, j, end);
                 push_japanese(chars, i, j, Some(entry), phrase, out);
+                if lone_kanji
+                    && !entry.reading.is_empty()
+                    && let Some(t) = out.last_mut().filter(|t| t.start == i)
+                {
+                    t.keys
+                        .push((format!("q:1:{}", entry.reading), Via::Translation));
+                }
                 i = j;
             }
             None => {
@@ -838,6 +850,24 @@ fn loanword_end(chars: &[char], i: usize, j: usize, end: usize) -> usize {
     k
 }
 
+/// Keys for a compound the lexicon lacks, written as one unknown kanji
+/// before a word it has (金継ぎ: 金 + 継ぎ, read つぎ): "q:1:つぎ". A romanised
+/// word (kintsugi → きんつぎ) gives the same key for each way its kana can
+/// end in such a reading after one to three kana for that kanji, so the
+/// compound meets its romaji both ways.
+fn reading_tail_keys(kana: &str) -> Vec<(String, Via)> {
+    let chars: Vec<char> = kana.chars().collect();
+    (1..=3.min(chars.len().saturating_sub(2)))
+        .map(|k| {
+            let tail: String = chars[k..].iter().collect();
+            (format!("q:1:{tail}"), Via::Translation)
+        })
+        .collect()
+}
+
+/// Particles that follow a noun (not a verb's endings: 研ぎます).
+const NOUN_PARTICLES: &[char] = &['の', 'を', 'が', 'は', 'や', 'も', 'へ'];
+
 fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)> {
     if !is_kanji(chars[i]) || end > i + 1 && end < chars.len() && !is_hiragana(chars[end]) {
         return None;
@@ -850,7 +880,10 @@ fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)
         let form: String = chars[i..j].iter().collect();
         // a two-character form ending in kana is a verb's stem when more
         // kana follow (研ぎます), a noun at the end of a word (包丁研ぎ, 研ぎ直し)
-        let word_ends = !chars.get(j).is_some_and(|&c| is_hiragana(c));
+        // (a particle after it ends the noun: 銀継ぎの器, 研ぎを)
+        let word_ends = !chars
+            .get(j)
+            .is_some_and(|&c| is_hiragana(c) && !NOUN_PARTICLES.contains(&c));
         lexicon::lookup(&form)
             .filter(|_| {
                 chars[j - 1] != 'の' && (!is_hiragana(chars[j - 1]) || word_ends) || j - i >= 3
@@ -1025,6 +1058,15 @@ mod tests {
         assert!(found.contains(&"リサーチャー".to_string()), "{found:?}");
         assert!(!found.iter().any(|s| s.starts_with('ャ')), "{found:?}");
         assert!(shares_key("リサーチャー", "researcher"));
+    }
+
+    #[test]
+    fn a_compound_the_lexicon_lacks_meets_its_romaji() {
+        // 金継ぎ and 銀継ぎ are not in the lexicon; 継ぎ (つぎ) is
+        assert!(shares_key("金継ぎ", "kintsugi"));
+        assert!(shares_key("銀継ぎの器", "gintsugi"));
+        assert!(shares_key("kintsugi repair", "金継ぎ教室"));
+        assert!(!shares_key("金継ぎ", "katsuo"));
     }
 
     #[test]
