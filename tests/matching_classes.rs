@@ -274,3 +274,32 @@ fn a_compound_the_lexicon_lacks_meets_its_romaji_both_ways() {
     );
     assert_eq!(found, vec!["en@example.org"]);
 }
+
+/// 「Pythonデータ分析」 is data analysis done in Python: the Latin word
+/// written into the Japanese one qualifies it, so it is not a Python
+/// developer's evidence.
+#[test]
+fn a_latin_word_written_into_a_japanese_item_qualifies_it() {
+    let members = vec![
+        member(
+            1,
+            "analyst@example.org",
+            &["Pythonデータ分析"],
+            "小売のデータ分析。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "dev@example.org",
+            &["Python開発", "Webアプリ開発"],
+            "受託開発をしています。",
+            &["ja"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Python developer wanted",
+        "We need a Python developer for a web app.",
+    );
+    assert_eq!(found, vec!["dev@example.org"]);
+}

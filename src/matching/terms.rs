@@ -688,8 +688,10 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
                 }
                 None => phrase += 1,
             }
-            // only spaces and hyphens keep a noun phrase together
-            if i < chars.len() && !matches!(chars[i], ' ' | '-') {
+            // only spaces and hyphens keep a noun phrase together, and a
+            // Japanese word written straight after (1on1研修, Excel講座)
+            let runs_on = |c: char| matches!(c, ' ' | '-') || is_kanji(c) || is_katakana(c);
+            if i < chars.len() && !runs_on(chars[i]) {
                 phrase += 1;
             }
         } else if is_kanji(c) || is_katakana(c) {
@@ -1067,6 +1069,14 @@ mod tests {
         assert!(shares_key("銀継ぎの器", "gintsugi"));
         assert!(shares_key("kintsugi repair", "金継ぎ教室"));
         assert!(!shares_key("金継ぎ", "katsuo"));
+    }
+
+    #[test]
+    fn a_latin_word_written_into_a_japanese_one_is_one_phrase() {
+        let (ts, _) = terms(&normalize("Excel研修とWord講座"), 0);
+        let phrase = |w: &str| ts.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert_eq!(phrase("excel"), phrase("研修"));
+        assert_ne!(phrase("研修"), phrase("word"));
     }
 
     #[test]
