@@ -965,6 +965,13 @@ mod tests {
     }
 
     #[test]
+    fn a_real_word_one_letter_from_a_trade_is_no_typo_of_it() {
+        let v = vocab();
+        let q = understand(&v, "Help", "The plan is written; it needs shaping.");
+        assert!(!ids(&v, &q).contains(&"barber".to_string()), "{:?}", q.concepts);
+    }
+
+    #[test]
     fn longest_term_wins_over_its_parts() {
         let v = vocab();
         let q = understand(&v, "社会保険労務士を探しています", "");
