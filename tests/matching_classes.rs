@@ -280,7 +280,7 @@ fn a_compound_the_lexicon_lacks_meets_its_romaji_both_ways() {
 /// developer's evidence.
 #[test]
 fn a_latin_word_written_into_a_japanese_item_qualifies_it() {
-    let members = vec![
+    let mut members = vec![
         member(
             1,
             "analyst@example.org",
@@ -296,6 +296,17 @@ fn a_latin_word_written_into_a_japanese_item_qualifies_it() {
             &["ja"],
         ),
     ];
+    // developers of other kinds make "developer" the common word, so
+    // "Python" would weigh enough alone
+    for (i, lang) in ["Java", "PHP", "Ruby"].iter().enumerate() {
+        members.push(member(
+            10 + i as i64,
+            &format!("{}@example.org", lang.to_lowercase()),
+            &[&format!("{lang}開発")],
+            "業務システムの開発。",
+            &["ja"],
+        ));
+    }
     let found = shortlist(
         members,
         "Python developer wanted",
