@@ -131,6 +131,69 @@ fn clauses(sentence: &str) -> Vec<&str> {
     out
 }
 
+/// Closing lines after which only the sender's name and address follow.
+const CLOSINGS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "many thanks",
+    "best",
+    "regards",
+    "kind regards",
+    "best regards",
+    "cheers",
+    "sincerely",
+    "yours",
+    "merci",
+    "よろしくお願い",
+    "宜しくお願い",
+    "以上",
+    "敬具",
+];
+
+/// The body up to its closing line: the name under "Thanks," (a Peter, a
+/// 三浦) is the sender, not a word of the request.
+fn without_signature(body: &str) -> &str {
+    let mut offset = 0;
+    let mut cut = signed_name(body).unwrap_or(body.len());
+    for line in body.split_inclusive('\n') {
+        let t = normalize(line.trim());
+        let t = t.trim_end_matches([',', '.', '!', '。', '、', ' ']);
+        if t.chars().count() <= 24 && CLOSINGS.iter().any(|c| t.starts_with(c)) {
+            cut = offset + line.len();
+        }
+        offset += line.len();
+    }
+    // a signature is a few short lines; more after a closing word is the text
+    let tail: Vec<&str> = body[cut..]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if tail.len() > 4 || tail.iter().any(|l| l.chars().count() > 40) {
+        return body;
+    }
+    &body[..cut]
+}
+
+/// Where a last line that is only a name (one to three words after a
+/// blank line, no sentence in it: "Peter", 「松本」) starts.
+fn signed_name(body: &str) -> Option<usize> {
+    let trimmed = body.trim_end();
+    let start = trimmed.rfind('\n')? + 1;
+    let last = trimmed[start..].trim();
+    let before = trimmed[..start].trim_end_matches([' ', '\t', '\r']);
+    let blank_before = before.ends_with("\n\n") || before.ends_with("\n\r\n");
+    let words = last.split_whitespace().count();
+    let sentence = last.chars().any(|c| ".!?:;,。、！？".contains(c));
+    // a name: capitalised words ("Hiroshi Mori"), or a few kanji and katakana
+    let name = if last.is_ascii() {
+        last.split_whitespace()
+            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+    } else {
+        last.chars().count() <= 8 && !last.chars().any(|c| ('\u{3041}'..='\u{309F}').contains(&c))
+    };
+    (blank_before && name && words <= 3 && last.chars().count() <= 24 && !sentence).then_some(start)
+}
+
 /// Mail clients wrap long lines: a sentence that runs on to the next line
 /// ("We are looking for a" / "machine learning engineer") is one sentence.
 /// A line runs on when it does not end a sentence and the next line goes on
@@ -235,7 +298,7 @@ const ALTERNATIVE_NEEDS: &[&str] = &[
 /// Reads a request's subject and body (greeting and signature may remain:
 /// they rarely name a trade).
 pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
-    let joined = join_wrapped_lines(body);
+    let joined = join_wrapped_lines(without_signature(body));
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
     segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
     let scans: Vec<_> = segments
@@ -968,7 +1031,40 @@ mod tests {
     fn a_real_word_one_letter_from_a_trade_is_no_typo_of_it() {
         let v = vocab();
         let q = understand(&v, "Help", "The plan is written; it needs shaping.");
-        assert!(!ids(&v, &q).contains(&"barber".to_string()), "{:?}", q.concepts);
+        assert!(
+            !ids(&v, &q).contains(&"barber".to_string()),
+            "{:?}",
+            q.concepts
+        );
+    }
+
+    #[test]
+    fn the_name_under_the_closing_line_is_no_word_of_the_request() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "We need a glassblower.\n\nThanks,\nCarpenter Smith\n",
+        );
+        assert!(term_in(&q, "carpenter").is_none(), "{:?}", q.terms);
+        let q = understand(
+            &v,
+            "こんにちは",
+            "吹きガラスの職人を探しています。\nよろしくお願いいたします。\n大工\n",
+        );
+        assert!(term_in(&q, "大工").is_none(), "{:?}", q.terms);
+        let q = understand(&v, "Hello", "We need a glassblower.\n\nCarpenter\n");
+        assert!(term_in(&q, "carpenter").is_none(), "{:?}", q.terms);
+        // a terse last line is the request, not a name
+        let q = understand(&v, "Hello", "Hi,\n\nglassblower wanted\n");
+        assert!(term_in(&q, "glassblower").is_some_and(QueryTerm::opens));
+        // a closing word inside the text is no closing line
+        let q = understand(
+            &v,
+            "Hello",
+            "Thanks to a grant, we need a glassblower for our studio.",
+        );
+        assert!(term_in(&q, "glassblower").is_some_and(QueryTerm::opens));
     }
 
     #[test]
