@@ -124,15 +124,10 @@ impl Recipient {
     }
 
     fn member(m: &Member, fallback: MailLanguage) -> Self {
-        let language = match m.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => fallback,
-        };
         Self {
             email: m.email.clone(),
             name: m.name.clone(),
-            language,
+            language: m.language_or(fallback),
             member_id: Some(m.id),
         }
     }

@@ -53,39 +53,26 @@ pub(super) fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
 
 /// Why one piece of evidence is only close, in the member's own words.
 fn sentence(e: &Evidence, japanese: bool) -> String {
-    let related = e.how == How::Related;
-    if japanese {
-        let theirs = match e.source {
-            Source::Skill => format!("スキル「{}」", e.member),
-            Source::Profile => format!("紹介文の「{}」", e.member),
-        };
-        if related {
-            format!(
-                "{theirs}は、ご依頼の「{}」に近い分野ですが、同じ職種ではありません。",
-                e.request
-            )
-        } else {
-            format!(
-                "{theirs}がご依頼の「{}」に当たりますが、依頼された職種そのものの根拠ではありません（一般的な語・背景の語、または一部だけの一致）。",
-                e.request
-            )
+    let (word, asked) = (&e.member, &e.request);
+    let theirs = match (japanese, &e.source) {
+        (true, Source::Skill) => format!("スキル「{word}」"),
+        (true, Source::Profile) => format!("紹介文の「{word}」"),
+        (false, Source::Skill) => format!("Their skill “{word}”"),
+        (false, Source::Profile) => format!("“{word}” in their profile"),
+    };
+    match (japanese, e.how == How::Related) {
+        (true, true) => {
+            format!("{theirs}は、ご依頼の「{asked}」に近い分野ですが、同じ職種ではありません。")
         }
-    } else {
-        let theirs = match e.source {
-            Source::Skill => format!("Their skill “{}”", e.member),
-            Source::Profile => format!("“{}” in their profile", e.member),
-        };
-        if related {
-            format!(
-                "{theirs} is a neighbouring trade to “{}”, not the one asked for.",
-                e.request
-            )
-        } else {
-            format!(
-                "{theirs} meets “{}” in the request, but is not evidence of the trade asked for (a general or background word, or only part of it).",
-                e.request
-            )
+        (true, false) => format!(
+            "{theirs}がご依頼の「{asked}」に当たりますが、依頼された職種そのものの根拠ではありません（一般的な語・背景の語、または一部だけの一致）。"
+        ),
+        (false, true) => {
+            format!("{theirs} is a neighbouring trade to “{asked}”, not the one asked for.")
         }
+        (false, false) => format!(
+            "{theirs} meets “{asked}” in the request, but is not evidence of the trade asked for (a general or background word, or only part of it)."
+        ),
     }
 }
 

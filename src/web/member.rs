@@ -58,11 +58,7 @@ impl Visit {
             .member_by_id(link.member_id)
             .await?
             .ok_or(WebError::BadLink)?;
-        let lang = match member.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => state.circle.language,
-        };
+        let lang = member.language_or(state.circle.language);
         Ok(Self {
             member,
             lang,

@@ -12,102 +12,46 @@ use minijinja::{Environment, Value, context};
 
 use crate::domain::MailLanguage;
 
-/// The page templates; `base.html` is the frame every page extends.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/web/base.html")),
-    (
-        "message.html",
-        include_str!("../../templates/web/message.html"),
-    ),
-    ("login.html", include_str!("../../templates/web/login.html")),
-    (
-        "login_sent.html",
-        include_str!("../../templates/web/login_sent.html"),
-    ),
-    (
-        "login_link.html",
-        include_str!("../../templates/web/login_link.html"),
-    ),
-    (
-        "admin/overview.html",
-        include_str!("../../templates/web/admin/overview.html"),
-    ),
-    (
-        "admin/audit.html",
-        include_str!("../../templates/web/admin/audit.html"),
-    ),
-    (
-        "admin/requests.html",
-        include_str!("../../templates/web/admin/requests.html"),
-    ),
-    (
-        "admin/requests_show.html",
-        include_str!("../../templates/web/admin/requests_show.html"),
-    ),
-    (
-        "admin/requests_held.html",
-        include_str!("../../templates/web/admin/requests_held.html"),
-    ),
-    (
-        "admin/mail.html",
-        include_str!("../../templates/web/admin/mail.html"),
-    ),
-    (
-        "admin/directory.html",
-        include_str!("../../templates/web/admin/directory.html"),
-    ),
-    (
-        "admin/directory_edit.html",
-        include_str!("../../templates/web/admin/directory_edit.html"),
-    ),
-    (
-        "admin/directory_import.html",
-        include_str!("../../templates/web/admin/directory_import.html"),
-    ),
-    (
-        "member.html",
-        include_str!("../../templates/web/member.html"),
-    ),
-    (
-        "member_leave.html",
-        include_str!("../../templates/web/member_leave.html"),
-    ),
-    (
-        "member_left.html",
-        include_str!("../../templates/web/member_left.html"),
-    ),
-];
+/// `(name, source)` of files embedded from templates/web/`dir`, each named once.
+macro_rules! embedded {
+    ($dir:literal, $ext:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/web/", $dir, $name, $ext)))),*]
+    };
+}
 
-/// The words of each area; keys must not repeat across files.
-const TEXTS: &[(&str, &str)] = &[
-    (
-        "common",
-        include_str!("../../templates/web/text/common.toml"),
-    ),
-    ("login", include_str!("../../templates/web/text/login.toml")),
-    (
-        "overview",
-        include_str!("../../templates/web/text/overview.toml"),
-    ),
-    ("audit", include_str!("../../templates/web/text/audit.toml")),
-    (
-        "requests",
-        include_str!("../../templates/web/text/requests.toml"),
-    ),
-    ("mail", include_str!("../../templates/web/text/mail.toml")),
-    (
-        "directory",
-        include_str!("../../templates/web/text/directory.toml"),
-    ),
-    (
-        "member",
-        include_str!("../../templates/web/text/member.toml"),
-    ),
-    (
-        "problems",
-        include_str!("../../templates/web/text/problems.toml"),
-    ),
-];
+/// The page templates; `base.html` is the frame every page extends.
+const TEMPLATES: &[(&str, &str)] = embedded!("", "":
+    "base.html",
+    "message.html",
+    "login.html",
+    "login_sent.html",
+    "login_link.html",
+    "admin/overview.html",
+    "admin/audit.html",
+    "admin/requests.html",
+    "admin/requests_show.html",
+    "admin/requests_held.html",
+    "admin/mail.html",
+    "admin/directory.html",
+    "admin/directory_edit.html",
+    "admin/directory_import.html",
+    "member.html",
+    "member_leave.html",
+    "member_left.html",
+);
+
+/// The words of each area (text/AREA.toml); keys must not repeat across files.
+const TEXTS: &[(&str, &str)] = embedded!("text/", ".toml":
+    "common",
+    "login",
+    "overview",
+    "audit",
+    "requests",
+    "mail",
+    "directory",
+    "member",
+    "problems",
+);
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
 

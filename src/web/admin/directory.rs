@@ -21,6 +21,7 @@ use crate::domain::{Language, Member, MemberStatus};
 use crate::store::admin::{AdminAction, AdminChange};
 use crate::store::{MemberListRow, MemberSearch, StoreError};
 use crate::web::page::PAGES;
+use crate::web::session::CsrfOnly;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
 /// Rows on one page of the list: a directory of 10,000 is never sent whole.
@@ -279,7 +280,7 @@ async fn add(
         Ok(m) => m,
         Err(errors) => return Ok(refused(&state, &admin, None, &input, &errors)),
     };
-    let actor = actor(&admin);
+    let actor = admin.actor();
     let change = AdminChange {
         action: AdminAction::MemberAdd,
         actor: &actor,
@@ -315,10 +316,6 @@ fn refused(
 ) -> Response {
     let page = profile_page(state, admin, member, input, errors, None);
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-}
-
-fn actor(admin: &Admin) -> String {
-    format!("web:{}", admin.email)
 }
 
 async fn member(state: &WebState, id: &str) -> Result<Member, WebError> {
@@ -386,7 +383,7 @@ async fn change_member(
     action: AdminAction,
     fields: &[&str],
 ) -> Result<(), WebError> {
-    let actor = actor(admin);
+    let actor = admin.actor();
     let detail = format!("{}: {}", old.email, fields.join(", "));
     let change = AdminChange {
         action,
@@ -397,17 +394,6 @@ async fn change_member(
     state.store.update_member_by(old.id, new, &change).await?;
     state.pipeline.directory_changed().await;
     Ok(())
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// POST …/remove: marks the member `left` (their history is kept).

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::domain::MailLanguage;
 use crate::store::admin::{AdminAction, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
-use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
+use crate::web::session::CsrfOnly;
+use crate::web::{Admin, AdminForm, Page, WebError, WebState};
 
 /// Mails listed per status.
 const LIST: i64 = 50;
@@ -159,19 +160,6 @@ fn known(done: &str) -> Option<&str> {
     .find(|k| *k == done)
 }
 
-#[derive(Deserialize)]
-/// A form with only the token; a missing token is refused as a wrong one (403).
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// POST /admin/mail/N/release|retry|discard.
 async fn change(
     State(state): State<WebState>,
@@ -192,7 +180,7 @@ async fn change(
         "discard" => (AdminAction::OutboxDiscard, vec![], "discarded"),
         _ => return Err(WebError::NotFound),
     };
-    let who = format!("web:{}", admin.email);
+    let who = admin.actor();
     let changed =
         crate::cli::outbox::apply(&state.store, id, action, &from, &who, state.now()).await?;
     if changed {
@@ -208,7 +196,7 @@ async fn reprocess(
     Path(id): Path<i64>,
     AdminForm(admin, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
-    let who = format!("web:{}", admin.email);
+    let who = admin.actor();
     let to = match crate::cli::inbox::reprocess_with(&state.store, &state.pipeline, id, &who).await
     {
         Ok(_) => {

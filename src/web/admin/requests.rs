@@ -19,6 +19,7 @@ use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, record_action}
 use crate::store::console_requests::{ForwardDetail, RequestFilter, RequestListRow};
 use crate::store::holds::{HoldRow, HoldState, hold_by_id, list_holds};
 use crate::store::requests::forward_counts_since;
+use crate::web::session::CsrfOnly;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
 /// Requests per page of the list.
@@ -320,23 +321,6 @@ async fn mails_of(store: &Store, id: i64) -> Result<Vec<crate::store::admin::Out
     Ok(rows)
 }
 
-#[derive(Deserialize)]
-/// A form with only the token; a missing token is refused as a wrong one (403).
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-fn actor(admin: &Admin) -> String {
-    format!("web:{}", admin.email)
-}
-
 /// POST /admin/requests/N/close: closes it as the requester would, and
 /// records who did.
 async fn close(
@@ -360,7 +344,7 @@ async fn close(
         .await
         .map_err(|e| relay_failed(&e))?;
     if closed {
-        let who = actor(&admin);
+        let who = admin.actor();
         let change = AdminChange {
             action: AdminAction::RequestClose,
             actor: &who,
@@ -441,7 +425,7 @@ async fn decide(
         .await
         .map_err(|e| relay_failed(&e))?;
     let relay = state.pipeline.relay();
-    let who = actor(&admin);
+    let who = admin.actor();
     let mut tx = state.store.begin().await.map_err(store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
