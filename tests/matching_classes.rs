@@ -314,3 +314,22 @@ fn a_latin_word_written_into_a_japanese_item_qualifies_it() {
     );
     assert_eq!(found, vec!["dev@example.org"]);
 }
+
+/// A language named elsewhere in a translator's profile is no part of the
+/// pair they translate in.
+#[test]
+fn a_language_named_beside_a_translation_is_not_its_pair() {
+    let members = vec![member(
+        1,
+        "es@example.org",
+        &["スペイン語翻訳", "家庭教師"],
+        "スペイン語の翻訳者です。英語の家庭教師もしています。",
+        &["ja", "es", "en"],
+    )];
+    let found = shortlist(
+        members,
+        "スペイン語の翻訳",
+        "会社案内を日本語からスペイン語に翻訳していただける方を探しています。",
+    );
+    assert_eq!(found, vec!["es@example.org"]);
+}

@@ -390,13 +390,35 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
         return true;
     }
     let e = &index.entries[m as usize];
-    // a profile that names a pair ("Indonesian-Japanese translation") works
-    // in that pair, whatever else its owner speaks
-    let named_pair = e.named_languages.len() >= 2;
-    query
-        .pair
+    // a profile that names a pair where it says it translates
+    // ("Indonesian-Japanese translation") works in that pair, whatever
+    // else its owner speaks
+    let pair = translation_pair(&index.members[m as usize]);
+    let named_pair = pair.len() >= 2;
+    query.pair.iter().all(|l| {
+        pair.contains(l)
+            || !named_pair && (e.languages.contains(l) || e.named_languages.contains(l))
+    })
+}
+
+/// The languages a member names in the skill items and bio clauses that
+/// say they translate or interpret.
+fn translation_pair(member: &crate::domain::Member) -> Vec<String> {
+    const WORDS: &[&str] = &["翻訳", "通訳", "translat", "interpret"];
+    let mut out: Vec<String> = Vec::new();
+    let texts = member
+        .skills
         .iter()
-        .all(|l| e.named_languages.contains(l) || !named_pair && e.languages.contains(l))
+        .map(String::as_str)
+        .chain(super::index::affirmed_clauses(&member.bio));
+    for text in texts.filter(|t| WORDS.iter().any(|w| t.to_lowercase().contains(w))) {
+        for l in super::request::languages_named(text) {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+    }
+    out
 }
 
 /// Whether the member's bio says they do not do something the request
