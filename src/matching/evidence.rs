@@ -363,12 +363,13 @@ pub fn unit_standing(
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
         .filter(|h| !lone_kanji_stretched(query, h) && !modifier_only(query, h))
         .filter(|h| !tails_differ(index, query, h))
-        .filter(|h| !specialty_differs(index, query, (m, tally), h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
             let covered = coverage(query, weights, tally, ti);
             covered >= PHRASE_COVERAGE || covered >= HEAD_COVERAGE && is_head(query, ti)
         })
+        // last: it reads the member's skill item again
+        .filter(|h| !specialty_differs(index, query, (m, tally), h))
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
     // one word among many asked ones (the party, not the sushi chef) is
     // not enough: the member must cover a share of all that is asked
