@@ -473,6 +473,38 @@ fn specialty_differs(
     let Some(skill) = index.members[m as usize].skills.get(i as usize) else {
         return false;
     };
+    ITEM_KINDS.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(&known) = memo
+            .get(key.as_str())
+            .and_then(|items| items.get(skill.as_str()))
+        {
+            return known;
+        }
+        let kind = names_a_kind(skill, key);
+        // bounds, not a cache policy: the answer is a pure function of the
+        // text, and items repeat within a request and across them
+        if memo.len() > 4096 {
+            memo.clear();
+        }
+        let items = memo.entry(key.clone()).or_default();
+        if items.len() > 65_536 {
+            items.clear();
+        }
+        items.insert(skill.clone(), kind);
+        kind
+    })
+}
+
+thread_local! {
+    /// Whether a skill item names the head under a key with words of its
+    /// own: many members share an item ("Go developer"), so it is read once.
+    static ITEM_KINDS: std::cell::RefCell<HashMap<String, HashMap<String, bool>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Whether the skill item's phrase holding `key` has other specific words.
+fn names_a_kind(skill: &str, key: &str) -> bool {
     let theirs = terms::terms(&normalize(skill), 0).0;
     let Some(head) = theirs.iter().find(|t| t.keys.iter().any(|(k, _)| k == key)) else {
         return false;
