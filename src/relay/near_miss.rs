@@ -37,7 +37,7 @@ pub(super) fn nameable(
 
 /// The near-misses as the alert's template reads them: `name`, `email` and
 /// `why` (one sentence a piece of evidence) in the alert's language.
-pub(super) fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
+pub fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
     near.iter()
         .map(|c| {
             let why: Vec<String> = c
@@ -153,7 +153,9 @@ mod tests {
             "Mia Lund <mia@circle.example>",
             "“chef for parties” in their profile meets “chef”",
             "nobody was sent this request",
-            "forward this mail to them yourself",
+            "forward it through the relay: the command below with their address.",
+            "Command: circle-relay requests forward 12 EMAIL",
+            "when they accept, the requester is introduced",
             "circle-relay members import",
             "circle-relay requests show 12",
         ] {
@@ -170,6 +172,21 @@ mod tests {
     }
 
     #[test]
+    fn with_the_console_the_alert_links_the_requests_page() {
+        let text = render(
+            "en",
+            &[bookkeeper()],
+            Some("https://circle.example/admin/requests/12"),
+        );
+        for want in [
+            "with their address, or \"Forward to a member\" on the request's page in the console.",
+            "Console: https://circle.example/admin/requests/12",
+        ] {
+            assert!(has(&text, want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    #[test]
     fn the_japanese_alert_names_the_near_misses_in_japanese() {
         let text = render(
             "ja",
@@ -182,13 +199,16 @@ mod tests {
             "Ken Abe <ken@circle.example>",
             "スキル「記帳代行」は、ご依頼の「税理士」に近い分野ですが、同じ職種ではありません。",
             "どなたにも転送していません",
-            "ご自分のメールソフトから",
+            "下のコマンドにその方のメールアドレスを入れて実行するか、",
+            "コマンド：circle-relay requests forward 12 メールアドレス",
+            "「メンバーに転送する」で選んでください。",
+            "コンソール：https://circle.example/admin/requests/12",
             "circle-relay members import",
             "https://circle.example/admin/requests/12",
         ] {
             assert!(has(&text, want), "missing {want:?} in:\n{text}");
         }
-        for english in ["Their skill", "neighbouring", "Who came close"] {
+        for english in ["Their skill", "neighbouring", "Who came close", "EMAIL"] {
             assert!(!text.contains(english), "{english} in:\n{text}");
         }
     }

@@ -171,8 +171,19 @@ struct ProfileForm {
     skills: String,
     #[serde(default)]
     bio: String,
+    /// An older form's typed tags; the lists below win when sent.
     #[serde(default)]
     languages: String,
+    #[serde(default)]
+    lang1: String,
+    #[serde(default)]
+    lang2: String,
+    #[serde(default)]
+    lang3: String,
+    #[serde(default)]
+    lang4: String,
+    #[serde(default)]
+    lang5: String,
     #[serde(default)]
     region: String,
     #[serde(default)]
@@ -196,7 +207,16 @@ impl ProfileForm {
             name: self.name,
             skills: self.skills,
             bio: self.bio,
-            languages: self.languages,
+            languages: crate::web::page::chosen_languages(
+                &[
+                    self.lang1.as_str(),
+                    self.lang2.as_str(),
+                    self.lang3.as_str(),
+                    self.lang4.as_str(),
+                    self.lang5.as_str(),
+                ],
+                &self.languages,
+            ),
             region: self.region,
             status: self.status,
             paused_until: self.paused_until,
@@ -206,8 +226,9 @@ impl ProfileForm {
 }
 
 /// The form's fields for the template.
-fn form_view(i: &ProfileInput) -> Value {
+fn form_view(i: &ProfileInput, lang: crate::domain::MailLanguage) -> Value {
     context! {
+        language_lists => crate::web::page::language_choices(&i.languages, lang),
         email => &i.email,
         name => &i.name,
         skills => &i.skills,
@@ -233,7 +254,13 @@ fn profile_page(
     let errors: BTreeMap<&str, Value> = errors
         .iter()
         .map(|e| {
-            let text = words::problem(&e.problem, admin.lang);
+            // The form offers languages in lists: say to choose, not to type.
+            let text = match &e.problem {
+                Problem::Language { tag, .. } => PAGES
+                    .word(admin.lang, "problem_language_list")
+                    .replace("{value}", tag),
+                p => words::problem(p, admin.lang),
+            };
             (e.field.as_str(), context! { text => text })
         })
         .collect();
@@ -243,7 +270,7 @@ fn profile_page(
         None => ("dir_add_title", "/admin/directory/new".to_string()),
     };
     let data = context! {
-        form => form_view(input),
+        form => form_view(input, admin.lang),
         errors => errors,
         problem => problem,
         notice => notice,
