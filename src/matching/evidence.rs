@@ -266,10 +266,17 @@ pub fn gather_terms(
             for (ki, (key, via)) in qt.term.keys.iter().enumerate() {
                 let postings = index.terms.get(key).map_or(&[][..], Vec::as_slice);
                 let hit = |p: &TermPosting| term_hit(query, ti, ki, *via, p);
+                let compound = compound_modifier(query, ti, key);
+                let offer = |t: &mut UnitTally, h: TermHit| {
+                    t.offer(h);
+                    if let Some(mi) = compound {
+                        t.offer(TermHit { term: mi, ..h });
+                    }
+                };
                 if opening {
                     for p in postings.iter().filter(|p| eligible(p.member)) {
                         if let Some(h) = hit(p) {
-                            tallies.entry(p.member).or_default().offer(h);
+                            offer(tallies.entry(p.member).or_default(), h);
                         }
                     }
                 } else {
@@ -279,7 +286,7 @@ pub fn gather_terms(
                         &mut tallies,
                         |t, p| {
                             if let Some(h) = hit(p) {
-                                t.offer(h);
+                                offer(t, h);
                             }
                         },
                     );
@@ -288,6 +295,15 @@ pub fn gather_terms(
         }
     }
     tallies
+}
+
+/// A two-word key ("machine learning" on learning) met as a whole covers
+/// the word before the head too: 機械学習 is machine learning, not only
+/// learning.
+fn compound_modifier(query: &Query, ti: usize, key: &str) -> Option<u32> {
+    let phrase = query.terms[ti].term.phrase;
+    (ti > 0 && key.contains(' ') && query.terms[ti - 1].term.phrase == phrase)
+        .then(|| (ti - 1) as u32)
 }
 
 /// A member's posting met by the request's term `ti` under its key `ki`.
@@ -326,7 +342,7 @@ pub fn unit_standing(
     index: &Index,
     query: &Query,
     weights: &[f32],
-    tally: &UnitTally,
+    (m, tally): (u32, &UnitTally),
 ) -> (f32, bool, Option<Group>) {
     let opening_total: f32 = query
         .terms
@@ -352,6 +368,8 @@ pub fn unit_standing(
             let covered = coverage(query, weights, tally, ti);
             covered >= PHRASE_COVERAGE || covered >= HEAD_COVERAGE && is_head(query, ti)
         })
+        // last: it reads the member's skill item again
+        .filter(|h| !specialty_differs(index, query, (m, tally), h))
         .max_by(|a, b| (weight(a) * a.strength).total_cmp(&(weight(b) * b.strength)));
     // one word among many asked ones (the party, not the sushi chef) is
     // not enough: the member must cover a share of all that is asked
@@ -419,6 +437,124 @@ fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     // service names one (先生, lessons); 方 or "person" names nobody's trade
     let mine = concepts(&asked.surface);
     !mine.is_empty() && !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
+}
+
+/// The directory's own words say which trades come in kinds: a request
+/// phrase that names its head with words of its own (「輸入車の車検」, "a
+/// Python developer") asks for that kind, and a member's skill item that
+/// names the same head with other words (「オートバイの車検」, "Go backend
+/// developer") is another kind of it. Without evidence anywhere in their
+/// profile for one of the request's own words, the shared head is no
+/// direct evidence (a near-miss). A member whose item is the bare head
+/// ("developer") still has it. Curated or not, the words decide.
+fn specialty_differs(
+    index: &Index,
+    query: &Query,
+    (m, tally): (u32, &UnitTally),
+    h: &TermHit,
+) -> bool {
+    let Field::Skill(i) = h.field else {
+        return false;
+    };
+    if h.modifier {
+        return false;
+    }
+    let ti = h.term as usize;
+    let phrase = query.terms[ti].term.phrase;
+    let own: Vec<usize> = (0..query.terms.len())
+        .filter(|&j| j != ti && query.terms[j].term.phrase == phrase && query.terms[j].opens())
+        .collect();
+    if own.is_empty() || tally.hits.iter().any(|x| own.contains(&(x.term as usize))) {
+        return false;
+    }
+    let Some((key, _)) = query.terms[ti].term.keys.get(h.key as usize) else {
+        return false;
+    };
+    let Some(skill) = index.members[m as usize].skills.get(i as usize) else {
+        return false;
+    };
+    ITEM_KINDS.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(&known) = memo
+            .get(key.as_str())
+            .and_then(|items| items.get(skill.as_str()))
+        {
+            return known;
+        }
+        let kind = names_a_kind(skill, key);
+        // bounds, not a cache policy: the answer is a pure function of the
+        // text, and items repeat within a request and across them
+        if memo.len() > 4096 {
+            memo.clear();
+        }
+        let items = memo.entry(key.clone()).or_default();
+        if items.len() > 65_536 {
+            items.clear();
+        }
+        items.insert(skill.clone(), kind);
+        kind
+    })
+}
+
+thread_local! {
+    /// Whether a skill item names the head under a key with words of its
+    /// own: many members share an item ("Go developer"), so it is read once.
+    static ITEM_KINDS: std::cell::RefCell<HashMap<String, HashMap<String, bool>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Whether the skill item's phrase holding `key` has other specific words.
+fn names_a_kind(skill: &str, key: &str) -> bool {
+    let theirs = terms::terms(&normalize(skill), 0).0;
+    let Some(head) = theirs.iter().find(|t| t.keys.iter().any(|(k, _)| k == key)) else {
+        return false;
+    };
+    theirs
+        .iter()
+        .any(|t| t.phrase == head.phrase && t.start != head.start && !t.generic && !t.fragment)
+}
+
+/// The same for a member's own skill item taken as a phrase of the
+/// directory (someone's item "developer" met inside the asked "Haskell
+/// developer"): whoever it reaches needs evidence for the request's own
+/// words beside it, unless their item is that bare phrase itself.
+pub fn phrase_concept_ok(
+    index: &Index,
+    query: &Query,
+    (m, unit): (u32, &UnitTally),
+    concept: u32,
+) -> bool {
+    if index.vocab.concepts[concept as usize].kind != Kind::Phrase {
+        return true;
+    }
+    let Some(qc) = query.concepts.iter().find(|q| q.concept == concept) else {
+        return true;
+    };
+    let inside = normalize(&qc.surface);
+    let phrases: Vec<u32> = query
+        .terms
+        .iter()
+        .filter(|t| t.need && inside.contains(&t.term.surface))
+        .map(|t| t.term.phrase)
+        .collect();
+    let own: Vec<usize> = (0..query.terms.len())
+        .filter(|&j| {
+            let t = &query.terms[j];
+            phrases.contains(&t.term.phrase)
+                && !inside.contains(&t.term.surface)
+                && t.need
+                && t.primary
+                && !t.background
+                && !t.term.generic
+                && !t.is_fragment()
+        })
+        .collect();
+    own.is_empty()
+        || unit.hits.iter().any(|h| own.contains(&(h.term as usize)))
+        || index.members[m as usize]
+            .skills
+            .iter()
+            .any(|s| normalize(s) == inside)
 }
 
 /// A one-kanji word (庭, 家) has many senses: it is direct evidence only

@@ -177,10 +177,11 @@ fn assess(
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
             concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
-                && specialties.ok(index, query, &unit, &held, c);
+                && specialties.ok(index, query, &unit, &held, c)
+                && evidence::phrase_concept_ok(index, query, (m, &unit), c);
         }
         let (unit_score, unit_ok, unit_group) =
-            evidence::unit_standing(index, query, &weights, &unit);
+            evidence::unit_standing(index, query, &weights, (m, &unit));
         let s = Scored {
             member: m,
             score: concept_score + unit_score,
@@ -389,10 +390,35 @@ fn language_pair_ok(index: &Index, query: &Query, m: u32) -> bool {
         return true;
     }
     let e = &index.entries[m as usize];
-    query
-        .pair
+    // a profile that names a pair where it says it translates
+    // ("Indonesian-Japanese translation") works in that pair, whatever
+    // else its owner speaks
+    let pair = translation_pair(&index.members[m as usize]);
+    let named_pair = pair.len() >= 2;
+    query.pair.iter().all(|l| {
+        pair.contains(l)
+            || !named_pair && (e.languages.contains(l) || e.named_languages.contains(l))
+    })
+}
+
+/// The languages a member names in the skill items and bio clauses that
+/// say they translate or interpret.
+fn translation_pair(member: &crate::domain::Member) -> Vec<String> {
+    const WORDS: &[&str] = &["翻訳", "通訳", "translat", "interpret"];
+    let mut out: Vec<String> = Vec::new();
+    let texts = member
+        .skills
         .iter()
-        .all(|l| e.languages.contains(l) || e.named_languages.contains(l))
+        .map(String::as_str)
+        .chain(super::index::affirmed_clauses(&member.bio));
+    for text in texts.filter(|t| WORDS.iter().any(|w| t.to_lowercase().contains(w))) {
+        for l in super::request::languages_named(text) {
+            if !out.contains(&l) {
+                out.push(l);
+            }
+        }
+    }
+    out
 }
 
 /// Whether the member's bio says they do not do something the request

@@ -97,9 +97,134 @@ impl Query {
 fn sentences(text: &str) -> Vec<&str> {
     text.split(['\n', '。', '！', '？', '!', '?'])
         .flat_map(|s| s.split(". "))
+        .flat_map(clauses)
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// Main clauses joined in one sentence ("We have a brochure, and we need a
+/// translator"): what the requester has and what they ask are judged apart.
+fn clauses(sentence: &str) -> Vec<&str> {
+    const JOINS: &[&str] = &[
+        ", and we ",
+        ", but we ",
+        ", so we ",
+        ", and i ",
+        ", but i ",
+        ", so i ",
+        "; ",
+    ];
+    let lower = sentence.to_ascii_lowercase();
+    let mut cuts: Vec<usize> = JOINS
+        .iter()
+        .flat_map(|j| lower.match_indices(j).map(|(b, _)| b + 1))
+        .collect();
+    cuts.sort_unstable();
+    let mut out = Vec::new();
+    let mut from = 0;
+    for cut in cuts {
+        out.push(&sentence[from..cut]);
+        from = cut;
+    }
+    out.push(&sentence[from..]);
+    out
+}
+
+/// Closing lines after which only the sender's name and address follow.
+const CLOSINGS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "many thanks",
+    "best",
+    "regards",
+    "kind regards",
+    "best regards",
+    "cheers",
+    "sincerely",
+    "yours",
+    "merci",
+    "よろしくお願い",
+    "宜しくお願い",
+    "以上",
+    "敬具",
+];
+
+/// The body up to its closing line: the name under "Thanks," (a Peter, a
+/// 三浦) is the sender, not a word of the request.
+fn without_signature(body: &str) -> &str {
+    let mut offset = 0;
+    let mut cut = signed_name(body).unwrap_or(body.len());
+    for line in body.split_inclusive('\n') {
+        let t = normalize(line.trim());
+        let t = t.trim_end_matches([',', '.', '!', '。', '、', ' ']);
+        if t.chars().count() <= 24 && CLOSINGS.iter().any(|c| t.starts_with(c)) {
+            cut = offset + line.len();
+        }
+        offset += line.len();
+    }
+    // a signature is a few short lines; more after a closing word is the text
+    let tail: Vec<&str> = body[cut..]
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    if tail.len() > 4 || tail.iter().any(|l| l.chars().count() > 40) {
+        return body;
+    }
+    &body[..cut]
+}
+
+/// Where a last line that is only a name (one to three words after a
+/// blank line, no sentence in it: "Peter", 「松本」) starts.
+fn signed_name(body: &str) -> Option<usize> {
+    let trimmed = body.trim_end();
+    let start = trimmed.rfind('\n')? + 1;
+    let last = trimmed[start..].trim();
+    let before = trimmed[..start].trim_end_matches([' ', '\t', '\r']);
+    let blank_before = before.ends_with("\n\n") || before.ends_with("\n\r\n");
+    let words = last.split_whitespace().count();
+    let sentence = last.chars().any(|c| ".!?:;,。、！？".contains(c));
+    // a name: capitalised words ("Hiroshi Mori"), or a few kanji and katakana
+    let name = if last.is_ascii() {
+        last.split_whitespace()
+            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+    } else {
+        last.chars().count() <= 8 && !last.chars().any(|c| ('\u{3041}'..='\u{309F}').contains(&c))
+    };
+    (blank_before && name && words <= 3 && last.chars().count() <= 24 && !sentence).then_some(start)
+}
+
+/// Mail clients wrap long lines: a sentence that runs on to the next line
+/// ("We are looking for a" / "machine learning engineer") is one sentence.
+/// A line runs on when it does not end a sentence and the next line goes on
+/// in lower case, or when it ends in a Japanese particle or a comma (、).
+fn join_wrapped_lines(body: &str) -> String {
+    const RUNS_ON: &[char] = &[
+        'を', 'に', 'が', 'は', 'で', 'と', 'の', 'や', 'も', 'へ', '、', '，',
+    ];
+    let mut out = String::with_capacity(body.len());
+    let mut lines = body.lines().map(str::trim_end).peekable();
+    while let Some(line) = lines.next() {
+        out.push_str(line);
+        let Some(next) = lines.peek() else { break };
+        let last = line.chars().last();
+        let ends = last.is_none_or(|c| ".!?:;。！？".contains(c));
+        let lower_next = next
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_lowercase());
+        let particle = last.is_some_and(|c| RUNS_ON.contains(&c));
+        let latin_end = last.is_some_and(|c| c.is_ascii_alphanumeric() || c == ',');
+        if ends || next.trim().is_empty() {
+            out.push('\n');
+        } else if particle {
+            // Japanese runs on without a space
+        } else if latin_end && lower_next {
+            out.push(' ');
+        } else {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Sentences that describe what the requester already has or brings.
@@ -173,8 +298,9 @@ const ALTERNATIVE_NEEDS: &[&str] = &[
 /// Reads a request's subject and body (greeting and signature may remain:
 /// they rarely name a trade).
 pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
+    let joined = join_wrapped_lines(without_signature(body));
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
-    segments.extend(sentences(body).into_iter().map(|s| (s, false)));
+    segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
     let scans: Vec<_> = segments
         .iter()
         .map(|(s, is_subject)| (vocab.scan(s, true), *is_subject))
@@ -206,6 +332,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         let context: Vec<(usize, usize)> = context_spans(&chars, true)
             .into_iter()
             .filter(|s| !after_for.contains(s))
+            .chain(setting_spans(&chars))
             .collect();
         add_hits(vocab, &mut query, hits, factor, &context);
         add_terms(
@@ -393,7 +520,7 @@ fn add_terms(
     let chars: Vec<char> = normalize(segment).chars().collect();
     let context = context_spans(&chars, true);
     let phrase_base = query.terms.last().map_or(0, |t| t.term.phrase + 1);
-    let primary = primary_phrases(hits, seg_terms, &context);
+    let primary = primary_phrases(&chars, hits, seg_terms, &context);
     for t in seg_terms {
         // members' own skill items (phrases) are not the curated layer
         let over: Vec<&Hit> = hits
@@ -430,6 +557,7 @@ fn add_terms(
 /// for X"), before a Japanese one (「Xを探しています」). `None` when the
 /// segment has no cue: then every phrase counts (a subject, an alternative).
 fn primary_phrases(
+    chars: &[char],
     hits: &[Hit],
     seg_terms: &[Term],
     context: &[(usize, usize)],
@@ -469,8 +597,28 @@ fn primary_phrases(
             before.or(after)
         };
         out.extend(pick.map(|t| t.phrase));
+        // "would love to book a tandem flight": after "to" comes a verb, and
+        // what it is done to is asked too
+        if latin && let Some(verb) = after.filter(|t| infinitive(chars, cue, t)) {
+            let object = seg_terms
+                .iter()
+                .filter(usable)
+                .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
+            out.extend(object.map(|t| t.phrase));
+        }
     }
     Some(out)
+}
+
+/// Whether the word after an English cue is a verb in the infinitive: the
+/// cue ends in "to" ("want to"), or only "to" stands between them.
+fn infinitive(chars: &[char], cue: &Hit, t: &Term) -> bool {
+    let gap: String = chars
+        .get(cue.end..t.start)
+        .map_or_else(String::new, |g| g.iter().collect());
+    let gap = gap.trim();
+    let cue_to = cue.surface.to_lowercase().ends_with(" to");
+    cue_to && gap.is_empty() || gap == "to"
 }
 
 /// Char spans of context phrases in a normalised English sentence: from
@@ -501,6 +649,51 @@ pub(super) fn context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usi
 fn is_kana_particle(c: char) -> bool {
     ('\u{3041}'..='\u{309F}').contains(&c)
 }
+
+/// Words after "for" that make it who or what the job is for, not the task.
+const FOR_WHOM: &[&str] = &[
+    "a",
+    "an",
+    "the",
+    "our",
+    "my",
+    "your",
+    "his",
+    "her",
+    "their",
+    "this",
+    "that",
+    "these",
+    "those",
+    "us",
+    "me",
+    "him",
+    "them",
+    "it",
+    "kids",
+    "children",
+    "adults",
+    "beginners",
+    "seniors",
+    "students",
+    "people",
+    "everyone",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "several",
+    "about",
+    "around",
+    "up",
+    "at",
+    "least",
+    "half",
+    "next",
+    "some",
+];
 
 /// Subjects that start a main clause after a fronted "For our …" phrase.
 const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
@@ -534,6 +727,31 @@ const LOOKING: &[&str] = &[
     "anybody",
 ];
 
+/// Where and when it is for ("near Mt Fuji", "before a long tour"), not
+/// what is wanted; "look after" is the asking.
+fn is_setting(chars: &[char], words: &[(usize, usize)], wi: usize) -> bool {
+    let word = |i: usize| -> String { chars[words[i].0..words[i].1].iter().collect() };
+    match word(wi).as_str() {
+        "near" | "around" | "before" | "during" => true,
+        "after" => wi == 0 || !word(wi - 1).starts_with("look"),
+        _ => false,
+    }
+}
+
+/// The spans of setting phrases alone: background for a curated word too
+/// (a "tour" in "before a long tour" is not asked for).
+fn setting_spans(chars: &[char]) -> Vec<(usize, usize)> {
+    let text: String = chars.iter().collect();
+    let words = word_spans(chars);
+    (0..words.len())
+        .filter(|&wi| is_setting(chars, &words, wi))
+        .map(|wi| {
+            let e = words[wi].1;
+            (e, context_end(chars, &text, &words[wi + 1..], e))
+        })
+        .collect()
+}
+
 fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)> {
     let text: String = chars.iter().collect();
     let words: Vec<(usize, usize)> = word_spans(chars);
@@ -542,14 +760,23 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
         let w: String = chars[s..e].iter().collect();
         let starts = match w.as_str() {
             "for" => {
-                wi == 0 || {
-                    let (ps, pe) = words[wi - 1];
-                    let prev: String = chars[ps..pe].iter().collect();
-                    !LOOKING.contains(&prev.as_str())
-                }
+                let word = |i: usize| -> String { chars[words[i].0..words[i].1].iter().collect() };
+                let after_looking = wi > 0 && LOOKING.contains(&word(wi - 1).as_str());
+                // "a technician for cell culture": a bare noun after "for"
+                // is the task; "for our shop", "for a wedding", "for kids" is context
+                let task = wi > 0
+                    && words.get(wi + 1).is_some_and(|_| {
+                        let next = word(wi + 1);
+                        !FOR_WHOM.contains(&next.as_str())
+                            && !next.starts_with(|c: char| c.is_ascii_digit())
+                    })
+                    && chars[words[wi - 1].1..words[wi].0]
+                        .iter()
+                        .all(|c| *c == ' ');
+                !after_looking && !task
             }
             "our" | "my" => possessive,
-            _ => false,
+            _ => is_setting(chars, &words, wi),
         };
         if starts {
             spans.push((e, context_end(chars, &text, &words[wi + 1..], e)));
@@ -705,6 +932,139 @@ mod tests {
             .iter()
             .map(|c| v.concepts[c.concept as usize].id.clone())
             .collect()
+    }
+
+    #[test]
+    fn a_sentence_wrapped_over_lines_is_one_sentence() {
+        let v = vocab();
+        let body = "We make lamps in Nara. We are looking for a\nglassblower who could make shades.\n\nThanks,\nAnn";
+        let q = understand(&v, "Hello", body);
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(
+            term("glassblower").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        let joined = join_wrapped_lines(
+            "ランプの工房です。吹きガラスの職人と\n一緒に作れる方を探しています。\n\nAnn\nNara",
+        );
+        assert_eq!(
+            joined,
+            "ランプの工房です。吹きガラスの職人と一緒に作れる方を探しています。\n\nAnn\nNara"
+        );
+    }
+
+    #[test]
+    fn what_an_infinitive_is_done_to_is_asked_too() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "I would love to book a guided glacier walk near Mt Tsurugi.",
+        );
+        let term = |w: &str| q.terms.iter().find(|t| t.term.surface == w);
+        assert!(
+            term("glacier").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        // where it is, is no part of what is asked
+        assert!(
+            term("tsurugi").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Van service before a long road trip", "");
+        assert!(term_in(&q, "van").is_some_and(QueryTerm::opens));
+        assert!(term_in(&q, "trip").is_some_and(|t| !t.opens()));
+        // a curated word there is background too: the trip is no need
+        let q = understand(&v, "Van service before a guided tour", "");
+        let tour = q
+            .concepts
+            .iter()
+            .find(|c| v.concepts[c.concept as usize].id == "tour_guide");
+        assert!(tour.is_some_and(|c| !c.need), "{:?}", q.concepts);
+    }
+
+    fn term_in<'q>(q: &'q Query, w: &str) -> Option<&'q QueryTerm> {
+        q.terms.iter().find(|t| t.term.surface == w)
+    }
+
+    #[test]
+    fn what_the_requester_has_and_what_they_ask_are_apart() {
+        let v = vocab();
+        let body =
+            "We have a paper lantern from a shrine, and we need a glassblower to make a new globe.";
+        let q = understand(&v, "Hello", body);
+        assert!(
+            term_in(&q, "glassblower").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        assert!(term_in(&q, "lantern").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn a_bare_noun_after_for_is_the_task() {
+        let v = vocab();
+        let q = understand(&v, "Technician for glass annealing, two weeks", "");
+        assert!(
+            term_in(&q, "annealing").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Technician for our glass studio", "");
+        assert!(
+            term_in(&q, "glass").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Glass lessons for kids", "");
+        assert!(
+            term_in(&q, "kids").is_none_or(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+    }
+
+    #[test]
+    fn a_real_word_one_letter_from_a_trade_is_no_typo_of_it() {
+        let v = vocab();
+        let q = understand(&v, "Help", "The plan is written; it needs shaping.");
+        assert!(
+            !ids(&v, &q).contains(&"barber".to_string()),
+            "{:?}",
+            q.concepts
+        );
+    }
+
+    #[test]
+    fn the_name_under_the_closing_line_is_no_word_of_the_request() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "We need a glassblower.\n\nThanks,\nCarpenter Smith\n",
+        );
+        assert!(term_in(&q, "carpenter").is_none(), "{:?}", q.terms);
+        let q = understand(
+            &v,
+            "こんにちは",
+            "吹きガラスの職人を探しています。\nよろしくお願いいたします。\n大工\n",
+        );
+        assert!(term_in(&q, "大工").is_none(), "{:?}", q.terms);
+        let q = understand(&v, "Hello", "We need a glassblower.\n\nCarpenter\n");
+        assert!(term_in(&q, "carpenter").is_none(), "{:?}", q.terms);
+        // a terse last line is the request, not a name
+        let q = understand(&v, "Hello", "Hi,\n\nglassblower wanted\n");
+        assert!(term_in(&q, "glassblower").is_some_and(QueryTerm::opens));
+        // a closing word inside the text is no closing line
+        let q = understand(
+            &v,
+            "Hello",
+            "Thanks to a grant, we need a glassblower for our studio.",
+        );
+        assert!(term_in(&q, "glassblower").is_some_and(QueryTerm::opens));
     }
 
     #[test]

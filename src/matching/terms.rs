@@ -117,6 +117,9 @@ const GENERIC_EN: &[&str] = &[
     "agent",
     "provider",
     "practitioner",
+    // "a rakugo performer", "a shamisen player": the art names the trade
+    "performer",
+    "player",
     "owner",
     "thing",
     "stuff",
@@ -448,6 +451,7 @@ const STOP_EN: &[&str] = &[
     "able",
     "sure",
     "around",
+    "near",
     "while",
     "his",
     "her",
@@ -546,6 +550,15 @@ const STOP_JA: &[&str] = &[
     "以外",
     "気軽",
     "午前",
+    // how long and when: no trade (「半日で2名」「当日」)
+    "半日",
+    "一日",
+    "終日",
+    "当日",
+    "毎日",
+    "毎週",
+    "翌日",
+    "数日",
     "午後",
     "頃",
     "年",
@@ -561,7 +574,11 @@ const STOP_JA: &[&str] = &[
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
-    let mut w = f_to_v(word.trim_end_matches("'s"));
+    let word = word.trim_end_matches("'s");
+    if let Some(root) = analysis_root(word) {
+        return root;
+    }
+    let mut w = f_to_v(word);
     for _ in 0..2 {
         let before = w.clone();
         strip_suffix(&mut w);
@@ -569,8 +586,34 @@ pub fn stem(word: &str) -> String {
             break;
         }
     }
+    if w.len() < word.len() {
+        undouble(&mut w);
+    }
     // chefs → chef → chev, as chef itself
     f_to_v(&w)
+}
+
+/// analyst, analysis, analyse, analyze, analytics: one stem (the Greek
+/// -lysis family's forms differ before any suffix the stemmer knows).
+fn analysis_root(word: &str) -> Option<String> {
+    const ENDS: &[&str] = &[
+        "lysis", "lyses", "lysts", "lyst", "lysed", "lyses", "lyser", "lysing", "lyse", "lyzed",
+        "lyzer", "lyzing", "lyze", "lytics", "lytical", "lytic",
+    ];
+    ENDS.iter().find_map(|end| {
+        let base = word.strip_suffix(end)?;
+        (base.len() >= 2).then(|| format!("{base}ly"))
+    })
+}
+
+/// planner, planning → plan; programmer → program: a consonant doubled
+/// before a suffix is written once.
+fn undouble(w: &mut String) {
+    let b = w.as_bytes();
+    let n = b.len();
+    if n >= 4 && b[n - 1] == b[n - 2] && b"bdgmnprt".contains(&b[n - 1]) {
+        w.pop();
+    }
 }
 
 /// knife/knives, shelf/shelves, loaf/loaves meet at one stem: a final
@@ -645,8 +688,10 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
                 }
                 None => phrase += 1,
             }
-            // only spaces and hyphens keep a noun phrase together
-            if i < chars.len() && !matches!(chars[i], ' ' | '-') {
+            // only spaces and hyphens keep a noun phrase together, and a
+            // Japanese word written straight after (1on1研修, Excel講座)
+            let runs_on = |c: char| matches!(c, ' ' | '-') || is_kanji(c) || is_katakana(c);
+            if i < chars.len() && !runs_on(chars[i]) {
                 phrase += 1;
             }
         } else if is_kanji(c) || is_katakana(c) {
@@ -706,10 +751,14 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     // romanised Japanese (ikebana, omotenashi) meets its kana and kanji
     if lower.len() >= 4
         && let Some(kana) = lexicon::kana_of_romaji(lower)
-        && let Some(entry) = lexicon::lookup(&kana)
     {
-        keys.push((format!("j:{kana}"), Via::Translation));
-        gloss_keys(&entry, &mut keys);
+        match lexicon::lookup(&kana) {
+            Some(entry) => {
+                keys.push((format!("j:{kana}"), Via::Translation));
+                gloss_keys(&entry, &mut keys);
+            }
+            None => keys.extend(reading_tail_keys(&kana)),
+        }
     }
     Some(Term {
         surface: lower.to_string(),
@@ -764,8 +813,17 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
             .max_by_key(|(j, _)| *j);
         match longest {
             Some((j, entry)) => {
+                let lone_kanji = unknown_from == Some(i.wrapping_sub(1)) && is_kanji(chars[i - 1]);
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
+                let j = loanword_end(chars, i, j, end);
                 push_japanese(chars, i, j, Some(entry), phrase, out);
+                if lone_kanji
+                    && !entry.reading.is_empty()
+                    && let Some(t) = out.last_mut().filter(|t| t.start == i)
+                {
+                    t.keys
+                        .push((format!("q:1:{}", entry.reading), Via::Translation));
+                }
                 i = j;
             }
             None => {
@@ -776,6 +834,41 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
     }
     flush_unknown(chars, &mut unknown_from, end, phrase, out);
 }
+
+/// A katakana word cannot end before a small kana or a long-vowel mark: リサーチャー
+/// is リサーチ with the agent ending (researcher), not リサーチ and ャー. The
+/// word runs on over them and keeps the lexicon word's glosses.
+fn loanword_end(chars: &[char], i: usize, j: usize, end: usize) -> usize {
+    const SMALL: &[char] = &[
+        'ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ャ', 'ュ', 'ョ', 'ッ', 'ヮ', 'ー',
+    ];
+    if !chars[i..j].iter().all(|&c| is_katakana(c)) {
+        return j;
+    }
+    let mut k = j;
+    while k < end && SMALL.contains(&chars[k]) {
+        k += 1;
+    }
+    k
+}
+
+/// Keys for a compound the lexicon lacks, written as one unknown kanji
+/// before a word it has (金継ぎ: 金 + 継ぎ, read つぎ): "q:1:つぎ". A romanised
+/// word (kintsugi → きんつぎ) gives the same key for each way its kana can
+/// end in such a reading after one to three kana for that kanji, so the
+/// compound meets its romaji both ways.
+fn reading_tail_keys(kana: &str) -> Vec<(String, Via)> {
+    let chars: Vec<char> = kana.chars().collect();
+    (1..=3.min(chars.len().saturating_sub(2)))
+        .map(|k| {
+            let tail: String = chars[k..].iter().collect();
+            (format!("q:1:{tail}"), Via::Translation)
+        })
+        .collect()
+}
+
+/// Particles that follow a noun (not a verb's endings: 研ぎます).
+const NOUN_PARTICLES: &[char] = &['の', 'を', 'が', 'は', 'や', 'も', 'へ'];
 
 fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)> {
     if !is_kanji(chars[i]) || end > i + 1 && end < chars.len() && !is_hiragana(chars[end]) {
@@ -789,7 +882,10 @@ fn okurigana_word(chars: &[char], i: usize, end: usize) -> Option<(usize, Entry)
         let form: String = chars[i..j].iter().collect();
         // a two-character form ending in kana is a verb's stem when more
         // kana follow (研ぎます), a noun at the end of a word (包丁研ぎ, 研ぎ直し)
-        let word_ends = !chars.get(j).is_some_and(|&c| is_hiragana(c));
+        // (a particle after it ends the noun: 銀継ぎの器, 研ぎを)
+        let word_ends = !chars
+            .get(j)
+            .is_some_and(|&c| is_hiragana(c) && !NOUN_PARTICLES.contains(&c));
         lexicon::lookup(&form)
             .filter(|_| {
                 chars[j - 1] != 'の' && (!is_hiragana(chars[j - 1]) || word_ends) || j - i >= 3
@@ -938,6 +1034,49 @@ mod tests {
                 })
             })
         })
+    }
+
+    #[test]
+    fn agent_nouns_and_their_activity_share_a_stem() {
+        for (a, b) in [
+            ("planner", "plan"),
+            ("planning", "plan"),
+            ("programmer", "programming"),
+            ("programmer", "program"),
+            ("analyst", "analysis"),
+            ("analyse", "analytics"),
+            ("analyzer", "analysis"),
+            ("runner", "running"),
+        ] {
+            assert_eq!(stem(a), stem(b), "{a} / {b}");
+        }
+        assert_eq!(stem("tester"), stem("testing"));
+        assert_eq!(stem("tester"), stem("test"));
+    }
+
+    #[test]
+    fn a_katakana_agent_ending_stays_on_its_word() {
+        let found = surfaces("ＵＸリサーチャー");
+        assert!(found.contains(&"リサーチャー".to_string()), "{found:?}");
+        assert!(!found.iter().any(|s| s.starts_with('ャ')), "{found:?}");
+        assert!(shares_key("リサーチャー", "researcher"));
+    }
+
+    #[test]
+    fn a_compound_the_lexicon_lacks_meets_its_romaji() {
+        // 金継ぎ and 銀継ぎ are not in the lexicon; 継ぎ (つぎ) is
+        assert!(shares_key("金継ぎ", "kintsugi"));
+        assert!(shares_key("銀継ぎの器", "gintsugi"));
+        assert!(shares_key("kintsugi repair", "金継ぎ教室"));
+        assert!(!shares_key("金継ぎ", "katsuo"));
+    }
+
+    #[test]
+    fn a_latin_word_written_into_a_japanese_one_is_one_phrase() {
+        let (ts, _) = terms(&normalize("Excel研修とWord講座"), 0);
+        let phrase = |w: &str| ts.iter().find(|t| t.surface == w).map(|t| t.phrase);
+        assert_eq!(phrase("excel"), phrase("研修"));
+        assert_ne!(phrase("研修"), phrase("word"));
     }
 
     #[test]

@@ -434,9 +434,12 @@ impl Vocabulary {
             }
             // Longer words tolerate two slips ("photografer"), shorter ones one.
             let max = if word.len() >= 9 { 2 } else { 1 };
+            // but one letter swapped for another in a shorter word is more
+            // often another word than a slip ("shaping" is not "shaving")
             let best = self
                 .fuzzy
                 .iter()
+                .filter(|(term, _)| max > 1 || term.len() != word.len())
                 .map(|(term, id)| (bounded_levenshtein(word, term, max), *id))
                 .filter(|(d, _)| *d <= max)
                 .min_by_key(|(d, _)| *d);

@@ -1,0 +1,335 @@
+//! Classes of matching failure found on the dev sets, each shown on a small
+//! made-up directory (never a dev set's sentences): the words of a trade
+//! nobody curated, in either language, and honest near-misses.
+
+use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::matching::{MatchContext, Matcher};
+
+fn member(id: i64, email: &str, skills: &[&str], bio: &str, langs: &[&str]) -> Member {
+    Member {
+        id,
+        email: EmailAddress::parse(email).expect("valid test address"),
+        name: email.split('@').next().unwrap_or_default().to_string(),
+        skills: skills.iter().map(|s| s.to_string()).collect(),
+        bio: bio.to_string(),
+        languages: langs
+            .iter()
+            .map(|l| Language::parse(l).expect("tag"))
+            .collect(),
+        region: String::new(),
+        status: MemberStatus::Active,
+        paused_until: None,
+        timezone: None,
+    }
+}
+
+/// The shortlist's addresses, best first.
+fn shortlist(members: Vec<Member>, subject: &str, body: &str) -> Vec<String> {
+    let matcher = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    matcher
+        .rank(subject, body, &MatchContext::default(), 3)
+        .into_iter()
+        .map(|c| c.email)
+        .collect()
+}
+
+#[test]
+fn a_two_word_gloss_met_whole_covers_both_words() {
+    let members = vec![
+        member(
+            1,
+            "asr@example.org",
+            &["音声認識エンジニア"],
+            "コールセンター向けの音声認識システムを作っています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "pa@example.org",
+            &["sound engineer"],
+            "Live sound for concerts.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Speech recognition engineer",
+        "We are looking for a speech recognition engineer for six months.",
+    );
+    assert_eq!(found, vec!["asr@example.org"]);
+}
+
+#[test]
+fn a_katakana_agent_noun_meets_its_english_form() {
+    let members = vec![member(
+        1,
+        "ux@example.org",
+        &["UX researcher"],
+        "I run interviews with your users.",
+        &["en", "ja"],
+    )];
+    let found = shortlist(
+        members,
+        "UXリサーチャーの方",
+        "UXリサーチャーの方を探しています。",
+    );
+    assert_eq!(found, vec!["ux@example.org"]);
+}
+
+#[test]
+fn an_agent_noun_meets_its_activity() {
+    let members = vec![member(
+        1,
+        "data@example.org",
+        &["データ分析", "売上レポート"],
+        "小売店のデータ分析をしています。",
+        &["ja"],
+    )];
+    let found = shortlist(
+        members,
+        "Data analyst wanted",
+        "We need a data analyst to look at two years of sales.",
+    );
+    assert_eq!(found, vec!["data@example.org"]);
+}
+
+#[test]
+fn a_translator_works_in_the_pair_their_profile_names() {
+    let members = vec![
+        member(
+            1,
+            "tagalog@example.org",
+            &["Tagalog-Japanese translation"],
+            "Tagalog and Japanese translator, both ways.",
+            &["tl", "ja", "en"],
+        ),
+        member(
+            2,
+            "eiwa@example.org",
+            &["英日翻訳"],
+            "英語から日本語への翻訳をしています。",
+            &["ja", "en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Translating a leaflet into Japanese",
+        "We need someone to translate our leaflet from English into Japanese.",
+    );
+    assert_eq!(found, vec!["eiwa@example.org"]);
+}
+
+/// "Kotlin backend developer" is another kind of developer than the one a
+/// "Haskell developer" request asks for, even where Haskell is common in the
+/// directory (so the head alone would weigh enough): a near-miss. Whoever
+/// lists the bare trade still has it.
+#[test]
+fn a_kind_of_a_trade_named_in_the_directory_needs_evidence_for_the_kind_asked() {
+    let mut members = vec![
+        member(
+            1,
+            "kotlin@example.org",
+            &["Kotlin backend developer"],
+            "APIs.",
+            &["en"],
+        ),
+        member(
+            2,
+            "haskell@example.org",
+            &["Haskell developer"],
+            "Compilers.",
+            &["en"],
+        ),
+        member(
+            3,
+            "generalist@example.org",
+            &["developer"],
+            "Small tools.",
+            &["en"],
+        ),
+    ];
+    for i in 0..4 {
+        members.push(member(
+            10 + i,
+            &format!("teacher{i}@example.org"),
+            &["Haskell courses for students"],
+            "University lecturer.",
+            &["en"],
+        ));
+    }
+    let matcher = Matcher::with_default_vocabulary(members).expect("vocabulary");
+    let ranked = matcher.rank_with_near_misses(
+        "Haskell developer",
+        "We are looking for a Haskell developer.",
+        &MatchContext::default(),
+        3,
+    );
+    let found: Vec<&str> = ranked.candidates.iter().map(|c| c.email.as_str()).collect();
+    assert_eq!(found.first(), Some(&"haskell@example.org"), "{found:?}");
+    assert!(!found.contains(&"kotlin@example.org"), "{found:?}");
+    assert!(found.contains(&"generalist@example.org"), "{found:?}");
+    let near: Vec<&str> = ranked
+        .near_misses
+        .iter()
+        .map(|c| c.email.as_str())
+        .collect();
+    assert!(near.contains(&"kotlin@example.org"), "{near:?}");
+}
+
+#[test]
+fn where_and_when_it_is_for_is_no_need() {
+    let members = vec![
+        member(
+            1,
+            "guide@example.org",
+            &["licensed tour guide"],
+            "Tours of Hokkaido.",
+            &["en"],
+        ),
+        member(
+            2,
+            "van@example.org",
+            &["camper van servicing"],
+            "I service camper vans.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Camper van service before a guided tour",
+        "Could someone check my camper van before I leave?",
+    );
+    assert_eq!(found, vec!["van@example.org"]);
+}
+
+#[test]
+fn a_wish_that_someone_do_it_is_the_need() {
+    let members = vec![member(
+        1,
+        "sign@example.org",
+        &["看板製作", "看板の修理"],
+        "木の看板を作っています。",
+        &["ja"],
+    )];
+    let found = shortlist(
+        members,
+        "はじめまして",
+        "店の木の看板が割れたので、直してほしいです。\nよろしくお願いします。",
+    );
+    assert_eq!(found, vec!["sign@example.org"]);
+}
+
+#[test]
+fn a_duration_names_no_trade() {
+    let members = vec![member(
+        1,
+        "kayak@example.org",
+        &["kayak tours"],
+        "Half-day and one-day tours on the lake.",
+        &["en"],
+    )];
+    let found = shortlist(
+        members,
+        "手話通訳の方を探しています",
+        "講演会の当日、半日ほどお願いしたいです。",
+    );
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn a_compound_the_lexicon_lacks_meets_its_romaji_both_ways() {
+    let members = vec![
+        member(
+            1,
+            "urushi@example.org",
+            &["銀継ぎ", "漆の器"],
+            "漆と銀で器を直します。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "glass@example.org",
+            &["glass repair"],
+            "I repair glass.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Gintsugi for a cracked cup",
+        "Looking for someone who does gintsugi.",
+    );
+    assert_eq!(found, vec!["urushi@example.org"]);
+    let members = vec![member(
+        1,
+        "en@example.org",
+        &["gintsugi"],
+        "Silver joinery.",
+        &["en"],
+    )];
+    let found = shortlist(
+        members,
+        "銀継ぎをお願いしたい",
+        "銀継ぎをお願いできる方を探しています。",
+    );
+    assert_eq!(found, vec!["en@example.org"]);
+}
+
+/// 「Pythonデータ分析」 is data analysis done in Python: the Latin word
+/// written into the Japanese one qualifies it, so it is not a Python
+/// developer's evidence.
+#[test]
+fn a_latin_word_written_into_a_japanese_item_qualifies_it() {
+    let mut members = vec![
+        member(
+            1,
+            "analyst@example.org",
+            &["Pythonデータ分析"],
+            "小売のデータ分析。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "dev@example.org",
+            &["Python開発", "Webアプリ開発"],
+            "受託開発をしています。",
+            &["ja"],
+        ),
+    ];
+    // developers of other kinds make "developer" the common word, so
+    // "Python" would weigh enough alone
+    for (i, lang) in ["Java", "PHP", "Ruby"].iter().enumerate() {
+        members.push(member(
+            10 + i as i64,
+            &format!("{}@example.org", lang.to_lowercase()),
+            &[&format!("{lang}開発")],
+            "業務システムの開発。",
+            &["ja"],
+        ));
+    }
+    let found = shortlist(
+        members,
+        "Python developer wanted",
+        "We need a Python developer for a web app.",
+    );
+    assert_eq!(found, vec!["dev@example.org"]);
+}
+
+/// A language named elsewhere in a translator's profile is no part of the
+/// pair they translate in.
+#[test]
+fn a_language_named_beside_a_translation_is_not_its_pair() {
+    let members = vec![member(
+        1,
+        "es@example.org",
+        &["スペイン語翻訳", "家庭教師"],
+        "スペイン語の翻訳者です。英語の家庭教師もしています。",
+        &["ja", "es", "en"],
+    )];
+    let found = shortlist(
+        members,
+        "スペイン語の翻訳",
+        "会社案内を日本語からスペイン語に翻訳していただける方を探しています。",
+    );
+    assert_eq!(found, vec!["es@example.org"]);
+}
