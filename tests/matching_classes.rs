@@ -333,3 +333,31 @@ fn a_language_named_beside_a_translation_is_not_its_pair() {
     );
     assert_eq!(found, vec!["es@example.org"]);
 }
+
+#[test]
+fn a_short_loanword_meets_its_english_spelling() {
+    // a katakana trade word the lexicon lacks, too short for a consonant
+    // skeleton of four (f-r): its vowels tell it from other words
+    let members = vec![
+        member(
+            1,
+            "hoof@example.org",
+            &["装蹄と蹄の手入れ"],
+            "乗馬クラブを回るファリアーです。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "ferry@example.org",
+            &["ferry timetables"],
+            "I run a small ferry service.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Farrier for two horses",
+        "Hi, we are looking for a farrier who could visit our stable in May.",
+    );
+    assert_eq!(found, vec!["hoof@example.org"]);
+}

@@ -22,7 +22,8 @@ const MEMBER_CONTEXT: f32 = 0.4;
 const SKILL_FIELD: f32 = 1.0;
 /// Words outside the stated need, generic words: they order, never carry.
 const CONTEXT_FACTOR: f32 = 0.3;
-/// Below this a hit is too weak to be direct evidence (a sound-alike in a bio).
+/// Below this a hit is too weak to be direct evidence (a sound-alike in a
+/// bio's context, a translation in a member's context words).
 const DIRECT_STRENGTH: f32 = 0.5;
 /// Share of an asked phrase's weight a member must cover: with its head
 /// ("wedding photographer" → photographer), or without it.
@@ -89,7 +90,10 @@ fn via_factor(v: Via) -> f32 {
     match v {
         Via::Same => 1.0,
         Via::Translation => 0.9,
-        Via::Sound => 0.8,
+        // a loanword the lexicon lacks, met by sound, in a bio is just
+        // direct evidence (「…のルシアーです」 for a luthier); in a related
+        // or context role it stays below that
+        Via::Sound => 0.85,
     }
 }
 

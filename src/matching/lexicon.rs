@@ -229,6 +229,12 @@ pub fn romaji(kana: &str) -> Option<String> {
                 }
                 out.push_str(v);
             }
+            // a small vowel after a kana is that syllable's vowel: ファ → fa,
+            // ティ → ti (not fua, tei)
+            'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' if out.ends_with(['a', 'i', 'u', 'e', 'o']) => {
+                out.pop();
+                out.push_str(basic(c)?);
+            }
             _ => {
                 let r = basic(c)?;
                 if std::mem::take(&mut double_next) {
@@ -306,6 +312,71 @@ fn youon(part: &str) -> Option<String> {
 /// doubled letters once; an English "-er"/"-or" ending is a long vowel in
 /// katakana. `None` when too short to tell words apart (under four).
 pub fn skeleton(latin: &str, english: bool) -> Option<String> {
+    let w = sound_spelling(latin, english);
+    let mut out = String::new();
+    for c in w.chars() {
+        let c = match sound_letter(c)? {
+            Sound::Consonant(c) => c,
+            Sound::Vowel(_) | Sound::Silent => continue,
+        };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    // three consonants collide too often (k:prt is many words); four rarely
+    (out.len() >= 4).then_some(out)
+}
+
+/// A short loanword's key, for words whose skeleton is too short (luthier ↔
+/// ルシアー, both r-s): each consonant with the first vowel written after it,
+/// so two or three consonants still tell words apart. A vowel with no
+/// consonant before it (the a of ルシアー, the i of "ie") is dropped. `None`
+/// under four letters.
+pub fn short_sound_key(latin: &str, english: bool) -> Option<String> {
+    let w = sound_spelling(latin, english);
+    let mut out = String::new();
+    let mut open = false;
+    let mut consonants = 0;
+    for c in w.chars() {
+        match sound_letter(c)? {
+            Sound::Consonant(c) if !(out.ends_with(c) && open) => {
+                out.push(c);
+                consonants += 1;
+                open = true;
+            }
+            Sound::Vowel(v) if open => {
+                out.push(v);
+                open = false;
+            }
+            _ => {}
+        }
+    }
+    (consonants >= 2 && out.len() >= 4).then_some(out)
+}
+
+enum Sound {
+    Consonant(char),
+    Vowel(char),
+    Silent,
+}
+
+fn sound_letter(c: char) -> Option<Sound> {
+    Some(match c {
+        'l' => Sound::Consonant('r'),
+        'v' => Sound::Consonant('b'),
+        'c' | 'q' => Sound::Consonant('k'),
+        'z' | 'x' => Sound::Consonant('s'),
+        'y' => Sound::Vowel('i'),
+        'a' | 'e' | 'i' | 'o' | 'u' => Sound::Vowel(c),
+        'w' | 'h' => Sound::Silent,
+        c if c.is_ascii_lowercase() => Sound::Consonant(c),
+        _ => return None,
+    })
+}
+
+/// The spelling both keys are read from: English endings and digraphs
+/// written as katakana hears them, romaji's own digraphs reduced.
+fn sound_spelling(latin: &str, english: bool) -> String {
     let mut w = latin.to_string();
     if english {
         for (end, by) in [
@@ -328,29 +399,10 @@ pub fn skeleton(latin: &str, english: bool) -> Option<String> {
             .replace("cy", "sy");
         w = w.replace("ge", "je").replace("gi", "ji");
     }
-    w = w
-        .replace("tsu", "tu")
+    w.replace("tsu", "tu")
         .replace("chi", "ti")
         .replace("shi", "si")
-        .replace("sh", "s");
-    let mut out = String::new();
-    for c in w.chars() {
-        let c = match c {
-            'l' => 'r',
-            'v' => 'b',
-            'c' | 'q' => 'k',
-            'z' => 's',
-            'x' => 's',
-            'a' | 'e' | 'i' | 'o' | 'u' | 'y' | 'w' | 'h' => continue,
-            c if c.is_ascii_lowercase() => c,
-            _ => return None,
-        };
-        if !out.ends_with(c) {
-            out.push(c);
-        }
-    }
-    // three consonants collide too often (k:prt is many words); four rarely
-    (out.len() >= 4).then_some(out)
+        .replace("sh", "s")
 }
 
 #[cfg(test)]

@@ -745,7 +745,9 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     }
     let stemmed = stem(lower);
     let mut keys = vec![(format!("w:{stemmed}"), Via::Same)];
-    if let Some(k) = lexicon::skeleton(lower, true) {
+    if let Some(k) =
+        lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true))
+    {
         keys.push((format!("k:{k}"), Via::Sound));
     }
     // romanised Japanese (ikebana, omotenashi) meets its kana and kanji
@@ -791,6 +793,44 @@ fn generic_stems() -> &'static std::collections::HashSet<String> {
 
 /// Cuts a run of kanji and katakana into the longest lexicon words.
 fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &mut Vec<Term>) {
+    let first = out.len();
+    cut_japanese(chars, start, end, phrase, out);
+    if let Some(whole) = loanword_whole(chars, start, end, phrase, &out[first..]) {
+        out.insert(first, whole);
+    }
+}
+
+/// A short katakana word the lexicon lacks is often cut into lexicon words
+/// that are only its syllables (ルシアー → ルシ アー, ファリアー → ファ リアー):
+/// when a piece is a single syllable, the whole run is also a word of its
+/// own, with the sound key that meets its English spelling.
+fn loanword_whole(
+    chars: &[char],
+    start: usize,
+    end: usize,
+    phrase: u32,
+    pieces: &[Term],
+) -> Option<Term> {
+    let syllables = |t: &Term| {
+        chars[t.start..t.end]
+            .iter()
+            .filter(|c| !"ァィゥェォャュョッヮー".contains(**c))
+            .count()
+    };
+    let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
+    let whole: String = chars[start..end].iter().collect();
+    if !katakana || pieces.len() < 2 || !pieces.iter().any(|t| syllables(t) <= 1) {
+        return None;
+    }
+    if lexicon::lookup(&whole).is_some() {
+        return None;
+    }
+    let mut out = Vec::new();
+    push_japanese(chars, start, end, None, phrase, &mut out);
+    out.pop()
+}
+
+fn cut_japanese(chars: &[char], start: usize, end: usize, phrase: u32, out: &mut Vec<Term>) {
     let mut i = start;
     let mut unknown_from: Option<usize> = None;
     while i < end {
@@ -953,7 +993,10 @@ fn push_japanese(
             }
         }
         None if katakana => {
-            if let Some(k) = lexicon::romaji(&form).and_then(|r| lexicon::skeleton(&r, false)) {
+            let sound = |r: String| {
+                lexicon::skeleton(&r, false).or_else(|| lexicon::short_sound_key(&r, false))
+            };
+            if let Some(k) = lexicon::romaji(&form).and_then(sound) {
                 keys.push((format!("k:{k}"), Via::Sound));
             }
         }
@@ -1115,6 +1158,15 @@ mod tests {
         assert!(shares_key("コピーライター", "copywriting"));
         assert!(shares_key("生け花", "ikebana"));
         assert!(!shares_key("左官", "house painter"));
+    }
+
+    #[test]
+    fn a_short_loanword_meets_its_english_by_sound() {
+        // skeletons of two consonants (f-r) are too short; the vowels tell
+        assert!(shares_key("ファリアー", "farrier"));
+        assert!(shares_key("ボシアー", "vothier"));
+        assert!(!shares_key("ファリアー", "fury"));
+        assert!(!shares_key("ファリアー", "ferry"));
     }
 
     #[test]
