@@ -802,7 +802,8 @@ fn japanese_terms(chars: &[char], start: usize, end: usize, phrase: u32, out: &m
 
 /// A short katakana word the lexicon lacks is often cut into lexicon words
 /// that are only its syllables (ルシアー → ルシ アー, ファリアー → ファ リアー):
-/// when a piece is a single syllable, the whole run is also a word of its
+/// when a piece is a single syllable or a syllable is left over, the whole
+/// run is also a word of its
 /// own, with the sound key that meets its English spelling.
 fn loanword_whole(
     chars: &[char],
@@ -819,7 +820,11 @@ fn loanword_whole(
     };
     let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
     let whole: String = chars[start..end].iter().collect();
-    if !katakana || pieces.len() < 2 || !pieces.iter().any(|t| syllables(t) <= 1) {
+    // a kana no piece covers (the ボ of ボ シアー) is a syllable left over too
+    let covered: usize = pieces.iter().map(|t| t.end - t.start).sum();
+    let leftover = covered < end - start;
+    let cut = pieces.len() >= 2 || leftover && end - start >= 3;
+    if !katakana || !cut || !leftover && !pieces.iter().any(|t| syllables(t) <= 1) {
         return None;
     }
     if lexicon::lookup(&whole).is_some() {
