@@ -643,6 +643,80 @@ pub(super) fn context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usi
             }
         }
     }
+    if possessive {
+        spans.extend(beneficiary_spans(chars));
+    }
+    spans
+}
+
+/// People a request is for, not kinds of the job (「友人の旅行の計画」: the
+/// friend is who it is for): a closed class, the words of kin and of the
+/// people one works or lives with.
+const PEOPLE_JA: &[&str] = &[
+    "友人",
+    "友達",
+    "友だち",
+    "知人",
+    "知り合い",
+    "家族",
+    "両親",
+    "親",
+    "父",
+    "母",
+    "父親",
+    "母親",
+    "子ども",
+    "子供",
+    "こども",
+    "息子",
+    "娘",
+    "妻",
+    "夫",
+    "主人",
+    "嫁",
+    "祖父",
+    "祖母",
+    "孫",
+    "兄",
+    "姉",
+    "弟",
+    "妹",
+    "親戚",
+    "親族",
+    "同僚",
+    "上司",
+    "部下",
+    "社員",
+    "従業員",
+    "生徒",
+    "学生",
+    "恋人",
+    "彼女",
+    "彼氏",
+    "義母",
+    "義父",
+    "知人家族",
+    "友人家族",
+];
+
+/// 「友人の」「母の」: a person word that qualifies the next noun with の.
+fn beneficiary_spans(chars: &[char]) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    for k in 1..chars.len() {
+        if chars[k] != 'の' {
+            continue;
+        }
+        let found = PEOPLE_JA.iter().find(|w| {
+            let n = w.chars().count();
+            k >= n
+                && chars[k - n..k].iter().copied().eq(w.chars())
+                // the whole word, not the tail of one (父 of 神父, 親 of 両親)
+                && (k == n || !super::text::is_cjk(chars[k - n - 1]) || is_kana_particle(chars[k - n - 1]))
+        });
+        if let Some(w) = found {
+            spans.push((k - w.chars().count(), k));
+        }
+    }
     spans
 }
 
@@ -1002,6 +1076,22 @@ mod tests {
             q.terms
         );
         assert!(term_in(&q, "lantern").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn the_people_a_request_is_for_are_context() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "留学中の姉の切り絵の額装",
+            "額装をお願いできたら嬉しいです。",
+        );
+        assert!(term_in(&q, "姉").is_some_and(|t| t.background && !t.opens()));
+        assert!(term_in(&q, "切り絵").is_some_and(|t| !t.background));
+        // a person word as the head is what is asked, and 神父 is no 父
+        let q = understand(&v, "神父の肖像画", "友人を探しています。");
+        assert!(term_in(&q, "神父").is_some_and(|t| !t.background));
+        assert!(term_in(&q, "友人").is_some_and(|t| !t.background));
     }
 
     #[test]
