@@ -124,6 +124,15 @@ pub struct Ranked {
     pub near_misses: Vec<Candidate>,
 }
 
+/// How [`Matcher::rank_unrounded`] ranks: as [`Matcher::rank`] does (top-k
+/// pruning), or every member with evidence assessed (the reference).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankPath {
+    Pruned,
+    Exhaustive,
+}
+
 /// The directory indexed for matching; build once, rank many requests.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -171,6 +180,23 @@ impl Matcher {
     ) -> Ranked {
         let query = self.understand(subject, body);
         rank::rank(&self.index, &query, ctx, top)
+    }
+
+    /// The shortlist and near-misses with their unrounded scores (each list's
+    /// own order), by the pruned path [`Matcher::rank`] takes or by working out
+    /// every member's evidence: the bench's check mode
+    /// (`MATCH_BENCH_CHECK=1 cargo bench --bench matching`) compares the two.
+    #[doc(hidden)]
+    pub fn rank_unrounded(
+        &self,
+        subject: &str,
+        body: &str,
+        ctx: &MatchContext,
+        top: usize,
+        path: RankPath,
+    ) -> (Ranked, Vec<f32>, Vec<f32>) {
+        let query = self.understand(subject, body);
+        rank::rank_with(&self.index, &query, ctx, top, path)
     }
 
     pub fn members(&self) -> &[Member] {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::evidence::{self, Group, UnitTally};
 use super::index::{Field, Index, Posting};
 use super::request::{Query, QueryConcept};
-use super::{MatchContext, Ranked};
+use super::{MatchContext, RankPath, Ranked};
 
 /// A neighbouring trade (税理士 for a bookkeeping request) earns this share
 /// of a real match: enough to order near-misses, never enough to beat one.
@@ -103,11 +103,25 @@ struct Scored {
 }
 
 pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ranked {
+    rank_with(index, query, ctx, top, RankPath::Pruned).0
+}
+
+/// The ranking, with each list's unrounded scores (for the bench's check of
+/// the pruned path against the exhaustive one).
+pub fn rank_with(
+    index: &Index,
+    query: &Query,
+    ctx: &MatchContext,
+    top: usize,
+    path: RankPath,
+) -> (Ranked, Vec<f32>, Vec<f32>) {
     let max_w = query.max_specific_weight();
     let opens_units = query.terms.iter().any(|t| t.opens());
     if (max_w <= 0.0 && !opens_units) || top == 0 {
-        return Ranked::default(); // no recognisable need: nobody is bothered
+        // no recognisable need: nobody is bothered
+        return (Ranked::default(), Vec::new(), Vec::new());
     }
+    let _ = path;
     let eligible = |m: u32| eligible(index, ctx, m);
     let mut tallies = gather(index, query, &eligible);
     let units = evidence::gather_terms(index, query, &eligible, &tallies);
@@ -132,11 +146,14 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
         (!query.alternatives).then_some(top),
     );
     let near = finish(index, query, ctx, near, Some(top));
-    let chosen = if query.alternatives {
+    let chosen: Vec<Scored> = if query.alternatives {
         spread(qualified, top)
     } else {
         qualified.into_iter().take(top).collect()
     };
+    let near: Vec<Scored> = near.into_iter().take(top).collect();
+    let raw = |list: &[Scored]| list.iter().map(|s| s.score / scale).collect::<Vec<f32>>();
+    let (raw_chosen, raw_near) = (raw(&chosen), raw(&near));
     let to_candidate = |s: Scored| {
         evidence::candidate(
             index,
@@ -147,10 +164,11 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             &s.units,
         )
     };
-    Ranked {
+    let ranked = Ranked {
         candidates: chosen.into_iter().map(to_candidate).collect(),
-        near_misses: near.into_iter().take(top).map(to_candidate).collect(),
-    }
+        near_misses: near.into_iter().map(to_candidate).collect(),
+    };
+    (ranked, raw_chosen, raw_near)
 }
 
 /// Splits the members with evidence into those who qualify and near-misses.
