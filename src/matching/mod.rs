@@ -14,6 +14,7 @@ mod rank;
 mod request;
 mod terms;
 pub mod text;
+mod topk;
 mod vocabulary;
 
 use std::collections::{HashMap, HashSet};

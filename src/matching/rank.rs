@@ -14,7 +14,7 @@ use super::{MatchContext, RankPath, Ranked};
 const RELATED_FACTOR: f32 = 0.35;
 /// The lexical score (normalised to the best candidate) adds at most this,
 /// about a third of a licence: it orders members with equal concepts.
-const LEXICAL_WEIGHT: f32 = 1.0;
+pub(super) const LEXICAL_WEIGHT: f32 = 1.0;
 /// Abstain threshold, in units of the request's strongest specific concept.
 ///
 /// A member qualifies when the weighted concept evidence they hold is at
@@ -94,9 +94,9 @@ impl std::hash::Hasher for MemberHasher {
 }
 
 /// A member's standing for one request.
-struct Scored {
-    member: u32,
-    score: f32,
+pub(super) struct Scored {
+    pub member: u32,
+    pub score: f32,
     concepts: Tally,
     units: UnitTally,
     group: Option<Group>,
@@ -121,14 +121,12 @@ pub fn rank_with(
         // no recognisable need: nobody is bothered
         return (Ranked::default(), Vec::new(), Vec::new());
     }
-    let _ = path;
     let eligible = |m: u32| eligible(index, ctx, m);
     let mut tallies = gather(index, query, &eligible);
     let units = evidence::gather_terms(index, query, &eligible, &tallies);
     for m in units.keys() {
         tallies.entry(*m).or_default();
     }
-    let (qualified, near) = assess(index, query, tallies, units, max_w);
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
         + if opens_units {
             evidence::UNIT_WEIGHT
@@ -136,22 +134,13 @@ pub fn rank_with(
             0.0
         }
         + LEXICAL_WEIGHT;
-    let qualified = prune(qualified, top, query.alternatives);
-    let near = prune(near, top, false);
-    let qualified = finish(
-        index,
-        query,
-        ctx,
-        qualified,
-        (!query.alternatives).then_some(top),
-    );
-    let near = finish(index, query, ctx, near, Some(top));
-    let chosen: Vec<Scored> = if query.alternatives {
-        spread(qualified, top)
+    let judge = Judge::new(index, query, max_w);
+    // with alternatives each asked thing keeps its own k: every member is judged
+    let (chosen, near) = if path == RankPath::Pruned && !query.alternatives {
+        super::topk::best(judge, ctx, top, tallies, units)
     } else {
-        qualified.into_iter().take(top).collect()
+        exhaustive(judge, ctx, top, tallies, units)
     };
-    let near: Vec<Scored> = near.into_iter().take(top).collect();
     let raw = |list: &[Scored]| list.iter().map(|s| s.score / scale).collect::<Vec<f32>>();
     let (raw_chosen, raw_near) = (raw(&chosen), raw(&near));
     let to_candidate = |s: Scored| {
@@ -171,21 +160,84 @@ pub fn rank_with(
     (ranked, raw_chosen, raw_near)
 }
 
-/// Splits the members with evidence into those who qualify and near-misses.
-fn assess(
-    index: &Index,
-    query: &Query,
+/// Every member with evidence judged, pruned to the top k before the lexical
+/// tie-breaker, finished, and (with alternatives) spread over the asked things.
+fn exhaustive(
+    mut judge: Judge<'_>,
+    ctx: &MatchContext,
+    top: usize,
     tallies: MemberMap<Tally>,
     mut units: MemberMap<UnitTally>,
-    max_w: f32,
 ) -> (Vec<Scored>, Vec<Scored>) {
-    let weights = evidence::term_weights(index, query);
-    let mut specialties = evidence::Specialties::default();
+    let (index, query) = (judge.index, judge.query);
     let mut qualified = Vec::new();
     let mut near = Vec::new();
     for (m, tally) in tallies {
         let unit = units.remove(&m).unwrap_or_default();
-        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+        match judge.judge(m, tally, unit) {
+            (s, Verdict::Qualified) => qualified.push(s),
+            (s, Verdict::Near) => near.push(s),
+            (_, Verdict::Neither) => {}
+        }
+    }
+    let qualified = prune(qualified, top, query.alternatives);
+    let near = prune(near, top, false);
+    let qualified = finish(
+        index,
+        query,
+        ctx,
+        qualified,
+        (!query.alternatives).then_some(top),
+    );
+    let near = finish(index, query, ctx, near, Some(top));
+    let chosen = if query.alternatives {
+        spread(qualified, top)
+    } else {
+        qualified.into_iter().take(top).collect()
+    };
+    (chosen, near.into_iter().take(top).collect())
+}
+
+/// Whether a member qualifies, almost fits (a near-miss), or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Qualified,
+    Near,
+    Neither,
+}
+
+/// Judges the members with evidence one at a time, sharing the work that
+/// depends only on the request.
+pub(super) struct Judge<'a> {
+    pub index: &'a Index,
+    pub query: &'a Query,
+    weights: Vec<f32>,
+    specialties: evidence::Specialties,
+    max_w: f32,
+}
+
+impl<'a> Judge<'a> {
+    fn new(index: &'a Index, query: &'a Query, max_w: f32) -> Self {
+        Self {
+            index,
+            query,
+            weights: evidence::term_weights(index, query),
+            specialties: evidence::Specialties::default(),
+            max_w,
+        }
+    }
+
+    /// The score [`Judge::judge`] gives a member, without judging whether
+    /// they qualify (the same arithmetic, so the same bits).
+    pub fn evidence_score(&self, tally: &Tally, unit: &UnitTally) -> f32 {
+        concept_score(self.query, tally) + evidence::unit_score(self.query, &self.weights, unit)
+    }
+
+    /// Whether a member qualifies or is a near-miss, with their evidence score.
+    pub fn judge(&mut self, m: u32, tally: Tally, unit: UnitTally) -> (Scored, Verdict) {
+        let (index, query, weights) = (self.index, self.query, &self.weights);
+        let (concept_score, mut concept_ok, concept_group) =
+            concept_standing(query, &tally, self.max_w);
         concept_ok &= !only_topics(index, query, &tally);
         if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
             let held: Vec<u32> = tally
@@ -194,11 +246,11 @@ fn assess(
                 .filter(|e| !e.related)
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
-            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
-                && specialties.ok(index, query, &unit, &held, c);
+            concept_ok &= evidence::concept_phrase_ok(query, weights, &unit, &held, c)
+                && self.specialties.ok(index, query, &unit, &held, c);
         }
         let (unit_score, unit_ok, unit_group) =
-            evidence::unit_standing(index, query, &weights, &unit);
+            evidence::unit_standing(index, query, weights, &unit);
         let s = Scored {
             member: m,
             score: concept_score + unit_score,
@@ -210,25 +262,32 @@ fn assess(
                 unit_group
             },
         };
-        if (concept_ok || unit_ok)
+        let verdict = if (concept_ok || unit_ok)
             && language_pair_ok(index, query, m)
             && !declines(index, query, m)
         {
-            qualified.push(s);
+            Verdict::Qualified
         } else if s.score > 0.0 {
-            near.push(s);
-        }
+            Verdict::Near
+        } else {
+            Verdict::Neither
+        };
+        (s, verdict)
     }
-    (qualified, near)
+}
+
+/// The weighted concept evidence a member holds.
+fn concept_score(query: &Query, tally: &Tally) -> f32 {
+    tally
+        .evidence
+        .iter()
+        .map(|e| query.concepts[e.query_index].weight * e.strength)
+        .sum()
 }
 
 /// Concept score, whether it qualifies, and the need it answers best.
 fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Option<Group>) {
-    let concept_score: f32 = tally
-        .evidence
-        .iter()
-        .map(|e| query.concepts[e.query_index].weight * e.strength)
-        .sum();
+    let concept_score = concept_score(query, tally);
     let specific: f32 = tally
         .evidence
         .iter()
@@ -307,7 +366,7 @@ fn concept_group(query: &Query, qi: usize) -> Group {
 }
 
 /// The lowest the soft factors can bring a score to.
-const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
+pub(super) const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
 
 /// Top-k pruning (max-score): the lexical tie-breaker adds at most
 /// `LEXICAL_WEIGHT` and the soft factors only lower a score, so a member
@@ -384,7 +443,7 @@ fn finish(
 }
 
 /// Highest score first; equal scores by member, so the order is stable.
-fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+pub(super) fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then(a.member.cmp(&b.member))
 }
 
@@ -457,6 +516,15 @@ fn declines(index: &Index, query: &Query, m: u32) -> bool {
 }
 
 fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
+    // a dense flag first: the member record itself is far away in memory
+    if !index.active[m as usize] {
+        return false;
+    }
+    let nobody_excluded =
+        ctx.exclude_members.is_empty() && ctx.exclude_emails.is_empty() && ctx.weekly_cap.is_none();
+    if nobody_excluded {
+        return true;
+    }
     let member = &index.members[m as usize];
     if !member.is_active() || ctx.exclude_members.contains(&member.id) {
         return false;
@@ -546,7 +614,7 @@ fn opens(qc: &QueryConcept) -> bool {
 
 /// BM25 over profile tokens, for the candidates only (one score per
 /// candidate, in their order).
-fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f32> {
+pub(super) fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f32> {
     let n = index.members.len() as f32;
     let mut scores = vec![0.0f32; candidates.len()];
     // where each candidate's score is, by member: walking a long posting
@@ -594,7 +662,7 @@ fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f
 /// Soft constraints: a stated region or language that the member does not
 /// cover lowers the score; it does not exclude (requests often say
 /// "preferably").
-fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
+pub(super) fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
     region_fit(index, query, m).factor() * language_fit(index, query, m).0
 }
 
@@ -670,7 +738,7 @@ pub(super) fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Opt
     )
 }
 
-fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
+pub(super) fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
     let id = index.members[m as usize].id;
     let recent = ctx.recent_forwards.get(&id).copied().unwrap_or(0) as f32;
     (1.0 - FAIRNESS_STEP * recent).max(FAIRNESS_FLOOR)
