@@ -125,12 +125,14 @@ pub struct Ranked {
     pub near_misses: Vec<Candidate>,
 }
 
-/// How [`Matcher::rank_unrounded`] ranks: as [`Matcher::rank`] does (top-k
-/// pruning), or every member with evidence assessed (the reference).
+/// How [`Matcher::rank_unrounded`] ranks: as [`Matcher::rank_with_near_misses`]
+/// does (top-k pruning), as [`Matcher::rank`] does (the shortlist alone, no
+/// near-misses worked out), or every member with evidence judged (the reference).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RankPath {
     Pruned,
+    ShortlistOnly,
     Exhaustive,
 }
 
@@ -167,7 +169,10 @@ impl Matcher {
         ctx: &MatchContext,
         top: usize,
     ) -> Vec<Candidate> {
-        self.rank_with_near_misses(subject, body, ctx, top)
+        let query = self.understand(subject, body);
+        let path = RankPath::ShortlistOnly;
+        rank::rank_with(&self.index, &query, ctx, top, path)
+            .0
             .candidates
     }
 

@@ -136,8 +136,9 @@ pub fn rank_with(
         + LEXICAL_WEIGHT;
     let judge = Judge::new(index, query, max_w);
     // with alternatives each asked thing keeps its own k: every member is judged
-    let (chosen, near) = if path == RankPath::Pruned && !query.alternatives {
-        super::topk::best(judge, ctx, top, tallies, units)
+    let (chosen, near) = if path != RankPath::Exhaustive && !query.alternatives {
+        let near = path == RankPath::Pruned;
+        super::topk::best(judge, ctx, top, (tallies, units), near)
     } else {
         exhaustive(judge, ctx, top, tallies, units)
     };

@@ -116,14 +116,15 @@ impl TopScores {
     }
 }
 
-/// The best `top` qualified members and near-misses, best first (the
-/// request names no alternatives).
+/// The best `top` qualified members and (with `near`) near-misses, best
+/// first (the request names no alternatives). The shortlist does not depend
+/// on the near-misses, so without them fewer members are judged.
 pub(super) fn best(
     judge: Judge<'_>,
     ctx: &MatchContext,
     top: usize,
-    tallies: MemberMap<Tally>,
-    mut units: MemberMap<UnitTally>,
+    (tallies, mut units): (MemberMap<Tally>, MemberMap<UnitTally>),
+    near: bool,
 ) -> (Vec<Scored>, Vec<Scored>) {
     let slots = tallies
         .into_iter()
@@ -140,11 +141,17 @@ pub(super) fn best(
         })
         .collect();
     let mut pool = Pool { judge, slots };
-    let floors = floors(&mut pool, top);
+    let floors = floors(&mut pool, top, near);
     let survivors = lexical(&mut pool, floors);
     let best_lexical = best_lexical(&mut pool, &survivors, floors);
-    let mut lists = [Verdict::Qualified, Verdict::Near]
-        .into_iter()
+    let kinds = if near {
+        &[Verdict::Qualified, Verdict::Near][..]
+    } else {
+        &[Verdict::Qualified][..]
+    };
+    let mut lists = kinds
+        .iter()
+        .copied()
         .zip([floors.0, floors.1])
         .zip(best_lexical)
         .map(|((verdict, floor), b)| {
@@ -156,8 +163,9 @@ pub(super) fn best(
     (chosen, near)
 }
 
-/// Step 1: each list's floor (qualified, near-misses).
-fn floors(pool: &mut Pool<'_>, k: usize) -> (f32, f32) {
+/// Step 1: each list's floor (qualified, near-misses); without `near`, the
+/// near-misses' is out of reach.
+fn floors(pool: &mut Pool<'_>, k: usize, want_near: bool) -> (f32, f32) {
     let mut heap: BinaryHeap<Key> = pool
         .slots
         .iter()
@@ -171,7 +179,12 @@ fn floors(pool: &mut Pool<'_>, k: usize) -> (f32, f32) {
         .collect();
     let (mut qualified, mut near) = (TopScores(Vec::new(), k), TopScores(Vec::new(), k));
     while let Some(key) = heap.pop() {
-        if let (Some(q), Some(n)) = (qualified.kth(), near.kth())
+        let near_kth = if want_near {
+            near.kth()
+        } else {
+            Some(f32::INFINITY)
+        };
+        if let (Some(q), Some(n)) = (qualified.kth(), near_kth)
             && key.value <= q.min(n)
         {
             break; // nobody left can change either k-th best
@@ -182,7 +195,12 @@ fn floors(pool: &mut Pool<'_>, k: usize) -> (f32, f32) {
             (Verdict::Neither, _) => {}
         }
     }
-    (qualified.floor(), near.floor())
+    let near_floor = if want_near {
+        near.floor()
+    } else {
+        f32::INFINITY
+    };
+    (qualified.floor(), near_floor)
 }
 
 /// Whether a member may survive into a list: judged, they are of its kind
@@ -215,7 +233,11 @@ fn lexical(pool: &mut Pool<'_>, (q_floor, n_floor): (f32, f32)) -> Vec<usize> {
 
 /// Step 2b: the best lexical score among each list's survivors, as the
 /// exhaustive path normalises by it.
-fn best_lexical(pool: &mut Pool<'_>, survivors: &[usize], (q_floor, n_floor): (f32, f32)) -> [f32; 2] {
+fn best_lexical(
+    pool: &mut Pool<'_>,
+    survivors: &[usize],
+    (q_floor, n_floor): (f32, f32),
+) -> [f32; 2] {
     let mut heap: BinaryHeap<Key> = survivors
         .iter()
         .map(|&slot| Key {
@@ -226,7 +248,9 @@ fn best_lexical(pool: &mut Pool<'_>, survivors: &[usize], (q_floor, n_floor): (f
         })
         .collect();
     let (mut q_best, mut n_best) = (None, None);
-    while q_best.is_none() || n_best.is_none() {
+    // a list nobody can survive into (the near-misses when not asked for) needs none
+    let (mut q_done, mut n_done) = (q_floor == f32::INFINITY, n_floor == f32::INFINITY);
+    while !q_done || !n_done {
         let Some(key) = heap.pop() else { break };
         let slot = &pool.slots[key.slot];
         let wants_q = q_best.is_none() && may_survive(slot, Verdict::Qualified, q_floor);
@@ -242,6 +266,8 @@ fn best_lexical(pool: &mut Pool<'_>, survivors: &[usize], (q_floor, n_floor): (f
         if wants_n && verdict == Verdict::Near && survives(n_floor) {
             n_best = Some(key.value);
         }
+        q_done |= q_best.is_some();
+        n_done |= n_best.is_some();
     }
     let norm = |best: Option<f32>| f32::max(0.0, best.unwrap_or(0.0)).max(f32::EPSILON);
     [norm(q_best), norm(n_best)]
