@@ -9,8 +9,8 @@ mod support;
 use std::time::Duration;
 
 use support::{
-    DaemonProcess, import_members, inbox_mails, submit_raw, until_delivered, until_inbox,
-    until_processed, write_config,
+    DaemonProcess, import_members, inbox_mails, member_status, submit_raw, until_delivered,
+    until_inbox, until_processed, write_config,
 };
 
 /// The circle's address: the envelope sender of all it sends.
@@ -18,13 +18,22 @@ const RELAY: &str = "relay2@circle.test";
 
 const HOUR: i64 = 3600;
 
+/// A member who is not a fit, paused until tomorrow.
+const PAUSED_USER: &str = "clockpause";
+const PAUSED: &str = "clockpause@circle.test";
+
+/// Today on the circle's calendar (Asia/Tokyo, the default).
+fn circle_today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+        .date()
+}
+
 /// A digest weekday five days ahead: the clock moves four days at most, so no
 /// weekly digest falls inside this test.
 fn digest_day_out_of_reach() -> &'static str {
     const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-    let ahead = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
-        .date()
+    let ahead = circle_today()
         .checked_add(jiff::Span::new().days(5))
         .unwrap();
     DAYS[ahead.weekday().to_monday_zero_offset() as usize]
@@ -33,7 +42,14 @@ fn digest_day_out_of_reach() -> &'static str {
 #[tokio::test]
 async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available() {
     support::require_stack();
-    for u in ["relay2", "nurse3", "nurse4", "asker2", "relayadmin"] {
+    for u in [
+        "relay2",
+        "nurse3",
+        "nurse4",
+        "asker2",
+        "relayadmin",
+        "clockpause",
+    ] {
         support::reset_user(u);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -55,7 +71,17 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
         &config,
         "email,name,skills,bio,languages,region,status\n\
          nurse3@circle.test,Amy Clark,registered nurse;first aid instructor,Nurse teaching first aid and CPR in Tokyo.,en,Tokyo,\n\
-         nurse4@circle.test,木村 千恵,看護師,看護師です。,ja,東京,\n",
+         nurse4@circle.test,木村 千恵,看護師,看護師です。,ja,東京,\n\
+         clockpause@circle.test,Ken Ito,piano teacher,Piano lessons.,en,Tokyo,\n",
+    );
+    // A pause that ends tomorrow: once it has ended, the scheduler has run a
+    // whole step (waves first, pauses last) on a clock a day or more ahead.
+    let tomorrow = circle_today()
+        .checked_add(jiff::Span::new().days(1))
+        .unwrap();
+    support::cli(
+        &config,
+        &["members", "pause", PAUSED, "--until", &tomorrow.to_string()],
     );
     let clock_env = clock.to_string_lossy().to_string();
     let _daemon =
@@ -82,9 +108,17 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
         "the first wave is one member"
     );
 
-    // 47 hours on: still the first wave's time.
+    // 47 hours on: still the first wave's time. The scheduler looks at once
+    // (the moved clock wakes it); all it sent then is delivered.
+    assert_eq!(member_status(&config, PAUSED).as_deref(), Some("paused"));
     std::fs::write(&clock, (47 * HOUR).to_string()).unwrap();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    support::wait_until(
+        Duration::from_secs(20),
+        "the scheduler ended the dated pause",
+        || async { member_status(&config, PAUSED).as_deref() == Some("active") },
+    )
+    .await;
+    until_delivered(&config, RELAY).await;
     assert!(
         inbox_mails("nurse4").is_empty(),
         "asked again before the wave timed out"
@@ -123,6 +157,10 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
     );
     assert_eq!(inbox_mails("nurse3").len(), 1, "one forward, nothing else");
     assert_eq!(inbox_mails("nurse4").len(), 1, "one forward, nothing else");
+    assert!(
+        inbox_mails(PAUSED_USER).is_empty(),
+        "not a fit: never asked"
+    );
     assert_eq!(
         inbox_mails("relayadmin").len(),
         1,

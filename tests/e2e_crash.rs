@@ -90,6 +90,7 @@ async fn sigkill_during_a_burst_loses_nothing_and_doubles_nothing() {
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
     });
+    // Not waits: the burst's pacing and random kill points are what is tested.
     for _ in 0..KILLS {
         tokio::time::sleep(Duration::from_millis(150 + rng.below(700))).await;
         daemon.kill9();

@@ -129,15 +129,22 @@ async fn cyrus_without_idled_handles_a_request_within_poll_seconds() {
     cyrus::reset(NOIDLE, "circle").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let config = config(dir.path(), NOIDLE);
-    let _daemon = DaemonProcess::run(&config);
-    // Idling once its folders exist.
+    let daemon = DaemonProcess::run_logged(
+        &config,
+        "warn,circle_relay::inbox::imap_idle=debug",
+        dir.path().join("daemon.log"),
+    );
+    // The mail is stored once the daemon is in its IDLE rounds (one already
+    // ended by its own poll_seconds deadline), past its start-up look at INBOX.
     support::wait_until(
         Duration::from_secs(30),
         "the daemon made its folders",
         || async { cyrus::folders(NOIDLE, "circle").await.len() == 4 },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await; // well into an IDLE
+    daemon
+        .until_logged("ending IDLE", Duration::from_secs(30))
+        .await;
 
     let msg = "From: cyasker2@circle.test\r\nTo: circle@cyrus.circle.test\r\nSubject: Nurse for first aid\r\n\
                Message-ID: <cyrus-noidle@circle.test>\r\nMIME-Version: 1.0\r\n\

@@ -12,11 +12,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::{
-    DaemonProcess, import_members, inbox_mails, submit_request, until_inbox, write_config,
+    DaemonProcess, import_members, inbox_mails, submit_request, until_inbox, until_processed,
+    write_config,
 };
 
 /// The tests here restart shared servers: one at a time.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// What the daemon logs when an inbox round fails (src/inbox/runner.rs).
+const ROUND_FAILED: &str = "inbox round failed";
 
 const NURSE: &str = "email,name,skills,bio,languages,region,status\n";
 
@@ -94,7 +98,7 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
             "{NURSE}nurse6@circle.test,Amy Clark,registered nurse;first aid instructor,Nurse.,en,Tokyo,\n"
         ),
     );
-    let _daemon = DaemonProcess::run(&config);
+    let daemon = DaemonProcess::run_logged(&config, "warn", dir.path().join("daemon.log"));
     until_health(&address, "200", Duration::from_secs(20)).await;
     submit_request(
         "asker5@circle.test",
@@ -105,10 +109,12 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
     .await;
     until_inbox("asker5", 1, Duration::from_secs(30)).await;
     until_inbox("nurse6", 1, Duration::from_secs(30)).await;
+    until_processed(&config, "relay5", 1).await;
 
     let _comes_back = PostgresComesBack;
     postgres("down.sh");
     until_health(&address, "503", Duration::from_secs(20)).await;
+    let failed = daemon.times_logged(ROUND_FAILED);
     submit_request(
         "asker5@circle.test",
         "relay5@circle.test",
@@ -116,7 +122,12 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
         "Nurse for class two",
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The mail is in the relay's INBOX and the daemon tried a round since:
+    // it failed for want of the database, and nothing went out.
+    until_inbox("relay5", 1, Duration::from_secs(30)).await;
+    daemon
+        .until_logged_times(ROUND_FAILED, failed + 1, Duration::from_secs(90))
+        .await;
     assert_eq!(
         inbox_mails("asker5").len(),
         1,
@@ -127,7 +138,8 @@ async fn the_daemon_rides_out_a_postgresql_restart() {
     until_health(&address, "200", Duration::from_secs(60)).await;
     until_inbox("asker5", 2, Duration::from_secs(90)).await;
     until_inbox("nurse6", 2, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // All handled and delivered: the counts below are final.
+    until_processed(&config, "relay5", 2).await;
     let acks = inbox_mails("asker5");
     assert_eq!(acks.len(), 2, "one acknowledgement per request");
     assert!(acks.iter().any(|m| m.in_reply_to == "pg-2@circle.test"));
@@ -174,7 +186,8 @@ async fn the_daemon_rides_out_an_imap_server_restart() {
     .await;
     until_inbox("asker4", 2, Duration::from_secs(90)).await;
     until_inbox("nurse5", 2, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // All handled and delivered: the counts below are final.
+    until_processed(&config, "relay4", 2).await;
     let acks = inbox_mails("asker4");
     assert_eq!(acks.len(), 2, "one acknowledgement per request");
     assert!(acks.iter().any(|m| m.in_reply_to == "imap-2@circle.test"));

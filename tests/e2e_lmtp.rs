@@ -307,6 +307,7 @@ async fn lmtp_kill9_during_a_burst_of_50_loses_nothing_and_doubles_nothing() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     });
+    // Not waits: the burst's pacing and random kill points are what is tested.
     let mut seed = jiff::Timestamp::now().as_nanosecond() as u64 | 1;
     eprintln!("kill points from seed {seed}");
     for _ in 0..KILLS {

@@ -17,6 +17,12 @@ use support::{
 
 const LEASE_SECONDS: u64 = 6;
 
+/// The daemons' log as the takeover test reads it, and the lines it waits for
+/// (src/inbox/lease.rs).
+const LEASE_LOG: &str = "warn,circle_relay::inbox::lease=info";
+const STANDING_BY: &str = "another daemon reads the inbox; standing by";
+const TAKEN_OVER: &str = "another daemon took the inbox over";
+
 /// Mails in `mails` per value of `key`, to find doubles.
 fn counts<'a>(mails: &'a [Mail], key: impl Fn(&'a Mail) -> &'a str) -> BTreeMap<&'a str, usize> {
     let mut out = BTreeMap::new();
@@ -152,7 +158,7 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     }
     let holder = lease_holder(&store).await.unwrap_or_default();
     assert!(holder.contains(&format!(":{}:", first.pid())), "{holder}");
-    let second = DaemonProcess::run(&config);
+    let second = DaemonProcess::run_logged(&config, LEASE_LOG, dir.path().join("second.log"));
 
     submit_request(
         "asker9@circle.test",
@@ -191,8 +197,12 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
     // A holder that hangs (SIGSTOP: alive, but silent, like a cut-off host)
     // keeps its lease only until it runs out; when it wakes up it finds the
     // inbox taken and stops reading, so there is still one reader.
-    let mut third = DaemonProcess::run(&config);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut third = DaemonProcess::run_logged(&config, LEASE_LOG, dir.path().join("third.log"));
+    // The takeover is timed from the holder's hang, so the third is up and
+    // standing by first.
+    third
+        .until_logged(STANDING_BY, Duration::from_secs(20))
+        .await;
     second.signal("STOP");
     let stopped = Instant::now();
     submit_request(
@@ -214,7 +224,10 @@ async fn when_the_reader_dies_the_other_daemon_takes_the_inbox_over() {
         "takeover from a hung holder took {took:?} with a {LEASE_SECONDS} s lease"
     );
     second.signal("CONT");
-    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS / 3 + 1)).await;
+    // Its next renewal (due while it hung) finds the lease taken: it stops reading.
+    second
+        .until_logged(TAKEN_OVER, Duration::from_secs(LEASE_SECONDS))
+        .await;
     submit_request(
         "asker9@circle.test",
         "relay9@circle.test",

@@ -51,10 +51,12 @@ async fn mail_waits_while_smtp_is_down_and_goes_out_once_it_is_back() {
         format!(
             "[circle]\nname = \"Care Circle\"\naddress = \"relay4@circle.test\"\nposting = \"anyone\"\nlanguage = \"en\"\n\
              [database]\nurl = \"sqlite://{db}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 10143\ntls = \"none\"\nusername = \"relay4\"\npassword = \"test\"\n\
-             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
+             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"relay4\"\npassword = \"test\"\n\
+             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
              [security]\ntoken_secret = \"an-end-to-end-secret\"\n",
-            db = db.display()
+            db = db.display(),
+            imap = support::IMAP.1,
+            smtp = support::SMTP.1,
         ),
     )
     .unwrap();
@@ -114,14 +116,15 @@ async fn mail_waits_while_smtp_is_down_and_goes_out_once_it_is_back() {
     );
 
     smtp("start");
-    // The first retry comes a minute after the failure.
-    for _ in 0..1200 {
-        if support::inbox_count("nurse5") >= 1 && support::inbox_count("asker4") >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first retry comes a minute after the failure; then all is sent
+    // and delivered, so the counts below are final.
+    support::wait_until(
+        Duration::from_secs(120),
+        "the forward and the acknowledgement arrived",
+        || async { support::inbox_count("nurse5") >= 1 && support::inbox_count("asker4") >= 1 },
+    )
+    .await;
+    support::until_delivered(&config, "relay4@circle.test").await;
     assert_eq!(
         support::inbox_count("nurse5"),
         1,

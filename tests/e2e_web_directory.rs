@@ -362,7 +362,7 @@ async fn bad_input_shows_the_message_by_the_field_and_keeps_what_was_typed() {
     assert_eq!(c.export(), before, "nothing was added");
 
     c.open_member(&browser, "Aiko Tanaka").await;
-    browser.fill("languages", "english").await;
+    browser.choose("lang1", "en").await;
     browser.fill("paused_until", "30/04/2026").await;
     browser.click("Save").await;
     let text = until_text(&browser, "Nothing was saved yet").await;
@@ -411,7 +411,8 @@ async fn screenshots_of_the_list_the_form_and_the_import_errors() {
                 .await;
             browser.goto(&c.url("/admin/directory/new")).await;
             browser.fill("email", "not an address").await;
-            browser.fill("languages", "ja;日本語").await;
+            browser.choose("lang1", "ja").await;
+            browser.choose_unlisted("lang2", "日本語").await;
             browser
                 .client
                 .find(Locator::Css("button.primary"))

@@ -122,6 +122,14 @@ pub enum RequestsCommand {
         /// The hold number (`requests list --held`).
         number: i64,
     },
+    /// Forward a request to a member you choose (e.g. one the admins' alert
+    /// names as close): an ordinary forward they answer by reply.
+    Forward {
+        /// The request number (`requests list`).
+        number: i64,
+        /// The member's address.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

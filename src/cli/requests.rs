@@ -8,8 +8,10 @@ use std::io::Write;
 use super::RequestsCommand;
 use super::time::CircleTime;
 use crate::config::Config;
+use crate::relay::ByHand;
 use crate::store::Store;
 use crate::store::admin::OutboxFilter;
+use crate::store::requests::forward_counts_since;
 
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
     let time = CircleTime::from_config(config)?;
@@ -24,6 +26,7 @@ pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
             super::holds::decide(config, &store, number, crate::relay::Decision::Reject).await
         }
         RequestsCommand::Show { number } => show(&store, &time, number).await,
+        RequestsCommand::Forward { number, email } => forward(config, &store, number, &email).await,
     };
     store.close().await;
     result
@@ -131,6 +134,52 @@ async fn admin_actions(
             a.action,
             a.actor
         )?;
+    }
+    Ok(())
+}
+
+/// `requests forward N EMAIL`: an ordinary forward to a member the admin
+/// chose, recorded as theirs; a refusal says why and changes nothing.
+async fn forward(config: &Config, store: &Store, number: i64, email: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let member = crate::domain::EmailAddress::parse(email)
+        .map_err(|e| anyhow::anyhow!("{email:?} is not an email address: {e}"))?;
+    let relay = crate::daemon::relay_from_config(config)?
+        .with_clock(crate::clock::DaemonClock::from_env().clock);
+    let matcher = crate::matching::Matcher::with_default_vocabulary(store.members().await?)
+        .context("cannot index the member directory")?;
+    let actor = super::outbox::actor();
+    let mut tx = store.begin().await?;
+    let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
+    let by = ByHand {
+        request_id: number,
+        member: &member,
+        actor: &actor,
+        recent: &recent,
+    };
+    let done = relay.forward_by_hand(&mut tx, &matcher, &by).await?;
+    let done = match done {
+        Ok(done) => done,
+        Err(refusal) => {
+            tx.rollback().await?;
+            anyhow::bail!("request {number} was not forwarded: {refusal}");
+        }
+    };
+    tx.commit().await?;
+    let who = if done.name.trim().is_empty() {
+        done.email.clone()
+    } else {
+        format!("{} <{}>", done.name.trim(), done.email)
+    };
+    println!("request {number} forwarded to {who}; they answer by reply, as to any forward");
+    if done.reopened {
+        println!("request {number} is open again (it had been closed as nobody fitted)");
+    }
+    match store.running_daemon(store.now()).await? {
+        Some(holder) => println!("the running daemon ({holder}) sends it now"),
+        None => println!(
+            "no daemon is running: the forward waits in the outbox until `circle-relay run` starts"
+        ),
     }
     Ok(())
 }

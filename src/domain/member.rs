@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::EmailAddress;
+use super::{EmailAddress, MailLanguage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,6 +139,16 @@ impl Member {
         self.languages.first()
     }
 
+    /// What mail and pages to this member are written in: Japanese when their
+    /// first language is, English for any other, `fallback` when they list none.
+    pub fn language_or(&self, fallback: MailLanguage) -> MailLanguage {
+        match self.mail_language() {
+            Some(l) if l.is_japanese() => MailLanguage::Ja,
+            Some(_) => MailLanguage::En,
+            None => fallback,
+        }
+    }
+
     /// The member's own time zone name, when the directory has one.
     pub fn timezone_name(&self) -> Option<&str> {
         self.timezone.as_ref().map(TimeZoneName::as_str)
@@ -179,6 +189,27 @@ mod tests {
             let e = TimeZoneName::parse(bad).unwrap_err();
             assert!(e.contains("Europe/London"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn writes_in_the_first_language_japanese_or_else_english() {
+        let with = |langs: &[&str]| Member {
+            id: 0,
+            email: EmailAddress::parse("m@example.com").unwrap(),
+            name: String::new(),
+            skills: vec![],
+            bio: String::new(),
+            languages: langs.iter().map(|l| Language::parse(l).unwrap()).collect(),
+            region: String::new(),
+            status: MemberStatus::Active,
+            paused_until: None,
+            timezone: None,
+        };
+        let ja = MailLanguage::Ja;
+        assert_eq!(with(&["ja-JP", "en"]).language_or(MailLanguage::En), ja);
+        assert_eq!(with(&["en", "ja"]).language_or(ja), MailLanguage::En);
+        assert_eq!(with(&["fr"]).language_or(ja), MailLanguage::En);
+        assert_eq!(with(&[]).language_or(ja), ja);
     }
 
     #[test]

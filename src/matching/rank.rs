@@ -297,17 +297,7 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
         .sum();
     // Evidence only on background mentions ("I'm a nurse myself")
     // or only via a related trade never qualifies on its own.
-    let best_need = tally
-        .evidence
-        .iter()
-        .filter(|e| {
-            let qc = &query.concepts[e.query_index];
-            qc.need && !qc.generic && !e.related
-        })
-        .max_by(|a, b| {
-            let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
-            w(a).total_cmp(&w(b))
-        });
+    let best_need = strongest_direct_need(query, tally);
     let ok = max_w > 0.0 && best_need.is_some() && specific / max_w >= ABSTAIN_THRESHOLD;
     let group = best_need.map(|e| concept_group(query, e.query_index));
     (concept_score, ok, group)
@@ -325,30 +315,27 @@ fn only_topics(index: &Index, query: &Query, tally: &Tally) -> bool {
         .iter()
         .any(|qc| qc.need && !qc.generic && !is_topic(qc.concept));
     (asks_words || names_trade)
-        && tally
-            .evidence
-            .iter()
-            .filter(|e| {
-                let qc = &query.concepts[e.query_index];
-                qc.need && !qc.generic && !e.related
-            })
-            .all(|e| is_topic(query.concepts[e.query_index].concept))
+        && direct_need(query, tally).all(|e| is_topic(query.concepts[e.query_index].concept))
 }
 
 /// The need concept a member's strongest direct evidence is on.
 fn best_concept(query: &Query, tally: &Tally) -> Option<u32> {
-    tally
-        .evidence
-        .iter()
-        .filter(|e| {
-            let qc = &query.concepts[e.query_index];
-            qc.need && !qc.generic && !e.related
-        })
-        .max_by(|a, b| {
-            let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
-            w(a).total_cmp(&w(b))
-        })
-        .map(|e| query.concepts[e.query_index].concept)
+    strongest_direct_need(query, tally).map(|e| query.concepts[e.query_index].concept)
+}
+
+/// A member's direct evidence on the request's need: on a need concept that
+/// is not generic, and not only through a related trade.
+fn direct_need<'a>(query: &'a Query, tally: &'a Tally) -> impl Iterator<Item = &'a Evidence> {
+    tally.evidence.iter().filter(|e| {
+        let qc = &query.concepts[e.query_index];
+        qc.need && !qc.generic && !e.related
+    })
+}
+
+/// The strongest of [`direct_need`], by the concept's weight times the hit's strength.
+fn strongest_direct_need<'a>(query: &'a Query, tally: &'a Tally) -> Option<&'a Evidence> {
+    let w = |e: &Evidence| query.concepts[e.query_index].weight * e.strength;
+    direct_need(query, tally).max_by(|a, b| w(a).total_cmp(&w(b)))
 }
 
 /// Which asked-for thing a concept stands for: the request phrase it was

@@ -4,6 +4,7 @@
 
 mod accept;
 mod bounces;
+mod by_hand;
 mod close;
 mod commands;
 mod digest_mail;
@@ -35,6 +36,7 @@ use crate::store::StoreError;
 use crate::store::outbox::{NewOutboxMail, enqueue};
 
 pub use bounces::{BounceOutcome, HARD_BOUNCE_LIMIT};
+pub use by_hand::{BY_HAND_REASON, ByHand, Forwarded, Refusal};
 pub use commands::{CommandOutcome, IncomingCommand};
 pub use digest_mail::DigestRecipient;
 pub use followup::{FollowupOutcome, read_outcome};
@@ -42,6 +44,7 @@ pub use intake::{IncomingRequest, RequestOutcome};
 pub(crate) use mail::{Queued, Thread};
 pub use moderation::{Decision, HoldAnswer, HoldOutcome, read_decision};
 pub use moderation_summary::SummaryRun;
+pub use near_miss::view as near_miss_words;
 pub use replies::{IncomingReply, ReplyOutcome};
 use templates::{TemplateError, Templates};
 use token::TokenKey;
@@ -124,15 +127,10 @@ impl Recipient {
     }
 
     fn member(m: &Member, fallback: MailLanguage) -> Self {
-        let language = match m.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => fallback,
-        };
         Self {
             email: m.email.clone(),
             name: m.name.clone(),
-            language,
+            language: m.language_or(fallback),
             member_id: Some(m.id),
         }
     }

@@ -37,7 +37,7 @@ pub(super) fn nameable(
 
 /// The near-misses as the alert's template reads them: `name`, `email` and
 /// `why` (one sentence a piece of evidence) in the alert's language.
-pub(super) fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
+pub fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
     near.iter()
         .map(|c| {
             let why: Vec<String> = c
@@ -53,39 +53,26 @@ pub(super) fn view(near: &[Candidate], japanese: bool) -> Vec<Value> {
 
 /// Why one piece of evidence is only close, in the member's own words.
 fn sentence(e: &Evidence, japanese: bool) -> String {
-    let related = e.how == How::Related;
-    if japanese {
-        let theirs = match e.source {
-            Source::Skill => format!("スキル「{}」", e.member),
-            Source::Profile => format!("紹介文の「{}」", e.member),
-        };
-        if related {
-            format!(
-                "{theirs}は、ご依頼の「{}」に近い分野ですが、同じ職種ではありません。",
-                e.request
-            )
-        } else {
-            format!(
-                "{theirs}がご依頼の「{}」に当たりますが、依頼された職種そのものの根拠ではありません（一般的な語・背景の語、または一部だけの一致）。",
-                e.request
-            )
+    let (word, asked) = (&e.member, &e.request);
+    let theirs = match (japanese, &e.source) {
+        (true, Source::Skill) => format!("スキル「{word}」"),
+        (true, Source::Profile) => format!("紹介文の「{word}」"),
+        (false, Source::Skill) => format!("Their skill “{word}”"),
+        (false, Source::Profile) => format!("“{word}” in their profile"),
+    };
+    match (japanese, e.how == How::Related) {
+        (true, true) => {
+            format!("{theirs}は、ご依頼の「{asked}」に近い分野ですが、同じ職種ではありません。")
         }
-    } else {
-        let theirs = match e.source {
-            Source::Skill => format!("Their skill “{}”", e.member),
-            Source::Profile => format!("“{}” in their profile", e.member),
-        };
-        if related {
-            format!(
-                "{theirs} is a neighbouring trade to “{}”, not the one asked for.",
-                e.request
-            )
-        } else {
-            format!(
-                "{theirs} meets “{}” in the request, but is not evidence of the trade asked for (a general or background word, or only part of it).",
-                e.request
-            )
+        (true, false) => format!(
+            "{theirs}がご依頼の「{asked}」に当たりますが、依頼された職種そのものの根拠ではありません（一般的な語・背景の語、または一部だけの一致）。"
+        ),
+        (false, true) => {
+            format!("{theirs} is a neighbouring trade to “{asked}”, not the one asked for.")
         }
+        (false, false) => format!(
+            "{theirs} meets “{asked}” in the request, but is not evidence of the trade asked for (a general or background word, or only part of it)."
+        ),
     }
 }
 
@@ -166,7 +153,9 @@ mod tests {
             "Mia Lund <mia@circle.example>",
             "“chef for parties” in their profile meets “chef”",
             "nobody was sent this request",
-            "forward this mail to them yourself",
+            "forward it through the relay: the command below with their address.",
+            "Command: circle-relay requests forward 12 EMAIL",
+            "when they accept, the requester is introduced",
             "circle-relay members import",
             "circle-relay requests show 12",
         ] {
@@ -183,6 +172,21 @@ mod tests {
     }
 
     #[test]
+    fn with_the_console_the_alert_links_the_requests_page() {
+        let text = render(
+            "en",
+            &[bookkeeper()],
+            Some("https://circle.example/admin/requests/12"),
+        );
+        for want in [
+            "with their address, or \"Forward to a member\" on the request's page in the console.",
+            "Console: https://circle.example/admin/requests/12",
+        ] {
+            assert!(has(&text, want), "missing {want:?} in:\n{text}");
+        }
+    }
+
+    #[test]
     fn the_japanese_alert_names_the_near_misses_in_japanese() {
         let text = render(
             "ja",
@@ -195,13 +199,16 @@ mod tests {
             "Ken Abe <ken@circle.example>",
             "スキル「記帳代行」は、ご依頼の「税理士」に近い分野ですが、同じ職種ではありません。",
             "どなたにも転送していません",
-            "ご自分のメールソフトから",
+            "下のコマンドにその方のメールアドレスを入れて実行するか、",
+            "コマンド：circle-relay requests forward 12 メールアドレス",
+            "「メンバーに転送する」で選んでください。",
+            "コンソール：https://circle.example/admin/requests/12",
             "circle-relay members import",
             "https://circle.example/admin/requests/12",
         ] {
             assert!(has(&text, want), "missing {want:?} in:\n{text}");
         }
-        for english in ["Their skill", "neighbouring", "Who came close"] {
+        for english in ["Their skill", "neighbouring", "Who came close", "EMAIL"] {
             assert!(!text.contains(english), "{english} in:\n{text}");
         }
     }

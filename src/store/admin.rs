@@ -113,11 +113,13 @@ pub enum AdminAction {
     MemberOwnProfile,
     /// A member paused, resumed or left from their page or a one-click link.
     MemberOwnStatus,
+    /// An admin forwarded a request to a member they chose (`requests forward`).
+    RequestForward,
 }
 
 impl AdminAction {
     /// Every action, for checks that each has its words (the audit page's labels).
-    pub const ALL: [AdminAction; 15] = [
+    pub const ALL: [AdminAction; 16] = [
         Self::OutboxRelease,
         Self::OutboxRetry,
         Self::OutboxDiscard,
@@ -133,6 +135,7 @@ impl AdminAction {
         Self::MembersImport,
         Self::MemberOwnProfile,
         Self::MemberOwnStatus,
+        Self::RequestForward,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +155,7 @@ impl AdminAction {
             Self::MembersImport => "members_import",
             Self::MemberOwnProfile => "member_profile",
             Self::MemberOwnStatus => "member_status",
+            Self::RequestForward => "request_forward",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! forwards (with reasons and introductions) and replies. Every list is an
 //! indexed query with a LIMIT: nothing loads all rows.
 
-use super::{Result, Store, from_rows};
+use super::{Result, Store, from_rows, like_pattern};
 use crate::domain::{ForwardState, RequestStatus};
 
 /// Which requests a page shows; empty fields match everything.
@@ -74,20 +74,6 @@ pub struct ReplyDetail {
     pub direction: String,
     pub intent: String,
     pub created_at: i64,
-}
-
-/// `LIKE` pattern for a text search, with the wildcards in it escaped.
-fn like_pattern(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
 }
 
 /// The WHERE clause for the filters given (only those, so that a state
@@ -177,16 +163,5 @@ impl Store {
         .bind(id)
         .fetch_all(self.pool())
         .await?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn search_text_is_matched_literally() {
-        assert_eq!(like_pattern(" Nurse "), "%nurse%");
-        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
     }
 }

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use super::admin::{AdminChange, record_action};
 use super::members::{bind_profile, insert_member, member_from_row};
-use super::{Result, Store, StoreError};
+use super::{Result, Store, StoreError, like_pattern};
 use crate::directory::changed_fields;
 use crate::domain::{Member, MemberStatus};
 
@@ -47,19 +47,6 @@ pub struct ImportPreview {
 const FILTER: &str = "WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) \
      AND ($2 = '' OR LOWER(name) LIKE $2 ESCAPE '\\' OR email_key LIKE $2 ESCAPE '\\' \
           OR LOWER(skills) LIKE $2 ESCAPE '\\' OR LOWER(region) LIKE $2 ESCAPE '\\')";
-
-/// `%text%` for LIKE, with the wildcards a person might type taken literally.
-fn like_pattern(text: &str) -> String {
-    let t = text.trim().to_lowercase();
-    if t.is_empty() {
-        return String::new();
-    }
-    let escaped = t
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
 
 impl Store {
     /// One page of the members matching `q`, in the order they were added.
@@ -168,17 +155,5 @@ impl Store {
             }
         }
         Ok(preview)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn typed_wildcards_are_literal() {
-        assert_eq!(like_pattern("  "), "");
-        assert_eq!(like_pattern("Nurse"), "%nurse%");
-        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
     }
 }

@@ -152,6 +152,21 @@ where
     rows.iter().map(|r| from_row(table, r)).collect()
 }
 
+/// `%text%` for a `LIKE … ESCAPE '\\'` search, lower-cased, with the
+/// wildcards a person might type taken literally; `""` for blank text (no
+/// filter).
+fn like_pattern(text: &str) -> String {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() {
+        return String::new();
+    }
+    let escaped = t
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -360,5 +375,19 @@ mod decode_tests {
             e.to_string(),
             "stored data is invalid: requests row 7: unknown status \"opened\""
         );
+    }
+}
+
+#[cfg(test)]
+mod like_tests {
+    use super::like_pattern;
+
+    #[test]
+    fn typed_wildcards_are_literal() {
+        assert_eq!(like_pattern("  "), "");
+        assert_eq!(like_pattern("Nurse"), "%nurse%");
+        assert_eq!(like_pattern(" Nurse "), "%nurse%");
+        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
     }
 }

@@ -117,6 +117,22 @@ pub async fn set_request_state(
     Ok(())
 }
 
+/// An unmatched or exhausted request open again, in `wave` until `due`
+/// (an admin forwarded it by hand: `relay/by_hand.rs`).
+pub async fn reopen_request(tx: &mut Tx<'_>, id: i64, wave: i64, due: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE requests SET status = 'open', wave = $1, wave_due_at = $2, closed_at = NULL, \
+         updated_at = $3 WHERE id = $4",
+    )
+    .bind(wave)
+    .bind(due)
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Inserts a forward unless this member already has one for this request.
 /// Returns its id, or None when it existed (idempotent by request and member).
 pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result<Option<i64>> {

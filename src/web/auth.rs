@@ -250,11 +250,7 @@ async fn admin_language(
     browser: MailLanguage,
 ) -> MailLanguage {
     match state.store.member_by_email(admin).await.ok().flatten() {
-        Some(m) => match m.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => browser,
-        },
+        Some(m) => m.language_or(browser),
         None => browser,
     }
 }
@@ -318,7 +314,7 @@ async fn record(
     admin: &str,
     now: i64,
 ) -> Result<(), WebError> {
-    let actor = format!("web:{admin}");
+    let actor = session::actor(admin);
     let change = AdminChange {
         action,
         actor: &actor,

@@ -58,11 +58,7 @@ impl Visit {
             .member_by_id(link.member_id)
             .await?
             .ok_or(WebError::BadLink)?;
-        let lang = match member.mail_language() {
-            Some(l) if l.is_japanese() => MailLanguage::Ja,
-            Some(_) => MailLanguage::En,
-            None => state.circle.language,
-        };
+        let lang = member.language_or(state.circle.language);
         Ok(Self {
             member,
             lang,
@@ -145,6 +141,7 @@ impl ProfileForm {
             languages: langs.join("; "),
             region: m.region.clone(),
             timezone: m.timezone_name().unwrap_or_default().to_string(),
+            ..Self::default()
         }
     }
 }
@@ -172,6 +169,7 @@ fn profile_page(state: &WebState, v: &Visit, shown: Shown<'_>) -> Page {
         skills => &m.skills, languages => crate::web::page::language_names(&m.languages, lang), region => &m.region, bio => &m.bio,
         timezone => m.timezone_name(), circle_timezone => &state.circle.timezone,
         form => Value::from(minijinja::value::Serde(&shown.form)),
+        language_lists => crate::web::page::language_choices(&shown.form.language_tags(), lang),
         until => shown.until,
         tomorrow => today(state).tomorrow().map(|d| d.to_string()).unwrap_or_default(),
         link_until => v.last_day.and_then(epoch_day).map(|d| human_day(&d.to_string(), lang)),

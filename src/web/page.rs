@@ -12,102 +12,46 @@ use minijinja::{Environment, Value, context};
 
 use crate::domain::MailLanguage;
 
-/// The page templates; `base.html` is the frame every page extends.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/web/base.html")),
-    (
-        "message.html",
-        include_str!("../../templates/web/message.html"),
-    ),
-    ("login.html", include_str!("../../templates/web/login.html")),
-    (
-        "login_sent.html",
-        include_str!("../../templates/web/login_sent.html"),
-    ),
-    (
-        "login_link.html",
-        include_str!("../../templates/web/login_link.html"),
-    ),
-    (
-        "admin/overview.html",
-        include_str!("../../templates/web/admin/overview.html"),
-    ),
-    (
-        "admin/audit.html",
-        include_str!("../../templates/web/admin/audit.html"),
-    ),
-    (
-        "admin/requests.html",
-        include_str!("../../templates/web/admin/requests.html"),
-    ),
-    (
-        "admin/requests_show.html",
-        include_str!("../../templates/web/admin/requests_show.html"),
-    ),
-    (
-        "admin/requests_held.html",
-        include_str!("../../templates/web/admin/requests_held.html"),
-    ),
-    (
-        "admin/mail.html",
-        include_str!("../../templates/web/admin/mail.html"),
-    ),
-    (
-        "admin/directory.html",
-        include_str!("../../templates/web/admin/directory.html"),
-    ),
-    (
-        "admin/directory_edit.html",
-        include_str!("../../templates/web/admin/directory_edit.html"),
-    ),
-    (
-        "admin/directory_import.html",
-        include_str!("../../templates/web/admin/directory_import.html"),
-    ),
-    (
-        "member.html",
-        include_str!("../../templates/web/member.html"),
-    ),
-    (
-        "member_leave.html",
-        include_str!("../../templates/web/member_leave.html"),
-    ),
-    (
-        "member_left.html",
-        include_str!("../../templates/web/member_left.html"),
-    ),
-];
+/// `(name, source)` of files embedded from templates/web/`dir`, each named once.
+macro_rules! embedded {
+    ($dir:literal, $ext:literal: $($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/web/", $dir, $name, $ext)))),*]
+    };
+}
 
-/// The words of each area; keys must not repeat across files.
-const TEXTS: &[(&str, &str)] = &[
-    (
-        "common",
-        include_str!("../../templates/web/text/common.toml"),
-    ),
-    ("login", include_str!("../../templates/web/text/login.toml")),
-    (
-        "overview",
-        include_str!("../../templates/web/text/overview.toml"),
-    ),
-    ("audit", include_str!("../../templates/web/text/audit.toml")),
-    (
-        "requests",
-        include_str!("../../templates/web/text/requests.toml"),
-    ),
-    ("mail", include_str!("../../templates/web/text/mail.toml")),
-    (
-        "directory",
-        include_str!("../../templates/web/text/directory.toml"),
-    ),
-    (
-        "member",
-        include_str!("../../templates/web/text/member.toml"),
-    ),
-    (
-        "problems",
-        include_str!("../../templates/web/text/problems.toml"),
-    ),
-];
+/// The page templates; `base.html` is the frame every page extends.
+const TEMPLATES: &[(&str, &str)] = embedded!("", "":
+    "base.html",
+    "message.html",
+    "login.html",
+    "login_sent.html",
+    "login_link.html",
+    "admin/overview.html",
+    "admin/audit.html",
+    "admin/requests.html",
+    "admin/requests_show.html",
+    "admin/requests_held.html",
+    "admin/mail.html",
+    "admin/directory.html",
+    "admin/directory_edit.html",
+    "admin/directory_import.html",
+    "member.html",
+    "member_leave.html",
+    "member_left.html",
+);
+
+/// The words of each area (text/AREA.toml); keys must not repeat across files.
+const TEXTS: &[(&str, &str)] = embedded!("text/", ".toml":
+    "common",
+    "login",
+    "overview",
+    "audit",
+    "requests",
+    "mail",
+    "directory",
+    "member",
+    "problems",
+);
 
 const STYLESHEET: &str = include_str!("../../templates/web/console.css");
 
@@ -208,6 +152,72 @@ impl IntoResponse for Page {
     }
 }
 
+/// The languages forms offer by name (`lang_name_CODE` in common.toml), in
+/// the order the lists show them; a member's other tags are kept as typed.
+pub const LANGUAGE_CODES: &[&str] = &[
+    "ja", "en", "zh", "ko", "es", "fr", "de", "pt", "it", "vi", "th", "id", "tl", "ne", "ru", "ar",
+    "hi",
+];
+
+/// How many language lists a profile form shows at most (`lang1`…`lang5`).
+pub const LANGUAGE_FIELDS: usize = 5;
+
+/// A profile form's language lists: one per language the member has (as
+/// stored in `current`, `ja;en`) and one more (at least two), each offering
+/// the languages by name in the page's language; a stored tag the list does
+/// not name is offered as typed, so saving keeps it.
+pub fn language_choices(current: &str, lang: MailLanguage) -> Vec<Value> {
+    let have: Vec<String> = crate::domain::split_list(current)
+        .into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let shown = (have.len() + 1).clamp(2, LANGUAGE_FIELDS);
+    let name = |code: &str| {
+        PAGES
+            .texts(lang)
+            .get(&format!("lang_name_{code}"))
+            .cloned()
+            .unwrap_or_else(|| code.to_string())
+    };
+    (0..shown)
+        .map(|i| {
+            let picked = have.get(i).map(String::as_str).unwrap_or("");
+            let mut codes: Vec<&str> = LANGUAGE_CODES.to_vec();
+            if !picked.is_empty() && !codes.iter().any(|c| c.eq_ignore_ascii_case(picked)) {
+                codes.push(picked);
+            }
+            let options: Vec<Value> = codes
+                .iter()
+                .map(|c| {
+                    let selected = c.eq_ignore_ascii_case(picked);
+                    minijinja::context! { code => *c, name => name(c), selected }
+                })
+                .collect();
+            minijinja::context! {
+                field => format!("lang{}", i + 1), first => i == 0, options,
+                none => picked.is_empty(),
+            }
+        })
+        .collect()
+}
+
+/// The languages chosen in a form's lists, in order, each once, as the
+/// directory stores them (`ja;en`); `typed` (an older form's text field)
+/// when no list was sent.
+pub fn chosen_languages(lists: &[&str], typed: &str) -> String {
+    let mut picked: Vec<&str> = Vec::new();
+    for l in lists.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        if !picked.iter().any(|p| p.eq_ignore_ascii_case(l)) {
+            picked.push(l);
+        }
+    }
+    if picked.is_empty() {
+        return typed.to_string();
+    }
+    picked.join(";")
+}
+
 /// A member's languages by name in the page's language ("日本語, English";
 /// 「日本語、英語」); a tag without a name stays as typed.
 pub fn language_names(langs: &[crate::domain::Language], lang: MailLanguage) -> String {
@@ -302,6 +312,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn language_lists_offer_names_and_keep_unknown_tags() {
+        let lists = language_choices("ja;vi;xx", MailLanguage::Ja);
+        assert_eq!(lists.len(), 4, "one per language and one more");
+        let first = lists[0].get_attr("options").unwrap();
+        let ja = first.get_item(&Value::from(0)).unwrap();
+        assert_eq!(ja.get_attr("name").unwrap().to_string(), "日本語");
+        assert!(ja.get_attr("selected").unwrap().is_true());
+        let third: Vec<String> = lists[2]
+            .get_attr("options")
+            .unwrap()
+            .try_iter()
+            .unwrap()
+            .filter(|o| o.get_attr("selected").unwrap().is_true())
+            .map(|o| o.get_attr("name").unwrap().to_string())
+            .collect();
+        assert_eq!(third, ["xx"], "a tag without a name stays, as typed");
+        assert_eq!(language_choices("", MailLanguage::En).len(), 2);
+        assert_eq!(chosen_languages(&["en", "", "ja", "EN"], ""), "en;ja");
+        assert_eq!(chosen_languages(&["", ""], "ja;en"), "ja;en");
     }
 
     #[test]

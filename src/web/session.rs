@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use ring::rand::{SecureRandom, SystemRandom};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{WebError, WebState};
@@ -79,11 +80,8 @@ async fn admin_prefs(
         Ok(email) => state.store.member_by_email(&email).await.ok().flatten(),
         Err(_) => None,
     };
-    let lang = match member.as_ref().and_then(|m| m.mail_language()) {
-        Some(l) if l.is_japanese() => MailLanguage::Ja,
-        Some(_) => MailLanguage::En,
-        None => super::page::browser_language(headers, state.circle.language),
-    };
+    let browser = super::page::browser_language(headers, state.circle.language);
+    let lang = member.as_ref().map_or(browser, |m| m.language_or(browser));
     let own = member.as_ref().and_then(|m| m.timezone_name());
     (lang, ReaderZone::pick(own, &state.circle.timezone))
 }
@@ -91,6 +89,32 @@ async fn admin_prefs(
 /// A form that carries the CSRF token in a field named `csrf`.
 pub trait Csrf {
     fn csrf(&self) -> &str;
+}
+
+/// A form with only the token (a button's POST); a missing token is refused
+/// as a wrong one (403).
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+impl Csrf for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// How the audit (`admin_actions`) names an admin acting in the console.
+pub fn actor(email: &str) -> String {
+    format!("web:{email}")
+}
+
+impl Admin {
+    /// This admin as the audit names them ([`actor`]).
+    pub fn actor(&self) -> String {
+        actor(&self.email)
+    }
 }
 
 /// An admin's POSTed form, accepted only with the session's CSRF token.

@@ -3,11 +3,16 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use super::*;
 
 /// The `circle-relay` binary run as a real process (`run`); killed when dropped.
-pub struct DaemonProcess(std::process::Child);
+pub struct DaemonProcess {
+    child: std::process::Child,
+    /// Where its log goes when a test waits for a line of it ([`Self::logged`]).
+    log: Option<PathBuf>,
+}
 
 impl DaemonProcess {
     pub fn run(config: &std::path::Path) -> Self {
@@ -16,31 +21,82 @@ impl DaemonProcess {
 
     /// `run` with extra environment (e.g. `CIRCLE_RELAY_CLOCK_OFFSET_FILE`).
     pub fn run_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_circle-relay"))
+        let child = Self::command(config, env)
+            .spawn()
+            .expect("start circle-relay run");
+        Self { child, log: None }
+    }
+
+    /// `run` with its log (at `RUST_LOG`, e.g. "info") written to `log`, so a
+    /// test can wait for what the daemon says it did ([`Self::until_logged`]).
+    pub fn run_logged(config: &std::path::Path, rust_log: &str, log: PathBuf) -> Self {
+        let file = std::fs::File::create(&log).expect("create the daemon's log file");
+        let child = Self::command(config, &[("RUST_LOG", rust_log)])
+            .stderr(file)
+            .spawn()
+            .expect("start circle-relay run");
+        Self {
+            child,
+            log: Some(log),
+        }
+    }
+
+    fn command(config: &std::path::Path, env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_circle-relay"));
+        command
             .arg("--config")
             .arg(config)
             .arg("run")
             .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .spawn()
-            .expect("start circle-relay run");
-        Self(child)
+            .envs(env.iter().copied());
+        command
+    }
+
+    /// What the daemon has logged so far (started with [`Self::run_logged`]).
+    pub fn logged(&self) -> String {
+        let log = self.log.as_ref().expect("the daemon runs with run_logged");
+        std::fs::read_to_string(log).unwrap_or_default()
+    }
+
+    /// Waits (up to `within`) until the daemon's log holds `line`.
+    pub async fn until_logged(&self, line: &str, within: Duration) {
+        self.until_logged_times(line, 1, within).await;
+    }
+
+    /// Waits (up to `within`) until the daemon's log holds `line` `n` times
+    /// (to wait for it once more: [`Self::times_logged`] + 1).
+    pub async fn until_logged_times(&self, line: &str, n: usize, within: Duration) {
+        let start = std::time::Instant::now();
+        while self.times_logged(line) < n {
+            assert!(
+                start.elapsed() < within,
+                "the daemon (pid {}) did not log {line:?} (time {n}) within {within:?}:\n{}",
+                self.pid(),
+                self.logged()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// How often the daemon's log holds `line` so far.
+    pub fn times_logged(&self, line: &str) -> usize {
+        self.logged().matches(line).count()
     }
 
     pub fn pid(&self) -> u32 {
-        self.0.id()
+        self.child.id()
     }
 
     /// SIGKILL: no chance to finish anything or release a lease.
     pub fn kill9(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Sends `signal` (e.g. "STOP", "CONT") with kill(1).
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args([&format!("-{signal}"), &self.0.id().to_string()])
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{signal} failed");
@@ -49,8 +105,8 @@ impl DaemonProcess {
 
 impl Drop for DaemonProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

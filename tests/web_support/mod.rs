@@ -250,6 +250,28 @@ impl Browser {
         field.send_keys(value).await.expect("type");
     }
 
+    /// Chooses the option whose value is `value` in the list named `name`.
+    pub async fn choose(&self, name: &str, value: &str) {
+        self.client
+            .find(Locator::Css(&format!("select[name='{name}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no list {name:?}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("no option {value:?} in {name:?}: {e}"));
+    }
+
+    /// Makes the list `name` send `value`, which it does not offer (what an
+    /// old form or a hand-made POST sends), to see the server refuse it.
+    pub async fn choose_unlisted(&self, name: &str, value: &str) {
+        let script = "const s = document.querySelector(`select[name='${arguments[0]}']`);\
+             s.add(new Option(arguments[1], arguments[1], true, true));";
+        self.client
+            .execute(script, vec![name.into(), value.into()])
+            .await
+            .unwrap_or_else(|e| panic!("no list {name:?}: {e}"));
+    }
+
     /// A PNG of the viewport under target/screenshots/ (for the closing note).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("screenshot");

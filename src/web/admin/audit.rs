@@ -76,7 +76,7 @@ fn row(r: &AuditRow, admin: &Admin, texts: &std::collections::BTreeMap<String, S
     let hold = hold_of(&r.action, &r.detail);
     let detail = match hold {
         Some(_) => String::new(),
-        None => super::audit_details::words(&r.action, &r.detail, texts),
+        None => super::audit_details::words(&r.action, &r.detail, admin.lang),
     };
     context! {
         when => admin.when(r.created_at), who, from, what, detail, hold,
@@ -119,6 +119,7 @@ mod tests {
             A::MembersImport => 12,
             A::MemberOwnProfile => 13,
             A::MemberOwnStatus => 14,
+            A::RequestForward => 15,
         }
     }
 

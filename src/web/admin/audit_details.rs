@@ -5,14 +5,19 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::MailLanguage;
+use crate::web::page::PAGES;
+
 type Texts = BTreeMap<String, String>;
 
-pub fn words(action: &str, detail: &str, texts: &Texts) -> String {
+pub fn words(action: &str, detail: &str, lang: MailLanguage) -> String {
+    let texts = PAGES.texts(lang);
     let worded = match action {
         "member_edit" | "member_remove" => fields(detail, texts),
         "members_import" => import(detail, texts),
         "member_status" => status(detail, texts),
         "member_profile" => profile(detail, texts),
+        "inbox_reprocess" => reprocess(detail, lang),
         _ => None,
     };
     worded.unwrap_or_else(|| detail.to_string())
@@ -76,20 +81,47 @@ fn profile(detail: &str, texts: &Texts) -> Option<String> {
     Some(
         word(texts, "audit_profile")?
             .replace("{skills}", skills)
-            .replace("{languages}", languages)
+            .replace("{languages}", &language_names(languages, texts)?)
             .replace("{region}", region)
             .replace("{timezone}", zone),
     )
 }
 
+/// "ja; en" as the languages' names ("日本語、英語"); a tag without a name as recorded.
+fn language_names(tags: &str, texts: &Texts) -> Option<String> {
+    let names: Vec<String> = crate::domain::split_list(tags)
+        .iter()
+        .map(|t| {
+            let key = format!("lang_name_{}", t.to_ascii_lowercase());
+            word(texts, &key).unwrap_or(t.as_str()).to_string()
+        })
+        .collect();
+    Some(names.join(word(texts, "audit_list_sep")?))
+}
+
+/// "handled again as request", "still fails: REASON" (`cli::inbox`).
+fn reprocess(detail: &str, lang: MailLanguage) -> Option<String> {
+    let texts = PAGES.texts(lang);
+    if let Some(kind) = detail.strip_prefix("handled again as ") {
+        let kind = word(texts, &format!("audit_kind_{kind}")).unwrap_or(kind);
+        return Some(word(texts, "audit_reprocessed")?.replace("{kind}", kind));
+    }
+    let reason = detail.strip_prefix("still fails: ")?;
+    let (why, recorded) = super::mail::reason_words("", reason, lang);
+    let why = if recorded.is_empty() {
+        why
+    } else {
+        format!("{why} ({recorded})")
+    };
+    Some(word(texts, "audit_still_fails")?.replace("{reason}", &why))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::MailLanguage;
-    use crate::web::page::PAGES;
 
     fn ja(action: &str, detail: &str) -> String {
-        words(action, detail, PAGES.texts(MailLanguage::Ja))
+        words(action, detail, MailLanguage::Ja)
     }
 
     #[test]
@@ -112,11 +144,22 @@ mod tests {
                 "member_profile",
                 "a@x.org changed their profile: skills 看護師; 救命講習; languages ja; region 東京; time zone (the circle's)"
             ),
-            "スキル：看護師; 救命講習・言語：ja・地域：東京・タイムゾーン：サークルの設定"
+            "スキル：看護師; 救命講習・言語：日本語・地域：東京・タイムゾーン：サークルの設定"
         );
         assert_eq!(
             ja("member_edit", "a@x.org: skills, paused_until"),
             "a@x.org: スキル、休止の終了日"
+        );
+        assert_eq!(
+            ja("inbox_reprocess", "handled again as request"),
+            "依頼として再処理"
+        );
+        assert_eq!(
+            ja(
+                "inbox_reprocess",
+                "still fails: request from an address that is not an active member (hold 2)"
+            ),
+            "まだ処理できません：送信者はまだサークルのメンバーではありません。メンバーに追加してから、もう一度処理してください。"
         );
         // A shape not known stays as recorded.
         assert_eq!(ja("member_status", "something else"), "something else");

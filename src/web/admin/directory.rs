@@ -21,6 +21,7 @@ use crate::domain::{Language, Member, MemberStatus};
 use crate::store::admin::{AdminAction, AdminChange};
 use crate::store::{MemberListRow, MemberSearch, StoreError};
 use crate::web::page::PAGES;
+use crate::web::session::CsrfOnly;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
 /// Rows on one page of the list: a directory of 10,000 is never sent whole.
@@ -170,8 +171,19 @@ struct ProfileForm {
     skills: String,
     #[serde(default)]
     bio: String,
+    /// An older form's typed tags; the lists below win when sent.
     #[serde(default)]
     languages: String,
+    #[serde(default)]
+    lang1: String,
+    #[serde(default)]
+    lang2: String,
+    #[serde(default)]
+    lang3: String,
+    #[serde(default)]
+    lang4: String,
+    #[serde(default)]
+    lang5: String,
     #[serde(default)]
     region: String,
     #[serde(default)]
@@ -195,7 +207,16 @@ impl ProfileForm {
             name: self.name,
             skills: self.skills,
             bio: self.bio,
-            languages: self.languages,
+            languages: crate::web::page::chosen_languages(
+                &[
+                    self.lang1.as_str(),
+                    self.lang2.as_str(),
+                    self.lang3.as_str(),
+                    self.lang4.as_str(),
+                    self.lang5.as_str(),
+                ],
+                &self.languages,
+            ),
             region: self.region,
             status: self.status,
             paused_until: self.paused_until,
@@ -205,8 +226,9 @@ impl ProfileForm {
 }
 
 /// The form's fields for the template.
-fn form_view(i: &ProfileInput) -> Value {
+fn form_view(i: &ProfileInput, lang: crate::domain::MailLanguage) -> Value {
     context! {
+        language_lists => crate::web::page::language_choices(&i.languages, lang),
         email => &i.email,
         name => &i.name,
         skills => &i.skills,
@@ -232,7 +254,13 @@ fn profile_page(
     let errors: BTreeMap<&str, Value> = errors
         .iter()
         .map(|e| {
-            let text = words::problem(&e.problem, admin.lang);
+            // The form offers languages in lists: say to choose, not to type.
+            let text = match &e.problem {
+                Problem::Language { tag, .. } => PAGES
+                    .word(admin.lang, "problem_language_list")
+                    .replace("{value}", tag),
+                p => words::problem(p, admin.lang),
+            };
             (e.field.as_str(), context! { text => text })
         })
         .collect();
@@ -242,7 +270,7 @@ fn profile_page(
         None => ("dir_add_title", "/admin/directory/new".to_string()),
     };
     let data = context! {
-        form => form_view(input),
+        form => form_view(input, admin.lang),
         errors => errors,
         problem => problem,
         notice => notice,
@@ -279,7 +307,7 @@ async fn add(
         Ok(m) => m,
         Err(errors) => return Ok(refused(&state, &admin, None, &input, &errors)),
     };
-    let actor = actor(&admin);
+    let actor = admin.actor();
     let change = AdminChange {
         action: AdminAction::MemberAdd,
         actor: &actor,
@@ -315,10 +343,6 @@ fn refused(
 ) -> Response {
     let page = profile_page(state, admin, member, input, errors, None);
     (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
-}
-
-fn actor(admin: &Admin) -> String {
-    format!("web:{}", admin.email)
 }
 
 async fn member(state: &WebState, id: &str) -> Result<Member, WebError> {
@@ -386,7 +410,7 @@ async fn change_member(
     action: AdminAction,
     fields: &[&str],
 ) -> Result<(), WebError> {
-    let actor = actor(admin);
+    let actor = admin.actor();
     let detail = format!("{}: {}", old.email, fields.join(", "));
     let change = AdminChange {
         action,
@@ -397,17 +421,6 @@ async fn change_member(
     state.store.update_member_by(old.id, new, &change).await?;
     state.pipeline.directory_changed().await;
     Ok(())
-}
-
-#[derive(Debug, Deserialize)]
-struct CsrfOnly {
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// POST …/remove: marks the member `left` (their history is kept).

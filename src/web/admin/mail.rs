@@ -13,7 +13,8 @@ use serde::Deserialize;
 use crate::domain::MailLanguage;
 use crate::store::admin::{AdminAction, OutboxRow, OutboxStatus};
 use crate::web::page::PAGES;
-use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
+use crate::web::session::CsrfOnly;
+use crate::web::{Admin, AdminForm, Page, WebError, WebState};
 
 /// Mails listed per status.
 const LIST: i64 = 50;
@@ -25,37 +26,100 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/mail/inbound/{id}/reprocess", post(reprocess))
 }
 
-/// A mail's last error in the admin's words (the server's own words kept
-/// as the detail).
-fn error_words(error: Option<&str>, lang: MailLanguage) -> (String, String) {
+/// A mail's last error in the admin's words, and what the mail server said
+/// (kept verbatim; the page labels it as such). `bad_address`: the
+/// recipient is no address at all (the error is then the relay's own).
+fn error_words(error: Option<&str>, bad_address: bool, lang: MailLanguage) -> (String, String) {
     let Some(e) = error.map(str::trim).filter(|e| !e.is_empty()) else {
         return (String::new(), String::new());
     };
-    let key = if e.starts_with("hourly cap") {
-        "mail_error_cap"
+    let (key, said) = if bad_address {
+        ("mail_error_bad_address", "")
+    } else if e.starts_with("hourly cap") {
+        ("mail_error_cap", "")
     } else if e.starts_with("discarded by") {
-        "mail_error_discarded"
-    } else if e.starts_with("permanent failure") {
-        "mail_error_refused"
-    } else if e.starts_with("temporary failure") {
-        "mail_error_temporary"
+        ("mail_error_discarded", "")
+    } else if let Some(said) = e.strip_prefix("permanent failure:") {
+        ("mail_error_refused", said)
+    } else if let Some(said) = e.strip_prefix("temporary failure:") {
+        ("mail_error_temporary", said)
     } else {
         return (e.to_string(), String::new());
     };
-    (PAGES.word(lang, key), e.to_string())
+    (PAGES.word(lang, key), said.trim().to_string())
 }
 
 /// How the inbox records a request from an address not in the directory.
 const NOT_A_MEMBER: &str = "request from an address that is not an active member";
 
 /// Why an incoming message was set aside, in the admin's words where the
-/// reason is a known one; any other as it was stored.
-fn reason_words(reason: &str, lang: MailLanguage) -> String {
-    if reason.starts_with(NOT_A_MEMBER) {
-        PAGES.word(lang, "mail_reason_not_member")
-    } else {
-        reason.to_string()
+/// reason is one the relay writes (`pipeline.rs`, `inbox/runner.rs`), with
+/// what another program said kept verbatim as the detail; any other
+/// reason as it was stored.
+pub(super) fn reason_words(kind: &str, reason: &str, lang: MailLanguage) -> (String, String) {
+    let word = |k: &str| PAGES.word(lang, k);
+    let r = reason.trim();
+    if r.starts_with(NOT_A_MEMBER) {
+        return (word("mail_reason_not_member"), String::new());
     }
+    if r == "no usable From address" {
+        return (word("mail_reason_no_from"), String::new());
+    }
+    if r == "the message has nothing readable" {
+        return (word("mail_reason_nothing_readable"), String::new());
+    }
+    if let Some(why) = r
+        .strip_prefix("not applied: ")
+        .and_then(|w| w.strip_suffix(" at the trusted server"))
+    {
+        return not_applied(why, lang);
+    }
+    if let Some((size, max)) = too_large(r) {
+        let text = word("mail_reason_too_large")
+            .replace("{size}", &size)
+            .replace("{max}", &max);
+        return (text, String::new());
+    }
+    if kind == "unreadable" {
+        return (word("mail_reason_cannot_read"), r.to_string());
+    }
+    (r.to_string(), String::new())
+}
+
+/// A forged sender's message: the trusted server's verdict (as
+/// `understand/auth_results.rs` words it) in the page's words; a verdict of
+/// another shape is kept as recorded.
+fn not_applied(why: &str, lang: MailLanguage) -> (String, String) {
+    let (verdict, detail) = match verdict_words(why, lang) {
+        Some(v) => (v, String::new()),
+        None => (PAGES.word(lang, "mail_auth_unknown"), why.to_string()),
+    };
+    let text = PAGES
+        .word(lang, "mail_reason_not_applied")
+        .replace("{why}", &verdict);
+    (text, detail)
+}
+
+/// The trusted server's verdict on a sender in the page's words, when it is
+/// one of the shapes `understand/auth_results.rs` writes.
+pub(super) fn verdict_words(why: &str, lang: MailLanguage) -> Option<String> {
+    [
+        ("DMARC failed for ", "mail_auth_dmarc"),
+        ("SPF and DKIM failed for ", "mail_auth_spf_dkim"),
+    ]
+    .iter()
+    .find_map(|(prefix, key)| {
+        why.strip_prefix(prefix)
+            .map(|domain| PAGES.word(lang, key).replace("{domain}", domain))
+    })
+}
+
+/// "message of 123 bytes exceeds max_message_bytes (100)": the two numbers.
+fn too_large(r: &str) -> Option<(String, String)> {
+    let rest = r.strip_prefix("message of ")?;
+    let (size, rest) = rest.split_once(" bytes exceeds max_message_bytes (")?;
+    let max = rest.strip_suffix(')')?;
+    Some((size.to_string(), max.to_string()))
 }
 
 /// What the templates show of outbox rows (also the request timeline's mail).
@@ -63,7 +127,8 @@ pub(super) fn mail_items(admin: &Admin, rows: &[OutboxRow]) -> Vec<Value> {
     let lang = admin.lang;
     rows.iter()
         .map(|r| {
-            let (error, detail) = error_words(r.last_error.as_deref(), lang);
+            let bad_address = crate::domain::EmailAddress::parse(&r.to_email).is_err();
+            let (error, detail) = error_words(r.last_error.as_deref(), bad_address, lang);
             context! {
                 id => r.id,
                 kind => &r.kind,
@@ -87,6 +152,9 @@ struct MailQuery {
     done: String,
     #[serde(default)]
     problem: String,
+    /// The stored reason of a message that still fails.
+    #[serde(default)]
+    why: String,
 }
 
 async fn rows(state: &WebState, status: OutboxStatus) -> Result<Vec<OutboxRow>, WebError> {
@@ -110,7 +178,7 @@ async fn mail(
         .iter()
         .map(|m| {
             let error = m.error.as_deref().unwrap_or("");
-            let reason = reason_words(error, lang);
+            let (reason, detail) = reason_words(&m.kind, error, lang);
             // A request from someone not yet a member: the form to add them, filled in.
             let add = error
                 .starts_with(NOT_A_MEMBER)
@@ -126,14 +194,14 @@ async fn mail(
                 id => m.id,
                 from => m.from_addr.as_deref().unwrap_or(""),
                 subject => m.subject.as_deref().unwrap_or(""),
-                reason, add,
+                reason, detail, add,
                 kept => m.has_raw,
                 when => admin.when(m.received_at),
             }
         })
         .collect();
     let notice = known(&q.done).map(|k| PAGES.word(lang, &format!("mail_done_{k}")));
-    let problem = (!q.problem.is_empty()).then(|| q.problem.clone());
+    let problem = problem_words(&q.problem, &q.why, lang);
     Ok(admin.page(
         &state,
         "admin/mail.html",
@@ -159,19 +227,6 @@ fn known(done: &str) -> Option<&str> {
     .find(|k| *k == done)
 }
 
-#[derive(Deserialize)]
-/// A form with only the token; a missing token is refused as a wrong one (403).
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 /// POST /admin/mail/N/release|retry|discard.
 async fn change(
     State(state): State<WebState>,
@@ -192,7 +247,7 @@ async fn change(
         "discard" => (AdminAction::OutboxDiscard, vec![], "discarded"),
         _ => return Err(WebError::NotFound),
     };
-    let who = format!("web:{}", admin.email);
+    let who = admin.actor();
     let changed =
         crate::cli::outbox::apply(&state.store, id, action, &from, &who, state.now()).await?;
     if changed {
@@ -208,7 +263,7 @@ async fn reprocess(
     Path(id): Path<i64>,
     AdminForm(admin, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, WebError> {
-    let who = format!("web:{}", admin.email);
+    let who = admin.actor();
     let to = match crate::cli::inbox::reprocess_with(&state.store, &state.pipeline, id, &who).await
     {
         Ok(_) => {
@@ -216,10 +271,145 @@ async fn reprocess(
             "/admin/mail?done=reprocessed".to_string()
         }
         Err(e) => {
-            let problem: String =
-                url::form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect();
-            format!("/admin/mail?problem={problem}")
+            let (key, why) = reprocess_problem(&e.to_string());
+            let why = crate::web::session::url_escape(&why);
+            format!("/admin/mail?problem={key}&why={why}")
         }
     };
     Ok(Redirect::to(&to).into_response())
+}
+
+/// Why "Handle again" did nothing, as a word key (the page words it) and,
+/// when the message still fails, its stored reason. The shapes are the ones
+/// `cli::inbox::reprocess_with` says.
+fn reprocess_problem(error: &str) -> (&'static str, String) {
+    if let Some((_, reason)) = error.split_once(" still cannot be handled: ") {
+        return ("still", reason.to_string());
+    }
+    let key = if error.starts_with("there is no inbound message") {
+        "missing"
+    } else if error.contains("was handled already") || error.contains("could double them") {
+        "done"
+    } else if error.contains("is being handled right now") {
+        "busy"
+    } else if error.contains("was not kept") {
+        "not_kept"
+    } else {
+        tracing::warn!(error, "web: handling a message again failed");
+        "failed"
+    };
+    (key, String::new())
+}
+
+/// The problem line of the Mail page after a refused "Handle again".
+fn problem_words(key: &str, why: &str, lang: MailLanguage) -> Option<String> {
+    const KNOWN: &[&str] = &["still", "missing", "done", "busy", "not_kept", "failed"];
+    let key = KNOWN.iter().find(|k| **k == key)?;
+    let mut text = PAGES.word(lang, &format!("mail_problem_{key}"));
+    if *key == "still" {
+        let (reason, detail) = reason_words("", why, lang);
+        text = text.replace("{reason}", &reason);
+        if !detail.is_empty() {
+            text.push_str(&format!(
+                " {} {detail}",
+                PAGES.word(lang, "mail_as_recorded")
+            ));
+        }
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inboxs_reasons_read_in_the_pages_language() {
+        let ja = MailLanguage::Ja;
+        for (kind, stored, want) in [
+            (
+                "request",
+                "request from an address that is not an active member (hold 3)",
+                "メンバーではありません",
+            ),
+            ("request", "no usable From address", "差出人アドレス"),
+            (
+                "unreadable",
+                "the message has nothing readable",
+                "読める本文",
+            ),
+            (
+                "reply",
+                "not applied: DMARC fail for x.org at the trusted server",
+                "確認できなかった",
+            ),
+            (
+                "error",
+                "message of 2000 bytes exceeds max_message_bytes (1000)",
+                "2000バイト（上限は1000バイト",
+            ),
+            ("unreadable", "headers are not valid", "読み取れません"),
+        ] {
+            let (words, _) = reason_words(kind, stored, ja);
+            assert!(words.contains(want), "{stored}: {words}");
+            assert!(!words.is_ascii(), "English on a Japanese page: {words}");
+        }
+        let (_, detail) = reason_words(
+            "reply",
+            "not applied: DMARC fail for x.org at the trusted server",
+            ja,
+        );
+        assert_eq!(
+            detail, "DMARC fail for x.org",
+            "the server's verdict, verbatim"
+        );
+        let (words, detail) = reason_words("request", "something new", ja);
+        assert_eq!((words.as_str(), detail.as_str()), ("something new", ""));
+    }
+
+    #[test]
+    fn a_refused_handle_again_is_said_in_the_pages_words() {
+        let ja = MailLanguage::Ja;
+        let (key, why) = reprocess_problem(
+            "message 4 still cannot be handled: request from an address that is not an active member (hold 2)",
+        );
+        assert_eq!(key, "still");
+        let text = problem_words(key, &why, ja).unwrap();
+        assert!(
+            text.contains("送信者はまだサークルのメンバーではありません"),
+            "{text}"
+        );
+        let (key, _) = reprocess_problem(
+            "message 4 was handled already; handling it again could send its mails twice",
+        );
+        assert!(!problem_words(key, "", ja).unwrap().is_ascii());
+        assert_eq!(
+            problem_words("made up <b>text</b>", "", ja),
+            None,
+            "only known problems"
+        );
+    }
+
+    #[test]
+    fn a_mails_error_is_worded_and_the_servers_words_kept() {
+        let ja = MailLanguage::Ja;
+        let (words, said) = error_words(
+            Some("permanent failure: permanent error (550): 5.1.1 User unknown"),
+            false,
+            ja,
+        );
+        assert_eq!(words, "受信側のサーバーが受け取りを拒否しました。");
+        assert_eq!(said, "permanent error (550): 5.1.1 User unknown");
+        let (words, said) = error_words(Some("address \"x\" has no single '@'"), true, ja);
+        assert!(
+            words.contains("有効なメールアドレスではない") && said.is_empty(),
+            "{words}"
+        );
+        let (words, _) = error_words(
+            Some("hourly cap for this recipient reached (loop breaker)"),
+            false,
+            ja,
+        );
+        assert!(words.contains("上限"), "{words}");
+    }
 }

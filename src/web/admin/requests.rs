@@ -4,6 +4,8 @@
 //! and what admins did. An open request can be closed here; a held one
 //! (moderation) approved or rejected at `/admin/requests/held/N`.
 
+mod forward;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,6 +21,7 @@ use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, record_action}
 use crate::store::console_requests::{ForwardDetail, RequestFilter, RequestListRow};
 use crate::store::holds::{HoldRow, HoldState, hold_by_id, list_holds};
 use crate::store::requests::forward_counts_since;
+use crate::web::session::CsrfOnly;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
 /// Requests per page of the list.
@@ -30,6 +33,7 @@ pub fn routes() -> Router<WebState> {
         .route("/admin/requests/{id}", get(timeline))
         .route("/admin/requests/{id}/close", post(close))
         .route("/admin/requests/held/{id}", get(held).post(decide))
+        .merge(forward::routes())
 }
 
 /// The list's GET form: `status` (a request state, or `held`), `q`, `page`.
@@ -43,6 +47,11 @@ struct ListQuery {
     page: Option<i64>,
     #[serde(default)]
     done: String,
+    /// Whom a forward by hand was about (its notice names them).
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    n: u32,
 }
 
 /// The tag colour of a request state.
@@ -195,14 +204,48 @@ fn reasons_text(reasons: &[String], lang: MailLanguage) -> String {
     };
     reasons
         .iter()
-        .map(
-            |r| match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+        .map(|r| {
+            if let Some(key) = fixed_reason(r) {
+                return word(key);
+            }
+            match matcher_term(r).or_else(|| from_strings(std::slice::from_ref(r)).pop()) {
+                Some(t) if t.field == Field::Language => part(&MatchTerm {
+                    member_term: language_words(&t.member_term, lang),
+                    ..t
+                }),
                 Some(t) => part(&t),
                 None => r.clone(),
-            },
-        )
+            }
+        })
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// The reasons stored as fixed phrases, and their words on the page.
+fn fixed_reason(r: &str) -> Option<&'static str> {
+    match r.trim() {
+        crate::relay::BY_HAND_REASON => Some("requests_why_by_hand"),
+        "volunteered from the digest" => Some("requests_why_volunteer"),
+        "works online" => Some("requests_why_online"),
+        _ => None,
+    }
+}
+
+/// A language the matcher named in English ("Japanese") or as a tag
+/// ("ja"), by its name in the page's language; an unknown one as stored.
+fn language_words(name: &str, lang: MailLanguage) -> String {
+    let code = crate::web::page::LANGUAGE_CODES
+        .iter()
+        .find(|c| {
+            c.eq_ignore_ascii_case(name.trim())
+                || crate::web::page::PAGES.word(MailLanguage::En, &format!("lang_name_{c}"))
+                    == name.trim()
+        })
+        .copied();
+    match code {
+        Some(c) => crate::web::page::PAGES.word(lang, &format!("lang_name_{c}")),
+        None => name.to_string(),
+    }
 }
 
 /// Reads the matcher's reason phrases (`"nurse" matches their skill "看護師"
@@ -279,25 +322,20 @@ async fn timeline(
         .map(|x| context! { from => &x.from_email, intent => &x.intent, direction => &x.direction, when => admin.when(x.created_at) })
         .collect();
     let mails = super::mail::mail_items(&admin, &mails_of(&state.store, id).await?);
-    let actions: Vec<Value> = state
-        .store
-        .admin_actions_for_request(id)
-        .await?
-        .iter()
-        .map(|a| {
-            let hold = super::audit::hold_of(&a.action, &a.detail);
-            let detail = if hold.is_some() { "" } else { a.detail.as_str() };
-            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
-        })
-        .collect();
-    let notice = done_notice(lang, &q.done);
+    let actions = action_items(&admin, &state.store.admin_actions_for_request(id).await?);
+    let (notice, problem) = match forward::outcome(lang, &q.done, &q.who, q.n) {
+        Some((true, text)) => (Some(text), None),
+        Some((false, text)) => (None, Some(text)),
+        None => (done_notice(lang, &q.done), None),
+    };
+    let forward_to = forward::choices(&state, &admin, &r).await?;
     Ok(admin.page(
         &state,
         "admin/requests_show.html",
         "requests",
         "requests_show_title",
         context! {
-            id, forwards, replies, mails, actions, notice,
+            id, forwards, replies, mails, actions, notice, problem, forward_to,
             subject => &r.subject, body => r.body.trim_end(),
             requester => requester(&r.requester_name, &r.requester_email),
             email => &r.requester_email,
@@ -309,6 +347,22 @@ async fn timeline(
     ))
 }
 
+/// What admins did about a request, for its page (details in the admin's words).
+fn action_items(admin: &Admin, actions: &[crate::store::admin::AdminActionRow]) -> Vec<Value> {
+    let lang = admin.lang;
+    actions
+        .iter()
+        .map(|a| {
+            let hold = super::audit::hold_of(&a.action, &a.detail);
+            let detail = match hold {
+                Some(_) => String::new(),
+                None => super::audit_details::words(&a.action, &a.detail, lang),
+            };
+            context! { action => &a.action, actor => &a.actor, detail, hold, outbox_id => a.outbox_id, when => admin.when(a.created_at) }
+        })
+        .collect()
+}
+
 async fn mails_of(store: &Store, id: i64) -> Result<Vec<crate::store::admin::OutboxRow>, WebError> {
     let filter = OutboxFilter {
         request_id: Some(id),
@@ -318,23 +372,6 @@ async fn mails_of(store: &Store, id: i64) -> Result<Vec<crate::store::admin::Out
     let mut rows = store.outbox_rows(&filter).await?;
     rows.reverse(); // oldest first, as a timeline reads
     Ok(rows)
-}
-
-#[derive(Deserialize)]
-/// A form with only the token; a missing token is refused as a wrong one (403).
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl Csrf for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-fn actor(admin: &Admin) -> String {
-    format!("web:{}", admin.email)
 }
 
 /// POST /admin/requests/N/close: closes it as the requester would, and
@@ -360,7 +397,7 @@ async fn close(
         .await
         .map_err(|e| relay_failed(&e))?;
     if closed {
-        let who = actor(&admin);
+        let who = admin.actor();
         let change = AdminChange {
             action: AdminAction::RequestClose,
             actor: &who,
@@ -403,11 +440,34 @@ async fn held(
         "requests_held_title",
         context! {
             hold => hold_item(&admin, &hold),
+            detail => hold_detail(&hold, admin.lang),
             undecided => hold.state == HoldState::Held,
             request_href => hold.request_id.map(|n| format!("/admin/requests/{n}")),
             decided_by => hold.decided_by,
         },
     ))
+}
+
+/// What the relay noted about why it held a request, in the page's words
+/// (the reason itself is already named); a note of another shape (a spam
+/// header's value) as recorded.
+fn hold_detail(hold: &HoldRow, lang: MailLanguage) -> Option<String> {
+    use crate::store::holds::HoldReason as R;
+    let d = hold.detail.trim();
+    let worded = match hold.reason {
+        R::NonMember | R::Refused => return None,
+        R::Forged => super::mail::verdict_words(d, lang),
+        R::Rate => d
+            .strip_prefix("more than ")
+            .and_then(|r| r.strip_suffix(" requests from this address within a day"))
+            .map(|n| {
+                crate::web::page::PAGES
+                    .word(lang, "requests_hold_rate")
+                    .replace("{n}", n)
+            }),
+        R::Spam => None,
+    };
+    worded.or_else(|| (!d.is_empty()).then(|| d.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -441,7 +501,7 @@ async fn decide(
         .await
         .map_err(|e| relay_failed(&e))?;
     let relay = state.pipeline.relay();
-    let who = actor(&admin);
+    let who = admin.actor();
     let mut tx = state.store.begin().await.map_err(store_err)?;
     let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let outcome = relay
@@ -481,6 +541,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn why_a_request_was_held_reads_in_japanese() {
+        use crate::store::holds::{HoldReason, HoldState};
+        let hold = |reason, detail: &str| HoldRow {
+            id: 1,
+            inbound_id: None,
+            reason,
+            detail: detail.into(),
+            state: HoldState::Held,
+            requester_email: "a@x.org".into(),
+            requester_name: String::new(),
+            subject: String::new(),
+            body: String::new(),
+            message_id: None,
+            request_id: None,
+            decided_by: None,
+            created_at: 0,
+        };
+        let ja = MailLanguage::Ja;
+        let forged = hold(HoldReason::Forged, "DMARC failed for x.org");
+        assert_eq!(
+            hold_detail(&forged, ja).as_deref(),
+            Some("x.org のDMARC認証に失敗")
+        );
+        let rate = hold(
+            HoldReason::Rate,
+            "more than 5 requests from this address within a day",
+        );
+        assert_eq!(
+            hold_detail(&rate, ja).as_deref(),
+            Some("このアドレスから1日に5件を超える依頼がありました。")
+        );
+        let member = hold(HoldReason::NonMember, "not an active member");
+        assert_eq!(hold_detail(&member, ja), None, "the reason says it already");
+    }
+
+    #[test]
     fn the_matchers_reasons_read_as_plain_words() {
         let reasons: Vec<String> = [
             "\"nurse\" matches their skill \"看護師\" (translation)",
@@ -488,16 +584,33 @@ mod tests {
             "\"training\" matches \"training\" in their profile",
             "works in 東京",
             "something new",
+            "speaks Japanese",
+            "chosen by an admin",
         ]
         .map(String::from)
         .to_vec();
         assert_eq!(
             reasons_text(&reasons, MailLanguage::En),
-            "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new"
+            "Skill: 看護師 (asked as nurse) · Skill: first aid · Profile text: training · Region: 東京 · something new · Language: Japanese · Chosen by an admin"
         );
         assert!(
             reasons_text(&reasons[..1], MailLanguage::Ja)
                 .starts_with("スキル：看護師（依頼の語：nurse）")
+        );
+        let ja = reasons_text(&reasons, MailLanguage::Ja);
+        assert!(
+            ja.ends_with("言語：日本語 · 管理者が選んで転送"),
+            "no English on a Japanese page: {ja}"
+        );
+        let more = [
+            "works online",
+            "volunteered from the digest",
+            "language: en",
+        ]
+        .map(String::from);
+        assert_eq!(
+            reasons_text(&more, MailLanguage::Ja),
+            "オンライン対応 · 週のダイジェストから本人が申し出 · 言語：英語"
         );
         let old = ["nurse → skills: 看護師".to_string()];
         assert_eq!(

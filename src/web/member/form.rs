@@ -19,8 +19,19 @@ pub struct ProfileForm {
     pub skills: String,
     #[serde(default)]
     pub bio: String,
+    /// An older form's typed tags; the lists (`lang1`…) win when sent.
     #[serde(default)]
     pub languages: String,
+    #[serde(default)]
+    pub lang1: String,
+    #[serde(default)]
+    pub lang2: String,
+    #[serde(default)]
+    pub lang3: String,
+    #[serde(default)]
+    pub lang4: String,
+    #[serde(default)]
+    pub lang5: String,
     #[serde(default)]
     pub region: String,
     /// An IANA name such as Asia/Tokyo; empty for the circle's.
@@ -40,6 +51,18 @@ fn problem(lang: MailLanguage, key: &str, value: &str) -> String {
 }
 
 impl ProfileForm {
+    /// The chosen languages as stored (`ja;en`), the first the mail language.
+    pub fn language_tags(&self) -> String {
+        let lists = [
+            &self.lang1,
+            &self.lang2,
+            &self.lang3,
+            &self.lang4,
+            &self.lang5,
+        ];
+        crate::web::page::chosen_languages(&lists.map(String::as_str), &self.languages)
+    }
+
     pub fn check(&self, lang: MailLanguage) -> Result<ProfileEdit, String> {
         let skills = split_list(&self.skills);
         if skills.len() > MAX_SKILLS {
@@ -49,7 +72,7 @@ impl ProfileForm {
             return Err(problem(lang, "me_err_too_long", long));
         }
         let mut languages = Vec::new();
-        for tag in split_list(&self.languages) {
+        for tag in split_list(&self.language_tags()) {
             languages
                 .push(Language::parse(&tag).map_err(|_| problem(lang, "me_err_language", &tag))?);
         }

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
-use super::{actor, languages};
+use super::languages;
 use crate::directory::{CsvError, decode_csv, parse_members_csv};
 use crate::domain::{MailLanguage, Member};
 use crate::store::ImportPreview;
@@ -203,7 +203,7 @@ pub async fn apply(
         other => return Ok(outcome_page(&state, &admin, other)),
     };
     let summary = state.store.import_members(&members, false).await?;
-    let actor = actor(&admin);
+    let actor = admin.actor();
     let detail = format!(
         "{} rows: {} added, {} updated, {} unchanged",
         members.len(),
