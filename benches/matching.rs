@@ -583,10 +583,6 @@ fn main() {
             ms(percentile(&near_quiet, 0.99)),
         );
         if verbose {
-            println!(
-                "    phases (us total): {}",
-                circle_relay::matching::phase_report()
-            );
             for ((subject, _), worst) in REQUESTS.iter().zip(&per_request) {
                 println!("    slowest (min of 3) {:>8.2}ms  {subject}", ms(*worst));
             }
