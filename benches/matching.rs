@@ -315,8 +315,15 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-/// Every dev set's requests (subject, body) and members, from tests/fixtures/eval.
-fn dev_sets() -> Vec<(String, Vec<(String, String)>, Vec<Member>)> {
+/// A directory to check, and the requests (subject, body) to rank against it.
+struct CheckSet {
+    name: String,
+    members: Vec<Member>,
+    requests: Vec<(String, String)>,
+}
+
+/// Every dev set's requests and members, from tests/fixtures/eval.
+fn dev_sets() -> Vec<CheckSet> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval");
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -344,7 +351,11 @@ fn dev_sets() -> Vec<(String, Vec<(String, String)>, Vec<Member>)> {
             for (i, m) in members.iter_mut().enumerate() {
                 m.id = i as i64 + 1;
             }
-            (name, requests, members)
+            CheckSet {
+                name,
+                members,
+                requests,
+            }
         })
         .collect()
 }
@@ -452,21 +463,26 @@ fn with_near_misses(
 
 /// The check mode: pruned against exhaustive on every request, directory and context.
 fn check() {
-    let sets = dev_sets();
+    let mut sets = dev_sets();
     let all_requests: Vec<(String, String)> = REQUESTS
         .iter()
         .map(|(s, b)| (s.to_string(), b.to_string()))
-        .chain(sets.iter().flat_map(|(_, r, _)| r.iter().cloned()))
-        .collect();
-    let mut directories: Vec<(String, Vec<Member>, Vec<(String, String)>)> = sets
-        .iter()
-        .map(|(name, requests, members)| (name.clone(), members.clone(), requests.clone()))
+        .chain(sets.iter().flat_map(|set| set.requests.iter().cloned()))
         .collect();
     for n in sizes() {
-        directories.push((format!("generated {n}"), directory(n), all_requests.clone()));
+        sets.push(CheckSet {
+            name: format!("generated {n}"),
+            members: directory(n),
+            requests: all_requests.clone(),
+        });
     }
     let (mut compared, mut failed, mut shortlisted) = (0usize, 0usize, 0usize);
-    for (name, members, requests) in directories {
+    for CheckSet {
+        name,
+        members,
+        requests,
+    } in sets
+    {
         let contexts = check_contexts(&members);
         let matcher = match Matcher::with_default_vocabulary(members) {
             Ok(m) => m,
