@@ -306,12 +306,24 @@ async fn schedule(
             wake();
         }
         end_pauses(&store, &timing.timezone, clock()).await;
+        release_memory(&store).await;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
             _ = timing.clock_moved.notified() => {}
             _ = shutdown.wait() => {}
         }
     }
+}
+
+/// Once a pass, what a burst left behind goes back to the OS: the idle
+/// database connections beyond two, and the heap's free pages
+/// (`crate::memory`). Without it the daemon idled at its peak RSS.
+async fn release_memory(store: &Store) {
+    let closed =
+        crate::memory::shed_idle_connections(store.pool(), crate::memory::IDLE_CONNECTIONS_KEPT)
+            .await;
+    let released = crate::memory::release_free_memory();
+    tracing::debug!(closed, released, "scheduler: memory released");
 }
 
 /// A scheduler step's result; an error is logged and counts as a step
@@ -441,7 +453,6 @@ fn build_sender(
 ) -> anyhow::Result<Sender> {
     let outbound = config.outbound()?;
     let address = EmailAddress::parse(&config.circle()?.address)?;
-    let db = config.database()?;
     Ok(Sender::new(
         store.clone(),
         transport,
@@ -453,9 +464,9 @@ fn build_sender(
         ..RetryPolicy::default()
     })
     .with_clock(clock.clone())
-    // The inbox reader and the scheduler need up to four connections at
-    // once (a transaction and lookups beside it); lanes get the rest.
-    .with_lanes((db.max_connections as usize).saturating_sub(4)))
+    // The lanes share the sender's one write at a time: they hold no
+    // database connection of their own while they send.
+    .with_lanes(crate::outbox::SEND_CONCURRENCY))
 }
 
 /// One token source for the inbox and the outbox when either signs in with

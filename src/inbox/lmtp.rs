@@ -575,7 +575,7 @@ async fn record<H>(
         raw: Some(raw),
     };
     // Recorded and marked as in no folder (delivered) in one transaction.
-    let mut tx = ctx.store.begin().await.map_err(StoreError::from)?;
+    let mut tx = ctx.store.begin_write().await.map_err(StoreError::from)?;
     ledger::record(&mut tx, &row, ctx.store.now()).await?;
     ledger::mark_delivered(&mut tx, key_of(key)).await?;
     tx.commit().await.map_err(StoreError::from)?;

@@ -363,6 +363,7 @@ impl<H: MessageHandler> Round<'_, H> {
         row: &NewLedgerRow<'_>,
         step: Step,
     ) -> Result<Step> {
+        let turn = self.store.write_turn().await;
         let mut conn = self
             .store
             .pool()
@@ -370,7 +371,7 @@ impl<H: MessageHandler> Round<'_, H> {
             .await
             .map_err(StoreError::from)?;
         ledger::record(&mut conn, row, self.store.now()).await?;
-        drop(conn);
+        drop((conn, turn));
         match self.queue_if_recorded(&pending.key).await? {
             true => Ok(step),
             false => {
@@ -444,7 +445,7 @@ pub(super) async fn commit_new<H: MessageHandler>(
 ) -> Result<NewOutcome> {
     let started = std::time::Instant::now();
     let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
-    let mut tx = store.begin().await.map_err(StoreError::from)?;
+    let mut tx = store.begin_write().await.map_err(StoreError::from)?;
     let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
         tx.rollback().await.map_err(StoreError::from)?;
         return Ok(NewOutcome::AlreadyRecorded);
@@ -487,9 +488,11 @@ async fn commit_handled(
     } else {
         OUTCOME_PROCESSED
     };
-    ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?;
-    if arrival == Arrival::Delivered {
-        ledger::mark_delivered(&mut tx, key_of(key)).await?;
+    match arrival {
+        Arrival::InFolder => ledger::complete(&mut tx, id, &handled.kind, outcome, failure).await?,
+        Arrival::Delivered => {
+            ledger::complete_delivered(&mut tx, id, &handled.kind, outcome, failure).await?
+        }
     }
     tx.commit().await.map_err(StoreError::from)?;
     if let Some(hook) = hook {

@@ -5,9 +5,13 @@
 //! that runs out, and the row is sent again at most once more (with the same
 //! Message-ID, so the receiver can tell).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use crate::shutdown::Shutdown;
@@ -71,8 +75,88 @@ impl DrainReport {
 
 /// At most this many mails in flight at once per daemon (the lanes). Lanes
 /// overlap SMTP round trips; the transport pools one connection per lane.
-/// A batch of this many is claimed, and recorded, in one write each.
+/// The lanes' results are recorded, and their next mails claimed, in one
+/// write at a time.
 pub const SEND_CONCURRENCY: usize = 8;
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A sent (or refused) mail's id and what became of it.
+type Delivered = (i64, Result<SendResult, StoreError>);
+/// What a write returned: the mails it claimed, with their cap counts.
+type Written = Result<Vec<(ClaimedMail, i64)>, StoreError>;
+
+/// The bookkeeping of one drain: results not yet recorded, how many mails
+/// the write in progress claims, whether the last claim took all that was
+/// due (it found fewer than it asked for), the first error.
+#[derive(Default)]
+struct Lanes {
+    done: Vec<(i64, SendResult)>,
+    asked: usize,
+    found_all: bool,
+    error: Option<StoreError>,
+    report: DrainReport,
+}
+
+impl Lanes {
+    /// The next write, given `sending` mails in flight on `lanes`: the
+    /// results to record and how many mails to claim (one for every lane
+    /// not sending once they are recorded, none after an error). A claim
+    /// alone is written only while more may be due; once a claim took all
+    /// that was due, the next result's write claims again. None: nothing to
+    /// write.
+    fn next_write(
+        &mut self,
+        sending: usize,
+        lanes: usize,
+    ) -> Option<(Vec<(i64, SendResult)>, usize)> {
+        let free = match self.error {
+            Some(_) => 0,
+            None => lanes.saturating_sub(sending),
+        };
+        if self.done.is_empty() && (free == 0 || self.found_all) {
+            return None;
+        }
+        self.asked = free;
+        Some((std::mem::take(&mut self.done), free))
+    }
+
+    fn sent(&mut self, id: i64, outcome: Result<SendResult, StoreError>) {
+        match outcome {
+            Ok(result) => {
+                self.report.count(&result);
+                self.done.push((id, result));
+            }
+            // The row stays claimed until its lease runs out: handing it
+            // back could send a mail that already left.
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// The mails a finished write claimed (none if it failed).
+    fn written(&mut self, written: Written) -> Vec<(ClaimedMail, i64)> {
+        match written {
+            Ok(claimed) => {
+                if self.asked > 0 {
+                    self.found_all = claimed.len() < self.asked;
+                }
+                claimed
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+                Vec::new()
+            }
+        }
+    }
+
+    fn finish(self) -> Result<DrainReport, StoreError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.report),
+        }
+    }
+}
 
 pub struct Sender {
     store: Store,
@@ -104,8 +188,9 @@ impl Sender {
         self
     }
 
-    /// Sends on `lanes` (1 to [`SEND_CONCURRENCY`]) lanes at once. Each lane
-    /// holds a database connection while it works: keep some for the inbox.
+    /// Sends on `lanes` (1 to [`SEND_CONCURRENCY`]) lanes at once. The lanes
+    /// share one database connection for their writes (and one for a held
+    /// mail's check).
     pub fn with_lanes(mut self, lanes: usize) -> Self {
         self.lanes = lanes.clamp(1, SEND_CONCURRENCY);
         self
@@ -121,73 +206,101 @@ impl Sender {
         self.wake.clone()
     }
 
-    /// Records a batch's results, trying again for a while if the database
-    /// is busy, because a mail not recorded as sent is sent again once its
-    /// claim runs out.
-    async fn record(&self, results: &[(i64, SendResult)]) -> Result<(), StoreError> {
-        if results.is_empty() {
-            return Ok(());
-        }
+    /// The sender's one write: records `results` and claims up to `limit`
+    /// more mails with their hourly-cap counts, trying again for a while if
+    /// the database is busy, because a mail not recorded as sent is sent
+    /// again once its claim runs out.
+    async fn write(
+        &self,
+        results: Vec<(i64, SendResult)>,
+        limit: usize,
+    ) -> Result<Vec<(ClaimedMail, i64)>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(0);
+        let lease = self.policy.lease_seconds;
         let mut pause = Duration::from_millis(100);
-        for _ in 0..8 {
-            match self.store.outbox_record_many(results).await {
-                Err(e) if e.is_transient() => {
+        let mut tries = 0;
+        let claimed = loop {
+            let now = (self.clock)();
+            match self
+                .store
+                .outbox_record_and_claim(&results, now, lease, limit)
+                .await
+            {
+                Err(e) if e.is_transient() && tries < 8 && !results.is_empty() => {
                     tracing::warn!(error = %e, "cannot record sent mail yet; retrying");
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(5));
+                    tries += 1;
                 }
-                done => return done,
+                done => break done?,
             }
-        }
-        self.store.outbox_record_many(results).await
+        };
+        self.with_cap_counts(claimed).await
     }
 
-    /// Sends every row that is due now, [`Sender::lanes`] at once: claims a
-    /// batch in one write, sends its mails side by side, records the batch
-    /// in one write. Senders never share a row: each claim is a leased UPDATE.
+    /// Each claimed mail with the hourly cap's count for its recipient, in
+    /// one query for all of them.
+    async fn with_cap_counts(
+        &self,
+        claimed: Vec<ClaimedMail>,
+    ) -> Result<Vec<(ClaimedMail, i64)>, StoreError> {
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let recipients: Vec<(i64, &str)> = claimed
+            .iter()
+            .map(|m| (m.id, m.to_email.as_str()))
+            .collect();
+        let since = (self.clock)() - 3600;
+        let counts = self
+            .store
+            .outbox_sent_to_since_many(&recipients, since)
+            .await?;
+        Ok(claimed
+            .into_iter()
+            .map(|m| {
+                let before = counts.get(&m.id).copied().unwrap_or(0);
+                (m, before)
+            })
+            .collect())
+    }
+
+    /// Sends every row that is due now, on [`Sender::lanes`] lanes: each
+    /// lane takes the next claimed mail as soon as its last one is recorded,
+    /// and one write at a time records every result that came in meanwhile
+    /// and claims mails for the lanes that are free (see [`Lanes`]). A mail
+    /// is claimed (leased, its attempt counted) before it is sent and marked
+    /// sent after the server took it; at most one mail per lane is ever sent
+    /// and not yet recorded. Senders never share a row: each claim is a
+    /// leased UPDATE.
     pub async fn drain(&self) -> Result<DrainReport, StoreError> {
-        let mut report = DrainReport::default();
+        let mut lanes = Lanes::default();
+        let mut sending = FuturesUnordered::new();
+        let mut writing: Option<Boxed<'_, Written>> = None;
         loop {
-            let lanes = i64::try_from(self.lanes).unwrap_or(1);
-            let now = (self.clock)();
-            let batch = self
-                .store
-                .claim_outbox_many(now, self.policy.lease_seconds, lanes)
-                .await?;
-            if batch.is_empty() {
-                return Ok(report);
-            }
-            // The hourly cap's counts for the whole batch, in one query.
-            let recipients: Vec<(i64, &str)> =
-                batch.iter().map(|m| (m.id, m.to_email.as_str())).collect();
-            let sent_before = self
-                .store
-                .outbox_sent_to_since_many(&recipients, now - 3600)
-                .await?;
-            let sends = batch.iter().map(|mail| {
-                let before = sent_before.get(&mail.id).copied().unwrap_or(0);
-                self.deliver(mail, before)
-            });
-            let done = futures_util::future::join_all(sends).await;
-            let mut results = Vec::with_capacity(done.len());
-            let mut error = None;
-            for (mail, outcome) in batch.iter().zip(done) {
-                match outcome {
-                    Ok(result) => {
-                        report.count(&result);
-                        results.push((mail.id, result));
+            if writing.is_none() {
+                match lanes.next_write(sending.len(), self.lanes) {
+                    Some((results, limit)) => {
+                        writing = Some(Box::pin(self.write(results, limit)));
                     }
-                    // The row stays claimed until its lease runs out: handing
-                    // it back could send a mail that already left.
-                    Err(e) => error = Some(e),
+                    None if sending.is_empty() => return lanes.finish(),
+                    None => {}
                 }
             }
-            // What was sent is recorded even when another mail of the batch failed.
-            self.record(&results).await?;
-            if let Some(e) = error {
-                return Err(e);
+            tokio::select! {
+                Some((id, outcome)) = sending.next(), if !sending.is_empty() => lanes.sent(id, outcome),
+                written = async { writing.as_mut().expect("checked").await }, if writing.is_some() => {
+                    writing = None;
+                    for (mail, before) in lanes.written(written) {
+                        sending.push(Box::pin(self.deliver_owned(mail, before)) as Boxed<'_, Delivered>);
+                    }
+                }
             }
         }
+    }
+
+    async fn deliver_owned(&self, mail: ClaimedMail, sent_before: i64) -> Delivered {
+        (mail.id, self.deliver(&mail, sent_before).await)
     }
 
     /// Sends one claimed mail; `sent_before`: mails to its recipient sent in
@@ -286,5 +399,59 @@ mod tests {
         assert_eq!(p.delay_after(2), 120);
         assert_eq!(p.delay_after(4), 480);
         assert_eq!(p.delay_after(30), 3600);
+    }
+
+    fn claimed(id: i64) -> (ClaimedMail, i64) {
+        let mail = ClaimedMail {
+            id,
+            kind: "ack".into(),
+            to_email: "a@example.org".into(),
+            message_id: format!("m{id}"),
+            message: Vec::new(),
+            attempts: 1,
+        };
+        (mail, 0)
+    }
+
+    #[test]
+    fn lanes_claim_for_free_lanes_and_stop_when_nothing_is_due() {
+        let mut lanes = Lanes::default();
+        let (results, claim) = lanes.next_write(0, 8).expect("a first claim");
+        assert_eq!((results.len(), claim), (0, 8));
+        // Three were due: the queue is empty, no claim alone follows.
+        let started = lanes.written(Ok((1..=3).map(claimed).collect()));
+        assert_eq!(started.len(), 3);
+        assert!(lanes.next_write(3, 8).is_none());
+        // A result is recorded with a claim for every lane not sending.
+        lanes.sent(1, Ok(SendResult::Sent { at: 5 }));
+        let (results, claim) = lanes.next_write(2, 8).expect("a record");
+        assert_eq!((results.len(), claim), (1, 6));
+        assert!(lanes.written(Ok(Vec::new())).is_empty());
+        lanes.sent(2, Ok(SendResult::Sent { at: 5 }));
+        lanes.sent(3, Ok(SendResult::Failed { error: "x".into() }));
+        let (results, _) = lanes.next_write(0, 8).expect("the last record");
+        assert_eq!(results.len(), 2);
+        lanes.written(Ok(Vec::new()));
+        assert!(
+            lanes.next_write(0, 8).is_none(),
+            "nothing due, nothing to record"
+        );
+        let report = lanes.finish().expect("no error");
+        assert_eq!((report.sent, report.failed), (2, 1));
+    }
+
+    #[test]
+    fn lanes_after_an_error_record_but_claim_nothing() {
+        let mut lanes = Lanes::default();
+        lanes.next_write(0, 8);
+        lanes.written(Ok((1..=2).map(claimed).collect()));
+        lanes.sent(1, Err(StoreError::Corrupt("gone".into())));
+        assert!(lanes.next_write(1, 8).is_none(), "no claim after an error");
+        lanes.sent(2, Ok(SendResult::Sent { at: 5 }));
+        let (results, claim) = lanes.next_write(0, 8).expect("the sent one is recorded");
+        assert_eq!((results.len(), claim), (1, 0));
+        lanes.written(Ok(Vec::new()));
+        assert!(lanes.next_write(0, 8).is_none());
+        assert!(lanes.finish().is_err());
     }
 }

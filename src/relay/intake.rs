@@ -11,7 +11,7 @@ use super::{Queued, Relay, RelayError, Thread, Tx};
 use crate::domain::EmailAddress;
 use crate::matching::{Candidate, MatchContext, Matcher};
 use crate::store::requests::{
-    NewForward, NewRequest, insert_forward, insert_request, set_request_state, set_request_token,
+    NewForward, NewRequest, insert_forward, insert_forwards, insert_request, set_first_wave,
 };
 
 /// What the relay needs to know of a request message.
@@ -84,16 +84,19 @@ impl Relay {
             matcher,
             due: self.wave_due(recorded.created_at),
         };
-        let (forwarded_to, near) = self
-            .first_wave(tx, &wave, recent_forwards, msg, recorded.created_at)
+        let (forwarded_to, forward_mails, near) = self
+            .first_wave(tx, &wave, recent_forwards, msg, &recorded)
             .await?;
         let answered_by = (!forwarded_to.is_empty()).then(|| {
             let zone = requester_member.and_then(Member::timezone_name);
             self.deadline_in(wave.due, zone, recorded.language)
         });
         let outcome = (forwarded_to.len(), answered_by);
-        self.acknowledge(tx, msg, &recorded, &request_ctx, outcome)
-            .await?;
+        let ack = self.acknowledgement(msg, &recorded, &request_ctx, outcome);
+        // The forwards, then the acknowledgement: one write for all of them.
+        let mut mails = forward_mails;
+        mails.push(ack);
+        self.queue_all(tx, mails).await?;
         if forwarded_to.is_empty() {
             let near = super::near_miss::nameable(near, matcher, &msg.from);
             let reason = AlertReason::Unmatched;
@@ -109,7 +112,7 @@ impl Relay {
 
     /// Writes the request (what members will read: the requester's own
     /// address, e.g. in a signature, and relay addresses are hidden until an
-    /// introduction) and its thread token.
+    /// introduction) and mints its thread token (stored by `first_wave`).
     async fn record_request(
         &self,
         tx: &mut Tx<'_>,
@@ -134,8 +137,8 @@ impl Relay {
         };
         let now = self.now();
         let id = insert_request(tx, &row, now).await?;
+        // Stored with the first wave's state, in one statement.
         let token = self.key.mint(&format!("request:{id}"));
-        set_request_token(tx, id, &token).await?;
         tracing::info!(request_id = id, "request recorded");
         Ok(RecordedRequest {
             id,
@@ -148,18 +151,19 @@ impl Relay {
         })
     }
 
-    /// Forwards the request to the best members; it stays open for an
-    /// answer, or is unmatched when nobody fits. Returns who got it, and
-    /// who almost fitted (from the same ranking; only ever named to the
-    /// admins, never forwarded to).
+    /// Forwards the request to the best members (their forward rows in one
+    /// statement); it stays open for an answer, or is unmatched when nobody
+    /// fits. Returns who got it and their mails, to be queued with the
+    /// acknowledgement, and who almost fitted (from the same ranking; only
+    /// ever named to the admins, never forwarded to).
     async fn first_wave(
         &self,
         tx: &mut Tx<'_>,
         wave: &Wave<'_>,
         recent_forwards: std::collections::HashMap<i64, u32>,
         msg: &IncomingRequest,
-        now: i64,
-    ) -> Result<(Vec<i64>, Vec<Candidate>), RelayError> {
+        recorded: &RecordedRequest,
+    ) -> Result<(Vec<i64>, Vec<Queued>, Vec<Candidate>), RelayError> {
         let ctx = MatchContext {
             exclude_emails: vec![msg.from.clone()],
             recent_forwards,
@@ -172,31 +176,55 @@ impl Relay {
             &ctx,
             self.matching.shortlist as usize,
         );
-        let mut forwarded_to = Vec::new();
-        for (rank, c) in ranked.candidates.iter().enumerate() {
-            if self.forward(tx, wave, rank, c).await? {
-                forwarded_to.push(c.member_id);
-            }
+        let chosen: Vec<(NewForward, &Member, &Candidate)> = ranked
+            .candidates
+            .iter()
+            .enumerate()
+            .filter_map(|(rank, c)| {
+                let member = wave
+                    .matcher
+                    .members()
+                    .iter()
+                    .find(|m| m.id == c.member_id)?;
+                Some((self.new_forward(wave, rank, c), member, c))
+            })
+            .collect();
+        let rows: Vec<NewForward> = chosen.iter().map(|(row, _, _)| row.clone()).collect();
+        let ids = insert_forwards(tx, &rows, self.now()).await?;
+        let (mut forwarded_to, mut mails) = (Vec::new(), Vec::new());
+        for (row, member, c) in chosen {
+            let Some(&forward_id) = ids.get(&member.id) else {
+                continue;
+            };
+            tracing::info!(
+                request_id = wave.request_id,
+                forward_id,
+                member_id = member.id,
+                wave = wave.wave,
+                "forward queued"
+            );
+            forwarded_to.push(member.id);
+            mails.push(self.forward_mail(wave, row, member, c));
         }
         let (status, due) = if forwarded_to.is_empty() {
             (RequestStatus::Unmatched, None)
         } else {
             (RequestStatus::Open, Some(wave.due))
         };
-        set_request_state(tx, wave.request_id, status, 1, due, now).await?;
-        Ok((forwarded_to, ranked.near_misses))
+        let (token, now) = (&recorded.token, recorded.created_at);
+        set_first_wave(tx, wave.request_id, token, status, due, now).await?;
+        Ok((forwarded_to, mails, ranked.near_misses))
     }
 
-    /// Tells the requester what happened: `deadline` is when the members forwarded to are asked to answer by,
+    /// What tells the requester what happened: `deadline` is when the members forwarded to are asked to answer by,
     /// `None` when nobody fits.
-    async fn acknowledge(
+    fn acknowledgement(
         &self,
-        tx: &mut Tx<'_>,
         msg: &IncomingRequest,
         recorded: &RecordedRequest,
         request_ctx: &minijinja::Value,
         (forwarded, deadline): (usize, Option<String>),
-    ) -> Result<(), RelayError> {
+    ) -> Queued {
         let request_id = recorded.id;
         let ack_kind = if forwarded == 0 {
             MailKind::NoMatch
@@ -215,11 +243,9 @@ impl Relay {
         };
         let thread = Thread::answering(self.ack_id(&recorded.token), msg.message_id.clone());
         let key = format!("{ack_kind}:{request_id}");
-        let ack = Queued::replied(ack_kind, key, to, vars, thread)
+        Queued::replied(ack_kind, key, to, vars, thread)
             .reply_token(recorded.token.clone())
-            .about(Some(request_id), recorded.requester_member_id);
-        self.queue(tx, ack).await?;
-        Ok(())
+            .about(Some(request_id), recorded.requester_member_id)
     }
 
     /// A forward of `request_id` to `member_id` with its tokens and
@@ -247,38 +273,50 @@ impl Relay {
         rank: usize,
         c: &Candidate,
     ) -> Result<bool, RelayError> {
-        let Wave {
-            request_id,
-            wave,
-            request_ctx,
-            matcher,
-            due,
-        } = *of;
-        let Some(member) = matcher.members().iter().find(|m| m.id == c.member_id) else {
+        let Some(member) = of.matcher.members().iter().find(|m| m.id == c.member_id) else {
             return Ok(false);
         };
-        let row = NewForward {
-            rank: rank as i64,
-            score: f64::from(c.score),
-            reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
-            ..self.forward_row(request_id, member.id, wave)
-        };
+        let row = self.new_forward(of, rank, c);
         let Some(forward_id) = insert_forward(tx, &row, self.now()).await? else {
             return Ok(false);
         };
         tracing::info!(
-            request_id,
+            request_id = of.request_id,
             forward_id,
             member_id = member.id,
-            wave,
+            wave = of.wave,
             "forward queued"
         );
-        let deadline = self.deadline_text(due, member);
+        let mail = self.forward_mail(of, row, member, c);
+        self.queue(tx, mail).await?;
+        Ok(true)
+    }
+
+    /// The forward row for candidate `c` at `rank` of a wave.
+    fn new_forward(&self, of: &Wave<'_>, rank: usize, c: &Candidate) -> NewForward {
+        NewForward {
+            rank: rank as i64,
+            score: f64::from(c.score),
+            reasons_json: serde_json::to_string(&c.reasons).unwrap_or_else(|_| "[]".into()),
+            ..self.forward_row(of.request_id, c.member_id, of.wave)
+        }
+    }
+
+    /// The mail that forwards a wave's request to `member` (forward `row`).
+    fn forward_mail(
+        &self,
+        of: &Wave<'_>,
+        row: NewForward,
+        member: &Member,
+        c: &Candidate,
+    ) -> Queued {
+        let request_id = of.request_id;
+        let deadline = self.deadline_text(of.due, member);
         let vars = context! {
-            request => request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
+            request => of.request_ctx.clone(), member => context! { name => member.name.clone(), email => member.email.as_str() },
             token => row.token.clone(), reasons => c.reasons.clone(), deadline => deadline,
         };
-        let mail = Queued::generated(
+        Queued::generated(
             MailKind::Forward,
             format!("forward:{request_id}:{}", member.id),
             super::Recipient::member(member, self.default_language()),
@@ -286,8 +324,6 @@ impl Relay {
             Thread::start(row.message_id),
         )
         .reply_token(row.token)
-        .about(Some(request_id), Some(member.id));
-        self.queue(tx, mail).await?;
-        Ok(true)
+        .about(Some(request_id), Some(member.id))
     }
 }

@@ -33,7 +33,7 @@ use crate::config::{CircleConfig, MatchingConfig, ModerationConfig, RelayConfig,
 use crate::domain::{EmailAddress, EmailError, MailKind, MailLanguage, Member};
 use crate::outbox::{OutgoingMail, RenderError, header_safe};
 use crate::store::StoreError;
-use crate::store::outbox::{NewOutboxMail, enqueue};
+use crate::store::outbox::{NewOutboxMail, enqueue, enqueue_many};
 
 pub use bounces::{BounceOutcome, HARD_BOUNCE_LIMIT};
 pub use by_hand::{BY_HAND_REASON, ByHand, Forwarded, Refusal};
@@ -297,6 +297,23 @@ impl Relay {
 
     /// Renders a mail and writes it to the outbox; a repeated key is a no-op.
     async fn queue(&self, tx: &mut Tx<'_>, q: Queued) -> Result<bool, RelayError> {
+        let row = self.render_queued(q)?;
+        Ok(enqueue(tx, &row, self.now()).await?)
+    }
+
+    /// Renders mails and writes them to the outbox in one statement
+    /// (`store::outbox::enqueue_many`); a repeated key is a no-op.
+    async fn queue_all(&self, tx: &mut Tx<'_>, mails: Vec<Queued>) -> Result<(), RelayError> {
+        let rows = mails
+            .into_iter()
+            .map(|q| self.render_queued(q))
+            .collect::<Result<Vec<_>, _>>()?;
+        enqueue_many(tx, &rows, self.now()).await?;
+        Ok(())
+    }
+
+    /// A mail as the outbox keeps it: rendered, with its Message-ID and key.
+    fn render_queued(&self, q: Queued) -> Result<NewOutboxMail, RelayError> {
         let carrier = self.relay.is_carrier(q.to.email.domain());
         let links = self.links_for(&q);
         let vars = self.frame_vars(&q, links.as_ref(), carrier);
@@ -335,7 +352,7 @@ impl Relay {
             list_unsubscribe: self.unsubscribe_url(),
             one_click_unsubscribe: links.map(|l| l.unsubscribe),
         };
-        let row = NewOutboxMail {
+        Ok(NewOutboxMail {
             idempotency_key: q.key,
             kind: q.kind.as_str().to_string(),
             to_email: q.to.email.as_str().to_string(),
@@ -344,8 +361,7 @@ impl Relay {
             message: mail.render()?,
             request_id: q.request_id,
             member_id: q.member_id,
-        };
-        Ok(enqueue(tx, &row, self.now()).await?)
+        })
     }
 
     /// Names one inbound message in idempotency keys, so it is answered once.

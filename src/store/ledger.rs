@@ -147,6 +147,28 @@ pub async fn complete(
     Ok(())
 }
 
+/// [`complete`] for a message delivered to us (LMTP), in no folder: the
+/// row is marked moved as it is completed, in the same one statement.
+pub async fn complete_delivered(
+    conn: &mut AnyConnection,
+    id: i64,
+    kind: &str,
+    outcome: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE inbound_messages SET kind = $1, outcome = $2, error = $3, \
+         moved_at = COALESCE(moved_at, received_at) WHERE id = $4",
+    )
+    .bind(kind)
+    .bind(outcome)
+    .bind(error)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Writes a complete row, received at `now` (by the store's clock), unless
 /// `key` is already recorded; returns whether it did.
 pub async fn record(conn: &mut AnyConnection, row: &NewLedgerRow<'_>, now: i64) -> Result<bool> {
@@ -199,21 +221,26 @@ impl Store {
         Ok(())
     }
 
-    /// [`Store::ledger_mark_moved`] for many rows in one transaction (one
-    /// write for a batch moved in one command).
+    /// [`Store::ledger_mark_moved`] for many rows, in one statement per
+    /// 500 (one write for a batch moved in one command).
     pub async fn ledger_mark_moved_many(&self, ids: &[i64]) -> Result<()> {
         let now = self.now();
-        let mut tx = self.begin().await?;
-        for id in ids {
-            sqlx::query(
-                "UPDATE inbound_messages SET moved_at = $1 WHERE id = $2 AND moved_at IS NULL",
-            )
-            .bind(now)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
+        let _turn = self.write_turn().await;
+        for chunk in ids.chunks(500) {
+            let marks = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE inbound_messages SET moved_at = $1 WHERE id IN ({marks}) AND moved_at IS NULL"
+            );
+            // Only numbered placeholders are formatted in; the values are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(self.pool()).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ mod stats;
 pub mod web;
 pub mod web_stats;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
@@ -181,7 +182,13 @@ pub struct Tx<'c> {
     inner: sqlx::Transaction<'c, sqlx::Any>,
     backend: Backend,
     clock: Clock,
+    /// This process's turn to write (SQLite, [`Store::begin_write`]): held
+    /// until the transaction ends. Dropped after `inner`, so after the commit.
+    _turn: Option<WriteTurn>,
 }
+
+/// One writer's turn at SQLite's single write lock within this process.
+pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
 
 impl Tx<'_> {
     pub fn backend(&self) -> Backend {
@@ -230,6 +237,9 @@ pub struct Store {
     backend: Backend,
     /// Where the store's own timestamps come from (the daemon's clock).
     clock: Clock,
+    /// Turns at SQLite's write lock, first come first served (see
+    /// [`Store::write_turn`]).
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -288,6 +298,7 @@ impl Store {
             pool,
             backend,
             clock: crate::clock::system(),
+            writers: Arc::default(),
         })
     }
 
@@ -325,7 +336,31 @@ impl Store {
             inner: self.pool.begin().await?,
             backend: self.backend,
             clock: self.clock.clone(),
+            _turn: None,
         })
+    }
+
+    /// Begins a transaction that writes, after waiting for this process's
+    /// turn to write on SQLite ([`Store::write_turn`]).
+    pub async fn begin_write(&self) -> Result<Tx<'static>, sqlx::Error> {
+        let turn = self.write_turn().await;
+        let mut tx = self.begin().await?;
+        tx._turn = turn;
+        Ok(tx)
+    }
+
+    /// On SQLite, a turn at the one write lock among this process's busy
+    /// writers (the inbox's transactions, the outbox's records and claims),
+    /// in the order they asked. Without it they meet at SQLite's lock, whose
+    /// busy handler sleeps and polls: a writer that just committed takes the
+    /// lock again before a sleeping one wakes, and the outbox waited seconds
+    /// behind the inbox. Taken before a pool connection, held until the
+    /// write ends. None on PostgreSQL, which locks rows, not the database.
+    pub async fn write_turn(&self) -> Option<WriteTurn> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writers.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     pub async fn close(&self) {

@@ -67,6 +67,53 @@ pub async fn enqueue(tx: &mut Tx<'_>, mail: &NewOutboxMail, now: i64) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// [`enqueue`] for several mails in one statement (a request's forwards and
+/// acknowledgement); a mail whose key was already queued is skipped. Rows get
+/// their ids in the order given. Returns how many were written.
+pub async fn enqueue_many(tx: &mut Tx<'_>, mails: &[NewOutboxMail], now: i64) -> Result<u64> {
+    let mut written = 0;
+    // 9 values a row: well under either backend's limit of bound values.
+    for chunk in mails.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let v = |k: usize| format!("${}", 2 + 8 * i + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, 'queued', 0, $1, $1)",
+                    v(0),
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(4),
+                    v(5),
+                    v(6),
+                    v(7)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
+             request_id, member_id, status, attempts, next_attempt_at, created_at) \
+             VALUES {rows} ON CONFLICT (idempotency_key) DO NOTHING"
+        );
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for m in chunk {
+            query = query
+                .bind(&m.idempotency_key)
+                .bind(&m.kind)
+                .bind(&m.to_email)
+                .bind(&m.message_id)
+                .bind(&m.subject)
+                .bind(m.message.clone())
+                .bind(m.request_id)
+                .bind(m.member_id);
+        }
+        written += query.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
+}
+
 // A row is due when it is queued and its time has come, or when a sender
 // claimed it and its lease ran out (that sender died mid-send).
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $1 \
@@ -134,55 +181,44 @@ impl Store {
         lease_seconds: i64,
         limit: i64,
     ) -> Result<Vec<ClaimedMail>> {
-        let sql = match self.backend {
-            Backend::Sqlite => CLAIM_MANY_SQLITE,
-            Backend::Postgres => CLAIM_MANY_POSTGRES,
-        };
-        let mut mails: Vec<ClaimedMail> = sqlx::query_as(sql)
-            .bind(now + lease_seconds)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        mails.sort_by_key(|m| m.id);
-        Ok(mails)
+        let _turn = self.write_turn().await;
+        claim_many(&self.pool, self.backend, now, lease_seconds, limit).await
     }
 
     /// Records what became of a batch of claimed mails in one transaction
     /// (one write, not one per mail: senders and the inbox share SQLite's lock).
-    /// Mails sent at the same second are marked in one statement.
     pub async fn outbox_record_many(&self, results: &[(i64, SendResult)]) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
-        for (id, result) in results {
-            let (status, next, error) = match result {
-                SendResult::Sent { at } => {
-                    match sent.iter_mut().find(|(t, _)| t == at) {
-                        Some((_, ids)) => ids.push(*id),
-                        None => sent.push((*at, vec![*id])),
-                    }
-                    continue;
-                }
-                SendResult::Retry { at, error } => ("queued", Some(*at), error.as_str()),
-                SendResult::Failed { error } => ("failed", None, error.as_str()),
-                SendResult::Held { reason } => ("held", None, reason.as_str()),
-            };
-            finish(&mut *tx, *id, status, next, Some(error), None).await?;
+        self.outbox_record_and_claim(results, 0, 0, 0)
+            .await
+            .map(drop)
+    }
+
+    /// The sender's one write: records what became of `results` and claims
+    /// up to `limit` more due mails (as [`Store::claim_outbox_many`]), in one
+    /// transaction taken in this process's turn to write. Mails sent at the
+    /// same second are marked in one statement.
+    pub async fn outbox_record_and_claim(
+        &self,
+        results: &[(i64, SendResult)],
+        now: i64,
+        lease_seconds: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMail>> {
+        match (results.is_empty(), limit > 0) {
+            (true, false) => return Ok(Vec::new()),
+            // A claim alone is one statement: no transaction around it.
+            (true, true) => return self.claim_outbox_many(now, lease_seconds, limit).await,
+            _ => {}
         }
-        for (at, ids) in &sent {
-            let sql = format!(
-                "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1 WHERE id IN ({})",
-                placeholders(2, ids.len())
-            );
-            // Only numbered placeholders are formatted in; the values are bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*at);
-            for id in ids {
-                query = query.bind(*id);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        let mut tx = self.begin_write().await?;
+        record_results(&mut tx, results).await?;
+        let mails = if limit > 0 {
+            claim_many(&mut *tx, self.backend, now, lease_seconds, limit).await?
+        } else {
+            Vec::new()
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(mails)
     }
 
     pub async fn outbox_sent(&self, id: i64, now: i64) -> Result<()> {
@@ -290,6 +326,62 @@ impl Store {
         }
         Ok(c)
     }
+}
+
+/// Claims up to `limit` due mails, in id order.
+async fn claim_many<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    backend: Backend,
+    now: i64,
+    lease_seconds: i64,
+    limit: i64,
+) -> Result<Vec<ClaimedMail>> {
+    let sql = match backend {
+        Backend::Sqlite => CLAIM_MANY_SQLITE,
+        Backend::Postgres => CLAIM_MANY_POSTGRES,
+    };
+    let mut mails: Vec<ClaimedMail> = sqlx::query_as(sql)
+        .bind(now + lease_seconds)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    mails.sort_by_key(|m| m.id);
+    Ok(mails)
+}
+
+/// Writes what became of claimed mails: the sent ones in one UPDATE per
+/// second they were sent at, the others one UPDATE each.
+async fn record_results(tx: &mut Tx<'_>, results: &[(i64, SendResult)]) -> Result<()> {
+    let mut sent: Vec<(i64, Vec<i64>)> = Vec::new();
+    for (id, result) in results {
+        let (status, next, error) = match result {
+            SendResult::Sent { at } => {
+                match sent.iter_mut().find(|(t, _)| t == at) {
+                    Some((_, ids)) => ids.push(*id),
+                    None => sent.push((*at, vec![*id])),
+                }
+                continue;
+            }
+            SendResult::Retry { at, error } => ("queued", Some(*at), error.as_str()),
+            SendResult::Failed { error } => ("failed", None, error.as_str()),
+            SendResult::Held { reason } => ("held", None, reason.as_str()),
+        };
+        finish(&mut **tx, *id, status, next, Some(error), None).await?;
+    }
+    for (at, ids) in &sent {
+        let sql = format!(
+            "UPDATE outbox SET status = 'sent', lease_until = NULL, sent_at = $1 WHERE id IN ({})",
+            placeholders(2, ids.len())
+        );
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(*at);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// `$first, $first+1, …` for `n` bound values.

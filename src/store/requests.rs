@@ -93,6 +93,32 @@ pub async fn set_request_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<
     Ok(())
 }
 
+/// [`set_request_state`] for a new request's first wave, with its thread
+/// token (minted from its id), in one statement.
+pub async fn set_first_wave(
+    tx: &mut Tx<'_>,
+    id: i64,
+    token: &str,
+    status: RequestStatus,
+    wave_due_at: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE requests SET token = $1, status = $2, wave = 1, wave_due_at = $3, updated_at = $4, \
+         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END \
+         WHERE id = $5",
+    )
+    .bind(token)
+    .bind(status.as_str())
+    .bind(wave_due_at)
+    .bind(now)
+    .bind(id)
+    .bind(i64::from(status.is_final()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_request_state(
     tx: &mut Tx<'_>,
     id: i64,
@@ -154,6 +180,57 @@ pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result
     .bind(now)
     .fetch_optional(&mut **tx)
     .await?)
+}
+
+/// [`insert_forward`] for several forwards in one statement: the ids of
+/// those written, by member (a member who already had one is left out).
+pub async fn insert_forwards(
+    tx: &mut Tx<'_>,
+    forwards: &[NewForward],
+    now: i64,
+) -> Result<HashMap<i64, i64>> {
+    let mut ids = HashMap::with_capacity(forwards.len());
+    for chunk in forwards.chunks(100) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let v = |k: usize| format!("${}", 2 + 9 * i + k);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', $1)",
+                    v(0),
+                    v(1),
+                    v(2),
+                    v(3),
+                    v(4),
+                    v(5),
+                    v(6),
+                    v(7),
+                    v(8)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO forwards (request_id, member_id, wave, rank, score, reasons, token, \
+             requester_token, message_id, state, created_at) VALUES {rows} \
+             ON CONFLICT (request_id, member_id) DO NOTHING RETURNING member_id, id"
+        );
+        // Only numbered placeholders are formatted in; the values are bound.
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for f in chunk {
+            query = query
+                .bind(f.request_id)
+                .bind(f.member_id)
+                .bind(f.wave)
+                .bind(f.rank)
+                .bind(f.score)
+                .bind(&f.reasons_json)
+                .bind(&f.token)
+                .bind(&f.requester_token)
+                .bind(&f.message_id);
+        }
+        ids.extend(query.fetch_all(&mut **tx).await?);
+    }
+    Ok(ids)
 }
 
 impl Store {
