@@ -7,14 +7,21 @@
 //! shared machine's other processes held the core (a preempted run is
 //! rarely preempted three times).
 //! A plain binary (harness = false) so it needs no benchmark crate.
+//! `MATCH_BENCH_CHECK=1` times nothing: it ranks the bench's requests and
+//! every dev set's requests (tests/fixtures/eval) against the generated
+//! directories and the dev sets' own, with several shortlist sizes and
+//! contexts, by the pruned path and by assessing every member, and fails
+//! unless both give the same lists (emails, evidence, scores to 1e-6).
 //! Directories mix curated trades, trades only the open vocabulary knows,
 //! and a made-up word or two per member (as shop and product names are).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use circle_relay::directory::parse_members_csv;
 use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
-use circle_relay::matching::{MatchContext, Matcher};
+use circle_relay::matching::eml::read_request;
+use circle_relay::matching::{MatchContext, Matcher, RankPath};
 
 const SKILLS: &[&str] = &[
     "看護師",
@@ -308,7 +315,209 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// A directory to check, and the requests (subject, body) to rank against it.
+struct CheckSet {
+    name: String,
+    members: Vec<Member>,
+    requests: Vec<(String, String)>,
+}
+
+/// Every dev set's requests and members, from tests/fixtures/eval.
+fn dev_sets() -> Vec<CheckSet> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    dirs.retain(|d: &std::path::PathBuf| d.join("members.csv").is_file());
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| {
+            let name = dir
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let mut files: Vec<_> = std::fs::read_dir(dir.join("requests"))
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            files.sort();
+            let requests = files
+                .iter()
+                .filter_map(|f| read_request(&std::fs::read(f).ok()?).ok())
+                .map(|r| (r.subject, r.body))
+                .collect();
+            let csv = std::fs::read(dir.join("members.csv")).unwrap_or_default();
+            let mut members = parse_members_csv(&csv).unwrap_or_default();
+            for (i, m) in members.iter_mut().enumerate() {
+                m.id = i as i64 + 1;
+            }
+            CheckSet {
+                name,
+                members,
+                requests,
+            }
+        })
+        .collect()
+}
+
+/// The contexts the check ranks under: shortlist size, and who is excluded,
+/// capped or recently asked (so fairness and exclusions reorder).
+fn check_contexts(members: &[Member]) -> Vec<(usize, MatchContext)> {
+    let mut busy = MatchContext {
+        weekly_cap: Some(3),
+        ..MatchContext::default()
+    };
+    for (i, m) in members.iter().enumerate() {
+        match i % 7 {
+            0 => {
+                busy.recent_forwards.insert(m.id, (i % 5) as u32);
+            }
+            3 => {
+                busy.exclude_members.insert(m.id);
+            }
+            _ => {}
+        }
+    }
+    busy.exclude_emails = members
+        .iter()
+        .step_by(11)
+        .map(|m| m.email.clone())
+        .collect();
+    vec![
+        (3, MatchContext::default()),
+        (1, MatchContext::default()),
+        (10, MatchContext::default()),
+        (3, busy.clone()),
+        (5, busy),
+    ]
+}
+
+/// The differences between the pruned and the exhaustive ranking of one request.
+fn compare(
+    matcher: &Matcher,
+    subject: &str,
+    body: &str,
+    top: usize,
+    ctx: &MatchContext,
+) -> Vec<String> {
+    let (a, a_c, a_n) = matcher.rank_unrounded(subject, body, ctx, top, RankPath::Pruned);
+    let (b, b_c, b_n) = matcher.rank_unrounded(subject, body, ctx, top, RankPath::Exhaustive);
+    let mut out = Vec::new();
+    let emails = |l: &[circle_relay::matching::Candidate]| {
+        l.iter().map(|c| c.email.clone()).collect::<Vec<_>>()
+    };
+    if a != b {
+        out.push(format!(
+            "lists differ: pruned {:?} / {:?}, exhaustive {:?} / {:?}",
+            emails(&a.candidates),
+            emails(&a.near_misses),
+            emails(&b.candidates),
+            emails(&b.near_misses)
+        ));
+    }
+    let close = |x: &[f32], y: &[f32]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| (p - q).abs() <= 1e-6)
+    };
+    if !close(&a_c, &b_c) || !close(&a_n, &b_n) {
+        out.push(format!(
+            "scores differ: pruned {a_c:?} / {a_n:?}, exhaustive {b_c:?} / {b_n:?}"
+        ));
+    }
+    // `rank` works out the shortlist alone
+    let (c, c_c, _) = matcher.rank_unrounded(subject, body, ctx, top, RankPath::ShortlistOnly);
+    if c.candidates != b.candidates || !close(&c_c, &b_c) {
+        out.push(format!(
+            "shortlist alone differs: {:?} {c_c:?}, exhaustive {:?} {b_c:?}",
+            emails(&c.candidates),
+            emails(&b.candidates)
+        ));
+    }
+    out
+}
+
+/// `rank_with_near_misses` (what the daemon's intake calls: the near-misses
+/// too, for the admins when nobody fits): first runs and fastest of three, sorted.
+fn with_near_misses(
+    matcher: &Matcher,
+    ctx: &MatchContext,
+    rounds: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut first, mut quiet) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        for (subject, body) in REQUESTS {
+            let runs: Vec<Duration> = (0..3)
+                .map(|_| {
+                    let t = Instant::now();
+                    black_box(matcher.rank_with_near_misses(subject, body, ctx, 3));
+                    t.elapsed()
+                })
+                .collect();
+            first.push(runs[0]);
+            quiet.extend(runs.iter().min());
+        }
+    }
+    first.sort();
+    quiet.sort();
+    (first, quiet)
+}
+
+/// The check mode: pruned against exhaustive on every request, directory and context.
+fn check() {
+    let mut sets = dev_sets();
+    let all_requests: Vec<(String, String)> = REQUESTS
+        .iter()
+        .map(|(s, b)| (s.to_string(), b.to_string()))
+        .chain(sets.iter().flat_map(|set| set.requests.iter().cloned()))
+        .collect();
+    for n in sizes() {
+        sets.push(CheckSet {
+            name: format!("generated {n}"),
+            members: directory(n),
+            requests: all_requests.clone(),
+        });
+    }
+    let (mut compared, mut failed, mut shortlisted) = (0usize, 0usize, 0usize);
+    for CheckSet {
+        name,
+        members,
+        requests,
+    } in sets
+    {
+        let contexts = check_contexts(&members);
+        let matcher = match Matcher::with_default_vocabulary(members) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("cannot build the matcher: {e}");
+                std::process::exit(1);
+            }
+        };
+        for (subject, body) in &requests {
+            for (top, ctx) in &contexts {
+                compared += 1;
+                shortlisted += usize::from(!matcher.rank(subject, body, ctx, *top).is_empty());
+                let diffs = compare(&matcher, subject, body, *top, ctx);
+                if !diffs.is_empty() {
+                    failed += 1;
+                    println!("{name}: top {top}: {subject:?}");
+                    for d in diffs {
+                        println!("    {d}");
+                    }
+                }
+            }
+        }
+        println!("{name}: checked");
+    }
+    println!("{compared} rankings compared ({shortlisted} with a shortlist), {failed} differ");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
 fn main() {
+    if std::env::var_os("MATCH_BENCH_CHECK").is_some() {
+        check();
+        return;
+    }
     println!("load average at start: {}", load_average());
     println!(
         "{:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
@@ -344,6 +553,7 @@ fn main() {
         let mut times = Vec::with_capacity(rounds * REQUESTS.len());
         let mut quiet = Vec::with_capacity(rounds * REQUESTS.len());
         let mut per_request = vec![Duration::ZERO; REQUESTS.len()];
+        let cpu_before = process_cpu();
         for _ in 0..rounds {
             for (i, (subject, body)) in REQUESTS.iter().enumerate() {
                 let mut best = Duration::MAX;
@@ -360,18 +570,33 @@ fn main() {
                 per_request[i] = per_request[i].max(best);
             }
         }
+        let cpu_per_rank = match (cpu_before, process_cpu()) {
+            (Some(a), Some(b)) => {
+                b.saturating_sub(a).as_secs_f64() * 1e3 / (3 * times.len()) as f64
+            }
+            _ => f64::NAN,
+        };
         times.sort();
         quiet.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let (rss, _) = memory_mb();
         println!(
-            "{n:>8} {:>8.0}ms {build_cpu:>8.0}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9} {rss:>9.1}",
+            "{n:>8} {:>8.0}ms {build_cpu:>8.0}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>8.2}ms {:>9} {rss:>9.1}  cpu/match {cpu_per_rank:.2}ms",
             ms(build),
             ms(percentile(&times, 0.5)),
             ms(percentile(&times, 0.99)),
             ms(percentile(&quiet, 0.5)),
             ms(percentile(&quiet, 0.99)),
             times.len()
+        );
+        let (near, near_quiet) = with_near_misses(&matcher, &ctx, rounds);
+        println!(
+            "{:>8} with near-misses (the daemon's intake): median {:.2}ms p99 {:.2}ms, min3 median {:.2}ms p99 {:.2}ms",
+            "",
+            ms(percentile(&near, 0.5)),
+            ms(percentile(&near, 0.99)),
+            ms(percentile(&near_quiet, 0.5)),
+            ms(percentile(&near_quiet, 0.99)),
         );
         if verbose {
             for ((subject, _), worst) in REQUESTS.iter().zip(&per_request) {

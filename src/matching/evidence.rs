@@ -339,6 +339,28 @@ fn term_hit(query: &Query, ti: usize, ki: usize, via: Via, p: &TermPosting) -> O
     })
 }
 
+/// The weight of the request's words a member has (each by its IDF and role).
+fn matched_weight(query: &Query, weights: &[f32], tally: &UnitTally) -> f32 {
+    let weight = |h: &TermHit| weights[h.term as usize] * context_factor(query, h.term as usize);
+    tally.hits.iter().map(|h| weight(h) * h.strength).sum()
+}
+
+/// The open-vocabulary score of [`unit_standing`] alone, without working out
+/// whether it qualifies (the ranker orders members by it before judging them).
+pub fn unit_score(query: &Query, weights: &[f32], tally: &UnitTally) -> f32 {
+    let opening_total: f32 = query
+        .terms
+        .iter()
+        .zip(weights)
+        .filter(|(t, _)| t.opens())
+        .map(|(_, w)| *w)
+        .sum();
+    if tally.hits.is_empty() || opening_total <= 0.0 {
+        return 0.0;
+    }
+    UNIT_WEIGHT * (matched_weight(query, weights, tally) / opening_total).min(1.0)
+}
+
 /// Score, whether it qualifies, and the phrase it answers: direct evidence
 /// on the head of an asked phrase (its last specific word: "headshot
 /// photographer" → photographer), or on most of the phrase's weight.
@@ -359,8 +381,8 @@ pub fn unit_standing(
     if tally.hits.is_empty() || opening_total <= 0.0 {
         return (0.0, false, None);
     }
-    let matched: f32 = tally.hits.iter().map(|h| weight(h) * h.strength).sum();
-    let score = UNIT_WEIGHT * (matched / opening_total).min(1.0);
+    let matched = matched_weight(query, weights, tally);
+    let score = unit_score(query, weights, tally);
     let best = tally
         .hits
         .iter()

@@ -93,6 +93,9 @@ pub struct Entry {
 pub struct Index {
     pub vocab: Vocabulary,
     pub members: Vec<Member>,
+    /// Whether each member is active, by member index (read for every
+    /// posting a request walks; the `Member` records are large and scattered).
+    pub active: Vec<bool>,
     pub entries: Vec<Entry>,
     pub concepts: HashMap<u32, Vec<Posting>>,
     pub lexicon: HashMap<String, Vec<(u32, f32)>>,
@@ -125,6 +128,7 @@ impl Index {
         let mut index = Self {
             vocab,
             members: Vec::new(),
+            active: members.iter().map(Member::is_active).collect(),
             entries: Vec::with_capacity(members.len()),
             concepts: HashMap::new(),
             lexicon: HashMap::new(),

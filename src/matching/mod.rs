@@ -14,6 +14,7 @@ mod rank;
 mod request;
 mod terms;
 pub mod text;
+mod topk;
 mod vocabulary;
 
 use std::collections::{HashMap, HashSet};
@@ -124,6 +125,17 @@ pub struct Ranked {
     pub near_misses: Vec<Candidate>,
 }
 
+/// How [`Matcher::rank_unrounded`] ranks: as [`Matcher::rank_with_near_misses`]
+/// does (top-k pruning), as [`Matcher::rank`] does (the shortlist alone, no
+/// near-misses worked out), or every member with evidence judged (the reference).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankPath {
+    Pruned,
+    ShortlistOnly,
+    Exhaustive,
+}
+
 /// The directory indexed for matching; build once, rank many requests.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -157,7 +169,10 @@ impl Matcher {
         ctx: &MatchContext,
         top: usize,
     ) -> Vec<Candidate> {
-        self.rank_with_near_misses(subject, body, ctx, top)
+        let query = self.understand(subject, body);
+        let path = RankPath::ShortlistOnly;
+        rank::rank_with(&self.index, &query, ctx, top, path)
+            .0
             .candidates
     }
 
@@ -171,6 +186,23 @@ impl Matcher {
     ) -> Ranked {
         let query = self.understand(subject, body);
         rank::rank(&self.index, &query, ctx, top)
+    }
+
+    /// The shortlist and near-misses with their unrounded scores (each list's
+    /// own order), by the pruned path [`Matcher::rank`] takes or by working out
+    /// every member's evidence: the bench's check mode
+    /// (`MATCH_BENCH_CHECK=1 cargo bench --bench matching`) compares the two.
+    #[doc(hidden)]
+    pub fn rank_unrounded(
+        &self,
+        subject: &str,
+        body: &str,
+        ctx: &MatchContext,
+        top: usize,
+        path: RankPath,
+    ) -> (Ranked, Vec<f32>, Vec<f32>) {
+        let query = self.understand(subject, body);
+        rank::rank_with(&self.index, &query, ctx, top, path)
     }
 
     pub fn members(&self) -> &[Member] {

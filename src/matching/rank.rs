@@ -7,14 +7,14 @@ use std::collections::{HashMap, HashSet};
 use super::evidence::{self, Group, UnitTally};
 use super::index::{Field, Index, Posting};
 use super::request::{Query, QueryConcept};
-use super::{MatchContext, Ranked};
+use super::{MatchContext, RankPath, Ranked};
 
 /// A neighbouring trade (税理士 for a bookkeeping request) earns this share
 /// of a real match: enough to order near-misses, never enough to beat one.
 const RELATED_FACTOR: f32 = 0.35;
 /// The lexical score (normalised to the best candidate) adds at most this,
 /// about a third of a licence: it orders members with equal concepts.
-const LEXICAL_WEIGHT: f32 = 1.0;
+pub(super) const LEXICAL_WEIGHT: f32 = 1.0;
 /// Abstain threshold, in units of the request's strongest specific concept.
 ///
 /// A member qualifies when the weighted concept evidence they hold is at
@@ -94,19 +94,32 @@ impl std::hash::Hasher for MemberHasher {
 }
 
 /// A member's standing for one request.
-struct Scored {
-    member: u32,
-    score: f32,
+pub(super) struct Scored {
+    pub member: u32,
+    pub score: f32,
     concepts: Tally,
     units: UnitTally,
     group: Option<Group>,
 }
 
 pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ranked {
+    rank_with(index, query, ctx, top, RankPath::Pruned).0
+}
+
+/// The ranking, with each list's unrounded scores (for the bench's check of
+/// the pruned path against the exhaustive one).
+pub fn rank_with(
+    index: &Index,
+    query: &Query,
+    ctx: &MatchContext,
+    top: usize,
+    path: RankPath,
+) -> (Ranked, Vec<f32>, Vec<f32>) {
     let max_w = query.max_specific_weight();
     let opens_units = query.terms.iter().any(|t| t.opens());
     if (max_w <= 0.0 && !opens_units) || top == 0 {
-        return Ranked::default(); // no recognisable need: nobody is bothered
+        // no recognisable need: nobody is bothered
+        return (Ranked::default(), Vec::new(), Vec::new());
     }
     let eligible = |m: u32| eligible(index, ctx, m);
     let mut tallies = gather(index, query, &eligible);
@@ -114,7 +127,6 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     for m in units.keys() {
         tallies.entry(*m).or_default();
     }
-    let (qualified, near) = assess(index, query, tallies, units, max_w);
     let scale = query.concepts.iter().map(|c| c.weight).sum::<f32>()
         + if opens_units {
             evidence::UNIT_WEIGHT
@@ -122,6 +134,53 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
             0.0
         }
         + LEXICAL_WEIGHT;
+    let judge = Judge::new(index, query, max_w);
+    // with alternatives each asked thing keeps its own k: every member is judged
+    let (chosen, near) = if path != RankPath::Exhaustive && !query.alternatives {
+        let near = path == RankPath::Pruned;
+        super::topk::best(judge, ctx, top, (tallies, units), near)
+    } else {
+        exhaustive(judge, ctx, top, tallies, units)
+    };
+    let raw = |list: &[Scored]| list.iter().map(|s| s.score / scale).collect::<Vec<f32>>();
+    let (raw_chosen, raw_near) = (raw(&chosen), raw(&near));
+    let to_candidate = |s: Scored| {
+        evidence::candidate(
+            index,
+            query,
+            s.member,
+            s.score / scale,
+            &s.concepts,
+            &s.units,
+        )
+    };
+    let ranked = Ranked {
+        candidates: chosen.into_iter().map(to_candidate).collect(),
+        near_misses: near.into_iter().map(to_candidate).collect(),
+    };
+    (ranked, raw_chosen, raw_near)
+}
+
+/// Every member with evidence judged, pruned to the top k before the lexical
+/// tie-breaker, finished, and (with alternatives) spread over the asked things.
+fn exhaustive(
+    mut judge: Judge<'_>,
+    ctx: &MatchContext,
+    top: usize,
+    tallies: MemberMap<Tally>,
+    mut units: MemberMap<UnitTally>,
+) -> (Vec<Scored>, Vec<Scored>) {
+    let (index, query) = (judge.index, judge.query);
+    let mut qualified = Vec::new();
+    let mut near = Vec::new();
+    for (m, tally) in tallies {
+        let unit = units.remove(&m).unwrap_or_default();
+        match judge.judge(m, tally, unit) {
+            (s, Verdict::Qualified) => qualified.push(s),
+            (s, Verdict::Near) => near.push(s),
+            (_, Verdict::Neither) => {}
+        }
+    }
     let qualified = prune(qualified, top, query.alternatives);
     let near = prune(near, top, false);
     let qualified = finish(
@@ -137,37 +196,49 @@ pub fn rank(index: &Index, query: &Query, ctx: &MatchContext, top: usize) -> Ran
     } else {
         qualified.into_iter().take(top).collect()
     };
-    let to_candidate = |s: Scored| {
-        evidence::candidate(
-            index,
-            query,
-            s.member,
-            s.score / scale,
-            &s.concepts,
-            &s.units,
-        )
-    };
-    Ranked {
-        candidates: chosen.into_iter().map(to_candidate).collect(),
-        near_misses: near.into_iter().take(top).map(to_candidate).collect(),
-    }
+    (chosen, near.into_iter().take(top).collect())
 }
 
-/// Splits the members with evidence into those who qualify and near-misses.
-fn assess(
-    index: &Index,
-    query: &Query,
-    tallies: MemberMap<Tally>,
-    mut units: MemberMap<UnitTally>,
+/// Whether a member qualifies, almost fits (a near-miss), or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Qualified,
+    Near,
+    Neither,
+}
+
+/// Judges the members with evidence one at a time, sharing the work that
+/// depends only on the request.
+pub(super) struct Judge<'a> {
+    pub index: &'a Index,
+    pub query: &'a Query,
+    weights: Vec<f32>,
+    specialties: evidence::Specialties,
     max_w: f32,
-) -> (Vec<Scored>, Vec<Scored>) {
-    let weights = evidence::term_weights(index, query);
-    let mut specialties = evidence::Specialties::default();
-    let mut qualified = Vec::new();
-    let mut near = Vec::new();
-    for (m, tally) in tallies {
-        let unit = units.remove(&m).unwrap_or_default();
-        let (concept_score, mut concept_ok, concept_group) = concept_standing(query, &tally, max_w);
+}
+
+impl<'a> Judge<'a> {
+    fn new(index: &'a Index, query: &'a Query, max_w: f32) -> Self {
+        Self {
+            index,
+            query,
+            weights: evidence::term_weights(index, query),
+            specialties: evidence::Specialties::default(),
+            max_w,
+        }
+    }
+
+    /// The score [`Judge::judge`] gives a member, without judging whether
+    /// they qualify (the same arithmetic, so the same bits).
+    pub fn evidence_score(&self, tally: &Tally, unit: &UnitTally) -> f32 {
+        concept_score(self.query, tally) + evidence::unit_score(self.query, &self.weights, unit)
+    }
+
+    /// Whether a member qualifies or is a near-miss, with their evidence score.
+    pub fn judge(&mut self, m: u32, tally: Tally, unit: UnitTally) -> (Scored, Verdict) {
+        let (index, query, weights) = (self.index, self.query, &self.weights);
+        let (concept_score, mut concept_ok, concept_group) =
+            concept_standing(query, &tally, self.max_w);
         concept_ok &= !only_topics(index, query, &tally);
         if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
             let held: Vec<u32> = tally
@@ -176,12 +247,12 @@ fn assess(
                 .filter(|e| !e.related)
                 .map(|e| query.concepts[e.query_index].concept)
                 .collect();
-            concept_ok &= evidence::concept_phrase_ok(query, &weights, &unit, &held, c)
-                && specialties.ok(index, query, &unit, &held, c)
+            concept_ok &= evidence::concept_phrase_ok(query, weights, &unit, &held, c)
+                && self.specialties.ok(index, query, &unit, &held, c)
                 && evidence::phrase_concept_ok(index, query, (m, &unit), c);
         }
         let (unit_score, unit_ok, unit_group) =
-            evidence::unit_standing(index, query, &weights, (m, &unit));
+            evidence::unit_standing(index, query, weights, (m, &unit));
         let s = Scored {
             member: m,
             score: concept_score + unit_score,
@@ -193,25 +264,32 @@ fn assess(
                 unit_group
             },
         };
-        if (concept_ok || unit_ok)
+        let verdict = if (concept_ok || unit_ok)
             && language_pair_ok(index, query, m)
             && !declines(index, query, m)
         {
-            qualified.push(s);
+            Verdict::Qualified
         } else if s.score > 0.0 {
-            near.push(s);
-        }
+            Verdict::Near
+        } else {
+            Verdict::Neither
+        };
+        (s, verdict)
     }
-    (qualified, near)
+}
+
+/// The weighted concept evidence a member holds.
+fn concept_score(query: &Query, tally: &Tally) -> f32 {
+    tally
+        .evidence
+        .iter()
+        .map(|e| query.concepts[e.query_index].weight * e.strength)
+        .sum()
 }
 
 /// Concept score, whether it qualifies, and the need it answers best.
 fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Option<Group>) {
-    let concept_score: f32 = tally
-        .evidence
-        .iter()
-        .map(|e| query.concepts[e.query_index].weight * e.strength)
-        .sum();
+    let concept_score = concept_score(query, tally);
     let specific: f32 = tally
         .evidence
         .iter()
@@ -277,7 +355,7 @@ fn concept_group(query: &Query, qi: usize) -> Group {
 }
 
 /// The lowest the soft factors can bring a score to.
-const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
+pub(super) const MIN_FACTOR: f32 = REGION_MISMATCH * LANGUAGE_MISMATCH * FAIRNESS_FLOOR;
 
 /// Top-k pruning (max-score): the lexical tie-breaker adds at most
 /// `LEXICAL_WEIGHT` and the soft factors only lower a score, so a member
@@ -354,7 +432,7 @@ fn finish(
 }
 
 /// Highest score first; equal scores by member, so the order is stable.
-fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
+pub(super) fn best_first(a: &Scored, b: &Scored) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then(a.member.cmp(&b.member))
 }
 
@@ -452,6 +530,15 @@ fn declines(index: &Index, query: &Query, m: u32) -> bool {
 }
 
 fn eligible(index: &Index, ctx: &MatchContext, m: u32) -> bool {
+    // a dense flag first: the member record itself is far away in memory
+    if !index.active[m as usize] {
+        return false;
+    }
+    let nobody_excluded =
+        ctx.exclude_members.is_empty() && ctx.exclude_emails.is_empty() && ctx.weekly_cap.is_none();
+    if nobody_excluded {
+        return true;
+    }
     let member = &index.members[m as usize];
     if !member.is_active() || ctx.exclude_members.contains(&member.id) {
         return false;
@@ -541,7 +628,7 @@ fn opens(qc: &QueryConcept) -> bool {
 
 /// BM25 over profile tokens, for the candidates only (one score per
 /// candidate, in their order).
-fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f32> {
+pub(super) fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f32> {
     let n = index.members.len() as f32;
     let mut scores = vec![0.0f32; candidates.len()];
     // where each candidate's score is, by member: walking a long posting
@@ -589,7 +676,7 @@ fn lexical_scores(index: &Index, tokens: &[String], candidates: &[u32]) -> Vec<f
 /// Soft constraints: a stated region or language that the member does not
 /// cover lowers the score; it does not exclude (requests often say
 /// "preferably").
-fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
+pub(super) fn constraint_factor(index: &Index, query: &Query, m: u32) -> f32 {
     region_fit(index, query, m).factor() * language_fit(index, query, m).0
 }
 
@@ -665,7 +752,7 @@ pub(super) fn language_factor(index: &Index, query: &Query, m: u32) -> (f32, Opt
     )
 }
 
-fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
+pub(super) fn fairness(ctx: &MatchContext, index: &Index, m: u32) -> f32 {
     let id = index.members[m as usize].id;
     let recent = ctx.recent_forwards.get(&id).copied().unwrap_or(0) as f32;
     (1.0 - FAIRNESS_STEP * recent).max(FAIRNESS_FLOOR)
