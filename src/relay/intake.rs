@@ -196,13 +196,7 @@ impl Relay {
             let Some(&forward_id) = ids.get(&member.id) else {
                 continue;
             };
-            tracing::info!(
-                request_id = wave.request_id,
-                forward_id,
-                member_id = member.id,
-                wave = wave.wave,
-                "forward queued"
-            );
+            log_queued(wave, forward_id, member.id);
             forwarded_to.push(member.id);
             mails.push(self.forward_mail(wave, row, member, c));
         }
@@ -280,13 +274,7 @@ impl Relay {
         let Some(forward_id) = insert_forward(tx, &row, self.now()).await? else {
             return Ok(false);
         };
-        tracing::info!(
-            request_id = of.request_id,
-            forward_id,
-            member_id = member.id,
-            wave = of.wave,
-            "forward queued"
-        );
+        log_queued(of, forward_id, member.id);
         let mail = self.forward_mail(of, row, member, c);
         self.queue(tx, mail).await?;
         Ok(true)
@@ -326,4 +314,15 @@ impl Relay {
         .reply_token(row.token)
         .about(Some(request_id), Some(member.id))
     }
+}
+
+/// The log line of every forward queued, matched or by hand.
+fn log_queued(of: &Wave<'_>, forward_id: i64, member_id: i64) {
+    tracing::info!(
+        request_id = of.request_id,
+        forward_id,
+        member_id,
+        wave = of.wave,
+        "forward queued"
+    );
 }

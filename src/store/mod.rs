@@ -153,6 +153,22 @@ where
     rows.iter().map(|r| from_row(table, r)).collect()
 }
 
+/// The VALUES rows of a multi-row INSERT: `rows` groups of `per_row`
+/// numbered placeholders from `$2` on (`$1` is a value every row shares),
+/// each group followed by `tail` (literals and `$1`). Only placeholders are
+/// formatted in; the values are bound.
+fn values_rows(rows: usize, per_row: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|i| {
+            let params: Vec<String> = (0..per_row)
+                .map(|k| format!("${}", 2 + per_row * i + k))
+                .collect();
+            format!("({}, {tail})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `%text%` for a `LIKE … ESCAPE '\\'` search, lower-cased, with the
 /// wildcards a person might type taken literally; `""` for blank text (no
 /// filter).
@@ -414,8 +430,17 @@ mod decode_tests {
 }
 
 #[cfg(test)]
-mod like_tests {
-    use super::like_pattern;
+mod sql_text_tests {
+    use super::{like_pattern, values_rows};
+
+    #[test]
+    fn values_rows_number_each_rows_placeholders_after_the_shared_one() {
+        assert_eq!(values_rows(1, 2, "'x'"), "($2, $3, 'x')");
+        assert_eq!(
+            values_rows(2, 3, "'pending', $1"),
+            "($2, $3, $4, 'pending', $1), ($5, $6, $7, 'pending', $1)"
+        );
+    }
 
     #[test]
     fn typed_wildcards_are_literal() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::{Backend, Result, Store, Tx};
+use super::{Backend, Result, Store, Tx, values_rows};
 
 /// A mail to write into the outbox, already rendered.
 #[derive(Debug, Clone)]
@@ -74,23 +74,7 @@ pub async fn enqueue_many(tx: &mut Tx<'_>, mails: &[NewOutboxMail], now: i64) ->
     let mut written = 0;
     // 9 values a row: well under either backend's limit of bound values.
     for chunk in mails.chunks(100) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let v = |k: usize| format!("${}", 2 + 8 * i + k);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, 'queued', 0, $1, $1)",
-                    v(0),
-                    v(1),
-                    v(2),
-                    v(3),
-                    v(4),
-                    v(5),
-                    v(6),
-                    v(7)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let rows = values_rows(chunk.len(), 8, "'queued', 0, $1, $1");
         let sql = format!(
             "INSERT INTO outbox (idempotency_key, kind, to_email, message_id, subject, message, \
              request_id, member_id, status, attempts, next_attempt_at, created_at) \

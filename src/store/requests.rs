@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::{Backend, Result, Store, from_row, from_rows};
+use super::{Backend, Result, Store, from_row, from_rows, values_rows};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
 use super::Tx;
@@ -191,24 +191,7 @@ pub async fn insert_forwards(
 ) -> Result<HashMap<i64, i64>> {
     let mut ids = HashMap::with_capacity(forwards.len());
     for chunk in forwards.chunks(100) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let v = |k: usize| format!("${}", 2 + 9 * i + k);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', $1)",
-                    v(0),
-                    v(1),
-                    v(2),
-                    v(3),
-                    v(4),
-                    v(5),
-                    v(6),
-                    v(7),
-                    v(8)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let rows = values_rows(chunk.len(), 9, "'pending', $1");
         let sql = format!(
             "INSERT INTO forwards (request_id, member_id, wave, rank, score, reasons, token, \
              requester_token, message_id, state, created_at) VALUES {rows} \
