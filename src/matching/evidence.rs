@@ -345,16 +345,22 @@ fn matched_weight(query: &Query, weights: &[f32], tally: &UnitTally) -> f32 {
     tally.hits.iter().map(|h| weight(h) * h.strength).sum()
 }
 
-/// The open-vocabulary score of [`unit_standing`] alone, without working out
-/// whether it qualifies (the ranker orders members by it before judging them).
-pub fn unit_score(query: &Query, weights: &[f32], tally: &UnitTally) -> f32 {
-    let opening_total: f32 = query
+/// The weight of the request's words that can open a need (what a member's
+/// matched words are a share of).
+fn opening_total(query: &Query, weights: &[f32]) -> f32 {
+    query
         .terms
         .iter()
         .zip(weights)
         .filter(|(t, _)| t.opens())
         .map(|(_, w)| *w)
-        .sum();
+        .sum()
+}
+
+/// The open-vocabulary score of [`unit_standing`] alone, without working out
+/// whether it qualifies (the ranker orders members by it before judging them).
+pub fn unit_score(query: &Query, weights: &[f32], tally: &UnitTally) -> f32 {
+    let opening_total = opening_total(query, weights);
     if tally.hits.is_empty() || opening_total <= 0.0 {
         return 0.0;
     }
@@ -370,13 +376,7 @@ pub fn unit_standing(
     weights: &[f32],
     (m, tally): (u32, &UnitTally),
 ) -> (f32, bool, Option<Group>) {
-    let opening_total: f32 = query
-        .terms
-        .iter()
-        .zip(weights)
-        .filter(|(t, _)| t.opens())
-        .map(|(_, w)| *w)
-        .sum();
+    let opening_total = opening_total(query, weights);
     let weight = |h: &TermHit| weights[h.term as usize] * context_factor(query, h.term as usize);
     if tally.hits.is_empty() || opening_total <= 0.0 {
         return (0.0, false, None);

@@ -29,6 +29,7 @@ impl Relay {
                 request,
                 answer.member,
                 f,
+                context! {},
             )
             .await?;
             return Ok(ReplyOutcome::AlreadyFilled);
@@ -121,7 +122,8 @@ impl Relay {
                     continue;
                 };
                 let key = (format!("filled:{}", other.id), MailKind::Filled);
-                self.notify_member(tx, key, request, m, other).await?;
+                self.notify_member(tx, key, request, m, other, context! {})
+                    .await?;
             }
         }
         Ok(filled)

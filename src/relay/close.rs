@@ -96,7 +96,7 @@ impl Relay {
                 continue;
             };
             let key = (format!("closed:{}", f.id), MailKind::Closed);
-            self.notify_member_with(tx, key, closed, m, f, extra.clone())
+            self.notify_member(tx, key, closed, m, f, extra.clone())
                 .await?;
         }
         Ok(())

@@ -314,21 +314,8 @@ impl Relay {
 
     /// Tells a member about their forward's request in the forward's thread
     /// (already filled, filled by others, closed): the mail's templates read
-    /// `request`, `member` and the forward's `token`.
+    /// `request`, `member`, the forward's `token` and any `extra` variables.
     pub(super) async fn notify_member(
-        &self,
-        tx: &mut Tx<'_>,
-        (key, kind): (String, MailKind),
-        request: &RequestRow,
-        member: &Member,
-        f: &ForwardRow,
-    ) -> Result<(), RelayError> {
-        self.notify_member_with(tx, (key, kind), request, member, f, context! {})
-            .await
-    }
-
-    /// [`Self::notify_member`] with more template variables (`extra`).
-    pub(super) async fn notify_member_with(
         &self,
         tx: &mut Tx<'_>,
         (key, kind): (String, MailKind),

@@ -137,14 +137,8 @@ pub async fn complete(
     outcome: &str,
     error: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE inbound_messages SET kind = $1, outcome = $2, error = $3 WHERE id = $4")
-        .bind(kind)
-        .bind(outcome)
-        .bind(error)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let sql = "UPDATE inbound_messages SET kind = $1, outcome = $2, error = $3 WHERE id = $4";
+    complete_with(conn, sql, (id, kind, outcome, error)).await
 }
 
 /// [`complete`] for a message delivered to us (LMTP), in no folder: the
@@ -156,16 +150,23 @@ pub async fn complete_delivered(
     outcome: &str,
     error: Option<&str>,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE inbound_messages SET kind = $1, outcome = $2, error = $3, \
-         moved_at = COALESCE(moved_at, received_at) WHERE id = $4",
-    )
-    .bind(kind)
-    .bind(outcome)
-    .bind(error)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let sql = "UPDATE inbound_messages SET kind = $1, outcome = $2, error = $3, \
+               moved_at = COALESCE(moved_at, received_at) WHERE id = $4";
+    complete_with(conn, sql, (id, kind, outcome, error)).await
+}
+
+async fn complete_with(
+    conn: &mut AnyConnection,
+    sql: &'static str,
+    (id, kind, outcome, error): (i64, &str, &str, Option<&str>),
+) -> Result<()> {
+    sqlx::query(sql)
+        .bind(kind)
+        .bind(outcome)
+        .bind(error)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
