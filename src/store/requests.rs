@@ -162,24 +162,8 @@ pub async fn reopen_request(tx: &mut Tx<'_>, id: i64, wave: i64, due: i64, now: 
 /// Inserts a forward unless this member already has one for this request.
 /// Returns its id, or None when it existed (idempotent by request and member).
 pub async fn insert_forward(tx: &mut Tx<'_>, f: &NewForward, now: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO forwards (request_id, member_id, wave, rank, score, reasons, token, \
-         requester_token, message_id, state, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10) \
-         ON CONFLICT (request_id, member_id) DO NOTHING RETURNING id",
-    )
-    .bind(f.request_id)
-    .bind(f.member_id)
-    .bind(f.wave)
-    .bind(f.rank)
-    .bind(f.score)
-    .bind(&f.reasons_json)
-    .bind(&f.token)
-    .bind(&f.requester_token)
-    .bind(&f.message_id)
-    .bind(now)
-    .fetch_optional(&mut **tx)
-    .await?)
+    let ids = insert_forwards(tx, std::slice::from_ref(f), now).await?;
+    Ok(ids.get(&f.member_id).copied())
 }
 
 /// [`insert_forward`] for several forwards in one statement: the ids of
