@@ -198,9 +198,21 @@ async fn create(
 ) -> Result<Option<String>> {
     match step("CREATE", t, session.create(name)).await {
         Ok(()) => Ok(None),
-        Err(InboxError::Server { detail, .. }) => Ok(Some(server_text(&detail))),
+        Err(InboxError::Server { detail, .. }) => {
+            let answer = server_text(&detail);
+            // made meanwhile (another client, or a LIST that ran before it
+            // was made): the folder is there, which is all we asked for
+            Ok((!already_exists(&answer)).then_some(answer))
+        }
         Err(e) => Err(e),
     }
+}
+
+/// A CREATE refused because the folder is there: RFC 5530's
+/// `[ALREADYEXISTS]`, or the plain words of servers without the code.
+fn already_exists(answer: &str) -> bool {
+    let a = answer.to_ascii_lowercase();
+    a.contains("[alreadyexists]") || a.contains("mailbox already exists")
 }
 
 /// async-imap words a NO as `code: None, info: Some("Permission denied")`:
@@ -400,6 +412,16 @@ pub fn parse_namespace(line: &str) -> Option<Namespaces> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_made_meanwhile_is_no_refusal() {
+        assert!(already_exists(
+            "[ALREADYEXISTS] Mailbox already exists (0.001 + 0.001 secs)."
+        ));
+        assert!(already_exists("Mailbox already exists"));
+        assert!(!already_exists("Permission denied"));
+        assert!(!already_exists("[NOPERM] Permission denied"));
+    }
 
     fn cyrus() -> Namespaces {
         parse_namespace(r#"* NAMESPACE (("INBOX." ".")) (("user." ".")) (("" "."))"#)
