@@ -7,16 +7,15 @@
 
 mod common;
 
+use common::recipients;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use circle_relay::config::{
-    CircleConfig, MatchingConfig, OutboundConfig, OutboundKind, RelayConfig, Secret,
-};
+use circle_relay::config::{CircleConfig, MatchingConfig, RelayConfig, Secret};
 use circle_relay::directory::parse_members_csv;
 use circle_relay::domain::{EmailAddress, RequestStatus};
 use circle_relay::matching::Matcher;
-use circle_relay::outbox::{Sender, Transport};
 use circle_relay::relay::templates::Templates;
 use circle_relay::relay::{
     BY_HAND_REASON, ByHand, IncomingReply, IncomingRequest, Refusal, Relay, ReplyOutcome,
@@ -37,8 +36,7 @@ struct Circle {
     relay: Relay,
     matcher: Matcher,
     now: Arc<AtomicI64>,
-    out: tempfile::TempDir,
-    seen: std::collections::HashSet<std::path::PathBuf>,
+    delivered: common::Delivered,
 }
 
 impl Circle {
@@ -70,8 +68,7 @@ impl Circle {
             relay,
             matcher,
             now,
-            out: tempfile::tempdir().unwrap(),
-            seen: Default::default(),
+            delivered: common::Delivered::new(),
         }
     }
 
@@ -125,48 +122,8 @@ impl Circle {
 
     /// Mails delivered since the last call: (recipient, subject + text).
     async fn new_mail(&mut self) -> Vec<(String, String)> {
-        let transport = Transport::from_config(&OutboundConfig {
-            kind: OutboundKind::Maildir,
-            path: self.out.path().display().to_string(),
-            ..OutboundConfig::default()
-        })
-        .unwrap();
-        let now = self.now.clone();
-        Sender::new(
-            self.store.clone(),
-            transport,
-            EmailAddress::parse("circle@circle.test").unwrap(),
-            50,
-        )
-        .with_clock(Arc::new(move || now.load(Ordering::SeqCst)))
-        .drain()
-        .await
-        .unwrap();
-        let fresh: Vec<_> = std::fs::read_dir(self.out.path().join("new"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| self.seen.insert(p.clone()))
-            .collect();
-        let mut mails: Vec<(String, String)> = fresh
-            .iter()
-            .map(|p| {
-                let raw = std::fs::read(p).unwrap();
-                let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
-                let to = m.to().and_then(|a| a.first()).and_then(|a| a.address());
-                let text = m.body_text(0).unwrap_or_default();
-                (
-                    to.unwrap_or("").to_string(),
-                    format!("{}\n{text}", m.subject().unwrap_or("")),
-                )
-            })
-            .collect();
-        mails.sort();
-        mails
+        self.delivered.new_mail(&self.store, self.now.clone()).await
     }
-}
-
-fn recipients(mails: &[(String, String)]) -> Vec<&str> {
-    mails.iter().map(|(to, _)| to.as_str()).collect()
 }
 
 #[tokio::test]

@@ -95,3 +95,70 @@ pub fn sample(page: &str, series: &str) -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// What the relay's outbox delivers to a Maildir, read back mail by mail:
+/// each [`Delivered::new_mail`] drains the outbox with the test's clock and
+/// returns the mails that arrived since the last call.
+pub struct Delivered {
+    dir: tempfile::TempDir,
+    seen: std::collections::HashSet<std::path::PathBuf>,
+}
+
+impl Delivered {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            seen: Default::default(),
+        }
+    }
+
+    /// Mails delivered since the last call: (recipient, decoded subject +
+    /// text), sorted.
+    pub async fn new_mail(
+        &mut self,
+        store: &Store,
+        now: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    ) -> Vec<(String, String)> {
+        use circle_relay::config::{OutboundConfig, OutboundKind};
+        let transport = circle_relay::outbox::Transport::from_config(&OutboundConfig {
+            kind: OutboundKind::Maildir,
+            path: self.dir.path().display().to_string(),
+            ..OutboundConfig::default()
+        })
+        .unwrap();
+        circle_relay::outbox::Sender::new(
+            store.clone(),
+            transport,
+            circle_relay::domain::EmailAddress::parse("circle@circle.test").unwrap(),
+            50,
+        )
+        .with_clock(std::sync::Arc::new(move || now.load(Ordering::SeqCst)))
+        .drain()
+        .await
+        .unwrap();
+        let fresh: Vec<_> = std::fs::read_dir(self.dir.path().join("new"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| self.seen.insert(p.clone()))
+            .collect();
+        let mut mails: Vec<(String, String)> = fresh.iter().map(|p| read_mail(p)).collect();
+        mails.sort();
+        mails
+    }
+}
+
+fn read_mail(path: &std::path::Path) -> (String, String) {
+    let raw = std::fs::read(path).unwrap();
+    let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let to = m.to().and_then(|a| a.first()).and_then(|a| a.address());
+    let text = m.body_text(0).unwrap_or_default();
+    (
+        to.unwrap_or("").to_string(),
+        format!("{}\n{text}", m.subject().unwrap_or("")),
+    )
+}
+
+/// The recipients of [`Delivered::new_mail`]'s mails, in its order.
+pub fn recipients(mails: &[(String, String)]) -> Vec<&str> {
+    mails.iter().map(|(to, _)| to.as_str()).collect()
+}
