@@ -3,9 +3,12 @@
 
 use std::collections::HashMap;
 
-use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::domain::{EmailAddress, Member, MemberStatus};
 use circle_relay::matching::{MatchContext, Matcher};
 
+mod matching_support;
+
+/// [`matching_support::member`] in `region`.
 fn member(
     id: i64,
     email: &str,
@@ -15,19 +18,8 @@ fn member(
     region: &str,
 ) -> Member {
     Member {
-        id,
-        email: EmailAddress::parse(email).expect("valid test address"),
-        name: email.split('@').next().unwrap_or_default().to_string(),
-        skills: skills.iter().map(|s| s.to_string()).collect(),
-        bio: bio.to_string(),
-        languages: langs
-            .iter()
-            .map(|l| Language::parse(l).expect("tag"))
-            .collect(),
         region: region.to_string(),
-        status: MemberStatus::Active,
-        paused_until: None,
-        timezone: None,
+        ..matching_support::member(id, email, skills, bio, langs)
     }
 }
 

@@ -4,26 +4,11 @@
 //! service, a topic alone, and alternatives that need an asked thing on
 //! each side.
 
-use circle_relay::domain::{EmailAddress, Language, Member, MemberStatus};
+use circle_relay::domain::Member;
 use circle_relay::matching::{MatchContext, Matcher};
 
-fn member(id: i64, email: &str, skills: &[&str], bio: &str, langs: &[&str]) -> Member {
-    Member {
-        id,
-        email: EmailAddress::parse(email).expect("valid test address"),
-        name: email.split('@').next().unwrap_or_default().to_string(),
-        skills: skills.iter().map(|s| s.to_string()).collect(),
-        bio: bio.to_string(),
-        languages: langs
-            .iter()
-            .map(|l| Language::parse(l).expect("tag"))
-            .collect(),
-        region: "Tokyo".to_string(),
-        status: MemberStatus::Active,
-        paused_until: None,
-        timezone: None,
-    }
-}
+mod matching_support;
+use matching_support::member;
 
 fn directory() -> Vec<Member> {
     vec![
