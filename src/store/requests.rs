@@ -83,16 +83,6 @@ pub async fn insert_request(tx: &mut Tx<'_>, r: &NewRequest, now: i64) -> Result
     .await?)
 }
 
-/// Sets the requester's thread token (minted from the request number).
-pub async fn set_request_token(tx: &mut Tx<'_>, id: i64, token: &str) -> Result<()> {
-    sqlx::query("UPDATE requests SET token = $1 WHERE id = $2")
-        .bind(token)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// [`set_request_state`] for a new request's first wave, with its thread
 /// token (minted from its id), in one statement.
 pub async fn set_first_wave(
@@ -103,20 +93,7 @@ pub async fn set_first_wave(
     wave_due_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE requests SET token = $1, status = $2, wave = 1, wave_due_at = $3, updated_at = $4, \
-         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END \
-         WHERE id = $5",
-    )
-    .bind(token)
-    .bind(status.as_str())
-    .bind(wave_due_at)
-    .bind(now)
-    .bind(id)
-    .bind(i64::from(status.is_final()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    set_state(tx, id, (status, 1, wave_due_at), Some(token), now).await
 }
 
 pub async fn set_request_state(
@@ -127,9 +104,21 @@ pub async fn set_request_state(
     wave_due_at: Option<i64>,
     now: i64,
 ) -> Result<()> {
+    set_state(tx, id, (status, wave, wave_due_at), None, now).await
+}
+
+/// A request's status, wave and its deadline (closed now if the status is
+/// final), and its thread token when one is given.
+async fn set_state(
+    tx: &mut Tx<'_>,
+    id: i64,
+    (status, wave, wave_due_at): (RequestStatus, i64, Option<i64>),
+    token: Option<&str>,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "UPDATE requests SET status = $1, wave = $2, wave_due_at = $3, updated_at = $4, \
-         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END \
+         closed_at = CASE WHEN $6 = 1 THEN $4 ELSE closed_at END, token = COALESCE($7, token) \
          WHERE id = $5",
     )
     .bind(status.as_str())
@@ -138,6 +127,7 @@ pub async fn set_request_state(
     .bind(now)
     .bind(id)
     .bind(i64::from(status.is_final()))
+    .bind(token)
     .execute(&mut **tx)
     .await?;
     Ok(())
