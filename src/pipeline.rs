@@ -14,7 +14,7 @@ use crate::matching::{Matcher, Vocabulary};
 use crate::relay::token::ReplyToken;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
-use crate::store::requests::forward_counts_since;
+use crate::store::requests::forwards_this_week;
 use crate::understand::trust::{Trust, TrustSettings, judge};
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
@@ -210,7 +210,7 @@ impl Pipeline {
         if let Some(held) = self.screen(tx, &matcher, &request, got.trust).await? {
             return Ok(Some(held));
         }
-        let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+        let recent = forwards_this_week(tx, self.now()).await?;
         self.relay
             .take_request(tx, &matcher, recent, &request)
             .await?;

@@ -13,7 +13,7 @@ use crate::matching::Matcher;
 use crate::relay::{Decision, HoldOutcome};
 use crate::store::Store;
 use crate::store::holds::list_holds;
-use crate::store::requests::forward_counts_since;
+use crate::store::requests::forwards_this_week;
 
 fn when(t: i64) -> String {
     jiff::Timestamp::from_second(t)
@@ -56,7 +56,7 @@ pub async fn decide(
     let matcher = Matcher::with_default_vocabulary(store.members().await?)
         .context("cannot index the member directory")?;
     let mut tx = store.begin().await?;
-    let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
+    let recent = forwards_this_week(&mut tx, relay.now()).await?;
     let outcome = relay
         .decide_by_number(&mut tx, number, decision, &matcher, recent, "cli")
         .await?;

@@ -11,7 +11,6 @@ use crate::config::Config;
 use crate::relay::ByHand;
 use crate::store::Store;
 use crate::store::admin::OutboxFilter;
-use crate::store::requests::forward_counts_since;
 
 pub async fn run(cmd: RequestsCommand, config: &Config) -> anyhow::Result<()> {
     let time = CircleTime::from_config(config)?;
@@ -150,12 +149,10 @@ async fn forward(config: &Config, store: &Store, number: i64, email: &str) -> an
         .context("cannot index the member directory")?;
     let actor = super::outbox::actor();
     let mut tx = store.begin().await?;
-    let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let by = ByHand {
         request_id: number,
         member: &member,
         actor: &actor,
-        recent: &recent,
     };
     let done = relay.forward_by_hand(&mut tx, &matcher, &by).await?;
     let done = match done {

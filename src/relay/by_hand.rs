@@ -6,14 +6,14 @@
 //! is introduced when they accept. A request closed as unmatched or
 //! exhausted is open again; the admin's action is recorded with it.
 
-use std::collections::HashMap;
-
 use super::intake::Wave;
 use super::{Relay, RelayError, Tx};
 use crate::domain::{EmailAddress, Member, MemberStatus, RequestStatus};
 use crate::matching::{Candidate, Matcher};
 use crate::store::admin::{AdminAction, AdminChange, record_action};
-use crate::store::requests::{RequestRow, forwards_of, reopen_request, request_for_update};
+use crate::store::requests::{
+    RequestRow, forwards_of, forwards_this_week, reopen_request, request_for_update,
+};
 
 /// The reason stored with a forward an admin chose (the console words it).
 pub const BY_HAND_REASON: &str = "chosen by an admin";
@@ -24,8 +24,6 @@ pub struct ByHand<'a> {
     pub member: &'a EmailAddress,
     /// `web:ADDRESS` from the console, `user@host` from the command line.
     pub actor: &'a str,
-    /// Forwards each member received in the last 7 days (the weekly cap).
-    pub recent: &'a HashMap<i64, u32>,
 }
 
 /// Why a forward by hand was not made; nothing changed.
@@ -82,10 +80,10 @@ impl Relay {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let reopened = request.status != RequestStatus::Open;
-        let (wave, due) = match (reopened, request.wave_due_at) {
-            (false, Some(due)) => (request.wave.max(1), due),
-            _ => (request.wave.max(1), self.wave_due(self.now())),
-        };
+        let wave = request.wave.max(1);
+        let due = (request.wave_due_at)
+            .filter(|_| !reopened)
+            .unwrap_or_else(|| self.wave_due(self.now()));
         if reopened {
             reopen_request(tx, request.id, wave, due, self.now()).await?;
         }
@@ -183,7 +181,8 @@ impl Relay {
             return Ok(Err(Refusal::AlreadyForwarded(email)));
         }
         let cap = self.matching.max_forwards_per_member_per_week;
-        let count = by.recent.get(&member.id).copied().unwrap_or(0);
+        let recent = forwards_this_week(tx, self.now()).await?;
+        let count = recent.get(&member.id).copied().unwrap_or(0);
         if count >= cap {
             return Ok(Err(Refusal::OverCap { email, count, cap }));
         }

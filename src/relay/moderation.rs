@@ -14,7 +14,7 @@ use crate::store::holds::{
     HoldReason, HoldRow, HoldState, NewHold, decide_hold, hold_by_id, hold_by_token, insert_hold,
     requests_from_since, set_hold_request, set_hold_token,
 };
-use crate::store::requests::forward_counts_since;
+use crate::store::requests::forwards_this_week;
 
 /// An admin's answer to a hold notice (a reply to its token address).
 #[derive(Debug, Clone)]
@@ -177,7 +177,7 @@ impl Relay {
         let outcome = match read_decision(&answer.subject, &answer.new_text) {
             None => HoldOutcome::Unclear { hold_id },
             Some(Decision::Approve) => {
-                let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+                let recent = forwards_this_week(tx, self.now()).await?;
                 self.approve(tx, &hold, &by, matcher, recent).await?
             }
             Some(Decision::Reject) => self.reject(tx, &hold, &by).await?,

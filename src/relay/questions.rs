@@ -8,7 +8,7 @@ use super::{Queued, Relay, RelayError, Thread, Tx};
 use crate::domain::{ForwardState, MailKind, Member, RequestStatus};
 use crate::matching::Matcher;
 use crate::store::requests::{
-    ForwardRow, RequestRow, forward_counts_since, forwards_of, set_forward_state,
+    ForwardRow, RequestRow, forwards_of, forwards_this_week, set_forward_state,
 };
 
 impl Relay {
@@ -27,7 +27,7 @@ impl Relay {
             .iter()
             .any(|x| x.wave == request.wave && x.id != f.id && x.state == ForwardState::Pending);
         if request.status == RequestStatus::Open && !wave_open {
-            let recent = forward_counts_since(tx, self.now() - 7 * 86_400).await?;
+            let recent = forwards_this_week(tx, self.now()).await?;
             self.next_wave(tx, matcher, recent, request).await?;
             return Ok(ReplyOutcome::Declined { next_wave: true });
         }

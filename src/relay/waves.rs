@@ -14,7 +14,7 @@ use crate::domain::EmailAddress;
 use crate::matching::{MatchContext, Matcher};
 use crate::store::Store;
 use crate::store::requests::{
-    RequestRow, forward_counts_since, forwards_of, request_for_update, set_forward_state,
+    RequestRow, forwards_of, forwards_this_week, request_for_update, set_forward_state,
     set_request_state,
 };
 
@@ -135,7 +135,7 @@ impl Relay {
             {
                 set_forward_state(&mut tx, f.id, ForwardState::Expired, now).await?;
             }
-            let recent = forward_counts_since(&mut tx, now - 7 * 86_400).await?;
+            let recent = forwards_this_week(&mut tx, now).await?;
             self.next_wave(&mut tx, matcher, recent, &request).await?;
             tx.commit().await?;
             moved += 1;

@@ -372,6 +372,12 @@ impl Store {
     }
 }
 
+/// Forwards each member received in the 7 days before `now`: what the
+/// weekly cap counts.
+pub async fn forwards_this_week(tx: &mut Tx<'_>, now: i64) -> Result<HashMap<i64, u32>> {
+    forward_counts_since(tx, now - super::web_stats::WEEK).await
+}
+
 /// Forwards each member received since `since`, for fairness and the weekly cap.
 pub async fn forward_counts_since(tx: &mut Tx<'_>, since: i64) -> Result<HashMap<i64, u32>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(

@@ -20,7 +20,7 @@ use crate::store::Store;
 use crate::store::admin::{AdminAction, AdminChange, OutboxFilter, record_action};
 use crate::store::console_requests::{ForwardDetail, RequestFilter, RequestListRow};
 use crate::store::holds::{HoldRow, HoldState, hold_by_id, list_holds};
-use crate::store::requests::forward_counts_since;
+use crate::store::requests::forwards_this_week;
 use crate::web::session::CsrfOnly;
 use crate::web::{Admin, AdminForm, Csrf, Page, WebError, WebState};
 
@@ -503,7 +503,7 @@ async fn decide(
     let relay = state.pipeline.relay();
     let who = admin.actor();
     let mut tx = state.store.begin().await.map_err(store_err)?;
-    let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
+    let recent = forwards_this_week(&mut tx, relay.now()).await?;
     let outcome = relay
         .decide_by_number(&mut tx, id, decision, &matcher, recent, &who)
         .await

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::domain::{EmailAddress, MailLanguage, Member, RequestStatus};
 use crate::matching::{Candidate, MatchContext, Matcher};
 use crate::relay::{ByHand, Refusal};
-use crate::store::requests::{RequestRow, forward_counts_since};
+use crate::store::requests::{RequestRow, forwards_this_week};
 use crate::web::page::PAGES;
 use crate::web::{Admin, AdminForm, Csrf, WebError, WebState};
 
@@ -52,7 +52,7 @@ pub(super) async fn choices(
         .iter()
         .map(|f| f.member_id)
         .collect();
-    let recent = forward_counts_since(&mut tx, state.now() - 7 * 86_400).await?;
+    let recent = forwards_this_week(&mut tx, state.now()).await?;
     tx.rollback().await.map_err(super::store_err)?;
     let requester = EmailAddress::parse(&r.requester_email).ok();
     let eligible = |m: &&Member| {
@@ -192,12 +192,10 @@ async fn forward(
     let relay = state.pipeline.relay();
     let actor = admin.actor();
     let mut tx = state.store.begin().await.map_err(super::store_err)?;
-    let recent = forward_counts_since(&mut tx, relay.now() - 7 * 86_400).await?;
     let by = ByHand {
         request_id: id,
         member: &member,
         actor: &actor,
-        recent: &recent,
     };
     let done = relay
         .forward_by_hand(&mut tx, &matcher, &by)
