@@ -1,0 +1,168 @@
+//! Other projects' reply-extraction test suites run against our reader
+//! (`new_text`; HTML through `html_to_text` first, as the pipeline does for
+//! an HTML-only mail). Fixtures and their sources: tests/fixtures/replies/.
+//!
+//! Each case asserts what the other project's test asserts. A case where
+//! our product deliberately differs is listed in `EXPECTED_DIFFERENCES` with
+//! the reason: it must still fail their assertion (so the list stays true)
+//! and it does not count as a pass. Every suite must pass all its other
+//! cases; the pass rate per suite is printed.
+
+use std::path::{Path, PathBuf};
+
+use circle_relay::understand::{Limits, html_to_text, new_text, parse};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    skip: Option<String>,
+    #[serde(default)]
+    input: String,
+    #[serde(default)]
+    expect: String,
+}
+
+/// Cases whose expectation our product does not share, and why.
+const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[];
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replies")
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let path = dir().join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+fn cases(rel: &str) -> Vec<Case> {
+    serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Blank-line runs and trailing spaces do not matter to a reader; we
+/// collapse them, talon keeps them as the mail had them.
+fn normal(s: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for line in s.trim().lines().map(str::trim_end) {
+        if line.is_empty() && out.last().is_some_and(|l| l.is_empty()) {
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n")
+}
+
+fn no_whitespace(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// One suite's outcome: which cases failed, and the counts.
+#[derive(Default)]
+struct Outcome {
+    passed: usize,
+    failed: Vec<String>,
+    differences_that_pass: Vec<String>,
+    differences: usize,
+}
+
+impl Outcome {
+    fn record(&mut self, name: &str, ok: bool, detail: impl FnOnce() -> String) {
+        let difference = EXPECTED_DIFFERENCES.iter().any(|(n, _)| *n == name);
+        match (ok, difference) {
+            (true, false) => self.passed += 1,
+            (false, false) => self.failed.push(format!("{name}: {}", detail())),
+            (true, true) => self.differences_that_pass.push(name.to_string()),
+            (false, true) => self.differences += 1,
+        }
+    }
+
+    fn finish(self, suite: &str) {
+        let total = self.passed + self.failed.len() + self.differences;
+        println!(
+            "{suite}: {}/{total} pass, {} expected differences",
+            self.passed, self.differences
+        );
+        assert!(
+            self.failed.is_empty() && self.differences_that_pass.is_empty(),
+            "{suite}: {} failed:\n{}\nlisted as differences but pass: {:?}",
+            self.failed.len(),
+            self.failed.join("\n"),
+            self.differences_that_pass
+        );
+    }
+}
+
+#[test]
+fn talon_text_quotations() {
+    let mut out = Outcome::default();
+    for case in cases("talon/text_quotations.json") {
+        if case.skip.is_some() {
+            continue;
+        }
+        let got = new_text(&case.input);
+        let name = format!("talon/text/{}", case.name);
+        out.record(&name, normal(&got) == normal(&case.expect), || {
+            format!("expected {:?}, got {:?}", case.expect, got)
+        });
+    }
+    out.finish("talon text_quotations_test.py");
+}
+
+/// talon compares its output HTML with all whitespace removed; we compare
+/// the text of the expected HTML with ours the same way.
+#[test]
+fn talon_html_quotations() {
+    let mut out = Outcome::default();
+    for case in cases("talon/html_quotations.json") {
+        if case.skip.is_some() {
+            continue;
+        }
+        let got = new_text(&html_to_text(&case.input));
+        let want = html_to_text(&case.expect);
+        let name = format!("talon/html/{}", case.name);
+        out.record(&name, no_whitespace(&got) == no_whitespace(&want), || {
+            format!("expected {want:?}, got {got:?}")
+        });
+    }
+    // test_reply_quotations_share_block: something is left, and no "From".
+    let text = body_of("talon/reply-quotations-share-block.eml");
+    let got = new_text(&text);
+    out.record(
+        "talon/html/test_reply_quotations_share_block",
+        !got.is_empty() && !got.contains("From"),
+        || format!("got {got:?}"),
+    );
+    out.finish("talon html_quotations_test.py");
+}
+
+fn body_of(rel: &str) -> String {
+    let msg = parse(&read(rel), &Limits::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    msg.text
+}
+
+/// test_standard_replies: the text/plain part of each .eml reduces to its
+/// `_reply_text` file, or to "Hello" where there is none.
+#[test]
+fn talon_standard_replies() {
+    let mut out = Outcome::default();
+    let base = dir().join("talon/standard_replies");
+    let mut files: Vec<_> = std::fs::read_dir(&base)
+        .expect("standard_replies")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let stem = file.trim_end_matches(".eml");
+        let expect_path = base.join(format!("{stem}_reply_text"));
+        let expect = std::fs::read_to_string(&expect_path).unwrap_or_else(|_| "Hello".into());
+        let got = new_text(&body_of(&format!("talon/standard_replies/{file}")));
+        let name = format!("talon/standard_replies/{stem}");
+        out.record(&name, normal(&got) == normal(&expect), || {
+            format!("expected {expect:?}, got {got:?}")
+        });
+    }
+    out.finish("talon standard_replies");
+}
