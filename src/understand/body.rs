@@ -98,10 +98,38 @@ fn html_meta_charset(bytes: &[u8]) -> Option<&'static str> {
 /// what the quote remover expects.
 pub fn html_to_text(html: &str) -> String {
     let html = &html[..floor_char_boundary(html, MAX_TEXT_BYTES * 2)];
+    let html = break_at_rules(html);
     html2text::config::plain_no_decorate()
         .link_footnotes(false)
         .string_from_read(html.as_bytes(), 200)
-        .unwrap_or_else(|_| mail_parser::decoders::html::html_to_text(html))
+        .unwrap_or_else(|_| mail_parser::decoders::html::html_to_text(&html))
+}
+
+/// html2text drops `<hr>` without a line break, so "Bob<hr>From: …" became
+/// one line and the quoted header block under the rule went unseen.
+fn break_at_rules(html: &str) -> std::borrow::Cow<'_, str> {
+    let is_rule = |rest: &[u8]| {
+        rest.len() >= 3
+            && rest[..3].eq_ignore_ascii_case(b"<hr")
+            && rest
+                .get(3)
+                .is_none_or(|c| matches!(c, b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r'))
+    };
+    let bytes = html.as_bytes();
+    if !(0..bytes.len()).any(|i| is_rule(&bytes[i..])) {
+        return html.into();
+    }
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut last = 0;
+    for i in 0..bytes.len() {
+        if is_rule(&bytes[i..]) {
+            out.push_str(&html[last..i]);
+            out.push_str("<br>");
+            last = i;
+        }
+    }
+    out.push_str(&html[last..]);
+    out.into()
 }
 
 fn truncate(text: &mut String) {
@@ -124,4 +152,15 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 
 fn normalize_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_breaks_the_line() {
+        let text = html_to_text("<div>Ann<hr>From: a@b.c<br>To: d@e.f</div><HR/>x<hra>");
+        assert_eq!(text.trim(), "Ann\nFrom: a@b.c\nTo: d@e.f\n\nx");
+    }
 }
