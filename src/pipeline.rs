@@ -162,15 +162,30 @@ impl Pipeline {
         let matcher = self.matcher().await?;
         let since = self.now() - WEEK;
         let recent = self.store.forward_counts_since(since).await?;
-        let ranked = self
-            .relay
-            .rank_first_wave(&matcher, recent.clone(), &request);
-        Ok(PreparedRequest {
+        self.rank_aside(PreparedRequest {
             request,
             matcher,
-            ranked,
+            ranked: Ranked::default(),
             recent,
             since,
+        })
+        .await
+    }
+
+    /// Ranks `p.request` on the blocking pool: a few milliseconds of CPU
+    /// that would otherwise hold up the task it runs in (the LMTP sessions,
+    /// or the reader's transaction in flight), and may run on another core.
+    async fn rank_aside(&self, mut p: PreparedRequest) -> Result<PreparedRequest, HandleError> {
+        let relay = self.relay.clone();
+        tokio::task::spawn_blocking(move || {
+            p.ranked = relay.rank_first_wave(&p.matcher, p.recent.clone(), &p.request);
+            p
+        })
+        .await
+        // A panic is this message's (it would panic again); a cancel, the shutdown's.
+        .map_err(|e| {
+            let transient = !e.is_panic();
+            HandleError::classified(e, transient)
         })
     }
 
@@ -313,16 +328,13 @@ impl Pipeline {
         let matcher = self.matcher().await?;
         let since = tx.now() - WEEK;
         let recent = forward_counts_since(tx, since).await?;
-        let ranked = self
-            .relay
-            .rank_first_wave(&matcher, recent.clone(), &p.request);
-        Ok(PreparedRequest {
+        self.rank_aside(PreparedRequest {
             matcher,
-            ranked,
             recent,
             since,
             ..p
         })
+        .await
     }
 
     /// A reply under one of the relay's tokens.

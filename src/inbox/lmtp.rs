@@ -199,6 +199,7 @@ pub(super) async fn serve<H: MessageHandler>(
         handler,
         hook,
         one_at_a_time: tokio::sync::Mutex::new(()),
+        in_hand: tokio::sync::Semaphore::new(IN_HAND),
     };
     let mut sessions = FuturesUnordered::new();
     let mut stop = shutdown.clone();
@@ -229,7 +230,15 @@ struct Ctx<'a, H> {
     /// Deliveries are handled one at a time, as the IMAP reader handles its
     /// messages: the pipeline assumes a single reader, and SQLite one writer.
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// At most [`IN_HAND`] deliveries prepared or committing at once: the
+    /// next is prepared while one writes, and what it read before is stale
+    /// by at most the commits ahead of it (more would make the pipeline's
+    /// check in the transaction rank ever more requests again).
+    in_hand: tokio::sync::Semaphore,
 }
+
+/// Deliveries past their ledger lookup at once (see `Ctx::in_hand`).
+const IN_HAND: usize = 2;
 
 /// A command line longer than this is refused (RFC 5321 allows 512).
 const MAX_LINE: usize = 4096;
@@ -518,6 +527,7 @@ async fn deliver_once<H: MessageHandler>(
         info!("delivered again: already recorded, not handled twice");
         return Ok(());
     }
+    let _in_hand = ctx.in_hand.acquire().await;
     let prepared = prepare(ctx.handler, raw).await?;
     let _turn = ctx.one_at_a_time.lock().await;
     let headers = parse_headers(raw);
