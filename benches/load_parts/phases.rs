@@ -126,7 +126,7 @@ impl Phases {
             println!(
                 "  intake's write lock: {wait:.2} ms waiting for the turn, {held:.2} ms held \
                  (claim to commit), mean per message; {:.0} requests ranked again inside it",
-                total(page, "circle_relay_intake_ranked_again_total")
+                total(page, "circle_relay_intake_ranked_again_total") + 0.0
             );
         }
     }
