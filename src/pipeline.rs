@@ -126,6 +126,7 @@ impl Pipeline {
         let from = parsed.from.as_ref().map(|m| m.address.as_str());
         let trust = judge(raw, from, &self.trust);
         if let Some(why) = trust.spam.clone() {
+            let parsed = Box::new(parsed);
             return Ok(Prepared(Understood::Spam { parsed, why }));
         }
         let class = classify(&parsed, &self.identity);
@@ -428,7 +429,7 @@ enum Understood {
     Unreadable(String),
     /// The receiving server marked it as spam (why).
     Spam {
-        parsed: understand::ParsedMessage,
+        parsed: Box<understand::ParsedMessage>,
         why: String,
     },
     Sorted(Box<Sorted>),

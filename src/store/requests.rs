@@ -385,7 +385,7 @@ pub async fn forwards_this_week(tx: &mut Tx<'_>, now: i64) -> Result<HashMap<i64
 
 /// Forwards each member received since `since`, for fairness and the weekly cap.
 pub async fn forward_counts_since(tx: &mut Tx<'_>, since: i64) -> Result<HashMap<i64, u32>> {
-    counts_since(&mut **tx, since).await
+    counts_since(tx, since).await
 }
 
 async fn counts_since(conn: &mut sqlx::AnyConnection, since: i64) -> Result<HashMap<i64, u32>> {
