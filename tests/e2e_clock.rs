@@ -22,10 +22,30 @@ const HOUR: i64 = 3600;
 const PAUSED_USER: &str = "clockpause";
 const PAUSED: &str = "clockpause@circle.test";
 
-/// Today on the circle's calendar (Asia/Tokyo, the default).
+/// The circle's zone for this test: one where it is about 10:00 now. A
+/// deadline that falls in the night is moved to the evening before or the
+/// next morning (domain::human_time), so in Tokyo a run at some hours of the
+/// day would see the first wave end hours before 48 h; here every deadline
+/// the test reaches (48 h after 0 h and after 49 h) falls in the day.
+fn circle_zone() -> String {
+    let utc_hour = i32::from(
+        jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .hour(),
+    );
+    // Local = UTC + offset, offset in -12..=11; Etc/GMT signs are inverted.
+    let offset = (10 - utc_hour + 12).rem_euclid(24) - 12;
+    match offset {
+        0 => "Etc/GMT".into(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+/// Today on the circle's calendar.
 fn circle_today() -> jiff::civil::Date {
     jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Tokyo").unwrap())
+        .to_zoned_datetime(jiff::tz::TimeZone::get(&circle_zone()).unwrap())
         .date()
 }
 
@@ -67,6 +87,12 @@ async fn unanswered_waves_time_out_to_the_next_member_then_to_nobody_available()
             digest_day_out_of_reach()
         ),
     );
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        "[circle]\n",
+        &format!("[circle]\ntimezone = \"{}\"\n", circle_zone()),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
     import_members(
         &config,
         "email,name,skills,bio,languages,region,status\n\

@@ -199,6 +199,12 @@ async fn an_unmatched_request_forwarded_by_hand_is_an_ordinary_forward() {
             ["book@example.org", REQUESTER],
             "{backend}: both introduced"
         );
+        // The requester, told before that nobody fitted, learns who found them.
+        assert!(
+            mails[1].1.contains("運営担当者が") && mails[1].1.contains("お声がけ"),
+            "{backend}: {}",
+            mails[1].1
+        );
 
         // The member has had this week's one forward: a second request is refused.
         let second = c.request(2).await;

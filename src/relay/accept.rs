@@ -64,6 +64,7 @@ impl Relay {
         let vars = context! {
             request => Self::request_vars(request), member => member_vars, token => f.token.clone(),
             accept_text => super::intent::own_words(&self.scrub(&reply.new_text, &[])), reply_direct => true,
+            by_organiser => super::by_hand::chosen_by_admin(f),
         };
         let requester = self.requester(request, matcher)?;
         let requester_email = requester.email.clone();

@@ -12,7 +12,7 @@ use crate::domain::{EmailAddress, Member, MemberStatus, RequestStatus};
 use crate::matching::{Candidate, Matcher};
 use crate::store::admin::{AdminAction, AdminChange, record_action};
 use crate::store::requests::{
-    RequestRow, forwards_of, forwards_this_week, reopen_request, request_for_update,
+    ForwardRow, RequestRow, forwards_of, forwards_this_week, reopen_request, request_for_update,
 };
 
 /// The reason stored with a forward an admin chose (the console words it).
@@ -24,6 +24,12 @@ pub struct ByHand<'a> {
     pub member: &'a EmailAddress,
     /// `web:ADDRESS` from the console, `user@host` from the command line.
     pub actor: &'a str,
+}
+
+/// Whether an admin chose `forward`'s member (the requester's introduction
+/// says so: they may have been told before that nobody fitted).
+pub(super) fn chosen_by_admin(forward: &ForwardRow) -> bool {
+    forward.reasons.iter().any(|r| r == BY_HAND_REASON)
 }
 
 /// Why a forward by hand was not made; nothing changed.

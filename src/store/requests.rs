@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::console_requests::Reasons;
 use super::{Backend, Result, Store, from_row, from_rows, values_rows};
 use crate::domain::{ForwardState, MailLanguage, ReplyDirection, RequestStatus};
 
@@ -217,12 +218,16 @@ pub struct ForwardRow {
     pub requester_token: String,
     pub message_id: String,
     pub state: ForwardState,
+    /// Why the member was chosen (the matcher's reasons, or an admin's).
+    #[sqlx(try_from = "String")]
+    pub reasons: Reasons,
 }
 
 macro_rules! select_forwards {
     ($tail:literal) => {
         concat!(
-            "SELECT id, request_id, member_id, wave, token, requester_token, message_id, state FROM forwards ",
+            "SELECT id, request_id, member_id, wave, token, requester_token, message_id, state, reasons \
+             FROM forwards ",
             $tail
         )
     };
