@@ -356,10 +356,7 @@ async fn main() {
     }
     let took = t0.elapsed();
     println!("where the time went (load {}):", load_average());
-    phases.report((
-        phases::total(&page, "circle_relay_message_processing_seconds_sum"),
-        phases::total(&page, "circle_relay_message_processing_seconds_count"),
-    ));
+    phases.report(&page);
     tokio::time::sleep(Duration::from_secs(2)).await; // a double would land now
     let doubles = (support::inbox_count("asker6") + members_mail())
         .saturating_sub(requests + sample(&page, "circle_relay_forwards_total") as usize);

@@ -33,6 +33,20 @@ pub fn message_handled(kind: &str, outcome: &str, seconds: f64) {
     metrics::histogram!("circle_relay_message_processing_seconds").record(seconds);
 }
 
+/// An inbound message's write transaction (intake): how long this process
+/// waited for its turn to write, and how long it then held the write lock
+/// (SQLite's one lock; on PostgreSQL the transaction) until the commit.
+pub fn intake_write(waited: f64, held: f64) {
+    metrics::histogram!("circle_relay_intake_write_wait_seconds").record(waited);
+    metrics::histogram!("circle_relay_intake_write_held_seconds").record(held);
+}
+
+/// A request ranked before its write transaction was ranked again inside
+/// it, because a member it chose changed meanwhile.
+pub fn intake_ranked_again() {
+    metrics::counter!("circle_relay_intake_ranked_again_total").increment(1);
+}
+
 /// An outbox mail was handed to the transport.
 pub fn mail_sent(kind: &str) {
     metrics::counter!("circle_relay_mails_sent_total", "kind" => kind.to_string()).increment(1);

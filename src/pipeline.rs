@@ -2,6 +2,7 @@
 //! to the relay flow its kind calls for, inside the inbox's transaction (so
 //! the message's effects and its ledger row commit together).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::store::Tx;
@@ -10,11 +11,12 @@ use tokio::sync::RwLock;
 use crate::config::Posting;
 use crate::domain::EmailAddress;
 use crate::inbox::{HandleError, Handled, InboundMail, MessageHandler};
-use crate::matching::{Matcher, Vocabulary};
+use crate::matching::{Matcher, Ranked, Vocabulary};
 use crate::relay::token::ReplyToken;
 use crate::relay::{IncomingCommand, IncomingReply, IncomingRequest, Relay, RelayError};
 use crate::store::Store;
-use crate::store::requests::forwards_this_week;
+use crate::store::requests::{forward_counts_since, members_now};
+use crate::store::web_stats::WEEK;
 use crate::understand::trust::{Trust, TrustSettings, judge};
 use crate::understand::{self, Classification, Limits, RelayIdentity, classify, new_text};
 
@@ -114,24 +116,107 @@ impl Pipeline {
         &self.relay
     }
 
+    /// Reads the message, judges and sorts it, and ranks a request: all
+    /// before the write transaction (see [`Prepared`]).
+    async fn prepare_message(&self, raw: &[u8]) -> Result<Prepared, HandleError> {
+        let parsed = match understand::parse(raw, &self.limits) {
+            Ok(p) => p,
+            Err(e) => return Ok(Prepared(Understood::Unreadable(e.to_string()))),
+        };
+        let from = parsed.from.as_ref().map(|m| m.address.as_str());
+        let trust = judge(raw, from, &self.trust);
+        if let Some(why) = trust.spam.clone() {
+            let parsed = Box::new(parsed);
+            return Ok(Prepared(Understood::Spam { parsed, why }));
+        }
+        let class = classify(&parsed, &self.identity);
+        let request = match (&class, sender(&parsed)) {
+            (Classification::Request, Some(from)) => {
+                Some(self.prepare_request(&parsed, from).await?)
+            }
+            _ => None,
+        };
+        let sorted = Sorted {
+            parsed,
+            trust,
+            class,
+            request,
+        };
+        Ok(Prepared(Understood::Sorted(Box::new(sorted))))
+    }
+
+    /// A request's text and its first ranking, over the directory and the
+    /// week's forwards as they are now (read outside any transaction).
+    async fn prepare_request(
+        &self,
+        parsed: &understand::ParsedMessage,
+        from: EmailAddress,
+    ) -> Result<PreparedRequest, HandleError> {
+        let request = IncomingRequest {
+            inbound_id: None,
+            from,
+            from_name: sender_name(parsed),
+            subject: parsed.subject.clone(),
+            body: request_text(&parsed.text),
+            message_id: parsed.message_id.clone(),
+        };
+        let matcher = self.matcher().await?;
+        let since = self.now() - WEEK;
+        let recent = self.store.forward_counts_since(since).await?;
+        self.rank_aside(PreparedRequest {
+            request,
+            matcher,
+            ranked: Ranked::default(),
+            recent,
+            since,
+        })
+        .await
+    }
+
+    /// Ranks `p.request` on the blocking pool: a few milliseconds of CPU
+    /// that would otherwise hold up the task it runs in (the LMTP sessions,
+    /// or the reader's transaction in flight), and may run on another core.
+    async fn rank_aside(&self, mut p: PreparedRequest) -> Result<PreparedRequest, HandleError> {
+        let relay = self.relay.clone();
+        tokio::task::spawn_blocking(move || {
+            p.ranked = relay.rank_first_wave(&p.matcher, p.recent.clone(), &p.request);
+            p
+        })
+        .await
+        // A panic is this message's (it would panic again); a cancel, the shutdown's.
+        .map_err(|e| {
+            let transient = !e.is_panic();
+            HandleError::classified(e, transient)
+        })
+    }
+
     async fn dispatch(
         &self,
         tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
+        prepared: Prepared,
     ) -> Result<Handled, HandleError> {
-        let parsed = match understand::parse(mail.raw, &self.limits) {
-            Ok(p) => p,
-            Err(e) => return Ok(failed("unreadable", e.to_string())),
-        };
-        let trust = judge(
-            mail.raw,
-            parsed.from.as_ref().map(|m| m.address.as_str()),
-            &self.trust,
-        );
-        if let Some(why) = &trust.spam {
-            return self.keep_spam(tx, mail, &parsed, why).await;
+        match prepared.0 {
+            Understood::Unreadable(reason) => Ok(failed("unreadable", reason)),
+            Understood::Spam { parsed, why } => self.keep_spam(tx, mail, &parsed, &why).await,
+            Understood::Sorted(sorted) => self.sorted(tx, mail, *sorted).await,
         }
-        let class = classify(&parsed, &self.identity);
+    }
+
+    /// A message that is not spam, by its kind (a "request" may turn out to
+    /// answer a thread by its subject, which is read inside the transaction).
+    async fn sorted(
+        &self,
+        tx: &mut Tx<'static>,
+        mail: &InboundMail<'_>,
+        sorted: Sorted,
+    ) -> Result<Handled, HandleError> {
+        let Sorted {
+            parsed,
+            trust,
+            class,
+            request,
+        } = sorted;
         let class = self.tie_by_subject(tx, &parsed, class).await?;
         let kind = class.kind();
         tracing::info!(inbound_id = mail.inbound_id, kind, "message understood");
@@ -146,7 +231,7 @@ impl Pipeline {
                     from,
                     trust: &trust,
                 };
-                self.sent(tx, &got, class).await
+                self.sent(tx, &got, class, request).await
             }
             // Recorded against the member, never answered.
             Classification::Bounce(report) => {
@@ -170,10 +255,11 @@ impl Pipeline {
         tx: &mut Tx<'static>,
         got: &Got<'_>,
         class: Classification,
+        prepared: Option<PreparedRequest>,
     ) -> Result<Handled, HandleError> {
         let kind = class.kind();
         if let Classification::Request = class {
-            if let Some(held) = self.request(tx, got).await? {
+            if let Some(held) = self.request(tx, got, prepared).await? {
                 return Ok(held);
             }
             return Ok(Handled::processed(kind));
@@ -190,31 +276,66 @@ impl Pipeline {
     }
 
     /// A request: taken, or held (see `trust_gate.rs`; a refused one is
-    /// never answered) with the message's verdict.
+    /// never answered) with the message's verdict. Its ranking was made
+    /// before the transaction and is checked here (`checked`).
     async fn request(
         &self,
         tx: &mut Tx<'static>,
         got: &Got<'_>,
+        prepared: Option<PreparedRequest>,
     ) -> Result<Option<Handled>, HandleError> {
-        let from = &got.from;
-        let matcher = self.matcher().await?;
-        let parsed = got.parsed;
-        let request = IncomingRequest {
-            inbound_id: Some(got.mail.inbound_id),
-            from: from.clone(),
-            from_name: sender_name(parsed),
-            subject: parsed.subject.clone(),
-            body: request_text(&parsed.text),
-            message_id: parsed.message_id.clone(),
+        let prepared = match prepared {
+            Some(p) => p,
+            None => self.prepare_request(got.parsed, got.from.clone()).await?,
         };
+        let PreparedRequest {
+            mut request,
+            matcher,
+            ranked,
+            ..
+        } = self.checked(tx, prepared).await?;
+        request.inbound_id = Some(got.mail.inbound_id);
         if let Some(held) = self.screen(tx, &matcher, &request, got.trust).await? {
             return Ok(Some(held));
         }
-        let recent = forwards_this_week(tx, self.now()).await?;
         self.relay
-            .take_request(tx, &matcher, recent, &request)
+            .take_ranked_request(tx, &matcher, ranked, &request)
             .await?;
         Ok(None)
+    }
+
+    /// The ranking made before the transaction, if what it counted still
+    /// holds for the members it chose: each still active, with the same
+    /// forwards since the same instant (forwards are only ever added, so the
+    /// others can only have fallen further behind). Otherwise (a chosen
+    /// member paused or got another forward meanwhile) it is made again
+    /// here, over the directory and the forwards as they are now.
+    async fn checked(
+        &self,
+        tx: &mut Tx<'static>,
+        p: PreparedRequest,
+    ) -> Result<PreparedRequest, HandleError> {
+        let chosen: Vec<i64> = p.ranked.candidates.iter().map(|c| c.member_id).collect();
+        let now = members_now(tx, &chosen, p.since).await?;
+        let unchanged = chosen.iter().all(|id| {
+            let count = p.recent.get(id).copied().unwrap_or(0);
+            now.get(id) == Some(&(true, count))
+        });
+        if unchanged {
+            return Ok(p);
+        }
+        tracing::info!("a chosen member changed meanwhile: ranking the request again");
+        crate::observe::intake_ranked_again();
+        let matcher = self.matcher().await?;
+        let since = tx.now() - WEEK;
+        let recent = forward_counts_since(tx, since).await?;
+        self.rank_aside(PreparedRequest {
+            matcher,
+            recent,
+            since,
+            ..p
+        })
+        .await
     }
 
     /// A reply under one of the relay's tokens.
@@ -294,6 +415,43 @@ impl Pipeline {
     fn now(&self) -> i64 {
         self.relay.now()
     }
+}
+
+/// What the pipeline works out of a message before its write transaction
+/// ([`MessageHandler::prepare`]): the parse, the receiving server's verdict,
+/// the kind, and for a request its text and first ranking. Only reads: every
+/// write, and every check of what a write in between could change (the
+/// subject's thread, the chosen members), happens in `handle`.
+pub struct Prepared(Understood);
+
+enum Understood {
+    /// Not readable as mail: to Failed with this reason.
+    Unreadable(String),
+    /// The receiving server marked it as spam (why).
+    Spam {
+        parsed: Box<understand::ParsedMessage>,
+        why: String,
+    },
+    Sorted(Box<Sorted>),
+}
+
+/// A message that is not spam, with its kind.
+struct Sorted {
+    parsed: understand::ParsedMessage,
+    trust: Trust,
+    class: Classification,
+    /// For a request with a usable From: its ranking.
+    request: Option<PreparedRequest>,
+}
+
+/// A request (no ledger id yet) and its first wave ranked over `matcher`,
+/// counting each member's forwards since `since` (`recent`).
+struct PreparedRequest {
+    request: IncomingRequest,
+    matcher: Arc<Matcher>,
+    ranked: Ranked,
+    recent: HashMap<i64, u32>,
+    since: i64,
 }
 
 /// One understood message on its way to its flow.
@@ -377,11 +535,18 @@ fn request_text(text: &str) -> String {
 mod trust_gate;
 
 impl MessageHandler for Pipeline {
+    type Prepared = Prepared;
+
+    async fn prepare(&self, raw: &[u8]) -> Result<Prepared, HandleError> {
+        self.prepare_message(raw).await
+    }
+
     async fn handle(
         &self,
         tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
+        prepared: Prepared,
     ) -> Result<Handled, HandleError> {
-        self.dispatch(tx, mail).await
+        self.dispatch(tx, mail, prepared).await
     }
 }

@@ -346,3 +346,60 @@ fn a_short_loanword_meets_its_english_spelling() {
     );
     assert_eq!(found, vec!["hoof@example.org"]);
 }
+
+/// A kanji abbreviation EDICT lacks (県展, the prefectural art exhibition) is
+/// read by its kanji's usual readings (けん + てん), so its romaji meets it.
+#[test]
+fn a_kanji_abbreviation_the_lexicon_lacks_meets_its_romaji() {
+    let members = vec![
+        member(
+            1,
+            "kenten@example.org",
+            &["県展", "額装"],
+            "県展に出す作品の準備をお手伝いします。",
+            &["ja", "en"],
+        ),
+        member(
+            2,
+            "oil@example.org",
+            &["oil painting lessons"],
+            "Small classes for adults.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Help with the kenten",
+        "I would like help with the kenten this year, from someone who \
+         knows the kenten well.",
+    );
+    assert_eq!(found, vec!["kenten@example.org"]);
+}
+
+/// And the other way: a Japanese request with the abbreviation meets a
+/// member who writes it in romaji.
+#[test]
+fn a_kanji_abbreviation_in_a_request_meets_its_romaji_in_a_profile() {
+    let members = vec![
+        member(
+            1,
+            "gakushin@example.org",
+            &["gakushin fellowship applications"],
+            "I help early-career researchers with their gakushin forms.",
+            &["en", "ja"],
+        ),
+        member(
+            2,
+            "visa@example.org",
+            &["在留資格の申請"],
+            "行政書士です。",
+            &["ja"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "学振の申請",
+        "来年の学振の申請書を見ていただける方を探しています。",
+    );
+    assert_eq!(found, vec!["gakushin@example.org"]);
+}

@@ -85,7 +85,7 @@ impl Phases {
     }
 
     /// Prints each phase: when it ran and at what rate.
-    pub fn report(&self, processing: (f64, f64)) {
+    pub fn report(&self, page: &str) {
         let line = |what: &str, span: Option<(Duration, Duration, f64)>, unit: &str| {
             if let Some((a, b, n)) = span {
                 let secs = (b - a).as_secs_f64().max(0.05);
@@ -108,13 +108,25 @@ impl Phases {
             self.span(|s| s.delivered as f64),
             "mails",
         );
-        let (sum, count) = processing;
-        if count > 0.0 {
+        let mean_ms = |name: &str| {
+            let count = total(page, &format!("{name}_count"));
+            (count > 0.0).then(|| total(page, &format!("{name}_sum")) / count * 1000.0)
+        };
+        if let Some(all) = mean_ms("circle_relay_message_processing_seconds") {
             println!(
-                "  intake: {:.1} ms a message inside its transaction (mean of {count:.0}); \
+                "  intake: {all:.1} ms a message from asking to write to its commit (mean); \
                  peak Postfix queue {} mails",
-                sum / count * 1000.0,
                 self.peak_queue
+            );
+        }
+        if let (Some(wait), Some(held)) = (
+            mean_ms("circle_relay_intake_write_wait_seconds"),
+            mean_ms("circle_relay_intake_write_held_seconds"),
+        ) {
+            println!(
+                "  intake's write lock: {wait:.2} ms waiting for the turn, {held:.2} ms held \
+                 (claim to commit), mean per message; {:.0} requests ranked again inside it",
+                total(page, "circle_relay_intake_ranked_again_total") + 0.0
             );
         }
     }

@@ -141,11 +141,14 @@ pub async fn reprocess_with(
         message_id: row.message_id.as_deref(),
         raw: &raw,
     };
+    let failed =
+        |e: crate::inbox::HandleError| anyhow::anyhow!("message {id} could not be handled: {e}");
+    let prepared = pipeline.prepare(&raw).await.map_err(failed)?;
     let mut tx = store.begin().await?;
     let handled = pipeline
-        .handle(&mut tx, &mail)
+        .handle(&mut tx, &mail, prepared)
         .await
-        .map_err(|e| anyhow::anyhow!("message {id} could not be handled: {e}"))?;
+        .map_err(failed)?;
     if let Some(reason) = handled.failure {
         // Nothing of this attempt is kept but the record that it was made.
         tx.rollback().await?;

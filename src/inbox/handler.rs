@@ -77,13 +77,28 @@ impl From<sqlx::Error> for HandleError {
     }
 }
 
-/// The pipeline's entry point for inbound mail.
+/// The pipeline's entry point for inbound mail, in two steps: what can be
+/// worked out before the write transaction (reading the message, deciding
+/// what it is, reads of the database), then its effects inside it, so the
+/// write lock is held only for the writes.
 pub trait MessageHandler: Send + Sync {
+    /// What [`MessageHandler::prepare`] hands to [`MessageHandler::handle`].
+    type Prepared: Send;
+
+    /// Works out what needs no write, before the transaction; it may read
+    /// the database, and `handle` must check again, inside the transaction,
+    /// whatever a write in between could have changed.
+    fn prepare(
+        &self,
+        raw: &[u8],
+    ) -> impl Future<Output = Result<Self::Prepared, HandleError>> + Send;
+
     /// Writes the message's effects through `tx`; the runner commits.
     fn handle(
         &self,
         tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
+        prepared: Self::Prepared,
     ) -> impl Future<Output = Result<Handled, HandleError>> + Send;
 }
 

@@ -448,6 +448,19 @@ mod tests {
     }
 
     #[test]
+    fn parses_couriers_two_shared_namespaces() {
+        // Courier-IMAP 5.0: no space between the shared entries.
+        let c = parse_namespace(
+            r##"* NAMESPACE (("INBOX." ".")) NIL (("#shared." ".")("shared." "."))"##,
+        )
+        .expect("parses");
+        assert_eq!(c.personal.prefix, "INBOX.");
+        assert_eq!(c.others, vec!["#shared.", "shared."]);
+        assert_eq!(c.place("Processed"), "INBOX.Processed");
+        assert_eq!(c.place("shared.Processed"), "shared.Processed");
+    }
+
+    #[test]
     fn bare_names_go_under_the_personal_prefix() {
         let c = cyrus();
         assert_eq!(c.place("Processed"), "INBOX.Processed");

@@ -26,7 +26,9 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::error::{InboxError, Result};
 use super::handler::{AfterCommitHook, MessageHandler};
-use super::runner::{Arrival, NewOutcome, commit_new, earlier_copy, key_of, parse_headers};
+use super::runner::{
+    Arrival, NewMessage, NewOutcome, commit_new, earlier_copy, key_of, parse_headers, prepare,
+};
 use super::{MessageKey, Shutdown};
 use crate::config::InboxConfig;
 use crate::store::Store;
@@ -197,6 +199,7 @@ pub(super) async fn serve<H: MessageHandler>(
         handler,
         hook,
         one_at_a_time: tokio::sync::Mutex::new(()),
+        in_hand: tokio::sync::Semaphore::new(IN_HAND),
     };
     let mut sessions = FuturesUnordered::new();
     let mut stop = shutdown.clone();
@@ -227,7 +230,15 @@ struct Ctx<'a, H> {
     /// Deliveries are handled one at a time, as the IMAP reader handles its
     /// messages: the pipeline assumes a single reader, and SQLite one writer.
     one_at_a_time: tokio::sync::Mutex<()>,
+    /// At most [`IN_HAND`] deliveries prepared or committing at once: the
+    /// next is prepared while one writes, and what it read before is stale
+    /// by at most the commits ahead of it (more would make the pipeline's
+    /// check in the transaction rank ever more requests again).
+    in_hand: tokio::sync::Semaphore,
 }
+
+/// Deliveries past their ledger lookup at once (see `Ctx::in_hand`).
+const IN_HAND: usize = 2;
 
 /// A command line longer than this is refused (RFC 5321 allows 512).
 const MAX_LINE: usize = 4096;
@@ -492,10 +503,9 @@ async fn deliver<H: MessageHandler>(ctx: &Ctx<'_, H>, from: &str, body: Vec<u8>)
     let mut raw = format!("Return-Path: <{from}>\r\n").into_bytes();
     raw.extend_from_slice(&body);
     drop(body);
-    let turn = ctx.one_at_a_time.lock().await;
-    let delivered = deliver_once(ctx, &raw).await;
-    drop(turn);
-    match delivered {
+    let key = ctx.intake.key_of(&raw);
+    let span = info_span!("inbound", lmtp = %&key.uid[..12]);
+    match deliver_once(ctx, &key, &raw).instrument(span).await {
         Ok(()) => "250 2.0.0 OK, handled".into(),
         Err(e) => {
             // Never a 5xx for our own faults: the MTA keeps the mail and retries.
@@ -507,60 +517,51 @@ async fn deliver<H: MessageHandler>(ctx: &Ctx<'_, H>, from: &str, body: Vec<u8>)
 
 /// The one transaction per message, as the IMAP reader runs it; a repeated
 /// delivery (same bytes) finds its ledger row and is not handled again.
-async fn deliver_once<H: MessageHandler>(ctx: &Ctx<'_, H>, raw: &[u8]) -> Result<()> {
-    let key = ctx.intake.key_of(raw);
-    let span = info_span!("inbound", lmtp = %&key.uid[..12]);
-    async {
-        if ctx.store.ledger_lookup(key_of(&key)).await?.is_some() {
-            info!("delivered again: already recorded, not handled twice");
-            return Ok(());
-        }
-        let headers = parse_headers(raw);
-        if let Some(first_id) = earlier_copy(ctx.store, &headers).await? {
-            info!(
-                first_inbound_id = first_id,
-                "same Message-ID seen before: not handled again"
-            );
-            let reason = format!("duplicate of inbound message {first_id}");
-            return record(
-                ctx,
-                &key,
-                &headers,
-                raw,
-                "duplicate",
-                OUTCOME_PROCESSED,
-                &reason,
-            )
-            .await;
-        }
-        let (store, handler, hook) = (ctx.store, ctx.handler, ctx.hook);
-        match commit_new(
-            store,
-            handler,
-            hook,
-            &key,
-            &headers,
-            raw,
-            Arrival::Delivered,
-        )
-        .await?
-        {
-            NewOutcome::Committed { .. } | NewOutcome::AlreadyRecorded => Ok(()),
-            NewOutcome::Refused(reason) => {
-                warn!(%reason, "message cannot be handled: recorded as failed");
-                record(ctx, &key, &headers, raw, "error", OUTCOME_FAILED, &reason).await
-            }
-        }
+/// What needs no write is prepared first, while other deliveries write.
+async fn deliver_once<H: MessageHandler>(
+    ctx: &Ctx<'_, H>,
+    key: &MessageKey,
+    raw: &[u8],
+) -> Result<()> {
+    if ctx.store.ledger_lookup(key_of(key)).await?.is_some() {
+        info!("delivered again: already recorded, not handled twice");
+        return Ok(());
     }
-    .instrument(span)
-    .await
+    let _in_hand = ctx.in_hand.acquire().await;
+    let prepared = prepare(ctx.handler, raw).await?;
+    let _turn = ctx.one_at_a_time.lock().await;
+    let headers = parse_headers(raw);
+    if let Some(first_id) = earlier_copy(ctx.store, &headers).await? {
+        info!(
+            first_inbound_id = first_id,
+            "same Message-ID seen before: not handled again"
+        );
+        let reason = format!("duplicate of inbound message {first_id}");
+        let row = (key, &headers, raw);
+        return record(ctx, row, "duplicate", OUTCOME_PROCESSED, &reason).await;
+    }
+    let msg = NewMessage {
+        key,
+        headers: &headers,
+        raw,
+        arrival: Arrival::Delivered,
+    };
+    let refused = match prepared {
+        Ok(prepared) => match commit_new(ctx.store, (ctx.handler, ctx.hook), &msg, prepared).await?
+        {
+            NewOutcome::Committed { .. } | NewOutcome::AlreadyRecorded => return Ok(()),
+            NewOutcome::Refused(reason) => reason,
+        },
+        Err(reason) => reason,
+    };
+    warn!(reason = %refused, "message cannot be handled: recorded as failed");
+    let row = (key, &headers, raw);
+    record(ctx, row, "error", OUTCOME_FAILED, &refused).await
 }
 
 async fn record<H>(
     ctx: &Ctx<'_, H>,
-    key: &MessageKey,
-    headers: &LedgerHeaders,
-    raw: &[u8],
+    (key, headers, raw): (&MessageKey, &LedgerHeaders, &[u8]),
     kind: &str,
     outcome: &str,
     reason: &str,

@@ -288,8 +288,22 @@ impl<H: MessageHandler> Round<'_, H> {
         raw: &[u8],
     ) -> Result<Step> {
         let key = &pending.key;
-        let (store, handler, hook) = (self.store, self.handler, self.hook);
-        match commit_new(store, handler, hook, key, headers, raw, Arrival::InFolder).await? {
+        let prepared = match prepare(self.handler, raw).await? {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                return self
+                    .record_failure(pending, headers, Some(raw), &reason)
+                    .await;
+            }
+        };
+        let msg = NewMessage {
+            key,
+            headers,
+            raw,
+            arrival: Arrival::InFolder,
+        };
+        let with = (self.handler, self.hook);
+        match commit_new(self.store, with, &msg, prepared).await? {
             NewOutcome::Committed { id, folder } => {
                 self.moves.push((key.clone(), id, folder));
                 Ok(if folder == Folder::Failed {
@@ -431,35 +445,57 @@ pub(super) enum Arrival {
     Delivered,
 }
 
+/// A message new to the ledger, as the reader or the LMTP intake has it.
+pub(super) struct NewMessage<'a> {
+    pub key: &'a MessageKey,
+    pub headers: &'a LedgerHeaders,
+    pub raw: &'a [u8],
+    pub arrival: Arrival,
+}
+
+/// The handler's work before the write transaction ([`MessageHandler::prepare`]):
+/// `Ok(Err(reason))` when it refuses the message for good.
+pub(super) async fn prepare<H: MessageHandler>(
+    handler: &H,
+    raw: &[u8],
+) -> Result<std::result::Result<H::Prepared, String>> {
+    match handler.prepare(raw).await {
+        Ok(prepared) => Ok(Ok(prepared)),
+        Err(e) if e.is_transient() => Err(InboxError::HandlerTransient(e.to_string())),
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
 /// Claims the key in the ledger and lets the handler write the message's
-/// effects in the same transaction, then commits: the one transaction per
-/// message that both the IMAP/Maildir reader and the LMTP intake use.
+/// effects (from what it prepared) in the same transaction, then commits:
+/// the one transaction per message that both the IMAP/Maildir reader and
+/// the LMTP intake use.
 pub(super) async fn commit_new<H: MessageHandler>(
     store: &Store,
-    handler: &H,
-    hook: Option<&AfterCommitHook>,
-    key: &MessageKey,
-    headers: &LedgerHeaders,
-    raw: &[u8],
-    arrival: Arrival,
+    (handler, hook): (&H, Option<&AfterCommitHook>),
+    msg: &NewMessage<'_>,
+    prepared: H::Prepared,
 ) -> Result<NewOutcome> {
+    let (key, raw) = (msg.key, msg.raw);
     let started = std::time::Instant::now();
     let size = u64::try_from(raw.len()).unwrap_or(u64::MAX);
     let mut tx = store.begin_write().await.map_err(StoreError::from)?;
-    let Some(id) = ledger::claim(&mut tx, key_of(key), headers, size, raw).await? else {
+    let locked = std::time::Instant::now();
+    let Some(id) = ledger::claim(&mut tx, key_of(key), msg.headers, size, raw).await? else {
         tx.rollback().await.map_err(StoreError::from)?;
         return Ok(NewOutcome::AlreadyRecorded);
     };
     let mail = InboundMail {
         inbound_id: id,
         key,
-        message_id: headers.message_id.as_deref(),
+        message_id: msg.headers.message_id.as_deref(),
         raw,
     };
-    match handler.handle(&mut tx, &mail).await {
+    match handler.handle(&mut tx, &mail, prepared).await {
         Ok(handled) => {
             let folder = folder_for(handled.failure.is_some(), handled.kind == KIND_SPAM);
-            commit_handled(tx, key, id, &handled, hook, started, arrival).await?;
+            let times = (started, locked);
+            commit_handled(tx, key, id, &handled, hook, times, msg.arrival).await?;
             Ok(NewOutcome::Committed { id, folder })
         }
         Err(e) => {
@@ -479,7 +515,7 @@ async fn commit_handled(
     id: i64,
     handled: &Handled,
     hook: Option<&AfterCommitHook>,
-    started: std::time::Instant,
+    (started, locked): (std::time::Instant, std::time::Instant),
     arrival: Arrival,
 ) -> Result<()> {
     let failure = handled.failure.as_deref();
@@ -495,6 +531,8 @@ async fn commit_handled(
         }
     }
     tx.commit().await.map_err(StoreError::from)?;
+    let waited = locked.duration_since(started).as_secs_f64();
+    crate::observe::intake_write(waited, locked.elapsed().as_secs_f64());
     if let Some(hook) = hook {
         hook(key);
     }

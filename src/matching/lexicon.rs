@@ -11,6 +11,10 @@
 /// One line per Japanese form: `form\treading\tgloss|gloss`.
 const LEXICON: &str = include_str!("../../data/lexicon-ja-en.tsv");
 
+/// The usual on-readings of single kanji, `kanji\treading|reading`, sorted
+/// (learnt from EDICT by the same script, `--kanji-readings`).
+const KANJI_READINGS: &str = include_str!("../../data/kanji-readings.tsv");
+
 /// A lexicon entry, borrowed from the embedded text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -109,6 +113,52 @@ fn parse_line(line: &'static str) -> Option<Entry> {
         reading: parts.next()?,
         glosses: parts.next()?,
     })
+}
+
+/// The usual readings of one kanji (at most two, the commoner first).
+pub fn kanji_readings(kanji: char) -> impl Iterator<Item = &'static str> {
+    kanji_table()
+        .binary_search_by(|(k, _)| k.cmp(&kanji))
+        .ok()
+        .map(|i| kanji_table()[i].1)
+        .into_iter()
+        .flat_map(|r| r.split('|'))
+}
+
+/// The readings table, parsed once (1,700 short lines).
+fn kanji_table() -> &'static [(char, &'static str)] {
+    static TABLE: std::sync::OnceLock<Vec<(char, &'static str)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t: Vec<(char, &'static str)> = KANJI_READINGS
+            .lines()
+            .filter_map(|l| {
+                let (k, r) = l.split_once('\t')?;
+                let mut cs = k.chars();
+                Some((cs.next()?, r)).filter(|_| cs.next().is_none())
+            })
+            .collect();
+        t.sort_by_key(|(k, _)| *k);
+        t
+    })
+}
+
+/// The readings of a kanji abbreviation the lexicon lacks (科研費 → かけんひ),
+/// each kanji read by its usual readings: at most four, none when a kanji
+/// has no reading.
+pub fn abbreviation_readings(kanji: &[char]) -> Vec<String> {
+    let mut out = vec![String::new()];
+    for &k in kanji {
+        let readings: Vec<&str> = kanji_readings(k).collect();
+        if readings.is_empty() {
+            return Vec::new();
+        }
+        out = out
+            .iter()
+            .flat_map(|pre| readings.iter().map(move |r| format!("{pre}{r}")))
+            .take(4)
+            .collect();
+    }
+    out
 }
 
 /// Katakana to hiragana, so one romaji table serves both.
@@ -407,6 +457,16 @@ fn sound_spelling(latin: &str, english: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_kanji_abbreviation_is_read_by_its_kanji() {
+        // 県展 and 学振 are not EDICT words; their kanji's usual readings are
+        assert!(lookup("県展").is_none());
+        assert_eq!(abbreviation_readings(&['県', '展']), vec!["けんてん"]);
+        assert!(abbreviation_readings(&['学', '振']).contains(&"がくしん".to_string()));
+        // a kanji with no reading learnt gives none
+        assert!(abbreviation_readings(&['県', '𠀋']).is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -1005,7 +1005,7 @@ fn push_japanese(
                 keys.push((format!("k:{k}"), Via::Sound));
             }
         }
-        None => {}
+        None => abbreviation_keys(&chars[start..end], &mut keys),
     }
     out.push(Term {
         fragment: is_stem_fragment(chars, start, end),
@@ -1017,6 +1017,20 @@ fn push_japanese(
         end,
         phrase,
     });
+}
+
+/// A run of two to four kanji the lexicon lacks is often an abbreviation
+/// (科研費, 県展) read by its kanji's usual readings: its romaji keys, so
+/// "kakenhi" meets it both ways.
+fn abbreviation_keys(run: &[char], keys: &mut Vec<(String, Via)>) {
+    if !(2..=4).contains(&run.len()) || !run.iter().all(|&c| is_kanji(c)) {
+        return;
+    }
+    for reading in lexicon::abbreviation_readings(run) {
+        if let Some(r) = lexicon::romaji(&reading).filter(|r| r.len() >= 5) {
+            keys.push((format!("w:{r}"), Via::Translation));
+        }
+    }
 }
 
 /// The trade a person word is built on, when it is a lexicon word itself:

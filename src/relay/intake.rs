@@ -9,7 +9,7 @@ use minijinja::context;
 
 use super::{Queued, Relay, RelayError, Thread, Tx};
 use crate::domain::EmailAddress;
-use crate::matching::{Candidate, MatchContext, Matcher};
+use crate::matching::{Candidate, MatchContext, Matcher, Ranked};
 use crate::store::requests::{
     NewForward, NewRequest, insert_forward, insert_forwards, insert_request, set_first_wave,
 };
@@ -67,6 +67,38 @@ impl Relay {
         recent_forwards: std::collections::HashMap<i64, u32>,
         msg: &IncomingRequest,
     ) -> Result<RequestOutcome, RelayError> {
+        let ranked = self.rank_first_wave(matcher, recent_forwards, msg);
+        self.take_ranked_request(tx, matcher, ranked, msg).await
+    }
+
+    /// Ranks `matcher`'s directory for a request's first wave, given the
+    /// forwards each member had this week (the weekly cap and fairness):
+    /// pure work, which the pipeline does before the write transaction.
+    pub fn rank_first_wave(
+        &self,
+        matcher: &Matcher,
+        recent_forwards: std::collections::HashMap<i64, u32>,
+        msg: &IncomingRequest,
+    ) -> Ranked {
+        let ctx = MatchContext {
+            exclude_emails: vec![msg.from.clone()],
+            recent_forwards,
+            weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
+            ..MatchContext::default()
+        };
+        let top = self.matching.shortlist as usize;
+        matcher.rank_with_near_misses(&msg.subject, &msg.body, &ctx, top)
+    }
+
+    /// [`Relay::take_request`] with the first wave already ranked
+    /// ([`Relay::rank_first_wave`] over the same `matcher`).
+    pub async fn take_ranked_request(
+        &self,
+        tx: &mut Tx<'_>,
+        matcher: &Matcher,
+        ranked: Ranked,
+        msg: &IncomingRequest,
+    ) -> Result<RequestOutcome, RelayError> {
         let requester_member = matcher
             .members()
             .iter()
@@ -84,9 +116,8 @@ impl Relay {
             matcher,
             due: self.wave_due(recorded.created_at),
         };
-        let (forwarded_to, forward_mails, near) = self
-            .first_wave(tx, &wave, recent_forwards, msg, &recorded)
-            .await?;
+        let (forwarded_to, forward_mails, near) =
+            self.first_wave(tx, &wave, ranked, &recorded).await?;
         let answered_by = (!forwarded_to.is_empty()).then(|| {
             let zone = requester_member.and_then(Member::timezone_name);
             self.deadline_in(wave.due, zone, recorded.language)
@@ -160,22 +191,9 @@ impl Relay {
         &self,
         tx: &mut Tx<'_>,
         wave: &Wave<'_>,
-        recent_forwards: std::collections::HashMap<i64, u32>,
-        msg: &IncomingRequest,
+        ranked: Ranked,
         recorded: &RecordedRequest,
     ) -> Result<(Vec<i64>, Vec<Queued>, Vec<Candidate>), RelayError> {
-        let ctx = MatchContext {
-            exclude_emails: vec![msg.from.clone()],
-            recent_forwards,
-            weekly_cap: Some(self.matching.max_forwards_per_member_per_week),
-            ..MatchContext::default()
-        };
-        let ranked = wave.matcher.rank_with_near_misses(
-            &msg.subject,
-            &msg.body,
-            &ctx,
-            self.matching.shortlist as usize,
-        );
         let chosen: Vec<(NewForward, &Member, &Candidate)> = ranked
             .candidates
             .iter()

@@ -385,14 +385,58 @@ pub async fn forwards_this_week(tx: &mut Tx<'_>, now: i64) -> Result<HashMap<i64
 
 /// Forwards each member received since `since`, for fairness and the weekly cap.
 pub async fn forward_counts_since(tx: &mut Tx<'_>, since: i64) -> Result<HashMap<i64, u32>> {
+    counts_since(tx, since).await
+}
+
+async fn counts_since(conn: &mut sqlx::AnyConnection, since: i64) -> Result<HashMap<i64, u32>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT member_id, COUNT(*) AS n FROM forwards WHERE created_at >= $1 GROUP BY member_id",
     )
     .bind(since)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
         .map(|(member, n)| (member, u32::try_from(n).unwrap_or(u32::MAX)))
         .collect())
+}
+
+/// Of each member in `ids` (those still in the directory): whether they are
+/// active, and their forwards since `since`. In one statement, inside the
+/// write transaction: what a ranking made before it is checked against.
+pub async fn members_now(
+    tx: &mut Tx<'_>,
+    ids: &[i64],
+    since: i64,
+) -> Result<HashMap<i64, (bool, u32)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let marks = (0..ids.len())
+        .map(|i| format!("${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT m.id, CASE WHEN m.status = 'active' THEN 1 ELSE 0 END AS active, \
+         (SELECT COUNT(*) FROM forwards f WHERE f.member_id = m.id AND f.created_at >= $1) AS n \
+         FROM members m WHERE m.id IN ({marks})"
+    );
+    // Only numbered placeholders are formatted in; the values are bound.
+    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(since);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, active, n)| (id, (active == 1, u32::try_from(n).unwrap_or(u32::MAX))))
+        .collect())
+}
+
+impl Store {
+    /// [`forward_counts_since`] outside any transaction (read before one).
+    pub async fn forward_counts_since(&self, since: i64) -> Result<HashMap<i64, u32>> {
+        let mut conn = self.pool.acquire().await?;
+        counts_since(&mut conn, since).await
+    }
 }

@@ -122,10 +122,17 @@ impl Recorder {
 }
 
 impl MessageHandler for Recorder {
+    type Prepared = ();
+
+    async fn prepare(&self, _raw: &[u8]) -> Result<(), HandleError> {
+        Ok(())
+    }
+
     async fn handle(
         &self,
         tx: &mut Tx<'static>,
         mail: &InboundMail<'_>,
+        (): (),
     ) -> Result<Handled, HandleError> {
         let text = String::from_utf8_lossy(mail.raw);
         if text.contains("Subject: FAIL") {

@@ -5,6 +5,7 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod courier;
 pub mod cyrus;
 mod daemon;
 mod imap;

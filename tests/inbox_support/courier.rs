@@ -1,0 +1,144 @@
+//! The Courier-IMAP test servers of `deploy/courier/up.sh`: Maildir++ folders
+//! under `INBOX.` (separator "."), plaintext login, password "test". Mail is
+//! delivered by writing files into the user's Maildir, as a local delivery
+//! agent does. `IDLE` offers IDLE but only looks at the Maildir every 60 s
+//! (Debian's settings); `NOIDLE` does not offer IDLE; `PUSH` pushes (FAM).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_imap::Session;
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+
+pub const IDLE: u16 = 13143;
+pub const NOIDLE: u16 = 13144;
+pub const PUSH: u16 = 13145;
+
+fn instance(port: u16) -> &'static str {
+    match port {
+        IDLE => "idle",
+        NOIDLE => "noidle",
+        PUSH => "push",
+        _ => panic!("no Courier instance on {port}"),
+    }
+}
+
+fn state_dir() -> PathBuf {
+    std::env::var_os("COURIER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/circle-relay-courier"))
+}
+
+/// Fails (never skips) when the Courier servers are not running.
+pub fn require_courier() {
+    for port in [IDLE, NOIDLE, PUSH] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err() {
+            panic!("Courier IMAP 127.0.0.1:{port} is closed: run deploy/courier/up.sh first");
+        }
+    }
+}
+
+pub async fn login(port: u16, user: &str) -> Session<TcpStream> {
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("Courier connect");
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.expect("greeting");
+    client
+        .login(user, "test")
+        .await
+        .map_err(|e| e.0)
+        .expect("Courier login")
+}
+
+/// Every folder of `user` (as the server names them), sorted.
+pub async fn folders(port: u16, user: &str) -> Vec<String> {
+    let mut s = login(port, user).await;
+    let mut names: Vec<String> = s
+        .list(Some(""), Some("*"))
+        .await
+        .expect("LIST")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("LIST")
+        .iter()
+        .map(|n| n.name().to_string())
+        .collect();
+    let _ = s.logout().await;
+    names.sort();
+    names
+}
+
+/// Empties INBOX and deletes every other folder of `user`.
+pub async fn reset(port: u16, user: &str) {
+    let mut names = folders(port, user).await;
+    let mut s = login(port, user).await;
+    names.sort_by_key(|n| std::cmp::Reverse(n.len())); // children first
+    for name in names.iter().filter(|n| *n != "INBOX") {
+        s.delete(name).await.expect("DELETE");
+    }
+    let _ = s.logout().await;
+    let inbox = maildir(port, user);
+    for sub in ["new", "cur"] {
+        for entry in std::fs::read_dir(inbox.join(sub)).expect("Maildir") {
+            std::fs::remove_file(entry.expect("entry").path()).expect("remove");
+        }
+    }
+}
+
+fn maildir(port: u16, user: &str) -> PathBuf {
+    state_dir()
+        .join(instance(port))
+        .join("home")
+        .join(user)
+        .join("Maildir")
+}
+
+/// Delivers `raw` into `user`'s INBOX the Maildir way (tmp/, then new/),
+/// owned by the user Courier runs as ("mail").
+pub fn deliver(port: u16, user: &str, raw: &str) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = maildir(port, user);
+    let name = format!(
+        "{}.P{}Q{}.circle-relay-test",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let tmp = dir.join("tmp").join(&name);
+    std::fs::write(&tmp, raw.replace("\r\n", "\n").replace('\n', "\r\n")).expect("write mail");
+    std::os::unix::fs::chown(&tmp, Some(8), Some(8)).expect("chown mail");
+    std::fs::rename(&tmp, dir.join("new").join(&name)).expect("deliver");
+}
+
+/// Message-IDs (in brackets) of the messages in `folder`, sorted; empty when
+/// the folder does not exist or is empty.
+pub async fn message_ids(port: u16, user: &str, folder: &str) -> Vec<String> {
+    let mut s = login(port, user).await;
+    let exists = match s.examine(folder).await {
+        Ok(mailbox) => mailbox.exists,
+        Err(_) => 0,
+    };
+    let fetches: Vec<_> = if exists == 0 {
+        Vec::new()
+    } else {
+        let stream = s.fetch("1:*", "(BODY.PEEK[HEADER])").await.expect("FETCH");
+        stream.try_collect().await.expect("FETCH")
+    };
+    let mut ids: Vec<String> = fetches
+        .iter()
+        .filter_map(|f| {
+            let m = mail_parser::MessageParser::new().parse_headers(f.header()?)?;
+            m.message_id().map(|x| format!("<{x}>"))
+        })
+        .collect();
+    ids.sort();
+    let _ = s.logout().await;
+    ids
+}
