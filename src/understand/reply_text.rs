@@ -169,62 +169,65 @@ fn is_forward_separator(t: &str) -> bool {
     )
 }
 
+/// Header names that open a quoted header block (From: in several languages).
+const FROM_HEADERS: &[&str] = &[
+    "from",
+    "差出人",
+    "送信者",
+    "送信元",
+    "von",
+    "de",
+    "fra",
+    "från",
+    "van",
+    "от",
+    "od",
+];
+/// Header names that follow From: in such a block.
+const NEXT_HEADERS: &[&str] = &[
+    "sent",
+    "date",
+    "to",
+    "subject",
+    "cc",
+    "送信日時",
+    "日時",
+    "日付",
+    "宛先",
+    "件名",
+    "gesendet",
+    "datum",
+    "an",
+    "betreff",
+    "envoyé",
+    "à",
+    "objet",
+    "sendt",
+    "til",
+    "emne",
+    "skickat",
+    "till",
+    "ämne",
+    "verzonden",
+    "aan",
+    "onderwerp",
+    "отправлено",
+    "дата",
+    "кому",
+    "тема",
+    "enviado",
+    "para",
+    "asunto",
+];
+
 /// Outlook-style header block: `From:`/`差出人:` (or `Date:`) followed by
 /// `Sent:`/`To:`/`Subject:` or their names in other languages within a few
 /// lines; or a lone `From:` line that carries an address.
 fn is_header_block(lines: &[&str], i: usize) -> bool {
-    const FROM: &[&str] = &[
-        "from",
-        "差出人",
-        "送信者",
-        "送信元",
-        "von",
-        "de",
-        "fra",
-        "från",
-        "van",
-        "от",
-        "od",
-    ];
-    const NEXT: &[&str] = &[
-        "sent",
-        "date",
-        "to",
-        "subject",
-        "cc",
-        "送信日時",
-        "日時",
-        "日付",
-        "宛先",
-        "件名",
-        "gesendet",
-        "datum",
-        "an",
-        "betreff",
-        "envoyé",
-        "à",
-        "objet",
-        "sendt",
-        "til",
-        "emne",
-        "skickat",
-        "till",
-        "ämne",
-        "verzonden",
-        "aan",
-        "onderwerp",
-        "отправлено",
-        "дата",
-        "кому",
-        "тема",
-        "enviado",
-        "para",
-        "asunto",
-    ];
     let Some(key) = header_key(lines[i]) else {
         return false;
     };
-    let from = FROM.contains(&key.as_str());
+    let from = FROM_HEADERS.contains(&key.as_str());
     if !from && key != "date" {
         return false;
     }
@@ -233,7 +236,7 @@ fn is_header_block(lines: &[&str], i: usize) -> bool {
         .skip(i + 1)
         .take(4)
         .filter_map(|l| header_key(l))
-        .filter(|k| NEXT.contains(&k.as_str()) || FROM.contains(&k.as_str()))
+        .filter(|k| NEXT_HEADERS.contains(&k.as_str()) || FROM_HEADERS.contains(&k.as_str()))
         .count();
     // "Date: Wed, 16 May 2012 …" + "To: …"; "From: bob@x.org" alone. Not
     // "From: Tokyo" / "To: Osaka" in a member's own text.
