@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
+use super::imap_server;
 use async_imap::Session;
 use futures_util::TryStreamExt;
 use tokio::net::TcpStream;
@@ -33,53 +33,21 @@ fn state_dir() -> PathBuf {
 
 /// Fails (never skips) when the Courier servers are not running.
 pub fn require_courier() {
-    for port in [IDLE, NOIDLE, PUSH] {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err() {
-            panic!("Courier IMAP 127.0.0.1:{port} is closed: run deploy/courier/up.sh first");
-        }
-    }
+    imap_server::require_open("Courier", &[IDLE, NOIDLE, PUSH], "deploy/courier/up.sh");
 }
 
 pub async fn login(port: u16, user: &str) -> Session<TcpStream> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("Courier connect");
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting");
-    client
-        .login(user, "test")
-        .await
-        .map_err(|e| e.0)
-        .expect("Courier login")
+    imap_server::login("Courier", port, user).await
 }
 
 /// Every folder of `user` (as the server names them), sorted.
 pub async fn folders(port: u16, user: &str) -> Vec<String> {
-    let mut s = login(port, user).await;
-    let mut names: Vec<String> = s
-        .list(Some(""), Some("*"))
-        .await
-        .expect("LIST")
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("LIST")
-        .iter()
-        .map(|n| n.name().to_string())
-        .collect();
-    let _ = s.logout().await;
-    names.sort();
-    names
+    imap_server::folders("Courier", port, user).await
 }
 
 /// Empties INBOX and deletes every other folder of `user`.
 pub async fn reset(port: u16, user: &str) {
-    let mut names = folders(port, user).await;
-    let mut s = login(port, user).await;
-    names.sort_by_key(|n| std::cmp::Reverse(n.len())); // children first
-    for name in names.iter().filter(|n| *n != "INBOX") {
-        s.delete(name).await.expect("DELETE");
-    }
+    let mut s = imap_server::delete_folders("Courier", port, user).await;
     let _ = s.logout().await;
     let inbox = maildir(port, user);
     for sub in ["new", "cur"] {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::imap_server;
 use async_imap::Session;
 use circle_relay::config::{InboxConfig, InboxKind, Tls};
 use futures_util::TryStreamExt;
@@ -18,52 +19,21 @@ pub const PUSH_LMTP: u16 = 11024;
 
 /// Fails (never skips) when the Cyrus servers are not running.
 pub fn require_cyrus() {
-    for port in [PUSH, NOIDLE, NO_NAMESPACE] {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err() {
-            panic!("Cyrus IMAP 127.0.0.1:{port} is closed: run deploy/cyrus/up.sh first");
-        }
-    }
+    imap_server::require_open("Cyrus", &[PUSH, NOIDLE, NO_NAMESPACE], "deploy/cyrus/up.sh");
 }
 
 pub async fn login(port: u16, user: &str) -> Session<TcpStream> {
-    let tcp = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("Cyrus connect");
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting");
-    client
-        .login(user, "test")
-        .await
-        .map_err(|e| e.0)
-        .expect("Cyrus login")
+    imap_server::login("Cyrus", port, user).await
 }
 
-/// Every folder of `user` (as the server names them).
+/// Every folder of `user` (as the server names them), sorted.
 pub async fn folders(port: u16, user: &str) -> Vec<String> {
-    let mut s = login(port, user).await;
-    let names: Vec<String> = s
-        .list(Some(""), Some("*"))
-        .await
-        .expect("LIST")
-        .try_collect::<Vec<_>>()
-        .await
-        .expect("LIST")
-        .iter()
-        .map(|n| n.name().to_string())
-        .collect();
-    let _ = s.logout().await;
-    names
+    imap_server::folders("Cyrus", port, user).await
 }
 
 /// Empties INBOX and deletes every other folder of `user`.
 pub async fn reset(port: u16, user: &str) {
-    let mut s = login(port, user).await;
-    let mut names = folders(port, user).await;
-    names.sort_by_key(|n| std::cmp::Reverse(n.len())); // children first
-    for name in names.iter().filter(|n| *n != "INBOX") {
-        s.delete(name).await.expect("DELETE");
-    }
+    let mut s = imap_server::delete_folders("Cyrus", port, user).await;
     s.select("INBOX").await.expect("SELECT");
     s.store("1:*", "+FLAGS.SILENT (\\Deleted)")
         .await

@@ -9,6 +9,7 @@ pub mod courier;
 pub mod cyrus;
 mod daemon;
 mod imap;
+mod imap_server;
 mod mailbox;
 mod smtp;
 mod stack;
