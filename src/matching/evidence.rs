@@ -34,21 +34,28 @@ const PHRASE_COVERAGE: f32 = 0.6;
 const NEED_COVERAGE: f32 = 0.25;
 
 /// Which asked-for thing a candidate answers (for spreading over alternatives).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
     Concept(u32),
-    /// The asked word (its first key), wherever in the request it was named.
-    Word(String),
+    /// The asked word: the first request term with the same first key, so
+    /// the word is one group wherever in the request it was named (a
+    /// number, as every member judged gets one).
+    Word(u32),
+}
+
+/// A term's word: its first key, or its surface.
+fn group_word(t: &terms::Term) -> &str {
+    t.keys.first().map_or(t.surface.as_str(), |k| k.0.as_str())
 }
 
 /// The group of an asked term: its own word.
 pub fn word_group(query: &Query, ti: usize) -> Group {
-    let t = &query.terms[ti].term;
-    Group::Word(
-        t.keys
-            .first()
-            .map_or_else(|| t.surface.clone(), |k| k.0.clone()),
-    )
+    let own = group_word(&query.terms[ti].term);
+    let first = query.terms[..ti]
+        .iter()
+        .position(|qt| group_word(&qt.term) == own)
+        .unwrap_or(ti);
+    Group::Word(first as u32)
 }
 
 /// A member's best hit on one request term.
@@ -67,7 +74,7 @@ pub struct TermHit {
 
 #[derive(Debug, Clone, Default)]
 pub struct UnitTally {
-    pub hits: Vec<TermHit>,
+    pub hits: smallvec::SmallVec<[TermHit; 3]>,
 }
 
 impl UnitTally {

@@ -48,7 +48,7 @@ pub(super) struct Evidence {
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct Tally {
-    pub evidence: Vec<Evidence>,
+    pub evidence: smallvec::SmallVec<[Evidence; 2]>,
 }
 
 impl Tally {
@@ -214,6 +214,8 @@ pub(super) struct Judge<'a> {
     pub query: &'a Query,
     weights: Vec<f32>,
     specialties: evidence::Specialties,
+    /// Each request concept's group, worked out once, not per member.
+    concept_groups: Vec<Group>,
     max_w: f32,
 }
 
@@ -224,6 +226,9 @@ impl<'a> Judge<'a> {
             query,
             weights: evidence::term_weights(index, query),
             specialties: evidence::Specialties::default(),
+            concept_groups: (0..query.concepts.len())
+                .map(|qi| concept_group(query, qi))
+                .collect(),
             max_w,
         }
     }
@@ -238,10 +243,10 @@ impl<'a> Judge<'a> {
     pub fn judge(&mut self, m: u32, tally: Tally, unit: UnitTally) -> (Scored, Verdict) {
         let (index, query, weights) = (self.index, self.query, &self.weights);
         let (concept_score, mut concept_ok, concept_group) =
-            concept_standing(query, &tally, self.max_w);
+            concept_standing(query, &tally, self.max_w, &self.concept_groups);
         concept_ok &= !only_topics(index, query, &tally);
         if let Some(c) = concept_ok.then(|| best_concept(query, &tally)).flatten() {
-            let held: Vec<u32> = tally
+            let held: smallvec::SmallVec<[u32; 4]> = tally
                 .evidence
                 .iter()
                 .filter(|e| !e.related)
@@ -288,7 +293,12 @@ fn concept_score(query: &Query, tally: &Tally) -> f32 {
 }
 
 /// Concept score, whether it qualifies, and the need it answers best.
-fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Option<Group>) {
+fn concept_standing(
+    query: &Query,
+    tally: &Tally,
+    max_w: f32,
+    groups: &[Group],
+) -> (f32, bool, Option<Group>) {
     let concept_score = concept_score(query, tally);
     let specific: f32 = tally
         .evidence
@@ -300,7 +310,7 @@ fn concept_standing(query: &Query, tally: &Tally, max_w: f32) -> (f32, bool, Opt
     // or only via a related trade never qualifies on its own.
     let best_need = strongest_direct_need(query, tally);
     let ok = max_w > 0.0 && best_need.is_some() && specific / max_w >= ABSTAIN_THRESHOLD;
-    let group = best_need.map(|e| concept_group(query, e.query_index));
+    let group = best_need.map(|e| groups[e.query_index]);
     (concept_score, ok, group)
 }
 
@@ -368,7 +378,7 @@ fn prune(scored: Vec<Scored>, k: usize, per_group: bool) -> Vec<Scored> {
     }
     let mut groups: Vec<(Option<Group>, Vec<Scored>)> = Vec::new();
     for s in scored {
-        let key = if per_group { s.group.clone() } else { None };
+        let key = if per_group { s.group } else { None };
         match groups.iter_mut().find(|(g, _)| *g == key) {
             Some((_, list)) => list.push(s),
             None => groups.push((key, vec![s])),
@@ -443,7 +453,7 @@ fn spread(sorted: Vec<Scored>, top: usize) -> Vec<Scored> {
     for s in sorted {
         match groups.iter_mut().find(|(g, _)| *g == s.group) {
             Some((_, list)) => list.push(s),
-            None => groups.push((s.group.clone(), vec![s])),
+            None => groups.push((s.group, vec![s])),
         }
     }
     let mut queues: Vec<std::collections::VecDeque<Scored>> =
