@@ -1,12 +1,13 @@
 //! The IMAP inbox on a second, independent server: Cyrus IMAP 3.6 in the
 //! classic namespace (deploy/cyrus/up.sh), where folders live under `INBOX.`
-//! and a top-level `Processed` is refused. Each test owns one Cyrus user.
+//! and a top-level `Processed` is refused. Each test owns one Cyrus user on
+//! an instance of its own.
 
 mod inbox_support;
 
 use std::time::{Duration, Instant};
 
-use inbox_support::cyrus::{self, NO_NAMESPACE, NOIDLE, PUSH};
+use inbox_support::cyrus::{self, NO_NAMESPACE, NOIDLE, PUSH, PUSH2};
 use inbox_support::*;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -156,12 +157,12 @@ async fn cyrus_without_idled_delivers_within_poll_seconds() {
 async fn cyrus_refused_folder_is_reported_and_mail_stays_recorded_in_inbox() {
     cyrus::require_cyrus();
     let user = "cyrrefuse";
-    cyrus::reset(PUSH, user).await;
+    cyrus::reset(PUSH2, user).await;
     let db = tempfile::tempdir().expect("tempdir");
     let store = temp_store(&db).await;
     let recorder = Recorder::default();
     // Another user's namespace: used as given, and Cyrus refuses it.
-    let mut config = cyrus::config(PUSH, user);
+    let mut config = cyrus::config(PUSH2, user);
     config.processed_folder = "user.nobody.Processed".into();
 
     let mut probe = cyrus::inbox(config.clone());
@@ -175,7 +176,7 @@ async fn cyrus_refused_folder_is_reported_and_mail_stays_recorded_in_inbox() {
     );
 
     let id = new_message_id("refused");
-    cyrus::append(PUSH, user, "Looking for a nurse", &id).await;
+    cyrus::append(PUSH2, user, "Looking for a nurse", &id).await;
     for _ in 0..2 {
         // Twice: a restarted reader sees the ledger row and does not handle it again.
         let reader = Reader::spawn(
@@ -191,12 +192,12 @@ async fn cyrus_refused_folder_is_reported_and_mail_stays_recorded_in_inbox() {
         reader.stop().await.expect("reader ends cleanly");
     }
     assert_eq!(recorder.message_ids(), vec![id.clone()], "handled once");
-    assert_eq!(cyrus::message_ids(PUSH, user, "INBOX").await, vec![id]);
-    let mut folders = cyrus::folders(PUSH, user).await;
+    assert_eq!(cyrus::message_ids(PUSH2, user, "INBOX").await, vec![id]);
+    let mut folders = cyrus::folders(PUSH2, user).await;
     folders.sort();
     assert_eq!(folders, ["INBOX", "INBOX.Failed", "INBOX.Spam"]);
 }
 
 fn mailbox_of(user: &str) -> String {
-    format!("imap://{user}@127.0.0.1:{PUSH}/INBOX")
+    format!("imap://{user}@127.0.0.1:{PUSH2}/INBOX")
 }

@@ -1,7 +1,9 @@
 //! The Cyrus IMAP test servers of `deploy/cyrus/up.sh`: classic namespace
 //! (folders under `INBOX.`), plaintext login, password "test".
 //! `PUSH` runs idled (IDLE pushes); `NOIDLE` does not (Debian's default);
-//! `NO_NAMESPACE` does not offer NAMESPACE (the client must find INBOX. itself).
+//! `NO_NAMESPACE` does not offer NAMESPACE (the client must find INBOX. itself);
+//! `PUSH2` is like `PUSH`, for a second test of one binary: tests running at
+//! once must not create mailboxes in the same Cyrus (deploy/cyrus/common.sh).
 
 use std::time::Duration;
 
@@ -14,12 +16,17 @@ use tokio::net::TcpStream;
 pub const PUSH: u16 = 11043;
 pub const NOIDLE: u16 = 11044;
 pub const NO_NAMESPACE: u16 = 11343;
+pub const PUSH2: u16 = 11045;
 /// Cyrus's own LMTP, which Postfix uses for the domain cyrus.circle.test.
 pub const PUSH_LMTP: u16 = 11024;
 
 /// Fails (never skips) when the Cyrus servers are not running.
 pub fn require_cyrus() {
-    imap_server::require_open("Cyrus", &[PUSH, NOIDLE, NO_NAMESPACE], "deploy/cyrus/up.sh");
+    imap_server::require_open(
+        "Cyrus",
+        &[PUSH, NOIDLE, NO_NAMESPACE, PUSH2],
+        "deploy/cyrus/up.sh",
+    );
 }
 
 pub async fn login(port: u16, user: &str) -> Session<TcpStream> {
