@@ -745,6 +745,9 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     }
     let stemmed = stem(lower);
     let mut keys = vec![(format!("w:{stemmed}"), Via::Same)];
+    if let Some(base) = closed_compound_base(lower) {
+        keys.push((format!("w:{}", stem(base)), Via::Same));
+    }
     if let Some(k) =
         lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true))
     {
@@ -771,6 +774,22 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
         end,
         phrase,
         fragment: false,
+    })
+}
+
+/// The thing an English closed compound of a maker's trade is built on, as
+/// if written apart ("shoemaker" as "shoe maker", "locksmith" → lock), so
+/// it meets that word in either language (靴職人, 鍵屋). Only endings that
+/// name the one who makes or works the thing: not "keeper" or "builder"
+/// (bookkeeper, bodybuilder are not about books or bodies).
+fn closed_compound_base(lower: &str) -> Option<&str> {
+    const ENDINGS: &[&str] = &[
+        "makers", "maker", "smiths", "smith", "binders", "binder", "blowers", "blower", "workers",
+        "worker", "cutters", "cutter", "carvers", "carver",
+    ];
+    ENDINGS.iter().find_map(|ending| {
+        let base = lower.strip_suffix(ending)?;
+        (base.len() >= 3 && base.chars().all(|c| c.is_ascii_alphabetic())).then_some(base)
     })
 }
 
@@ -859,6 +878,13 @@ fn cut_japanese(chars: &[char], start: usize, end: usize, phrase: u32, out: &mut
         match longest {
             Some((j, entry)) => {
                 let lone_kanji = unknown_from == Some(i.wrapping_sub(1)) && is_kanji(chars[i - 1]);
+                // 靴職人, 鞄職人: the maker of a thing one kanji names
+                if lone_kanji && agent_of(&chars[i - 1..j]) {
+                    unknown_from = None;
+                    push_japanese(chars, i - 1, j, None, phrase, out);
+                    i = j;
+                    continue;
+                }
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
                 let j = loanword_end(chars, i, j, end);
                 push_japanese(chars, i, j, Some(entry), phrase, out);
@@ -981,6 +1007,13 @@ fn push_japanese(
     let mut keys = vec![(format!("j:{form}"), Via::Same)];
     if let Some(base) = agent_base(&chars[start..end]) {
         keys.push((format!("j:{base}"), Via::Same));
+        // a compound the lexicon lacks means what its base means (靴職人:
+        // shoe); a lexicon word keeps its own glosses (花屋 is a florist)
+        if entry.is_none()
+            && let Some(base_entry) = lexicon::lookup(&base)
+        {
+            gloss_keys(&base_entry, &mut keys);
+        }
     }
     let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
     match entry {
@@ -1033,12 +1066,21 @@ fn abbreviation_keys(run: &[char], keys: &mut Vec<(String, Via)>) {
     }
 }
 
+/// Endings that make a person (or their shop) of a trade's thing.
+const AGENT: &[&str] = &[
+    "職人", "家", "師", "士", "屋", "者", "人", "工", "業", "医", "店",
+];
+
+/// One kanji the lexicon knows and a whole agent word after it (靴 + 職人):
+/// one word, the maker of that thing.
+fn agent_of(chars: &[char]) -> bool {
+    let ending: String = chars[1..].iter().collect();
+    AGENT.contains(&ending.as_str()) && lexicon::lookup(&chars[0].to_string()).is_some()
+}
+
 /// The trade a person word is built on, when it is a lexicon word itself:
 /// 庭師 → 庭, 鍵屋 → 鍵, 陶芸家 → 陶芸, 調律師 → 調律, 眼鏡店 → 眼鏡.
 fn agent_base(chars: &[char]) -> Option<String> {
-    const AGENT: &[&str] = &[
-        "職人", "家", "師", "士", "屋", "者", "人", "工", "業", "医", "店",
-    ];
     let form: String = chars.iter().collect();
     AGENT.iter().find_map(|suffix| {
         let base = form.strip_suffix(suffix)?;
@@ -1096,6 +1138,25 @@ mod tests {
                 })
             })
         })
+    }
+
+    #[test]
+    fn a_makers_closed_compound_meets_the_thing_in_either_language() {
+        for (a, b) in [
+            ("shoemaker", "靴職人"),
+            ("a hatmaker", "帽子職人"),
+            ("glassblower", "ガラス職人"),
+            ("gunsmith", "gun repair"),
+            ("靴職人です", "handmade shoes"),
+        ] {
+            assert!(shares_key(a, b), "{a} / {b}");
+        }
+        // keeping or building is not making: the thing is not the trade
+        for (a, b) in [("bookkeeper", "books"), ("bodybuilder", "body care")] {
+            assert!(!shares_key(a, b), "{a} / {b}");
+        }
+        let surfaces = surfaces("靴職人を探しています");
+        assert!(surfaces.contains(&"靴職人".to_string()), "{surfaces:?}");
     }
 
     #[test]
