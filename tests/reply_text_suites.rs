@@ -63,6 +63,10 @@ const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
         "talon drops the whole <div> that holds the rule, with the name written above it; we cut at the rule's header block and keep the line above, a sign-off name",
     ),
     (
+        "planer/html/outlook-mixed.html",
+        "the mail opens with a forward's header block (Subject: FW:) with nothing above it; planer keeps the forwarded text, we do not pass a forwarded mail's words on as the member's",
+    ),
+    (
         "talon/text/test_too_many_lines",
         "asserts talon with its MAX_LINES_COUNT patched to 1 (it then reads only up to the first separator); we have no such limit",
     ),
@@ -208,4 +212,40 @@ fn talon_standard_replies() {
         });
     }
     out.finish("talon standard_replies");
+}
+
+/// planer's "examples from files" (planerHtml.test.coffee): Outlook and
+/// Office 365 HTML replies keep the reply's words and lose the quoted
+/// message's.
+#[test]
+fn planer_outlook_html_examples() {
+    let mut out = Outcome::default();
+    for (file, reply, original) in [
+        (
+            "microsoft-namespaces.html",
+            "Lorem ipsum dolor sit amet",
+            "Odio et pretium rutrum neque",
+        ),
+        (
+            "office-365.html",
+            "I really hope that you're doing well!",
+            "Do you like the holidays?",
+        ),
+        (
+            "outlook-mixed.html",
+            "This is how it looks on my emails",
+            "We'd love to set up a quick phone call with you",
+        ),
+    ] {
+        let html = String::from_utf8(read(&format!("planer/{file}"))).expect("UTF-8");
+        assert!(html.contains(reply) && html.contains(original), "{file}");
+        let got = new_text(&html_to_text(&html));
+        let name = format!("planer/html/{file}");
+        out.record(
+            &name,
+            got.contains(reply) && !got.contains(original),
+            || format!("got {got:?}"),
+        );
+    }
+    out.finish("planer planerHtml.test.coffee (examples from files)");
 }
