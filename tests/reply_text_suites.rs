@@ -249,3 +249,27 @@ fn planer_outlook_html_examples() {
     }
     out.finish("planer planerHtml.test.coffee (examples from files)");
 }
+
+/// quotequail's test_quote and test_quote_html: the part it marks as the
+/// reply (with `quote_intro_line=True`, so the "On … wrote:" line is quoted)
+/// is what we keep. HTML is compared as text, all whitespace removed.
+#[test]
+fn quotequail_quotes() {
+    let mut out = Outcome::default();
+    for case in cases("quotequail/test_quote.json") {
+        let got = new_text(&case.input);
+        let name = format!("quotequail/{}", case.name);
+        out.record(&name, normal(&got) == normal(&case.expect), || {
+            format!("expected {:?}, got {:?}", case.expect, got)
+        });
+    }
+    for case in cases("quotequail/test_quote_html.json") {
+        let got = new_text(&html_to_text(&case.input));
+        let want = html_to_text(&case.expect);
+        let name = format!("quotequail/{}", case.name);
+        out.record(&name, no_whitespace(&got) == no_whitespace(&want), || {
+            format!("expected {want:?}, got {got:?}")
+        });
+    }
+    out.finish("quotequail test_quote.py and test_quote_html.py");
+}
