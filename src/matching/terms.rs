@@ -737,19 +737,25 @@ fn compound_key(prev: Option<&Term>, t: &mut Term) {
 
 fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term> {
     let lower = word.trim_matches('\'');
-    if lower.chars().count() < 3
+    let short = lower.chars().count() < 3;
+    if short && !is_short_name(lower)
         || STOP_EN.contains(&lower)
         || lower.chars().all(|c| c.is_ascii_digit())
     {
         return None;
     }
-    let stemmed = stem(lower);
+    let stemmed = if short {
+        lower.to_string()
+    } else {
+        stem(lower)
+    };
     let mut keys = vec![(format!("w:{stemmed}"), Via::Same)];
     if let Some(base) = closed_compound_base(lower) {
         keys.push((format!("w:{}", stem(base)), Via::Same));
     }
-    if let Some(k) =
-        lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true))
+    if let Some(k) = (!short)
+        .then(|| lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true)))
+        .flatten()
     {
         keys.push((format!("k:{k}"), Via::Sound));
     }
@@ -775,6 +781,22 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
         phrase,
         fragment: false,
     })
+}
+
+/// A two-letter word that can name a trade (MC, DJ, PR, 3D), not one of
+/// the short words every sentence has, a unit or a romanised particle.
+fn is_short_name(lower: &str) -> bool {
+    const COMMON: &[&str] = &[
+        "am", "an", "as", "at", "be", "by", "do", "eh", "go", "ha", "he", "hi", "ho", "if", "in",
+        "is", "it", "me", "mr", "ms", "my", "no", "of", "oh", "ok", "on", "or", "so", "to", "uh",
+        "um", "up", "us", "we", "ye", "yo", "re", "fw", "cc", "ps", "vs", "eg", "ie", "st", "nd",
+        "rd", "th", "jr", "sr", "dr", "pm", "cm", "mm", "km", "kg", "mg", "ml", "wa", "ga", "ni",
+        "de", "wo", "ne", "ka", "mo", "ya", "na", "ta", "te",
+    ];
+    lower.len() == 2
+        && lower.chars().all(|c| c.is_ascii_alphanumeric())
+        && lower.chars().any(|c| c.is_ascii_alphabetic())
+        && !COMMON.contains(&lower)
 }
 
 /// The thing an English closed compound of a maker's trade is built on, as
@@ -1100,6 +1122,15 @@ fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
         let mut chosen: Vec<String> = words.last().map(|w| stem(w)).into_iter().collect();
         if words.len() > 1 {
             chosen.push(words.iter().map(|w| stem(w)).collect::<Vec<_>>().join(" "));
+            // English writes many two-word trades closed too ("ghost writer",
+            // ghostwriting; "hair dresser", hairdresser)
+            if let [a, b] = words[..]
+                && a.len() >= 3
+                && b.len() >= 3
+                && gloss.split(' ').count() == 2
+            {
+                chosen.push(stem(&format!("{a}{b}")));
+            }
             if words.last().is_some_and(|w| GENERIC_EN.contains(w)) {
                 chosen.remove(0);
             }
@@ -1157,6 +1188,22 @@ mod tests {
         }
         let surfaces = surfaces("靴職人を探しています");
         assert!(surfaces.contains(&"靴職人".to_string()), "{surfaces:?}");
+    }
+
+    #[test]
+    fn short_trade_names_and_closed_compounds_of_glosses_are_kept() {
+        for (a, b) in [
+            ("an MC for our party", "イベントMC"),
+            ("wedding DJ", "結婚式のDJ"),
+            ("3D printing", "3Dプリンター"),
+            ("ゴーストライターを探しています", "ghostwriting"),
+        ] {
+            assert!(shares_key(a, b), "{a} / {b}");
+        }
+        assert!(
+            !shares_key("it is up to us, at 3 pm", "IT consulting up north at 5 pm"),
+            "the short words of every sentence"
+        );
     }
 
     #[test]
