@@ -403,3 +403,52 @@ fn a_kanji_abbreviation_in_a_request_meets_its_romaji_in_a_profile() {
     );
     assert_eq!(found, vec!["gakushin@example.org"]);
 }
+
+#[test]
+fn a_longer_word_around_a_curated_one_is_what_is_asked() {
+    // ライター (writer) is curated; ゴーストライター around it is the trade asked,
+    // and a member who writes that trade closed in English is the one
+    let members = vec![
+        member(
+            1,
+            "ghost@example.org",
+            &["ghostwriting", "business books"],
+            "I ghostwrite books for founders.",
+            &["en", "ja"],
+        ),
+        member(
+            2,
+            "copy@example.org",
+            &["copywriting"],
+            "Web copy for small shops.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "本の執筆",
+        "会社の歴史の本を書いてくれるゴーストライターを探しています。",
+    );
+    assert_eq!(found, ["ghost@example.org"]);
+}
+
+#[test]
+fn a_two_letter_trade_name_is_a_word() {
+    let members = vec![
+        member(
+            1,
+            "mc@example.org",
+            &["イベントMC", "ナレーション"],
+            "",
+            &["ja"],
+        ),
+        member(2, "dj@example.org", &["club DJ"], "", &["en"]),
+        member(3, "it@example.org", &["IT support"], "", &["en"]),
+    ];
+    let found = shortlist(
+        members,
+        "MCを探しています",
+        "町内会の夏祭りでMCをお願いできる方はいませんか。",
+    );
+    assert_eq!(found, ["mc@example.org"]);
+}

@@ -309,6 +309,11 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
         .iter()
         .map(|(s, _)| terms::terms(&normalize(s), 0).0)
         .collect();
+    let scans: Vec<_> = scans
+        .into_iter()
+        .zip(&seg_terms)
+        .map(|((hits, is_subject), terms)| (outside_loanwords(hits, terms), is_subject))
+        .collect();
     let roles = segment_roles(&segments, &scans, &seg_terms);
 
     let mut query = Query::default();
@@ -467,6 +472,27 @@ fn segment_roles(
 
 /// Adds a segment's curated hits; a concept named inside a context phrase
 /// ("for our new website") is background, not the need.
+/// Drops a curated word found only inside a longer katakana word the
+/// lexicon knows (ライター in ゴーストライター): the longer word is what is
+/// asked, and it is matched by its own meaning, not as any writer.
+fn outside_loanwords(hits: Vec<Hit>, terms: &[Term]) -> Vec<Hit> {
+    let inside = |h: &Hit| {
+        terms.iter().any(|t| {
+            h.start != usize::MAX
+                && h.start >= t.start
+                && h.end <= t.end
+                && h.end - h.start < t.end - t.start
+                && t.surface
+                    .chars()
+                    .all(|c| matches!(c, '\u{30A0}'..='\u{30FF}'))
+                && super::lexicon::lookup(&t.surface).is_some()
+        })
+    };
+    hits.into_iter()
+        .filter(|h| !matches!(h.target, Target::Concept(_)) || !inside(h))
+        .collect()
+}
+
 fn add_hits(
     vocab: &Vocabulary,
     query: &mut Query,
