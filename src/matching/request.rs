@@ -301,18 +301,16 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     let joined = join_wrapped_lines(without_signature(body));
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
     segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
-    let scans: Vec<_> = segments
-        .iter()
-        .map(|(s, is_subject)| (vocab.scan(s, true), *is_subject))
-        .collect();
     let seg_terms: Vec<Vec<Term>> = segments
         .iter()
         .map(|(s, _)| terms::terms(&normalize(s), 0).0)
         .collect();
-    let scans: Vec<_> = scans
-        .into_iter()
+    let scans: Vec<_> = segments
+        .iter()
         .zip(&seg_terms)
-        .map(|((hits, is_subject), terms)| (outside_loanwords(hits, terms), is_subject))
+        .map(|((s, is_subject), terms)| {
+            (outside_loanwords(vocab.scan(s, true), terms), *is_subject)
+        })
         .collect();
     let roles = segment_roles(&segments, &scans, &seg_terms);
 
