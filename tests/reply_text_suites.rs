@@ -140,19 +140,34 @@ impl Outcome {
     }
 }
 
-#[test]
-fn talon_text_quotations() {
-    let mut out = Outcome::default();
-    for case in cases("talon/text_quotations.json") {
-        if case.skip.is_some() {
-            continue;
-        }
+/// Plain-text cases: line by line, trailing spaces and blank lines aside.
+fn text_cases(out: &mut Outcome, file: &str, prefix: &str) {
+    for case in cases(file).into_iter().filter(|c| c.skip.is_none()) {
         let got = new_text(&case.input);
-        let name = format!("talon/text/{}", case.name);
+        let name = format!("{prefix}/{}", case.name);
         out.record(&name, normal(&got) == normal(&case.expect), || {
             format!("expected {:?}, got {:?}", case.expect, got)
         });
     }
+}
+
+/// HTML cases: through `html_to_text` as the pipeline reads an HTML-only
+/// mail, compared with the expected HTML's text, all whitespace removed.
+fn html_cases(out: &mut Outcome, file: &str, prefix: &str) {
+    for case in cases(file).into_iter().filter(|c| c.skip.is_none()) {
+        let got = new_text(&html_to_text(&case.input));
+        let want = html_to_text(&case.expect);
+        let name = format!("{prefix}/{}", case.name);
+        out.record(&name, no_whitespace(&got) == no_whitespace(&want), || {
+            format!("expected {want:?}, got {got:?}")
+        });
+    }
+}
+
+#[test]
+fn talon_text_quotations() {
+    let mut out = Outcome::default();
+    text_cases(&mut out, "talon/text_quotations.json", "talon/text");
     out.finish("talon text_quotations_test.py");
 }
 
@@ -161,17 +176,7 @@ fn talon_text_quotations() {
 #[test]
 fn talon_html_quotations() {
     let mut out = Outcome::default();
-    for case in cases("talon/html_quotations.json") {
-        if case.skip.is_some() {
-            continue;
-        }
-        let got = new_text(&html_to_text(&case.input));
-        let want = html_to_text(&case.expect);
-        let name = format!("talon/html/{}", case.name);
-        out.record(&name, no_whitespace(&got) == no_whitespace(&want), || {
-            format!("expected {want:?}, got {got:?}")
-        });
-    }
+    html_cases(&mut out, "talon/html_quotations.json", "talon/html");
     // test_reply_quotations_share_block: something is left, and no "From".
     let text = body_of("talon/reply-quotations-share-block.eml");
     let got = new_text(&text);
@@ -256,20 +261,7 @@ fn planer_outlook_html_examples() {
 #[test]
 fn quotequail_quotes() {
     let mut out = Outcome::default();
-    for case in cases("quotequail/test_quote.json") {
-        let got = new_text(&case.input);
-        let name = format!("quotequail/{}", case.name);
-        out.record(&name, normal(&got) == normal(&case.expect), || {
-            format!("expected {:?}, got {:?}", case.expect, got)
-        });
-    }
-    for case in cases("quotequail/test_quote_html.json") {
-        let got = new_text(&html_to_text(&case.input));
-        let want = html_to_text(&case.expect);
-        let name = format!("quotequail/{}", case.name);
-        out.record(&name, no_whitespace(&got) == no_whitespace(&want), || {
-            format!("expected {want:?}, got {got:?}")
-        });
-    }
+    text_cases(&mut out, "quotequail/test_quote.json", "quotequail");
+    html_cases(&mut out, "quotequail/test_quote_html.json", "quotequail");
     out.finish("quotequail test_quote.py and test_quote_html.py");
 }

@@ -468,8 +468,6 @@ fn segment_roles(
         .collect()
 }
 
-/// Adds a segment's curated hits; a concept named inside a context phrase
-/// ("for our new website") is background, not the need.
 /// Drops a curated word found only inside a longer katakana word the
 /// lexicon knows (ライター in ゴーストライター): the longer word is what is
 /// asked, and it is matched by its own meaning, not as any writer.
@@ -480,9 +478,7 @@ fn outside_loanwords(hits: Vec<Hit>, terms: &[Term]) -> Vec<Hit> {
                 && h.start >= t.start
                 && h.end <= t.end
                 && h.end - h.start < t.end - t.start
-                && t.surface
-                    .chars()
-                    .all(|c| matches!(c, '\u{30A0}'..='\u{30FF}'))
+                && t.surface.chars().all(terms::is_katakana)
                 && super::lexicon::lookup(&t.surface).is_some()
         })
     };
@@ -491,6 +487,8 @@ fn outside_loanwords(hits: Vec<Hit>, terms: &[Term]) -> Vec<Hit> {
         .collect()
 }
 
+/// Adds a segment's curated hits; a concept named inside a context phrase
+/// ("for our new website") is background, not the need.
 fn add_hits(
     vocab: &Vocabulary,
     query: &mut Query,

@@ -654,7 +654,7 @@ fn strip_suffix(w: &mut String) {
     }
 }
 
-fn is_katakana(c: char) -> bool {
+pub(super) fn is_katakana(c: char) -> bool {
     ('\u{30A1}'..='\u{30FA}').contains(&c) || c == 'ー'
 }
 
@@ -753,9 +753,9 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     if let Some(base) = closed_compound_base(lower) {
         keys.push((format!("w:{}", stem(base)), Via::Same));
     }
-    if let Some(k) = (!short)
-        .then(|| lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true)))
-        .flatten()
+    if !short
+        && let Some(k) =
+            lexicon::skeleton(lower, true).or_else(|| lexicon::short_sound_key(lower, true))
     {
         keys.push((format!("k:{k}"), Via::Sound));
     }
