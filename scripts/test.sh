@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: starts what the tests need (PostgreSQL, and the Dovecot +
 # Postfix mail stack on loopback, installing Debian's packages when missing, and
-# two Cyrus IMAP servers and three Courier-IMAP servers run from Debian's
-# unpacked packages),
+# the Cyrus IMAP, Courier-IMAP and GNU Mailutils imap4d servers run from
+# Debian's unpacked packages),
 # runs the whole suite against both databases, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ cleanup() {
   [ -x deploy/oauth2-test/down.sh ] && deploy/oauth2-test/down.sh || true
   [ -x deploy/cyrus/down.sh ] && deploy/cyrus/down.sh || true
   [ -x deploy/courier/down.sh ] && deploy/courier/down.sh || true
+  [ -x deploy/mailutils/down.sh ] && deploy/mailutils/down.sh || true
   [ -x deploy/mailstack/down.sh ] && deploy/mailstack/down.sh || true
   deploy/postgres/down.sh || true
 }
@@ -34,6 +35,10 @@ fi
 if [ -x deploy/courier/up.sh ]; then
   echo "== starting the Courier-IMAP test servers (INBOX. folders; IDLE that polls, no IDLE, pushing IDLE)"
   deploy/courier/up.sh
+fi
+if [ -x deploy/mailutils/up.sh ]; then
+  echo "== starting the GNU Mailutils imap4d test server (mbox folders; no UIDPLUS, no MOVE)"
+  deploy/mailutils/up.sh
 fi
 
 if [ -x deploy/browser/install.sh ]; then

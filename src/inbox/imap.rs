@@ -303,13 +303,15 @@ impl ImapInbox {
         let t = self.timeouts.command;
         let from = self.scan_from.max(1);
         let session = self.session().await?;
+        // The highest possible UID, not `*`: GNU Mailutils' imap4d finds
+        // nothing for `UID n:*` in SEARCH (it does for `UID n:4294967295`).
         let found = step(
             "UID SEARCH",
             t,
-            session.uid_search(format!("UID {from}:* UNDELETED")),
+            session.uid_search(format!("UID {from}:{} UNDELETED", u32::MAX)),
         )
         .await?;
-        // A BTreeMap: sorted, and a UID the server names twice counts once.
+        // Sorted, and a UID the server names twice counts once.
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u >= from).collect();
         uids.sort_unstable();
         uids.dedup();
@@ -436,15 +438,33 @@ impl ImapInbox {
             s.try_collect::<Vec<_>>().await.map(drop)
         })
         .await?;
-        if caps.uidplus {
-            step("UID EXPUNGE", t, async {
-                let s = session.uid_expunge(&set).await?;
-                s.try_collect::<Vec<_>>().await.map(drop)
-            })
-            .await?;
+        if !caps.uidplus {
+            return self.reselect().await;
         }
-        // Without UIDPLUS the copies stay flagged \Deleted in the folder: a plain
-        // EXPUNGE could remove other clients' messages, so we never send one.
+        step("UID EXPUNGE", t, async {
+            let s = session.uid_expunge(&set).await?;
+            s.try_collect::<Vec<_>>().await.map(drop)
+        })
+        .await
+    }
+
+    /// Selects the inbox again. Without UIDPLUS moved messages stay flagged
+    /// \Deleted (a plain EXPUNGE could remove other clients' messages, so we
+    /// never send one), and a server that keeps flags in memory until the
+    /// mailbox is closed (GNU imap4d's mbox, where CHECK does not write them)
+    /// writes them only then: else another client, or the daemon after a
+    /// crash, finds those messages unflagged.
+    async fn reselect(&mut self) -> Result<()> {
+        let (t, validity) = (self.timeouts.command, self.uidvalidity);
+        let folder = self.config.folder.clone();
+        let session = self.session().await?;
+        let mailbox = step("SELECT", t, session.select(&folder)).await?;
+        if mailbox.uid_validity != Some(validity) {
+            // Reconnecting notes the new UIDVALIDITY and rescans.
+            return Err(InboxError::Connection(
+                "UIDVALIDITY changed on SELECT".into(),
+            ));
+        }
         Ok(())
     }
 

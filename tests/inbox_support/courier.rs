@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::imap_server;
 use async_imap::Session;
-use futures_util::TryStreamExt;
 use tokio::net::TcpStream;
 
 pub const IDLE: u16 = 13143;
@@ -88,25 +87,6 @@ pub fn deliver(port: u16, user: &str, raw: &str) {
 /// Message-IDs (in brackets) of the messages in `folder`, sorted; empty when
 /// the folder does not exist or is empty.
 pub async fn message_ids(port: u16, user: &str, folder: &str) -> Vec<String> {
-    let mut s = login(port, user).await;
-    let exists = match s.examine(folder).await {
-        Ok(mailbox) => mailbox.exists,
-        Err(_) => 0,
-    };
-    let fetches: Vec<_> = if exists == 0 {
-        Vec::new()
-    } else {
-        let stream = s.fetch("1:*", "(BODY.PEEK[HEADER])").await.expect("FETCH");
-        stream.try_collect().await.expect("FETCH")
-    };
-    let mut ids: Vec<String> = fetches
-        .iter()
-        .filter_map(|f| {
-            let m = mail_parser::MessageParser::new().parse_headers(f.header()?)?;
-            m.message_id().map(|x| format!("<{x}>"))
-        })
-        .collect();
-    ids.sort();
-    let _ = s.logout().await;
-    ids
+    let found = imap_server::messages("Courier", port, user, folder).await;
+    found.into_iter().map(|(id, _)| id).collect()
 }

@@ -1,10 +1,11 @@
-//! What the test IMAP servers beside Dovecot (Cyrus, Courier) share: a
+//! What the test IMAP servers beside Dovecot (Cyrus, Courier, Mailutils) share: a
 //! check that they run, plaintext login with password "test", and their
 //! folders. `server` names the server in failure messages.
 
 use std::time::Duration;
 
 use async_imap::Session;
+use async_imap::types::Flag;
 use futures_util::TryStreamExt;
 use tokio::net::TcpStream;
 
@@ -59,4 +60,37 @@ pub async fn delete_folders(server: &str, port: u16, user: &str) -> Session<TcpS
         s.delete(name).await.expect("DELETE");
     }
     s
+}
+
+/// The messages in `folder`, sorted: each one's Message-ID (in brackets) and
+/// whether it is flagged \Deleted; empty when the folder does not exist.
+pub async fn messages(server: &str, port: u16, user: &str, folder: &str) -> Vec<(String, bool)> {
+    let mut s = login(server, port, user).await;
+    let exists = match s.examine(folder).await {
+        Ok(mailbox) => mailbox.exists,
+        Err(_) => 0,
+    };
+    let fetches: Vec<_> = if exists == 0 {
+        Vec::new()
+    } else {
+        let stream = s
+            .fetch("1:*", "(FLAGS BODY.PEEK[HEADER])")
+            .await
+            .unwrap_or_else(|e| panic!("{server} FETCH: {e}"));
+        stream
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{server} FETCH: {e}"))
+    };
+    let mut found: Vec<(String, bool)> = fetches
+        .iter()
+        .filter_map(|f| {
+            let m = mail_parser::MessageParser::new().parse_headers(f.header()?)?;
+            let deleted = f.flags().any(|flag| flag == Flag::Deleted);
+            m.message_id().map(|x| (format!("<{x}>"), deleted))
+        })
+        .collect();
+    found.sort();
+    let _ = s.logout().await;
+    found
 }

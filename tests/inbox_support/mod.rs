@@ -11,6 +11,7 @@ mod daemon;
 mod imap;
 mod imap_server;
 mod mailbox;
+pub mod mailutils;
 mod smtp;
 mod stack;
 
