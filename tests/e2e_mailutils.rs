@@ -3,9 +3,10 @@
 //! server with mbox folders in the user's home (namespace "", separator
 //! "/"), no UIDPLUS, no MOVE, and an IDLE that does not push. Without
 //! UIDPLUS the daemon never expunges (a plain EXPUNGE could take other
-//! clients' mail): what it has handled stays in INBOX flagged \Deleted, its
-//! copy in Processed. Members and requesters are Dovecot users, reached
-//! through the shared Postfix. The daemon runs as a real process.
+//! clients' mail, and imap4d reuses UIDs once an expunge empties the mbox):
+//! what it has handled stays in INBOX flagged \Deleted, its copy in
+//! Processed. Members and requesters are Dovecot users, reached through the
+//! shared Postfix. The daemon runs as a real process.
 
 #[path = "inbox_support/mod.rs"]
 mod support;
@@ -236,4 +237,40 @@ async fn a_backlog_of_twenty_is_handled_once() {
         assert_eq!(acks.len(), 1, "{asker} answered once");
         assert_eq!(format!("<{}>", acks[0].in_reply_to), *id);
     }
+}
+
+/// A message another client flagged \Deleted (and has not expunged) stays
+/// as it is; the relay's own handled message stays beside it, flagged
+/// \Deleted (written to the mailbox, so other clients see it), its copy in
+/// Processed.
+#[tokio::test]
+async fn another_clients_deleted_message_is_never_expunged() {
+    mailutils::require_mailutils();
+    support::reset_user("muasker3");
+    mailutils::reset("muforeign").await;
+    let theirs = format!(
+        "From: someone@circle.test\nTo: {CIRCLE}\nSubject: old news\n\
+         Message-ID: <mailutils-theirs@circle.test>\nDate: Tue, 01 Dec 2026 09:00:00 +0000\n\n\
+         Deleted in a mail client, not yet expunged.\n"
+    );
+    mailutils::deliver_deleted("muforeign", &theirs).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = config(dir.path(), "muforeign");
+    let _daemon = DaemonProcess::run(&config);
+
+    let id = "mailutils-beside@circle.test";
+    mailutils::deliver("muforeign", &request("muasker3@circle.test", id)).await;
+    let ack = until_mail("muasker3", 1).await;
+    assert_eq!(ack[0].in_reply_to, id);
+    assert_eq!(
+        until_messages("muforeign", "Processed", 1).await,
+        unflagged(&["<mailutils-beside@circle.test>"])
+    );
+    assert_eq!(
+        until_inbox_handled("muforeign").await,
+        [
+            ("<mailutils-beside@circle.test>".to_string(), true),
+            ("<mailutils-theirs@circle.test>".to_string(), true),
+        ]
+    );
 }

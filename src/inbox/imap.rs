@@ -1,6 +1,7 @@
 //! The IMAP inbox: UID-based fetching, UIDVALIDITY checks, MOVE (or COPY +
-//! \Deleted + UID EXPUNGE of that one UID), IDLE with our own re-issue timer,
-//! and reconnection with capped exponential backoff.
+//! \Deleted + UID EXPUNGE of those UIDs; without UIDPLUS, no expunge), IDLE
+//! with our own re-issue timer, and reconnection with capped exponential
+//! backoff.
 //!
 //! async-imap has no timeouts of its own, so every network step here runs
 //! under [`step`]; see `imap_idle.rs` for why IDLE is driven by hand.
@@ -230,6 +231,10 @@ impl ImapInbox {
         if self.uidvalidity != 0 {
             crate::observe::imap_reconnected();
         }
+        self.set_validity(validity);
+    }
+
+    fn set_validity(&mut self, validity: u32) {
         self.uidvalidity = validity;
         self.scan_from = 1;
     }
@@ -448,22 +453,28 @@ impl ImapInbox {
         .await
     }
 
-    /// Selects the inbox again. Without UIDPLUS moved messages stay flagged
-    /// \Deleted (a plain EXPUNGE could remove other clients' messages, so we
-    /// never send one), and a server that keeps flags in memory until the
-    /// mailbox is closed (GNU imap4d's mbox, where CHECK does not write them)
-    /// writes them only then: else another client, or the daemon after a
-    /// crash, finds those messages unflagged.
+    /// Without UIDPLUS there is no UID EXPUNGE, and a plain one would also
+    /// remove messages another client flagged \Deleted; and GNU imap4d, once
+    /// an expunge empties its mbox, hands out UIDs from 1 again under the same
+    /// UIDVALIDITY, which would make a new message look handled. So moved
+    /// messages stay in the inbox, flagged \Deleted. Selecting the inbox
+    /// again makes a server that writes flags only when the mailbox closes
+    /// (imap4d's mbox; CHECK does not) record them: else another client, or
+    /// the daemon after a crash, finds those messages unflagged.
     async fn reselect(&mut self) -> Result<()> {
-        let (t, validity) = (self.timeouts.command, self.uidvalidity);
+        let t = self.timeouts.command;
         let folder = self.config.folder.clone();
         let session = self.session().await?;
         let mailbox = step("SELECT", t, session.select(&folder)).await?;
-        if mailbox.uid_validity != Some(validity) {
-            // Reconnecting notes the new UIDVALIDITY and rescans.
-            return Err(InboxError::Connection(
-                "UIDVALIDITY changed on SELECT".into(),
-            ));
+        if let Some(validity) = mailbox.uid_validity
+            && validity != self.uidvalidity
+        {
+            warn!(
+                old = self.uidvalidity,
+                new = validity,
+                "UIDVALIDITY changed; rescanning the folder"
+            );
+            self.set_validity(validity);
         }
         Ok(())
     }

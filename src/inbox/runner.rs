@@ -587,7 +587,9 @@ async fn note_uidvalidity(store: &Store, batch: &[Pending]) -> Result<()> {
     let last = match before {
         Some((validity, last)) if validity == first.key.uidvalidity => last.max(max_uid),
         Some((validity, _)) => {
-            warn!(
+            // Not a warning: some servers (GNU imap4d) give an emptied inbox a
+            // new UIDVALIDITY; the ledger keeps anything from being handled twice.
+            info!(
                 old = validity,
                 new = first.key.uidvalidity,
                 "UIDVALIDITY changed: starting over"

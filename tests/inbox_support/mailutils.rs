@@ -52,9 +52,19 @@ pub async fn reset(user: &str) {
 
 /// Delivers `raw` into `user`'s INBOX (IMAP APPEND, CRLF line ends).
 pub async fn deliver(user: &str, raw: &str) {
+    append(user, raw, None).await;
+}
+
+/// Puts `raw` into `user`'s INBOX flagged \Deleted, as another client that
+/// deleted a message but has not expunged it leaves it.
+pub async fn deliver_deleted(user: &str, raw: &str) {
+    append(user, raw, Some("(\\Deleted)")).await;
+}
+
+async fn append(user: &str, raw: &str, flags: Option<&str>) {
     let mut s = login(user).await;
     let crlf = raw.replace("\r\n", "\n").replace('\n', "\r\n");
-    s.append("INBOX", None, None, crlf.as_bytes())
+    s.append("INBOX", flags, None, crlf.as_bytes())
         .await
         .expect("APPEND");
     let _ = s.logout().await;
