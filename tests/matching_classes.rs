@@ -452,3 +452,56 @@ fn a_two_letter_trade_name_is_a_word() {
     );
     assert_eq!(found, ["mc@example.org"]);
 }
+
+#[test]
+fn a_person_word_the_lexicon_lacks_means_its_base_and_its_art() {
+    // 剥製師: the lexicon has 剥製 (stuffing, mounting) and 剥製術 (taxidermy)
+    let members = vec![
+        member(
+            1,
+            "hakusei@example.org",
+            &["剥製師"],
+            "鳥や小動物の剥製を作っています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "frames@example.org",
+            &["picture framing"],
+            "Mounting and framing prints.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Taxidermist",
+        "Looking for a taxidermist to preserve a bird.",
+    );
+    assert_eq!(found, vec!["hakusei@example.org"]);
+}
+
+#[test]
+fn a_three_word_trade_meets_a_japanese_compound_whole() {
+    let members = vec![
+        member(
+            1,
+            "shuwa@example.org",
+            &["手話通訳士"],
+            "講演会や病院で手話通訳をしています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "langs@example.org",
+            &["language teacher"],
+            "English and French lessons.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Sign language interpreter",
+        "We need a sign language interpreter for a seminar in March.",
+    );
+    assert_eq!(found, vec!["shuwa@example.org"]);
+}

@@ -633,9 +633,10 @@ fn f_to_v(word: &str) -> String {
 
 fn strip_suffix(w: &mut String) {
     const SUFFIXES: &[&str] = &[
-        "ations", "ation", "itions", "ition", "ions", "ion", "ings", "ing", "ists", "ist", "ians",
-        "ian", "ers", "er", "ors", "or", "ery", "ries", "ry", "ies", "ied", "ics", "ic", "ments",
-        "ment", "ants", "ant", "ents", "ent", "als", "al", "ies", "es", "ed", "s", "y", "e",
+        "ations", "ation", "itions", "ition", "ions", "ion", "ings", "ing", "ists", "ist", "isms",
+        "ism", "ians", "ian", "ers", "er", "ors", "or", "ery", "ries", "ry", "ies", "ied", "ics",
+        "ic", "ments", "ment", "ants", "ant", "ents", "ent", "als", "al", "ies", "es", "ed", "s",
+        "y", "e",
     ];
     let n = w.chars().count();
     for suf in SUFFIXES {
@@ -908,6 +909,13 @@ fn cut_japanese(chars: &[char], start: usize, end: usize, phrase: u32, out: &mut
                     continue;
                 }
                 flush_unknown(chars, &mut unknown_from, i, phrase, out);
+                // 剥製師, 調香師: a lexicon word and an agent ending no
+                // longer word takes, one person word the lexicon lacks
+                if agent_ending_at(chars, j, end) {
+                    push_japanese(chars, i, j + 1, None, phrase, out);
+                    i = j + 1;
+                    continue;
+                }
                 let j = loanword_end(chars, i, j, end);
                 push_japanese(chars, i, j, Some(entry), phrase, out);
                 if lone_kanji
@@ -1027,16 +1035,7 @@ fn push_japanese(
         return;
     }
     let mut keys = vec![(format!("j:{form}"), Via::Same)];
-    if let Some(base) = agent_base(&chars[start..end]) {
-        keys.push((format!("j:{base}"), Via::Same));
-        // a compound the lexicon lacks means what its base means (靴職人:
-        // shoe); a lexicon word keeps its own glosses (花屋 is a florist)
-        if entry.is_none()
-            && let Some(base_entry) = lexicon::lookup(&base)
-        {
-            gloss_keys(&base_entry, &mut keys);
-        }
-    }
+    agent_keys(&chars[start..end], entry.is_none(), &mut keys);
     let katakana = chars[start..end].iter().all(|&c| is_katakana(c));
     match entry {
         Some(e) => {
@@ -1074,6 +1073,23 @@ fn push_japanese(
     });
 }
 
+/// A person word's keys from the trade it is built on (庭師: 庭).
+fn agent_keys(word: &[char], unknown: bool, keys: &mut Vec<(String, Via)>) {
+    let Some(base) = agent_base(word) else {
+        return;
+    };
+    keys.push((format!("j:{base}"), Via::Same));
+    // a compound the lexicon lacks means what its base means (靴職人:
+    // shoe); a lexicon word keeps its own glosses (花屋 is a florist)
+    if unknown && let Some(base_entry) = lexicon::lookup(&base) {
+        gloss_keys(&base_entry, keys);
+        // and what its art means (剥製師: 剥製術, taxidermy)
+        if let Some(art) = lexicon::lookup(&format!("{base}術")) {
+            gloss_keys(&art, keys);
+        }
+    }
+}
+
 /// A run of two to four kanji the lexicon lacks is often an abbreviation
 /// (科研費, 県展) read by its kanji's usual readings: its romaji keys, so
 /// "kakenhi" meets it both ways.
@@ -1098,6 +1114,18 @@ const AGENT: &[&str] = &[
 fn agent_of(chars: &[char]) -> bool {
     let ending: String = chars[1..].iter().collect();
     AGENT.contains(&ending.as_str()) && lexicon::lookup(&chars[0].to_string()).is_some()
+}
+
+/// A one-character agent ending at `j` that starts no lexicon word of its
+/// own (the 家 of 木製家具 is furniture's).
+fn agent_ending_at(chars: &[char], j: usize, end: usize) -> bool {
+    j < end
+        && AGENT.contains(&chars[j].to_string().as_str())
+        && (j + 2..=end.min(j + 8)).all(|k| {
+            let form: String = chars[j..k].iter().collect();
+            lexicon::lookup(&form).is_none()
+        })
+        && okurigana_word(chars, j, end).is_none()
 }
 
 /// The trade a person word is built on, when it is a lexicon word itself:
@@ -1130,6 +1158,15 @@ fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
                 && gloss.split(' ').count() == 2
             {
                 chosen.push(stem(&format!("{a}{b}")));
+            }
+            // and its word pairs, as a request's phrase is keyed ("sign
+            // language interpreter": sign language, language interpreter)
+            if words.len() >= 3 {
+                chosen.extend(
+                    words
+                        .windows(2)
+                        .map(|p| format!("{} {}", stem(p[0]), stem(p[1]))),
+                );
             }
             if words.last().is_some_and(|w| GENERIC_EN.contains(w)) {
                 chosen.remove(0);
@@ -1207,6 +1244,25 @@ mod tests {
     }
 
     #[test]
+    fn a_lexicon_word_and_an_agent_ending_are_one_person_word() {
+        // the lexicon has 剥製 (stuffing) and 剥製術 (taxidermy), not 剥製師
+        assert_eq!(surfaces("剥製師です"), ["剥製師"]);
+        assert!(shares_key("taxidermist", "剥製師"));
+        assert!(shares_key("剥製", "剥製師"));
+        // an ending that starts a longer word is that word's
+        assert_eq!(surfaces("木製家具"), ["木製", "家具"]);
+    }
+
+    #[test]
+    fn a_gloss_of_three_words_is_keyed_by_its_pairs_too() {
+        let (terms, _) = terms(&normalize("手話通訳士"), 0);
+        let keys: Vec<&str> = terms[0].keys.iter().map(|(k, _)| k.as_str()).collect();
+        for key in ["w:interpret", "w:sign languag", "w:languag interpret"] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+    }
+
+    #[test]
     fn agent_nouns_and_their_activity_share_a_stem() {
         for (a, b) in [
             ("planner", "plan"),
@@ -1217,6 +1273,8 @@ mod tests {
             ("analyse", "analytics"),
             ("analyzer", "analysis"),
             ("runner", "running"),
+            ("hypnotist", "hypnotism"),
+            ("journalist", "journalism"),
         ] {
             assert_eq!(stem(a), stem(b), "{a} / {b}");
         }
