@@ -505,3 +505,30 @@ fn a_three_word_trade_meets_a_japanese_compound_whole() {
     );
     assert_eq!(found, vec!["shuwa@example.org"]);
 }
+
+#[test]
+fn an_english_compound_meets_a_japanese_noun_phrase() {
+    // 旅行の計画: "travel" and "plan", one phrase, as "travel planner" is
+    let members = vec![
+        member(
+            1,
+            "ryokou@example.org",
+            &["旅行の計画"],
+            "家族旅行の計画をお手伝いします。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "events@example.org",
+            &["event planning"],
+            "Corporate events and parties.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Travel planner",
+        "Looking for a travel planner for a family trip to Hokkaido.",
+    );
+    assert_eq!(found, vec!["ryokou@example.org"]);
+}

@@ -700,7 +700,12 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
             while i < chars.len() && (is_kanji(chars[i]) || is_katakana(chars[i])) {
                 i += 1;
             }
+            let first = out.len();
             japanese_terms(&chars, start, i, phrase, &mut out);
+            for k in first.max(1)..out.len() {
+                let (before, after) = out.split_at_mut(k);
+                japanese_compound_key(before.last(), &mut after[0]);
+            }
             // a word written with okurigana runs on into the next noun
             // (茅葺き屋根, 生け花教室): one phrase, as if written in kanji
             if let Some(end) = out.last().map(|t| t.end).filter(|&e| e > i) {
@@ -721,6 +726,33 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
         }
     }
     (out, phrase + 1)
+}
+
+/// 旅行の計画, 結婚式の写真: two Japanese words of one phrase also meet the
+/// English compounds of their glosses ("travel plan", "wedding photo"), on
+/// the head, as an English phrase's pair does: the modifier's first three
+/// one-word glosses with the head's first two.
+fn japanese_compound_key(prev: Option<&Term>, t: &mut Term) {
+    let Some(p) = prev.filter(|p| !p.latin && !t.latin && p.phrase == t.phrase) else {
+        return;
+    };
+    let glosses = |t: &Term, n: usize| -> Vec<String> {
+        t.keys
+            .iter()
+            .filter(|(k, v)| *v == Via::Translation && k.starts_with("w:") && !k.contains(' '))
+            .take(n)
+            .map(|(k, _)| k[2..].to_string())
+            .collect()
+    };
+    let heads = glosses(t, 2);
+    for a in glosses(p, 3) {
+        for b in &heads {
+            let key = format!("w:{a} {b}");
+            if !t.keys.iter().any(|(k, _)| *k == key) {
+                t.keys.push((key, Via::Translation));
+            }
+        }
+    }
 }
 
 /// "eye doctor" also meets a gloss as a whole: the pair's key goes on the head.
@@ -1251,6 +1283,21 @@ mod tests {
         assert!(shares_key("剥製", "剥製師"));
         // an ending that starts a longer word is that word's
         assert_eq!(surfaces("木製家具"), ["木製", "家具"]);
+    }
+
+    #[test]
+    fn two_japanese_words_of_a_phrase_meet_the_english_compound() {
+        let has_pair = |text: &str| {
+            terms(&normalize(text), 0)
+                .0
+                .iter()
+                .any(|t| t.keys.iter().any(|(k, _)| k == "w:travel plan"))
+        };
+        assert!(has_pair("旅行の計画"));
+        assert!(has_pair("旅行計画"));
+        // not across a phrase's end
+        assert!(!has_pair("旅行が好きで、計画"));
+        assert!(shares_key("travel planner", "旅行の計画"));
     }
 
     #[test]
