@@ -26,19 +26,9 @@ INSTANCES="idle:13143 noidle:13144 push:13145"
 # Packages unpacked into $ROOT (with the libraries Debian's base image lacks).
 PACKAGES="courier-imap courier-base courier-authlib courier-authlib-userdb courier-authdaemon libcourier-unicode4 libgamin0 libidn12 libltdl7 gamin libglib2.0-0 libffi8"
 
-log() { echo "courier: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_port() { # port open|closed what
-    local i
-    for i in $(seq 1 100); do
-        if [ "$2" = open ]; then port_open "$1" && return 0; else port_open "$1" || return 0; fi
-        sleep 0.1
-    done
-    die "$3: 127.0.0.1:$1 still not $2 after 10 s (see $STATE/*/log)"
-}
+SERVER=courier
+# shellcheck source=../lib/unpacked.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/unpacked.sh"
 
 enhanced_idle_of() { # instance
     if [ "$1" = push ]; then echo 1; else echo 0; fi

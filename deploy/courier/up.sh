@@ -14,13 +14,7 @@ source "$HERE/common.sh"
 
 unpack_packages() {
     [ -x "$ROOT/usr/bin/imapd" ] && [ -x "$ROOT/usr/lib/courier/courier-authlib/authdaemond" ] && return 0
-    log "downloading and unpacking $PACKAGES into $ROOT"
-    mkdir -p "$STATE/debs" "$ROOT"
-    chmod 777 "$STATE/debs" # apt's _apt user writes the downloads
-    (cd "$STATE/debs" && { apt-get download -q $PACKAGES >/dev/null 2>&1 ||
-        { apt-get update -q >/dev/null && apt-get download -q $PACKAGES >/dev/null; }; })
-    local deb
-    for deb in "$STATE"/debs/*.deb; do dpkg -x "$deb" "$ROOT"; done
+    download_and_unpack
 }
 
 write_configs() { # instance

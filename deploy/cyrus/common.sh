@@ -25,19 +25,9 @@ INSTANCES="push:11043:11024:yes noidle:11044:11025:no nons:11343:11324:yes:NAMES
 # Packages unpacked into $ROOT (the libraries Debian's base image may lack too).
 PACKAGES="cyrus-common cyrus-imapd sasl2-bin libical3 libpcre3 libxapian30 libsasl2-2 libsasl2-modules libsasl2-modules-db libjansson4 libicu72 libwrap0 libzephyr4 libclamav12 libxml2"
 
-log() { echo "cyrus: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_port() { # port open|closed what
-    local i
-    for i in $(seq 1 100); do
-        if [ "$2" = open ]; then port_open "$1" && return 0; else port_open "$1" || return 0; fi
-        sleep 0.1
-    done
-    die "$3: 127.0.0.1:$1 still not $2 after 10 s (see $STATE/*/log)"
-}
+SERVER=cyrus
+# shellcheck source=../lib/unpacked.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/unpacked.sh"
 
 libpath() {
     echo "$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu:$ROOT/usr/lib/cyrus"

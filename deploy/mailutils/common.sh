@@ -22,16 +22,6 @@ MAILUTILS_USERS="$(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/users.txt" | xar
 PACKAGES="mailutils-imap4d libmailutils9 mailutils-common libgsasl18 libwrap0 libmariadb3 libidn12 libntlm0 libgssglue1"
 LIBS="$ROOT/usr/lib/x86_64-linux-gnu:$ROOT/lib/x86_64-linux-gnu"
 
-log() { echo "mailutils: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_port() { # port open|closed what
-    local i
-    for i in $(seq 1 100); do
-        if [ "$2" = open ]; then port_open "$1" && return 0; else port_open "$1" || return 0; fi
-        sleep 0.1
-    done
-    die "$3: 127.0.0.1:$1 still not $2 after 10 s (see $STATE/imap4d.log)"
-}
+SERVER=mailutils
+# shellcheck source=../lib/unpacked.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/unpacked.sh"

@@ -13,13 +13,7 @@ source "$HERE/common.sh"
 
 unpack_packages() {
     [ -x "$ROOT/usr/sbin/imap4d" ] && return 0
-    log "downloading and unpacking $PACKAGES into $ROOT"
-    mkdir -p "$STATE/debs" "$ROOT"
-    chmod 777 "$STATE/debs" # apt's _apt user writes the downloads
-    (cd "$STATE/debs" && { apt-get download -q $PACKAGES >/dev/null 2>&1 ||
-        { apt-get update -q >/dev/null && apt-get download -q $PACKAGES >/dev/null; }; })
-    local deb
-    for deb in "$STATE"/debs/*.deb; do dpkg -x "$deb" "$ROOT"; done
+    download_and_unpack
     local missing
     missing="$(LD_LIBRARY_PATH="$LIBS" ldd "$ROOT/usr/sbin/imap4d" | awk '/not found/ {print $1}' | tr '\n' ' ')"
     [ -z "$missing" ] || die "imap4d lacks $missing: add their Debian packages to PACKAGES in common.sh"
