@@ -7,7 +7,9 @@
 log() { echo "$SERVER: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Within 2 s: a listener that has stopped accepting (a hung server whose
+# backlog is full) must not hang the scripts in connect().
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
 
 wait_port() { # port open|closed what
     local i
