@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::courier::{self, IDLE, NOIDLE, PUSH};
-use support::{DaemonProcess, import_members, until_mail};
+use support::{DaemonProcess, ImapCircle, until_mail};
 
 const CIRCLE: &str = "circle@courier.circle.test";
 const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
@@ -21,23 +21,15 @@ const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
     cocoach@circle.test,Dan Roe,business coaching,Coach for founders.,en,Tokyo,\n";
 
 fn config(dir: &Path, port: u16, user: &str, extra: &str) -> PathBuf {
-    let path = dir.join("circle-relay.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[circle]\nname = \"Courier Circle\"\naddress = \"{CIRCLE}\"\nadmins = [\"relayadmin@circle.test\"]\n\
-             posting = \"anyone\"\n\
-             [database]\nurl = \"sqlite://{db}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
-             username = \"{user}\"\npassword = \"test\"\npoll_seconds = 1\n{extra}\
-             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
-             [security]\ntoken_secret = \"a-courier-test-secret\"\n",
-            db = dir.join("relay.db").display()
-        ),
-    )
-    .expect("write config");
-    import_members(&path, MEMBERS);
-    path
+    let circle = ImapCircle {
+        name: "Courier Circle",
+        address: CIRCLE,
+        port,
+        username: user,
+        extra,
+        members: MEMBERS,
+    };
+    support::server_circle_config(dir, &circle)
 }
 
 fn request(from: &str, id: &str) -> String {

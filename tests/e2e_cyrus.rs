@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::cyrus::{self, NOIDLE, PUSH};
-use support::{DaemonProcess, import_members, until_mail};
+use support::{DaemonProcess, ImapCircle, until_mail};
 
 const CIRCLE: &str = "circle@cyrus.circle.test";
 const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
@@ -20,23 +20,15 @@ const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
     cycoach@circle.test,Dan Roe,business coaching,Coach for founders.,en,Tokyo,\n";
 
 fn config(dir: &Path, port: u16) -> PathBuf {
-    let path = dir.join("circle-relay.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[circle]\nname = \"Cyrus Circle\"\naddress = \"{CIRCLE}\"\nadmins = [\"relayadmin@circle.test\"]\n\
-             posting = \"anyone\"\n\
-             [database]\nurl = \"sqlite://{db}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
-             username = \"circle\"\npassword = \"test\"\npoll_seconds = 1\n\
-             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
-             [security]\ntoken_secret = \"a-cyrus-test-secret\"\n",
-            db = dir.join("relay.db").display()
-        ),
-    )
-    .expect("write config");
-    import_members(&path, MEMBERS);
-    path
+    let circle = ImapCircle {
+        name: "Cyrus Circle",
+        address: CIRCLE,
+        port,
+        username: "circle",
+        extra: "",
+        members: MEMBERS,
+    };
+    support::server_circle_config(dir, &circle)
 }
 
 async fn until_cyrus(port: u16, folder: &str, n: usize) -> Vec<String> {

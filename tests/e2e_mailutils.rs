@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use support::mailutils::{self, PORT};
-use support::{DaemonProcess, import_members, until_mail};
+use support::{DaemonProcess, ImapCircle, until_mail};
 
 const CIRCLE: &str = "circle@mailutils.circle.test";
 const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
@@ -24,24 +24,16 @@ const MEMBERS: &str = "email,name,skills,bio,languages,region,status\n\
     mucoach@circle.test,Dan Roe,business coaching,Coach for founders.,en,Tokyo,\n";
 
 fn config(dir: &Path, user: &str) -> PathBuf {
-    let path = dir.join("circle-relay.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[circle]\nname = \"Mailutils Circle\"\naddress = \"{CIRCLE}\"\nadmins = [\"relayadmin@circle.test\"]\n\
-             posting = \"anyone\"\n\
-             [database]\nurl = \"sqlite://{db}\"\n\
-             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {PORT}\ntls = \"none\"\n\
-             username = \"{login}\"\npassword = \"test\"\npoll_seconds = 1\n\
-             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
-             [security]\ntoken_secret = \"a-mailutils-test-secret\"\n",
-            db = dir.join("relay.db").display(),
-            login = mailutils::login_name(user),
-        ),
-    )
-    .expect("write config");
-    import_members(&path, MEMBERS);
-    path
+    let username = mailutils::login_name(user);
+    let circle = ImapCircle {
+        name: "Mailutils Circle",
+        address: CIRCLE,
+        port: PORT,
+        username: &username,
+        extra: "",
+        members: MEMBERS,
+    };
+    support::server_circle_config(dir, &circle)
 }
 
 fn request(from: &str, id: &str) -> String {

@@ -4,7 +4,7 @@
 # folders, loopback only, logging to $STATE/imap4d.log.
 #
 # Idempotent: a running server is left as it is (users.txt may grow: new
-# users are added). Needs root (imap4d switches to the users' uid).
+# users are added). Needs root (the homes belong to "mail").
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

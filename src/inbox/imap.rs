@@ -221,6 +221,14 @@ impl ImapInbox {
     }
 
     fn note_validity(&mut self, validity: u32) {
+        if self.uidvalidity != 0 {
+            crate::observe::imap_reconnected();
+        }
+        self.set_validity(validity);
+    }
+
+    /// The folder's UIDVALIDITY as just selected: the scan starts over.
+    fn set_validity(&mut self, validity: u32) {
         if self.uidvalidity != 0 && self.uidvalidity != validity {
             warn!(
                 old = self.uidvalidity,
@@ -228,13 +236,6 @@ impl ImapInbox {
                 "UIDVALIDITY changed; rescanning the folder"
             );
         }
-        if self.uidvalidity != 0 {
-            crate::observe::imap_reconnected();
-        }
-        self.set_validity(validity);
-    }
-
-    fn set_validity(&mut self, validity: u32) {
         self.uidvalidity = validity;
         self.scan_from = 1;
     }
@@ -469,11 +470,6 @@ impl ImapInbox {
         if let Some(validity) = mailbox.uid_validity
             && validity != self.uidvalidity
         {
-            warn!(
-                old = self.uidvalidity,
-                new = validity,
-                "UIDVALIDITY changed; rescanning the folder"
-            );
             self.set_validity(validity);
         }
         Ok(())

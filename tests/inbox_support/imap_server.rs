@@ -2,6 +2,7 @@
 //! check that they run, plaintext login with password "test", and their
 //! folders. `server` names the server in failure messages.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_imap::Session;
@@ -93,4 +94,45 @@ pub async fn messages(server: &str, port: u16, user: &str, folder: &str) -> Vec<
     found.sort();
     let _ = s.logout().await;
     found
+}
+
+/// A circle whose inbox is `username` on a test IMAP server: plaintext,
+/// password "test", poll_seconds 1, SQLite in the test's directory, mail
+/// out through the stack's Postfix.
+pub struct ImapCircle<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+    pub port: u16,
+    pub username: &'a str,
+    /// More `[inbox]` lines.
+    pub extra: &'a str,
+    /// The member CSV to import.
+    pub members: &'a str,
+}
+
+/// Writes the circle's config in `dir` and imports its members (the Dovecot
+/// stack's own circles: `circle_config`).
+pub fn server_circle_config(dir: &Path, c: &ImapCircle<'_>) -> PathBuf {
+    let path = dir.join("circle-relay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[circle]\nname = \"{name}\"\naddress = \"{address}\"\nadmins = [\"relayadmin@circle.test\"]\n\
+             posting = \"anyone\"\n\
+             [database]\nurl = \"sqlite://{db}\"\n\
+             [inbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             username = \"{username}\"\npassword = \"test\"\npoll_seconds = 1\n{extra}\
+             [outbound]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"\n\
+             [security]\ntoken_secret = \"a-test-server-secret\"\n",
+            name = c.name,
+            address = c.address,
+            db = dir.join("relay.db").display(),
+            port = c.port,
+            username = c.username,
+            extra = c.extra,
+        ),
+    )
+    .expect("write config");
+    super::import_members(&path, c.members);
+    path
 }

@@ -35,14 +35,12 @@ pub async fn reset(user: &str) {
     let mut s = imap_server::delete_folders(SERVER, PORT, &login_name(user)).await;
     let inbox = s.select("INBOX").await.expect("SELECT INBOX");
     if inbox.exists > 0 {
-        let stored: Vec<_> = s
-            .store("1:*", "+FLAGS.SILENT (\\Deleted)")
+        s.store("1:*", "+FLAGS.SILENT (\\Deleted)")
             .await
             .expect("STORE")
-            .try_collect()
+            .try_collect::<Vec<_>>()
             .await
             .expect("STORE");
-        drop(stored);
         // CLOSE expunges without a word: imap4d answers EXPUNGE with
         // "* n EXPUNGED", which no IMAP parser reads.
         s.close().await.expect("CLOSE");

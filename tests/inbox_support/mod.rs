@@ -21,6 +21,8 @@ pub use daemon::*;
 #[allow(unused_imports)]
 pub use imap::*;
 #[allow(unused_imports)]
+pub use imap_server::{ImapCircle, server_circle_config};
+#[allow(unused_imports)]
 pub use mailbox::*;
 #[allow(unused_imports)]
 pub use smtp::*;
