@@ -101,18 +101,6 @@ async fn console(posting: &str) -> Console {
     }
 }
 
-/// Clicks the element `css` (a link or button the page has).
-async fn click_css(browser: &Browser, css: &str) {
-    browser
-        .client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .click()
-        .await
-        .expect("click");
-}
-
 /// A mail's text with its line breaks read as spaces (lines wrap anywhere).
 fn words(m: &Mail) -> String {
     m.text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -150,12 +138,16 @@ async fn held_requests_are_approved_and_rejected_from_their_pages() {
         .until_page_shows(&c.url("/admin"), "Requests waiting for your approval: 1")
         .await;
     browser.screenshot("overview-held-en-desktop").await;
-    click_css(&browser, "a[href='/admin/requests?status=held']").await;
+    browser
+        .click_css("a[href='/admin/requests?status=held']")
+        .await;
     let text = browser
         .until_page_shows(&c.url("/admin/requests?status=held"), FIRST)
         .await;
     assert!(text.contains("Waiting for your approval (1)"), "{text}");
-    click_css(&browser, "a.row[href='/admin/requests/held/1']").await;
+    browser
+        .click_css("a.row[href='/admin/requests/held/1']")
+        .await;
     browser.until_url("/admin/requests/held/1").await;
     let text = browser.text().await;
     assert!(
@@ -350,7 +342,7 @@ async fn tour(c: &Console, member_page: &str) {
                 .screenshot(&format!("console-login-{lang}-{tag}"))
                 .await;
             guest.fill("email", "someone@circle.test").await;
-            click_css(&guest, "form[action='/login'] button").await;
+            guest.click_css("form[action='/login'] button").await;
             let want = if lang == "ja" {
                 "メールをご確認ください"
             } else {

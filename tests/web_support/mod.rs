@@ -225,18 +225,59 @@ impl Browser {
             .to_string()
     }
 
-    /// Clicks the button or link whose text is `label`.
+    /// Clicks the button or link whose text is `label`, and waits until the
+    /// page it leads to has loaded (the console has no scripts: every button
+    /// and link navigates, and WebDriver's click may return before that).
     pub async fn click(&self, label: &str) {
         let xpath = format!(
             "//button[normalize-space(.)='{label}'] | //a[normalize-space(.)='{label}'] | //input[@type='submit' and @value='{label}']"
         );
-        self.client
+        let target = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .unwrap_or_else(|e| panic!("no button or link {label:?}: {e}"))
-            .click()
+            .unwrap_or_else(|e| panic!("no button or link {label:?}: {e}"));
+        self.click_and_wait(target).await;
+    }
+
+    /// Clicks the element `css` selects, as `click` does.
+    pub async fn click_css(&self, css: &str) {
+        let target = self
+            .client
+            .find(Locator::Css(css))
             .await
-            .expect("click");
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        self.click_and_wait(target).await;
+    }
+
+    async fn click_and_wait(&self, target: fantoccini::elements::Element) {
+        self.mark_page().await;
+        target.click().await.expect("click");
+        self.until_next_page().await;
+    }
+
+    /// Marks the page now shown, so that `until_next_page` can tell it from
+    /// the next one.
+    async fn mark_page(&self) {
+        self.client
+            .execute("window.__shown_before_click = true;", vec![])
+            .await
+            .expect("mark the page");
+    }
+
+    /// Waits until the marked page is gone and its successor has loaded.
+    async fn until_next_page(&self) {
+        let deadline = Instant::now() + Duration::from_secs(8);
+        let script =
+            "return window.__shown_before_click !== true && document.readyState === 'complete';";
+        while Instant::now() < deadline {
+            // Mid-navigation the script may fail: the page is not there yet.
+            if let Ok(serde_json::Value::Bool(true)) = self.client.execute(script, vec![]).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the click led to no new page within 8 s");
     }
 
     /// Types `value` into the field named `name`.
