@@ -532,3 +532,62 @@ fn an_english_compound_meets_a_japanese_noun_phrase() {
     );
     assert_eq!(found, vec!["ryokou@example.org"]);
 }
+
+#[test]
+fn a_japanese_synonym_names_the_same_trade() {
+    // お坊さん and 僧侶 share no character, only their meaning
+    let members = vec![
+        member(
+            1,
+            "souryo@example.org",
+            &["僧侶", "写経体験"],
+            "お寺の住職です。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "sekizai@example.org",
+            &["石材店", "墓石の建立"],
+            "お墓の建立をしています。",
+            &["ja"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "お坊さんを探しています",
+        "自宅でお経をあげていただけるお坊さんを紹介してください。",
+    );
+    assert_eq!(found, vec!["souryo@example.org"]);
+}
+
+#[test]
+fn what_a_request_says_it_does_not_want_names_no_need() {
+    let members = vec![
+        member(
+            1,
+            "painter@example.org",
+            &["外壁塗装", "house painter"],
+            "住宅の外壁と屋根の塗装をしています。",
+            &["ja", "en"],
+        ),
+        member(
+            2,
+            "sakan@example.org",
+            &["左官", "漆喰塗り"],
+            "漆喰や珪藻土の壁を塗っています。",
+            &["ja"],
+        ),
+    ];
+    let found = shortlist(
+        members.clone(),
+        "店の壁",
+        "外壁塗装ではなく、漆喰塗りをお願いできる左官さんを探しています。",
+    );
+    assert_eq!(found, vec!["sakan@example.org"]);
+    let found = shortlist(
+        members,
+        "A plasterer",
+        "We are looking for a plasterer rather than a house painter.",
+    );
+    assert_eq!(found, vec!["sakan@example.org"]);
+}

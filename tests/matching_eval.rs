@@ -119,6 +119,14 @@ fn targets(set: &str) -> Option<Targets> {
             ndcg: 0.93,
             abstain: 1.0,
         }),
+        // the fifth set, labelled before the matcher was run on it
+        // (2026-12-03: 0.657 / 0.647 / 1.000 as found): floors at what is
+        // measured after this session's classes
+        "townhall" => Some(Targets {
+            success: 0.71,
+            ndcg: 0.70,
+            abstain: 1.0,
+        }),
         _ => None,
     }
 }

@@ -96,7 +96,7 @@ impl UnitTally {
 fn via_factor(v: Via) -> f32 {
     match v {
         Via::Same => 1.0,
-        Via::Translation => 0.9,
+        Via::Translation | Via::Sense => 0.9,
         // a loanword the lexicon lacks, met by sound, in a bio is just
         // direct evidence (「…のルシアーです」 for a luthier); in a related
         // or context role it stays below that
@@ -325,9 +325,9 @@ fn term_hit(query: &Query, ti: usize, ki: usize, via: Via, p: &TermPosting) -> O
         return None;
     }
     let route = via.max(p.via);
-    // two Japanese words meet by their own form, not through
-    // an English gloss they happen to share (申請, エントリーシート)
-    if route != Via::Same && !qt.term.latin && !p.latin {
+    // two Japanese words meet by their own form or their first sense,
+    // not through any English gloss they happen to share (申請, エントリーシート)
+    if !matches!(route, Via::Same | Via::Sense) && !qt.term.latin && !p.latin {
         return None;
     }
     let field = if p.field == Field::Bio {
@@ -786,6 +786,7 @@ fn unit_evidence(index: &Index, query: &Query, m: u32, h: &TermHit) -> Option<Ev
     };
     let how = match h.via {
         Via::Same => How::SameWord,
+        Via::Sense => How::Synonym,
         Via::Translation | Via::Sound => How::Translation,
     };
     Some(Evidence {

@@ -10,6 +10,7 @@ mod evidence;
 mod former;
 mod index;
 mod lexicon;
+mod negation;
 mod rank;
 mod request;
 mod terms;

@@ -3,6 +3,7 @@
 //! sentence that states the need), where, in which language, plus lexical
 //! tokens for tie-breaking.
 
+use super::negation::negated_spans;
 use super::terms::{self, Term};
 use super::text::{is_word, normalize, tokens};
 use super::vocabulary::{Hit, Kind, Target, Vocabulary};
@@ -301,15 +302,31 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     let joined = join_wrapped_lines(without_signature(body));
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
     segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
+    // what the request says it does not want names no need
+    let denied: Vec<Vec<(usize, usize)>> = segments
+        .iter()
+        .map(|(s, _)| negated_spans(&normalize(s).chars().collect::<Vec<_>>()))
+        .collect();
+    let inside = |spans: &[(usize, usize)], start: usize, end: usize| {
+        spans.iter().any(|&(s, e)| start >= s && end <= e)
+    };
     let seg_terms: Vec<Vec<Term>> = segments
         .iter()
-        .map(|(s, _)| terms::terms(&normalize(s), 0).0)
+        .zip(&denied)
+        .map(|((s, _), spans)| {
+            let mut terms = terms::terms(&normalize(s), 0).0;
+            terms.retain(|t| !inside(spans, t.start, t.end));
+            terms
+        })
         .collect();
     let scans: Vec<_> = segments
         .iter()
         .zip(&seg_terms)
-        .map(|((s, is_subject), terms)| {
-            (outside_loanwords(vocab.scan(s, true), terms), *is_subject)
+        .zip(&denied)
+        .map(|(((s, is_subject), terms), spans)| {
+            let mut hits = outside_loanwords(vocab.scan(s, true), terms);
+            hits.retain(|h| h.start == usize::MAX || !inside(spans, h.start, h.end));
+            (hits, *is_subject)
         })
         .collect();
     let roles = segment_roles(&segments, &scans, &seg_terms);

@@ -19,6 +19,9 @@ pub enum Via {
     Same,
     /// Its English or Japanese equivalent, or romanised form.
     Translation,
+    /// The English of its first sense, under which it meets another
+    /// Japanese word of that sense (お坊さん and 僧侶: priest).
+    Sense,
     /// Sound-alike spelling of a katakana loanword (matches only across scripts).
     Sound,
 }
@@ -1072,6 +1075,7 @@ fn push_japanese(
     match entry {
         Some(e) => {
             gloss_keys(&e, &mut keys);
+            sense_keys(&e, &mut keys);
             let reading = if e.reading.is_empty() {
                 e.form
             } else {
@@ -1209,6 +1213,28 @@ fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
             if !keys.iter().any(|(k, _)| *k == key) {
                 keys.push((key, Via::Translation));
             }
+        }
+    }
+}
+
+/// The keys of a Japanese word's first two senses, each gloss whole
+/// (`s:` keys meet only each other): お坊さん ("buddhist priest", "monk")
+/// meets 僧侶 ("priest", "monk"). A shared head alone is no synonym (挙式
+/// and 成人式 are both a "ceremony"), nor a later sense (申請 and
+/// エントリーシート are both an "application").
+fn sense_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
+    for gloss in entry.glosses().take(2) {
+        let words: Vec<String> = gloss
+            .split([' ', '-'])
+            .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
+            .map(stem)
+            .collect();
+        if words.is_empty() || words.len() == 1 && GENERIC_EN.contains(&words[0].as_str()) {
+            continue;
+        }
+        let key = format!("s:{}", words.join(" "));
+        if !keys.iter().any(|(k, _)| *k == key) {
+            keys.push((key, Via::Sense));
         }
     }
 }
@@ -1411,6 +1437,32 @@ mod tests {
         let found = terms("畳を張り替えてほしい。襖も", 0).0;
         let phrase = |w: &str| found.iter().find(|t| t.surface == w).map(|t| t.phrase);
         assert_ne!(phrase("畳"), phrase("襖"));
+    }
+
+    /// Whether two Japanese words meet under a first-sense key.
+    fn same_sense(a: &str, b: &str) -> bool {
+        let senses = |w: &str| -> Vec<String> {
+            terms(&normalize(w), 0)
+                .0
+                .into_iter()
+                .flat_map(|t| t.keys)
+                .filter(|(_, v)| *v == Via::Sense)
+                .map(|(k, _)| k)
+                .collect()
+        };
+        let theirs = senses(b);
+        senses(a).iter().any(|k| theirs.contains(k))
+    }
+
+    #[test]
+    fn japanese_synonyms_meet_by_their_first_senses() {
+        assert!(same_sense("お坊さん", "僧侶"));
+        assert!(same_sense("骨董", "古美術"));
+        assert!(same_sense("法事", "法要"));
+        // a shared head is a kind, not a synonym; a later sense is a pun
+        assert!(!same_sense("挙式", "成人式"));
+        assert!(!same_sense("外壁", "土壁"));
+        assert!(!same_sense("申請", "エントリーシート"));
     }
 
     #[test]
