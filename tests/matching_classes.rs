@@ -591,3 +591,35 @@ fn what_a_request_says_it_does_not_want_names_no_need() {
     );
     assert_eq!(found, vec!["sakan@example.org"]);
 }
+
+#[test]
+fn a_verb_that_runs_into_the_asking_phrase_is_still_asked() {
+    // 仕立て直|してくださる: the asking phrase begins in the verb's okurigana
+    let members = vec![
+        member(
+            1,
+            "wasai@example.org",
+            &["和裁", "着物の仕立て直し"],
+            "着物の仕立てと寸法直しをしています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "kitsuke@example.org",
+            &["着付け教室"],
+            "着物の着付けを教えています。",
+            &["ja"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "母の着物",
+        "母の着物を、私の寸法に仕立て直してくださる方を探しています。",
+    );
+    // before, only the dresser was found: 仕立て直し was no asked word
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("wasai@example.org"),
+        "{found:?}"
+    );
+}

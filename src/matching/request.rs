@@ -565,6 +565,9 @@ fn add_terms(
         let over: Vec<&Hit> = hits
             .iter()
             .filter(|h| h.start != usize::MAX && h.start < t.end && t.start < h.end)
+            // an asking phrase that only begins in a word's okurigana
+            // (仕立て直|してくださる) does not cover the word
+            .filter(|h| h.target != Target::Need || h.start <= t.start && t.end <= h.end)
             .filter(|h| !matches!(h.target, Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Phrase))
             .collect();
         let concept = over.iter().find_map(|h| match h.target {
