@@ -623,3 +623,34 @@ fn a_verb_that_runs_into_the_asking_phrase_is_still_asked() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_thing_and_the_job_done_to_it_meet_a_skill_item_of_both() {
+    // 屏風の修復: 屏風 only qualifies the item, but the request asks for
+    // the restoring too, so the item is what is asked
+    let members = vec![
+        member(
+            1,
+            "byobu@example.org",
+            &["表具師", "屏風の修復"],
+            "襖や障子の張り替えもしています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "dealer@example.org",
+            &["antique dealer"],
+            "Old folding screens bought and sold.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "Restoring a folding screen",
+        "Is there anyone who can restore my grandmother's folding screen?",
+    );
+    assert!(
+        found.contains(&"byobu@example.org".to_string()),
+        "{found:?}"
+    );
+}

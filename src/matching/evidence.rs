@@ -394,7 +394,8 @@ pub fn unit_standing(
         .hits
         .iter()
         .filter(|h| h.strength >= DIRECT_STRENGTH && query.terms[h.term as usize].opens())
-        .filter(|h| !lone_kanji_stretched(query, h) && !modifier_only(query, h))
+        .filter(|h| !lone_kanji_stretched(query, h))
+        .filter(|h| !modifier_only(query, h) || job_asked(index, query, h))
         .filter(|h| !tails_differ(index, query, h))
         .filter(|h| {
             let ti = governing_term(query, h.term as usize);
@@ -419,6 +420,22 @@ pub fn unit_standing(
 /// not thereby a singer. A request for the activity itself still meets it.
 fn modifier_only(query: &Query, h: &TermHit) -> bool {
     h.modifier && (h.field != Field::Bio || names_agent(&query.terms[h.term as usize].term.surface))
+}
+
+/// A member's skill item whose head is also asked for (掛け軸の修復 for
+/// "restoring a scroll"): the thing it qualifies is then what is asked, and
+/// the job done to it too.
+fn job_asked(index: &Index, query: &Query, h: &TermHit) -> bool {
+    if h.field == Field::Bio || h.tail == super::index::NO_TAIL {
+        return false;
+    }
+    let theirs = &index.tails[h.tail as usize].keys;
+    query.terms.iter().enumerate().any(|(i, t)| {
+        i != h.term as usize
+            && t.need
+            && !t.background
+            && t.term.keys.iter().any(|(k, _)| theirs.contains(k))
+    })
 }
 
 /// Whether a request word names a person by what they do: English agent

@@ -644,8 +644,10 @@ fn strip_suffix(w: &mut String) {
     let n = w.chars().count();
     for suf in SUFFIXES {
         let min = 3;
-        // care, hire, cure, store keep their e (care is not car)
-        if *suf == "e" && ["are", "ire", "ure", "ore"].iter().any(|x| w.ends_with(x)) {
+        // care, hire, cure, store keep their e (care is not car); a longer
+        // word drops it to meet its derivations (restore, restoration;
+        // acupuncture, acupuncturist)
+        if *suf == "e" && n <= 5 && ["are", "ire", "ure", "ore"].iter().any(|x| w.ends_with(x)) {
             continue;
         }
         if w.ends_with(suf) && n >= suf.len() + min && w.is_char_boundary(w.len() - suf.len()) {
@@ -1393,6 +1395,11 @@ mod tests {
         assert_eq!(stem("chef"), stem("chefs"));
         assert_ne!(stem("life"), stem("live"));
         assert_eq!(stem("staff"), "staff");
+        assert_eq!(stem("restore"), stem("restoration"));
+        assert_eq!(stem("acupuncture"), stem("acupuncturist"));
+        assert_eq!(stem("manicure"), stem("manicurist"));
+        assert_ne!(stem("care"), stem("car"));
+        assert_ne!(stem("store"), stem("stor"));
     }
 
     #[test]
