@@ -495,6 +495,40 @@ const STOP_EN: &[&str] = &[
     "provide",
     "provides",
     "available",
+    // light verbs and adverbs of how a request is put ("take them apart",
+    // "tell us roughly"): the thing they act on is the trade
+    "take",
+    "took",
+    "taken",
+    "give",
+    "gave",
+    "given",
+    "put",
+    "bring",
+    "brought",
+    "ask",
+    "asked",
+    "try",
+    "tried",
+    "send",
+    "sent",
+    "say",
+    "said",
+    "think",
+    "hope",
+    "wonder",
+    "seem",
+    "seems",
+    "happen",
+    "exactly",
+    "roughly",
+    "properly",
+    "quite",
+    "rather",
+    "apart",
+    "whether",
+    "though",
+    "although",
 ];
 /// Japanese words of asking and greeting, never a trade.
 const STOP_JA: &[&str] = &[
@@ -777,7 +811,7 @@ fn latin_term(word: &str, start: usize, end: usize, phrase: u32) -> Option<Term>
     let lower = word.trim_matches('\'');
     let short = lower.chars().count() < 3;
     if short && !is_short_name(lower)
-        || STOP_EN.contains(&lower)
+        || is_stop_en(lower)
         || lower.chars().all(|c| c.is_ascii_digit())
     {
         return None;
@@ -851,6 +885,27 @@ fn closed_compound_base(lower: &str) -> Option<&str> {
         let base = lower.strip_suffix(ending)?;
         (base.len() >= 3 && base.chars().all(|c| c.is_ascii_alphabetic())).then_some(base)
     })
+}
+
+/// A function word or an inflection of one ("knows", "needed", "asking"):
+/// the verbs of every request name nobody's trade in any form.
+fn is_stop_en(lower: &str) -> bool {
+    // a short base is often a noun's start, not its verb (outing, out)
+    let plural = [lower.strip_suffix('s'), lower.strip_suffix("es")];
+    let verb = [
+        lower.strip_suffix("ed"),
+        lower.strip_suffix('d'),
+        lower.strip_suffix("ing"),
+    ];
+    STOP_EN.contains(&lower)
+        || plural
+            .iter()
+            .flatten()
+            .any(|b| b.len() >= 3 && STOP_EN.contains(b))
+        || verb
+            .iter()
+            .flatten()
+            .any(|b| b.len() >= 4 && STOP_EN.contains(b))
 }
 
 /// A generic word, or its plural ("classes": the stems of class and
@@ -1470,6 +1525,14 @@ mod tests {
         assert!(!same_sense("挙式", "成人式"));
         assert!(!same_sense("外壁", "土壁"));
         assert!(!same_sense("申請", "エントリーシート"));
+    }
+
+    #[test]
+    fn the_verbs_of_asking_are_no_terms_in_any_form() {
+        let words = surfaces("someone who knows them, to take them apart and tell us roughly");
+        assert_eq!(words, vec!["tell"]);
+        // a noun that starts like a function word stays (outing, out)
+        assert_eq!(surfaces("a river outing"), vec!["river", "outing"]);
     }
 
     #[test]
