@@ -647,9 +647,34 @@ fn primary_phrases(
                 .filter(usable)
                 .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
             out.extend(object.map(|t| t.phrase));
+            // "to trace the family and make a family tree": each verb
+            // joined by "and" asks for what it is done to as well
+            for and in coordinated(chars, verb.end) {
+                let next = seg_terms.iter().filter(usable).find(|t| t.start >= and);
+                out.extend(
+                    next.filter(|t| t.start < clause_end(chars, and))
+                        .map(|t| t.phrase),
+                );
+            }
         }
     }
     Some(out)
+}
+
+/// Where each " and " after `from` ends, up to the end of its clause.
+fn coordinated(chars: &[char], from: usize) -> Vec<usize> {
+    let end = clause_end(chars, from);
+    let text: String = chars[from..end].iter().collect();
+    text.match_indices(" and ")
+        .map(|(b, m)| from + text[..b + m.len()].chars().count())
+        .collect()
+}
+
+/// The end of the English clause that `from` is in.
+fn clause_end(chars: &[char], from: usize) -> usize {
+    (from..chars.len())
+        .find(|&i| matches!(chars[i], '.' | ',' | ';' | ':' | '!' | '?' | '\n'))
+        .unwrap_or(chars.len())
 }
 
 /// Whether the word after an English cue is a verb in the infinitive: the
@@ -1118,6 +1143,16 @@ mod tests {
             q.terms
         );
         assert!(term_in(&q, "lantern").is_some_and(|t| t.background));
+    }
+
+    #[test]
+    fn each_verb_joined_by_and_asks_for_its_object() {
+        let v = vocab();
+        let body = "I would love to trace the family back and make a family tree from old records.";
+        let q = understand(&v, "Hello", body);
+        let opens = |w: &str| q.terms.iter().any(|t| t.term.surface == w && t.opens());
+        assert!(opens("family") && opens("tree"), "{:?}", q.terms);
+        assert!(!opens("records"), "past the second object: {:?}", q.terms);
     }
 
     #[test]
