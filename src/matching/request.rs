@@ -764,6 +764,10 @@ const PEOPLE_JA: &[&str] = &[
     "義父",
     "知人家族",
     "友人家族",
+    // and the homes they live in (「実家のお墓」: whose grave, not the job)
+    "実家",
+    "自宅",
+    "我が家",
 ];
 
 /// 「友人の」「母の」: a person word that qualifies the next noun with の.
@@ -1153,6 +1157,27 @@ mod tests {
         let opens = |w: &str| q.terms.iter().any(|t| t.term.surface == w && t.opens());
         assert!(opens("family") && opens("tree"), "{:?}", q.terms);
         assert!(!opens("records"), "past the second object: {:?}", q.terms);
+    }
+
+    #[test]
+    fn whose_home_it_is_and_how_far_name_no_trade() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "実家のお墓について",
+            "近くの納骨堂に移したいのですが、どなたに相談すればよいでしょうか。",
+        );
+        assert!(
+            term_in(&q, "実家").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        assert!(term_in(&q, "近く").is_none(), "{:?}", q.terms);
+        assert!(
+            term_in(&q, "墓").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
     }
 
     #[test]
