@@ -529,6 +529,31 @@ const STOP_EN: &[&str] = &[
     "whether",
     "though",
     "although",
+    // how many: no trade ("six dining chairs")
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "dozen",
+    "dozens",
+    "couple",
+    "few",
+    "several",
 ];
 /// Japanese words of asking and greeting, never a trade.
 const STOP_JA: &[&str] = &[
@@ -1536,6 +1561,10 @@ mod tests {
     fn the_verbs_of_asking_are_no_terms_in_any_form() {
         let words = surfaces("someone who knows them, to take them apart and tell us roughly");
         assert_eq!(words, vec!["tell"]);
+        assert_eq!(
+            surfaces("six dining chairs, a dozen stools"),
+            vec!["dining", "chairs", "stools"]
+        );
         // a noun that starts like a function word stays (outing, out)
         assert_eq!(surfaces("a river outing"), vec!["river", "outing"]);
     }
