@@ -642,7 +642,7 @@ const STOP_JA: &[&str] = &[
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
     let word = word.trim_end_matches("'s");
-    if let Some(root) = analysis_root(word) {
+    if let Some(root) = analysis_root(word).or_else(|| latin_root(word)) {
         return root;
     }
     let mut w = f_to_v(word);
@@ -670,6 +670,38 @@ fn analysis_root(word: &str) -> Option<String> {
     ENDS.iter().find_map(|end| {
         let base = word.strip_suffix(end)?;
         (base.len() >= 2).then(|| format!("{base}ly"))
+    })
+}
+
+/// transcribe, transcription; produce, production: the Latin verbs whose
+/// noun changes the root's end meet at the verb's root.
+fn latin_root(word: &str) -> Option<String> {
+    const FAMILIES: &[(&str, &[&str])] = &[
+        (
+            "scrib",
+            &[
+                "scriptions",
+                "scription",
+                "scribers",
+                "scriber",
+                "scribing",
+                "scribed",
+                "scribes",
+                "scribe",
+            ],
+        ),
+        (
+            "duc",
+            &[
+                "ductions", "duction", "ducers", "ducer", "ducing", "duced", "duces", "duce",
+            ],
+        ),
+    ];
+    FAMILIES.iter().find_map(|(root, ends)| {
+        ends.iter().find_map(|end| {
+            let base = word.strip_suffix(end)?;
+            (base.len() >= 2).then(|| format!("{base}{root}"))
+        })
     })
 }
 
@@ -1481,6 +1513,9 @@ mod tests {
         assert_ne!(stem("life"), stem("live"));
         assert_eq!(stem("staff"), "staff");
         assert_eq!(stem("restore"), stem("restoration"));
+        assert_eq!(stem("transcribing"), stem("transcription"));
+        assert_eq!(stem("producer"), stem("production"));
+        assert_ne!(stem("producer"), stem("product"));
         assert_eq!(stem("acupuncture"), stem("acupuncturist"));
         assert_eq!(stem("manicure"), stem("manicurist"));
         assert_ne!(stem("care"), stem("car"));
