@@ -1235,8 +1235,13 @@ fn agent_keys(word: &[char], unknown: bool, keys: &mut Vec<(String, Via)>) {
     };
     keys.push((format!("j:{base}"), Via::Same));
     // a compound the lexicon lacks means what its base means (靴職人:
-    // shoe); a lexicon word keeps its own glosses (花屋 is a florist)
-    if unknown && let Some(base_entry) = lexicon::lookup(&base) {
+    // shoe); a lexicon word keeps its own glosses (花屋 is a florist) and
+    // adds a base of two or more characters (花火師, a pyrotechnician, is
+    // the fireworks maker)
+    let specific_base = base.chars().count() >= 2;
+    if (unknown || specific_base)
+        && let Some(base_entry) = lexicon::lookup(&base)
+    {
         gloss_keys(&base_entry, keys);
         // and what its art means (剥製師: 剥製術, taxidermy)
         if let Some(art) = lexicon::lookup(&format!("{base}術")) {
@@ -1543,6 +1548,10 @@ mod tests {
         assert!(shares_key("コピーライター", "copywriting"));
         assert!(shares_key("生け花", "ikebana"));
         assert!(!shares_key("左官", "house painter"));
+        // a person word the lexicon knows also means its base of two or
+        // more characters (花火師: pyrotechnician, and fireworks)
+        assert!(shares_key("花火師", "fireworks"));
+        assert!(shares_key("花火師", "pyrotechnician"));
     }
 
     #[test]
