@@ -1160,6 +1160,26 @@ mod tests {
     }
 
     #[test]
+    fn who_can_asks_like_can_anyone() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "We have an old organ. Who can tune the harmonium?",
+        );
+        assert!(
+            term_in(&q, "harmonium").is_some_and(|t| t.need),
+            "{:?}",
+            q.terms
+        );
+        assert!(
+            term_in(&q, "organ").is_some_and(|t| !t.need),
+            "{:?}",
+            q.terms
+        );
+    }
+
+    #[test]
     fn whose_home_it_is_and_how_far_name_no_trade() {
         let v = vocab();
         let q = understand(
