@@ -654,3 +654,30 @@ fn a_thing_and_the_job_done_to_it_meet_a_skill_item_of_both() {
         "{found:?}"
     );
 }
+
+#[test]
+fn a_class_of_a_thing_meets_a_request_to_teach_it() {
+    // 味噌作り教室: 味噌 only qualifies 教室, and teaching is what is asked
+    let members = vec![
+        member(
+            1,
+            "miso@example.org",
+            &["味噌作り教室", "発酵食品"],
+            "発酵食品の講座もしています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "chef@example.org",
+            &["Japanese home cooking"],
+            "Private chef for dinner parties.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members,
+        "A miso class",
+        "We would like someone to teach a miso workshop to our members.",
+    );
+    assert_eq!(found, vec!["miso@example.org"]);
+}

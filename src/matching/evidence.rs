@@ -423,18 +423,20 @@ fn modifier_only(query: &Query, h: &TermHit) -> bool {
 }
 
 /// A member's skill item whose head is also asked for (掛け軸の修復 for
-/// "restoring a scroll"): the thing it qualifies is then what is asked, and
-/// the job done to it too.
+/// "restoring a scroll", 味噌作り教室 for "someone to teach miso making"):
+/// the thing it qualifies is then what is asked, and the job done to it too.
 fn job_asked(index: &Index, query: &Query, h: &TermHit) -> bool {
     if h.field == Field::Bio || h.tail == super::index::NO_TAIL {
         return false;
     }
-    let theirs = &index.tails[h.tail as usize].keys;
+    let theirs = &index.tails[h.tail as usize];
     query.terms.iter().enumerate().any(|(i, t)| {
         i != h.term as usize
             && t.need
             && !t.background
-            && t.term.keys.iter().any(|(k, _)| theirs.contains(k))
+            && (t.term.keys.iter().any(|(k, _)| theirs.keys.contains(k))
+                // or the same kind of service (teach, 教室)
+                || t.concept.is_some_and(|c| theirs.kinds.contains(&c)))
     })
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::former::is_former;
 use super::terms::{self, Via};
 use super::text::{normalize, tokens};
-use super::vocabulary::{Target, Vocabulary};
+use super::vocabulary::{Kind, Target, Vocabulary};
 use crate::domain::Member;
 
 /// A skill the member lists says more than a word in the bio.
@@ -60,6 +60,9 @@ pub const NO_TAIL: u32 = u32::MAX;
 pub struct Tail {
     pub surface: String,
     pub keys: Vec<String>,
+    /// The kinds of service the curated vocabulary files it under (教室:
+    /// teaching), when it is a generic word.
+    pub kinds: Vec<u32>,
 }
 
 impl TermPosting {
@@ -354,11 +357,22 @@ impl Index {
         let Some(first) = keys.first().cloned() else {
             return NO_TAIL;
         };
-        let tails = &mut self.tails;
+        let (tails, vocab) = (&mut self.tails, &self.vocab);
         *self.tail_ids.entry(first).or_insert_with(|| {
+            let kinds = vocab
+                .scan(&t.surface, false)
+                .into_iter()
+                .filter_map(|hit| match hit.target {
+                    Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Generic => {
+                        Some(c)
+                    }
+                    _ => None,
+                })
+                .collect();
             tails.push(Tail {
                 surface: t.surface.clone(),
                 keys,
+                kinds,
             });
             (tails.len() - 1) as u32
         })

@@ -925,9 +925,31 @@ fn english_context_spans(chars: &[char], possessive: bool) -> Vec<(usize, usize)
         };
         if starts {
             spans.push((e, context_end(chars, &text, &words[wi + 1..], e)));
+        } else if possessive && runs_own_business(chars, &words, wi) {
+            // "we run a cooking school and would like …": theirs, up to
+            // the clause that asks
+            let rest = &words[wi + 1..];
+            let and = rest
+                .iter()
+                .find(|&&(s, e)| {
+                    matches!(
+                        chars[s..e].iter().collect::<String>().as_str(),
+                        "and" | "but"
+                    )
+                })
+                .map_or(chars.len(), |&(s, _)| s);
+            spans.push((e, context_end(chars, &text, rest, e).min(and)));
         }
     }
     spans
+}
+
+/// "We run", "I own", "we manage": what follows is the requester's own.
+fn runs_own_business(chars: &[char], words: &[(usize, usize)], wi: usize) -> bool {
+    let word = |i: usize| -> String { chars[words[i].0..words[i].1].iter().collect() };
+    wi > 0
+        && matches!(word(wi).as_str(), "run" | "own" | "manage" | "operate")
+        && matches!(word(wi - 1).as_str(), "we" | "i")
 }
 
 /// Where a context that starts at char `start` ends: at the next
@@ -1157,6 +1179,28 @@ mod tests {
         let opens = |w: &str| q.terms.iter().any(|t| t.term.surface == w && t.opens());
         assert!(opens("family") && opens("tree"), "{:?}", q.terms);
         assert!(!opens("records"), "past the second object: {:?}", q.terms);
+    }
+
+    #[test]
+    fn the_business_a_requester_runs_is_context() {
+        let v = vocab();
+        let body = "We run a cooking school and would like someone to teach a miso workshop.";
+        let q = understand(&v, "Hello", body);
+        assert!(
+            term_in(&q, "school").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        assert!(
+            term_in(&q, "miso").is_some_and(|t| !t.background),
+            "{:?}",
+            q.terms
+        );
+        assert!(
+            q.concepts.iter().all(|c| c.surface != "cooking" || !c.need),
+            "{:?}",
+            q.concepts
+        );
     }
 
     #[test]
