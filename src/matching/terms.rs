@@ -819,6 +819,13 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
             if chars.get(i) != Some(&'の') {
                 phrase += 1;
             }
+        } else if let Some(end) = hiragana_word(&chars, i) {
+            let entry = lexicon::lookup(&chars[i..end].iter().collect::<String>());
+            push_japanese(&chars, i, end, entry, phrase, &mut out);
+            i = end;
+            if chars.get(i) != Some(&'の') {
+                phrase += 1;
+            }
         } else {
             if c != ' ' && c != 'の' {
                 phrase += 1;
@@ -828,6 +835,84 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
     }
     (out, phrase + 1)
 }
+
+/// Particles that end or start a word written in hiragana.
+const HIRAGANA_BOUNDS: &[char] = &[
+    'を', 'が', 'に', 'で', 'と', 'は', 'も', 'の', 'や', 'へ', 'か',
+];
+
+/// A noun written in hiragana (そろばん, おもちゃ) that starts at `i`: the
+/// longest lexicon word of three or more kana, standing between word
+/// boundaries (a particle, another script, punctuation), so that the kana
+/// of verbs and endings are never read as nouns.
+fn hiragana_word(chars: &[char], i: usize) -> Option<usize> {
+    let starts = i == 0 || !is_hiragana(chars[i - 1]) || HIRAGANA_BOUNDS.contains(&chars[i - 1]);
+    if !starts || !is_hiragana(chars[i]) || HIRAGANA_BOUNDS.contains(&chars[i]) {
+        return None;
+    }
+    let run = chars[i..].iter().take_while(|&&c| is_hiragana(c)).count();
+    (3..=run.min(8)).rev().map(|n| i + n).find(|&end| {
+        let ends =
+            end == chars.len() || !is_hiragana(chars[end]) || HIRAGANA_BOUNDS.contains(&chars[end]);
+        let word: String = chars[i..end].iter().collect();
+        ends && !STOP_HIRAGANA.contains(&word.as_str()) && lexicon::lookup(&word).is_some()
+    })
+}
+
+/// Nouns in kana that are the grammar of every sentence (「お忙しいところ」).
+const STOP_HIRAGANA: &[&str] = &[
+    "ところ",
+    "とおり",
+    "つもり",
+    "くらい",
+    "ぐらい",
+    "あたり",
+    "おかげ",
+    "あいだ",
+    "まわり",
+    "ばかり",
+    "いろいろ",
+    "みなさま",
+    "みなさん",
+    "よろしく",
+    "ありがとう",
+    "こちら",
+    "そちら",
+    "あちら",
+    "どちら",
+    "いつも",
+    "ほんとう",
+    "たくさん",
+    "すこし",
+    "ちょっと",
+    "なるべく",
+    // and the adverbs the lexicon also files as nouns
+    "きちんと",
+    "しっかり",
+    "そのまま",
+    "どちらか",
+    "ゆっくり",
+    "はっきり",
+    "すっきり",
+    "のんびり",
+    "ぴったり",
+    "たっぷり",
+    "すべて",
+    "みんな",
+    "なにか",
+    "だれか",
+    "どなたか",
+    "いつか",
+    "どこか",
+    "なかなか",
+    "だいたい",
+    "ほとんど",
+    "もちろん",
+    "さっそく",
+    "そろそろ",
+    "ときどき",
+    "いっしょ",
+];
 
 /// 旅行の計画, 結婚式の写真: two Japanese words of one phrase also meet the
 /// English compounds of their glosses ("travel plan", "wedding photo"), on
@@ -1561,6 +1646,17 @@ mod tests {
         assert!(shares_key("ボシアー", "vothier"));
         assert!(!shares_key("ファリアー", "fury"));
         assert!(!shares_key("ファリアー", "ferry"));
+    }
+
+    #[test]
+    fn a_noun_written_in_hiragana_is_a_word() {
+        assert_eq!(
+            surfaces("息子にそろばんを習わせたい"),
+            vec!["息子", "そろばん"]
+        );
+        assert!(shares_key("そろばん教室", "abacus"));
+        // the kana of grammar and adverbs are not
+        assert!(surfaces("お忙しいところ、しっかり教えてください").is_empty());
     }
 
     #[test]
