@@ -641,7 +641,8 @@ const STOP_JA: &[&str] = &[
 /// Light, aggressive English stemming so a trade's forms meet: copywriter ≡
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
-    let word = word.trim_end_matches("'s");
+    let word = american(word.trim_end_matches("'s"));
+    let word = word.as_str();
     if let Some(root) = analysis_root(word).or_else(|| latin_root(word)) {
         return root;
     }
@@ -671,6 +672,67 @@ fn analysis_root(word: &str) -> Option<String> {
         let base = word.strip_suffix(end)?;
         (base.len() >= 2).then(|| format!("{base}ly"))
     })
+}
+
+/// British spellings written the American way, so that "self-defence"
+/// meets the lexicon's "self-defense" and "colour" meets "color": -our,
+/// -ise, -tre, -ogue and a few words of their own. Both sides of a match
+/// pass through it, so a word it changes needlessly (detour) still meets
+/// itself.
+fn american(word: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("defence", "defense"),
+        ("licence", "license"),
+        ("offence", "offense"),
+        ("mould", "mold"),
+        ("grey", "gray"),
+        ("tyre", "tire"),
+        ("programme", "program"),
+        ("jewellery", "jewelry"),
+        ("aluminium", "aluminum"),
+        ("plough", "plow"),
+        ("practise", "practice"),
+    ];
+    for (british, american) in WORDS {
+        if let Some(rest) = word.strip_prefix(british)
+            && (rest.is_empty() || ["s", "d", "r", "rs", "ed", "ing", "er", "ers"].contains(&rest))
+        {
+            return format!("{american}{rest}");
+        }
+    }
+    let n = word.len();
+    if !word.is_ascii() || n < 5 {
+        return word.to_string();
+    }
+    let mut w = word.to_string();
+    // colour, labourer, neighbourhood (four, hour, flour keep theirs)
+    if let Some(i) = w.find("our").filter(|&i| i >= 3) {
+        w.replace_range(i..i + 3, "or");
+    }
+    // organise, organisation, specialised
+    for end in [
+        "isation", "isations", "ise", "ised", "ises", "ising", "iser", "isers",
+    ] {
+        if w.len() >= end.len() + 3 && w.ends_with(end) {
+            let at = w.len() - end.len();
+            w.replace_range(at..at + 2, "iz");
+            break;
+        }
+    }
+    // centre, theatres; catalogue, dialogues
+    for (british, american) in [
+        ("tre", "ter"),
+        ("tres", "ters"),
+        ("ogue", "og"),
+        ("ogues", "ogs"),
+    ] {
+        if w.len() >= british.len() + 2 && w.ends_with(british) {
+            w.truncate(w.len() - british.len());
+            w.push_str(american);
+            break;
+        }
+    }
+    w
 }
 
 /// transcribe, transcription; produce, production: the Latin verbs whose
@@ -1604,6 +1666,14 @@ mod tests {
         assert_eq!(stem("staff"), "staff");
         assert_eq!(stem("restore"), stem("restoration"));
         assert_eq!(stem("transcribing"), stem("transcription"));
+        assert_eq!(stem("defence"), stem("defense"));
+        assert_eq!(stem("colours"), stem("colors"));
+        assert_eq!(stem("labourer"), stem("laborer"));
+        assert_eq!(stem("organisation"), stem("organization"));
+        assert_eq!(stem("centre"), stem("center"));
+        assert_eq!(stem("catalogue"), stem("catalog"));
+        assert_ne!(stem("four"), stem("for"));
+        assert_ne!(stem("flour"), stem("floor"));
         assert_eq!(stem("producer"), stem("production"));
         assert_ne!(stem("producer"), stem("product"));
         assert_eq!(stem("acupuncture"), stem("acupuncturist"));
