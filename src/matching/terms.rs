@@ -695,7 +695,7 @@ fn american(word: &str) -> String {
     ];
     for (british, american) in WORDS {
         if let Some(rest) = word.strip_prefix(british)
-            && (rest.is_empty() || ["s", "d", "r", "rs", "ed", "ing", "er", "ers"].contains(&rest))
+            && (rest.is_empty() || rest == "s")
         {
             return format!("{american}{rest}");
         }
