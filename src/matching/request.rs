@@ -843,6 +843,12 @@ const FOR_WHOM: &[&str] = &[
 /// Subjects that start a main clause after a fronted "For our …" phrase.
 const MAIN_CLAUSE: &[&str] = &["we", "we'd", "we're", "we'll", "i", "i'd", "i'm", "i'll"];
 
+/// The verb after a context that is its sentence's subject ("Our care home
+/// in Kobe is looking for …"): what follows is the sentence's own.
+const CONTEXT_VERBS: &[&str] = &[
+    "is", "are", "was", "were", "needs", "wants", "would", "will", "seeks",
+];
+
 /// Words before "for" that make it part of the asking ("looking for a …"),
 /// not the start of a context.
 const LOOKING: &[&str] = &[
@@ -965,7 +971,7 @@ fn context_end(chars: &[char], text: &str, rest: &[(usize, usize)], start: usize
         .iter()
         .find(|&&(s, e)| {
             let w: String = chars[s..e].iter().collect();
-            MAIN_CLAUSE.contains(&w.as_str())
+            MAIN_CLAUSE.contains(&w.as_str()) || CONTEXT_VERBS.contains(&w.as_str())
         })
         .map_or(chars.len(), |&(s, _)| s);
     punct.min(clause)
@@ -1200,6 +1206,23 @@ mod tests {
             q.concepts.iter().all(|c| c.surface != "cooking" || !c.need),
             "{:?}",
             q.concepts
+        );
+    }
+
+    #[test]
+    fn a_context_that_is_the_subject_ends_at_its_verb() {
+        let v = vocab();
+        let body = "Our care home in Kobe is looking for someone to lead gentle tai chi sessions.";
+        let q = understand(&v, "Hello", body);
+        assert!(
+            term_in(&q, "home").is_some_and(|t| t.background),
+            "{:?}",
+            q.terms
+        );
+        assert!(
+            term_in(&q, "sessions").is_some_and(|t| !t.background),
+            "{:?}",
+            q.terms
         );
     }
 
