@@ -681,3 +681,43 @@ fn a_class_of_a_thing_meets_a_request_to_teach_it() {
     );
     assert_eq!(found, vec!["miso@example.org"]);
 }
+
+#[test]
+fn a_member_who_declines_a_job_is_a_near_miss_for_it() {
+    // "I don't do repairs": a job word alone still says what is turned down
+    let members = vec![
+        member(
+            1,
+            "maker@example.org",
+            &["bespoke shoemaker", "handmade leather shoes"],
+            "Handmade shoes to measure. I don't do repairs.",
+            &["en"],
+        ),
+        member(
+            2,
+            "company@example.org",
+            &["shoe design"],
+            "Freelance shoe designer; I'm not a company.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members.clone(),
+        "Shoe repair",
+        "The heel of my leather boots has come off. Who repairs leather shoes?",
+    );
+    assert!(
+        !found.contains(&"maker@example.org".to_string()),
+        "{found:?}"
+    );
+    let found = shortlist(
+        members,
+        "Handmade shoes",
+        "Looking for a shoemaker for handmade shoes for a company event.",
+    );
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("maker@example.org"),
+        "{found:?}"
+    );
+}

@@ -479,7 +479,8 @@ pub struct Declined {
 /// What a bio says the member does not do (「グループレッスンはお受けして
 /// いません」, "I don't do weddings"): per declined thing (the parts of a
 /// negated clause joined by ・, "and", "or"), the match keys of each of its
-/// words; generic words are left out, so a thing with none is dropped.
+/// words; generic words are left out, so a thing with none is dropped
+/// unless it names a job (`DECLINED_JOBS`).
 pub fn declined_things(bio: &str) -> Vec<Declined> {
     let mut out = Vec::new();
     for clause in clauses(bio).filter(|c| is_negated(c)) {
@@ -503,6 +504,11 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
                         .collect()
                 })
                 .collect();
+            let words = if words.is_empty() {
+                declined_jobs(part)
+            } else {
+                words
+            };
             if !words.is_empty() {
                 let target = super::request::target_language(part);
                 out.push(Declined { words, target });
@@ -510,6 +516,46 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
         }
     }
     out
+}
+
+/// The jobs done to a thing are generic words, but declining one alone
+/// ("I don't do repairs", 「修理はしていません」) says which requests the
+/// member turns down; other generic words alone ("not a company") do not.
+const DECLINED_JOBS: &[&str] = &[
+    "repair",
+    "repairs",
+    "repairing",
+    "fixing",
+    "maintenance",
+    "installation",
+    "install",
+    "restoration",
+    "replacement",
+    "修理",
+    "修繕",
+    "補修",
+    "交換",
+    "設置",
+    "メンテナンス",
+    "施工",
+    "工事",
+    "張り替え",
+];
+
+/// A declined thing of job words alone: their match keys.
+fn declined_jobs(part: &str) -> Vec<Vec<String>> {
+    terms::terms(part, 0)
+        .0
+        .into_iter()
+        .filter(|t| DECLINED_JOBS.contains(&t.surface.as_str()))
+        .map(|t| {
+            t.keys
+                .into_iter()
+                .filter(|(_, via)| *via != Via::Sound)
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .collect()
 }
 
 /// Work the index build does once per distinct text (the same skill item
