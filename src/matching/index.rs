@@ -496,13 +496,7 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
                 .filter(|t| {
                     !t.generic && !t.fragment && !DECLINE_STOP.contains(&t.surface.as_str())
                 })
-                .map(|t| {
-                    t.keys
-                        .into_iter()
-                        .filter(|(_, via)| *via != Via::Sound)
-                        .map(|(k, _)| k)
-                        .collect()
-                })
+                .map(match_keys)
                 .collect();
             let words = if words.is_empty() {
                 declined_jobs(part)
@@ -548,13 +542,17 @@ fn declined_jobs(part: &str) -> Vec<Vec<String>> {
         .0
         .into_iter()
         .filter(|t| DECLINED_JOBS.contains(&t.surface.as_str()))
-        .map(|t| {
-            t.keys
-                .into_iter()
-                .filter(|(_, via)| *via != Via::Sound)
-                .map(|(k, _)| k)
-                .collect()
-        })
+        .map(match_keys)
+        .collect()
+}
+
+/// A term's keys that meet by meaning (a sound-alike says nothing of what
+/// is declined).
+fn match_keys(t: terms::Term) -> Vec<String> {
+    t.keys
+        .into_iter()
+        .filter(|(_, via)| *via != Via::Sound)
+        .map(|(k, _)| k)
         .collect()
 }
 

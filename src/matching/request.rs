@@ -302,33 +302,7 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     let joined = join_wrapped_lines(without_signature(body));
     let mut segments: Vec<(&str, bool)> = vec![(subject, true)];
     segments.extend(sentences(&joined).into_iter().map(|s| (s, false)));
-    // what the request says it does not want names no need
-    let denied: Vec<Vec<(usize, usize)>> = segments
-        .iter()
-        .map(|(s, _)| negated_spans(&normalize(s).chars().collect::<Vec<_>>()))
-        .collect();
-    let inside = |spans: &[(usize, usize)], start: usize, end: usize| {
-        spans.iter().any(|&(s, e)| start >= s && end <= e)
-    };
-    let seg_terms: Vec<Vec<Term>> = segments
-        .iter()
-        .zip(&denied)
-        .map(|((s, _), spans)| {
-            let mut terms = terms::terms(&normalize(s), 0).0;
-            terms.retain(|t| !inside(spans, t.start, t.end));
-            terms
-        })
-        .collect();
-    let scans: Vec<_> = segments
-        .iter()
-        .zip(&seg_terms)
-        .zip(&denied)
-        .map(|(((s, is_subject), terms), spans)| {
-            let mut hits = outside_loanwords(vocab.scan(s, true), terms);
-            hits.retain(|h| h.start == usize::MAX || !inside(spans, h.start, h.end));
-            (hits, *is_subject)
-        })
-        .collect();
+    let (seg_terms, scans) = read_segments(vocab, &segments);
     let roles = segment_roles(&segments, &scans, &seg_terms);
 
     let mut query = Query::default();
@@ -372,6 +346,32 @@ pub fn understand(vocab: &Vocabulary, subject: &str, body: &str) -> Query {
     query.target = target_language(&format!("{subject}\n{body}"));
     query.tokens = tokens(&normalize(&format!("{subject}\n{body}")));
     query
+}
+
+/// A segment's curated hits, and whether it is the subject.
+type SegmentHits = (Vec<Hit>, bool);
+
+/// Each segment's terms and curated hits, without what the segment says it
+/// does not want (「ペンキの塗装ではなく」 names no need).
+fn read_segments(
+    vocab: &Vocabulary,
+    segments: &[(&str, bool)],
+) -> (Vec<Vec<Term>>, Vec<SegmentHits>) {
+    let inside = |spans: &[(usize, usize)], start: usize, end: usize| {
+        spans.iter().any(|&(s, e)| start >= s && end <= e)
+    };
+    segments
+        .iter()
+        .map(|&(s, is_subject)| {
+            let norm = normalize(s);
+            let denied = negated_spans(&norm.chars().collect::<Vec<_>>());
+            let mut terms = terms::terms(&norm, 0).0;
+            terms.retain(|t| !inside(&denied, t.start, t.end));
+            let mut hits = outside_loanwords(vocab.scan(s, true), &terms);
+            hits.retain(|h| h.start == usize::MAX || !inside(&denied, h.start, h.end));
+            (terms, (hits, is_subject))
+        })
+        .unzip()
 }
 
 /// Whether a needed word asks for translation or interpreting.
@@ -452,7 +452,7 @@ fn names_alternatives(vocab: &Vocabulary, segment: &str, hits: &[Hit], seg_terms
 /// sentence that names anything.
 fn segment_roles(
     segments: &[(&str, bool)],
-    scans: &[(Vec<Hit>, bool)],
+    scans: &[SegmentHits],
     seg_terms: &[Vec<Term>],
 ) -> Vec<(bool, bool)> {
     let cue = |hits: &[Hit]| hits.iter().any(|h| h.target == Target::Need);
@@ -642,23 +642,30 @@ fn primary_phrases(
         // "would love to book a tandem flight": after "to" comes a verb, and
         // what it is done to is asked too
         if latin && let Some(verb) = after.filter(|t| infinitive(chars, cue, t)) {
-            let object = seg_terms
-                .iter()
-                .filter(usable)
-                .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
-            out.extend(object.map(|t| t.phrase));
-            // "to trace the family and make a family tree": each verb
-            // joined by "and" asks for what it is done to as well
-            for and in coordinated(chars, verb.end) {
-                let next = seg_terms.iter().filter(usable).find(|t| t.start >= and);
-                out.extend(
-                    next.filter(|t| t.start < clause_end(chars, and))
-                        .map(|t| t.phrase),
-                );
-            }
+            out.extend(objects(chars, seg_terms, &usable, verb));
         }
     }
     Some(out)
+}
+
+/// The phrases an infinitive is done to: the first after the verb, and
+/// after each "and" of its clause ("to trace the family and make a family
+/// tree").
+fn objects(
+    chars: &[char],
+    seg_terms: &[Term],
+    usable: &dyn Fn(&&Term) -> bool,
+    verb: &Term,
+) -> Vec<u32> {
+    let object = seg_terms
+        .iter()
+        .filter(usable)
+        .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
+    let joined = coordinated(chars, verb.end).into_iter().filter_map(|and| {
+        let next = seg_terms.iter().filter(usable).find(|t| t.start >= and);
+        next.filter(|t| t.start < clause_end(chars, and))
+    });
+    object.into_iter().chain(joined).map(|t| t.phrase).collect()
 }
 
 /// Where each " and " after `from` ends, up to the end of its clause.

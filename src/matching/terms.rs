@@ -859,26 +859,10 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
                 phrase += 1;
             }
         } else if is_kanji(c) || is_katakana(c) {
-            let start = i;
-            while i < chars.len() && (is_kanji(chars[i]) || is_katakana(chars[i])) {
-                i += 1;
-            }
-            let first = out.len();
-            japanese_terms(&chars, start, i, phrase, &mut out);
-            for k in first.max(1)..out.len() {
-                let (before, after) = out.split_at_mut(k);
-                japanese_compound_key(before.last(), &mut after[0]);
-            }
-            // a word written with okurigana runs on into the next noun
-            // (茅葺き屋根, 生け花教室): one phrase, as if written in kanji
-            if let Some(end) = out.last().map(|t| t.end).filter(|&e| e > i) {
-                i = end;
-                if chars.get(i).is_some_and(|&c| is_kanji(c) || is_katakana(c)) {
-                    continue;
-                }
-            }
+            let runs_on;
+            (i, runs_on) = japanese_run(&chars, i, phrase, &mut out);
             // AのB is one phrase whose head is B
-            if chars.get(i) != Some(&'の') {
+            if !runs_on && chars.get(i) != Some(&'の') {
                 phrase += 1;
             }
         } else if let Some(end) = hiragana_word(&chars, i) {
@@ -896,6 +880,30 @@ pub fn terms(text: &str, phrase: u32) -> (Vec<Term>, u32) {
         }
     }
     (out, phrase + 1)
+}
+
+/// The terms of a run of kanji and katakana from `start`: where reading
+/// goes on, and whether the run's last word runs on into the next noun
+/// through its okurigana (茅葺き屋根, 生け花教室: one phrase, as if written
+/// in kanji).
+fn japanese_run(chars: &[char], start: usize, phrase: u32, out: &mut Vec<Term>) -> (usize, bool) {
+    let mut i = start;
+    while i < chars.len() && (is_kanji(chars[i]) || is_katakana(chars[i])) {
+        i += 1;
+    }
+    let first = out.len();
+    japanese_terms(chars, start, i, phrase, out);
+    for k in first.max(1)..out.len() {
+        let (before, after) = out.split_at_mut(k);
+        japanese_compound_key(before.last(), &mut after[0]);
+    }
+    if let Some(end) = out.last().map(|t| t.end).filter(|&e| e > i) {
+        let runs_on = chars
+            .get(end)
+            .is_some_and(|&c| is_kanji(c) || is_katakana(c));
+        return (end, runs_on);
+    }
+    (i, false)
 }
 
 /// Particles that end or start a word written in hiragana.
