@@ -138,6 +138,13 @@ fn targets(set: &str) -> Option<Targets> {
             ndcg: 0.82,
             abstain: 1.0,
         }),
+        // the eighth, held out from every change (0.636 / 0.636 / 1.000
+        // before this session, 0.682 / 0.682 / 1.000 after): floors
+        "lantern" => Some(Targets {
+            success: 0.68,
+            ndcg: 0.68,
+            abstain: 1.0,
+        }),
         "townhall" => Some(Targets {
             success: 0.88,
             ndcg: 0.87,
