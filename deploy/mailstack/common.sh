@@ -20,7 +20,9 @@ LMTP_INTAKE_PORT="${MAILSTACK_LMTP_INTAKE_PORT:-11049}"
 log() { echo "mailstack: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# gives up after 2 s: a server that stopped accepting must fail the wait,
+# not hang it in connect() (as deploy/lib/unpacked.sh)
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
 
 wait_for_port() { # port name
     local i

@@ -13,7 +13,9 @@ IDP_PORT=11180
 
 log() { echo "oauth2-test: $*" >&2; }
 die() { log "error: $*"; exit 1; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# gives up after 2 s: a server that stopped accepting must fail the wait,
+# not hang it in connect() (as deploy/lib/unpacked.sh)
+port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
 wait_for_port() { # port name
     local i
     for i in $(seq 1 100); do port_open "$1" && return 0; sleep 0.1; done
