@@ -472,23 +472,10 @@ fn tails_differ(index: &Index, query: &Query, h: &TermHit) -> bool {
     if asked.keys.iter().any(|(k, _)| theirs.keys.contains(k)) {
         return false;
     }
-    let concepts = |text: &str| -> Vec<u32> {
-        index
-            .vocab
-            .scan(text, false)
-            .into_iter()
-            .filter_map(|hit| match hit.target {
-                Target::Concept(c) if index.vocab.concepts[c as usize].kind == Kind::Generic => {
-                    Some(c)
-                }
-                _ => None,
-            })
-            .collect()
-    };
     // only a generic word the curated vocabulary files under a kind of
     // service names one (先生, lessons); 方 or "person" names nobody's trade
-    let mine = concepts(&asked.surface);
-    !mine.is_empty() && !concepts(&theirs.surface).iter().any(|c| mine.contains(c))
+    let mine = super::index::service_kinds(&index.vocab, &asked.surface);
+    !mine.is_empty() && !theirs.kinds.iter().any(|c| mine.contains(c))
 }
 
 /// The directory's own words say which trades come in kinds: a request

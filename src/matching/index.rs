@@ -55,10 +55,9 @@ pub struct TermPosting {
 
 pub const NO_TAIL: u32 = u32::MAX;
 
-/// The last word of a member's phrase: as written, and its match keys.
+/// The last word of a member's phrase: its match keys and kinds.
 #[derive(Debug, Clone)]
 pub struct Tail {
-    pub surface: String,
     pub keys: Vec<String>,
     /// The kinds of service the curated vocabulary files it under (教室:
     /// teaching), when it is a generic word.
@@ -359,20 +358,9 @@ impl Index {
         };
         let (tails, vocab) = (&mut self.tails, &self.vocab);
         *self.tail_ids.entry(first).or_insert_with(|| {
-            let kinds = vocab
-                .scan(&t.surface, false)
-                .into_iter()
-                .filter_map(|hit| match hit.target {
-                    Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Generic => {
-                        Some(c)
-                    }
-                    _ => None,
-                })
-                .collect();
             tails.push(Tail {
-                surface: t.surface.clone(),
                 keys,
-                kinds,
+                kinds: service_kinds(vocab, &t.surface),
             });
             (tails.len() - 1) as u32
         })
@@ -490,18 +478,20 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
             .flat_map(|p| p.split(" and "))
             .flat_map(|p| p.split(" or "))
         {
-            let words: Vec<Vec<String>> = terms::terms(part, 0)
+            let (words, generic): (Vec<_>, Vec<_>) = terms::terms(part, 0)
                 .0
                 .into_iter()
-                .filter(|t| {
-                    !t.generic && !t.fragment && !DECLINE_STOP.contains(&t.surface.as_str())
-                })
-                .map(match_keys)
-                .collect();
-            let words = if words.is_empty() {
-                declined_jobs(part)
+                .filter(|t| !t.fragment && !DECLINE_STOP.contains(&t.surface.as_str()))
+                .partition(|t| !t.generic);
+            let words: Vec<Vec<String>> = if words.is_empty() {
+                // a job declined alone still says what is turned down
+                generic
+                    .into_iter()
+                    .filter(|t| DECLINED_JOBS.contains(&t.surface.as_str()))
+                    .map(match_keys)
+                    .collect()
             } else {
-                words
+                words.into_iter().map(match_keys).collect()
             };
             if !words.is_empty() {
                 let target = super::request::target_language(part);
@@ -510,6 +500,19 @@ pub fn declined_things(bio: &str) -> Vec<Declined> {
         }
     }
     out
+}
+
+/// The kinds of service the curated vocabulary files a word under: its
+/// generic concepts (先生 and lessons: teaching). 方 or "person" has none.
+pub fn service_kinds(vocab: &Vocabulary, text: &str) -> Vec<u32> {
+    vocab
+        .scan(text, false)
+        .into_iter()
+        .filter_map(|hit| match hit.target {
+            Target::Concept(c) if vocab.concepts[c as usize].kind == Kind::Generic => Some(c),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The jobs done to a thing are generic words, but declining one alone
@@ -535,16 +538,6 @@ const DECLINED_JOBS: &[&str] = &[
     "工事",
     "張り替え",
 ];
-
-/// A declined thing of job words alone: their match keys.
-fn declined_jobs(part: &str) -> Vec<Vec<String>> {
-    terms::terms(part, 0)
-        .0
-        .into_iter()
-        .filter(|t| DECLINED_JOBS.contains(&t.surface.as_str()))
-        .map(match_keys)
-        .collect()
-}
 
 /// A term's keys that meet by meaning (a sound-alike says nothing of what
 /// is declined).

@@ -6,6 +6,8 @@
 //! Spans are char offsets in the normalised segment (see `text::normalize`),
 //! as the request's terms and vocabulary hits are.
 
+use super::terms::is_hiragana;
+
 /// Japanese endings that deny the phrase before them.
 const JA_AFTER: &[&str] = &[
     "ではなく",
@@ -71,8 +73,7 @@ fn japanese_phrase_start(chars: &[char], end: usize) -> usize {
     let mut s = end;
     while s > 0 {
         let c = chars[s - 1];
-        let particle = matches!(c, 'を' | 'が' | 'は' | 'も')
-            && !('\u{3041}'..='\u{309F}').contains(&chars[s]);
+        let particle = matches!(c, 'を' | 'が' | 'は' | 'も') && !is_hiragana(chars[s]);
         if clause_break(c) || particle {
             break;
         }
@@ -111,17 +112,15 @@ fn english_spans(chars: &[char]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// The end of the clause from `start`: punctuation or "but".
+/// The end of the clause from `start`: punctuation or the word "but".
 fn english_clause_end(chars: &[char], start: usize) -> usize {
-    let mut e = start;
-    while e < chars.len() && !clause_break_en(chars[e]) {
-        let rest: String = chars[e..chars.len().min(e + 5)].iter().collect();
-        if rest == " but " || rest.starts_with(" but") && e + 4 == chars.len() {
-            break;
-        }
-        e += 1;
-    }
-    e
+    let but = |e: usize| {
+        chars[e..].starts_with(&[' ', 'b', 'u', 't'])
+            && chars.get(e + 4).is_none_or(|c| !c.is_alphanumeric())
+    };
+    (start..chars.len())
+        .find(|&e| clause_break_en(chars[e]) || but(e))
+        .unwrap_or(chars.len())
 }
 
 fn clause_break_en(c: char) -> bool {

@@ -642,7 +642,7 @@ const STOP_JA: &[&str] = &[
 /// copywriting, photographer ≡ photography, translator ≡ translation.
 pub fn stem(word: &str) -> String {
     let word = american(word.trim_end_matches("'s"));
-    let word = word.as_str();
+    let word: &str = &word;
     if let Some(root) = analysis_root(word).or_else(|| latin_root(word)) {
         return root;
     }
@@ -679,7 +679,7 @@ fn analysis_root(word: &str) -> Option<String> {
 /// -ise, -tre, -ogue and a few words of their own. Both sides of a match
 /// pass through it, so a word it changes needlessly (detour) still meets
 /// itself.
-fn american(word: &str) -> String {
+fn american(word: &str) -> std::borrow::Cow<'_, str> {
     const WORDS: &[(&str, &str)] = &[
         ("defence", "defense"),
         ("licence", "license"),
@@ -697,12 +697,27 @@ fn american(word: &str) -> String {
         if let Some(rest) = word.strip_prefix(british)
             && (rest.is_empty() || rest == "s")
         {
-            return format!("{american}{rest}");
+            return format!("{american}{rest}").into();
         }
     }
     let n = word.len();
-    if !word.is_ascii() || n < 5 {
-        return word.to_string();
+    const ISE: &[&str] = &[
+        "isation", "isations", "ise", "ised", "ises", "ising", "iser", "isers",
+    ];
+    const TRE: &[(&str, &str)] = &[
+        ("tre", "ter"),
+        ("tres", "ters"),
+        ("ogue", "og"),
+        ("ogues", "ogs"),
+    ];
+    // most words have none of these spellings: no copy
+    let british = word.get(3..).is_some_and(|t| t.contains("our"))
+        || ISE
+            .iter()
+            .chain(TRE.iter().map(|(b, _)| b))
+            .any(|e| word.ends_with(e));
+    if !word.is_ascii() || n < 5 || !british {
+        return word.into();
     }
     let mut w = word.to_string();
     // colour, labourer, neighbourhood (four, hour, flour keep theirs)
@@ -710,9 +725,7 @@ fn american(word: &str) -> String {
         w.replace_range(i..i + 3, "or");
     }
     // organise, organisation, specialised
-    for end in [
-        "isation", "isations", "ise", "ised", "ises", "ising", "iser", "isers",
-    ] {
+    for end in ISE {
         if w.len() >= end.len() + 3 && w.ends_with(end) {
             let at = w.len() - end.len();
             w.replace_range(at..at + 2, "iz");
@@ -720,19 +733,14 @@ fn american(word: &str) -> String {
         }
     }
     // centre, theatres; catalogue, dialogues
-    for (british, american) in [
-        ("tre", "ter"),
-        ("tres", "ters"),
-        ("ogue", "og"),
-        ("ogues", "ogs"),
-    ] {
+    for (british, american) in TRE {
         if w.len() >= british.len() + 2 && w.ends_with(british) {
             w.truncate(w.len() - british.len());
             w.push_str(american);
             break;
         }
     }
-    w
+    w.into()
 }
 
 /// transcribe, transcription; produce, production: the Latin verbs whose
@@ -822,7 +830,7 @@ pub(super) fn is_katakana(c: char) -> bool {
     ('\u{30A1}'..='\u{30FA}').contains(&c) || c == 'ー'
 }
 
-fn is_hiragana(c: char) -> bool {
+pub(super) fn is_hiragana(c: char) -> bool {
     ('\u{3041}'..='\u{309F}').contains(&c)
 }
 
@@ -1453,14 +1461,19 @@ fn agent_base(chars: &[char]) -> Option<String> {
     })
 }
 
+/// The content words of a gloss ("art of self-defense": art, self, defense).
+fn gloss_words(gloss: &str) -> Vec<&str> {
+    gloss
+        .split([' ', '-'])
+        .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
+        .collect()
+}
+
 /// English keys of a lexicon entry: the content words of its short glosses.
 fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
     // the first senses are the common ones; later ones mostly add noise
     for gloss in entry.glosses().take(3) {
-        let words: Vec<&str> = gloss
-            .split([' ', '-'])
-            .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
-            .collect();
+        let words = gloss_words(gloss);
         // a several-word gloss is the compound ("eye specialist") and its head
         let mut chosen: Vec<String> = words.last().map(|w| stem(w)).into_iter().collect();
         if words.len() > 1 {
@@ -1503,11 +1516,7 @@ fn gloss_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
 /// エントリーシート are both an "application").
 fn sense_keys(entry: &Entry, keys: &mut Vec<(String, Via)>) {
     for gloss in entry.glosses().take(2) {
-        let words: Vec<String> = gloss
-            .split([' ', '-'])
-            .filter(|w| w.len() > 1 && !STOP_EN.contains(w))
-            .map(stem)
-            .collect();
+        let words: Vec<String> = gloss_words(gloss).into_iter().map(stem).collect();
         if words.is_empty() || words.len() == 1 && GENERIC_EN.contains(&words[0].as_str()) {
             continue;
         }
