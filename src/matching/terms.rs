@@ -674,12 +674,9 @@ fn analysis_root(word: &str) -> Option<String> {
     })
 }
 
-/// British spellings written the American way, so that "self-defence"
-/// meets the lexicon's "self-defense" and "colour" meets "color": -our,
-/// -ise, -tre, -ogue and a few words of their own. Both sides of a match
-/// pass through it, so a word it changes needlessly (detour) still meets
-/// itself.
-fn american(word: &str) -> std::borrow::Cow<'_, str> {
+/// The British words of their own (defence, mould, programme) and their
+/// plurals, written the American way.
+fn american_word(word: &str) -> Option<String> {
     const WORDS: &[(&str, &str)] = &[
         ("defence", "defense"),
         ("licence", "license"),
@@ -693,12 +690,20 @@ fn american(word: &str) -> std::borrow::Cow<'_, str> {
         ("plough", "plow"),
         ("practise", "practice"),
     ];
-    for (british, american) in WORDS {
-        if let Some(rest) = word.strip_prefix(british)
-            && (rest.is_empty() || rest == "s")
-        {
-            return format!("{american}{rest}").into();
-        }
+    WORDS.iter().find_map(|(british, american)| {
+        let rest = word.strip_prefix(british)?;
+        (rest.is_empty() || rest == "s").then(|| format!("{american}{rest}"))
+    })
+}
+
+/// British spellings written the American way, so that "self-defence"
+/// meets the lexicon's "self-defense" and "colour" meets "color": -our,
+/// -ise, -tre, -ogue and a few words of their own. Both sides of a match
+/// pass through it, so a word it changes needlessly (detour) still meets
+/// itself.
+fn american(word: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(w) = american_word(word) {
+        return w.into();
     }
     let n = word.len();
     const ISE: &[&str] = &[
