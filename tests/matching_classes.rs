@@ -721,3 +721,35 @@ fn a_member_who_declines_a_job_is_a_near_miss_for_it() {
         "{found:?}"
     );
 }
+
+/// Romanised Japanese is mostly written with single long vowels (kyudo for
+/// きゅうどう, as on signs), and a question that opens with "who" asks.
+#[test]
+fn romaji_with_single_long_vowels_meets_its_kanji() {
+    let members = vec![
+        member(
+            1,
+            "archer@example.jp",
+            &["弓道", "弓道の体験教室"],
+            "仙台で弓道を教えています。",
+            &["ja"],
+        ),
+        member(
+            2,
+            "guide@example.net",
+            &["city walking tours"],
+            "I guide visitors around Sendai.",
+            &["en"],
+        ),
+    ];
+    let found = shortlist(
+        members.clone(),
+        "Our exchange students",
+        "Our exchange students are in Sendai next month. Who could give them a taste of kyudo?",
+    );
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("archer@example.jp"),
+        "{found:?}"
+    );
+}

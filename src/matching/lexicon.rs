@@ -297,6 +297,17 @@ pub fn romaji(kana: &str) -> Option<String> {
     Some(out)
 }
 
+/// Romaji as signs and most English text write it, long vowels single
+/// (kyuudou → kyudo, oosaka → osaka; ei stays, as in sensei); `None`
+/// when it has none.
+pub fn single_long_vowels(romaji: &str) -> Option<String> {
+    let plain = romaji
+        .replace("ou", "o")
+        .replace("oo", "o")
+        .replace("uu", "u");
+    (plain != romaji).then_some(plain)
+}
+
 /// Romaji back to hiragana, for romanised Japanese in English mail
 /// (`ikebana` → いけばな); `None` unless the whole word reads as kana.
 pub fn kana_of_romaji(word: &str) -> Option<String> {
@@ -457,6 +468,15 @@ fn sound_spelling(latin: &str, english: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_vowels_are_written_single_as_signs_write_them() {
+        use super::single_long_vowels as single;
+        assert_eq!(single("kyuudou").as_deref(), Some("kyudo"));
+        assert_eq!(single("oosaka").as_deref(), Some("osaka"));
+        assert_eq!(single("toufu").as_deref(), Some("tofu"));
+        assert_eq!(single("sensei"), None);
+    }
+
     #[test]
     fn a_kanji_abbreviation_is_read_by_its_kanji() {
         // 県展 and 学振 are not EDICT words; their kanji's usual readings are

@@ -732,10 +732,29 @@ fn region_fit(index: &Index, query: &Query, m: u32) -> RegionFit {
     }
 }
 
+/// The member's region, or when they left it blank, the place their
+/// profile names (Sendai).
+fn place_name(index: &Index, query: &Query, m: u32) -> String {
+    let region = index.members[m as usize].region.trim();
+    if !region.is_empty() {
+        return region.to_string();
+    }
+    let e = &index.entries[m as usize];
+    let id = query
+        .places
+        .iter()
+        .find(|p| e.places.contains(p))
+        .map_or("", |&p| index.vocab.places[p as usize].id.as_str());
+    let mut name = id.chars();
+    name.next()
+        .map(|first| first.to_uppercase().chain(name).collect())
+        .unwrap_or_default()
+}
+
 pub(super) fn region_factor(index: &Index, query: &Query, m: u32) -> (f32, Option<String>) {
     let fit = region_fit(index, query, m);
     let reason = match fit {
-        RegionFit::Place => Some(format!("works in {}", index.members[m as usize].region)),
+        RegionFit::Place => Some(format!("works in {}", place_name(index, query, m))),
         RegionFit::Online => Some("works online".to_string()),
         _ => None,
     };

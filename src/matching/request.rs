@@ -107,19 +107,17 @@ fn sentences(text: &str) -> Vec<&str> {
 /// Main clauses joined in one sentence ("We have a brochure, and we need a
 /// translator"): what the requester has and what they ask are judged apart.
 fn clauses(sentence: &str) -> Vec<&str> {
-    const JOINS: &[&str] = &[
-        ", and we ",
-        ", but we ",
-        ", so we ",
-        ", and i ",
-        ", but i ",
-        ", so i ",
-        "; ",
+    const JOINS: &[&str] = &[", and ", ", but ", ", so "];
+    const SUBJECTS: &[&str] = &[
+        "we ", "i ", "we'd ", "i'd ", "we’d ", "i’d ", "we're ", "i'm ",
     ];
     let lower = sentence.to_ascii_lowercase();
     let mut cuts: Vec<usize> = JOINS
         .iter()
-        .flat_map(|j| lower.match_indices(j).map(|(b, _)| b + 1))
+        .flat_map(|j| lower.match_indices(j).map(move |(b, _)| (b, b + j.len())))
+        .filter(|&(_, rest)| SUBJECTS.iter().any(|w| lower[rest..].starts_with(w)))
+        .map(|(b, _)| b + 1)
+        .chain(lower.match_indices("; ").map(|(b, _)| b + 1))
         .collect();
     cuts.sort_unstable();
     let mut out = Vec::new();
@@ -460,7 +458,10 @@ fn segment_roles(
         let t = format!(" {} ", normalize(text));
         ALTERNATIVE_NEEDS.iter().any(|c| t.contains(c))
     };
-    let any_need = scans.iter().any(|(hits, subj)| !subj && cue(hits));
+    let any_need = scans
+        .iter()
+        .zip(segments)
+        .any(|((hits, subj), (text, _))| !subj && (cue(hits) || asks_who(text)));
     let first_content = (1..segments.len()).find(|&i| {
         !seg_terms[i].is_empty()
             || scans[i]
@@ -474,7 +475,7 @@ fn segment_roles(
         .map(|(i, (text, is_subject))| {
             let need = *is_subject
                 || if any_need {
-                    cue(&scans[i].0) || alternative(text)
+                    cue(&scans[i].0) || alternative(text) || asks_who(text)
                 } else {
                     Some(i) == first_content
                 };
@@ -483,6 +484,16 @@ fn segment_roles(
             (need, background && !*is_subject)
         })
         .collect()
+}
+
+/// A sentence that opens with "who" asks who does it ("Who repairs old
+/// dolls?"); inside a sentence, "who" only describes someone.
+fn asks_who(sentence: &str) -> bool {
+    let lower = normalize(sentence);
+    lower.trim_start().strip_prefix("who ").is_some_and(|rest| {
+        let next = rest.split_whitespace().next().unwrap_or("");
+        !matches!(next, "i" | "we" | "am") // "Who I am", "Who we are"
+    })
 }
 
 /// Drops a curated word found only inside a longer katakana word the
@@ -639,6 +650,10 @@ fn primary_phrases(
             before.or(after)
         };
         out.extend(pick.map(|t| t.phrase));
+        out.extend(
+            pick.and_then(|t| of_complement(chars, seg_terms, &usable, t))
+                .map(|t| t.phrase),
+        );
         // "would love to book a tandem flight": after "to" comes a verb, and
         // what it is done to is asked too
         if latin && let Some(verb) = after.filter(|t| infinitive(chars, cue, t)) {
@@ -657,15 +672,37 @@ fn objects(
     usable: &dyn Fn(&&Term) -> bool,
     verb: &Term,
 ) -> Vec<u32> {
-    let object = seg_terms
+    let next_after = |at: usize| seg_terms.iter().filter(usable).find(|t| t.start >= at);
+    let object = next_after(verb.end).filter(|t| t.phrase != verb.phrase);
+    let of_what = object.and_then(|o| of_complement(chars, seg_terms, usable, o));
+    let joined = coordinated(chars, verb.end)
+        .into_iter()
+        .filter_map(|and| next_after(and).filter(|t| t.start < clause_end(chars, and)));
+    object
+        .into_iter()
+        .chain(of_what)
+        .chain(joined)
+        .map(|t| t.phrase)
+        .collect()
+}
+
+/// What an asked word's "of" names: "a taste of kyudo", "a set of
+/// portraits" ask for kyudo and portraits too.
+fn of_complement<'t>(
+    chars: &[char],
+    seg_terms: &'t [Term],
+    usable: &dyn Fn(&&Term) -> bool,
+    asked: &Term,
+) -> Option<&'t Term> {
+    let next = seg_terms
         .iter()
         .filter(usable)
-        .find(|t| t.start >= verb.end && t.phrase != verb.phrase);
-    let joined = coordinated(chars, verb.end).into_iter().filter_map(|and| {
-        let next = seg_terms.iter().filter(usable).find(|t| t.start >= and);
-        next.filter(|t| t.start < clause_end(chars, and))
-    });
-    object.into_iter().chain(joined).map(|t| t.phrase).collect()
+        .find(|t| t.start >= asked.end)?;
+    let gap: String = chars.get(asked.end..next.start)?.iter().collect();
+    let words: Vec<&str> = gap.split_whitespace().collect();
+    let only_of =
+        words.first() == Some(&"of") && words[1..].iter().all(|w| matches!(*w, "a" | "an" | "the"));
+    only_of.then_some(next)
 }
 
 /// Where each " and " after `from` ends, up to the end of its clause.
@@ -684,16 +721,42 @@ fn clause_end(chars: &[char], from: usize) -> usize {
         .unwrap_or(chars.len())
 }
 
-/// Whether the word after an English cue is a verb in the infinitive: the
-/// cue ends in "to" ("want to"), or only "to" stands between them.
+/// Whether the word after an English cue is a verb: the cue ends in "to"
+/// ("want to") or in the one asked ("could someone"), or between them
+/// stands only "to" or the person asked for ("looking for someone to").
 fn infinitive(chars: &[char], cue: &Hit, t: &Term) -> bool {
     let gap: String = chars
         .get(cue.end..t.start)
         .map_or_else(String::new, |g| g.iter().collect());
-    let gap = gap.trim();
-    let cue_to = cue.surface.to_lowercase().ends_with(" to");
-    cue_to && gap.is_empty() || gap == "to"
+    let gap = gap.trim().to_lowercase();
+    let cue = cue.surface.to_lowercase();
+    let bare_verb_next = cue.ends_with(" to") || MODAL_CUES.contains(&cue.as_str());
+    bare_verb_next && gap.is_empty() || VERB_GAPS.contains(&gap.as_str())
 }
+
+/// Cues a bare verb follows: "could someone check…", "who can tune…".
+const MODAL_CUES: &[&str] = &[
+    "could someone",
+    "can someone",
+    "can anyone",
+    "could anyone",
+    "who can",
+    "who could",
+];
+
+/// What may stand between a cue and the verb asked: "looking for someone
+/// to write…", "is there anyone who can fix…".
+const VERB_GAPS: &[&str] = &[
+    "to",
+    "someone to",
+    "somebody to",
+    "anyone to",
+    "anybody to",
+    "a person to",
+    "people to",
+    "who can",
+    "who could",
+];
 
 /// Char spans of context phrases in a normalised English sentence: from
 /// "for" (unless it follows a verb of looking or asking) or "our"/"my" to
@@ -1228,6 +1291,74 @@ mod tests {
         );
         assert!(
             term_in(&q, "sessions").is_some_and(|t| !t.background),
+            "{:?}",
+            q.terms
+        );
+    }
+
+    #[test]
+    fn what_the_person_asked_for_is_to_do_is_asked_too() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "The tune is finished. We are looking for someone to write the verses.",
+        );
+        assert!(
+            term_in(&q, "verses").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        let q = understand(&v, "Hello", "Could someone restring the harp for us?");
+        assert!(
+            term_in(&q, "harp").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        // "I'd love" asks as "would love" does
+        let q = understand(
+            &v,
+            "Hello",
+            "We moved here last year. I'd love to learn weaving.",
+        );
+        assert!(
+            term_in(&q, "weaving").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+    }
+
+    #[test]
+    fn a_question_that_opens_with_who_asks() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "Our marionettes are very old. Who restores marionettes like these?",
+        );
+        let asked = q.terms.iter().filter(|t| t.term.surface == "marionettes");
+        assert!(asked.clone().any(QueryTerm::opens), "{:?}", q.terms);
+        // a "who" inside a sentence only describes someone
+        assert!(!asks_who("My aunt, who restores marionettes, is away"));
+        assert!(asks_who("Who restores marionettes"));
+        assert!(!asks_who("Who we are"));
+    }
+
+    #[test]
+    fn what_the_requester_has_ends_at_but_wed_love() {
+        let v = vocab();
+        let q = understand(
+            &v,
+            "Hello",
+            "The canapés are sorted, but we'd love a harpist for the evening.",
+        );
+        assert!(
+            term_in(&q, "harpist").is_some_and(QueryTerm::opens),
+            "{:?}",
+            q.terms
+        );
+        assert!(
+            term_in(&q, "canapés").is_some_and(|t| !t.need),
             "{:?}",
             q.terms
         );

@@ -1371,6 +1371,10 @@ fn push_japanese(
             // romanised Japanese is written for native words, not loanwords
             let native = !chars[start..end].iter().all(|&c| is_katakana(c));
             if let Some(r) = lexicon::romaji(reading).filter(|r| native && r.len() >= 4) {
+                // and as it is mostly written, long vowels single (kyudo, tofu)
+                if let Some(plain) = lexicon::single_long_vowels(&r).filter(|p| p.len() >= 4) {
+                    keys.push((format!("w:{plain}"), Via::Translation));
+                }
                 keys.push((format!("w:{r}"), Via::Translation));
             }
         }
