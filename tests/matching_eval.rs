@@ -145,6 +145,14 @@ fn targets(set: &str) -> Option<Targets> {
             ndcg: 0.68,
             abstain: 1.0,
         }),
+        // the ninth, labelled before the matcher was run on it (2026-12-04:
+        // 0.625 / 0.625 / 0.750 as found, 0.708 / 0.708 / 0.750 after its
+        // first classes): floors at what is measured
+        "orchard" => Some(Targets {
+            success: 0.70,
+            ndcg: 0.70,
+            abstain: 0.75,
+        }),
         "townhall" => Some(Targets {
             success: 0.88,
             ndcg: 0.87,
