@@ -458,10 +458,11 @@ fn segment_roles(
         let t = format!(" {} ", normalize(text));
         ALTERNATIVE_NEEDS.iter().any(|c| t.contains(c))
     };
+    let who: Vec<bool> = segments.iter().map(|(text, _)| asks_who(text)).collect();
     let any_need = scans
         .iter()
-        .zip(segments)
-        .any(|((hits, subj), (text, _))| !subj && (cue(hits) || asks_who(text)));
+        .zip(&who)
+        .any(|((hits, subj), &who)| !subj && (cue(hits) || who));
     let first_content = (1..segments.len()).find(|&i| {
         !seg_terms[i].is_empty()
             || scans[i]
@@ -475,7 +476,7 @@ fn segment_roles(
         .map(|(i, (text, is_subject))| {
             let need = *is_subject
                 || if any_need {
-                    cue(&scans[i].0) || alternative(text) || asks_who(text)
+                    cue(&scans[i].0) || alternative(text) || who[i]
                 } else {
                     Some(i) == first_content
                 };
@@ -638,7 +639,7 @@ fn primary_phrases(
     let mut out = Vec::new();
     for cue in cues {
         let latin = cue.surface.chars().any(|c| c.is_ascii_alphabetic());
-        let after = seg_terms.iter().filter(usable).find(|t| t.start >= cue.end);
+        let after = next_usable(seg_terms, &usable, cue.end);
         let before = seg_terms
             .iter()
             .filter(usable)
@@ -672,7 +673,7 @@ fn objects(
     usable: &dyn Fn(&&Term) -> bool,
     verb: &Term,
 ) -> Vec<u32> {
-    let next_after = |at: usize| seg_terms.iter().filter(usable).find(|t| t.start >= at);
+    let next_after = |at: usize| next_usable(seg_terms, usable, at);
     let object = next_after(verb.end).filter(|t| t.phrase != verb.phrase);
     let of_what = object.and_then(|o| of_complement(chars, seg_terms, usable, o));
     let joined = coordinated(chars, verb.end)
@@ -694,15 +695,21 @@ fn of_complement<'t>(
     usable: &dyn Fn(&&Term) -> bool,
     asked: &Term,
 ) -> Option<&'t Term> {
-    let next = seg_terms
-        .iter()
-        .filter(usable)
-        .find(|t| t.start >= asked.end)?;
+    let next = next_usable(seg_terms, usable, asked.end)?;
     let gap: String = chars.get(asked.end..next.start)?.iter().collect();
     let words: Vec<&str> = gap.split_whitespace().collect();
     let only_of =
         words.first() == Some(&"of") && words[1..].iter().all(|w| matches!(*w, "a" | "an" | "the"));
     only_of.then_some(next)
+}
+
+/// The first usable term that starts at or after `at`.
+fn next_usable<'t>(
+    seg_terms: &'t [Term],
+    usable: &dyn Fn(&&Term) -> bool,
+    at: usize,
+) -> Option<&'t Term> {
+    seg_terms.iter().filter(usable).find(|t| t.start >= at)
 }
 
 /// Where each " and " after `from` ends, up to the end of its clause.
@@ -728,10 +735,10 @@ fn infinitive(chars: &[char], cue: &Hit, t: &Term) -> bool {
     let gap: String = chars
         .get(cue.end..t.start)
         .map_or_else(String::new, |g| g.iter().collect());
-    let gap = gap.trim().to_lowercase();
+    let gap = gap.trim();
     let cue = cue.surface.to_lowercase();
     let bare_verb_next = cue.ends_with(" to") || MODAL_CUES.contains(&cue.as_str());
-    bare_verb_next && gap.is_empty() || VERB_GAPS.contains(&gap.as_str())
+    bare_verb_next && gap.is_empty() || VERB_GAPS.contains(&gap)
 }
 
 /// Cues a bare verb follows: "could someone check…", "who can tune…".
